@@ -1,0 +1,55 @@
+// Runs tasks through per-task supervisor processes, at most `max_concurrent` at once and the
+// rest queued in arrival order. Used by `ferry-agent run-task` and by the daemon.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ferry/core/task.hpp"
+
+namespace ferry::agent {
+
+struct RunnerOptions {
+  std::filesystem::path state_dir;
+  std::filesystem::path supervisor_executable;  // the ferry-agent binary
+  std::size_t max_concurrent = 64;
+  std::chrono::milliseconds kill_grace{3000};
+  bool use_cgroup = true;
+  bool keep_task_dirs = false;  // leave tasks/<id>/ in place after the result (debugging)
+};
+
+class TaskRunner {
+ public:
+  using Completion = std::function<void(TaskResult)>;
+
+  // All callbacks run on `executor`, which must be single-threaded (an io_context run by one
+  // thread or a strand).
+  TaskRunner(boost::asio::any_io_executor executor, RunnerOptions options);
+  // Destroying the runner detaches from running supervisors: it never kills a task, and their
+  // completions are not called.
+  ~TaskRunner();
+  TaskRunner(const TaskRunner&) = delete;
+  TaskRunner& operator=(const TaskRunner&) = delete;
+
+  // Queues the task. `done` is called once with its final result: START_FAILED when it could
+  // not be started (bad content, a task id already used on this machine, ...).
+  void submit(Task task, Completion done);
+
+  // A queued task completes CANCELLED without running; a running one is terminated by its
+  // supervisor (TERMINATED). Returns false when the id is unknown or already finished.
+  bool cancel(const std::string& invocation_task_id);
+
+  [[nodiscard]] std::size_t running() const;
+  [[nodiscard]] std::size_t queued() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ferry::agent

@@ -1,0 +1,74 @@
+// ferry-agent: the daemon (later issues), `run-task` for one task, and the per-task
+// `supervise` mode that the agent starts itself.
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "ferry/agent/agent_paths.hpp"
+#include "ferry/agent/run_task.hpp"
+#include "ferry/agent/supervisor.hpp"
+
+int main(int argc, char** argv) {
+  // The supervisor takes its signals through a signalfd. Blocking them before anything else
+  // runs means a cancel that arrives during start-up waits for it instead of killing it.
+  if (argc > 1 && std::strcmp(argv[1], "supervise") == 0) {
+    sigset_t set;
+    ::sigemptyset(&set);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) {
+      ::sigaddset(&set, sig);
+    }
+    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  }
+  CLI::App app{"ferry-agent: runs the commands that ferry-server dispatches to this machine"};
+  app.set_version_flag("--version", std::string("ferry-agent ") + FERRY_VERSION);
+  app.require_subcommand(1);
+
+  ferry::agent::RunTaskOptions run_options;
+  run_options.state_dir = std::string(ferry::agent::kDefaultStateDir);
+  double grace_seconds = 3.0;
+  bool no_cgroup = false;
+  auto* run = app.add_subcommand(
+      "run-task", "Run one task from a JSON file through the supervisor; print its result as JSON");
+  run->add_option("--task", run_options.task_file, "Task file (JSON, the agent protocol's fields)")
+      ->required();
+  run->add_option("--state-dir", run_options.state_dir, "State directory")->capture_default_str();
+  run->add_option("--kill-grace", grace_seconds,
+                  "Seconds between SIGTERM and SIGKILL on timeout or cancel")
+      ->check(CLI::Range(0.0, 300.0))
+      ->capture_default_str();
+  run->add_flag("--no-cgroup", no_cgroup, "Do not use a per-task cgroup (subreaper only)");
+  run->add_flag("--keep", run_options.keep, "Keep the task's directory (spool, state) afterwards");
+
+  ferry::agent::SupervisorOptions sup_options;
+  long long grace_ms = 3000;
+  auto* sup = app.add_subcommand("supervise", "(internal) Supervise one task");
+  sup->group("");  // hidden: the agent starts it itself
+  sup->add_option("--task-dir", sup_options.task_dir)->required();
+  sup->add_option("--kill-grace-ms", grace_ms)->check(CLI::Range(0LL, 300000LL));
+  sup->add_flag("--no-cgroup", no_cgroup);
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*sup) {
+    sup_options.kill_grace = std::chrono::milliseconds(grace_ms);
+    sup_options.use_cgroup = !no_cgroup;
+    return ferry::agent::supervisor_main(sup_options);
+  }
+
+  auto logger = spdlog::stderr_color_mt("ferry-agent");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::warn);
+  if (*run) {
+    run_options.kill_grace =
+        std::chrono::milliseconds(static_cast<long long>(grace_seconds * 1000.0));
+    run_options.use_cgroup = !no_cgroup;
+    return ferry::agent::run_task_command(run_options);
+  }
+  return 1;
+}

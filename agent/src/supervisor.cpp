@@ -1,0 +1,299 @@
+#include "ferry/agent/supervisor.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "ferry/agent/agent_paths.hpp"
+#include "ferry/core/error_codes.hpp"
+#include "ferry/core/output_excerpt.hpp"
+#include "ferry/core/script_command.hpp"
+#include "ferry/core/task.hpp"
+#include "ferry/core/time.hpp"
+#include "ferry/platform/environment.hpp"
+#include "ferry/platform/fs.hpp"
+#include "ferry/platform/supervise.hpp"
+#include "ferry/platform/users.hpp"
+
+namespace ferry::agent {
+namespace {
+
+constexpr std::size_t kMaxTaskFile = 1024 * 1024;
+
+// What is needed to start the program, decided before anything runs.
+struct ExecutionPlan {
+  platform::SuperviseSpec spec;
+};
+
+std::string format_error(const Error& e) {
+  return e.code.empty() ? e.message : e.code + ": " + e.message;
+}
+
+std::string read_boot_id() {
+  auto id = platform::read_file("/proc/sys/kernel/random/boot_id", 64);
+  if (!id) {
+    return {};
+  }
+  std::string s = *id;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
+    s.pop_back();
+  }
+  return s;
+}
+
+// The program and arguments that run the script at `script_path`.
+Expected<std::vector<std::string>> plan_argv(const Task& task, const Launcher* launcher,
+                                             const std::string& script_body,
+                                             const std::string& script_path,
+                                             const std::string& search_path) {
+  if (launcher != nullptr) {
+    auto argv = launcher->argv(script_path);
+    auto program = platform::find_program(argv.front(), search_path);
+    if (!program) {
+      return Error{codes::kInvalidParameterValue,
+                   "launcher program '" + argv.front() + "' not found on PATH " + search_path};
+    }
+    argv.front() = *program;
+    return argv;
+  }
+  if (task.command_type == CommandType::kPowerShell) {
+    auto pwsh = platform::find_program("pwsh", search_path);
+    if (!pwsh) {
+      return Error{codes::kAgentUnsupportedCommandType,
+                   "POWERSHELL needs 'pwsh' on PATH, and this machine has none"};
+    }
+    return std::vector<std::string>{
+        *pwsh,    "-NoLogo", "-NoProfile", "-NonInteractive", "-ExecutionPolicy",
+        "Bypass", "-File",   script_path};
+  }
+  if (task.command_type == CommandType::kBat) {
+    return Error{codes::kAgentUnsupportedCommandType, "BAT commands run on Windows only"};
+  }
+  // The script runs through its interpreter rather than being exec'd itself, so it works on a
+  // noexec mount; a "#!" line is honoured as the kernel would honour it.
+  if (auto shebang = parse_shebang(script_body)) {
+    auto interpreter = platform::find_program(shebang->interpreter, search_path);
+    if (!interpreter) {
+      return Error{codes::kInvalidParameterValue,
+                   "interpreter '" + shebang->interpreter + "' of the #! line not found"};
+    }
+    std::vector<std::string> argv{*interpreter};
+    if (shebang->argument) {
+      argv.push_back(*shebang->argument);
+    }
+    argv.push_back(script_path);
+    return argv;
+  }
+  for (const char* shell : {"/bin/bash", "/bin/sh"}) {
+    if (::access(shell, X_OK) == 0) {
+      return std::vector<std::string>{shell, script_path};
+    }
+  }
+  return Error{codes::kInternalError, "neither /bin/bash nor /bin/sh is available"};
+}
+
+// Decodes the task, resolves its user and writes its script: everything that can fail before
+// the program starts, each failure a START_FAILED with a code.
+Expected<ExecutionPlan> plan_task(const Task& task, const TaskPaths& paths,
+                                  const SupervisorOptions& options) {
+  auto script = prepare_script(task);
+  if (!script) {
+    return script.error();
+  }
+  const std::string username = task.username.empty() ? "root" : task.username;
+  auto user = platform::lookup_user(username);
+  if (!user) {
+    return user.error();
+  }
+  if (!platform::can_switch_user() && user->uid != platform::current_uid()) {
+    return Error{codes::kInvalidUsername,
+                 "the agent runs as uid " + std::to_string(platform::current_uid()) +
+                     " without the privilege to run tasks as user '" + username + "'"};
+  }
+
+  std::optional<Launcher> launcher;
+  if (!task.launcher.empty()) {
+    auto parsed = parse_launcher(task.launcher);
+    if (!parsed) {
+      return parsed.error().wrap("Launcher");
+    }
+    launcher = std::move(*parsed);
+  }
+  std::string extension(script_extension(task.command_type));
+  if (launcher && !launcher->extension.empty()) {
+    extension = launcher->extension;
+  }
+
+  ExecutionPlan plan;
+  auto& spec = plan.spec;
+  spec.env = platform::task_environment(*user);
+  std::string search_path(platform::kSanePath);
+  for (const auto& kv : spec.env) {
+    if (kv.starts_with("PATH=")) {
+      search_path = kv.substr(5);
+    }
+  }
+
+  const platform::Owner owner{user->uid, user->gid};
+  if (auto s = platform::ensure_directory(paths.script_dir, 0700, owner); !s) {
+    return s.error().wrap("ScriptStoreFailed");
+  }
+  const std::string script_path =
+      (paths.script_dir / (task.invocation_task_id + extension)).string();
+  if (auto s = platform::write_new_file(script_path, *script, 0400, owner); !s) {
+    return s.error().wrap("ScriptStoreFailed");
+  }
+
+  auto argv = plan_argv(task, launcher ? &*launcher : nullptr, *script, script_path, search_path);
+  if (!argv) {
+    return argv.error();
+  }
+  spec.argv = std::move(*argv);
+  spec.working_directory = task.working_directory.empty() ? user->home : task.working_directory;
+  spec.script_path = script_path;
+  if (user->uid != platform::current_uid() || user->uid == 0) {
+    spec.credentials = platform::Credentials{user->name, user->uid, user->gid};
+  }
+  spec.output_path = paths.output_file.string();
+  spec.timeout = std::chrono::seconds(task.timeout_seconds);
+  spec.kill_grace = options.kill_grace;
+  spec.kill_process_tree = task.termination_mode == TerminationMode::kProcessTree;
+  spec.use_cgroup = options.use_cgroup;
+  spec.cgroup_name = task.invocation_task_id;
+  return plan;
+}
+
+// The excerpt of the spool file, read from its two ends: memory stays bounded.
+OutputExcerpt read_excerpt(const std::filesystem::path& spool, uint64_t size) {
+  const std::size_t half = kMaxOutputExcerpt / 2;
+  if (size <= kMaxOutputExcerpt) {
+    auto all = platform::read_file_range(spool, 0, kMaxOutputExcerpt);
+    return make_output_excerpt(all ? *all : std::string(), all ? *all : std::string(),
+                               all ? all->size() : 0);
+  }
+  auto head = platform::read_file_range(spool, 0, half);
+  auto tail = platform::read_file_range(spool, size - half, half);
+  if (!head || !tail) {
+    return OutputExcerpt{{}, size};
+  }
+  return make_output_excerpt(*head, *tail, size);
+}
+
+std::string signal_text(int exit_code) {
+  const int sig = exit_code - 128;
+  const char* name = sigabbrev_np(sig);
+  return "the process was killed by signal " + std::to_string(sig) +
+         (name != nullptr ? std::string(" (SIG") + name + ")" : std::string());
+}
+
+TaskResult to_result(const Task& task, const platform::SuperviseOutcome& outcome,
+                     const TaskPaths& paths) {
+  using Kind = platform::SuperviseOutcome::Kind;
+  TaskResult r;
+  r.invocation_task_id = task.invocation_task_id;
+  switch (outcome.kind) {
+    case Kind::kExited:
+      r.status = outcome.exit_code == 0 ? TaskStatus::kSuccess : TaskStatus::kFailed;
+      r.exit_code = outcome.exit_code;
+      break;
+    case Kind::kSignaled:
+      r.status = TaskStatus::kFailed;
+      r.exit_code = outcome.exit_code;
+      r.error_info = signal_text(outcome.exit_code);
+      break;
+    case Kind::kTimedOut:
+      r.status = TaskStatus::kTimeout;
+      r.error_info = "the task exceeded its timeout of " + std::to_string(task.timeout_seconds) +
+                     " s and was terminated";
+      break;
+    case Kind::kCancelled:
+      r.status = TaskStatus::kTerminated;
+      r.error_info = "the task was cancelled";
+      break;
+    case Kind::kStartFailed:
+      r.status = TaskStatus::kStartFailed;
+      r.error_info =
+          outcome.error_code.empty() ? outcome.error : outcome.error_code + ": " + outcome.error;
+      break;
+  }
+  // Problems that did not stop the task (a full disk for the spool, a tree that would not die)
+  // are still worth telling.
+  if (outcome.kind != Kind::kStartFailed && !outcome.error.empty()) {
+    r.error_info += (r.error_info.empty() ? "" : "; ") + outcome.error;
+  }
+  if (outcome.kind != Kind::kStartFailed) {
+    r.exec_start_time = to_rfc3339(outcome.start_time);
+    r.exec_end_time = to_rfc3339(outcome.end_time);
+  }
+  r.output_size = outcome.output_bytes;
+  auto excerpt = read_excerpt(paths.output_file, outcome.output_bytes);
+  r.output = std::move(excerpt.bytes);
+  r.dropped = excerpt.dropped;
+  return r;
+}
+
+Status write_state(const TaskPaths& paths, const nlohmann::json& state) {
+  return platform::write_file_atomic(paths.state_file, state.dump(), 0600);
+}
+
+Status write_final(const TaskPaths& paths, const TaskResult& result) {
+  nlohmann::json state{{"Phase", "finished"},
+                       {"SupervisorPid", ::getpid()},
+                       {"BootId", read_boot_id()},
+                       {"Result", to_json(result)}};
+  return write_state(paths, state);
+}
+
+TaskResult start_failed(const std::string& task_id, const Error& error) {
+  TaskResult r;
+  r.invocation_task_id = task_id;
+  r.status = TaskStatus::kStartFailed;
+  r.error_info = format_error(error);
+  return r;
+}
+
+}  // namespace
+
+int supervisor_main(const SupervisorOptions& options) {
+  const std::string task_id = options.task_dir.filename().string();
+  const TaskPaths paths = task_paths(options.task_dir.parent_path().parent_path(), task_id);
+
+  auto text = platform::read_file(paths.task_file, kMaxTaskFile);
+  Expected<Task> task = text ? parse_task_json(*text) : Expected<Task>(text.error());
+  if (!task) {
+    auto s = write_final(paths, start_failed(task_id, task.error().wrap("task.json")));
+    std::fprintf(stderr, "ferry-agent supervise: %s\n", format_error(task.error()).c_str());
+    return s ? 0 : 1;
+  }
+
+  auto plan = plan_task(*task, paths, options);
+  if (!plan) {
+    auto s = write_final(paths, start_failed(task_id, plan.error()));
+    return s ? 0 : 1;
+  }
+
+  const std::string boot_id = read_boot_id();
+  plan->spec.on_started = [&](int pid) {
+    nlohmann::json state{{"Phase", "running"},
+                         {"SupervisorPid", ::getpid()},
+                         {"MainPid", pid},
+                         {"BootId", boot_id},
+                         {"ExecStartTime", to_rfc3339(std::chrono::system_clock::now())}};
+    if (auto s = write_state(paths, state); !s) {
+      std::fprintf(stderr, "ferry-agent supervise: %s\n", s.error().message.c_str());
+    }
+  };
+  const auto outcome = platform::run_supervised(plan->spec);
+  auto result = to_result(*task, outcome, paths);
+  if (auto s = write_final(paths, result); !s) {
+    std::fprintf(stderr, "ferry-agent supervise: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace ferry::agent

@@ -1,0 +1,12 @@
+# Warnings and sanitizer options live on one INTERFACE target that every Ferry target links,
+# never in global flags, so that third-party headers and find_package targets are untouched.
+include(${CMAKE_CURRENT_LIST_DIR}/CompilerWarnings.cmake)
+include(${CMAKE_CURRENT_LIST_DIR}/Sanitizers.cmake)
+
+add_library(ferry_options INTERFACE)
+add_library(ferry::options ALIAS ferry_options)
+ferry_set_warnings(ferry_options ${FERRY_WARNINGS_AS_ERRORS})
+if(FERRY_SANITIZE)
+  ferry_enable_sanitizers(ferry_options)
+endif()
+target_compile_definitions(ferry_options INTERFACE FERRY_VERSION="${PROJECT_VERSION}")

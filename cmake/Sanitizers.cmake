@@ -1,0 +1,5 @@
+function(ferry_enable_sanitizers target)
+  set(flags -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_compile_options(${target} INTERFACE ${flags})
+  target_link_options(${target} INTERFACE ${flags})
+endfunction()

@@ -1,0 +1,32 @@
+// The API error codes Ferry uses, spelled exactly as the TAT seeds spell them.
+#pragma once
+
+namespace ferry::codes {
+
+inline constexpr const char* kInternalError = "InternalError";
+inline constexpr const char* kInvalidParameter = "InvalidParameter";
+inline constexpr const char* kInvalidParameterValue = "InvalidParameterValue";
+inline constexpr const char* kMissingParameter = "MissingParameter";
+inline constexpr const char* kCommandContentInvalid = "InvalidParameterValue.CommandContentInvalid";
+inline constexpr const char* kTooLong = "InvalidParameterValue.TooLong";
+inline constexpr const char* kRange = "InvalidParameterValue.Range";
+inline constexpr const char* kLackOfParameterInfo = "InvalidParameterValue.LackOfParameterInfo";
+inline constexpr const char* kParameterKeyContainsInvalidChar =
+    "InvalidParameterValue.ParameterKeyContainsInvalidChar";
+inline constexpr const char* kParameterKeyLenExceeded =
+    "InvalidParameterValue.ParameterKeyLenExceeded";
+inline constexpr const char* kParameterNumberExceeded =
+    "InvalidParameterValue.ParameterNumberExceeded";
+inline constexpr const char* kParameterValueNotString =
+    "InvalidParameterValue.ParameterValueNotString";
+inline constexpr const char* kParameterInvalidJsonFormat =
+    "InvalidParameterValue.ParameterInvalidJsonFormat";
+inline constexpr const char* kAgentUnsupportedCommandType =
+    "InvalidParameterValue.AgentUnsupportedCommandType";
+inline constexpr const char* kInvalidUsername = "InvalidParameterValue.InvalidUsername";
+inline constexpr const char* kInvalidWorkingDirectory =
+    "InvalidParameterValue.InvalidWorkingDirectory";
+inline constexpr const char* kLimitExceeded = "InvalidParameterValue.LimitExceeded";
+inline constexpr const char* kOperationDenied = "OperationDenied";
+
+}  // namespace ferry::codes

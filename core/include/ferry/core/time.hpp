@@ -1,0 +1,17 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ferry {
+
+// "2026-11-25T15:18:21Z" (UTC, whole seconds).
+std::string to_rfc3339(std::chrono::system_clock::time_point t);
+// Parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+hh:mm|-hh:mm)" ('t' and 'z' too, as RFC 3339 allows).
+// Fraction digits past the clock's precision are dropped; a leap second (:60) becomes the next
+// second. nullopt for anything else, including out-of-range fields and trailing text.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s);
+
+}  // namespace ferry

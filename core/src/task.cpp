@@ -1,0 +1,417 @@
+#include "ferry/core/task.hpp"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "ferry/core/base64.hpp"
+#include "ferry/core/error_codes.hpp"
+#include "ferry/core/parameters.hpp"
+#include "ferry/core/script_command.hpp"
+#include "ferry/core/time.hpp"
+
+namespace ferry {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxInvocationTaskIdLength = 64;
+constexpr std::size_t kMaxEncodedContent = 64 * 1024;
+
+constexpr std::array<std::pair<TaskStatus, std::string_view>, 13> kStatusNames{{
+    {TaskStatus::kPending, "PENDING"},
+    {TaskStatus::kDelivering, "DELIVERING"},
+    {TaskStatus::kDeliverDelayed, "DELIVER_DELAYED"},
+    {TaskStatus::kDeliverFailed, "DELIVER_FAILED"},
+    {TaskStatus::kStartFailed, "START_FAILED"},
+    {TaskStatus::kRunning, "RUNNING"},
+    {TaskStatus::kSuccess, "SUCCESS"},
+    {TaskStatus::kFailed, "FAILED"},
+    {TaskStatus::kTimeout, "TIMEOUT"},
+    {TaskStatus::kTaskTimeout, "TASK_TIMEOUT"},
+    {TaskStatus::kCancelling, "CANCELLING"},
+    {TaskStatus::kCancelled, "CANCELLED"},
+    {TaskStatus::kTerminated, "TERMINATED"},
+}};
+
+Error field_error(const char* code, std::string_view field, std::string_view what) {
+  return Error{code, std::string(field) + ": " + std::string(what)};
+}
+
+// Reads the fields of one JSON object. A null value counts as absent, since servers often
+// send null for an unset optional field.
+class Fields {
+ public:
+  explicit Fields(const json& j) : j_(j) {}
+
+  [[nodiscard]] const json* find(std::string_view name) const {
+    const auto it = j_.find(name);
+    if (it == j_.end() || it->is_null()) {
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  Status string(std::string_view name, std::string& out, bool required = false) const {
+    const json* v = find(name);
+    if (v == nullptr) {
+      return required ? Status{field_error(codes::kMissingParameter, name, "is required")}
+                      : Status{};
+    }
+    if (!v->is_string()) {
+      return field_error(codes::kInvalidParameter, name, "must be a string");
+    }
+    out = v->get<std::string>();
+    return {};
+  }
+
+  Status boolean(std::string_view name, bool& out) const {
+    const json* v = find(name);
+    if (v == nullptr) {
+      return {};
+    }
+    if (!v->is_boolean()) {
+      return field_error(codes::kInvalidParameter, name, "must be a boolean");
+    }
+    out = v->get<bool>();
+    return {};
+  }
+
+  // An integer in [min, max]; a non-integer is InvalidParameter, one out of range `range_code`.
+  Status integer(std::string_view name, int64_t& out, int64_t min, int64_t max,
+                 const char* range_code, bool required = false) const {
+    const std::string expected =
+        "must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+    const json* v = find(name);
+    if (v == nullptr) {
+      return required ? Status{field_error(codes::kMissingParameter, name, "is required")}
+                      : Status{};
+    }
+    if (v->is_number_unsigned()) {
+      const auto u = v->get<uint64_t>();
+      if (u > static_cast<uint64_t>(max)) {
+        return field_error(range_code, name, expected);
+      }
+      out = static_cast<int64_t>(u);
+    } else if (v->is_number_integer()) {
+      out = v->get<int64_t>();
+    } else {
+      return field_error(codes::kInvalidParameter, name, expected);
+    }
+    if (out < min || out > max) {
+      return field_error(range_code, name, expected);
+    }
+    return {};
+  }
+
+ private:
+  const json& j_;
+};
+
+bool is_task_id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
+// The id names the task's journal directory, so only a safe, bounded file name passes.
+Status check_task_id(const std::string& id) {
+  if (id.empty() || id.size() > kMaxInvocationTaskIdLength ||
+      !std::all_of(id.begin(), id.end(), is_task_id_char)) {
+    return field_error(codes::kInvalidParameterValue, "InvocationTaskId",
+                       "must be 1 to 64 characters of [A-Za-z0-9_-]");
+  }
+  return {};
+}
+
+Status parse_parameters(const json* v, std::map<std::string, std::string>& out) {
+  if (v == nullptr) {
+    return {};
+  }
+  if (!v->is_object()) {
+    return field_error(codes::kInvalidParameter, "Parameters",
+                       "must be a JSON object of string values");
+  }
+  if (v->size() > kMaxParameters) {
+    return field_error(codes::kParameterNumberExceeded, "Parameters",
+                       "at most " + std::to_string(kMaxParameters) + " parameters, got " +
+                           std::to_string(v->size()));
+  }
+  std::map<std::string, std::string> params;
+  for (const auto& [name, value] : v->items()) {
+    // The name first, so that a message never echoes an unchecked name.
+    if (Status s = validate_parameters({{name, std::string()}}); !s) {
+      return s.error().wrap("Parameters");
+    }
+    if (!value.is_string()) {
+      return field_error(codes::kParameterValueNotString, "Parameters",
+                         "the value of \"" + name + "\" is not a string");
+    }
+    params.emplace(name, value.get<std::string>());
+  }
+  out = std::move(params);
+  return {};
+}
+
+}  // namespace
+
+std::string_view to_string(CommandType t) {
+  switch (t) {
+    case CommandType::kShell:
+      return "SHELL";
+    case CommandType::kPowerShell:
+      return "POWERSHELL";
+    case CommandType::kBat:
+      return "BAT";
+  }
+  return "SHELL";  // not reached
+}
+
+std::string_view to_string(TerminationMode m) {
+  return m == TerminationMode::kProcess ? "Process" : "ProcessTree";
+}
+
+std::string_view to_string(TaskStatus s) {
+  for (const auto& [status, name] : kStatusNames) {
+    if (status == s) {
+      return name;
+    }
+  }
+  return "START_FAILED";  // not reached: the table covers every enumerator
+}
+
+std::optional<CommandType> parse_command_type(std::string_view s) {
+  for (const auto t : {CommandType::kShell, CommandType::kPowerShell, CommandType::kBat}) {
+    if (to_string(t) == s) {
+      return t;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<TerminationMode> parse_termination_mode(std::string_view s) {
+  for (const auto m : {TerminationMode::kProcessTree, TerminationMode::kProcess}) {
+    if (to_string(m) == s) {
+      return m;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<TaskStatus> parse_task_status(std::string_view s) {
+  for (const auto& [status, name] : kStatusNames) {
+    if (name == s) {
+      return status;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view script_extension(CommandType t) {
+  switch (t) {
+    case CommandType::kShell:
+      return ".sh";
+    case CommandType::kPowerShell:
+      return ".ps1";
+    case CommandType::kBat:
+      return ".bat";
+  }
+  return ".sh";  // not reached
+}
+
+Expected<Task> parse_task(const json& j) {
+  if (!j.is_object()) {
+    return Error{codes::kInvalidParameter, "task: must be a JSON object"};
+  }
+  const Fields f(j);
+  Task t;
+  std::string command_type;
+  std::string termination_mode;
+  for (const Status& s : {
+           f.string("InvocationTaskId", t.invocation_task_id, true),
+           f.string("InvocationId", t.invocation_id),
+           f.string("CommandId", t.command_id),
+           f.string("Content", t.content, true),
+           f.string("CommandType", command_type),
+           f.string("WorkingDirectory", t.working_directory),
+           f.string("Username", t.username),
+           f.integer("Timeout", t.timeout_seconds, kMinTimeoutSeconds, kMaxTimeoutSeconds,
+                     codes::kRange),
+           f.boolean("EnableParameter", t.enable_parameter),
+           parse_parameters(f.find("Parameters"), t.parameters),
+           f.string("Launcher", t.launcher),
+           f.string("TerminationMode", termination_mode),
+           f.string("RegionId", t.builtins.region_id),
+           f.string("AccountId", t.builtins.account_id),
+           f.string("InstanceId", t.builtins.instance_id),
+           f.string("InstanceName", t.builtins.instance_name),
+       }) {
+    if (!s) {
+      return s.error();
+    }
+  }
+  if (Status s = check_task_id(t.invocation_task_id); !s) {
+    return s.error();
+  }
+  if (f.find("CommandType") != nullptr) {
+    const auto type = parse_command_type(command_type);
+    if (!type) {
+      return field_error(codes::kInvalidParameterValue, "CommandType",
+                         "must be one of SHELL, POWERSHELL, BAT");
+    }
+    t.command_type = *type;
+  }
+  if (f.find("TerminationMode") != nullptr) {
+    const auto mode = parse_termination_mode(termination_mode);
+    if (!mode) {
+      return field_error(codes::kInvalidParameterValue, "TerminationMode",
+                         "must be ProcessTree or Process");
+    }
+    t.termination_mode = *mode;
+  }
+  // A NUL byte would silently cut a path or a user name at the system call.
+  if (t.working_directory.find('\0') != std::string::npos) {
+    return field_error(codes::kInvalidWorkingDirectory, "WorkingDirectory",
+                       "must not contain a NUL byte");
+  }
+  if (t.username.find('\0') != std::string::npos) {
+    return field_error(codes::kInvalidUsername, "Username", "must not contain a NUL byte");
+  }
+  if (t.launcher.size() > kMaxLauncherLength) {
+    return field_error(codes::kTooLong, "Launcher",
+                       "must be at most " + std::to_string(kMaxLauncherLength) + " bytes");
+  }
+  return t;
+}
+
+Expected<Task> parse_task_json(std::string_view text) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    // e.what() quotes the input, which may hold the script; the offset is enough.
+    return Error{codes::kInvalidParameter,
+                 "task: malformed JSON at byte " + std::to_string(e.byte)};
+  }
+  return parse_task(j);
+}
+
+json to_json(const Task& task) {
+  return json{
+      {"InvocationTaskId", task.invocation_task_id},
+      {"InvocationId", task.invocation_id},
+      {"CommandId", task.command_id},
+      {"Content", task.content},
+      {"CommandType", to_string(task.command_type)},
+      {"WorkingDirectory", task.working_directory},
+      {"Username", task.username},
+      {"Timeout", task.timeout_seconds},
+      {"EnableParameter", task.enable_parameter},
+      {"Parameters", task.parameters},
+      {"Launcher", task.launcher},
+      {"TerminationMode", to_string(task.termination_mode)},
+      {"RegionId", task.builtins.region_id},
+      {"AccountId", task.builtins.account_id},
+      {"InstanceId", task.builtins.instance_id},
+      {"InstanceName", task.builtins.instance_name},
+  };
+}
+
+Expected<std::string> prepare_script(const Task& task) {
+  if (task.content.size() > kMaxEncodedContent) {
+    return field_error(codes::kTooLong, "Content",
+                       "must be at most " + std::to_string(kMaxEncodedContent) +
+                           " bytes of base64, got " + std::to_string(task.content.size()));
+  }
+  Expected<std::string> script = base64_decode(task.content);
+  if (!script) {
+    return script.error().wrap("Content");
+  }
+  if (script->empty()) {
+    return field_error(codes::kCommandContentInvalid, "Content", "the script is empty");
+  }
+  if (!task.enable_parameter) {
+    return script;
+  }
+  const BuiltinValues builtins{
+      .region_id = task.builtins.region_id,
+      .account_id = task.builtins.account_id,
+      .instance_id = task.builtins.instance_id,
+      .instance_name = task.builtins.instance_name,
+      .invoke_id = task.invocation_id,
+      .command_id = task.command_id,
+  };
+  Expected<std::string> substituted = substitute_parameters(*script, task.parameters, builtins);
+  if (!substituted) {
+    return substituted.error().wrap("Content");
+  }
+  return substituted;
+}
+
+json to_json(const TaskResult& result) {
+  return json{
+      {"InvocationTaskId", result.invocation_task_id},
+      {"Result", to_string(result.status)},
+      {"ExitCode", result.exit_code},
+      {"Output", base64_encode(result.output)},
+      {"Dropped", result.dropped},
+      {"OutputSize", result.output_size},
+      {"ExecStartTime", result.exec_start_time},
+      {"ExecEndTime", result.exec_end_time},
+      {"ErrorInfo", result.error_info},
+  };
+}
+
+Expected<TaskResult> parse_task_result(const json& j) {
+  if (!j.is_object()) {
+    return Error{codes::kInvalidParameter, "task result: must be a JSON object"};
+  }
+  const Fields f(j);
+  TaskResult r;
+  std::string status;
+  std::string output;
+  int64_t dropped = 0;
+  int64_t output_size = 0;
+  constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
+  for (const Status& s : {
+           f.string("InvocationTaskId", r.invocation_task_id, true),
+           f.string("Result", status, true),
+           f.integer("ExitCode", r.exit_code, std::numeric_limits<int64_t>::min(), kMaxCount,
+                     codes::kInvalidParameterValue),
+           f.string("Output", output),
+           f.integer("Dropped", dropped, 0, kMaxCount, codes::kInvalidParameterValue),
+           f.integer("OutputSize", output_size, 0, kMaxCount, codes::kInvalidParameterValue),
+           f.string("ExecStartTime", r.exec_start_time),
+           f.string("ExecEndTime", r.exec_end_time),
+           f.string("ErrorInfo", r.error_info),
+       }) {
+    if (!s) {
+      return s.error();
+    }
+  }
+  if (Status s = check_task_id(r.invocation_task_id); !s) {
+    return s.error();
+  }
+  const auto parsed_status = parse_task_status(status);
+  if (!parsed_status) {
+    return field_error(codes::kInvalidParameterValue, "Result", "unknown task status");
+  }
+  r.status = *parsed_status;
+  Expected<std::string> decoded = base64_decode(output);
+  if (!decoded) {
+    return Error{codes::kInvalidParameterValue, "Output: " + decoded.error().message};
+  }
+  r.output = std::move(*decoded);
+  r.dropped = static_cast<uint64_t>(dropped);
+  r.output_size = static_cast<uint64_t>(output_size);
+  if (!r.exec_start_time.empty() && !parse_rfc3339(r.exec_start_time)) {
+    return field_error(codes::kInvalidParameterValue, "ExecStartTime", "must be an RFC 3339 time");
+  }
+  if (!r.exec_end_time.empty() && !parse_rfc3339(r.exec_end_time)) {
+    return field_error(codes::kInvalidParameterValue, "ExecEndTime", "must be an RFC 3339 time");
+  }
+  return r;
+}
+
+}  // namespace ferry

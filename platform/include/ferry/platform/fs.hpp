@@ -1,0 +1,54 @@
+// File system operations with the modes and durability Ferry's state needs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ferry/core/error.hpp"
+
+namespace ferry::platform {
+
+struct Owner {
+  uint32_t uid;
+  uint32_t gid;
+};
+
+// Creates `dir` (not its parents) if missing and sets its mode (and owner when given); refuses
+// a symlink or non-directory in its place.
+Status ensure_directory(const std::filesystem::path& dir, uint32_t mode,
+                        std::optional<Owner> owner = std::nullopt);
+
+// Creates parents as needed with `mode`, then ensure_directory() on the last component.
+Status ensure_directories(const std::filesystem::path& dir, uint32_t mode);
+
+// Writes a new file (refusing to follow a symlink or to replace an existing file), with `mode`
+// and owner set before any byte is written.
+Status write_new_file(const std::filesystem::path& path, std::string_view data, uint32_t mode,
+                      std::optional<Owner> owner = std::nullopt);
+
+// Replaces `path` atomically: temp file in the same directory, fsync, rename, fsync of the
+// directory. Readers see the old or the new content, never a mix, also after a crash.
+Status write_file_atomic(const std::filesystem::path& path, std::string_view data,
+                         uint32_t mode = 0600);
+
+// Reads a whole file of at most `max_bytes` (an error if larger).
+Expected<std::string> read_file(const std::filesystem::path& path, std::size_t max_bytes);
+
+// Reads `length` bytes at `offset` (fewer at end of file).
+Expected<std::string> read_file_range(const std::filesystem::path& path, uint64_t offset,
+                                      std::size_t length);
+
+// Removes a directory tree; missing is not an error.
+Status remove_tree(const std::filesystem::path& path);
+
+// The absolute path of `program` found on `search_path` (":"-separated) as an executable
+// regular file, or an error naming the program. A program containing '/' is checked as is.
+Expected<std::string> find_program(std::string_view program, std::string_view search_path);
+
+// The path of the running executable.
+Expected<std::filesystem::path> current_executable();
+
+}  // namespace ferry::platform

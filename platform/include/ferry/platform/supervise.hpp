@@ -1,0 +1,73 @@
+// Running one task's program to its end as its supervisor: the process-tree owner that the
+// per-task supervisor process (agent/supervisor.cpp) calls. The implementation is per OS
+// (linux/supervise.cpp: child subreaper, own session, per-task cgroup, signalfd, splice).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ferry::platform {
+
+struct Credentials {
+  std::string username;  // for initgroups()
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
+
+struct SuperviseSpec {
+  std::vector<std::string> argv;  // argv[0]: absolute path of the program
+  std::vector<std::string> env;   // the complete environment, KEY=VALUE
+  std::string working_directory;  // entered after the switch to `credentials`
+  // When set, checked readable as the task's user right before exec, so that a state
+  // directory the user cannot traverse is a clear start failure, not an interpreter error.
+  std::string script_path;
+  std::optional<Credentials> credentials;  // nullopt: keep this process's identity
+  std::string output_path;                 // spool file (created 0600): stdout+stderr merged
+  std::chrono::milliseconds timeout{60000};
+  std::chrono::milliseconds kill_grace{3000};  // SIGTERM, then SIGKILL after this
+  bool kill_process_tree = true;               // false: timeout/cancel kill the main process only
+  std::chrono::milliseconds drain_after_exit{1000};  // output read after the main process ends
+  bool use_cgroup = true;   // use a per-task cgroup where a writable hierarchy exists
+  std::string cgroup_name;  // leaf name under ferry's cgroup, e.g. the task id
+  // Called once the program runs (its exec succeeded), with its pid.
+  std::function<void(int pid)> on_started;
+};
+
+struct SuperviseOutcome {
+  enum class Kind {
+    kExited,       // the main process exited; exit_code is its status
+    kSignaled,     // killed by a signal it did not ask for; exit_code is 128 + signal
+    kTimedOut,     // the deadline passed; the tree (or main process) was killed
+    kCancelled,    // SIGTERM/SIGINT/SIGHUP reached the supervisor; same kill
+    kStartFailed,  // the program never ran; error_code/error say why
+  };
+  Kind kind = Kind::kStartFailed;
+  int exit_code = -1;
+  std::string error_code;  // API error code for kStartFailed
+  std::string error;       // e.g. "working directory '/x' cannot be entered as user 'bob': ..."
+  uint64_t output_bytes = 0;
+  std::chrono::system_clock::time_point start_time;
+  std::chrono::system_clock::time_point end_time;
+  bool used_cgroup = false;
+};
+
+// Runs spec.argv to its end. Must be called from a process that does nothing else (the
+// supervisor): it makes itself a child subreaper and takes SIGTERM/SIGINT/SIGHUP/SIGCHLD.
+// A cancel signal that arrives before the program starts ends it kCancelled without starting.
+// Those four signals stay blocked when it returns, so that a late cancel cannot kill the
+// supervisor before it records the outcome. It blocks them only in the calling thread: a
+// supervisor with other threads must block them before creating any. It reaps every child of
+// the process (waitpid(-1)) and, on ProcessTree kills, signals all of the process's
+// descendants. For kTimedOut and kCancelled, exit_code is the main process's status as for
+// kExited/kSignaled (e.g. 143) when it ended, else -1; the API reports -1 for both.
+SuperviseOutcome run_supervised(const SuperviseSpec& spec);
+
+// Removes the per-task cgroups that are empty now (a task that exited normally may have left
+// background processes in its cgroup, which ended since). Called by the agent at start-up.
+int remove_empty_task_cgroups();
+
+}  // namespace ferry::platform

@@ -1,0 +1,110 @@
+#include "proc.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "../posix/unique_fd.hpp"
+
+namespace ferry::platform::linux_proc {
+namespace {
+
+bool parse_int(std::string_view s, int& out) {
+  const auto* end = s.data() + s.size();
+  const auto [ptr, ec] = std::from_chars(s.data(), end, out);
+  return ec == std::errc() && ptr == end && !s.empty();
+}
+
+// Small files only (/proc/<pid>/stat, cgroup.procs); a short read is fine for stat, whose
+// ppid field comes early.
+std::string read_small_file(const char* path, std::size_t limit) {
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return {};
+  }
+  std::string content;
+  char buffer[4096];
+  while (content.size() < limit) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n <= 0) {
+      break;
+    }
+    content.append(buffer, static_cast<std::size_t>(n));
+  }
+  return content;
+}
+
+// The ppid in /proc/<pid>/stat: "pid (comm) state ppid ...", where comm may itself contain
+// spaces and parentheses, so parsing starts after the last ')'.
+bool read_ppid(int pid, int& ppid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  const std::string stat = read_small_file(path.c_str(), 1024);
+  const auto close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos || close_paren + 4 >= stat.size()) {
+    return false;
+  }
+  // ") S 123 ..." : skip ") ", the state character and a space.
+  std::string_view rest(stat);
+  rest.remove_prefix(close_paren + 4);
+  const auto space = rest.find(' ');
+  return parse_int(rest.substr(0, space), ppid);
+}
+
+}  // namespace
+
+std::vector<int> descendants_of(int root) {
+  std::unordered_multimap<int, int> children;
+  if (DIR* dir = ::opendir("/proc")) {
+    while (const dirent* entry = ::readdir(dir)) {
+      int pid = 0;
+      int ppid = 0;
+      if (parse_int(entry->d_name, pid) && read_ppid(pid, ppid)) {
+        children.emplace(ppid, pid);
+      }
+    }
+    ::closedir(dir);
+  }
+  std::vector<int> result;
+  std::vector<int> pending{root};
+  // The stat files are read one after another, so a pid reused during the pass could make the
+  // parent links loop; each pid is visited once.
+  std::unordered_set<int> seen{root};
+  while (!pending.empty()) {
+    const int parent = pending.back();
+    pending.pop_back();
+    const auto [first, last] = children.equal_range(parent);
+    for (auto it = first; it != last; ++it) {
+      if (seen.insert(it->second).second) {
+        result.push_back(it->second);
+        pending.push_back(it->second);
+      }
+    }
+  }
+  return result;
+}
+
+std::vector<int> read_pid_list(const std::string& path) {
+  std::vector<int> pids;
+  const std::string text = read_small_file(path.c_str(), std::size_t{1} << 20);
+  std::string_view rest(text);
+  while (!rest.empty()) {
+    const auto newline = rest.find('\n');
+    int pid = 0;
+    if (parse_int(rest.substr(0, newline), pid) && pid > 0) {
+      pids.push_back(pid);
+    }
+    if (newline == std::string_view::npos) {
+      break;
+    }
+    rest.remove_prefix(newline + 1);
+  }
+  return pids;
+}
+
+}  // namespace ferry::platform::linux_proc

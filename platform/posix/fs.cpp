@@ -1,0 +1,318 @@
+#include "ferry/platform/fs.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "ferry/core/error_codes.hpp"
+#include "unique_fd.hpp"
+
+namespace ferry::platform {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+Error io_error(std::string_view what, const stdfs::path& path, int err) {
+  return errno_error(codes::kInternalError, std::string(what) + " " + path.string(), err);
+}
+
+// "dir/" would make O_NOFOLLOW follow a symlink named dir (the trailing slash resolves it).
+stdfs::path without_trailing_slash(const stdfs::path& p) {
+  if (!p.has_filename() && p.has_parent_path() && p != p.root_path()) {
+    return p.parent_path();
+  }
+  return p;
+}
+
+Status write_all(int fd, std::string_view data, const stdfs::path& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return io_error("writing", path, errno);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+Status fsync_directory(const stdfs::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return io_error("opening directory", dir, errno);
+  }
+  if (::fsync(fd.get()) != 0) {
+    return io_error("syncing directory", dir, errno);
+  }
+  return {};
+}
+
+bool is_executable_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+Status ensure_directory(const stdfs::path& dir_in, uint32_t mode, std::optional<Owner> owner) {
+  const stdfs::path dir = without_trailing_slash(dir_in);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return io_error("creating directory", dir, errno);
+  }
+  // Mode and owner are set through the descriptor so that a symlink swapped in after mkdir
+  // can never redirect the chmod/chown elsewhere.
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ELOOP || errno == ENOTDIR) {
+      return Error{codes::kInternalError, dir.string() + " is a symlink or not a directory"};
+    }
+    return io_error("opening directory", dir, errno);
+  }
+  // chown first: it may clear set-id bits that the chmod then sets as asked.
+  if (owner && ::fchown(fd.get(), owner->uid, owner->gid) != 0) {
+    return io_error("changing owner of", dir, errno);
+  }
+  if (::fchmod(fd.get(), mode & 07777U) != 0) {
+    return io_error("changing mode of", dir, errno);
+  }
+  return {};
+}
+
+Status ensure_directories(const stdfs::path& dir_in, uint32_t mode) {
+  const stdfs::path dir = without_trailing_slash(dir_in);
+  stdfs::path prefix;
+  const stdfs::path parent = dir.parent_path();
+  for (const auto& part : parent) {
+    prefix /= part;
+    if (part.empty() || part == prefix.root_path() || part == "." || part == "..") {
+      continue;
+    }
+    if (::mkdir(prefix.c_str(), 0700) == 0) {
+      // Created by us: give it the requested mode, independent of the umask.
+      if (::chmod(prefix.c_str(), mode & 07777U) != 0) {
+        return io_error("changing mode of", prefix, errno);
+      }
+    } else if (errno != EEXIST) {
+      return io_error("creating directory", prefix, errno);
+    }
+  }
+  return ensure_directory(dir, mode);
+}
+
+Status write_new_file(const stdfs::path& path, std::string_view data, uint32_t mode,
+                      std::optional<Owner> owner) {
+  // O_EXCL refuses any existing entry, a symlink included (it is not followed).
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                     S_IRUSR | S_IWUSR));
+  if (!fd.valid()) {
+    return io_error("creating", path, errno);
+  }
+  auto fail = [&](Error e) -> Status {
+    ::unlink(path.c_str());
+    return e;
+  };
+  if (owner && ::fchown(fd.get(), owner->uid, owner->gid) != 0) {
+    return fail(io_error("changing owner of", path, errno));
+  }
+  if (::fchmod(fd.get(), mode & 07777U) != 0) {
+    return fail(io_error("changing mode of", path, errno));
+  }
+  if (auto st = write_all(fd.get(), data, path); !st) {
+    return fail(st.error());
+  }
+  if (::close(fd.release()) != 0) {
+    return fail(io_error("closing", path, errno));
+  }
+  return {};
+}
+
+Status write_file_atomic(const stdfs::path& path, std::string_view data, uint32_t mode) {
+  const stdfs::path dir = path.has_parent_path() ? path.parent_path() : stdfs::path(".");
+  // Appended piecewise: "." + string trips GCC 12's false -Wrestrict at -O2 (PR 105329).
+  std::string name = ".";
+  name += path.filename().string();
+  name += ".tmp-XXXXXX";
+  std::string temp = (dir / name).string();
+  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
+  if (!fd.valid()) {
+    return io_error("creating temporary file in", dir, errno);
+  }
+  auto fail = [&](Error e) -> Status {
+    ::unlink(temp.c_str());
+    return e;
+  };
+  if (::fchmod(fd.get(), mode & 07777U) != 0) {
+    return fail(io_error("changing mode of", temp, errno));
+  }
+  if (auto st = write_all(fd.get(), data, temp); !st) {
+    return fail(st.error());
+  }
+  if (::fsync(fd.get()) != 0) {
+    return fail(io_error("syncing", temp, errno));
+  }
+  if (::close(fd.release()) != 0) {
+    return fail(io_error("closing", temp, errno));
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    return fail(io_error("renaming temporary file to", path, errno));
+  }
+  // Without this the rename itself may be lost in a crash, leaving the old content.
+  return fsync_directory(dir);
+}
+
+Expected<std::string> read_file(const stdfs::path& path, std::size_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return io_error("opening", path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return io_error("inspecting", path, errno);
+  }
+  auto too_large = [&] {
+    return Error{codes::kLimitExceeded,
+                 path.string() + " is larger than " + std::to_string(max_bytes) + " bytes"};
+  };
+  if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > max_bytes) {
+    return too_large();
+  }
+  std::string content;
+  // Files in /proc report size 0, so the loop reads to EOF rather than trusting st_size; one
+  // byte past the limit tells "exactly max_bytes" from "larger".
+  constexpr std::size_t kChunk = 64 * 1024;
+  for (;;) {
+    const std::size_t old_size = content.size();
+    const std::size_t want = std::min(kChunk, max_bytes + 1 - old_size);
+    content.resize(old_size + want);
+    const ssize_t n = ::read(fd.get(), content.data() + old_size, want);
+    if (n < 0) {
+      if (errno == EINTR) {
+        content.resize(old_size);
+        continue;
+      }
+      return io_error("reading", path, errno);
+    }
+    content.resize(old_size + static_cast<std::size_t>(n));
+    if (content.size() > max_bytes) {
+      return too_large();
+    }
+    if (n == 0) {
+      return content;
+    }
+  }
+}
+
+Expected<std::string> read_file_range(const stdfs::path& path, uint64_t offset,
+                                      std::size_t length) {
+  if (offset > static_cast<uint64_t>(std::numeric_limits<off_t>::max())) {
+    return io_error("reading", path, EINVAL);
+  }
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return io_error("opening", path, errno);
+  }
+  std::string content;
+  // Grown as bytes arrive rather than sized to `length` up front, so a huge length on a small
+  // file costs nothing.
+  constexpr std::size_t kChunk = 64 * 1024;
+  while (content.size() < length) {
+    const std::size_t old_size = content.size();
+    const std::size_t want = std::min(kChunk, length - old_size);
+    content.resize(old_size + want);
+    const ssize_t n =
+        ::pread(fd.get(), content.data() + old_size, want, static_cast<off_t>(offset + old_size));
+    if (n < 0) {
+      content.resize(old_size);
+      if (errno == EINTR) {
+        continue;
+      }
+      return io_error("reading", path, errno);
+    }
+    content.resize(old_size + static_cast<std::size_t>(n));
+    if (n == 0) {
+      break;
+    }
+  }
+  return content;
+}
+
+Status remove_tree(const stdfs::path& path) {
+  // remove_all does not follow symlinks: a link inside the tree is removed, not its target.
+  std::error_code ec;
+  stdfs::remove_all(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return io_error("removing", path, ec.value());
+  }
+  return {};
+}
+
+Expected<std::string> find_program(std::string_view program, std::string_view search_path) {
+  const std::string name(program);
+  auto not_found = [&] { return Error{codes::kInternalError, "program '" + name + "' not found"}; };
+  if (name.empty()) {
+    return not_found();
+  }
+  if (name.find('/') != std::string::npos) {
+    if (!is_executable_file(name)) {
+      return Error{codes::kInternalError, "'" + name + "' is not an executable file"};
+    }
+    std::error_code ec;
+    auto absolute = stdfs::absolute(name, ec);
+    return ec ? name : absolute.string();
+  }
+  // Empty and relative entries are skipped: they mean the current directory, and a root
+  // process should never run whatever happens to sit in its working directory.
+  while (true) {
+    const auto colon = search_path.find(':');
+    const std::string_view dir = search_path.substr(0, colon);
+    if (!dir.empty() && dir.front() == '/') {
+      std::string candidate(dir);
+      if (candidate.back() != '/') {
+        candidate += '/';
+      }
+      candidate += name;
+      if (is_executable_file(candidate)) {
+        return candidate;
+      }
+    }
+    if (colon == std::string_view::npos) {
+      break;
+    }
+    search_path.remove_prefix(colon + 1);
+  }
+  return not_found();
+}
+
+Expected<stdfs::path> current_executable() {
+  std::vector<char> buffer(PATH_MAX);
+  for (;;) {
+    const ssize_t n = ::readlink("/proc/self/exe", buffer.data(), buffer.size());
+    if (n < 0) {
+      return io_error("reading", "/proc/self/exe", errno);
+    }
+    if (static_cast<std::size_t>(n) < buffer.size()) {
+      std::string path(buffer.data(), static_cast<std::size_t>(n));
+      // After an upgrade replaced the binary, the kernel appends this; the path itself then
+      // names the new binary, which is the one a re-exec wants.
+      constexpr std::string_view kDeleted = " (deleted)";
+      if (path.ends_with(kDeleted)) {
+        path.resize(path.size() - kDeleted.size());
+      }
+      return stdfs::path(path);
+    }
+    buffer.resize(buffer.size() * 2);
+  }
+}
+
+}  // namespace ferry::platform
