@@ -30,3 +30,12 @@ inline constexpr const char* kLimitExceeded = "InvalidParameterValue.LimitExceed
 inline constexpr const char* kOperationDenied = "OperationDenied";
 
 }  // namespace ferry::codes
+
+// Authentication error codes of the Tencent Cloud API 3.0 common error set.
+namespace ferry::auth_codes {
+
+inline constexpr const char* kSignatureFailure = "AuthFailure.SignatureFailure";
+inline constexpr const char* kSignatureExpire = "AuthFailure.SignatureExpire";
+inline constexpr const char* kSecretIdNotFound = "AuthFailure.SecretIdNotFound";
+
+}  // namespace ferry::auth_codes
