@@ -236,8 +236,9 @@ TaskResult to_result(const Task& task, const platform::SuperviseOutcome& outcome
   return r;
 }
 
-Status write_state(const TaskPaths& paths, const nlohmann::json& state) {
-  return platform::write_file_atomic(paths.state_file, state.dump(), 0600);
+Status write_state(const TaskPaths& paths, const nlohmann::json& state,
+                   platform::Durability durability) {
+  return platform::write_file_atomic(paths.state_file, state.dump(), 0600, durability);
 }
 
 Status write_final(const TaskPaths& paths, const TaskResult& result) {
@@ -245,7 +246,7 @@ Status write_final(const TaskPaths& paths, const TaskResult& result) {
                        {"SupervisorPid", ::getpid()},
                        {"BootId", read_boot_id()},
                        {"Result", to_json(result)}};
-  return write_state(paths, state);
+  return write_state(paths, state, platform::Durability::kSynced);
 }
 
 TaskResult start_failed(const std::string& task_id, const Error& error) {
@@ -283,7 +284,9 @@ int supervisor_main(const SupervisorOptions& options) {
                          {"MainPid", pid},
                          {"BootId", boot_id},
                          {"ExecStartTime", to_rfc3339(std::chrono::system_clock::now())}};
-    if (auto s = write_state(paths, state); !s) {
+    // Not synced: after a crash the boot id tells anyway that the task was interrupted, and a
+    // sync here would hold the output pipe for milliseconds while the task runs.
+    if (auto s = write_state(paths, state, platform::Durability::kAtomicOnly); !s) {
       std::fprintf(stderr, "ferry-agent supervise: %s\n", s.error().message.c_str());
     }
   };

@@ -137,7 +137,8 @@ Status write_new_file(const stdfs::path& path, std::string_view data, uint32_t m
   return {};
 }
 
-Status write_file_atomic(const stdfs::path& path, std::string_view data, uint32_t mode) {
+Status write_file_atomic(const stdfs::path& path, std::string_view data, uint32_t mode,
+                         Durability durability) {
   const stdfs::path dir = path.has_parent_path() ? path.parent_path() : stdfs::path(".");
   // Appended piecewise: "." + string trips GCC 12's false -Wrestrict at -O2 (PR 105329).
   std::string name = ".";
@@ -158,7 +159,7 @@ Status write_file_atomic(const stdfs::path& path, std::string_view data, uint32_
   if (auto st = write_all(fd.get(), data, temp); !st) {
     return fail(st.error());
   }
-  if (::fsync(fd.get()) != 0) {
+  if (durability == Durability::kSynced && ::fsync(fd.get()) != 0) {
     return fail(io_error("syncing", temp, errno));
   }
   if (::close(fd.release()) != 0) {
@@ -168,7 +169,7 @@ Status write_file_atomic(const stdfs::path& path, std::string_view data, uint32_
     return fail(io_error("renaming temporary file to", path, errno));
   }
   // Without this the rename itself may be lost in a crash, leaving the old content.
-  return fsync_directory(dir);
+  return durability == Durability::kSynced ? fsync_directory(dir) : Status{};
 }
 
 Expected<std::string> read_file(const stdfs::path& path, std::size_t max_bytes) {

@@ -29,10 +29,15 @@ Status ensure_directories(const std::filesystem::path& dir, uint32_t mode);
 Status write_new_file(const std::filesystem::path& path, std::string_view data, uint32_t mode,
                       std::optional<Owner> owner = std::nullopt);
 
-// Replaces `path` atomically: temp file in the same directory, fsync, rename, fsync of the
-// directory. Readers see the old or the new content, never a mix, also after a crash.
+enum class Durability {
+  kSynced,      // fsync the file and the directory: the new content survives a crash
+  kAtomicOnly,  // no fsync: readers see old or new, but a crash may keep the old content
+};
+
+// Replaces `path` atomically: temp file in the same directory, rename; with kSynced (the
+// default) also fsync of the file before and of the directory after the rename.
 Status write_file_atomic(const std::filesystem::path& path, std::string_view data,
-                         uint32_t mode = 0600);
+                         uint32_t mode = 0600, Durability durability = Durability::kSynced);
 
 // Reads a whole file of at most `max_bytes` (an error if larger).
 Expected<std::string> read_file(const std::filesystem::path& path, std::size_t max_bytes);
