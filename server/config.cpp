@@ -1,0 +1,549 @@
+#include "ferry/server/config.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+
+#include "ferry/core/crypto.hpp"
+#include "ferry/core/error_codes.hpp"
+
+namespace ferry::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+Error config_error(std::string_view key, std::string_view what) {
+  return Error{codes::kInvalidParameterValue,
+               "key \"" + std::string(key) + "\": " + std::string(what)};
+}
+
+Status read_string(std::string_view key, const nlohmann::json& v, std::string& out) {
+  if (!v.is_string()) {
+    return config_error(key, "must be a string");
+  }
+  out = v.get<std::string>();
+  return {};
+}
+
+Status read_bool(std::string_view key, const nlohmann::json& v, bool& out) {
+  if (!v.is_boolean()) {
+    return config_error(key, "must be true or false");
+  }
+  out = v.get<bool>();
+  return {};
+}
+
+Status read_int(std::string_view key, const nlohmann::json& v, int64_t& out) {
+  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX)) {
+    return config_error(key, "must be an integer");
+  }
+  out = v.get<int64_t>();
+  return {};
+}
+
+Status read_size(std::string_view key, const nlohmann::json& v, std::size_t& out) {
+  int64_t n = 0;
+  if (auto s = read_int(key, v, n); !s) {
+    return s;
+  }
+  if (n < 0) {
+    return config_error(key, "must not be negative");
+  }
+  out = static_cast<std::size_t>(n);
+  return {};
+}
+
+Status read_number(std::string_view key, const nlohmann::json& v, double& out) {
+  if (!v.is_number()) {
+    return config_error(key, "must be a number");
+  }
+  out = v.get<double>();
+  return {};
+}
+
+Status read_credentials(const nlohmann::json& v, std::vector<ApiCredential>& out) {
+  if (!v.is_array()) {
+    return config_error("credentials", "must be an array of {\"SecretId\", \"SecretKey\"}");
+  }
+  out.clear();
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string where = "credentials[" + std::to_string(i) + "]";
+    const auto& item = v[i];
+    if (!item.is_object()) {
+      return config_error(where, "must be an object {\"SecretId\", \"SecretKey\"}");
+    }
+    ApiCredential c;
+    for (const auto& [k, value] : item.items()) {
+      std::string* field = k == "SecretId"    ? &c.secret_id
+                           : k == "SecretKey" ? &c.secret_key
+                                              : nullptr;
+      if (field == nullptr) {
+        return config_error(where + "." + k, "unknown key (SecretId and SecretKey are known)");
+      }
+      if (auto s = read_string(where + "." + k, value, *field); !s) {
+        return s;
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return {};
+}
+
+Status read_regions(const nlohmann::json& v, std::vector<ApiRegion>& out) {
+  if (!v.is_array()) {
+    return config_error("regions", "must be an array of region names or {\"Region\", ...}");
+  }
+  out.clear();
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string where = "regions[" + std::to_string(i) + "]";
+    const auto& item = v[i];
+    ApiRegion r;
+    if (item.is_string()) {
+      r.region = item.get<std::string>();
+      r.region_name = r.region;
+    } else if (item.is_object()) {
+      for (const auto& [k, value] : item.items()) {
+        std::string* field = k == "Region"        ? &r.region
+                             : k == "RegionName"  ? &r.region_name
+                             : k == "RegionState" ? &r.region_state
+                                                  : nullptr;
+        if (field == nullptr) {
+          return config_error(where + "." + k,
+                              "unknown key (Region, RegionName and RegionState are known)");
+        }
+        if (auto s = read_string(where + "." + k, value, *field); !s) {
+          return s;
+        }
+      }
+      if (r.region_name.empty()) {
+        r.region_name = r.region;
+      }
+    } else {
+      return config_error(where, "must be a region name or an object {\"Region\", ...}");
+    }
+    out.push_back(std::move(r));
+  }
+  return {};
+}
+
+using KeyReader = std::function<Status(const nlohmann::json&, ServerConfig&)>;
+
+const std::map<std::string, KeyReader, std::less<>>& key_readers() {
+  // Each entry binds a key to its field; one table, so the known keys are listed once.
+  static const std::map<std::string, KeyReader, std::less<>> kReaders = [] {
+    std::map<std::string, KeyReader, std::less<>> m;
+    const auto str = [&m](const char* key, std::string ServerConfig::*field) {
+      m[key] = [key, field](const nlohmann::json& v, ServerConfig& c) {
+        return read_string(key, v, c.*field);
+      };
+    };
+    const auto boolean = [&m](const char* key, bool ServerConfig::*field) {
+      m[key] = [key, field](const nlohmann::json& v, ServerConfig& c) {
+        return read_bool(key, v, c.*field);
+      };
+    };
+    const auto integer = [&m](const char* key, int64_t ServerConfig::*field) {
+      m[key] = [key, field](const nlohmann::json& v, ServerConfig& c) {
+        return read_int(key, v, c.*field);
+      };
+    };
+    const auto size = [&m](const char* key, std::size_t ServerConfig::*field) {
+      m[key] = [key, field](const nlohmann::json& v, ServerConfig& c) {
+        return read_size(key, v, c.*field);
+      };
+    };
+    const auto number = [&m](const char* key, double ServerConfig::*field) {
+      m[key] = [key, field](const nlohmann::json& v, ServerConfig& c) {
+        return read_number(key, v, c.*field);
+      };
+    };
+    str("listen", &ServerConfig::listen);
+    str("data_dir", &ServerConfig::data_dir);
+    boolean("allow_plain_http", &ServerConfig::allow_plain_http);
+    str("tls_cert_file", &ServerConfig::tls_cert_file);
+    str("tls_key_file", &ServerConfig::tls_key_file);
+    str("log_level", &ServerConfig::log_level);
+    m["credentials"] = [](const nlohmann::json& v, ServerConfig& c) {
+      return read_credentials(v, c.credentials);
+    };
+    number("rate_limit", &ServerConfig::rate_limit);
+    number("rate_burst", &ServerConfig::rate_burst);
+    m["regions"] = [](const nlohmann::json& v, ServerConfig& c) {
+      return read_regions(v, c.regions);
+    };
+    str("account_id", &ServerConfig::account_id);
+    integer("command_quota", &ServerConfig::command_quota);
+    integer("register_code_quota", &ServerConfig::register_code_quota);
+    integer("max_run_instances", &ServerConfig::max_run_instances);
+    integer("heartbeat_interval_s", &ServerConfig::heartbeat_interval_s);
+    integer("online_window_s", &ServerConfig::online_window_s);
+    integer("max_clock_skew_s", &ServerConfig::max_clock_skew_s);
+    integer("deliver_timeout_s", &ServerConfig::deliver_timeout_s);
+    integer("task_timeout_grace_s", &ServerConfig::task_timeout_grace_s);
+    integer("sweep_interval_ms", &ServerConfig::sweep_interval_ms);
+    size("io_threads", &ServerConfig::io_threads);
+    size("max_connections", &ServerConfig::max_connections);
+    size("max_body_bytes", &ServerConfig::max_body_bytes);
+    integer("ws_idle_timeout_s", &ServerConfig::ws_idle_timeout_s);
+    size("sqlite_max_connections", &ServerConfig::sqlite_max_connections);
+    return m;
+  }();
+  return kReaders;
+}
+
+Status check_range(std::string_view key, int64_t v, int64_t min, int64_t max) {
+  if (v < min || v > max) {
+    return config_error(key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) +
+                                 "], not " + std::to_string(v));
+  }
+  return {};
+}
+
+Status check_size(std::string_view key, std::size_t v, std::size_t min, std::size_t max) {
+  if (v < min || v > max) {
+    return config_error(key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) +
+                                 "], not " + std::to_string(v));
+  }
+  return {};
+}
+
+bool is_alnum(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+// `n` characters of [A-Za-z0-9], uniformly (bytes >= 248 are drawn again: 248 = 4 * 62).
+Expected<std::string> random_alnum(std::size_t n) {
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::string out;
+  while (out.size() < n) {
+    auto bytes = random_bytes(n * 2);
+    if (!bytes) {
+      return bytes.error();
+    }
+    for (char b : *bytes) {
+      const auto u = static_cast<unsigned char>(b);
+      if (u < 248 && out.size() < n) {
+        out.push_back(kAlphabet[u % kAlphabet.size()]);
+      }
+    }
+  }
+  return out;
+}
+
+Error file_error(const fs::path& file, std::string_view what) {
+  return Error{codes::kInternalError, file.string() + ": " + std::string(what)};
+}
+
+Expected<ApiCredential> read_credentials_file(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    return errno_error(codes::kInternalError, file.string(), errno);
+  }
+  if ((st.st_mode & 077) != 0) {
+    return file_error(file, "readable by others; it holds the API secret: chmod 600 it");
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    return file_error(file, "cannot be read");
+  }
+  auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  if (!j.is_object() || !j.contains("SecretId") || !j.contains("SecretKey") ||
+      !j["SecretId"].is_string() || !j["SecretKey"].is_string()) {
+    return file_error(file, "must be a JSON object {\"SecretId\": ..., \"SecretKey\": ...}");
+  }
+  ApiCredential c{j["SecretId"].get<std::string>(), j["SecretKey"].get<std::string>()};
+  if (c.secret_id.empty() || c.secret_key.empty()) {
+    return file_error(file, "SecretId and SecretKey must not be empty");
+  }
+  return c;
+}
+
+Status write_private_file(const fs::path& file, std::string_view content) {
+  // Written under a temporary name with mode 0600 from the first byte, then renamed, so that
+  // the secret is never readable by others and a crash leaves no half-written file behind.
+  const fs::path tmp = file.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return errno_error(codes::kInternalError, "creating " + tmp.string(), errno);
+  }
+  Status status;
+  if (::fchmod(fd, 0600) != 0) {
+    status = errno_error(codes::kInternalError, "chmod " + tmp.string(), errno);
+  }
+  std::size_t done = 0;
+  while (status && done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      status = errno_error(codes::kInternalError, "writing " + tmp.string(), errno);
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (status && ::fsync(fd) != 0) {
+    status = errno_error(codes::kInternalError, "fsync " + tmp.string(), errno);
+  }
+  ::close(fd);
+  if (status && ::rename(tmp.c_str(), file.c_str()) != 0) {
+    status = errno_error(codes::kInternalError, "renaming " + tmp.string(), errno);
+  }
+  if (!status) {
+    ::unlink(tmp.c_str());
+  }
+  return status;
+}
+
+}  // namespace
+
+Status apply_server_config_json(const nlohmann::json& json, ServerConfig& config) {
+  if (!json.is_object()) {
+    return Error{codes::kInvalidParameterValue, "the configuration must be a JSON object"};
+  }
+  const auto& readers = key_readers();
+  for (const auto& [key, value] : json.items()) {
+    auto it = readers.find(key);
+    if (it == readers.end()) {
+      return config_error(key, "unknown key");
+    }
+    if (auto s = it->second(value, config); !s) {
+      return s;
+    }
+  }
+  return {};
+}
+
+Status load_server_config_file(const fs::path& file, ServerConfig& config) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return Error{codes::kInvalidParameterValue, file.string() + ": cannot be opened"};
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    return Error{codes::kInvalidParameterValue,
+                 file.string() + ": not valid JSON (at byte " + std::to_string(e.byte) + ")"};
+  }
+  if (auto s = apply_server_config_json(j, config); !s) {
+    return s.error().wrap(file.string());
+  }
+  return {};
+}
+
+Status validate_server_config(const ServerConfig& c) {
+  if (c.listen.empty()) {
+    return config_error("listen", "must be HOST:PORT");
+  }
+  if (c.data_dir.empty()) {
+    return config_error("data_dir", "is required (or --data-dir)");
+  }
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return config_error(c.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file",
+                        "tls_cert_file and tls_key_file go together");
+  }
+  static const std::set<std::string, std::less<>> kLevels = {"trace", "debug",    "info", "warn",
+                                                             "error", "critical", "off"};
+  if (!kLevels.contains(c.log_level)) {
+    return config_error("log_level",
+                        "must be one of trace, debug, info, warn, error, critical, off");
+  }
+  std::set<std::string, std::less<>> ids;
+  for (std::size_t i = 0; i < c.credentials.size(); ++i) {
+    const auto& cred = c.credentials[i];
+    const std::string where = "credentials[" + std::to_string(i) + "]";
+    if (cred.secret_id.empty() || cred.secret_id.size() > 128 ||
+        !std::all_of(cred.secret_id.begin(), cred.secret_id.end(), is_alnum)) {
+      return config_error(where + ".SecretId", "must be 1 to 128 letters and digits");
+    }
+    if (cred.secret_key.empty()) {
+      return config_error(where + ".SecretKey", "must not be empty");
+    }
+    if (!ids.insert(cred.secret_id).second) {
+      return config_error(where + ".SecretId", "is listed twice");
+    }
+  }
+  if (!(c.rate_limit >= 0) || c.rate_limit > 1e6) {
+    return config_error("rate_limit", "must be a number in [0, 1000000] (0: no limit)");
+  }
+  if (!(c.rate_burst >= 1) || c.rate_burst > 1e6) {
+    return config_error("rate_burst", "must be a number in [1, 1000000]");
+  }
+  if (c.regions.empty()) {
+    return config_error("regions", "must list at least one region");
+  }
+  for (std::size_t i = 0; i < c.regions.size(); ++i) {
+    if (c.regions[i].region.empty()) {
+      return config_error("regions[" + std::to_string(i) + "].Region", "must not be empty");
+    }
+  }
+  if (c.account_id.size() > 64) {
+    return config_error("account_id", "at most 64 characters");
+  }
+  constexpr int64_t kDay = 86400;
+  const std::array<std::tuple<const char*, int64_t, int64_t, int64_t>, 10> ranges = {{
+      {"command_quota", c.command_quota, 0, 1'000'000},
+      {"register_code_quota", c.register_code_quota, 0, 1'000'000},
+      {"max_run_instances", c.max_run_instances, 1, 10'000},
+      {"heartbeat_interval_s", c.heartbeat_interval_s, 5, 3600},
+      {"online_window_s", c.online_window_s, c.heartbeat_interval_s, 7 * kDay},
+      {"max_clock_skew_s", c.max_clock_skew_s, 30, 3600},
+      {"deliver_timeout_s", c.deliver_timeout_s, 1, 30 * kDay},
+      {"task_timeout_grace_s", c.task_timeout_grace_s, 0, kDay},
+      {"sweep_interval_ms", c.sweep_interval_ms, 10, 600'000},
+      {"ws_idle_timeout_s", c.ws_idle_timeout_s, 10, kDay},
+  }};
+  for (const auto& [key, value, min, max] : ranges) {
+    if (auto s = check_range(key, value, min, max); !s) {
+      return s;
+    }
+  }
+  if (auto s = check_size("io_threads", c.io_threads, 0, 256); !s) {
+    return s;
+  }
+  if (auto s = check_size("max_connections", c.max_connections, 1, 1'000'000); !s) {
+    return s;
+  }
+  if (auto s = check_size("max_body_bytes", c.max_body_bytes, 64 * 1024, 64 * 1024 * 1024); !s) {
+    return s;
+  }
+  return check_size("sqlite_max_connections", c.sqlite_max_connections, 1, 256);
+}
+
+Status ensure_data_dir(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    fs::create_directories(dir, ec);
+    if (ec) {
+      return Error{codes::kInternalError, "creating " + dir.string() + ": " + ec.message()};
+    }
+    if (::chmod(dir.c_str(), 0700) != 0) {
+      return errno_error(codes::kInternalError, "chmod " + dir.string(), errno);
+    }
+    return {};
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    return errno_error(codes::kInternalError, dir.string(), errno);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Error{codes::kInternalError, dir.string() + ": not a directory"};
+  }
+  if ((st.st_mode & S_IWOTH) != 0) {
+    return Error{codes::kInternalError,
+                 dir.string() + ": writable by everyone; the data directory must not be"};
+  }
+  return {};
+}
+
+Expected<StoredCredential> load_or_create_credentials(const fs::path& data_dir) {
+  StoredCredential out;
+  out.file = data_dir / "credentials.json";
+  std::error_code ec;
+  if (fs::exists(out.file, ec)) {
+    auto c = read_credentials_file(out.file);
+    if (!c) {
+      return c.error();
+    }
+    out.credential = std::move(*c);
+    return out;
+  }
+  auto id = random_alnum(32);
+  if (!id) {
+    return id.error();
+  }
+  auto key = random_alnum(40);
+  if (!key) {
+    return key.error();
+  }
+  out.credential = ApiCredential{"AKID" + *id, *key};
+  const nlohmann::json j = {{"SecretId", out.credential.secret_id},
+                            {"SecretKey", out.credential.secret_key}};
+  if (auto s = write_private_file(out.file, j.dump(2) + "\n"); !s) {
+    return s.error();
+  }
+  out.created = true;
+  return out;
+}
+
+HttpServerOptions http_server_options(const ServerConfig& c) {
+  HttpServerOptions o;
+  o.listen = c.listen;
+  o.allow_plain_http = c.allow_plain_http;
+  o.tls_cert_file = c.tls_cert_file;
+  o.tls_key_file = c.tls_key_file;
+  o.max_body_bytes = c.max_body_bytes;
+  o.body_limit_status = 200;  // the envelope, readable by the Tencent Cloud SDKs
+  o.max_connections = c.max_connections;
+  o.io_threads = c.io_threads;
+  o.websocket_path = "/ws";
+  o.ws_idle_timeout = std::chrono::seconds(c.ws_idle_timeout_s);
+  return o;
+}
+
+ApiOptions api_options(const ServerConfig& c) {
+  ApiOptions o;
+  o.credentials = c.credentials;
+  o.regions = c.regions;
+  o.rate_limit = c.rate_limit;
+  o.rate_burst = c.rate_burst;
+  return o;
+}
+
+ServerSettings server_settings(const ServerConfig& c) {
+  ServerSettings s;
+  s.account_id = c.account_id;
+  s.regions = c.regions;
+  s.command_quota = c.command_quota;
+  s.register_code_quota = c.register_code_quota;
+  s.max_run_instances = c.max_run_instances;
+  return s;
+}
+
+AgentAuthOptions agent_auth_options(const ServerConfig& c) {
+  AgentAuthOptions o;
+  o.max_clock_skew_s = c.max_clock_skew_s;
+  return o;
+}
+
+GatewayOptions gateway_options(const ServerConfig& c) {
+  GatewayOptions o;
+  o.heartbeat_interval_s = c.heartbeat_interval_s;
+  return o;
+}
+
+PushHubOptions push_hub_options(const ServerConfig& c) {
+  PushHubOptions o;
+  o.online_window_ms = c.online_window_s * 1000;
+  return o;
+}
+
+SweeperOptions sweeper_options(const ServerConfig& c) {
+  SweeperOptions o;
+  o.interval_ms = c.sweep_interval_ms;
+  o.deliver_timeout_ms = c.deliver_timeout_s * 1000;
+  o.task_timeout_grace_ms = c.task_timeout_grace_s * 1000;
+  return o;
+}
+
+}  // namespace ferry::server

@@ -1,0 +1,364 @@
+#include "ferry/server/http_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <charconv>
+#include <condition_variable>
+#include <list>
+#include <thread>
+
+#include "ferry/core/error_codes.hpp"
+#include "session.hpp"
+
+namespace ferry::server {
+
+const std::string& HttpRequest::header(const std::string& lowercase_name) const {
+  static const std::string kEmpty;
+  auto it = headers.find(lowercase_name);
+  return it == headers.end() ? kEmpty : it->second;
+}
+
+namespace detail {
+
+HttpResponse call_handler(const ServerCore& core, const HttpRequest& req) {
+  try {
+    return core.handler(req);
+  } catch (const std::exception& e) {
+    // The message may quote request contents, so it stays out of the response.
+    spdlog::error("http {} {}: handler failed: {}", req.method, req.target, e.what());
+  } catch (...) {
+    spdlog::error("http {} {}: handler failed", req.method, req.target);
+  }
+  return error_response(500, codes::kInternalError, "internal error");
+}
+
+task<void> run_plain_session(ServerCore& core, stream_type stream, ConnectionInfo info) {
+  co_await net::this_coro::throw_if_cancelled(false);
+  beast::flat_buffer buffer(connection_buffer_limit(core.options));
+  co_await serve_http(stream, buffer, core, info);
+  if (stream.socket().is_open()) {
+    beast::error_code ec;
+    stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  }
+}
+
+namespace {
+
+struct Listen {
+  net::ip::address address;
+  std::uint16_t port = 0;
+};
+
+Expected<Listen> parse_listen(std::string_view listen) {
+  auto bad = [&](std::string_view why) {
+    return Error{codes::kInvalidParameterValue,
+                 "listen address \"" + std::string(listen) + "\": " + std::string(why)};
+  };
+  std::string_view host;
+  std::string_view port;
+  if (listen.starts_with('[')) {
+    auto close = listen.find("]:");
+    if (close == std::string_view::npos) {
+      return bad("expected [ipv6]:port");
+    }
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    auto colon = listen.rfind(':');
+    if (colon == std::string_view::npos) {
+      return bad("expected host:port");
+    }
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return bad("an IPv6 address needs brackets: [::1]:8080");
+    }
+  }
+  Listen out;
+  auto [end, perr] = std::from_chars(port.data(), port.data() + port.size(), out.port);
+  if (port.empty() || perr != std::errc() || end != port.data() + port.size()) {
+    return bad("port must be a number from 0 to 65535");
+  }
+  if (host == "localhost") {
+    // Resolving would give several addresses; the loopback one is what is meant.
+    host = "127.0.0.1";
+  }
+  beast::error_code ec;
+  out.address = net::ip::make_address(host, ec);
+  if (ec) {
+    return bad("host must be an IP address or localhost");
+  }
+  return out;
+}
+
+std::size_t thread_count(std::size_t wanted) {
+  if (wanted != 0) {
+    return wanted;
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+}  // namespace detail
+
+using namespace detail;  // NOLINT(google-build-using-namespace): this file is the detail
+
+struct HttpServer::Impl {
+  // A session's cancellation signal, emitted on the session's own strand.
+  struct Session {
+    explicit Session(strand_type s) : strand(std::move(s)) {}
+    strand_type strand;
+    net::cancellation_signal signal;
+  };
+
+  Impl(HttpServerOptions options, HttpHandler handler, std::shared_ptr<WebSocketHandler> ws)
+      : listener_strand(net::make_strand(ioc)) {
+    core.options = std::move(options);
+    core.handler = std::move(handler);
+    core.ws_handler = std::move(ws);
+  }
+  ~Impl() {
+    stop();
+    std::lock_guard lock(mutex);
+    if (sessions.empty() && !listener_running) {
+      // A signal keeps its last slot handler, which holds a strand: it must go before the
+      // io_context does.
+      listener.reset();
+      return;
+    }
+    // stop() gave up on some sessions. The io_context destroys their frames, which still use
+    // these signals, yet the signals' handlers hold strands that must not outlive it: leak
+    // them rather than crash on the way out.
+    static_cast<void>(new std::list<std::shared_ptr<Session>>(std::move(sessions)));
+    static_cast<void>(new std::shared_ptr<Session>(std::move(listener)));
+  }
+
+  task<void> accept_loop(acceptor_type acceptor);
+  void spawn_session(const strand_type& strand, stream_type stream, ConnectionInfo info);
+  void stop();
+
+  // Declared before ioc: coroutine frames that stop() had to abandon are destroyed with the
+  // io_context and may still refer to these.
+  ServerCore core;
+  std::shared_ptr<net::ssl::context> tls_context;
+  std::mutex mutex;
+  std::condition_variable sessions_done;
+  std::list<std::shared_ptr<Session>> sessions;  // guarded by mutex
+  std::shared_ptr<Session> listener;
+  bool listener_running = false;  // guarded by mutex
+  bool stopping = false;          // guarded by mutex
+  std::uint16_t port = 0;
+
+  net::io_context ioc;
+  strand_type listener_strand;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+};
+
+task<void> HttpServer::Impl::accept_loop(acceptor_type acceptor) {
+  co_await net::this_coro::throw_if_cancelled(false);
+  auto cs = co_await net::this_coro::cancellation_state;
+  while (!cancelled(cs)) {
+    strand_type strand = net::make_strand(ioc);
+    stream_type::socket_type socket(strand);
+    auto [ec] = co_await acceptor.async_accept(socket);
+    if (cancelled(cs) || ec == net::error::operation_aborted) {
+      break;
+    }
+    if (ec) {
+      // Out of descriptors and the like: back off instead of spinning on the error.
+      spdlog::warn("http: accept: {}", ec.message());
+      timer_type pause(listener_strand, std::chrono::milliseconds(100));
+      co_await pause.async_wait();
+      continue;
+    }
+    beast::error_code ep_ec;
+    auto remote = socket.remote_endpoint(ep_ec);
+    ConnectionInfo info{ep_ec ? std::string() : remote.address().to_string(),
+                        tls_context != nullptr};
+    spawn_session(strand, stream_type(std::move(socket)), std::move(info));
+  }
+  spdlog::debug("http: listener on port {} stopped", port);
+}
+
+void HttpServer::Impl::spawn_session(const strand_type& strand, stream_type stream,
+                                     ConnectionInfo info) {
+  std::list<std::shared_ptr<Session>>::iterator it;
+  {
+    std::lock_guard lock(mutex);
+    if (stopping) {
+      return;
+    }
+    if (sessions.size() >= core.options.max_connections) {
+      spdlog::warn("http: {} connections open, refusing {}", sessions.size(), info.remote_address);
+      return;  // the stream's destructor closes the socket
+    }
+    it = sessions.insert(sessions.end(), std::make_shared<Session>(strand));
+  }
+  auto session = *it;
+  spdlog::debug("http: connection from {}", info.remote_address);
+  auto done = [this, it](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("http: session failed: {}", ex.what());
+      } catch (...) {
+        spdlog::error("http: session failed");
+      }
+    }
+    std::lock_guard lock(mutex);
+    sessions.erase(it);
+    sessions_done.notify_all();
+  };
+  if (tls_context) {
+    net::co_spawn(strand, run_tls_session(core, *tls_context, std::move(stream), std::move(info)),
+                  net::bind_cancellation_slot(session->signal.slot(), std::move(done)));
+  } else {
+    net::co_spawn(strand, run_plain_session(core, std::move(stream), std::move(info)),
+                  net::bind_cancellation_slot(session->signal.slot(), std::move(done)));
+  }
+}
+
+void HttpServer::Impl::stop() {
+  {
+    std::lock_guard lock(mutex);
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    core.stopping = true;
+    // A signal is not thread-safe: emit each on the strand its coroutine runs on. Terminal
+    // cancellation aborts the pending read or write; the sessions still run their cleanup
+    // (WebSocket on_close) before they finish.
+    auto emit = [](const std::shared_ptr<Session>& s) {
+      if (s) {
+        net::post(s->strand, [s] { s->signal.emit(net::cancellation_type::terminal); });
+      }
+    };
+    emit(listener);
+    for (const auto& s : sessions) {
+      emit(s);
+    }
+  }
+  {
+    std::unique_lock lock(mutex);
+    bool drained = sessions_done.wait_for(lock, core.options.stop_timeout,
+                                          [this] { return sessions.empty() && !listener_running; });
+    if (!drained) {
+      spdlog::warn("http: {} sessions did not end within {} ms, abandoning them", sessions.size(),
+                   core.options.stop_timeout.count());
+    }
+  }
+  work.reset();
+  ioc.stop();
+  for (auto& t : threads) {
+    if (t.joinable()) {
+      t.join();
+    }
+  }
+}
+
+Expected<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
+                                                        HttpHandler handler,
+                                                        std::shared_ptr<WebSocketHandler> ws) {
+  auto listen = parse_listen(options.listen);
+  if (!listen) {
+    return listen.error();
+  }
+  if (!handler) {
+    return Error{codes::kInvalidParameterValue, "no HTTP handler"};
+  }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return Error{codes::kInvalidParameterValue, "TLS needs both a certificate file and a key file"};
+  }
+  std::shared_ptr<net::ssl::context> tls_context;
+  if (!options.tls_cert_file.empty()) {
+    auto ctx = make_tls_context(options.tls_cert_file, options.tls_key_file);
+    if (!ctx) {
+      return ctx.error();
+    }
+    tls_context = std::move(*ctx);
+  } else if (!listen->address.is_loopback() && !options.allow_plain_http) {
+    return Error{codes::kInvalidParameterValue,
+                 "refusing plain HTTP on non-loopback address " + options.listen +
+                     ": configure a TLS certificate and key, or allow plain HTTP explicitly"};
+  }
+
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler), std::move(ws));
+  impl->tls_context = std::move(tls_context);
+
+  const net::ip::tcp::endpoint endpoint(listen->address, listen->port);
+  acceptor_type acceptor(impl->listener_strand);
+  beast::error_code ec;
+  auto fail = [&](std::string_view what) {
+    return Error{codes::kInternalError,
+                 std::string(what) + " " + impl->core.options.listen + ": " + ec.message()};
+  };
+  if (acceptor.open(endpoint.protocol(), ec); ec) {
+    return fail("opening socket for");
+  }
+  // Lets a restarted server bind while old connections sit in TIME_WAIT.
+  if (acceptor.set_option(net::socket_base::reuse_address(true), ec); ec) {
+    return fail("setting SO_REUSEADDR on");
+  }
+  if (acceptor.bind(endpoint, ec); ec) {
+    return fail("binding");
+  }
+  if (acceptor.listen(net::socket_base::max_listen_connections, ec); ec) {
+    return fail("listening on");
+  }
+  impl->port = acceptor.local_endpoint(ec).port();
+
+  Impl* raw = impl.get();
+  raw->listener = std::make_shared<Impl::Session>(raw->listener_strand);
+  raw->listener_running = true;
+  net::co_spawn(
+      raw->listener_strand, raw->accept_loop(std::move(acceptor)),
+      net::bind_cancellation_slot(raw->listener->signal.slot(), [raw](const std::exception_ptr& e) {
+        if (e) {
+          spdlog::error("http: listener failed");
+        }
+        std::lock_guard lock(raw->mutex);
+        raw->listener_running = false;
+        raw->sessions_done.notify_all();
+      }));
+
+  raw->work.emplace(raw->ioc.get_executor());
+  const std::size_t n = thread_count(raw->core.options.io_threads);
+  for (std::size_t i = 0; i < n; ++i) {
+    raw->threads.emplace_back([raw] {
+      for (;;) {
+        try {
+          raw->ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          // Handlers catch their own errors; this is a last resort that keeps the thread.
+          spdlog::error("http: io thread: {}", e.what());
+        }
+      }
+    });
+  }
+  spdlog::info("http: listening on {} port {} ({})", raw->core.options.listen, raw->port,
+               raw->tls_context ? "https" : "http");
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() = default;
+std::uint16_t HttpServer::port() const {
+  return impl_->port;
+}
+bool HttpServer::tls() const {
+  return impl_->tls_context != nullptr;
+}
+void HttpServer::stop() {
+  impl_->stop();
+}
+
+}  // namespace ferry::server

@@ -1,0 +1,89 @@
+// ferry-server's configuration: one struct, read once from a JSON file and the command line,
+// then handed by reference to what needs it. Keys are the field names below; an unknown key or
+// a value of the wrong type is refused with a message naming the key, so a typo never passes
+// silently.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "ferry/core/error.hpp"
+#include "ferry/server/actions/actions.hpp"
+#include "ferry/server/api/api_front.hpp"
+#include "ferry/server/gateway/agent_gateway.hpp"
+#include "ferry/server/gateway/push_hub.hpp"
+#include "ferry/server/gateway/sweeper.hpp"
+#include "ferry/server/http_server.hpp"
+
+namespace ferry::server {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir;  // required (here or --data-dir)
+  bool allow_plain_http = false;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+
+  // API credentials ({"SecretId", "SecretKey"} in the file). None: a pair is made and kept in
+  // DATA_DIR/credentials.json.
+  std::vector<ApiCredential> credentials;
+  double rate_limit = 20;  // per SecretId and action, requests per second; 0: off
+  double rate_burst = 30;
+  // {"Region", "RegionName"} objects, or plain region strings.
+  std::vector<ApiRegion> regions{{"ap-guangzhou", "South China(Guangzhou)", "AVAILABLE"}};
+  std::string account_id;
+  int64_t command_quota = 500;
+  int64_t register_code_quota = 100;
+  int64_t max_run_instances = 200;
+
+  // Agents and tasks.
+  int64_t heartbeat_interval_s = 60;
+  int64_t online_window_s = 180;  // seen this recently without a socket: still online
+  int64_t max_clock_skew_s = 300;
+  int64_t deliver_timeout_s = 3600;
+  int64_t task_timeout_grace_s = 60;
+  int64_t sweep_interval_ms = 1000;
+
+  // Transport and storage.
+  std::size_t io_threads = 0;  // 0: one per core
+  std::size_t max_connections = 10000;
+  std::size_t max_body_bytes = 1024 * 1024;
+  int64_t ws_idle_timeout_s = 60;
+  std::size_t sqlite_max_connections = 8;
+};
+
+// Reads `json` over the defaults in `config`. InvalidParameterValue naming the key.
+Status apply_server_config_json(const nlohmann::json& json, ServerConfig& config);
+// The same from a file; the messages start with the file's path.
+Status load_server_config_file(const std::filesystem::path& file, ServerConfig& config);
+// Cross-field and range checks, after the file and the command line were applied.
+Status validate_server_config(const ServerConfig& config);
+
+// Creates `dir` (and parents) with mode 0700 when missing. An existing directory is kept as it
+// is, but one that others can write is refused.
+Status ensure_data_dir(const std::filesystem::path& dir);
+
+struct StoredCredential {
+  ApiCredential credential;
+  std::filesystem::path file;
+  bool created = false;  // made now (the caller prints the path once)
+};
+// DATA_DIR/credentials.json ({"SecretId","SecretKey"}, mode 0600): read when it exists, else
+// a new pair (SecretId "AKID" + 32 alphanumerics, SecretKey 40 alphanumerics) is written there.
+Expected<StoredCredential> load_or_create_credentials(const std::filesystem::path& data_dir);
+
+// The pieces of the configuration each component takes.
+HttpServerOptions http_server_options(const ServerConfig& config);
+ApiOptions api_options(const ServerConfig& config);
+ServerSettings server_settings(const ServerConfig& config);
+AgentAuthOptions agent_auth_options(const ServerConfig& config);
+GatewayOptions gateway_options(const ServerConfig& config);
+PushHubOptions push_hub_options(const ServerConfig& config);
+SweeperOptions sweeper_options(const ServerConfig& config);
+
+}  // namespace ferry::server

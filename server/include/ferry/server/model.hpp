@@ -1,0 +1,152 @@
+// The control plane's records. Times are Unix milliseconds (UTC); the API shows them as
+// RFC 3339. Content is kept base64 as the API carries it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ferry/core/task.hpp"
+
+namespace ferry::server {
+
+struct Tag {
+  std::string key;
+  std::string value;
+  bool operator==(const Tag&) const = default;
+};
+
+struct DefaultParameterConf {
+  std::string name;
+  std::string value;
+  std::string description;
+  bool operator==(const DefaultParameterConf&) const = default;
+};
+
+struct Command {
+  std::string command_id;
+  std::string command_name;
+  std::string description;
+  std::string content;  // base64
+  std::string command_type = "SHELL";
+  std::string working_directory;
+  int64_t timeout = 60;
+  bool enable_parameter = false;
+  std::string default_parameters;  // JSON object text ("" when none)
+  std::vector<DefaultParameterConf> default_parameter_confs;
+  std::string username;
+  std::string output_cos_bucket_url;
+  std::string output_cos_key_prefix;
+  std::string created_by = "USER";
+  std::vector<Tag> tags;
+  // RunCommand without SaveCommand keeps its command for the invocation's sake but does not
+  // list it in DescribeCommands.
+  bool saved = true;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+// The command as run by one task (InvocationTask.CommandDocument).
+struct CommandDocument {
+  std::string content;  // base64, as stored (the agent substitutes parameters)
+  std::string command_type = "SHELL";
+  int64_t timeout = 60;
+  std::string working_directory;
+  std::string username;
+  std::string output_cos_bucket_url;
+  std::string output_cos_key_prefix;
+};
+
+struct InvocationTask {
+  std::string invocation_task_id;
+  std::string invocation_id;
+  std::string command_id;
+  std::string command_name;
+  std::string instance_id;
+  TaskStatus status = TaskStatus::kPending;
+  CommandDocument document;
+  bool enable_parameter = false;
+  std::string parameters;  // merged JSON object text sent to the agent ("" when none)
+  std::string invocation_source = "USER";
+  // TaskResult
+  std::optional<int64_t> exit_code;
+  std::string output;  // base64 excerpt
+  uint64_t dropped = 0;
+  int64_t exec_start_ms = 0;  // 0: not started
+  int64_t exec_end_ms = 0;
+  std::string output_url;
+  std::string output_upload_error;
+  std::string error_info;
+  int64_t start_ms = 0;  // delivered to the agent (RUNNING reported)
+  int64_t end_ms = 0;    // reached a final status
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  // Delivery bookkeeping, not in the API.
+  int64_t delivered_ms = 0;     // first handed to the agent by DescribeTasks
+  int64_t last_log_index = -1;  // highest UploadTaskLog piece stored
+  bool cancel_requested = false;
+};
+
+struct Invocation {
+  std::string invocation_id;
+  std::string command_id;
+  std::string command_name;
+  std::string description;
+  std::string parameters;  // as the caller gave them
+  std::string default_parameters;
+  std::string instance_kind = "CVM";
+  std::string username;
+  std::string invocation_source = "USER";
+  std::string command_content;  // base64
+  std::string command_type = "SHELL";
+  int64_t timeout = 60;
+  std::string working_directory;
+  std::string output_cos_bucket_url;
+  std::string output_cos_key_prefix;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+struct RegisterCode {
+  std::string register_code_id;
+  std::string value_hash;  // sha256 of the value: the value itself is shown once, never stored
+  std::string description;
+  std::string instance_name_prefix;
+  int64_t register_limit = 20;
+  int64_t expired_ms = 0;  // 0: never
+  std::string ip_address_range;
+  bool enabled = true;
+  int64_t registered_count = 0;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+struct RegisterInstance {
+  std::string instance_id;  // rins-xxxxxxxx
+  std::string register_code_id;
+  std::string instance_name;
+  std::string machine_id;
+  std::string system_name;  // Linux | Windows
+  std::string host_name;
+  std::string local_ip;
+  std::string public_key;  // Ed25519, base64 of the 32 raw bytes
+  std::vector<Tag> tags;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  // The agent as last seen (AutomationAgentInfo).
+  std::string agent_version;
+  int64_t last_heartbeat_ms = 0;
+  std::string environment;
+  std::vector<std::string> support_features;
+};
+
+// A page of a listing: the matching total and the requested slice.
+template <typename T>
+struct Page {
+  int64_t total = 0;
+  std::vector<T> items;
+};
+
+}  // namespace ferry::server

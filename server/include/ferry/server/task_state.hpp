@@ -1,0 +1,38 @@
+// The one place that says which task status may follow which, and how an invocation's status
+// is aggregated from its tasks. Every writer of a task status goes through can_transition, so a
+// late or repeated report never moves a task backwards or out of a final state.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "ferry/core/task.hpp"
+
+namespace ferry::server {
+
+// SUCCESS, FAILED, TIMEOUT, TASK_TIMEOUT, START_FAILED, DELIVER_FAILED, CANCELLED, TERMINATED.
+bool is_final(TaskStatus s);
+
+// Allowed moves:
+//   PENDING         -> DELIVERING, DELIVER_DELAYED, DELIVER_FAILED, CANCELLED
+//   DELIVER_DELAYED -> DELIVERING, DELIVER_FAILED, CANCELLED, PENDING
+//   DELIVERING      -> RUNNING, START_FAILED, DELIVER_DELAYED, DELIVER_FAILED, CANCELLING,
+//                      CANCELLED, and the agent's final results (a fast task may finish before
+//                      its start report arrives)
+//   RUNNING         -> the agent's final results, CANCELLING, TASK_TIMEOUT
+//   CANCELLING      -> TERMINATED, CANCELLED, and the agent's final results (the task ended on
+//                      its own first), TASK_TIMEOUT
+// Nothing leaves a final status; a status never "moves" to itself.
+bool can_transition(TaskStatus from, TaskStatus to);
+
+// The agent's own final results: SUCCESS, FAILED, TIMEOUT, TERMINATED, START_FAILED, CANCELLED.
+bool is_agent_result(TaskStatus s);
+
+// InvocationStatus from the tasks' statuses: PENDING while none started, RUNNING while any is
+// not final, CANCELLING while a cancel is under way; once all are final: SUCCESS (all
+// succeeded), CANCELLED (all cancelled/terminated), TIMEOUT (all timed out), FAILED (none
+// succeeded), PARTIAL_CANCELLED (some cancelled, others succeeded), PARTIAL_FAILED (some
+// failed or timed out, others succeeded).
+std::string_view aggregate_invocation_status(const std::vector<TaskStatus>& tasks);
+
+}  // namespace ferry::server

@@ -1,0 +1,220 @@
+// ferry-server: the TAT API front at "/", the agent gateway at "/agent" and "/ws", the sweeper,
+// over one SQLite store in the data directory. Everything here is wiring; the logic lives in
+// the ferry::server libraries.
+#include <pthread.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ferry/core/crypto.hpp"
+#include "ferry/server/actions/actions.hpp"
+#include "ferry/server/api/api_front.hpp"
+#include "ferry/server/clock.hpp"
+#include "ferry/server/config.hpp"
+#include "ferry/server/gateway/agent_gateway.hpp"
+#include "ferry/server/gateway/push_hub.hpp"
+#include "ferry/server/gateway/sweeper.hpp"
+#include "ferry/server/http_server.hpp"
+#include "ferry/server/store/sqlite_store.hpp"
+
+namespace fs = std::filesystem;
+using namespace ferry::server;
+
+namespace {
+
+constexpr int kExitConfig = 2;
+constexpr int kExitFailure = 1;
+
+std::string path_of(const std::string& target) {
+  const auto q = target.find('?');
+  return q == std::string::npos ? target : target.substr(0, q);
+}
+
+HttpResponse not_found(const std::string& path) {
+  HttpResponse r;
+  r.status = 404;
+  auto uuid = ferry::uuid4();
+  nlohmann::json j;
+  j["Response"]["Error"]["Code"] = "ResourceNotFound";
+  j["Response"]["Error"]["Message"] =
+      "no endpoint " + path + ": the API is at /, agents use /agent and /ws";
+  j["Response"]["RequestId"] = uuid ? *uuid : std::string();
+  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+// "127.0.0.1:0" -> "127.0.0.1", "[::1]:8080" -> "[::1]".
+std::string listen_host(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  return colon == std::string::npos ? listen : listen.substr(0, colon);
+}
+
+int run(const ServerConfig& config, sigset_t signals) {
+  const fs::path data_dir = config.data_dir;
+  if (auto s = ensure_data_dir(data_dir); !s) {
+    spdlog::critical("data directory: {}", s.error().message);
+    return kExitFailure;
+  }
+  ServerConfig effective = config;
+  if (effective.credentials.empty()) {
+    auto stored = load_or_create_credentials(data_dir);
+    if (!stored) {
+      spdlog::critical("API credentials: {}", stored.error().message);
+      return kExitFailure;
+    }
+    if (stored->created) {
+      std::cout << "ferry-server: new API credentials (SecretId, SecretKey) written to "
+                << stored->file.string() << std::endl;
+    }
+    spdlog::info("API credentials from {}", stored->file.string());
+    effective.credentials.push_back(std::move(stored->credential));
+  }
+
+  SqliteOptions sqlite;
+  sqlite.max_connections = effective.sqlite_max_connections;
+  auto store = open_sqlite_store(data_dir / "ferry.db", sqlite);
+  if (!store) {
+    spdlog::critical("store {}: {}", (data_dir / "ferry.db").string(), store.error().message);
+    return kExitFailure;
+  }
+
+  SystemClock clock;
+  const ServerSettings settings = server_settings(effective);
+  AgentAuthenticator auth(**store, clock, agent_auth_options(effective));
+  auto hub = std::make_shared<PushHub>(auth, clock, push_hub_options(effective));
+  ServerContext ctx{**store, clock, settings, *hub, *hub};
+
+  ApiFront api(api_options(effective), clock);
+  register_command_actions(api, ctx);
+  register_misc_actions(api, ctx);
+  register_invocation_actions(api, ctx);
+  register_registration_actions(api, ctx);
+
+  GatewayOptions gateway_opts = gateway_options(effective);
+  gateway_opts.on_agent_seen = [hub](const std::string& id, int64_t now_ms) {
+    hub->note_seen(id, now_ms);
+  };
+  AgentGateway gateway(ctx, auth, std::move(gateway_opts));
+  Sweeper sweeper(**store, clock, *hub, *hub, sweeper_options(effective));
+
+  HttpHandler router = [&api, &gateway](const HttpRequest& request) {
+    const std::string path = path_of(request.target);
+    if (path == "/") {
+      return api.handle(request);
+    }
+    if (path == "/agent") {
+      return gateway.handle(request);
+    }
+    return not_found(path);
+  };
+  auto server = HttpServer::start(http_server_options(effective), router, hub);
+  if (!server) {
+    spdlog::critical("cannot listen on {}: {}", effective.listen, server.error().message);
+    return kExitFailure;
+  }
+  sweeper.start();
+  const std::string url = std::string((*server)->tls() ? "https" : "http") + "://" +
+                          listen_host(effective.listen) + ":" + std::to_string((*server)->port());
+  std::cout << "ferry-server listening on " << url << std::endl;
+  spdlog::info("ferry-server {} listening on {} (data in {})", FERRY_VERSION, url,
+               data_dir.string());
+
+  int signal_number = 0;
+  while (sigwait(&signals, &signal_number) != 0) {
+  }
+  spdlog::info("received {}, stopping", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*server)->stop();
+  sweeper.stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ferry-server: the TAT-compatible control plane that ferry-agents connect to"};
+  app.set_version_flag("--version", std::string("ferry-server ") + FERRY_VERSION);
+  std::optional<std::string> listen;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> config_file;
+  std::optional<std::string> secret_id;
+  std::optional<std::string> secret_key;
+  std::optional<std::string> tls_cert;
+  std::optional<std::string> tls_key;
+  std::optional<std::string> log_level;
+  bool allow_plain_http = false;
+  app.add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)");
+  app.add_option("--data-dir", data_dir, "Directory of the database and credentials");
+  app.add_option("--config", config_file, "Configuration file (JSON; docs/configuration.md)");
+  auto* id_opt = app.add_option("--secret-id", secret_id, "API SecretId (with --secret-key)");
+  auto* key_opt = app.add_option("--secret-key", secret_key, "API SecretKey (with --secret-id)");
+  id_opt->needs(key_opt);
+  key_opt->needs(id_opt);
+  app.add_flag("--allow-plain-http", allow_plain_http,
+               "Serve plain HTTP on non-loopback addresses too");
+  auto* cert_opt = app.add_option("--tls-cert", tls_cert, "TLS certificate chain (PEM)");
+  auto* tls_key_opt = app.add_option("--tls-key", tls_key, "TLS private key (PEM)");
+  cert_opt->needs(tls_key_opt);
+  tls_key_opt->needs(cert_opt);
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off");
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_color_mt("ferry-server");
+  spdlog::set_default_logger(logger);
+
+  ServerConfig config;
+  if (config_file) {
+    if (auto s = load_server_config_file(*config_file, config); !s) {
+      std::cerr << "ferry-server: " << s.error().message << "\n";
+      return kExitConfig;
+    }
+  }
+  if (listen) {
+    config.listen = *listen;
+  }
+  if (data_dir) {
+    config.data_dir = *data_dir;
+  }
+  if (secret_id) {
+    config.credentials = {ApiCredential{*secret_id, secret_key.value_or("")}};
+  }
+  if (allow_plain_http) {
+    config.allow_plain_http = true;
+  }
+  if (tls_cert) {
+    config.tls_cert_file = *tls_cert;
+    config.tls_key_file = tls_key.value_or("");
+  }
+  if (log_level) {
+    config.log_level = *log_level;
+  }
+  if (auto s = validate_server_config(config); !s) {
+    std::cerr << "ferry-server: " << s.error().message << "\n";
+    return kExitConfig;
+  }
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  // Blocked before any thread starts, so that every thread inherits the mask and the signals
+  // reach only sigwait below: one shutdown path, run on the main thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    return run(config, signals);
+  } catch (const std::exception& e) {
+    spdlog::critical("ferry-server failed: {}", e.what());
+    return kExitFailure;
+  }
+}

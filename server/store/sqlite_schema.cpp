@@ -1,0 +1,175 @@
+// Each migration runs in its own transaction and is recorded in schema_migrations; a
+// released migration is never edited, only followed by a new one. The SQL stays within what
+// PostgreSQL accepts too (its store applies the same steps): standard types, booleans as 0/1,
+// BIGINT for millisecond times, partial indexes and ON CONFLICT, which both have. The one
+// exception is BLOB for raw log bytes (BYTEA there).
+#include "sqlite_schema.hpp"
+
+namespace ferry::server::sqlite {
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1,
+       {
+           R"sql(CREATE TABLE commands (
+  command_id TEXT NOT NULL PRIMARY KEY,
+  command_name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  content TEXT NOT NULL,
+  command_type TEXT NOT NULL,
+  working_directory TEXT NOT NULL,
+  timeout BIGINT NOT NULL,
+  enable_parameter INTEGER NOT NULL,
+  default_parameters TEXT NOT NULL,
+  default_parameter_confs TEXT NOT NULL,
+  username TEXT NOT NULL,
+  output_cos_bucket_url TEXT NOT NULL,
+  output_cos_key_prefix TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  saved INTEGER NOT NULL,
+  created_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL
+))sql",
+           // Saved names are unique; unsaved commands (RunCommand without SaveCommand) may repeat.
+           "CREATE UNIQUE INDEX commands_saved_name ON commands (command_name) WHERE saved = 1",
+           "CREATE INDEX commands_name ON commands (command_name)",
+           "CREATE INDEX commands_created ON commands (created_ms)",
+           R"sql(CREATE TABLE command_tags (
+  command_id TEXT NOT NULL REFERENCES commands (command_id) ON DELETE CASCADE,
+  ordinal INTEGER NOT NULL,
+  tag_key TEXT NOT NULL,
+  tag_value TEXT NOT NULL,
+  PRIMARY KEY (command_id, ordinal)
+))sql",
+           "CREATE INDEX command_tags_key_value ON command_tags (tag_key, tag_value)",
+           // No foreign key to commands: deleting a command keeps its history readable.
+           R"sql(CREATE TABLE invocations (
+  invocation_id TEXT NOT NULL PRIMARY KEY,
+  command_id TEXT NOT NULL,
+  command_name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  parameters TEXT NOT NULL,
+  default_parameters TEXT NOT NULL,
+  instance_kind TEXT NOT NULL,
+  username TEXT NOT NULL,
+  invocation_source TEXT NOT NULL,
+  command_content TEXT NOT NULL,
+  command_type TEXT NOT NULL,
+  timeout BIGINT NOT NULL,
+  working_directory TEXT NOT NULL,
+  output_cos_bucket_url TEXT NOT NULL,
+  output_cos_key_prefix TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL
+))sql",
+           "CREATE INDEX invocations_command ON invocations (command_id)",
+           "CREATE INDEX invocations_created ON invocations (created_ms)",
+           R"sql(CREATE TABLE invocation_tasks (
+  invocation_task_id TEXT NOT NULL PRIMARY KEY,
+  invocation_id TEXT NOT NULL REFERENCES invocations (invocation_id),
+  command_id TEXT NOT NULL,
+  command_name TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  doc_content TEXT NOT NULL,
+  doc_command_type TEXT NOT NULL,
+  doc_timeout BIGINT NOT NULL,
+  doc_working_directory TEXT NOT NULL,
+  doc_username TEXT NOT NULL,
+  doc_output_cos_bucket_url TEXT NOT NULL,
+  doc_output_cos_key_prefix TEXT NOT NULL,
+  enable_parameter INTEGER NOT NULL,
+  parameters TEXT NOT NULL,
+  invocation_source TEXT NOT NULL,
+  exit_code BIGINT,
+  output TEXT NOT NULL,
+  dropped BIGINT NOT NULL,
+  exec_start_ms BIGINT NOT NULL,
+  exec_end_ms BIGINT NOT NULL,
+  output_url TEXT NOT NULL,
+  output_upload_error TEXT NOT NULL,
+  error_info TEXT NOT NULL,
+  start_ms BIGINT NOT NULL,
+  end_ms BIGINT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL,
+  delivered_ms BIGINT NOT NULL,
+  last_log_index BIGINT NOT NULL,
+  cancel_requested INTEGER NOT NULL
+))sql",
+           "CREATE INDEX invocation_tasks_invocation ON invocation_tasks (invocation_id)",
+           "CREATE INDEX invocation_tasks_instance_status ON invocation_tasks (instance_id, "
+           "status)",
+           "CREATE INDEX invocation_tasks_status ON invocation_tasks (status)",
+           "CREATE INDEX invocation_tasks_created ON invocation_tasks (created_ms)",
+           R"sql(CREATE TABLE task_logs (
+  task_id TEXT NOT NULL REFERENCES invocation_tasks (invocation_task_id) ON DELETE CASCADE,
+  piece_index BIGINT NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (task_id, piece_index)
+))sql",
+           R"sql(CREATE TABLE register_codes (
+  register_code_id TEXT NOT NULL PRIMARY KEY,
+  value_hash TEXT NOT NULL,
+  description TEXT NOT NULL,
+  instance_name_prefix TEXT NOT NULL,
+  register_limit BIGINT NOT NULL,
+  expired_ms BIGINT NOT NULL,
+  ip_address_range TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  registered_count BIGINT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL
+))sql",
+           // No foreign key to register_codes: deleting a code leaves its instances registered.
+           R"sql(CREATE TABLE register_instances (
+  instance_id TEXT NOT NULL PRIMARY KEY,
+  register_code_id TEXT NOT NULL,
+  instance_name TEXT NOT NULL,
+  machine_id TEXT NOT NULL,
+  system_name TEXT NOT NULL,
+  host_name TEXT NOT NULL,
+  local_ip TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL,
+  agent_version TEXT NOT NULL,
+  last_heartbeat_ms BIGINT NOT NULL,
+  environment TEXT NOT NULL,
+  support_features TEXT NOT NULL
+))sql",
+           "CREATE INDEX register_instances_code ON register_instances (register_code_id)",
+           "CREATE INDEX register_instances_created ON register_instances (created_ms)",
+           R"sql(CREATE TABLE instance_tags (
+  instance_id TEXT NOT NULL REFERENCES register_instances (instance_id) ON DELETE CASCADE,
+  ordinal INTEGER NOT NULL,
+  tag_key TEXT NOT NULL,
+  tag_value TEXT NOT NULL,
+  PRIMARY KEY (instance_id, ordinal)
+))sql",
+           "CREATE INDEX instance_tags_key_value ON instance_tags (tag_key, tag_value)",
+           // Not tied to register_instances by a foreign key: a request racing the instance's
+           // deletion must not fail on it; delete_instance removes the instance's nonces itself.
+           R"sql(CREATE TABLE agent_nonces (
+  instance_id TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  expires_ms BIGINT NOT NULL,
+  PRIMARY KEY (instance_id, nonce)
+))sql",
+           "CREATE INDEX agent_nonces_expires ON agent_nonces (expires_ms)",
+       }},
+      // Deleting an instance revokes its key for good: a later registration with the same key
+      // is refused instead of getting the deleted instance (and its tasks) back.
+      {2,
+       {
+           R"sql(CREATE TABLE revoked_keys (
+  public_key TEXT NOT NULL PRIMARY KEY,
+  instance_id TEXT NOT NULL,
+  revoked_ms BIGINT NOT NULL
+))sql",
+       }},
+  };
+  return kMigrations;
+}
+
+}  // namespace ferry::server::sqlite

@@ -1,0 +1,532 @@
+// Plain-HTTP behaviour of HttpServer, driven over raw sockets so that a test can send exactly
+// the bytes it needs (half a header, pipelined requests, oversized fields).
+#include "ferry/server/http_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace ferry::server {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+struct RawResponse {
+  unsigned status = 0;
+  std::map<std::string, std::string> headers;  // names lowercased
+  std::string body;
+};
+
+std::string lower(std::string s) {
+  for (char& c : s) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return s;
+}
+
+// A blocking TCP client on 127.0.0.1 whose every read is bounded by a deadline.
+class RawClient {
+ public:
+  explicit RawClient(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd_ >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+  ~RawClient() { ::close(fd_); }
+
+  // False when the peer has already closed.
+  bool send(std::string_view data) {
+    while (!data.empty()) {
+      auto n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) {
+        return false;
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  // One response with a Content-Length body; nullopt on EOF or timeout.
+  std::optional<RawResponse> read_response(std::chrono::milliseconds timeout = 5000ms,
+                                           bool head_only = false) {
+    auto deadline = Clock::now() + timeout;
+    std::size_t end;
+    while ((end = pending_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill(deadline)) {
+        return std::nullopt;
+      }
+    }
+    RawResponse r;
+    std::string head = pending_.substr(0, end);
+    pending_.erase(0, end + 4);
+    std::size_t line_end = head.find("\r\n");
+    std::string status_line = head.substr(0, line_end);
+    r.status = static_cast<unsigned>(std::stoul(status_line.substr(9, 3)));
+    std::size_t pos = line_end;
+    while (pos != std::string::npos && pos < head.size()) {
+      std::size_t next = head.find("\r\n", pos + 2);
+      std::string line = head.substr(pos + 2, next == std::string::npos ? next : next - pos - 2);
+      auto colon = line.find(':');
+      if (colon != std::string::npos) {
+        std::string value = line.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(' '));
+        r.headers[lower(line.substr(0, colon))] = value;
+      }
+      pos = next;
+    }
+    std::size_t length = 0;
+    // A response to HEAD announces a length but carries no body.
+    if (auto it = r.headers.find("content-length"); !head_only && it != r.headers.end()) {
+      length = std::stoul(it->second);
+    }
+    while (pending_.size() < length) {
+      if (!fill(deadline)) {
+        return std::nullopt;
+      }
+    }
+    r.body = pending_.substr(0, length);
+    pending_.erase(0, length);
+    return r;
+  }
+
+  // True when the server closes the connection (EOF or reset) within `timeout`.
+  bool closed_within(std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (!fill(deadline)) {
+        return eof_;
+      }
+    }
+    return false;
+  }
+
+ private:
+  bool fill(Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left <= 0ms) {
+      return false;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      return false;
+    }
+    char buf[16384];
+    auto n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+      eof_ = true;
+      return false;
+    }
+    pending_.append(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  int fd_;
+  std::string pending_;
+  bool eof_ = false;
+};
+
+// Records the requests it sees and answers by target.
+struct Recorder {
+  std::mutex mutex;
+  std::vector<HttpRequest> requests;
+
+  HttpHandler handler() {
+    return [this](const HttpRequest& req) {
+      {
+        std::lock_guard lock(mutex);
+        requests.push_back(req);
+      }
+      if (req.target == "/throw") {
+        throw std::runtime_error("boom with a secret");
+      }
+      HttpResponse res;
+      res.body = R"({"echo":")" + req.method + " " + req.target + R"("})";
+      res.headers.emplace_back("X-Body-Size", std::to_string(req.body.size()));
+      return res;
+    };
+  }
+  HttpRequest last() {
+    std::lock_guard lock(mutex);
+    REQUIRE(!requests.empty());
+    return requests.back();
+  }
+  std::size_t count() {
+    std::lock_guard lock(mutex);
+    return requests.size();
+  }
+};
+
+HttpServerOptions test_options() {
+  HttpServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.io_threads = 2;
+  o.max_body_bytes = 1024;
+  o.max_header_bytes = 4096;
+  return o;
+}
+
+std::unique_ptr<HttpServer> start(Recorder& rec, HttpServerOptions o = test_options()) {
+  auto s = HttpServer::start(std::move(o), rec.handler());
+  if (!s) {
+    FAIL(s.error().message);
+  }
+  return std::move(*s);
+}
+
+nlohmann::json error_of(const RawResponse& r) {
+  auto j = nlohmann::json::parse(r.body);
+  CHECK(j["Response"]["RequestId"].get<std::string>().size() == 36);
+  return j["Response"]["Error"];
+}
+
+TEST_CASE("GET and POST reach the handler with headers and body", "[server][http]") {
+  Recorder rec;
+  auto server = start(rec);
+  REQUIRE(server->port() != 0);
+  CHECK_FALSE(server->tls());
+  RawClient c(server->port());
+
+  REQUIRE(c.send("GET /v1/x?y=1 HTTP/1.1\r\nHost: a\r\nX-Custom: one\r\nX-Custom: two\r\n\r\n"));
+  auto r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->headers["content-type"] == "application/json");
+  CHECK(r->headers["x-body-size"] == "0");
+  CHECK(r->body == R"({"echo":"GET /v1/x?y=1"})");
+  auto req = rec.last();
+  CHECK(req.method == "GET");
+  CHECK(req.target == "/v1/x?y=1");
+  CHECK(req.header("host") == "a");
+  CHECK(req.header("x-custom") == "one, two");
+  CHECK(req.header("absent").empty());
+  CHECK(req.remote_address == "127.0.0.1");
+  CHECK_FALSE(req.tls);
+
+  std::string body = R"({"InstanceIds":["ins-1"]})";
+  REQUIRE(
+      c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+             "Content-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body));
+  r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  req = rec.last();
+  CHECK(req.method == "POST");
+  CHECK(req.body == body);
+  CHECK(req.header("content-type") == "application/json");
+}
+
+TEST_CASE("keep-alive and pipelining serve several requests on one connection", "[server][http]") {
+  Recorder rec;
+  auto server = start(rec);
+  RawClient c(server->port());
+  REQUIRE(c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto r1 = c.read_response();
+  REQUIRE(c.send("GET /2 HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto r2 = c.read_response();
+  REQUIRE(r1);
+  REQUIRE(r2);
+  CHECK(r1->body == R"({"echo":"GET /1"})");
+  CHECK(r2->body == R"({"echo":"GET /2"})");
+
+  // Pipelined: both requests in one write, answered in order.
+  REQUIRE(c.send(
+      "GET /3 HTTP/1.1\r\nHost: a\r\n\r\nPOST /4 HTTP/1.1\r\nHost: a\r\n"
+      "Content-Length: 3\r\n\r\nabcGET /5 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+  auto r3 = c.read_response();
+  auto r4 = c.read_response();
+  auto r5 = c.read_response();
+  REQUIRE(r3);
+  REQUIRE(r4);
+  REQUIRE(r5);
+  CHECK(r3->body == R"({"echo":"GET /3"})");
+  CHECK(r4->body == R"({"echo":"POST /4"})");
+  CHECK(r4->headers["x-body-size"] == "3");
+  CHECK(r5->headers["connection"] == "close");
+  CHECK(c.closed_within(2000ms));
+  CHECK(rec.count() == 5);
+}
+
+TEST_CASE("HTTP/1.0 closes unless keep-alive is asked for", "[server][http]") {
+  Recorder rec;
+  auto server = start(rec);
+  {
+    RawClient c(server->port());
+    REQUIRE(c.send("GET /a HTTP/1.0\r\n\r\n"));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(c.closed_within(2000ms));
+  }
+  {
+    RawClient c(server->port());
+    REQUIRE(c.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    REQUIRE(c.read_response());
+    REQUIRE(c.send("GET /b HTTP/1.0\r\n\r\n"));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->body == R"({"echo":"GET /b"})");
+  }
+}
+
+TEST_CASE("HEAD gets the length without the body", "[server][http]") {
+  Recorder rec;
+  auto server = start(rec);
+  RawClient c(server->port());
+  REQUIRE(c.send("HEAD /h HTTP/1.1\r\nHost: a\r\n\r\nGET /g HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto head = c.read_response(2000ms, true);
+  REQUIRE(head);
+  CHECK(head->status == 200);
+  CHECK(head->headers["content-length"] ==
+        std::to_string(std::string(R"({"echo":"HEAD /h"})").size()));
+  // No body went out: the next bytes are the GET response.
+  auto get = c.read_response();
+  REQUIRE(get);
+  CHECK(get->body == R"({"echo":"GET /g"})");
+}
+
+TEST_CASE("oversized bodies get 413 with the error envelope", "[server][http]") {
+  Recorder rec;
+  auto server = start(rec);  // max_body_bytes 1024
+  SECTION("announced by Content-Length") {
+    RawClient c(server->port());
+    REQUIRE(c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n"));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 413);
+    CHECK(r->headers["content-type"] == "application/json");
+    CHECK(r->headers["connection"] == "close");
+    auto e = error_of(*r);
+    CHECK(e["Code"] == "InvalidParameter");
+    CHECK(e["Message"] == "request body larger than 1024 bytes");
+    CHECK(c.closed_within(2000ms));
+  }
+  SECTION("chunked") {
+    RawClient c(server->port());
+    std::string chunk(800, 'x');
+    REQUIRE(c.send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    c.send("320\r\n" + chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n");
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 413);
+  }
+  SECTION("with Expect: 100-continue the body is refused before it is sent") {
+    RawClient c(server->port());
+    REQUIRE(
+        c.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+               "Content-Length: 5000\r\n\r\n"));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 413);
+  }
+  CHECK(rec.count() == 0);
+}
+
+TEST_CASE("Expect: 100-continue within the limit gets 100 then the response", "[server][http]") {
+  Recorder rec;
+  auto server = start(rec);
+  RawClient c(server->port());
+  REQUIRE(
+      c.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"));
+  auto cont = c.read_response();
+  REQUIRE(cont);
+  CHECK(cont->status == 100);
+  REQUIRE(c.send("abcd"));
+  auto r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(rec.last().body == "abcd");
+}
+
+TEST_CASE("oversized headers get 431", "[server][http]") {
+  Recorder rec;
+  auto server = start(rec);  // max_header_bytes 4096
+  RawClient c(server->port());
+  c.send("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(20000, 'h') + "\r\n\r\n");
+  auto r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 431);
+  CHECK(error_of(*r)["Code"] == "InvalidParameter");
+  CHECK(c.closed_within(2000ms));
+  CHECK(rec.count() == 0);
+}
+
+TEST_CASE("malformed requests get 400", "[server][http]") {
+  Recorder rec;
+  auto server = start(rec);
+  RawClient c(server->port());
+  REQUIRE(c.send("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: nope\r\n\r\n"));
+  auto r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  CHECK(c.closed_within(2000ms));
+}
+
+TEST_CASE("slow and idle clients are disconnected", "[server][http]") {
+  Recorder rec;
+  auto o = test_options();
+  o.header_timeout = 1s;
+  o.idle_timeout = 1s;
+  o.body_timeout = 1s;
+  auto server = start(rec, o);
+  SECTION("half a header") {
+    RawClient c(server->port());
+    auto t0 = Clock::now();
+    REQUIRE(c.send("GET / HTTP/1.1\r\nHost: a\r\n"));
+    CHECK(c.closed_within(4000ms));
+    CHECK(Clock::now() - t0 >= 900ms);
+  }
+  SECTION("connected, silent") {
+    RawClient c(server->port());
+    CHECK(c.closed_within(4000ms));
+  }
+  SECTION("half a body") {
+    RawClient c(server->port());
+    REQUIRE(c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc"));
+    CHECK(c.closed_within(4000ms));
+  }
+  SECTION("idle keep-alive") {
+    RawClient c(server->port());
+    REQUIRE(c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+    REQUIRE(c.read_response());
+    auto t0 = Clock::now();
+    CHECK(c.closed_within(4000ms));
+    CHECK(Clock::now() - t0 >= 900ms);
+  }
+  CHECK(rec.count() <= 1);
+}
+
+TEST_CASE("a throwing handler gives 500 InternalError, and the server lives on", "[server][http]") {
+  Recorder rec;
+  auto server = start(rec);
+  RawClient c(server->port());
+  REQUIRE(c.send("GET /throw HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 500);
+  auto e = error_of(*r);
+  CHECK(e["Code"] == "InternalError");
+  CHECK(r->body.find("secret") == std::string::npos);
+  REQUIRE(c.send("GET /after HTTP/1.1\r\nHost: a\r\n\r\n"));
+  r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
+
+TEST_CASE("plain HTTP is refused on a non-loopback address unless allowed", "[server][http]") {
+  Recorder rec;
+  auto o = test_options();
+  o.listen = "0.0.0.0:0";
+  auto refused = HttpServer::start(o, rec.handler());
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("refusing plain HTTP") != std::string::npos);
+
+  o.allow_plain_http = true;
+  auto allowed = HttpServer::start(o, rec.handler());
+  REQUIRE(allowed);
+  RawClient c((*allowed)->port());
+  REQUIRE(c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
+
+TEST_CASE("listen addresses are parsed strictly", "[server][http]") {
+  Recorder rec;
+  for (std::string bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:x", "::1:80",
+                          "[::1]80", "example.com:80", ":80"}) {
+    auto o = test_options();
+    o.listen = bad;
+    auto s = HttpServer::start(o, rec.handler());
+    INFO(bad);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().code == "InvalidParameterValue");
+  }
+  auto o = test_options();
+  o.listen = "localhost:0";
+  CHECK(HttpServer::start(o, rec.handler()));
+  o.listen = "[::1]:0";
+  auto v6 = HttpServer::start(o, rec.handler());
+  if (!v6) {
+    WARN("IPv6 loopback unavailable: " << v6.error().message);
+  }
+}
+
+TEST_CASE("connections over max_connections are closed at once", "[server][http]") {
+  Recorder rec;
+  auto o = test_options();
+  o.max_connections = 1;
+  auto server = start(rec, o);
+  RawClient first(server->port());
+  REQUIRE(first.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+  REQUIRE(first.read_response());
+  RawClient second(server->port());
+  CHECK(second.closed_within(2000ms));
+  REQUIRE(first.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+  CHECK(first.read_response());
+}
+
+TEST_CASE("stop() with open connections returns promptly", "[server][http]") {
+  Recorder rec;
+  auto server = start(rec);
+  RawClient idle(server->port());
+  REQUIRE(idle.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+  REQUIRE(idle.read_response());
+  RawClient half(server->port());
+  REQUIRE(half.send("GET / HTTP/1.1\r\n"));
+  RawClient silent(server->port());
+  std::this_thread::sleep_for(100ms);
+  auto t0 = Clock::now();
+  server->stop();
+  CHECK(Clock::now() - t0 < 1000ms);
+  CHECK(idle.closed_within(1000ms));
+  CHECK(half.closed_within(1000ms));
+  CHECK(silent.closed_within(1000ms));
+  server->stop();  // idempotent
+}
+
+TEST_CASE("a handler that blocks does not stall other connections", "[server][http]") {
+  std::atomic<bool> release{false};
+  auto o = test_options();
+  o.io_threads = 2;
+  auto s = HttpServer::start(o, [&](const HttpRequest& req) {
+    if (req.target == "/slow") {
+      auto deadline = Clock::now() + 3s;
+      while (!release && Clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+      }
+    }
+    return HttpResponse{};
+  });
+  REQUIRE(s);
+  RawClient slow((*s)->port());
+  REQUIRE(slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n"));
+  std::this_thread::sleep_for(50ms);
+  RawClient fast((*s)->port());
+  REQUIRE(fast.send("GET /fast HTTP/1.1\r\nHost: a\r\n\r\n"));
+  CHECK(fast.read_response(2000ms));
+  release = true;
+  CHECK(slow.read_response(2000ms));
+}
+
+}  // namespace
+}  // namespace ferry::server
