@@ -151,22 +151,15 @@ Expected<nlohmann::json> create_command(ServerContext& ctx, Params& p) {
 }
 
 Expected<nlohmann::json> describe_commands(ServerContext& ctx, Params& p) {
-  auto ids = p.opt_string_list("CommandIds");
-  auto filters = p.opt_filters();
-  auto paging = read_paging(p);
-  if (auto s = p.finish(); !s) {
-    return s.error();
+  auto listing = read_listing(p, "CommandIds");
+  if (!listing) {
+    return listing.error();
   }
-  if (!paging) {
-    return paging.error();
-  }
-  if (ids && filters) {
-    return Error{"InvalidParameter.ConflictParameter",
-                 "CommandIds and Filters cannot be given together"};
-  }
+  auto& ids = listing->ids;
+  auto& filters = listing->filters;
   CommandQuery q;
-  q.offset = paging->offset;
-  q.limit = paging->limit;
+  q.offset = listing->paging.offset;
+  q.limit = listing->paging.limit;
   if (ids) {
     if (ids->size() > kMaxCommandIds) {
       return Error{codes::kLimitExceeded, "CommandIds: at most 100 ids"};

@@ -577,22 +577,15 @@ bool constant_filter_matches(const Filter& f, std::string_view value) {
 }
 
 Expected<nlohmann::json> describe_invocations(ServerContext& ctx, Params& p) {
-  auto ids = p.opt_string_list("InvocationIds");
-  auto filters = p.opt_filters();
-  auto paging = read_paging(p);
-  if (auto s = p.finish(); !s) {
-    return s.error();
+  auto listing = read_listing(p, "InvocationIds");
+  if (!listing) {
+    return listing.error();
   }
-  if (!paging) {
-    return paging.error();
-  }
-  if (ids && filters) {
-    return Error{"InvalidParameter.ConflictParameter",
-                 "InvocationIds and Filters cannot be given together"};
-  }
+  auto& ids = listing->ids;
+  auto& filters = listing->filters;
   InvocationQuery q;
-  q.offset = paging->offset;
-  q.limit = paging->limit;
+  q.offset = listing->paging.offset;
+  q.limit = listing->paging.limit;
   bool matches_nothing = false;
   if (ids) {
     if (ids->size() > kMaxIds) {
@@ -707,23 +700,18 @@ nlohmann::json task_to_json(const InvocationTask& t, const std::optional<std::st
 }
 
 Expected<nlohmann::json> describe_invocation_tasks(ServerContext& ctx, Params& p) {
-  auto ids = p.opt_string_list("InvocationTaskIds");
-  auto filters = p.opt_filters();
-  auto paging = read_paging(p);
-  const bool hide = p.opt_bool("HideOutput").value_or(true);
-  if (auto s = p.finish(); !s) {
-    return s.error();
+  bool hide = true;
+  auto listing = read_listing(p, "InvocationTaskIds", [&hide](Params& more) {
+    hide = more.opt_bool("HideOutput").value_or(true);
+  });
+  if (!listing) {
+    return listing.error();
   }
-  if (!paging) {
-    return paging.error();
-  }
-  if (ids && filters) {
-    return Error{"InvalidParameter.ConflictParameter",
-                 "InvocationTaskIds and Filters cannot be given together"};
-  }
+  auto& ids = listing->ids;
+  auto& filters = listing->filters;
   TaskQuery q;
-  q.offset = paging->offset;
-  q.limit = paging->limit;
+  q.offset = listing->paging.offset;
+  q.limit = listing->paging.limit;
   q.with_output = !hide;
   if (ids) {
     if (ids->size() > kMaxIds) {

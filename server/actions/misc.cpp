@@ -52,21 +52,14 @@ Expected<nlohmann::json> describe_quotas(ServerContext& ctx, Params& p) {
 // Ferry has no public (TAT-made) commands, so it has no scenes: the answer is a real, empty
 // listing that still checks its parameters.
 Expected<nlohmann::json> describe_scenes(Params& p) {
-  auto ids = p.opt_string_list("SceneIds");
-  auto filters = p.opt_filters();
-  auto paging = read_paging(p);
-  if (auto s = p.finish(); !s) {
-    return s.error();
+  auto listing = read_listing(p, "SceneIds");
+  if (!listing) {
+    return listing.error();
   }
-  if (!paging) {
-    return paging.error();
-  }
-  if (ids && filters) {
-    return Error{"InvalidParameter.ConflictParameter",
-                 "SceneIds and Filters cannot be given together"};
-  }
-  if (filters) {
-    if (auto s = validate_filters(*filters, {"scene-id", "scene-name", "created-by"}, false); !s) {
+  if (listing->filters) {
+    if (auto s =
+            validate_filters(*listing->filters, {"scene-id", "scene-name", "created-by"}, false);
+        !s) {
       return s.error();
     }
   }

@@ -272,19 +272,12 @@ Expected<nlohmann::json> change_register_codes(ServerContext& ctx, Params& p, bo
 }
 
 Expected<nlohmann::json> describe_register_instances(ServerContext& ctx, Params& p) {
-  auto ids = p.opt_string_list("InstanceIds");
-  auto filters = p.opt_filters();
-  auto paging = read_paging(p);
-  if (auto s = p.finish(); !s) {
-    return s.error();
+  auto listing = read_listing(p, "InstanceIds");
+  if (!listing) {
+    return listing.error();
   }
-  if (!paging) {
-    return paging.error();
-  }
-  if (ids && filters) {
-    return Error{"InvalidParameter.ConflictParameter",
-                 "InstanceIds and Filters cannot be given together"};
-  }
+  auto& ids = listing->ids;
+  auto& filters = listing->filters;
   RegisterInstanceQuery q;
   std::vector<std::string> statuses;
   if (ids) {
@@ -338,7 +331,7 @@ Expected<nlohmann::json> describe_register_instances(ServerContext& ctx, Params&
       return any_of_values(statuses, status_of(ctx.presence, inst));
     };
   }
-  auto page = list_instances(ctx.store, q, keep, *paging);
+  auto page = list_instances(ctx.store, q, keep, listing->paging);
   if (!page) {
     return page.error();
   }
@@ -386,19 +379,12 @@ Expected<nlohmann::json> delete_register_instance(ServerContext& ctx, Params& p)
 }
 
 Expected<nlohmann::json> describe_agent_status(ServerContext& ctx, Params& p) {
-  auto ids = p.opt_string_list("InstanceIds");
-  auto filters = p.opt_filters();
-  auto paging = read_paging(p);
-  if (auto s = p.finish(); !s) {
-    return s.error();
+  auto listing = read_listing(p, "InstanceIds");
+  if (!listing) {
+    return listing.error();
   }
-  if (!paging) {
-    return paging.error();
-  }
-  if (ids && filters) {
-    return Error{"InvalidParameter.ConflictParameter",
-                 "InstanceIds and Filters cannot be given together"};
-  }
+  auto& ids = listing->ids;
+  auto& filters = listing->filters;
   RegisterInstanceQuery q;
   std::vector<std::string> statuses;
   std::vector<std::string> environments;
@@ -436,7 +422,7 @@ Expected<nlohmann::json> describe_agent_status(ServerContext& ctx, Params& p) {
              (environments.empty() || any_of_values(environments, environment_of(inst)));
     };
   }
-  auto page = list_instances(ctx.store, q, keep, *paging);
+  auto page = list_instances(ctx.store, q, keep, listing->paging);
   if (!page) {
     return page.error();
   }

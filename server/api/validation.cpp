@@ -307,6 +307,29 @@ Expected<Paging> read_paging(Params& params) {
   return p;
 }
 
+Expected<Listing> read_listing(Params& params, std::string_view ids_field,
+                               const std::function<void(Params&)>& read_more) {
+  Listing listing;
+  listing.ids = params.opt_string_list(ids_field);
+  listing.filters = params.opt_filters();
+  auto paging = read_paging(params);
+  if (read_more) {
+    read_more(params);
+  }
+  if (auto s = params.finish(); !s) {
+    return s.error();
+  }
+  if (!paging) {
+    return paging.error();
+  }
+  if (listing.ids && listing.filters) {
+    return Error{"InvalidParameter.ConflictParameter",
+                 std::string(ids_field) + " and Filters cannot be given together"};
+  }
+  listing.paging = *paging;
+  return listing;
+}
+
 std::string format_time(int64_t ms) {
   if (ms == 0) {
     return "";

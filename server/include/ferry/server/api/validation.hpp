@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -75,6 +76,17 @@ struct Paging {
   int64_t limit = 20;
 };
 Expected<Paging> read_paging(Params& params);
+
+// The common head of the Describe* actions: `ids_field` or Filters (never both:
+// InvalidParameter.ConflictParameter), Offset and Limit. `read_more` reads the action's other
+// fields before the parameters are finished (so unknown ones are still refused).
+struct Listing {
+  std::optional<std::vector<std::string>> ids;
+  std::optional<std::vector<Filter>> filters;
+  Paging paging;
+};
+Expected<Listing> read_listing(Params& params, std::string_view ids_field,
+                               const std::function<void(Params&)>& read_more = {});
 
 // "2020-11-02T02:48:11+00:00", the seeds' form; "" for 0.
 std::string format_time(int64_t ms);
