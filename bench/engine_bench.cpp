@@ -3,7 +3,8 @@
 //     fork/exec of the same interpreter on the same script;
 //  2. throughput of a task printing 1 GiB, against `script > file` on the same disk;
 //  3. peak RSS of the agent (run-task) and of the supervisor during 2.
-// Usage: ferry-bench-engine [--runs N] [--bytes B] [--dir DIR]   (prints one JSON object)
+// Usage: ferry-bench-engine [--runs N] [--output-runs K] [--bytes B] [--dir DIR]
+//        (prints one JSON object)
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -162,7 +163,15 @@ std::optional<pid_t> find_supervisor(pid_t parent) {
   return std::nullopt;
 }
 
-json bench_output(const fs::path& dir, uint64_t bytes) {
+struct OutputRun {
+  double floor_s = 0;
+  double ferry_s = 0;
+  long agent_peak_kib = 0;
+  long supervisor_peak_kib = 0;
+};
+
+OutputRun output_once(const fs::path& dir, uint64_t bytes, int index) {
+  OutputRun run;
   const std::string producer = "head -c " + std::to_string(bytes) + " /dev/zero";
   // Floor: the same command with its output sent straight to a file on the same disk.
   const fs::path floor_file = dir / "floor.out";
@@ -171,12 +180,12 @@ json bench_output(const fs::path& dir, uint64_t bytes) {
   if (std::system(cmd.c_str()) != 0) {
     throw std::runtime_error("floor command failed");
   }
-  const double floor_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
+  run.floor_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
   fs::remove(floor_file);
 
+  const std::string id = "invt-bigout" + std::to_string(index);
   const fs::path task_file = dir / "big.json";
-  std::ofstream(task_file) << ferry::to_json(make_task("invt-bigout", producer + "\n")).dump();
+  std::ofstream(task_file) << ferry::to_json(make_task(id, producer + "\n")).dump();
   const std::string state = (dir / "state").string();
   const auto t0 = std::chrono::steady_clock::now();
   const pid_t agent = ::fork();
@@ -184,32 +193,55 @@ json bench_output(const fs::path& dir, uint64_t bytes) {
     if (std::freopen("/dev/null", "w", stdout) == nullptr) {
       ::_exit(126);
     }
+    // --keep: the floor's file is removed outside its timed window, and so is the spool.
     ::execl(FERRY_AGENT_BINARY, "ferry-agent", "run-task", "--task", task_file.c_str(),
-            "--state-dir", state.c_str(), static_cast<char*>(nullptr));
+            "--state-dir", state.c_str(), "--keep", static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  long agent_peak = 0;
-  long supervisor_peak = 0;
   std::optional<pid_t> supervisor;
   int status = 0;
   while (::waitpid(agent, &status, WNOHANG) == 0) {
-    agent_peak = std::max(agent_peak, vm_hwm_kib(agent));
+    run.agent_peak_kib = std::max(run.agent_peak_kib, vm_hwm_kib(agent));
     if (!supervisor) {
       supervisor = find_supervisor(agent);
     }
     if (supervisor) {
-      supervisor_peak = std::max(supervisor_peak, vm_hwm_kib(*supervisor));
+      run.supervisor_peak_kib = std::max(run.supervisor_peak_kib, vm_hwm_kib(*supervisor));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  const double ferry_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  run.ferry_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fs::remove_all(dir / "state" / "tasks" / id);
+  return run;
+}
+
+// Alternates the floor and the task `reps` times; the medians damp the page cache's moods.
+json bench_output(const fs::path& dir, uint64_t bytes, int reps) {
+  std::vector<double> floor_mibps;
+  std::vector<double> ferry_mibps;
+  std::vector<double> ratios;
+  long agent_peak = 0;
+  long supervisor_peak = 0;
   const double mib = static_cast<double>(bytes) / (1024.0 * 1024.0);
+  for (int i = 0; i < reps; ++i) {
+    const OutputRun run = output_once(dir, bytes, i);
+    floor_mibps.push_back(mib / run.floor_s);
+    ferry_mibps.push_back(mib / run.ferry_s);
+    ratios.push_back(run.floor_s / run.ferry_s);
+    agent_peak = std::max(agent_peak, run.agent_peak_kib);
+    supervisor_peak = std::max(supervisor_peak, run.supervisor_peak_kib);
+  }
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
   return json{
       {"bytes", bytes},
-      {"floor_script_to_file_MiBps", mib / floor_s},
-      {"ferry_task_MiBps", mib / ferry_s},
-      {"ratio", floor_s / ferry_s},
+      {"runs", reps},
+      {"floor_script_to_file_MiBps", median(floor_mibps)},
+      {"ferry_task_MiBps", median(ferry_mibps)},
+      {"ratio_median", median(ratios)},
+      {"ratios", ratios},
       {"target_ratio", 0.8},
       {"peak_rss_kib",
        {{"agent_run_task", agent_peak},
@@ -222,11 +254,14 @@ json bench_output(const fs::path& dir, uint64_t bytes) {
 
 int main(int argc, char** argv) {
   int runs = 200;
+  int output_runs = 5;
   uint64_t bytes = 1ULL << 30;
   fs::path base = fs::temp_directory_path();
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--runs") == 0) {
       runs = std::stoi(argv[i + 1]);
+    } else if (std::strcmp(argv[i], "--output-runs") == 0) {
+      output_runs = std::max(1, std::stoi(argv[i + 1]));
     } else if (std::strcmp(argv[i], "--bytes") == 0) {
       bytes = std::stoull(argv[i + 1]);
     } else if (std::strcmp(argv[i], "--dir") == 0) {
@@ -238,7 +273,7 @@ int main(int argc, char** argv) {
   json out;
   try {
     out["start_latency"] = bench_start(dir, runs);
-    out["output"] = bench_output(dir, bytes);
+    out["output"] = bench_output(dir, bytes, output_runs);
   } catch (const std::exception& e) {
     std::cerr << "ferry-bench-engine: " << e.what() << "\n";
     fs::remove_all(dir);
