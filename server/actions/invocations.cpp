@@ -262,6 +262,34 @@ Expected<std::optional<std::map<std::string, std::string>>> read_given_parameter
   return std::optional<std::map<std::string, std::string>>(std::move(*parsed));
 }
 
+// The caller's Parameters (kept as given on the invocation) and what each task carries: the
+// caller's over the command's defaults, every name the script uses covered; nothing when the
+// command has parameters off.
+struct InvocationParameters {
+  std::string given_json;
+  std::map<std::string, std::string> merged;
+};
+
+Expected<InvocationParameters> resolve_parameters(const Command& c,
+                                                  const std::optional<std::string>& text) {
+  auto given = read_given_parameters(text, c.enable_parameter);
+  if (!given) {
+    return given.error();
+  }
+  InvocationParameters out;
+  if (*given) {
+    out.given_json = parameter_map_to_json(**given);
+  }
+  if (c.enable_parameter) {
+    auto merged = merge_parameters(c, *given);
+    if (!merged) {
+      return merged.error();
+    }
+    out.merged = std::move(*merged);
+  }
+  return out;
+}
+
 Expected<nlohmann::json> run_command(ServerContext& ctx, Params& p) {
   Command c;
   c.content = p.req_string("Content");
@@ -303,17 +331,9 @@ Expected<nlohmann::json> run_command(ServerContext& ctx, Params& p) {
     return Error{codes::kInvalidParameterValue,
                  "Tags: tags belong to a saved command; set SaveCommand to true or drop Tags"};
   }
-  auto given = read_given_parameters(parameters_text, c.enable_parameter);
-  if (!given) {
-    return given.error();
-  }
-  auto merged = std::map<std::string, std::string>{};
-  if (c.enable_parameter) {
-    auto m = merge_parameters(c, *given);
-    if (!m) {
-      return m.error();
-    }
-    merged = std::move(*m);
+  auto params = resolve_parameters(c, parameters_text);
+  if (!params) {
+    return params.error();
   }
   if (auto s = check_instances(ctx.store, instance_ids); !s) {
     return s.error();
@@ -339,8 +359,8 @@ Expected<nlohmann::json> run_command(ServerContext& ctx, Params& p) {
   c.created_ms = c.updated_ms = ctx.clock.now_ms();
   const RunSettings run{c.working_directory, c.timeout, c.username, c.output_cos_bucket_url,
                         c.output_cos_key_prefix};
-  auto created = create_invocation(ctx, c, c, run, *given ? parameter_map_to_json(**given) : "",
-                                   merged, instance_ids);
+  auto created =
+      create_invocation(ctx, c, c, run, params->given_json, params->merged, instance_ids);
   if (!created) {
     return created.error();
   }
@@ -391,24 +411,15 @@ Expected<nlohmann::json> invoke_command(ServerContext& ctx, Params& p) {
       !s) {
     return s.error();
   }
-  auto given = read_given_parameters(parameters_text, c.enable_parameter);
-  if (!given) {
-    return given.error();
-  }
-  auto merged = std::map<std::string, std::string>{};
-  if (c.enable_parameter) {
-    auto m = merge_parameters(c, *given);
-    if (!m) {
-      return m.error();
-    }
-    merged = std::move(*m);
+  auto params = resolve_parameters(c, parameters_text);
+  if (!params) {
+    return params.error();
   }
   if (auto s = check_instances(ctx.store, instance_ids); !s) {
     return s.error();
   }
-  auto created =
-      create_invocation(ctx, c, std::nullopt, run, *given ? parameter_map_to_json(**given) : "",
-                        merged, instance_ids);
+  auto created = create_invocation(ctx, c, std::nullopt, run, params->given_json, params->merged,
+                                   instance_ids);
   if (!created) {
     return created.error();
   }
