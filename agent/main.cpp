@@ -1,5 +1,5 @@
-// ferry-agent: the daemon (later issues), `run-task` for one task, and the per-task
-// `supervise` mode that the agent starts itself.
+// ferry-agent: the daemon (no subcommand), `register` once per machine, `run-task` for one
+// task, and the per-task `supervise` mode that the agent starts itself.
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -7,10 +7,12 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "ferry/agent/agent_paths.hpp"
+#include "ferry/agent/commands.hpp"
 #include "ferry/agent/run_task.hpp"
 #include "ferry/agent/supervisor.hpp"
 
@@ -27,7 +29,34 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"ferry-agent: runs the commands that ferry-server dispatches to this machine"};
   app.set_version_flag("--version", std::string("ferry-agent ") + FERRY_VERSION);
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
+
+  // The daemon: no subcommand.
+  std::string config_file;
+  std::string state_dir;
+  std::string log_level;
+  app.add_option("--config", config_file, "Agent configuration file (JSON)");
+  app.add_option("--state-dir", state_dir, "State directory (default /var/lib/ferry)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  ferry::agent::RegisterOptions reg_options;
+  reg_options.state_dir = std::string(ferry::agent::kDefaultStateDir);
+  auto* reg = app.add_subcommand("register",
+                                 "Register this machine with ferry-server; prints the instance id");
+  reg->add_option("--server", reg_options.server_url, "Server URL (https://HOST[:PORT])")
+      ->required();
+  reg->add_option("--register-code-id", reg_options.register_code_id, "Register code id")
+      ->required();
+  reg->add_option("--register-code", reg_options.register_code,
+                  "Register code value (or the FERRY_REGISTER_CODE environment variable, which "
+                  "keeps it out of the process list)");
+  reg->add_option("--state-dir", reg_options.state_dir, "State directory")->capture_default_str();
+  reg->add_option("--ca-file", reg_options.ca_file,
+                  "CA certificates (PEM) to verify the server with, instead of the system's");
+  reg->add_flag("--allow-plain-http", reg_options.allow_plain_http,
+                "Allow http:// to a server that is not on a loopback address");
+  reg->add_flag("--force", reg_options.force, "Register again with a new key");
 
   ferry::agent::RunTaskOptions run_options;
   run_options.state_dir = std::string(ferry::agent::kDefaultStateDir);
@@ -64,11 +93,36 @@ int main(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("ferry-agent");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::warn);
+  if (*reg) {
+    if (reg_options.register_code.empty()) {
+      if (const char* env = std::getenv("FERRY_REGISTER_CODE")) {
+        reg_options.register_code = env;
+      }
+    }
+    return ferry::agent::register_command(reg_options);
+  }
   if (*run) {
     run_options.kill_grace =
         std::chrono::milliseconds(static_cast<long long>(grace_seconds * 1000.0));
     run_options.use_cgroup = !no_cgroup;
     return ferry::agent::run_task_command(run_options);
   }
-  return 1;
+
+  auto config = ferry::agent::default_agent_config();
+  if (!config_file.empty()) {
+    auto loaded = ferry::agent::load_agent_config(config_file, config);
+    if (!loaded) {
+      spdlog::error("{}", loaded.error().message);
+      return 1;
+    }
+    config = std::move(*loaded);
+  }
+  if (!state_dir.empty()) {
+    config.state_dir = state_dir;
+  }
+  if (!log_level.empty()) {
+    config.log_level = log_level;
+  }
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  return ferry::agent::daemon_command(config);
 }

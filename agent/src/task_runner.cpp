@@ -71,6 +71,7 @@ struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
   struct Pending {
     Task task;
     Completion done;
+    Started started;
   };
   struct Running {
     std::unique_ptr<bp::process> process;
@@ -108,11 +109,11 @@ struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
     while (!queue.empty() && running.size() < options.max_concurrent) {
       Pending p = std::move(queue.front());
       queue.pop_front();
-      start(std::move(p.task), std::move(p.done));
+      start(std::move(p.task), std::move(p.done), std::move(p.started));
     }
   }
 
-  void start(Task task, Completion done) {
+  void start(Task task, Completion done, Started started) {
     const std::string id = task.invocation_task_id;
     const TaskPaths paths = task_paths(options.state_dir, id);
     // A task directory that exists means this id ran here before: never run a task twice.
@@ -177,6 +178,13 @@ struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
       done_cb(std::move(result));
     });
     running.emplace(id, Running{std::move(process), std::move(done)});
+    if (started) {
+      boost::asio::post(executor, [self, started = std::move(started)] {
+        if (!self->stopped) {
+          started();
+        }
+      });
+    }
   }
 };
 
@@ -191,7 +199,7 @@ TaskRunner::~TaskRunner() {
   }
 }
 
-void TaskRunner::submit(Task task, Completion done) {
+void TaskRunner::submit(Task task, Completion done, Started started) {
   if (impl_->known(task.invocation_task_id)) {
     impl_->complete_later(
         std::move(done),
@@ -200,7 +208,7 @@ void TaskRunner::submit(Task task, Completion done) {
                                                                  " is already queued or running"}));
     return;
   }
-  impl_->queue.push_back({std::move(task), std::move(done)});
+  impl_->queue.push_back({std::move(task), std::move(done), std::move(started)});
   impl_->pump();
 }
 

@@ -26,6 +26,7 @@ struct RunnerOptions {
 class TaskRunner {
  public:
   using Completion = std::function<void(TaskResult)>;
+  using Started = std::function<void()>;
 
   // All callbacks run on `executor`, which must be single-threaded (an io_context run by one
   // thread or a strand).
@@ -36,9 +37,11 @@ class TaskRunner {
   TaskRunner(const TaskRunner&) = delete;
   TaskRunner& operator=(const TaskRunner&) = delete;
 
-  // Queues the task. `done` is called once with its final result: START_FAILED when it could
-  // not be started (bad content, a task id already used on this machine, ...).
-  void submit(Task task, Completion done);
+  // Queues the task. `started` (optional) is called once its supervisor runs, after task.json is
+  // on disk; `done` is called once with its final result: START_FAILED when it could not be
+  // started (bad content, a task id already used on this machine, ...), CANCELLED when it was
+  // cancelled while queued (then `started` never runs).
+  void submit(Task task, Completion done, Started started = {});
 
   // A queued task completes CANCELLED without running; a running one is terminated by its
   // supervisor (TERMINATED). Returns false when the id is unknown or already finished.

@@ -1,0 +1,65 @@
+// The agent daemon's logic: the push socket and polling, DescribeTasks, the task runner, the
+// reports of every task (start, live output pieces, finish) in order and retried, heartbeats,
+// and the one shutdown path. It talks to the server only through ControlPlane, and runs on one
+// single-threaded executor.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ferry/agent/control_plane.hpp"
+#include "ferry/agent/identity.hpp"
+
+namespace ferry::agent {
+
+struct DaemonOptions {
+  std::filesystem::path state_dir;
+  std::filesystem::path supervisor_executable;  // the ferry-agent binary
+  std::size_t max_concurrent = 64;
+  std::chrono::milliseconds kill_grace{3000};
+  bool use_cgroup = true;
+  // DescribeTasks while the push socket is down, every poll_interval with +-25% jitter.
+  std::chrono::milliseconds poll_interval{15'000};
+  // Live output: at most one UploadTaskLog per task per interval (the protocol says a second).
+  std::chrono::milliseconds live_output_interval{1000};
+  // Push reconnects and report retries: capped exponential backoff with jitter.
+  std::chrono::milliseconds reconnect_min{1000};
+  std::chrono::milliseconds reconnect_max{60'000};
+  std::chrono::milliseconds retry_min{500};
+  std::chrono::milliseconds retry_max{30'000};
+  // How long SIGTERM waits for pending reports before the agent exits anyway.
+  std::chrono::milliseconds shutdown_flush{5000};
+  std::chrono::seconds default_heartbeat{60};
+  std::string version;  // sent in Heartbeat
+};
+
+class Daemon {
+ public:
+  Daemon(boost::asio::any_io_executor executor, DaemonOptions options, Identity identity,
+         std::unique_ptr<ControlPlane> control_plane);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Starts work: heartbeat, push socket, the first DescribeTasks. `on_stopped` runs once when
+  // the daemon has stopped, after stop() or a fatal error (the instance was deleted).
+  void start(std::function<void()> on_stopped);
+  // The one shutdown path: stop taking tasks, close the socket, send what is pending within
+  // shutdown_flush, leave running tasks to their supervisors, then stop.
+  void stop();
+
+  // 0 after a normal stop; non-zero after a fatal error.
+  [[nodiscard]] int exit_code() const;
+  [[nodiscard]] std::size_t tasks_in_progress() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ferry::agent

@@ -1,0 +1,286 @@
+#include "ferry/agent/commands.hpp"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <iostream>
+#include <vector>
+
+#include "ferry/agent/agent_paths.hpp"
+#include "ferry/agent/identity.hpp"
+#include "ferry/core/time.hpp"
+#include "ferry/platform/fs.hpp"
+#include "ferry/platform/service.hpp"
+
+namespace ferry::agent {
+namespace {
+
+namespace net = boost::asio;
+
+std::string user_agent() {
+  return std::string("ferry-agent/") + FERRY_VERSION;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof(buf) - 1) != 0) {
+    return "";
+  }
+  return buf;
+}
+
+// The machine's non-loopback addresses, IPv4 first.
+std::vector<std::string> local_addresses() {
+  std::vector<std::string> v4;
+  std::vector<std::string> v6;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) {
+    return {};
+  }
+  for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || (a->ifa_flags & IFF_LOOPBACK) != 0 ||
+        (a->ifa_flags & IFF_UP) == 0) {
+      continue;
+    }
+    char text[INET6_ADDRSTRLEN] = {};
+    if (a->ifa_addr->sa_family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(a->ifa_addr);
+      if (::inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text)) != nullptr) {
+        v4.emplace_back(text);
+      }
+    } else if (a->ifa_addr->sa_family == AF_INET6) {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(a->ifa_addr);
+      if (!IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) &&
+          ::inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof(text)) != nullptr) {
+        v6.emplace_back(text);
+      }
+    }
+  }
+  ::freeifaddrs(list);
+  v4.insert(v4.end(), v6.begin(), v6.end());
+  if (v4.size() > 32) {
+    v4.resize(32);
+  }
+  return v4;
+}
+
+std::string machine_id() {
+  auto id = platform::read_file("/etc/machine-id", 4096);
+  if (!id) {
+    return "";
+  }
+  std::string s = *id;
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) {
+    s.pop_back();
+  }
+  return s.size() <= 128 ? s : "";
+}
+
+// One call on a private io_context, waited for.
+CallResult call_once(ControlPlane& cp, net::io_context& io, const std::string& action,
+                     const nlohmann::json& fields) {
+  CallResult out;
+  bool done = false;
+  cp.call(action, fields, [&](CallResult r) {
+    out = std::move(r);
+    done = true;
+  });
+  io.restart();
+  while (!done && io.run_one() > 0) {
+  }
+  return out;
+}
+
+bool transient(const CallResult& r) {
+  const std::string code = r.error_code();
+  return !r.transport_error.empty() || code == "InternalError" || code == "RequestLimitExceeded" ||
+         code == "AuthFailure.SignatureExpire";
+}
+
+}  // namespace
+
+int register_command(const RegisterOptions& options) {
+  auto url = parse_server_url(options.server_url, options.allow_plain_http);
+  if (!url) {
+    std::cerr << "ferry-agent register: " << url.error().message << "\n";
+    return 1;
+  }
+  if (options.register_code_id.empty() || options.register_code.empty()) {
+    std::cerr << "ferry-agent register: --register-code-id and --register-code (or "
+                 "FERRY_REGISTER_CODE) are required\n";
+    return 1;
+  }
+  if (auto s = prepare_state_dir(options.state_dir); !s) {
+    std::cerr << "ferry-agent register: state dir: " << s.error().message << "\n";
+    return 1;
+  }
+  if (!options.force) {
+    if (auto existing = load_identity(options.state_dir)) {
+      std::cerr << "ferry-agent register: already registered as " << existing->instance_id
+                << " with " << existing->server_url
+                << " (use --force to register again with a new key)\n";
+      return 1;
+    }
+  }
+  // A key left by an attempt whose reply was lost is used again: the server answers a repeated
+  // registration of the same key with the same instance.
+  std::shared_ptr<Ed25519PrivateKey> key;
+  if (!options.force && std::filesystem::exists(key_file(options.state_dir))) {
+    auto k = load_key(options.state_dir);
+    if (!k) {
+      std::cerr << "ferry-agent register: " << k.error().message << "\n";
+      return 1;
+    }
+    key = std::make_shared<Ed25519PrivateKey>(std::move(*k));
+  } else {
+    auto k = Ed25519PrivateKey::generate();
+    if (!k) {
+      std::cerr << "ferry-agent register: making a key: " << k.error().message << "\n";
+      return 1;
+    }
+    if (auto s = save_key(options.state_dir, *k); !s) {
+      std::cerr << "ferry-agent register: saving the key: " << s.error().message << "\n";
+      return 1;
+    }
+    key = std::make_shared<Ed25519PrivateKey>(std::move(*k));
+  }
+
+  net::io_context io;
+  ControlPlaneOptions cpo;
+  cpo.url = *url;
+  cpo.ca_file = options.ca_file;
+  cpo.user_agent = user_agent();
+  auto cp = make_http_control_plane(io.get_executor(), cpo, AgentCredentials{"", key});
+
+  nlohmann::json fields{{"RegisterCodeId", options.register_code_id},
+                        {"RegisterCodeValue", options.register_code},
+                        {"PublicKey", key->public_key_base64()},
+                        {"SystemName", "Linux"}};
+  if (auto h = host_name(); !h.empty()) {
+    fields["Hostname"] = h;
+  }
+  if (auto ips = local_addresses(); !ips.empty()) {
+    fields["LocalIp"] = ips;
+  }
+  if (auto m = machine_id(); !m.empty()) {
+    fields["MachineId"] = m;
+  }
+  CallResult r;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    r = call_once(*cp, io, "RegisterInstance", fields);
+    if (r.ok() || !transient(r)) {
+      break;
+    }
+    if (r.error_code() == "AuthFailure.SignatureExpire" && r.response.contains("ServerTime") &&
+        r.response["ServerTime"].is_number_integer()) {
+      const auto local = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+      cp->set_clock_offset(r.response["ServerTime"].get<std::int64_t>() - local);
+      continue;
+    }
+    net::steady_timer t(io, std::chrono::seconds(1 << attempt));
+    t.wait();
+  }
+  cp->shutdown();
+  io.restart();
+  io.run();
+  if (!r.ok()) {
+    std::cerr << "ferry-agent register: " << r.describe() << "\n";
+    return 1;
+  }
+  Identity id;
+  id.instance_id = r.response.value("InstanceId", "");
+  id.instance_name = r.response.value("InstanceName", "");
+  id.server_url = url->to_string();
+  id.ca_file = options.ca_file;
+  id.allow_plain_http = options.allow_plain_http;
+  id.registered_at = to_rfc3339(std::chrono::system_clock::now());
+  if (id.instance_id.empty()) {
+    std::cerr << "ferry-agent register: the server's reply has no InstanceId\n";
+    return 1;
+  }
+  if (auto s = save_identity(options.state_dir, id); !s) {
+    std::cerr << "ferry-agent register: registered as " << id.instance_id
+              << " but saving the identity failed: " << s.error().message << "\n";
+    return 1;
+  }
+  std::cout << id.instance_id << std::endl;
+  return 0;
+}
+
+int daemon_command(const AgentConfig& config) {
+  auto identity = load_identity(config.state_dir);
+  if (!identity) {
+    spdlog::error("{}", identity.error().message);
+    return 1;
+  }
+  if (config.server_url) {
+    identity->server_url = *config.server_url;
+  }
+  if (config.ca_file) {
+    identity->ca_file = *config.ca_file;
+  }
+  if (config.allow_plain_http) {
+    identity->allow_plain_http = *config.allow_plain_http;
+  }
+  auto url = parse_server_url(identity->server_url, identity->allow_plain_http);
+  if (!url) {
+    spdlog::error("{}", url.error().message);
+    return 1;
+  }
+  auto key = load_key(config.state_dir);
+  if (!key) {
+    spdlog::error("{}", key.error().message);
+    return 1;
+  }
+  if (auto s = prepare_state_dir(config.state_dir); !s) {
+    spdlog::error("state dir: {}", s.error().message);
+    return 1;
+  }
+  DaemonOptions options = config.daemon;
+  options.state_dir = config.state_dir;
+  if (options.supervisor_executable.empty()) {
+    auto self = platform::current_executable();
+    if (!self) {
+      spdlog::error("finding the agent's own binary: {}", self.error().message);
+      return 1;
+    }
+    options.supervisor_executable = *self;
+  }
+  options.version = FERRY_VERSION;
+  ::signal(SIGPIPE, SIG_IGN);
+
+  net::io_context io(1);
+  ControlPlaneOptions cpo;
+  cpo.url = *url;
+  cpo.ca_file = identity->ca_file;
+  cpo.user_agent = user_agent();
+  auto cp = make_http_control_plane(
+      io.get_executor(), cpo,
+      AgentCredentials{identity->instance_id,
+                       std::make_shared<const Ed25519PrivateKey>(std::move(*key))});
+  Daemon daemon(io.get_executor(), options, *identity, std::move(cp));
+  net::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (!ec) {
+      spdlog::info("{} received", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      platform::notify_service("STOPPING=1");
+      daemon.stop();
+    }
+  });
+  daemon.start([&] { signals.cancel(); });
+  platform::notify_service("READY=1");
+  io.run();
+  return daemon.exit_code();
+}
+
+}  // namespace ferry::agent
