@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -373,6 +374,27 @@ task<void> serve_websocket(Stream& stream, ServerCore& core, http::request<http:
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
+// After refusing an over-size body: read and discard what the client is still sending (at most
+// `remaining` bytes when the request announced its length, never more than 32 MiB or 1 s) before
+// the connection closes. Closing a socket with unread data makes the kernel send a reset, and a
+// client still writing its body then sees EPIPE or ECONNRESET instead of the error envelope it
+// was sent (nginx's lingering close does the same).
+template <typename Stream>
+task<void> drain_before_close(Stream& stream, std::optional<std::uint64_t> remaining) {
+  constexpr std::uint64_t kMaxDrainBytes = 32u << 20;
+  const std::uint64_t limit = std::min(remaining.value_or(kMaxDrainBytes), kMaxDrainBytes);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+  std::array<char, 16 * 1024> scratch{};
+  std::uint64_t drained = 0;
+  while (drained < limit) {
+    auto [ec, n] = co_await stream.async_read_some(net::buffer(scratch));
+    if (ec) {
+      break;  // EOF (the client closed after reading the envelope), timeout or cancellation
+    }
+    drained += n;
+  }
+}
+
 // Serves requests on `stream` until the peer is done, a limit or timeout is hit, or the session
 // is cancelled. Leaves the stream open when a graceful shutdown is still possible.
 template <typename Stream>
@@ -414,6 +436,12 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
       co_await write_response(
           stream, core, error_response(opt.body_limit_status, codes::kInvalidParameter, too_large),
           parser.get().version(), false);
+      // The body was not read at all; whatever of it is already buffered counts.
+      std::optional<std::uint64_t> rest;
+      if (auto announced = parser.content_length()) {
+        rest = *announced - std::min<std::uint64_t>(*announced, buffer.size());
+      }
+      co_await drain_before_close(stream, rest);
       co_return;
     }
     if (hec == http::error::header_limit || hec == http::error::buffer_overflow) {
@@ -454,6 +482,11 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
       co_await write_response(
           stream, core, error_response(opt.body_limit_status, codes::kInvalidParameter, too_large),
           version, false);
+      std::optional<std::uint64_t> rest;
+      if (auto left = parser.content_length_remaining()) {
+        rest = *left;
+      }
+      co_await drain_before_close(stream, rest);
       co_return;
     }
     if (bec) {

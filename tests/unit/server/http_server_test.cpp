@@ -329,6 +329,20 @@ TEST_CASE("oversized bodies get 413 with the error envelope", "[server][http]") 
     REQUIRE(r);
     CHECK(r->status == 413);
   }
+  SECTION("a client that writes its whole body before reading still gets the envelope") {
+    // 8 MiB is more than the loopback socket buffers hold: without the server draining it, the
+    // client's writes fail with a reset before it reads anything.
+    RawClient c(server->port());
+    const std::size_t size = 8u << 20;
+    REQUIRE(c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(size) +
+                   "\r\n\r\n"));
+    REQUIRE(c.send(std::string(size, 'x')));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 413);
+    CHECK(error_of(*r)["Code"] == "InvalidParameter");
+    CHECK(c.closed_within(2000ms));
+  }
   SECTION("with Expect: 100-continue the body is refused before it is sent") {
     RawClient c(server->port());
     REQUIRE(
