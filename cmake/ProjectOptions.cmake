@@ -10,3 +10,7 @@ if(FERRY_SANITIZE)
   ferry_enable_sanitizers(ferry_options)
 endif()
 target_compile_definitions(ferry_options INTERFACE FERRY_VERSION="${PROJECT_VERSION}")
+
+# Every function and object in its own section, so that a binary linked with --gc-sections
+# (ferry-agent, which stays resident on every machine) carries only the code it can reach.
+target_compile_options(ferry_options INTERFACE -ffunction-sections -fdata-sections)

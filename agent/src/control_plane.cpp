@@ -61,9 +61,10 @@ Expected<std::vector<std::pair<std::string, std::string>>> agent_auth_headers(
   std::string nonce;
   const std::string& r = *random;
   for (std::size_t i = 0; i + 2 < r.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(r[i]) << 16) |
-                       (static_cast<unsigned char>(r[i + 1]) << 8) |
-                       static_cast<unsigned char>(r[i + 2]);
+    const auto byte = [&](std::size_t k) {
+      return static_cast<unsigned>(static_cast<unsigned char>(r[k]));
+    };
+    const unsigned v = (byte(i) << 16u) | (byte(i + 1) << 8u) | byte(i + 2);
     for (int shift = 18; shift >= 0; shift -= 6) {
       nonce += kAlphabet[(v >> shift) & 63];
     }
