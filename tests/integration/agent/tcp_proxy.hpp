@@ -14,9 +14,11 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -69,6 +71,12 @@ class TcpProxy {
     }
   }
   [[nodiscard]] int websocket_refusals() const { return ws_refusals_; }
+
+  // Called on the proxy's thread with each chunk a client sends, as it arrives (benchmarks
+  // timestamp requests with it). Set before any traffic.
+  void on_client_data(std::function<void(std::string_view)> observer) {
+    observer_ = std::move(observer);
+  }
 
   // The first bytes (up to 64 KiB) clients sent on each POST connection so far.
   std::vector<std::string> captured_posts() {
@@ -130,6 +138,9 @@ class TcpProxy {
         c.capture_index = captured_.size();
         captured_.emplace_back();
       }
+    }
+    if (from_client && observer_) {
+      observer_(std::string_view(buf, static_cast<std::size_t>(n)));
     }
     if (from_client && c.capture_index != SIZE_MAX) {
       std::lock_guard lock(mu_);
@@ -212,6 +223,7 @@ class TcpProxy {
   std::vector<Conn> conns_;
   std::mutex mu_;
   std::vector<std::string> captured_;
+  std::function<void(std::string_view)> observer_;
   std::thread thread_;
 };
 

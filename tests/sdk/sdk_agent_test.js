@@ -1,0 +1,790 @@
+#!/usr/bin/env node
+'use strict';
+// A real ferry-agent daemon driven through the official Tencent Cloud Node SDK
+// (tencentcloud-sdk-nodejs, pinned in package.json). The test starts a ferry-server on loopback
+// (ferry_server.js), makes a register code with the SDK, registers a real ferry-agent into a
+// temporary state dir and runs its daemon (ferry_agent.js). From then on everything goes through
+// the SDK's TatClient, unchanged: the agent runs the commands for real and the checks compare
+// what the public API shows (status, exit code, decoded output) with exact values.
+//
+// Run by ctest (tests/sdk/CMakeLists.txt) with FERRY_SERVER and FERRY_AGENT set; by hand:
+//   FERRY_SERVER=build/bin/ferry-server FERRY_AGENT=build/bin/ferry-agent \
+//     node tests/sdk/sdk_agent_test.js
+// Prints one line per check and "N passed, N failed" at the end; exits 1 on any failure.
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const SDK_DIR = path.join(__dirname, 'node_modules', 'tencentcloud-sdk-nodejs');
+if (!fs.existsSync(path.join(SDK_DIR, 'package.json'))) {
+  console.error(
+    'sdk_agent_test: tests/sdk/node_modules is missing (the official Node SDK is not installed).\n' +
+      'Run scripts/test, or: npm ci --prefix tests/sdk --no-audit --no-fund',
+  );
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const SERVER_BINARY = process.env.FERRY_SERVER;
+const AGENT_BINARY = process.env.FERRY_AGENT;
+for (const [name, value, what] of [
+  ['FERRY_SERVER', SERVER_BINARY, 'ferry-server'],
+  ['FERRY_AGENT', AGENT_BINARY, 'ferry-agent'],
+]) {
+  if (!value || !fs.existsSync(value)) {
+    console.error(`sdk_agent_test: set ${name} to the ${what} binary (got '${value || ''}')`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+
+// The SDK's fetch goes through http_proxy when set; the server is on loopback.
+for (const v of ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY']) delete process.env[v];
+
+const tencentcloud = require('tencentcloud-sdk-nodejs');
+const TatClient = tencentcloud.tat.v20201028.Client;
+const SDK_VERSION = require(path.join(SDK_DIR, 'package.json')).version;
+const { FerryServer } = require('./ferry_server');
+const { FerryAgent } = require('./ferry_agent');
+
+const SECRET_ID = 'AKIDferrysdkagent000000000000000';
+const SECRET_KEY = 'ferrysdkagentsecretkey000000000000000000';
+const ACCOUNT_ID = '100087654321';
+const REGION = 'ap-guangzhou';
+const NAME_PREFIX = 'sdk-agent';
+const SERVER_CONFIG = {
+  log_level: 'warn',
+  account_id: ACCOUNT_ID,
+  regions: [
+    { Region: 'ap-guangzhou', RegionName: 'South China(Guangzhou)', RegionState: 'AVAILABLE' },
+  ],
+  // Long enough that the agent's own TIMEOUT always comes before the server's TASK_TIMEOUT.
+  task_timeout_grace_s: 30,
+  sweep_interval_ms: 200,
+};
+// What the daemon sends in its heartbeat (agent/src/daemon.cpp).
+const SUPPORT_FEATURES = [
+  'ProcessTree',
+  'Process',
+  'Parameters',
+  'Launcher',
+  'LiveOutput',
+  'Cancel',
+];
+// The cap of a task's Output, decoded (docs/protocol.md): the head and the tail, half each.
+const MAX_OUTPUT = 24 * 1024;
+
+// --- checks --------------------------------------------------------------------------------
+
+let passed = 0;
+let failed = 0;
+const failures = [];
+
+function pass(name) {
+  passed += 1;
+  console.log(`ok ${passed + failed} - ${name}`);
+}
+
+function fail(name, e) {
+  failed += 1;
+  const msg = e && e.message ? e.message : String(e);
+  failures.push(`${name}: ${msg}`);
+  console.log(`not ok ${passed + failed} - ${name}\n  ${msg.split('\n').join('\n  ')}`);
+}
+
+// A check: `fn` asserts (sync or async). A failure is counted and the run goes on.
+async function check(name, fn) {
+  try {
+    await fn();
+    pass(name);
+    return true;
+  } catch (e) {
+    fail(name, e.code && !(e instanceof assert.AssertionError) ? sdkError(e) : e);
+    return false;
+  }
+}
+
+function sdkError(e) {
+  return new Error(`${e.code}: ${e.message}`);
+}
+
+// A section runs checks that build on each other; an unexpected throw (an SDK call that failed)
+// counts as one failure and the next section runs.
+async function section(name, fn) {
+  console.log(`# ${name}`);
+  try {
+    await fn();
+  } catch (e) {
+    fail(`${name}: aborted`, e.code ? sdkError(e) : e);
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
+const unb64 = (s) => Buffer.from(s, 'base64').toString('utf8');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls `probe` until it returns a truthy value; bounded. `last` (optional) describes the last
+// value seen, for the timeout message.
+async function waitFor(what, probe, timeoutMs = 10000, intervalMs = 100, last = () => '') {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) {
+      const seen = last();
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${seen ? `; ${seen}` : ''}`,
+      );
+    }
+    await sleep(intervalMs);
+  }
+}
+
+// --- clients -------------------------------------------------------------------------------
+
+// The server allows 20 requests per second per SecretId and action; the client keeps to at most
+// PACE calls of one action in any second, as a well-behaved caller does (see sdk_test.js).
+const PACE = 18;
+const recentCalls = new Map(); // Action -> times of the calls in the last second
+
+async function pace(key) {
+  const times = recentCalls.get(key) || [];
+  recentCalls.set(key, times);
+  for (;;) {
+    const now = performance.now();
+    while (times.length && now - times[0] >= 1000) times.shift();
+    if (times.length < PACE) {
+      times.push(now);
+      return;
+    }
+    await sleep(1000 - (now - times[0]) + 1);
+  }
+}
+
+// The SDK's TatClient, unchanged but for its endpoint and protocol; each action method waits
+// for its turn first.
+function makeClient(endpoint) {
+  const client = new TatClient({
+    credential: { secretId: SECRET_ID, secretKey: SECRET_KEY },
+    region: REGION,
+    profile: { httpProfile: { endpoint, protocol: 'http://', reqTimeout: 30 } },
+  });
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (typeof prop === 'string' && /^[A-Z]/.test(prop)) {
+        return async (...args) => {
+          await pace(prop);
+          return value.apply(target, args);
+        };
+      }
+      return value.bind(target);
+    },
+  });
+}
+
+// --- task helpers --------------------------------------------------------------------------
+
+const FINAL = new Set([
+  'SUCCESS',
+  'FAILED',
+  'TIMEOUT',
+  'TASK_TIMEOUT',
+  'START_FAILED',
+  'DELIVER_FAILED',
+  'CANCELLED',
+  'TERMINATED',
+]);
+
+// The one task of an invocation, through DescribeInvocationTasks.
+async function taskOf(tat, invocationId, hideOutput = false) {
+  const r = await tat.DescribeInvocationTasks({
+    Filters: [{ Name: 'invocation-id', Values: [invocationId] }],
+    HideOutput: hideOutput,
+  });
+  assert.equal(r.TotalCount, 1, `one task for ${invocationId}`);
+  return r.InvocationTaskSet[0];
+}
+
+async function invocationOf(tat, invocationId) {
+  const r = await tat.DescribeInvocations({ InvocationIds: [invocationId] });
+  assert.equal(r.TotalCount, 1, `the invocation ${invocationId}`);
+  return r.InvocationSet[0];
+}
+
+const describeTask = (t) =>
+  t
+    ? `last seen ${t.TaskStatus}, ExitCode ${t.TaskResult.ExitCode}, ` +
+      `Output ${JSON.stringify(unb64(t.TaskResult.Output).slice(0, 200))}, ` +
+      `ErrorInfo ${JSON.stringify(t.ErrorInfo)}`
+    : '';
+
+// Polls DescribeInvocationTasks (HideOutput false) until the task is in a final status.
+async function finalTask(tat, invocationId, timeoutMs = 20000) {
+  let t = null;
+  return waitFor(
+    `a final status of ${invocationId}`,
+    async () => {
+      t = await taskOf(tat, invocationId);
+      return FINAL.has(t.TaskStatus) ? t : null;
+    },
+    timeoutMs,
+    100,
+    () => describeTask(t),
+  );
+}
+
+// The task as the checks compare it: status, exit code, decoded output, dropped bytes.
+const outcome = (t) => ({
+  TaskStatus: t.TaskStatus,
+  ExitCode: t.TaskResult.ExitCode,
+  Output: unb64(t.TaskResult.Output),
+  Dropped: t.TaskResult.Dropped,
+});
+
+// --- the run -------------------------------------------------------------------------------
+
+async function main() {
+  const started = Date.now();
+  const server = new FerryServer(SERVER_BINARY, {
+    secretId: SECRET_ID,
+    secretKey: SECRET_KEY,
+    config: SERVER_CONFIG,
+  });
+  const agent = new FerryAgent(AGENT_BINARY);
+  // ctest's timeout or a Ctrl-C: the agent and the server go down with the test.
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      agent.kill();
+      server.kill();
+      console.log(`${passed} passed, ${failed + 1} failed`);
+      process.exit(1);
+    });
+  }
+  try {
+    await server.start();
+  } catch (e) {
+    fail('ferry-server starts', new Error(`${e.message}\n${server.logTail()}`));
+    server.kill();
+    agent.kill();
+    return;
+  }
+  pass(`ferry-server starts (${server.url}), SDK tencentcloud-sdk-nodejs ${SDK_VERSION}`);
+  const tat = makeClient(`127.0.0.1:${server.port}`);
+  const S = { server, agent, tat, tasks: [] }; // state shared by the sections
+
+  try {
+    await section('a real agent registers and comes online', () => registration(S));
+    if (S.instanceId && S.daemonUp) {
+      await section('RunCommand with parameters and built-ins', () => runCommand(S));
+      await section('a failing command', () => failingCommand(S));
+      await section('a command over its Timeout', () => timeoutCommand(S));
+      await section('live output while the task runs', () => liveOutput(S));
+      await section('CancelInvocation of a running task', () => cancelRunning(S));
+      await section('InvokeCommand of a saved command', () => invokeCommand(S));
+      await section('a large output', () => largeOutput(S));
+      await section('the whole run', () => wholeRun(S));
+    }
+  } finally {
+    if (agent.child) {
+      const status = await agent.stop();
+      await check('ferry-agent stops on SIGTERM with status 0', () => {
+        assert.deepEqual(status, { code: 0, signal: null });
+      });
+      await check('the agent log shows neither the register code value nor a parameter', () => {
+        assert.ok(agent.log.length > 0, 'the agent logged something');
+        assert.ok(S.codeValue, 'the register code value is known');
+        assert.equal(agent.log.includes(S.codeValue), false, 'the register code value');
+        assert.equal(agent.log.includes(WORLD), false, 'the parameter value');
+      });
+    }
+    const status = await server.stop();
+    await check('ferry-server stops on SIGTERM with status 0', () => {
+      assert.deepEqual(status, { code: 0, signal: null });
+    });
+    if (failed > 0) {
+      console.log(`# ferry-agent log (last lines):\n${agent.logTail()}`);
+      console.log(`# ferry-server log (last lines):\n${server.logTail()}`);
+    }
+    agent.kill();
+  }
+  console.log(`# SDK agent tests took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+// The address the agent registers as its LocalIp: its first non-loopback address, IPv4 first
+// (agent/src/commands.cpp); '' when it has none.
+function expectedLocalIps() {
+  const v4 = [];
+  const v6 = [];
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list || []) {
+      if (a.internal) continue;
+      if (a.family === 'IPv4' || a.family === 4) v4.push(a.address);
+      else if (!/^fe[89ab]/i.test(a.address)) v6.push(a.address);
+    }
+  }
+  return [...v4, ...v6];
+}
+
+function machineId() {
+  try {
+    const id = fs.readFileSync('/etc/machine-id', 'utf8').replace(/[\r\n]+$/, '');
+    return id.length <= 128 ? id : '';
+  } catch (_) {
+    return '';
+  }
+}
+
+async function registration(S) {
+  const { tat, agent, server } = S;
+  let version = null;
+  await check('ferry-agent --version prints its version', async () => {
+    version = await agent.version();
+    assert.match(version, /^\d+\.\d+\.\d+/);
+  });
+  let code;
+  await check('CreateRegisterCode returns an id and a value', async () => {
+    code = await tat.CreateRegisterCode({
+      Description: 'sdk agent test',
+      InstanceNamePrefix: NAME_PREFIX,
+      RegisterLimit: 1,
+      IpAddressRange: '127.0.0.1/32',
+    });
+    assert.match(code.RegisterCodeId, UUID);
+    assert.match(code.RegisterCodeValue, /^[a-z0-9]{32}$/);
+  });
+  if (!code) throw new Error('no register code');
+  S.codeValue = code.RegisterCodeValue;
+
+  let reg;
+  await check('ferry-agent register exits 0 and prints only the instance id', async () => {
+    reg = await agent.register(server.url, code.RegisterCodeId, code.RegisterCodeValue);
+    assert.deepEqual(
+      { code: reg.code, signal: reg.signal },
+      { code: 0, signal: null },
+      `stderr: ${reg.stderr}`,
+    );
+    assert.match(reg.stdout, /^rins-[a-z0-9]{8}\n$/);
+    assert.equal(agent.instanceId, reg.stdout.trim());
+  });
+  await check('... and never prints the register code value', () => {
+    assert.ok(reg, 'registered');
+    assert.equal(`${reg.stdout}${reg.stderr}`.includes(code.RegisterCodeValue), false);
+  });
+  if (!agent.instanceId) throw new Error('the agent did not register');
+  const I = agent.instanceId;
+  S.instanceId = I;
+  await check('DescribeRegisterCodes: RegisteredCount 1', async () => {
+    const r = await tat.DescribeRegisterCodes({ RegisterCodeIds: [code.RegisterCodeId] });
+    assert.equal(r.TotalCount, 1);
+    assert.equal(r.RegisterCodeSet[0].RegisteredCount, 1);
+  });
+  await check('before its daemon runs the instance is Offline, with no agent version', async () => {
+    const r = await tat.DescribeRegisterInstances({ InstanceIds: [I] });
+    assert.equal(r.TotalCount, 1);
+    assert.equal(r.RegisterInstanceSet[0].Status, 'Offline');
+    const a = await tat.DescribeAutomationAgentStatus({ InstanceIds: [I] });
+    assert.equal(a.AutomationAgentSet[0].AgentStatus, 'Offline');
+    assert.equal(a.AutomationAgentSet[0].Version, '');
+  });
+
+  await check('the daemon starts and its push socket comes up', async () => {
+    agent.start();
+    await agent.waitLog(/push socket up/, 15000);
+  });
+  S.daemonUp = !agent.exited && /push socket up/.test(agent.log);
+  if (!S.daemonUp) throw new Error('the agent daemon is not up');
+
+  await check('DescribeRegisterInstances: Online, with what the agent registered', async () => {
+    const r = await tat.DescribeRegisterInstances({ InstanceIds: [I] });
+    assert.equal(r.TotalCount, 1);
+    const i = r.RegisterInstanceSet[0];
+    assert.equal(i.InstanceId, I);
+    assert.equal(i.Status, 'Online');
+    assert.equal(i.InstanceName, `${NAME_PREFIX}-${I.slice(5, 9)}`);
+    assert.equal(i.RegisterCodeId, code.RegisterCodeId);
+    assert.equal(i.SystemName, 'Linux');
+    assert.equal(i.HostName, os.hostname());
+    assert.equal(i.MachineId, machineId());
+    const ips = expectedLocalIps();
+    assert.equal(i.LocalIp, ips.length ? ips[0] : '');
+    assert.match(i.PublicKey, /^[A-Za-z0-9+/]{43}=$/, 'a 32-byte Ed25519 key');
+    assert.match(i.CreatedTime, RFC3339);
+  });
+  await check('DescribeRegisterInstances filter register-status Online finds it', async () => {
+    const r = await tat.DescribeRegisterInstances({
+      Filters: [{ Name: 'register-status', Values: ['Online'] }],
+    });
+    assert.deepEqual(
+      r.RegisterInstanceSet.map((x) => x.InstanceId),
+      [I],
+    );
+  });
+  await check(
+    'DescribeAutomationAgentStatus: Online, the agent version, Linux, its features',
+    async () => {
+      assert.ok(version, 'the version is known');
+      // The first heartbeat goes out as the daemon starts; it may land just after the socket.
+      let a = null;
+      await waitFor(
+        'the first heartbeat',
+        async () => {
+          const r = await tat.DescribeAutomationAgentStatus({ InstanceIds: [I] });
+          assert.equal(r.TotalCount, 1);
+          a = r.AutomationAgentSet[0];
+          return a.Version !== '';
+        },
+        10000,
+        200,
+        () => JSON.stringify(a),
+      );
+      assert.equal(a.InstanceId, I);
+      assert.equal(a.AgentStatus, 'Online');
+      assert.equal(a.Version, version);
+      assert.equal(a.Environment, 'Linux');
+      assert.deepEqual(a.SupportFeatures, SUPPORT_FEATURES);
+      assert.match(a.LastHeartbeatTime, RFC3339);
+      const age = Date.now() - Date.parse(a.LastHeartbeatTime);
+      assert.ok(age > -5000 && age < 60000, `LastHeartbeatTime is recent (${age} ms ago)`);
+    },
+  );
+}
+
+// A parameter value with spaces and characters outside ASCII: the output must come back byte
+// for byte. It must never show up in the agent's log.
+const WORLD = 'wörld 世界';
+
+async function runCommand(S) {
+  const { tat } = S;
+  const I = S.instanceId;
+  const script =
+    'printf \'%s\\n\' "{{greeting}}, {{name}}: {{ACS::InstanceId}} {{TAT::InvokeId}}"\n' +
+    'id -un\n' +
+    'pwd\n';
+  const run = await tat.RunCommand({
+    Content: b64(script),
+    InstanceIds: [I],
+    CommandName: 'sdk-agent-run',
+    Description: 'a real agent through the SDK',
+    CommandType: 'SHELL',
+    WorkingDirectory: '/tmp',
+    Username: 'root',
+    Timeout: 60,
+    EnableParameter: true,
+    DefaultParameters: JSON.stringify({ greeting: 'hello', name: 'default' }),
+    Parameters: JSON.stringify({ name: WORLD }),
+  });
+  await check('RunCommand returns a command id and an invocation id', () => {
+    assert.match(run.CommandId, /^cmd-[a-z0-9]{8}$/);
+    assert.match(run.InvocationId, /^inv-[a-z0-9]{8}$/);
+  });
+  const inv = run.InvocationId;
+  S.tasks.push(inv);
+  const t = await finalTask(S.tat, inv);
+  await check(
+    'DescribeInvocationTasks: SUCCESS, ExitCode 0, the output with every value substituted',
+    () => {
+      assert.deepEqual(outcome(t), {
+        TaskStatus: 'SUCCESS',
+        ExitCode: 0,
+        Output: `hello, ${WORLD}: ${I} ${inv}\nroot\n/tmp\n`,
+        Dropped: 0,
+      });
+    },
+  );
+  await check('the task carries its ids, run times and no ErrorInfo', () => {
+    assert.equal(t.InvocationId, inv);
+    assert.equal(t.CommandId, run.CommandId);
+    assert.equal(t.InstanceId, I);
+    assert.match(t.InvocationTaskId, /^invt-[a-z0-9]{8}$/);
+    assert.equal(t.ErrorInfo, '');
+    assert.match(t.TaskResult.ExecStartTime, RFC3339);
+    assert.match(t.TaskResult.ExecEndTime, RFC3339);
+    assert.ok(
+      Date.parse(t.TaskResult.ExecEndTime) >= Date.parse(t.TaskResult.ExecStartTime),
+      'ExecEndTime is not before ExecStartTime',
+    );
+    assert.match(t.StartTime, RFC3339);
+    assert.match(t.EndTime, RFC3339);
+    assert.equal(t.CommandDocument.Username, 'root');
+    assert.equal(t.CommandDocument.WorkingDirectory, '/tmp');
+    assert.equal(t.CommandDocument.Content, b64(script));
+  });
+  await check('HideOutput true leaves the output out', async () => {
+    const hidden = await taskOf(tat, inv, true);
+    assert.equal(hidden.TaskStatus, 'SUCCESS');
+    assert.equal(hidden.TaskResult.Output, '');
+    assert.equal(hidden.TaskResult.ExitCode, 0);
+  });
+  await check('DescribeInvocations: SUCCESS, the task, the parameters as given', async () => {
+    const i = await invocationOf(tat, inv);
+    assert.equal(i.InvocationStatus, 'SUCCESS');
+    assert.equal(i.CommandId, run.CommandId);
+    assert.equal(i.CommandName, 'sdk-agent-run');
+    assert.deepEqual(i.InvocationTaskBasicInfoSet, [
+      { InvocationTaskId: t.InvocationTaskId, TaskStatus: 'SUCCESS', InstanceId: I },
+    ]);
+    assert.deepEqual(JSON.parse(i.Parameters), { name: WORLD });
+    assert.deepEqual(JSON.parse(i.DefaultParameters), { greeting: 'hello', name: 'default' });
+    assert.equal(i.Username, 'root');
+    assert.equal(i.WorkingDirectory, '/tmp');
+  });
+}
+
+async function failingCommand(S) {
+  const { tat } = S;
+  const run = await tat.RunCommand({
+    Content: b64('echo out; echo err >&2; exit 7'),
+    InstanceIds: [S.instanceId],
+  });
+  S.tasks.push(run.InvocationId);
+  const t = await finalTask(tat, run.InvocationId);
+  await check('exit 7: FAILED, ExitCode 7, stdout and stderr in the output', () => {
+    assert.deepEqual(outcome(t), {
+      TaskStatus: 'FAILED',
+      ExitCode: 7,
+      Output: 'out\nerr\n',
+      Dropped: 0,
+    });
+  });
+  await check('DescribeInvocations: FAILED', async () => {
+    assert.equal((await invocationOf(tat, run.InvocationId)).InvocationStatus, 'FAILED');
+  });
+}
+
+async function timeoutCommand(S) {
+  const { tat } = S;
+  const t0 = Date.now();
+  const run = await tat.RunCommand({
+    Content: b64('echo begun; sleep 30; echo never'),
+    InstanceIds: [S.instanceId],
+    Timeout: 2,
+  });
+  S.tasks.push(run.InvocationId);
+  const t = await finalTask(tat, run.InvocationId, 20000);
+  const took = Date.now() - t0;
+  await check('Timeout 2 on sleep 30: TIMEOUT, ExitCode -1, the output so far', () => {
+    assert.deepEqual(outcome(t), {
+      TaskStatus: 'TIMEOUT',
+      ExitCode: -1,
+      Output: 'begun\n',
+      Dropped: 0,
+    });
+    assert.match(t.ErrorInfo, /^the task exceeded its timeout of 2 s/);
+  });
+  await check('... after about 2 s, not 30', () => {
+    assert.ok(took >= 1900 && took < 10000, `${took} ms`);
+  });
+  await check('DescribeInvocations: TIMEOUT', async () => {
+    assert.equal((await invocationOf(tat, run.InvocationId)).InvocationStatus, 'TIMEOUT');
+  });
+}
+
+async function liveOutput(S) {
+  const { tat } = S;
+  const t0 = Date.now();
+  const run = await tat.RunCommand({
+    Content: b64('echo first-line; sleep 5; echo second-line'),
+    InstanceIds: [S.instanceId],
+    Timeout: 30,
+  });
+  S.tasks.push(run.InvocationId);
+  await check('RUNNING with the first line as its output, no exit code yet', async () => {
+    let t = null;
+    await waitFor(
+      'RUNNING with first-line',
+      async () => {
+        t = await taskOf(tat, run.InvocationId);
+        return t.TaskStatus === 'RUNNING' && unb64(t.TaskResult.Output) === 'first-line\n';
+      },
+      4500,
+      100,
+      () => describeTask(t),
+    );
+    assert.equal(t.TaskResult.ExitCode, null);
+    assert.equal(t.EndTime, '');
+    const i = await invocationOf(tat, run.InvocationId);
+    assert.equal(i.InvocationStatus, 'RUNNING');
+  });
+  const t = await finalTask(tat, run.InvocationId);
+  await check('then SUCCESS with both lines', () => {
+    assert.deepEqual(outcome(t), {
+      TaskStatus: 'SUCCESS',
+      ExitCode: 0,
+      Output: 'first-line\nsecond-line\n',
+      Dropped: 0,
+    });
+    const took = Date.now() - t0;
+    assert.ok(took >= 4900, `the sleep ran to its end (${took} ms)`);
+  });
+}
+
+async function cancelRunning(S) {
+  const { tat } = S;
+  const run = await tat.RunCommand({
+    Content: b64('echo started; sleep 60; echo never'),
+    InstanceIds: [S.instanceId],
+    Timeout: 90,
+  });
+  S.tasks.push(run.InvocationId);
+  await check('sleep 60 is RUNNING (its first line is out)', async () => {
+    let t = null;
+    await waitFor(
+      'RUNNING with started',
+      async () => {
+        t = await taskOf(tat, run.InvocationId);
+        return t.TaskStatus === 'RUNNING' && unb64(t.TaskResult.Output) === 'started\n';
+      },
+      5000,
+      100,
+      () => describeTask(t),
+    );
+  });
+  const t0 = Date.now();
+  await tat.CancelInvocation({ InvocationId: run.InvocationId });
+  const t = await finalTask(tat, run.InvocationId, 10000);
+  const took = Date.now() - t0;
+  await check('CancelInvocation: TERMINATED, ExitCode -1, the output so far', () => {
+    assert.deepEqual(outcome(t), {
+      TaskStatus: 'TERMINATED',
+      ExitCode: -1,
+      Output: 'started\n',
+      Dropped: 0,
+    });
+    assert.match(t.ErrorInfo, /^the task was cancelled/);
+  });
+  await check('... within 2.5 s of the cancel', () => {
+    assert.ok(took < 2500, `${took} ms`);
+  });
+  await check('DescribeInvocations: CANCELLED', async () => {
+    assert.equal((await invocationOf(tat, run.InvocationId)).InvocationStatus, 'CANCELLED');
+  });
+}
+
+async function invokeCommand(S) {
+  const { tat } = S;
+  const I = S.instanceId;
+  const script = 'echo "{{greeting}}, {{name}} ({{ACS::CommandId}})"';
+  const created = await tat.CreateCommand({
+    CommandName: 'sdk-agent-greet',
+    Content: b64(script),
+    Description: 'greets',
+    CommandType: 'SHELL',
+    WorkingDirectory: '/tmp',
+    Username: 'root',
+    Timeout: 30,
+    EnableParameter: true,
+    DefaultParameters: JSON.stringify({ greeting: 'hello', name: 'default-name' }),
+  });
+  const C = created.CommandId;
+  await check('CreateCommand returns a command id', () => assert.match(C, /^cmd-[a-z0-9]{8}$/));
+
+  const withParam = await tat.InvokeCommand({
+    CommandId: C,
+    InstanceIds: [I],
+    Parameters: JSON.stringify({ name: 'invoked' }),
+  });
+  S.tasks.push(withParam.InvocationId);
+  const t1 = await finalTask(tat, withParam.InvocationId);
+  await check('InvokeCommand with Parameters: SUCCESS, the default greeting substituted', () => {
+    assert.deepEqual(outcome(t1), {
+      TaskStatus: 'SUCCESS',
+      ExitCode: 0,
+      Output: `hello, invoked (${C})\n`,
+      Dropped: 0,
+    });
+    assert.equal(t1.CommandId, C);
+  });
+  await check('DescribeInvocations: SUCCESS, the saved command and its parameters', async () => {
+    const i = await invocationOf(tat, withParam.InvocationId);
+    assert.equal(i.InvocationStatus, 'SUCCESS');
+    assert.equal(i.CommandId, C);
+    assert.equal(i.CommandName, 'sdk-agent-greet');
+    assert.deepEqual(JSON.parse(i.Parameters), { name: 'invoked' });
+    assert.deepEqual(JSON.parse(i.DefaultParameters), {
+      greeting: 'hello',
+      name: 'default-name',
+    });
+  });
+
+  const defaults = await tat.InvokeCommand({ CommandId: C, InstanceIds: [I] });
+  S.tasks.push(defaults.InvocationId);
+  const t2 = await finalTask(tat, defaults.InvocationId);
+  await check('InvokeCommand without Parameters: every default substituted', () => {
+    assert.deepEqual(outcome(t2), {
+      TaskStatus: 'SUCCESS',
+      ExitCode: 0,
+      Output: `hello, default-name (${C})\n`,
+      Dropped: 0,
+    });
+  });
+  await check('DeleteCommand of the saved command', async () => {
+    await tat.DeleteCommand({ CommandId: C });
+    assert.equal((await tat.DescribeCommands({ CommandIds: [C] })).TotalCount, 0);
+  });
+}
+
+// 1024 lines of 64 bytes: "line 0000 " and 53 letters and digits, then "\n".
+const LINES = 1024;
+const PAD = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0';
+
+async function largeOutput(S) {
+  const { tat } = S;
+  const script =
+    `i=0; while [ "$i" -lt ${LINES} ]; do ` +
+    `printf 'line %04d %s\\n' "$i" '${PAD}'; i=$((i+1)); done`;
+  let full = '';
+  for (let i = 0; i < LINES; i += 1) full += `line ${String(i).padStart(4, '0')} ${PAD}\n`;
+  const run = await tat.RunCommand({ Content: b64(script), InstanceIds: [S.instanceId] });
+  S.tasks.push(run.InvocationId);
+  const t = await finalTask(tat, run.InvocationId);
+  await check(`a ${full.length}-byte output: SUCCESS, ExitCode 0`, () => {
+    assert.equal(full.length, 65536);
+    assert.equal(t.TaskStatus, 'SUCCESS');
+    assert.equal(t.TaskResult.ExitCode, 0);
+  });
+  const out = unb64(t.TaskResult.Output);
+  await check('Output is at most 24 KiB: its head and its tail, Dropped the rest', () => {
+    assert.ok(Buffer.byteLength(out) <= MAX_OUTPUT, `${Buffer.byteLength(out)} bytes`);
+    assert.equal(out.length, MAX_OUTPUT);
+    assert.equal(out.slice(0, MAX_OUTPUT / 2), full.slice(0, MAX_OUTPUT / 2), 'the head');
+    assert.equal(out.slice(MAX_OUTPUT / 2), full.slice(-MAX_OUTPUT / 2), 'the tail');
+    assert.equal(t.TaskResult.Dropped, full.length - MAX_OUTPUT);
+    assert.ok(t.TaskResult.Dropped > 0);
+  });
+}
+
+// Every task of the run, listed by instance, each in the final status its section saw.
+async function wholeRun(S) {
+  const { tat } = S;
+  await check(
+    'DescribeInvocationTasks by instance-id lists the 8 tasks of the run, all final',
+    async () => {
+      const r = await tat.DescribeInvocationTasks({
+        Filters: [{ Name: 'instance-id', Values: [S.instanceId] }],
+        Limit: 100,
+      });
+      assert.equal(r.TotalCount, 8);
+      assert.deepEqual(r.InvocationTaskSet.map((t) => t.InvocationId).sort(), [...S.tasks].sort());
+      for (const t of r.InvocationTaskSet) assert.ok(FINAL.has(t.TaskStatus), t.TaskStatus);
+    },
+  );
+  await check('the agent is still Online', async () => {
+    const r = await tat.DescribeAutomationAgentStatus({ InstanceIds: [S.instanceId] });
+    assert.equal(r.AutomationAgentSet[0].AgentStatus, 'Online');
+  });
+}
+
+main()
+  .catch((e) => fail('the run', e))
+  .finally(() => {
+    if (failures.length) {
+      console.log(`# failures:\n#   ${failures.join('\n#   ')}`);
+    }
+    console.log(`${passed} passed, ${failed} failed`);
+    process.exitCode = failed === 0 && passed > 0 ? 0 : 1;
+  });
