@@ -1,0 +1,332 @@
+// ferry: the command-line client of ferry-server's public API. This file only turns the command
+// line into calls of ferry::cli (cli/include/ferry/cli); see docs/operations.md for the usage.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ferry/cli/api.hpp"
+#include "ferry/cli/commands.hpp"
+#include "ferry/cli/config.hpp"
+#include "ferry/cli/run.hpp"
+
+namespace {
+
+using ferry::cli::Console;
+
+constexpr int kUsageError = 2;
+
+std::atomic<int> g_interrupts{0};
+static_assert(std::atomic<int>::is_always_lock_free, "used from a signal handler");
+
+extern "C" void on_interrupt(int /*sig*/) {
+  g_interrupts.fetch_add(1);
+}
+
+// Ctrl-C during `ferry run` stops the waiting, not the process: the loop sees it, says how to
+// cancel the command and exits. No SA_RESTART, so a sleeping poll wakes up.
+void catch_interrupts() {
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  ::sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+}
+
+void sleep_unless_interrupted(std::chrono::milliseconds d) {
+  const int seen = g_interrupts.load();
+  const auto end = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < end && g_interrupts.load() == seen) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+int usage_error(const std::string& message) {
+  std::cerr << "ferry: " << message << " (try --help)\n";
+  return kUsageError;
+}
+
+// A failure before anything was sent: ferry's own message, no API code.
+int local_error(const ferry::Error& e) {
+  std::cerr << "ferry: " << e.message << "\n";
+  return kUsageError;
+}
+
+int api_error(const ferry::Error& e) {
+  std::cerr << "ferry: " << ferry::cli::describe_error(e) << "\n";
+  return 1;
+}
+
+std::optional<std::string> option_value(const CLI::Option* option, const std::string& value) {
+  return option->count() > 0 ? std::optional<std::string>(value) : std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "ferry: runs commands on machines through ferry-server's public API (TAT 2020-10-28).\n"
+      "Endpoint and credentials: flags, FERRY_* environment variables, or a JSON config file\n"
+      "(--config, $FERRY_CONFIG, ~/.config/ferry/config.json), in that order."};
+  app.set_version_flag("--version", std::string("ferry ") + FERRY_VERSION);
+  app.require_subcommand(1);
+  // Global options may also follow the subcommand (`ferry tasks --json`).
+  app.fallthrough();
+
+  std::string endpoint, secret_id, secret_key, credentials_file, region, ca_file, config_file;
+  bool allow_plain_http = false;
+  bool json = false;
+  auto* o_endpoint =
+      app.add_option("--endpoint", endpoint, "API endpoint, https://HOST[:PORT] ($FERRY_ENDPOINT)");
+  auto* o_secret_id = app.add_option("--secret-id", secret_id, "SecretId ($FERRY_SECRET_ID)");
+  auto* o_secret_key = app.add_option(
+      "--secret-key", secret_key,
+      "SecretKey ($FERRY_SECRET_KEY; a file or the environment keeps it out of `ps`)");
+  auto* o_credentials =
+      app.add_option("--credentials-file", credentials_file,
+                     "JSON file {\"SecretId\", \"SecretKey\"}, as ferry-server writes to DATA_DIR/"
+                     "credentials.json ($FERRY_CREDENTIALS_FILE)");
+  auto* o_region =
+      app.add_option("--region", region, "X-TC-Region ($FERRY_REGION; default ap-guangzhou)");
+  auto* o_ca_file = app.add_option(
+      "--ca-file", ca_file, "PEM CA certificates to verify the server with ($FERRY_CA_FILE)");
+  auto* o_plain = app.add_flag("--allow-plain-http", allow_plain_http,
+                               "Allow http:// to an address that is not loopback");
+  auto* o_config = app.add_option("--config", config_file, "Config file (JSON; $FERRY_CONFIG)");
+  app.add_flag("--json", json, "Print the API's Response as JSON instead of a table");
+
+  // ferry run
+  ferry::cli::RunOptions run_options;
+  std::vector<std::string> script_words;
+  std::string script_file;
+  std::string username, cwd;
+  std::int64_t timeout = 0;
+  auto* run = app.add_subcommand(
+      "run", "Run a command on instances, show its output live, exit with its exit code");
+  run->add_option("-i,--instance", run_options.instances, "Instance id (repeat, or a,b,c)")
+      ->required()
+      ->allow_extra_args(false)
+      ->delimiter(',');
+  auto* o_user = run->add_option("--user", username, "Run as this user (default root)");
+  auto* o_cwd = run->add_option("--cwd", cwd, "Working directory (default the user's home)");
+  auto* o_timeout = run->add_option("--timeout", timeout, "Timeout in seconds (default 60)");
+  run->add_option("--param", run_options.params,
+                  "NAME=VALUE for {{NAME}} in the script (repeat); turns on parameters and the "
+                  "{{ACS::...}} built-ins")
+      ->allow_extra_args(false);
+  run->add_option("--type", run_options.command_type, "SHELL (default), POWERSHELL or BAT")
+      ->check(CLI::IsMember({"SHELL", "POWERSHELL", "BAT"}, CLI::ignore_case));
+  auto* o_file = run->add_option("--file", script_file, "Read the script from this file")
+                     ->check(CLI::ExistingFile);
+  run->add_option("script", script_words,
+                  "The script, after --: one quoted argument (several are joined by spaces)");
+  run->add_flag("--no-wait", run_options.no_wait, "Print the invocation id and return at once");
+  run->add_flag("--cancel-on-interrupt", run_options.cancel_on_interrupt,
+                "Ctrl-C cancels the command (and a second one stops waiting)");
+
+  // Listings and the rest.
+  ferry::cli::TasksOptions tasks_options;
+  std::string task_invocation, task_instance;
+  auto* tasks = app.add_subcommand("tasks", "List invocation tasks, newest first");
+  auto* o_task_inv =
+      tasks->add_option("--invocation", task_invocation, "Only this invocation's tasks");
+  auto* o_task_ins =
+      tasks->add_option("-i,--instance", task_instance, "Only this instance's tasks");
+  tasks->add_option("--limit", tasks_options.limit, "At most this many (1..100)")
+      ->capture_default_str();
+  tasks->add_flag("--output", tasks_options.output, "Print each task's output too");
+
+  ferry::cli::InvocationsOptions invocations_options;
+  auto* invocations = app.add_subcommand("invocations", "List invocations, newest first");
+  invocations->add_option("--limit", invocations_options.limit, "At most this many (1..100)")
+      ->capture_default_str();
+
+  ferry::cli::CommandsOptions commands_options;
+  std::string command_name;
+  auto* commands = app.add_subcommand("commands", "List saved commands");
+  auto* o_command_name = commands->add_option("--name", command_name, "Only commands of this name");
+  commands->add_option("--limit", commands_options.limit, "At most this many (1..100)")
+      ->capture_default_str();
+
+  ferry::cli::InstancesOptions instances_options;
+  auto* instances = app.add_subcommand("instances", "List registered instances");
+  instances->add_option("--limit", instances_options.limit, "At most this many (1..100)")
+      ->capture_default_str();
+
+  ferry::cli::CancelOptions cancel_options;
+  auto* cancel =
+      app.add_subcommand("cancel", "Cancel an invocation (running tasks end TERMINATED)");
+  cancel->add_option("invocation", cancel_options.invocation_id, "The InvocationId (inv-...)")
+      ->required();
+  cancel->add_option("-i,--instance", cancel_options.instances, "Only on this instance (repeat)")
+      ->allow_extra_args(false)
+      ->delimiter(',');
+
+  ferry::cli::RegisterCodeOptions code_options;
+  std::string code_name, code_description;
+  std::int64_t code_limit = 0, code_hours = 0;
+  auto* register_code = app.add_subcommand("register-code", "Register codes for agents");
+  register_code->require_subcommand(1);
+  auto* code_create = register_code->add_subcommand(
+      "create", "Make a register code (prints its id and its value, the secret)");
+  auto* o_code_name = code_create->add_option(
+      "--name", code_name, "Name prefix of the instances it registers (InstanceNamePrefix)");
+  auto* o_code_description =
+      code_create->add_option("--description", code_description, "Description");
+  auto* o_code_limit =
+      code_create->add_option("--limit", code_limit, "How many instances it may register (10)");
+  auto* o_code_hours = code_create->add_option("--effective-hours", code_hours,
+                                               "Hours it stays valid (EffectiveTime, default 4)");
+
+  if (argc <= 1) {
+    std::cerr << app.help();
+    return kUsageError;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      return app.exit(e);  // --help, --version
+    }
+    // CLI11 says "A subcommand is required" for a misspelt one; name it instead.
+    const std::string first = argv[1];
+    const auto& subs = app.get_subcommands({});
+    if (!first.starts_with("-") && std::none_of(subs.begin(), subs.end(), [&](const CLI::App* sub) {
+          return sub->get_name() == first;
+        })) {
+      return usage_error(std::string("unknown command ") + argv[1]);
+    }
+    return usage_error(e.what());
+  }
+
+  // Where to send requests, with what keys.
+  const auto env = ferry::cli::process_env();
+  ferry::cli::ConfigValues flags;
+  flags.endpoint = option_value(o_endpoint, endpoint);
+  flags.secret_id = option_value(o_secret_id, secret_id);
+  flags.secret_key = option_value(o_secret_key, secret_key);
+  flags.credentials_file = option_value(o_credentials, credentials_file);
+  flags.region = option_value(o_region, region);
+  flags.ca_file = option_value(o_ca_file, ca_file);
+  if (o_plain->count() > 0) {
+    flags.allow_plain_http = allow_plain_http;
+  }
+  auto from_env = ferry::cli::config_from_env(env);
+  if (!from_env) {
+    return local_error(from_env.error());
+  }
+  ferry::cli::ConfigValues from_file;
+  std::string file_label = "the config file (~/.config/ferry/config.json)";
+  if (auto choice = ferry::cli::choose_config_file(option_value(o_config, config_file), env)) {
+    file_label = "the config file " + choice->path.string();
+    auto loaded = ferry::cli::load_config_file(choice->path);
+    if (!loaded) {
+      return local_error(loaded.error());
+    }
+    from_file = std::move(*loaded);
+  }
+  auto config = ferry::cli::resolve_config(flags, *from_env, from_file, file_label);
+  if (!config) {
+    return local_error(config.error());
+  }
+  const std::string endpoint_text = config->endpoint.base_url();
+
+  Console console{std::cout, std::cerr, ::isatty(STDOUT_FILENO) == 1, ::isatty(STDERR_FILENO) == 1};
+  try {
+    ferry::cli::HttpApi api(std::move(*config));
+    ferry::Expected<int> result = 0;
+    if (*run) {
+      if (o_file->count() > 0 && !script_words.empty()) {
+        return usage_error("run: give the script after -- or --file, not both");
+      }
+      if (o_file->count() > 0) {
+        std::ifstream in(script_file, std::ios::binary);
+        std::stringstream text;
+        text << in.rdbuf();
+        if (!in) {
+          return usage_error("run: cannot read " + script_file);
+        }
+        run_options.content = text.str();
+      } else {
+        if (script_words.empty()) {
+          return usage_error("run: no script: give it after -- (quoted) or with --file");
+        }
+        std::string joined;
+        for (const auto& w : script_words) {
+          joined += (joined.empty() ? "" : " ") + w;
+        }
+        run_options.content = joined;
+      }
+      if (o_user->count() > 0) {
+        run_options.username = username;
+      }
+      if (o_cwd->count() > 0) {
+        run_options.working_directory = cwd;
+      }
+      if (o_timeout->count() > 0) {
+        run_options.timeout = timeout;
+      }
+      run_options.json = json;
+      // --type is checked case-insensitively; the API wants it in capitals.
+      std::transform(run_options.command_type.begin(), run_options.command_type.end(),
+                     run_options.command_type.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      // Everything that can be checked without the server is a usage error.
+      if (auto p = ferry::cli::run_command_params(run_options); !p) {
+        return local_error(p.error());
+      }
+      catch_interrupts();
+      const ferry::cli::RunHooks hooks{sleep_unless_interrupted, [] { return g_interrupts.load(); },
+                                       [] { return std::chrono::steady_clock::now(); }};
+      result = ferry::cli::run_command(api, run_options, console, hooks);
+    } else if (*tasks) {
+      tasks_options.invocation_id = option_value(o_task_inv, task_invocation);
+      tasks_options.instance_id = option_value(o_task_ins, task_instance);
+      tasks_options.json = json;
+      result = ferry::cli::tasks_command(api, tasks_options, console);
+    } else if (*invocations) {
+      invocations_options.json = json;
+      result = ferry::cli::invocations_command(api, invocations_options, console);
+    } else if (*commands) {
+      commands_options.name = option_value(o_command_name, command_name);
+      commands_options.json = json;
+      result = ferry::cli::commands_command(api, commands_options, console);
+    } else if (*instances) {
+      instances_options.json = json;
+      result = ferry::cli::instances_command(api, instances_options, console);
+    } else if (*cancel) {
+      cancel_options.json = json;
+      result = ferry::cli::cancel_command(api, cancel_options, console);
+    } else if (*code_create) {
+      code_options.name = option_value(o_code_name, code_name);
+      code_options.description = option_value(o_code_description, code_description);
+      if (o_code_limit->count() > 0) {
+        code_options.limit = code_limit;
+      }
+      if (o_code_hours->count() > 0) {
+        code_options.effective_hours = code_hours;
+      }
+      code_options.json = json;
+      result = ferry::cli::register_code_create_command(api, code_options, endpoint_text, console);
+    }
+    if (!result) {
+      return api_error(result.error());
+    }
+    return *result;
+  } catch (const std::exception& e) {
+    // A reply of an unexpected shape (nlohmann::json type errors): say so rather than abort.
+    std::cerr << "ferry: unexpected reply: " << e.what() << "\n";
+    return 1;
+  }
+}

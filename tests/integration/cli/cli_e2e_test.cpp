@@ -1,0 +1,505 @@
+// End to end: the real `ferry` binary against a real ferry-server (which made its own API
+// credentials in a fresh data dir, as in scripts/demo) and real ferry-agent daemons on loopback.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent_process.hpp"
+#include "server_process.hpp"
+
+using namespace std::chrono_literals;
+using ferry::test::AgentProcess;
+using ferry::test::ServerProcess;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A scratch directory removed with its owner (the statics below: at exit, after the agents
+// that live in them are gone).
+class Scratch {
+ public:
+  Scratch() {
+    std::string tmpl = (fs::temp_directory_path() / "ferry-cli-e2e.XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      throw std::runtime_error("mkdtemp failed");
+    }
+    ::chmod(tmpl.c_str(), 0755);
+    path_ = tmpl;
+  }
+  ~Scratch() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  [[nodiscard]] const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// One server for the whole file, started without configured credentials so that it writes
+// DATA_DIR/credentials.json itself; ferry reads it through FERRY_CREDENTIALS_FILE.
+ServerProcess& server() {
+  static auto s =
+      std::make_unique<ServerProcess>(FERRY_SERVER_BIN, json{{"credentials", json::array()}});
+  return *s;
+}
+
+fs::path credentials_file() {
+  return server().data_dir() / "credentials.json";
+}
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// A running `ferry` with its stdout on a pipe read as it comes, and a controlled environment
+// (nothing inherited: no FERRY_* or config file of whoever runs the tests).
+class Ferry {
+ public:
+  Ferry(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {}) {
+    static const Scratch scratch_dir;
+    const fs::path& scratch = scratch_dir.path();
+    err_path_ = scratch / ("ferry." + std::to_string(++counter_) + ".err");
+    std::vector<std::string> argv{FERRY_CLI_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<std::string> env{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + scratch.string(),
+                                 "FERRY_ENDPOINT=" + server().endpoint(),
+                                 "FERRY_CREDENTIALS_FILE=" + credentials_file().string()};
+    for (const auto& kv : extra_env) {  // replaces a default of the same name
+      const std::string name = kv.substr(0, kv.find('=') + 1);
+      std::erase_if(env, [&](const std::string& e) { return e.starts_with(name); });
+      env.push_back(kv);
+    }
+    int fds[2];
+    if (::pipe(fds) != 0) {
+      throw std::runtime_error("pipe failed");
+    }
+    pid_ = ::fork();
+    if (pid_ < 0) {
+      throw std::runtime_error("fork failed");
+    }
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      ::close(fds[0]);
+      ::dup2(fds[1], 1);
+      const int e = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(e, 2);
+      std::vector<char*> a;
+      for (auto& s : argv) {
+        a.push_back(s.data());
+      }
+      a.push_back(nullptr);
+      std::vector<char*> en;
+      for (auto& s : env) {
+        en.push_back(s.data());
+      }
+      en.push_back(nullptr);
+      ::execve(a[0], a.data(), en.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_fd_ = fds[0];
+  }
+  ~Ferry() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    if (out_fd_ >= 0) {
+      ::close(out_fd_);
+    }
+  }
+  Ferry(const Ferry&) = delete;
+  Ferry& operator=(const Ferry&) = delete;
+
+  // Reads stdout until `text` shows up or `limit` passes; true when it did.
+  bool read_until(const std::string& text, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (out_.find(text) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || !read_some(static_cast<int>(left.count()))) {
+        return out_.find(text) != std::string::npos;
+      }
+    }
+    return true;
+  }
+
+  [[nodiscard]] bool exited() {
+    if (pid_ <= 0) {
+      return true;
+    }
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return true;
+    }
+    return false;
+  }
+
+  void signal(int sig) const { ::kill(pid_, sig); }
+
+  Result wait(std::chrono::milliseconds limit = 60s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (read_some(100)) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+      }
+    }
+    if (pid_ > 0) {
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      pid_ = -1;
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    return Result{exit_code_, out_, ferry::test::slurp_file(err_path_)};
+  }
+
+  [[nodiscard]] const std::string& out() const { return out_; }
+
+ private:
+  // One poll and read; false at end of file.
+  bool read_some(int timeout_ms) {
+    pollfd p{out_fd_, POLLIN, 0};
+    const int n = ::poll(&p, 1, timeout_ms);
+    if (n <= 0) {
+      return n == 0;  // nothing yet: still open
+    }
+    char buf[4096];
+    const ssize_t got = ::read(out_fd_, buf, sizeof buf);
+    if (got <= 0) {
+      return false;
+    }
+    out_.append(buf, static_cast<std::size_t>(got));
+    return true;
+  }
+
+  static inline int counter_ = 0;
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  fs::path err_path_;
+  std::string out_;
+  int exit_code_ = -1;
+};
+
+Result ferry_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+  Ferry f(args, env);
+  return f.wait();
+}
+
+int lines_in(const std::string& s) {
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
+
+// A register code through `ferry register-code create --json`, an agent registered with it
+// and running.
+std::unique_ptr<AgentProcess> start_agent(const fs::path& dir) {
+  auto code = ferry_cli({"register-code", "create", "--name", "cli", "--json"});
+  INFO(code.err);
+  REQUIRE(code.exit_code == 0);
+  const auto j = json::parse(code.out);
+  const std::string id = j.at("RegisterCodeId").get<std::string>();
+  const std::string value = j.at("RegisterCodeValue").get<std::string>();
+  auto agent = std::make_unique<AgentProcess>(FERRY_AGENT_BINARY, dir);
+  auto r = agent->register_with(server().endpoint(), id, value);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  agent->start();
+  INFO(agent->log());
+  REQUIRE(agent->wait_log("push socket up"));
+  return agent;
+}
+
+// The agent every test shares.
+AgentProcess& agent() {
+  static const Scratch dir;
+  static auto a = start_agent(dir.path() / "agent");
+  return *a;
+}
+
+json tasks_json(const std::vector<std::string>& filter) {
+  std::vector<std::string> args{"tasks", "--json", "--limit", "100"};
+  args.insert(args.end(), filter.begin(), filter.end());
+  auto r = ferry_cli(args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return json::parse(r.out);
+}
+
+std::string status_of(const std::string& invocation) {
+  const auto j = tasks_json({"--invocation", invocation});
+  if (j["InvocationTaskSet"].empty()) {
+    return "";
+  }
+  return j["InvocationTaskSet"][0]["TaskStatus"].get<std::string>();
+}
+
+bool wait_status(const std::string& invocation, const std::string& status,
+                 std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (status_of(invocation) == status) {
+      return true;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("ferry run: live output, all of it, and the remote exit code", "[cli-e2e]") {
+  const std::string& id = agent().instance_id();
+  Ferry run({"run", "-i", id, "--timeout", "30", "--",
+             "echo first; echo 'second line'; sleep 3; echo last; echo to-stderr >&2; exit 3"});
+  // The first lines arrive while the command still sleeps.
+  REQUIRE(run.read_until("second line\n", 10s));
+  CHECK_FALSE(run.exited());
+  CHECK(run.out().find("last") == std::string::npos);
+  const auto r = run.wait();
+  INFO(r.err);
+  CHECK(r.exit_code == 3);
+  CHECK(r.out == "first\nsecond line\nlast\nto-stderr\n");
+  CHECK(r.err.find("ferry: invocation inv-") != std::string::npos);
+  CHECK(r.err.find(id + " RUNNING\n") != std::string::npos);
+  CHECK(r.err.find(id + " FAILED exit 3\n") != std::string::npos);
+}
+
+TEST_CASE("ferry run: parameters, user, directory and --file", "[cli-e2e]") {
+  const std::string& id = agent().instance_id();
+  SECTION("--param with built-ins; '=' in a value") {
+    auto r = ferry_cli({"run", "-i", id, "--param", "greeting=hello", "--param", "eq=a=b", "--",
+                        "echo {{greeting}} {{eq}} {{ACS::InstanceId}}"});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "hello a=b " + id + "\n");
+    CHECK(r.err.find(id + " SUCCESS exit 0") != std::string::npos);
+  }
+  SECTION("--user and --cwd") {
+    auto r = ferry_cli({"run", "-i", id, "--user", "root", "--cwd", "/tmp", "--", "id -un; pwd"});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "root\n/tmp\n");
+  }
+  SECTION("--file") {
+    const fs::path script = fs::temp_directory_path() / "ferry-cli-e2e-script.sh";
+    {
+      std::ofstream out(script);
+      out << "echo from a file\nexit 0\n";
+    }
+    auto r = ferry_cli({"run", "-i", id, "--file", script.string()});
+    fs::remove(script);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "from a file\n");
+  }
+  SECTION("a command that cannot start exits 1 and says why") {
+    auto r = ferry_cli({"run", "-i", id, "--cwd", "/nonexistent/dir", "--", "true"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find(id + " START_FAILED") != std::string::npos);
+  }
+}
+
+TEST_CASE("ferry run: a large output comes back as head, marker, tail", "[cli-e2e]") {
+  const std::string& id = agent().instance_id();
+  std::string expected;
+  for (int i = 1; i <= 30000; ++i) {
+    expected += std::to_string(i) + "\n";
+  }
+  auto r = ferry_cli({"run", "-i", id, "--", "seq 1 30000"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  const std::string marker = "bytes dropped] ...";
+  const auto at = r.err.find("... [");
+  REQUIRE(at != std::string::npos);
+  REQUIRE(r.err.find(marker) != std::string::npos);
+  const auto dropped = std::stoull(r.err.substr(at + 5));
+  // Nothing twice, nothing lost: a prefix of the output, then a suffix, `dropped` apart.
+  REQUIRE(r.out.size() + dropped == expected.size());
+  std::size_t prefix = 0;
+  while (prefix < r.out.size() && r.out[prefix] == expected[prefix]) {
+    ++prefix;
+  }
+  const std::string rest = r.out.substr(prefix);
+  CHECK(expected.compare(expected.size() - rest.size(), rest.size(), rest) == 0);
+  CHECK(r.out.size() >= 24 * 1024);
+}
+
+TEST_CASE("ferry run: several instances, prefixed lines, failure if any fails", "[cli-e2e]") {
+  const std::string& first = agent().instance_id();
+  const Scratch dir;
+  auto second = start_agent(dir.path() / "second");
+  const std::string& other = second->instance_id();
+  auto r = ferry_cli({"run", "-i", first, "-i", other, "--param", "first=" + first, "--",
+                      "echo hi from {{ACS::InstanceId}}; [ {{ACS::InstanceId}} = {{first}} ]"});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find(first + " | hi from " + first + "\n") != std::string::npos);
+  CHECK(r.out.find(other + " | hi from " + other + "\n") != std::string::npos);
+  CHECK(lines_in(r.out) == 2);
+  CHECK(r.err.find(first + " SUCCESS exit 0") != std::string::npos);
+  CHECK(r.err.find(other + " FAILED exit 1") != std::string::npos);
+  second->stop();
+}
+
+TEST_CASE("ferry cancel: a running command ends TERMINATED", "[cli-e2e]") {
+  const std::string& id = agent().instance_id();
+  auto started = ferry_cli({"run", "--no-wait", "-i", id, "--", "sleep 60"});
+  INFO(started.err);
+  REQUIRE(started.exit_code == 0);
+  const std::string invocation = started.out.substr(0, started.out.find('\n'));
+  REQUIRE(invocation.starts_with("inv-"));
+  REQUIRE(wait_status(invocation, "RUNNING", 10s));
+  auto c = ferry_cli({"cancel", invocation});
+  INFO(c.err);
+  CHECK(c.exit_code == 0);
+  CHECK(c.out == "cancel requested: " + invocation + "\n");
+  CHECK(wait_status(invocation, "TERMINATED", 10s));
+}
+
+TEST_CASE("ferry run: Ctrl-C stops waiting and tells how to cancel", "[cli-e2e]") {
+  const std::string& id = agent().instance_id();
+  Ferry run({"run", "-i", id, "--", "echo started; sleep 60"});
+  REQUIRE(run.read_until("started\n", 10s));
+  run.signal(SIGINT);
+  const auto r = run.wait(10s);
+  CHECK(r.exit_code == 130);
+  const std::string hint = "Cancel it with: ferry cancel ";
+  const auto at = r.err.find(hint + "inv-");
+  REQUIRE(at != std::string::npos);
+  const auto from = at + hint.size();
+  const std::string invocation = r.err.substr(from, r.err.find('\n', from) - from);
+  // The command goes on until cancelled.
+  CHECK(status_of(invocation) == "RUNNING");
+  CHECK(ferry_cli({"cancel", invocation}).exit_code == 0);
+  CHECK(wait_status(invocation, "TERMINATED", 10s));
+}
+
+TEST_CASE("ferry tasks, invocations, instances, commands", "[cli-e2e]") {
+  const std::string& id = agent().instance_id();
+  auto run = ferry_cli({"run", "-i", id, "--", "echo listed"});
+  REQUIRE(run.exit_code == 0);
+
+  const auto j = tasks_json({"--instance", id});
+  REQUIRE(j["InvocationTaskSet"].is_array());
+  REQUIRE_FALSE(j["InvocationTaskSet"].empty());
+  for (const auto& t : j["InvocationTaskSet"]) {
+    CHECK(t["InstanceId"] == id);
+  }
+  CHECK(j.contains("TotalCount"));
+
+  auto tasks = ferry_cli({"tasks", "-i", id, "--limit", "1", "--output"});
+  INFO(tasks.err);
+  CHECK(tasks.exit_code == 0);
+  // Not a terminal: a tab-separated header and rows.
+  CHECK(tasks.out.starts_with("TASK\tINSTANCE\tSTATUS\tEXIT\tINVOCATION\tCREATED\n"));
+  CHECK(tasks.out.find("\tSUCCESS\t0\t") != std::string::npos);
+  CHECK(tasks.out.find("listed\n") != std::string::npos);
+
+  auto invocations = ferry_cli({"invocations", "--limit", "5"});
+  CHECK(invocations.exit_code == 0);
+  CHECK(invocations.out.find("echo listed") != std::string::npos);
+
+  auto instances = ferry_cli({"instances", "--limit", "100"});
+  CHECK(instances.exit_code == 0);
+  CHECK(instances.out.find(id + "\t") != std::string::npos);
+  CHECK(instances.out.find("Online") != std::string::npos);
+
+  auto commands = ferry_cli({"commands", "--name", "none-such"});
+  CHECK(commands.exit_code == 0);
+  CHECK(commands.out == "COMMAND\tNAME\tTYPE\tTIMEOUT\tCREATED\tCONTENT\n");
+}
+
+TEST_CASE("ferry: errors are one line with the API's code", "[cli-e2e]") {
+  const std::string& id = agent().instance_id();
+  const auto creds = json::parse(ferry::test::slurp_file(credentials_file()));
+  const std::string secret_id = creds.at("SecretId").get<std::string>();
+  const std::string secret_key = creds.at("SecretKey").get<std::string>();
+
+  SECTION("a wrong secret key") {
+    auto r = ferry_cli({"--secret-id", secret_id, "--secret-key", "not-the-key", "tasks"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.starts_with("ferry: AuthFailure.SignatureFailure: "));
+    CHECK(r.err.find("(RequestId ") != std::string::npos);
+    CHECK(lines_in(r.err) == 1);
+    CHECK(r.err.find("not-the-key") == std::string::npos);
+    CHECK(r.err.find(secret_key) == std::string::npos);
+    CHECK(r.out.empty());
+  }
+  SECTION("the right one from the environment works, and is never printed") {
+    auto r = ferry_cli({"tasks"}, {"FERRY_SECRET_ID=" + secret_id, "FERRY_SECRET_KEY=" + secret_key,
+                                   "FERRY_CREDENTIALS_FILE="});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find(secret_key) == std::string::npos);
+    CHECK(r.err.find(secret_key) == std::string::npos);
+  }
+  SECTION("an instance that is not an id") {
+    auto r = ferry_cli({"run", "-i", "bad id!", "--", "true"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.starts_with("ferry: InvalidParameterValue.InvalidInstanceId: "));
+    CHECK(lines_in(r.err) == 1);
+  }
+  SECTION("an instance that does not exist") {
+    auto r = ferry_cli({"run", "-i", "rins-00000000", "--", "true"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.starts_with("ferry: ResourceNotFound.InstanceNotFound: "));
+    CHECK(lines_in(r.err) == 1);
+  }
+  SECTION("cancelling an invocation that does not exist") {
+    auto r = ferry_cli({"cancel", "inv-00000000"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.starts_with("ferry: ResourceNotFound.InvocationNotFound: "));
+  }
+  SECTION("usage errors exit 2 before anything is sent") {
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"run", "-i", id},
+             {"run", "-i", id, "--param", "novalue", "--", "true"},
+             {"run", "-i", id, "--file", "/etc/hostname", "--", "true"},
+             {"no-such-command"},
+             {"tasks", "--limit"}}) {
+      auto r = ferry_cli(args);
+      INFO(args[0] << " " << r.err);
+      CHECK(r.exit_code == 2);
+      CHECK(lines_in(r.err) == 1);
+      CHECK(r.err.starts_with("ferry: "));
+    }
+  }
+  SECTION("no endpoint, or plain http to a remote address") {
+    auto none = ferry_cli({"tasks"}, {"FERRY_ENDPOINT="});
+    CHECK(none.exit_code == 2);
+    CHECK(none.err.find("no endpoint") != std::string::npos);
+    auto plain = ferry_cli({"--endpoint", "http://192.0.2.1:9", "tasks"});
+    CHECK(plain.exit_code == 2);
+    CHECK(plain.err.find("plain http") != std::string::npos);
+  }
+  SECTION("the server is not there") {
+    auto r = ferry_cli({"--endpoint", "http://127.0.0.1:1", "tasks"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.starts_with("ferry: DescribeInvocationTasks at http://127.0.0.1:1/: "));
+    CHECK(lines_in(r.err) == 1);
+  }
+}
