@@ -2,6 +2,9 @@
 // measured in the same run against the same server:
 //  floor:                    GET /nowhere, answered 404 with the small error envelope before any
 //                            authentication, body parsing or store access (HTTP + routing only);
+//  signed_floor:             signed DescribeRegions: the same HTTP, TC3 signing and verification,
+//                            body parse and envelope as the API actions, but a reply from the
+//                            configuration (no store);
 //  describe_invocation_tasks: signed DescribeInvocationTasks, Limit 100, HideOutput false, over
 //                            100 finished tasks with 1 KiB of output each;
 //  run_command:              signed RunCommand onto one registered instance (a store write).
@@ -9,6 +12,7 @@
 // a bounded number of requests. The server is started here (release build from the same build
 // dir) in a temporary directory, rate limiting off, and stopped at the end.
 // Usage: ferry-bench-server [--duration S] [--threads N] [--max-requests N] [--server PATH]
+//                           [--only KIND]   (one kind alone, e.g. to profile the server)
 //        (prints one JSON object)
 #include <algorithm>
 #include <atomic>
@@ -43,6 +47,7 @@ struct Options {
   int threads = 16;
   long max_requests = 1'000'000;  // per kind, over all threads
   std::string server = FERRY_SERVER_BIN;
+  std::string only;  // "": every kind
 };
 
 json ok_or_throw(const ApiResponse& r, const char* what) {
@@ -171,10 +176,12 @@ Options parse_options(int argc, char** argv) {
       o.max_requests = std::stol(next());
     } else if (a == "--server") {
       o.server = next();
+    } else if (a == "--only") {
+      o.only = next();
     } else {
       throw std::runtime_error(
           "usage: ferry-bench-server [--duration S] [--threads N] "
-          "[--max-requests N] [--server PATH]");
+          "[--max-requests N] [--server PATH] [--only KIND]");
     }
   }
   if (o.duration_s <= 0 || o.threads < 1 || o.max_requests < 1) {
@@ -220,38 +227,56 @@ int main(int argc, char** argv) {
     out["threads"] = o.threads;
     out["duration_s"] = o.duration_s;
     out["max_requests_per_kind"] = o.max_requests;
-    out["floor"] = measure(server.endpoint(), o,
-                           [](ApiClient& c) { return c.raw("GET", "/nowhere").status == 404; });
-    out["floor"]["request"] = "GET /nowhere: 404 error envelope, no authentication or store";
+    const auto run = [&](const char* kind, const char* what, const Request& request) {
+      if (o.only.empty() || o.only == kind) {
+        out[kind] = measure(server.endpoint(), o, request);
+        out[kind]["request"] = what;
+      }
+    };
+    run("floor", "GET /nowhere: 404 error envelope, no authentication or store",
+        [](ApiClient& c) { return c.raw("GET", "/nowhere").status == 404; });
+    run("signed_floor", "signed DescribeRegions: TC3, body parse, envelope; no store",
+        [](ApiClient& c) {
+          const auto r = c.call_unparsed("DescribeRegions", "{}");
+          return r.status == 200 && r.body.find("\"RegionSet\"") != std::string::npos;
+        });
     // Replies are checked without parsing them (a 140 KB JSON parse per reply would take as
     // much client CPU as the server spends); the check above showed what they hold.
     const std::string describe_text = describe_body.dump();
-    out["describe_invocation_tasks"] = measure(server.endpoint(), o, [&](ApiClient& c) {
-      const auto r = c.call_unparsed("DescribeInvocationTasks", describe_text);
-      return r.status == 200 && r.body.find("\"Error\":{") == std::string::npos &&
-             r.body.size() > 100 * 1024;
-    });
-    out["describe_invocation_tasks"]["request"] =
-        "signed DescribeInvocationTasks, Limit 100, HideOutput false, 100 tasks x 1 KiB output";
+    run("describe_invocation_tasks",
+        "signed DescribeInvocationTasks, Limit 100, HideOutput false, 100 tasks x 1 KiB output",
+        [&](ApiClient& c) {
+          const auto r = c.call_unparsed("DescribeInvocationTasks", describe_text);
+          return r.status == 200 && r.body.find("\"Error\":{") == std::string::npos &&
+                 r.body.size() > 100 * 1024;
+        });
     const std::string run_text = run_body.dump();
-    out["run_command"] = measure(server.endpoint(), o, [&](ApiClient& c) {
+    run("run_command", "signed RunCommand onto one registered instance", [&](ApiClient& c) {
       const auto r = c.call_unparsed("RunCommand", run_text);
       return r.status == 200 && r.body.find("\"InvocationId\"") != std::string::npos;
     });
-    out["run_command"]["request"] = "signed RunCommand onto one registered instance";
 
-    const double floor_rps = out["floor"]["rps"].get<double>();
+    const auto rps_of = [&](const char* kind) {
+      return out.contains(kind) ? out[kind]["rps"].get<double>() : 0.0;
+    };
+    const double floor_rps = rps_of("floor");
+    const double signed_floor_rps = rps_of("signed_floor");
     for (const char* kind : {"describe_invocation_tasks", "run_command"}) {
-      const double rps = out[kind]["rps"].get<double>();
-      out[kind]["fraction_of_floor"] = floor_rps > 0 ? rps / floor_rps : 0.0;
+      if (out.contains(kind)) {
+        const double rps = rps_of(kind);
+        out[kind]["fraction_of_floor"] = floor_rps > 0 ? rps / floor_rps : 0.0;
+        out[kind]["fraction_of_signed_floor"] = signed_floor_rps > 0 ? rps / signed_floor_rps : 0.0;
+      }
     }
-    const double describe_rps = out["describe_invocation_tasks"]["rps"].get<double>();
+    const double describe_rps = rps_of("describe_invocation_tasks");
     out["targets"] = {
         {"describe_invocation_tasks_rps", kDescribeTargetRps},
         {"describe_invocation_tasks_rps_met", describe_rps >= kDescribeTargetRps},
         {"describe_invocation_tasks_fraction_of_floor", kFloorFractionTarget},
         {"describe_invocation_tasks_fraction_of_floor_met",
          describe_rps >= kFloorFractionTarget * floor_rps},
+        {"describe_invocation_tasks_fraction_of_signed_floor_met",
+         describe_rps >= kFloorFractionTarget * signed_floor_rps},
     };
     out["note"] =
         "clients sign TC3 requests on the same machine as the server, so client CPU is included";

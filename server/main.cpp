@@ -1,6 +1,7 @@
 // ferry-server: the TAT API front at "/", the agent gateway at "/agent" and "/ws", the sweeper,
 // over one SQLite store in the data directory. Everything here is wiring; the logic lives in
 // the ferry::server libraries.
+#include <malloc.h>
 #include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -140,6 +141,13 @@ int run(const ServerConfig& config, sigset_t signals) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A large reply (DescribeInvocationTasks with output: ~140 KB for 100 tasks) is allocated and
+  // freed per request. With glibc's defaults each one is either mmapped or, once the dynamic
+  // threshold has risen, trimmed back to the kernel when freed, so every request faults its
+  // pages in anew (about a tenth of that request's time). Replies up to 4 MiB come from the heap
+  // and up to 32 MiB of free heap stays mapped per arena.
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  mallopt(M_TRIM_THRESHOLD, 32 << 20);
   CLI::App app{"ferry-server: the TAT-compatible control plane that ferry-agents connect to"};
   app.set_version_flag("--version", std::string("ferry-server ") + FERRY_VERSION);
   std::optional<std::string> listen;

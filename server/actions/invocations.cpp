@@ -20,6 +20,7 @@
 #include "ferry/core/output_excerpt.hpp"
 #include "ferry/core/parameters.hpp"
 #include "ferry/server/actions/actions.hpp"
+#include "ferry/server/api/json_writer.hpp"
 #include "ferry/server/api/validation.hpp"
 #include "ferry/server/store/store_errors.hpp"
 #include "ferry/server/task_state.hpp"
@@ -665,52 +666,8 @@ Expected<nlohmann::json> describe_invocations(ServerContext& ctx, Params& p) {
   return nlohmann::json{{"TotalCount", page->total}, {"InvocationSet", std::move(set)}};
 }
 
-// The task as the API shows it. `live_log` is the output the agent streamed so far, for tasks
-// still running (nullopt: show the stored result).
-nlohmann::json task_to_json(const InvocationTask& t, const std::optional<std::string>& live_log) {
-  std::string output = t.output;
-  uint64_t dropped = t.dropped;
-  if (live_log) {
-    const auto excerpt = make_output_excerpt(*live_log, *live_log, live_log->size());
-    output = base64_encode(excerpt.bytes);
-    dropped = excerpt.dropped;
-  }
-  // ExitCode is null until the agent reports one: 0 or -1 would read as a real exit status.
-  nlohmann::json exit_code = nullptr;
-  if (t.exit_code) {
-    exit_code = *t.exit_code;
-  }
-  return nlohmann::json{{"InvocationId", t.invocation_id},
-                        {"InvocationTaskId", t.invocation_task_id},
-                        {"CommandId", t.command_id},
-                        {"TaskStatus", std::string(to_string(t.status))},
-                        {"InstanceId", t.instance_id},
-                        {"TaskResult",
-                         {{"ExitCode", std::move(exit_code)},
-                          {"Output", std::move(output)},
-                          {"ExecStartTime", format_time(t.exec_start_ms)},
-                          {"ExecEndTime", format_time(t.exec_end_ms)},
-                          {"Dropped", dropped},
-                          {"OutputUrl", t.output_url},
-                          {"OutputUploadCOSErrorInfo", t.output_upload_error}}},
-                        {"StartTime", format_time(t.start_ms)},
-                        {"EndTime", format_time(t.end_ms)},
-                        {"CreatedTime", format_time(t.created_ms)},
-                        {"UpdatedTime", format_time(t.updated_ms)},
-                        {"CommandDocument",
-                         {{"Content", t.document.content},
-                          {"CommandType", t.document.command_type},
-                          {"Timeout", t.document.timeout},
-                          {"WorkingDirectory", t.document.working_directory},
-                          {"Username", t.document.username},
-                          {"OutputCOSBucketUrl", t.document.output_cos_bucket_url},
-                          {"OutputCOSKeyPrefix", t.document.output_cos_key_prefix}}},
-                        {"ErrorInfo", t.error_info},
-                        {"InvocationSource", t.invocation_source},
-                        {"CommandName", t.command_name}};
-}
-
-Expected<nlohmann::json> describe_invocation_tasks(ServerContext& ctx, Params& p) {
+Status describe_invocation_tasks(ServerContext& ctx, const ApiCall& call, Params& p,
+                                 std::string& out) {
   bool hide = true;
   auto listing = read_listing(p, "InvocationTaskIds", [&hide](Params& more) {
     hide = more.opt_bool("HideOutput").value_or(true);
@@ -753,24 +710,98 @@ Expected<nlohmann::json> describe_invocation_tasks(ServerContext& ctx, Params& p
   if (!page) {
     return page.error();
   }
-  nlohmann::json set = nlohmann::json::array();
-  for (const auto& t : page->items) {
-    std::optional<std::string> live;
+  // Live output of tasks still running, read before anything is written.
+  std::vector<std::optional<std::string>> live(page->items.size());
+  std::size_t estimate = 128;
+  for (std::size_t i = 0; i < page->items.size(); ++i) {
+    const auto& t = page->items[i];
     if (!hide && !is_final(t.status) && t.output.empty()) {
       auto log = ctx.store.task_log(t.invocation_task_id);
       if (!log) {
         return log.error();
       }
       if (!log->empty()) {
-        live = std::move(*log);
+        live[i] = std::move(*log);
       }
     }
-    set.push_back(task_to_json(t, live));
+    // Only a bounded excerpt of a live log is shown, base64-encoded.
+    const std::size_t live_shown = live[i] ? std::min(live[i]->size(), kMaxOutputExcerpt) : 0;
+    estimate += 1024 + t.output.size() + t.document.content.size() + t.command_name.size() +
+                t.error_info.size() + live_shown / 3 * 4 + 4;
   }
-  return nlohmann::json{{"TotalCount", page->total}, {"InvocationTaskSet", std::move(set)}};
+  // Keys in sorted order, as nlohmann::json (a std::map) writes them.
+  out.reserve(out.size() + estimate);
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("InvocationTaskSet");
+  w.begin_array();
+  for (std::size_t i = 0; i < page->items.size(); ++i) {
+    write_invocation_task(w, page->items[i], live[i]);
+  }
+  w.end_array();
+  w.field("RequestId", call.request_id);
+  w.field("TotalCount", page->total);
+  w.end_object();
+  return {};
 }
 
 }  // namespace
+
+void write_invocation_task(JsonWriter& w, const InvocationTask& t,
+                           const std::optional<std::string>& live_log) {
+  TimeText time;
+  const auto time_field = [&](std::string_view name, int64_t ms) {
+    w.field(name, format_time(ms, time));
+  };
+  std::string live_output;
+  uint64_t dropped = t.dropped;
+  if (live_log) {
+    const auto excerpt = make_output_excerpt(*live_log, *live_log, live_log->size());
+    live_output = base64_encode(excerpt.bytes);
+    dropped = excerpt.dropped;
+  }
+  w.begin_object();
+  w.key("CommandDocument");
+  w.begin_object();
+  w.field("CommandType", t.document.command_type);
+  w.field("Content", t.document.content);
+  w.field("OutputCOSBucketUrl", t.document.output_cos_bucket_url);
+  w.field("OutputCOSKeyPrefix", t.document.output_cos_key_prefix);
+  w.field("Timeout", t.document.timeout);
+  w.field("Username", t.document.username);
+  w.field("WorkingDirectory", t.document.working_directory);
+  w.end_object();
+  w.field("CommandId", t.command_id);
+  w.field("CommandName", t.command_name);
+  time_field("CreatedTime", t.created_ms);
+  time_field("EndTime", t.end_ms);
+  w.field("ErrorInfo", t.error_info);
+  w.field("InstanceId", t.instance_id);
+  w.field("InvocationId", t.invocation_id);
+  w.field("InvocationSource", t.invocation_source);
+  w.field("InvocationTaskId", t.invocation_task_id);
+  time_field("StartTime", t.start_ms);
+  w.key("TaskResult");
+  w.begin_object();
+  w.key("Dropped");
+  w.unsigned_integer(dropped);
+  time_field("ExecEndTime", t.exec_end_ms);
+  time_field("ExecStartTime", t.exec_start_ms);
+  // ExitCode is null until the agent reports one: 0 or -1 would read as a real exit status.
+  w.key("ExitCode");
+  if (t.exit_code) {
+    w.integer(*t.exit_code);
+  } else {
+    w.null();
+  }
+  w.field("Output", live_log ? live_output : t.output);
+  w.field("OutputUploadCOSErrorInfo", t.output_upload_error);
+  w.field("OutputUrl", t.output_url);
+  w.end_object();
+  w.field("TaskStatus", to_string(t.status));
+  time_field("UpdatedTime", t.updated_ms);
+  w.end_object();
+}
 
 void register_invocation_actions(ApiFront& api, ServerContext& ctx) {
   api.add_action("RunCommand",
@@ -782,7 +813,9 @@ void register_invocation_actions(ApiFront& api, ServerContext& ctx) {
   api.add_action("DescribeInvocations",
                  {[&ctx](const ApiCall&, Params& p) { return describe_invocations(ctx, p); }});
   api.add_action("DescribeInvocationTasks",
-                 {[&ctx](const ApiCall&, Params& p) { return describe_invocation_tasks(ctx, p); }});
+                 {.serialized = [&ctx](const ApiCall& call, Params& p, std::string& out) {
+                   return describe_invocation_tasks(ctx, call, p, out);
+                 }});
 }
 
 }  // namespace ferry::server

@@ -33,6 +33,18 @@ ApiFront::ApiFront(ApiOptions options, const Clock& clock)
       limiter_(options_.rate_limit, options_.rate_burst) {}
 
 void ApiFront::add_action(const std::string& name, ActionSpec spec) {
+  if (spec.serialized && !spec.handler) {
+    spec.handler = [serialized = spec.serialized](const ApiCall& call,
+                                                  Params& params) -> Expected<nlohmann::json> {
+      std::string text;
+      if (auto s = serialized(call, params, text); !s) {
+        return s.error();
+      }
+      auto response = nlohmann::json::parse(text);
+      response.erase("RequestId");
+      return response;
+    };
+  }
   actions_[name] = std::move(spec);
 }
 
@@ -111,6 +123,27 @@ Expected<ApiCall> ApiFront::authenticate(const HttpRequest& request,
   return call;
 }
 
+HttpResponse ApiFront::serialized_response(const ActionSpec& spec, const ApiCall& call,
+                                           Params& params) {
+  static constexpr std::string_view kPrefix = R"({"Response":)";
+  HttpResponse r;
+  r.body.append(kPrefix);
+  Status status = Error{codes::kInternalError, "no result"};
+  try {
+    status = spec.serialized(call, params, r.body);
+  } catch (const std::exception& e) {
+    spdlog::error("api: {} {} failed: {}", call.action, call.request_id, e.what());
+    status = Error{codes::kInternalError, "internal error; request " + call.request_id};
+  }
+  if (!status) {
+    spdlog::debug("api: {} {} -> {}", call.action, call.request_id, status.error().code);
+    return error_response(status.error(), call.request_id);
+  }
+  r.body.push_back('}');
+  spdlog::debug("api: {} {} -> ok", call.action, call.request_id);
+  return r;
+}
+
 HttpResponse ApiFront::handle(const HttpRequest& request) {
   auto uuid = uuid4();
   const std::string request_id = uuid ? *uuid : std::string("00000000-0000-4000-8000-000000000000");
@@ -161,6 +194,9 @@ HttpResponse ApiFront::handle(const HttpRequest& request) {
                           request_id);
   }
   Params params(std::move(body));
+  if (it->second.serialized) {
+    return serialized_response(it->second, *call, params);
+  }
   Expected<nlohmann::json> result = Error{codes::kInternalError, "no result"};
   try {
     result = it->second.handler(*call, params);

@@ -330,16 +330,67 @@ Expected<Listing> read_listing(Params& params, std::string_view ids_field,
   return listing;
 }
 
-std::string format_time(int64_t ms) {
+namespace {
+
+// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil inverse),
+// for days >= 0.
+void civil_from_days(int64_t days, int64_t& year, unsigned& month, unsigned& day) {
+  days += 719468;
+  const int64_t era = days / 146097;
+  const auto doe = static_cast<unsigned>(days - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  day = doy - (153 * mp + 2) / 5 + 1;
+  month = mp < 10 ? mp + 3 : mp - 9;
+  year = static_cast<int64_t>(yoe) + era * 400 + (month <= 2 ? 1 : 0);
+}
+
+void put2(char* p, unsigned v) {
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+}
+
+}  // namespace
+
+std::string_view format_time(int64_t ms, TimeText& buf) {
   if (ms == 0) {
-    return "";
+    return {};
+  }
+  // Years 1970 to 9999 by arithmetic: gmtime_r and strftime take glibc's time zone lock, and
+  // a page of tasks formats hundreds of times. Other times keep the strftime spelling.
+  constexpr int64_t kYear10000Ms = 253402300800000;
+  if (ms > 0 && ms < kYear10000Ms) {
+    const int64_t secs = ms / 1000;
+    const int64_t days = secs / 86400;
+    const auto sod = static_cast<unsigned>(secs % 86400);
+    int64_t year = 0;
+    unsigned month = 0;
+    unsigned day = 0;
+    civil_from_days(days, year, month, day);
+    static constexpr std::string_view kPattern = "0000-00-00T00:00:00+00:00";
+    char* out = buf.data();
+    kPattern.copy(out, kPattern.size());
+    const auto y = static_cast<unsigned>(year);
+    put2(out, y / 100);
+    put2(out + 2, y % 100);
+    put2(out + 5, month);
+    put2(out + 8, day);
+    put2(out + 11, sod / 3600);
+    put2(out + 14, sod / 60 % 60);
+    put2(out + 17, sod % 60);
+    return {out, kPattern.size()};
   }
   const std::time_t t = ms / 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
-  return buf;
+  const std::size_t n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+  return {buf.data(), n};
+}
+
+std::string format_time(int64_t ms) {
+  TimeText buf;
+  return std::string(format_time(ms, buf));
 }
 
 namespace {

@@ -23,6 +23,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <cctype>
+#include <charconv>
 #include <deque>
 #include <exception>
 #include <memory>
@@ -437,9 +438,15 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
           stream, core, error_response(opt.body_limit_status, codes::kInvalidParameter, too_large),
           parser.get().version(), false);
       // The body was not read at all; whatever of it is already buffered counts.
+      // Beast refuses the length before it marks the header done, so parser.content_length()
+      // (which asserts a finished header) is off limits here: the field, already stored and
+      // checked by the parser, is read instead.
       std::optional<std::uint64_t> rest;
-      if (auto announced = parser.content_length()) {
-        rest = *announced - std::min<std::uint64_t>(*announced, buffer.size());
+      const auto field = parser.get()[http::field::content_length];
+      std::uint64_t announced = 0;
+      if (auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), announced);
+          !field.empty() && ec == std::errc() && end == field.data() + field.size()) {
+        rest = announced - std::min<std::uint64_t>(announced, buffer.size());
       }
       co_await drain_before_close(stream, rest);
       co_return;

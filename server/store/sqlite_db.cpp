@@ -146,6 +146,11 @@ std::string Query::next_blob() {
 
 Expected<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path& file,
                                                        std::chrono::milliseconds busy_timeout) {
+  // SQLite's memory statistics (on by default) take a process-wide mutex on every allocation,
+  // which the pool's connections, each on its own thread, would contend for. Nothing reads them.
+  // Only possible before SQLite initializes; if it already has, this fails and changes nothing.
+  static const int kNoMemStatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  static_cast<void>(kNoMemStatus);
   sqlite3* db = nullptr;
   // NOMUTEX: the pool hands a connection to one thread at a time, so SQLite's own per-connection
   // mutex would only cost.
@@ -189,7 +194,9 @@ Expected<std::unique_ptr<Connection>> Connection::open(const std::filesystem::pa
 }
 
 Connection::~Connection() {
-  cache_.clear();  // statements first: sqlite3_close refuses while any is unfinalized
+  // Statements first: sqlite3_close refuses while any is unfinalized.
+  cache_.clear();
+  dynamic_cache_.clear();
   sqlite3_close(db_);
 }
 
@@ -205,22 +212,31 @@ Status Connection::exec(const char* sql) {
 }
 
 Expected<Query> Connection::query(const std::string& sql, bool cache) {
-  if (cache) {
-    if (auto it = cache_.find(sql); it != cache_.end()) {
-      return Query(*this, it->second.get(), false);
-    }
+  auto& statements = cache ? cache_ : dynamic_cache_;
+  if (auto it = statements.find(sql); it != statements.end()) {
+    return Query(*this, it->second.get(), false);
   }
+  // A full dynamic cache is never evicted from: a statement in it may be in use by a live Query.
+  const bool keep = cache || dynamic_cache_.size() < kMaxDynamicStatements;
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
-                              cache ? SQLITE_PREPARE_PERSISTENT : 0U, &stmt, nullptr);
+                              keep ? SQLITE_PREPARE_PERSISTENT : 0U, &stmt, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(stmt);
     return sqlite_error(db_, "preparing a statement");
   }
-  if (cache) {
-    cache_.emplace(sql, stmt);
+  if (keep) {
+    statements.emplace(sql, stmt);
   }
-  return Query(*this, stmt, !cache);
+  return Query(*this, stmt, !keep);
+}
+
+Status Connection::run_cached(const std::string& sql) {
+  auto q = query(sql);
+  if (!q) {
+    return q.error();
+  }
+  return q->run();
 }
 
 int64_t Connection::changes() const {
@@ -235,8 +251,15 @@ bool Connection::in_transaction() const {
   return sqlite3_get_autocommit(db_) == 0;
 }
 
+namespace {
+const std::string kBeginRead = "BEGIN";
+const std::string kBeginWrite = "BEGIN IMMEDIATE";
+const std::string kCommit = "COMMIT";
+const std::string kRollback = "ROLLBACK";
+}  // namespace
+
 Expected<Transaction> Transaction::begin(Connection& conn, Kind kind) {
-  if (auto s = conn.exec(kind == Kind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN"); !s) {
+  if (auto s = conn.run_cached(kind == Kind::kWrite ? kBeginWrite : kBeginRead); !s) {
     return s.error().wrap("beginning a transaction");
   }
   return Transaction(conn);
@@ -245,13 +268,18 @@ Expected<Transaction> Transaction::begin(Connection& conn, Kind kind) {
 Transaction::~Transaction() {
   if (conn_ != nullptr) {
     // A failed ROLLBACK leaves the connection inside the transaction; the pool then drops it.
-    (void)conn_->exec("ROLLBACK");
+    // (Preparing it the first time allocates, which must not throw out of a destructor.)
+    try {
+      (void)conn_->run_cached(kRollback);
+    } catch (...) {
+      (void)conn_->exec("ROLLBACK");
+    }
   }
 }
 
 Status Transaction::commit() {
   Connection* conn = conn_;
-  if (auto s = conn->exec("COMMIT"); !s) {
+  if (auto s = conn->run_cached(kCommit); !s) {
     return s.error().wrap("committing");
   }
   conn_ = nullptr;

@@ -79,9 +79,15 @@ class Connection {
 
   // Runs SQL without parameters or results (schema, pragmas, transaction control).
   Status exec(const char* sql);
-  // A query over `sql`. Cached statements are reused across calls; `cache=false` is for SQL
-  // built per call (filters with a varying number of placeholders), which would grow the cache.
+  // A query over `sql`. Statements are prepared once per connection and reused. `cache=false`
+  // is for SQL built per call (filters with a varying number of placeholders): those go to a
+  // second cache of at most kMaxDynamicStatements, beyond which they are prepared per call and
+  // finalized after it, so that odd shapes cannot grow memory.
   Expected<Query> query(const std::string& sql, bool cache = true);
+  // Runs a parameterless statement (BEGIN, COMMIT, ROLLBACK) through the statement cache, so
+  // that it is not parsed again on every call as exec() would.
+  Status run_cached(const std::string& sql);
+  static constexpr std::size_t kMaxDynamicStatements = 64;
   [[nodiscard]] int64_t changes() const;
   // The connection's current error as an InternalError: "what: <sqlite message>".
   [[nodiscard]] Error error(std::string_view what) const;
@@ -96,6 +102,7 @@ class Connection {
   };
   sqlite3* db_;
   std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, Finalize>> cache_;
+  std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, Finalize>> dynamic_cache_;
 };
 
 // An explicit transaction, rolled back unless committed. Writes use BEGIN IMMEDIATE so that the

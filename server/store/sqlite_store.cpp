@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -17,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -177,11 +179,15 @@ struct Filter {
 
 // Counts every match, then reads one page of them, newest first (id breaks ties so that pages
 // do not overlap). Runs inside the caller's read transaction so that both see one snapshot.
-template <typename T, typename Read>
+// With `newest_first` (the same order as a comparison of items), the ORDER BY sorts only the
+// page's ids and the rows are read by id, then put in that order here: for wide rows (task
+// output) a sort of whole rows costs more than the rest of the read, since SQLite copies every
+// row into a temporary b-tree to sort it.
+template <typename T, typename Read, typename Less = std::nullptr_t>
 Expected<Page<T>> read_page(Connection& conn, std::string_view table, std::string_view columns,
                             std::string_view id_column, const Filter& f, int64_t offset,
-                            int64_t limit, Read read) {
-  // Fixed SQL (no filter) is worth caching; filtered SQL varies with the number of values.
+                            int64_t limit, Read read, Less newest_first = nullptr) {
+  // Filtered SQL varies with the number of values: it goes to the bounded dynamic cache.
   const bool cache = f.args.empty();
   Page<T> page;
   {
@@ -198,10 +204,15 @@ Expected<Page<T>> read_page(Connection& conn, std::string_view table, std::strin
     }
     page.total = *row ? q->next_int() : 0;
   }
-  auto q =
-      conn.query("SELECT " + std::string(columns) + " FROM " + std::string(table) + f.where() +
-                     " ORDER BY created_ms DESC, " + std::string(id_column) + " LIMIT ? OFFSET ?",
-                 cache);
+  const std::string order = " ORDER BY created_ms DESC, " + std::string(id_column);
+  std::string sql = "SELECT " + std::string(columns) + " FROM " + std::string(table);
+  if constexpr (std::is_same_v<Less, std::nullptr_t>) {
+    sql += f.where() + order + " LIMIT ? OFFSET ?";
+  } else {
+    sql += " WHERE " + std::string(id_column) + " IN (SELECT " + std::string(id_column) + " FROM " +
+           std::string(table) + f.where() + order + " LIMIT ? OFFSET ?)";
+  }
+  auto q = conn.query(sql, cache);
   if (!q) {
     return q.error();
   }
@@ -209,6 +220,8 @@ Expected<Page<T>> read_page(Connection& conn, std::string_view table, std::strin
     q->bind_value(a);
   }
   q->bind_int(limit < 0 ? 0 : limit).bind_int(offset < 0 ? 0 : offset);
+  const int64_t rows = std::min(limit, page.total - std::max<int64_t>(offset, 0));
+  page.items.reserve(static_cast<std::size_t>(std::max<int64_t>(rows, 0)));
   for (;;) {
     auto row = q->step();
     if (!row) {
@@ -222,6 +235,22 @@ Expected<Page<T>> read_page(Connection& conn, std::string_view table, std::strin
       return item.error();
     }
     page.items.push_back(std::move(*item));
+  }
+  if constexpr (!std::is_same_v<Less, std::nullptr_t>) {
+    // Sorted by index, then moved once: items are wide, and std::sort would move each many times.
+    std::vector<std::size_t> ranks(page.items.size());
+    for (std::size_t i = 0; i < ranks.size(); ++i) {
+      ranks[i] = i;
+    }
+    std::sort(ranks.begin(), ranks.end(), [&](std::size_t a, std::size_t b) {
+      return newest_first(page.items[a], page.items[b]);
+    });
+    std::vector<T> sorted;
+    sorted.reserve(ranks.size());
+    for (const std::size_t i : ranks) {
+      sorted.push_back(std::move(page.items[i]));
+    }
+    page.items = std::move(sorted);
   }
   return page;
 }
@@ -1018,8 +1047,14 @@ class SqliteStore final : public Store {
         statuses.emplace_back(to_string(s));
       }
       f.in("status", statuses);
+      // ORDER BY created_ms DESC, invocation_task_id (BINARY collation: bytewise, as here).
+      const auto newest_first = [](const InvocationTask& a, const InvocationTask& b) {
+        return a.created_ms != b.created_ms ? a.created_ms > b.created_ms
+                                            : a.invocation_task_id < b.invocation_task_id;
+      };
       return read_page<InvocationTask>(conn, "invocation_tasks", task_columns(tq.with_output),
-                                       "invocation_task_id", f, tq.offset, tq.limit, read_task);
+                                       "invocation_task_id", f, tq.offset, tq.limit, read_task,
+                                       newest_first);
     });
   }
 

@@ -417,3 +417,40 @@ TEST_CASE("an oversized body is refused before the gateway with the error envelo
   CHECK(r.http_status == 200);
   CHECK(r.error_code() == "InvalidParameter");
 }
+
+TEST_CASE("DescribeInvocationTasks answers in exactly the bytes nlohmann's dump would give",
+          "[server][describe]") {
+  // The reply is written by JsonWriter, not dumped from a tree: parsing it and dumping it again
+  // must give the same bytes (keys sorted, the same escapes), also for text that needs escaping.
+  auto& server = shared_server();
+  auto api = server.api();
+  ScriptedAgent agent(api, server.endpoint());
+  const std::string odd =
+      "quote \" backslash \\ newline \n tab \t ctrl \x01 \xe4\xb8\xad\xe6\x96\x87";
+  const auto done_inv = run_command(api, {agent.id()}, "echo done", {{"CommandName", "named"}});
+  const auto running_inv = run_command(api, {agent.id()}, "echo running");
+  REQUIRE(ScriptedAgent::normal_ids(agent.describe_tasks()).size() == 2);
+  const std::string done_task = task_of(api, done_inv, agent.id())["InvocationTaskId"];
+  const std::string running_task = task_of(api, running_inv, agent.id())["InvocationTaskId"];
+  must(agent.start(done_task));
+  must(agent.finish(done_task, "FAILED", 2, std::string(1024, 'o'), odd));
+  must(agent.start(running_task));
+  must(agent.log(running_task, 0, "live " + odd));
+
+  const nlohmann::json body{{"Filters", {{{"Name", "instance-id"}, {"Values", {agent.id()}}}}},
+                            {"Limit", 100},
+                            {"HideOutput", false}};
+  const auto reply = api.call_unparsed("DescribeInvocationTasks", body.dump());
+  REQUIRE(reply.status == 200);
+  const auto parsed = nlohmann::json::parse(reply.body);
+  REQUIRE(parsed["Response"]["InvocationTaskSet"].size() == 2);
+  CHECK(parsed["Response"]["TotalCount"] == 2);
+  CHECK(parsed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) == reply.body);
+  const auto& tasks = parsed["Response"]["InvocationTaskSet"];
+  const auto& failed = tasks[0]["InvocationTaskId"] == done_task ? tasks[0] : tasks[1];
+  const auto& running = tasks[0]["InvocationTaskId"] == done_task ? tasks[1] : tasks[0];
+  CHECK(failed["ErrorInfo"] == odd);
+  CHECK(unb64(failed["TaskResult"]["Output"]) == std::string(1024, 'o'));
+  CHECK(unb64(running["TaskResult"]["Output"]) == "live " + odd);
+  CHECK(running["TaskResult"]["ExitCode"].is_null());
+}

@@ -730,6 +730,91 @@ TEST_CASE("task logs", "[store][tasks]") {
   CHECK(require_value(store->task_log("invt-x")).empty());
 }
 
+TEST_CASE("a page of tasks is newest first, ties by id, with or without filters",
+          "[store][tasks]") {
+  // list_tasks sorts only the ids in SQL and the rows in C++: both orders must agree, also
+  // for tasks made together (one created_ms) and across pages.
+  TempDir dir;
+  auto store = open_store(dir.db());
+  std::vector<std::string> expected;  // created_ms descending, then id ascending
+  for (int inv = 0; inv < 6; ++inv) {
+    const std::string inv_id = "inv-" + std::to_string(inv);
+    const int64_t created = inv % 2 == 0 ? 5000 - inv * 100 : 5000 - (inv - 1) * 100;
+    std::vector<InvocationTask> tasks;
+    for (const char* suffix : {"c", "a", "B", "b"}) {
+      tasks.push_back(make_task("invt-" + std::to_string(inv) + suffix, inv_id, "rins-a", created));
+      tasks.back().output = std::string(2000, 'o');  // wide rows, as with real output
+    }
+    require_ok(
+        store->insert_invocation(std::nullopt, make_invocation(inv_id, "cmd-1", created), tasks));
+  }
+  for (const int64_t created : {5000, 4800, 4600}) {
+    std::vector<std::string> ids;
+    for (int inv = 0; inv < 6; ++inv) {
+      if ((inv % 2 == 0 ? 5000 - inv * 100 : 5000 - (inv - 1) * 100) == created) {
+        for (const char* suffix : {"c", "a", "B", "b"}) {
+          ids.push_back("invt-" + std::to_string(inv) + suffix);
+        }
+      }
+    }
+    std::sort(ids.begin(), ids.end());
+    expected.insert(expected.end(), ids.begin(), ids.end());
+  }
+  const auto ids_of = [](const Page<InvocationTask>& page) {
+    std::vector<std::string> ids;
+    for (const auto& t : page.items) {
+      ids.push_back(t.invocation_task_id);
+    }
+    return ids;
+  };
+  for (const bool filtered : {false, true}) {
+    TaskQuery q;
+    if (filtered) {
+      q.instance_ids = {"rins-a"};
+    }
+    q.limit = 100;
+    auto all = require_value(store->list_tasks(q));
+    CHECK(all.total == 24);
+    CHECK(ids_of(all) == expected);
+    std::vector<std::string> paged;
+    for (int64_t offset = 0; offset < 24; offset += 5) {
+      q.offset = offset;
+      q.limit = 5;
+      auto page = require_value(store->list_tasks(q));
+      CHECK(page.total == 24);
+      auto ids = ids_of(page);
+      paged.insert(paged.end(), ids.begin(), ids.end());
+    }
+    CHECK(paged == expected);
+  }
+}
+
+TEST_CASE("filters of many shapes: more statement shapes than the cache keeps", "[store][tasks]") {
+  // Each count of filter values is a statement of its own; past the dynamic cache's bound they
+  // are prepared per call and finalized, with the same answers.
+  TempDir dir;
+  auto store = open_store(dir.db(), SqliteOptions{.max_connections = 1});
+  std::vector<InvocationTask> tasks;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i) {
+    ids.push_back("invt-" + std::to_string(1000 + i));
+    tasks.push_back(make_task(ids.back(), "inv-1", "rins-a", 1000 + i));
+  }
+  require_ok(store->insert_invocation(std::nullopt, make_invocation("inv-1", "cmd-1"), tasks));
+  for (int round = 0; round < 2; ++round) {
+    for (std::size_t n = 1; n <= ids.size(); ++n) {
+      TaskQuery q;
+      q.task_ids.assign(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n));
+      q.limit = 100;
+      auto page = require_value(store->list_tasks(q));
+      REQUIRE(page.total == static_cast<int64_t>(n));
+      REQUIRE(page.items.size() == n);
+      CHECK(page.items.front().invocation_task_id == ids[n - 1]);
+      CHECK(page.items.back().invocation_task_id == ids[0]);
+    }
+  }
+}
+
 TEST_CASE("register codes", "[store][register]") {
   TempDir dir;
   auto store = open_store(dir.db());

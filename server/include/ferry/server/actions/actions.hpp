@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,5 +58,11 @@ void register_registration_actions(ApiFront& api, ServerContext& ctx);
 
 // JSON of the API models.
 nlohmann::json command_to_json(const Command& c);
+
+class JsonWriter;
+// An InvocationTask of DescribeInvocationTasks as the API shows it. `live_log` is the output the
+// agent streamed so far, for tasks still running (nullopt: show the stored result).
+void write_invocation_task(JsonWriter& w, const InvocationTask& t,
+                           const std::optional<std::string>& live_log);
 
 }  // namespace ferry::server

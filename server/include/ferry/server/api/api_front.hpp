@@ -51,9 +51,18 @@ struct ApiCall {
 // fields of the Response object, or an Error with the API code.
 using ActionHandler = std::function<Expected<nlohmann::json>(const ApiCall&, Params&)>;
 
+// For actions whose reply is large (DescribeInvocationTasks with output): the handler appends
+// the whole Response object, RequestId (call.request_id) included, as JSON text to `out`, so
+// that no nlohmann::json tree is built and the text is written once, in place. When it fails,
+// what it appended is discarded.
+using SerializedActionHandler = std::function<Status(const ApiCall&, Params&, std::string& out)>;
+
 struct ActionSpec {
-  ActionHandler handler;
+  ActionHandler handler = {};
   bool region_required = false;  // the seeds mark Region required for some actions
+  // When set, ApiFront answers with it; add_action then derives `handler` from it (the text
+  // parsed, RequestId removed) for callers that want JSON, such as the handler tests.
+  SerializedActionHandler serialized = {};
 };
 
 class ApiFront {
@@ -74,6 +83,8 @@ class ApiFront {
 
  private:
   Expected<ApiCall> authenticate(const HttpRequest& request, const std::string& request_id) const;
+  static HttpResponse serialized_response(const ActionSpec& spec, const ApiCall& call,
+                                          Params& params);
 
   ApiOptions options_;
   const Clock& clock_;

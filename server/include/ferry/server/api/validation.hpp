@@ -1,6 +1,7 @@
 // The value rules of the TAT seeds, one function per rule, each failing with the seed's code.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -90,6 +91,9 @@ Expected<Listing> read_listing(Params& params, std::string_view ids_field,
 
 // "2020-11-02T02:48:11+00:00", the seeds' form; "" for 0.
 std::string format_time(int64_t ms);
+// The same text in `buf`, without an allocation (for replies that format hundreds of times).
+using TimeText = std::array<char, 40>;
+std::string_view format_time(int64_t ms, TimeText& buf);
 
 // IpAddressRange of a register code: "" (no limit), an IPv4 address in dotted decimal
 // ("192.168.1.1") or a CIDRv4 block whose host bits are zero ("192.168.0.0/16"). Octets and the
