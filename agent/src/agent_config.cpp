@@ -123,6 +123,16 @@ Expected<AgentConfig> load_agent_config(const std::filesystem::path& file, Agent
       if (!v)
         return v.error();
       c.daemon.shutdown_flush = std::chrono::milliseconds(*v);
+    } else if (key == "journal_max_tasks") {
+      auto v = integer(1, 1'000'000);
+      if (!v)
+        return v.error();
+      c.daemon.journal_max_tasks = static_cast<std::size_t>(*v);
+    } else if (key == "journal_max_bytes") {
+      auto v = integer(1 << 20, std::int64_t{1} << 40);
+      if (!v)
+        return v.error();
+      c.daemon.journal_max_bytes = static_cast<std::uint64_t>(*v);
     } else {
       return bad(key, "unknown key");
     }

@@ -16,6 +16,7 @@
 #include "ferry/core/time.hpp"
 #include "ferry/platform/environment.hpp"
 #include "ferry/platform/fs.hpp"
+#include "ferry/platform/process_identity.hpp"
 #include "ferry/platform/supervise.hpp"
 #include "ferry/platform/users.hpp"
 
@@ -33,16 +34,10 @@ std::string format_error(const Error& e) {
   return e.code.empty() ? e.message : e.code + ": " + e.message;
 }
 
+// The boot id the agent compares on re-attach; the same source as the agent's (tests may name
+// another file, see process_identity.hpp).
 std::string read_boot_id() {
-  auto id = platform::read_file("/proc/sys/kernel/random/boot_id", 64);
-  if (!id) {
-    return {};
-  }
-  std::string s = *id;
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
-    s.pop_back();
-  }
-  return s;
+  return platform::boot_id();
 }
 
 // The program and arguments that run the script at `script_path`.
@@ -241,12 +236,24 @@ Status write_state(const TaskPaths& paths, const nlohmann::json& state,
   return platform::write_file_atomic(paths.state_file, state.dump(), 0600, durability);
 }
 
+// Enough for any final state: a 24 KiB excerpt in base64 plus the other fields, rounded up.
+constexpr uint64_t kStateReserve = 64 * 1024;
+
 Status write_final(const TaskPaths& paths, const TaskResult& result) {
   nlohmann::json state{{"Phase", "finished"},
                        {"SupervisorPid", ::getpid()},
                        {"BootId", read_boot_id()},
                        {"Result", to_json(result)}};
-  return write_state(paths, state, platform::Durability::kSynced);
+  const std::string text = state.dump();
+  auto s = platform::write_file_atomic(paths.state_file, text, 0600, platform::Durability::kSynced);
+  if (!s && std::filesystem::exists(paths.state_file)) {
+    // A full disk has no room for the temp file: the running state's reserved blocks take the
+    // result, so a task that ran is not reported as lost.
+    std::fprintf(stderr, "ferry-agent supervise: %s; writing the result in place\n",
+                 s.error().message.c_str());
+    return platform::overwrite_in_place(paths.state_file, text);
+  }
+  return s;
 }
 
 TaskResult start_failed(const std::string& task_id, const Error& error) {
@@ -288,6 +295,8 @@ int supervisor_main(const SupervisorOptions& options) {
     // sync here would hold the output pipe for milliseconds while the task runs.
     if (auto s = write_state(paths, state, platform::Durability::kAtomicOnly); !s) {
       std::fprintf(stderr, "ferry-agent supervise: %s\n", s.error().message.c_str());
+    } else if (auto r = platform::reserve_space(paths.state_file, kStateReserve); !r) {
+      std::fprintf(stderr, "ferry-agent supervise: %s\n", r.error().message.c_str());
     }
   };
   const auto outcome = platform::run_supervised(plan->spec);

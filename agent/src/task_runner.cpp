@@ -16,6 +16,7 @@
 #include "ferry/agent/agent_paths.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "ferry/platform/fs.hpp"
+#include "ferry/platform/process_identity.hpp"
 
 namespace bp = boost::process::v2;
 
@@ -124,19 +125,20 @@ struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     if (auto s = platform::ensure_directory(paths.dir, 0711); !s) {
-      complete_later(std::move(done), failed_to_start(id, s.error().wrap("ScriptStoreFailed")));
+      complete_later(std::move(done), failed_to_start(id, s.error().wrap(kStoreFailed)));
       return;
     }
     if (auto s = platform::write_new_file(paths.task_file, to_json(task).dump(), 0600); !s) {
-      complete_later(std::move(done), failed_to_start(id, s.error().wrap("ScriptStoreFailed")));
+      complete_later(std::move(done), failed_to_start(id, s.error().wrap(kStoreFailed)));
       return;
     }
     const int log_fd = ::open(paths.supervisor_log.c_str(),
                               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (log_fd < 0) {
-      complete_later(std::move(done),
-                     failed_to_start(id, errno_error(codes::kInternalError,
-                                                     "ScriptStoreFailed: supervisor log", errno)));
+      complete_later(
+          std::move(done),
+          failed_to_start(id, errno_error(codes::kInternalError,
+                                          std::string(kStoreFailed) + ": supervisor log", errno)));
       return;
     }
     std::vector<std::string> args{"supervise", "--task-dir", paths.dir.string(), "--kill-grace-ms",
@@ -157,7 +159,10 @@ struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     ::close(log_fd);
-    spdlog::debug("task {}: supervisor pid {}", id, process->id());
+    const int pid = process->id();
+    // Read now, while the supervisor is certainly this process's unreaped child.
+    const std::uint64_t start_time = platform::process_start_time(pid).value_or(0);
+    spdlog::debug("task {}: supervisor pid {}", id, pid);
 
     auto self = shared_from_this();
     process->async_wait([self, id, paths](bp::error_code wait_ec, int exit_code) {
@@ -179,9 +184,9 @@ struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
     });
     running.emplace(id, Running{std::move(process), std::move(done)});
     if (started) {
-      boost::asio::post(executor, [self, started = std::move(started)] {
+      boost::asio::post(executor, [self, pid, start_time, started = std::move(started)] {
         if (!self->stopped) {
-          started();
+          started(pid, start_time);
         }
       });
     }

@@ -1,6 +1,7 @@
 #include "ferry/platform/fs.hpp"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -170,6 +171,35 @@ Status write_file_atomic(const stdfs::path& path, std::string_view data, uint32_
   }
   // Without this the rename itself may be lost in a crash, leaving the old content.
   return durability == Durability::kSynced ? fsync_directory(dir) : Status{};
+}
+
+Status reserve_space(const stdfs::path& path, uint64_t bytes) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
+    return io_error("opening", path, errno);
+  }
+  if (bytes > static_cast<uint64_t>(std::numeric_limits<off_t>::max()) ||
+      ::fallocate(fd.get(), FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(bytes)) != 0) {
+    return io_error("reserving space for", path, errno);
+  }
+  return {};
+}
+
+Status overwrite_in_place(const stdfs::path& path, std::string_view data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
+    return io_error("opening", path, errno);
+  }
+  if (auto st = write_all(fd.get(), data, path); !st) {
+    return st;
+  }
+  if (::ftruncate(fd.get(), static_cast<off_t>(data.size())) != 0) {
+    return io_error("truncating", path, errno);
+  }
+  if (::fsync(fd.get()) != 0) {
+    return io_error("syncing", path, errno);
+  }
+  return {};
 }
 
 Expected<std::string> read_file(const stdfs::path& path, std::size_t max_bytes) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -476,4 +477,141 @@ TEST_CASE("20 agents each run the command of one RunCommand", "[e2e]") {
   for (auto& a : agents) {
     CHECK(a->stop() == 0);
   }
+}
+
+TEST_CASE("restart: live output resumes and a cancel reaches the re-attached supervisor", "[e2e]") {
+  auto& server = shared_server();
+  auto api = server.api();
+  Scratch scratch;
+  auto agent = start_agent(api, server.endpoint(), scratch / "a");
+  const std::string& id = agent->instance_id();
+  const std::string marker = "ferry-e2e-reattach-" + std::to_string(::getpid());
+  const auto gate = scratch / "gate";
+  auto inv = ferry::test::run_command(api, {id},
+                                      "echo before; while [ ! -e " + gate.string() +
+                                          " ]; do sleep 0.05; done; echo after; bash -c 'exec -a " +
+                                          marker + " sleep 300'",
+                                      {{"Timeout", 120}});
+  // The first agent sends the first line live, then dies.
+  REQUIRE(wait_until(
+      [&] {
+        auto t = ferry::test::task_of(api, inv, id, false);
+        return t["TaskStatus"] == "RUNNING" && output_of(t) == "before\n";
+      },
+      10s));
+  agent->kill();
+  agent->start();
+  REQUIRE(agent->wait_log("re-attached to its supervisor"));
+  // The next agent goes on from where the first stopped: the second line follows, once.
+  std::ofstream(gate) << "go";
+  REQUIRE(wait_until([&] { return processes_with(marker) == 1; }, 10s));
+  std::string seen;
+  CHECK(wait_until(
+      [&] {
+        auto t = ferry::test::task_of(api, inv, id, false);
+        seen = t["TaskStatus"].get<std::string>() + " " + output_of(t);
+        return seen == "RUNNING before\nafter\n";
+      },
+      5s));
+  INFO(seen);
+  must(api.call("CancelInvocation", {{"InvocationId", inv}}));
+  auto t = finished_task(api, inv, id, 10s);
+  CHECK(t["TaskStatus"] == "TERMINATED");
+  CHECK(output_of(t) == "before\nafter\n");
+  CHECK(wait_until([&] { return processes_with(marker) == 0; }, 5s));
+  // Reported once and forgotten: the journal is empty.
+  CHECK(wait_until([&] { return std::filesystem::is_empty(agent->state_dir() / "tasks"); }, 5s));
+}
+
+TEST_CASE("restart: the supervisor enforces the timeout while no agent runs", "[e2e]") {
+  auto& server = shared_server();
+  auto api = server.api();
+  Scratch scratch;
+  auto agent = start_agent(api, server.endpoint(), scratch / "a");
+  const std::string& id = agent->instance_id();
+  const std::string marker = "ferry-e2e-alone-" + std::to_string(::getpid());
+  auto inv = ferry::test::run_command(api, {id}, "bash -c 'exec -a " + marker + " sleep 300'",
+                                      {{"Timeout", 2}});
+  REQUIRE(wait_until([&] { return processes_with(marker) == 1; }, 10s));
+  const std::string task_id = ferry::test::task_id_of(api, inv, id);
+  agent->kill();
+  // No agent: the supervisor alone ends the task at its timeout and records TIMEOUT.
+  const auto state_file = agent->state_dir() / "tasks" / task_id / "state.json";
+  std::string state;
+  CHECK(wait_until(
+      [&] {
+        state = ferry::test::slurp_file(state_file);
+        return state.find("\"finished\"") != std::string::npos;
+      },
+      10s));
+  CHECK(state.find("\"TIMEOUT\"") != std::string::npos);
+  CHECK(wait_until([&] { return processes_with(marker) == 0; }, 5s));
+  agent->start();
+  // The server may have ended it TASK_TIMEOUT first (its grace is 1 s in the tests); either way
+  // it is final and the agent's journal entry goes once its report is acknowledged.
+  auto t = finished_task(api, inv, id, 10s);
+  CHECK((t["TaskStatus"] == "TIMEOUT" || t["TaskStatus"] == "TASK_TIMEOUT"));
+  CHECK(wait_until([&] { return std::filesystem::is_empty(agent->state_dir() / "tasks"); }, 5s));
+}
+
+TEST_CASE("journal cap: a task over journal_max_tasks is START_FAILED and never runs", "[e2e]") {
+  auto& server = shared_server();
+  auto api = server.api();
+  Scratch scratch;
+  auto agent = start_agent(api, server.endpoint(), scratch / "a", {{"journal_max_tasks", 2}});
+  const std::string& id = agent->instance_id();
+  std::vector<std::string> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(ferry::test::run_command(api, {id}, "sleep 60", {{"Timeout", 120}}));
+    REQUIRE(ferry::test::wait_task_status(api, held.back(), id, "RUNNING", 5s) == "RUNNING");
+  }
+  const auto ran = scratch / "ran";
+  auto over = ferry::test::run_command(api, {id}, "touch " + ran.string());
+  auto t = finished_task(api, over, id, 10s);
+  CHECK(t["TaskStatus"] == "START_FAILED");
+  CHECK(t.value("ErrorInfo", "").find("journal is at its cap") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(ran));
+  for (const auto& inv : held) {
+    must(api.call("CancelInvocation", {{"InvocationId", inv}}));
+    CHECK(finished_task(api, inv, id, 10s)["TaskStatus"] == "TERMINATED");
+  }
+  // Room again once the server has the results.
+  REQUIRE(wait_until([&] { return std::filesystem::is_empty(agent->state_dir() / "tasks"); }, 5s));
+  auto after = ferry::test::run_command(api, {id}, "touch " + ran.string());
+  CHECK(finished_task(api, after, id, 10s)["TaskStatus"] == "SUCCESS");
+  CHECK(std::filesystem::exists(ran));
+}
+
+TEST_CASE("restart: a corrupt journal record is quarantined; the task is still reported once",
+          "[e2e]") {
+  auto& server = shared_server();
+  auto api = server.api();
+  Scratch scratch;
+  auto agent = start_agent(api, server.endpoint(), scratch / "a");
+  const std::string& id = agent->instance_id();
+  const auto ran = scratch / "ran";
+  const std::string marker = "ferry-e2e-corrupt-" + std::to_string(::getpid());
+  auto inv = ferry::test::run_command(
+      api, {id},
+      "echo x >> " + ran.string() + "; bash -c 'exec -a " + marker + " sleep 2'; echo done",
+      {{"Timeout", 60}});
+  REQUIRE(wait_until([&] { return processes_with(marker) == 1; }, 10s));
+  const std::string task_id = ferry::test::task_id_of(api, inv, id);
+  const auto journal = agent->state_dir() / "tasks" / task_id / "journal.json";
+  REQUIRE(wait_until([&] { return std::filesystem::exists(journal); }, 5s));
+  REQUIRE(agent->stop() == 0);
+  {
+    std::ofstream out(journal, std::ios::trunc);
+    out << "{\"Version\": 1, \"InvocationTa";
+  }
+  agent->start();
+  // The record is moved aside and the agent logs why; the live supervisor is found by its
+  // arguments and its real result reported.
+  auto t = finished_task(api, inv, id, 15s);
+  CHECK(t["TaskStatus"] == "SUCCESS");
+  CHECK(output_of(t) == "done\n");
+  CHECK(std::filesystem::exists(agent->state_dir() / "quarantine" / (task_id + ".journal.json")));
+  CHECK(agent->log().find("journal record unreadable") != std::string::npos);
+  CHECK(ferry::test::slurp_file(ran) == "x\n");
+  CHECK(wait_until([&] { return std::filesystem::is_empty(agent->state_dir() / "tasks"); }, 5s));
 }

@@ -103,6 +103,8 @@ class AgentProcess {
   AgentProcess& operator=(const AgentProcess&) = delete;
 
   [[nodiscard]] std::filesystem::path state_dir() const { return dir_ / "state"; }
+  // "K=V" entries added to the daemon's environment from the next start() on.
+  void set_env(std::vector<std::string> env) { env_ = std::move(env); }
 
   // `ferry-agent register`; on success the instance id is kept.
   CommandResult register_with(const std::string& server_url, const std::string& code_id,
@@ -142,6 +144,9 @@ class AgentProcess {
       }
       ::dup2(::fileno(e), 1);
       ::dup2(::fileno(e), 2);
+      for (const auto& kv : env_) {
+        ::putenv(const_cast<char*>(kv.c_str()));
+      }
       std::vector<char*> args;
       for (const auto& a : argv) {
         args.push_back(const_cast<char*>(a.c_str()));
@@ -214,6 +219,7 @@ class AgentProcess {
   pid_t pid_ = -1;
   int starts_ = 0;
   std::string instance_id_;
+  std::vector<std::string> env_;
 };
 
 }  // namespace ferry::test

@@ -71,6 +71,8 @@ class TcpProxy {
     }
   }
   [[nodiscard]] int websocket_refusals() const { return ws_refusals_; }
+  // New connections go to this port from now on (a server restarted on another port).
+  void set_upstream_port(std::uint16_t port) { upstream_port_ = port; }
 
   // Called on the proxy's thread with each chunk a client sends, as it arrives (benchmarks
   // timestamp requests with it). Set before any traffic.
@@ -212,7 +214,7 @@ class TcpProxy {
     }
   }
 
-  std::uint16_t upstream_port_;
+  std::atomic<std::uint16_t> upstream_port_;
   std::uint16_t port_ = 0;
   int listen_fd_ = -1;
   int wake_[2] = {-1, -1};

@@ -26,12 +26,14 @@ TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
   CHECK(base.state_dir == "/var/lib/ferry");
   CHECK(base.daemon.max_concurrent == 64);
   CHECK(base.daemon.poll_interval == std::chrono::milliseconds(15000));
+  CHECK(base.daemon.journal_max_tasks == 10000);
+  CHECK(base.daemon.journal_max_bytes == 1ULL << 30);
   const auto path = write_config(R"({
     "state_dir": "/srv/ferry", "log_level": "debug", "server_url": "https://x",
     "ca_file": "/etc/ca.pem", "allow_plain_http": true, "max_concurrent_tasks": 8,
     "kill_grace_ms": 100, "use_cgroup": false, "poll_interval_ms": 500,
     "live_output_interval_ms": 2000, "reconnect_max_ms": 5000, "retry_max_ms": 4000,
-    "shutdown_flush_ms": 0
+    "shutdown_flush_ms": 0, "journal_max_tasks": 500, "journal_max_bytes": 2097152
   })");
   auto c = ferry::agent::load_agent_config(path, base);
   std::filesystem::remove(path);
@@ -50,6 +52,8 @@ TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
   CHECK(c->daemon.reconnect_max == std::chrono::milliseconds(5000));
   CHECK(c->daemon.retry_max == std::chrono::milliseconds(4000));
   CHECK(c->daemon.shutdown_flush == std::chrono::milliseconds(0));
+  CHECK(c->daemon.journal_max_tasks == 500);
+  CHECK(c->daemon.journal_max_bytes == 2097152);
 }
 
 TEST_CASE("agent config: unknown keys, wrong types and ranges name the key") {
@@ -57,13 +61,15 @@ TEST_CASE("agent config: unknown keys, wrong types and ranges name the key") {
     const char* text;
     const char* key;
   };
-  for (const Case& k : {Case{R"({"bogus": 1})", "bogus"},
-                        Case{R"({"max_concurrent_tasks": 0})", "max_concurrent_tasks"},
-                        Case{R"({"max_concurrent_tasks": "8"})", "max_concurrent_tasks"},
-                        Case{R"({"live_output_interval_ms": 200})", "live_output_interval_ms"},
-                        Case{R"({"state_dir": "relative"})", "state_dir"},
-                        Case{R"({"log_level": "loud"})", "log_level"},
-                        Case{R"({"use_cgroup": 1})", "use_cgroup"}}) {
+  for (const Case& k :
+       {Case{R"({"bogus": 1})", "bogus"},
+        Case{R"({"max_concurrent_tasks": 0})", "max_concurrent_tasks"},
+        Case{R"({"max_concurrent_tasks": "8"})", "max_concurrent_tasks"},
+        Case{R"({"live_output_interval_ms": 200})", "live_output_interval_ms"},
+        Case{R"({"state_dir": "relative"})", "state_dir"},
+        Case{R"({"log_level": "loud"})", "log_level"}, Case{R"({"use_cgroup": 1})", "use_cgroup"},
+        Case{R"({"journal_max_tasks": 0})", "journal_max_tasks"},
+        Case{R"({"journal_max_bytes": 1024})", "journal_max_bytes"}}) {
     INFO(k.text);
     const auto path = write_config(k.text);
     auto c = ferry::agent::load_agent_config(path, ferry::agent::default_agent_config());

@@ -7,6 +7,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -35,6 +36,9 @@ struct DaemonOptions {
   // How long SIGTERM waits for pending reports before the agent exits anyway.
   std::chrono::milliseconds shutdown_flush{5000};
   std::chrono::seconds default_heartbeat{60};
+  // The journal's retention cap (journal.hpp, apply_retention): tasks held and bytes on disk.
+  std::size_t journal_max_tasks = 10'000;
+  std::uint64_t journal_max_bytes = 1ULL << 30;
   std::string version;  // sent in Heartbeat
 };
 

@@ -5,14 +5,22 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "ferry/core/task.hpp"
 
 namespace ferry::agent {
+
+// The start of the ErrorInfo of a task that could not be stored in the state directory (full,
+// read-only, failing): it never ran.
+inline constexpr std::string_view kStoreFailed =
+    "ScriptStoreFailed: the task could not be stored in the agent's state directory (full or "
+    "read-only?)";
 
 struct RunnerOptions {
   std::filesystem::path state_dir;
@@ -26,7 +34,8 @@ struct RunnerOptions {
 class TaskRunner {
  public:
   using Completion = std::function<void(TaskResult)>;
-  using Started = std::function<void()>;
+  // The supervisor's pid and start time (process_identity.hpp), read right after it was made.
+  using Started = std::function<void(int pid, std::uint64_t start_time)>;
 
   // All callbacks run on `executor`, which must be single-threaded (an io_context run by one
   // thread or a strand).

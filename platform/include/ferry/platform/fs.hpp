@@ -39,6 +39,15 @@ enum class Durability {
 Status write_file_atomic(const std::filesystem::path& path, std::string_view data,
                          uint32_t mode = 0600, Durability durability = Durability::kSynced);
 
+// Allocates `bytes` of disk space to the existing file `path` without changing its size, so
+// that overwrite_in_place() of up to that many bytes cannot fail for lack of space later.
+Status reserve_space(const std::filesystem::path& path, uint64_t bytes);
+
+// The fallback when write_file_atomic() cannot get space (disk full): `data` written over the
+// existing file's blocks (see reserve_space), truncated to its length and synced. Not atomic:
+// a crash in the middle leaves a torn file, which readers must treat as unreadable.
+Status overwrite_in_place(const std::filesystem::path& path, std::string_view data);
+
 // Reads a whole file of at most `max_bytes` (an error if larger).
 Expected<std::string> read_file(const std::filesystem::path& path, std::size_t max_bytes);
 

@@ -1,0 +1,112 @@
+// The agent's journal: one record per task, tasks/<id>/journal.json, that says what the agent
+// knows of the task and what it still owes the server. Every change replaces the file
+// atomically (temp file, rename; synced where a machine crash must not lose it). Pending
+// reports are derived from the record, so they survive an agent restart and go out in order:
+//   ReportTaskStart      while start_acked is false
+//   UploadTaskLog        the piece in pending_piece (re-read from the spool), then new pieces
+//                        from log_offset with index next_log_index
+//   ReportTaskFinish     once result is set; the task directory goes when it is acknowledged
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ferry/core/error.hpp"
+#include "ferry/core/task.hpp"
+#include "ferry/platform/fs.hpp"
+
+namespace ferry::agent {
+
+inline constexpr int kJournalVersion = 1;
+
+struct LogPiece {
+  std::int64_t index = 0;
+  std::uint64_t offset = 0;  // in the spool file
+  std::uint64_t length = 0;
+
+  friend bool operator==(const LogPiece&, const LogPiece&) = default;
+};
+
+struct JournalRecord {
+  std::string task_id;
+  // The supervisor, named as process_identity.hpp says: pid, start time, boot.
+  std::string boot_id;
+  int supervisor_pid = 0;
+  std::uint64_t supervisor_start_time = 0;
+  std::string start_time;  // RFC 3339: the TimeStamp of ReportTaskStart
+  bool start_acked = false;
+  std::int64_t next_log_index = 0;
+  std::uint64_t log_offset = 0;  // spool bytes covered by acknowledged pieces
+  std::optional<LogPiece> pending_piece;
+  std::optional<TaskResult> result;  // set once the task is final
+  std::int64_t final_log_index = -1;
+
+  friend bool operator==(const JournalRecord&, const JournalRecord&) = default;
+};
+
+nlohmann::json to_json(const JournalRecord& record);
+// Checks every field's type; an error describes the first bad one.
+Expected<JournalRecord> parse_journal_record(const nlohmann::json& j);
+
+std::filesystem::path journal_file(const std::filesystem::path& task_dir);
+
+// Replaces tasks/<id>/journal.json (0600).
+Status write_journal(const std::filesystem::path& task_dir, const JournalRecord& record,
+                     platform::Durability durability);
+// The record, or an error: kind tells a missing file from a corrupt one.
+struct JournalReadError {
+  bool missing = false;
+  Error error;
+};
+std::optional<JournalRecord> read_journal(const std::filesystem::path& task_dir,
+                                          JournalReadError* why = nullptr);
+
+// What a start-up scan of <state>/tasks/ found.
+struct JournalScan {
+  std::vector<JournalRecord> records;
+  // Task directories without a usable journal.json: an agent stopped between starting the
+  // supervisor and journaling it (or while refusing the task), or the record was unreadable.
+  // Recovered from state.json and the supervisor's process.
+  std::vector<std::string> unjournaled;
+  // Task ids whose record could not be read, and why; the record was moved to
+  // <state>/quarantine/<id>.journal.json (the task is also in `unjournaled`).
+  std::vector<std::pair<std::string, std::string>> quarantined;
+};
+
+// Reads every task directory; moves unreadable records to <state>/quarantine/ (keeping at
+// most `quarantine_keep` there, the oldest removed first). Never throws.
+JournalScan scan_journal(const std::filesystem::path& state_dir, std::size_t quarantine_keep = 64);
+
+// The retention cap (issue 6): the journal must not fill the disk during a long outage.
+//   1. Accepted tasks are never dropped: their journal records (the result with its 24 KiB
+//      head+tail excerpt) stay until the server has them.
+//   2. Over the byte cap, the spool files (output.log) of tasks that are finished and only wait
+//      for the server go first, oldest first, until the journal is under the cap; what is lost
+//      is the full output on this machine and live output pieces not yet delivered.
+//   3. Still over the byte cap, or at the task cap: new tasks are refused START_FAILED, without
+//      running, until reports drain.
+struct RetentionEntry {
+  std::string task_id;
+  bool finished = false;            // the result is journaled; only reports remain
+  std::uint64_t spool_bytes = 0;    // output.log
+  std::int64_t finished_order = 0;  // smaller: finished earlier
+};
+struct RetentionDecision {
+  std::vector<std::string> drop_spools;  // in the order they go
+  std::uint64_t bytes_after = 0;
+  bool refuse_new = false;
+};
+RetentionDecision apply_retention(std::vector<RetentionEntry> entries, std::uint64_t total_bytes,
+                                  std::size_t max_tasks, std::uint64_t max_bytes);
+
+// The bytes of every file under <state>/tasks/.
+std::uint64_t journal_bytes(const std::filesystem::path& state_dir);
+
+// Whether a record of `task_id` was quarantined (such a task is never started again either).
+bool is_quarantined(const std::filesystem::path& state_dir, const std::string& task_id);
+
+}  // namespace ferry::agent

@@ -1,0 +1,328 @@
+#include "ferry/agent/journal.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "ferry/platform/process_identity.hpp"
+
+namespace fs = std::filesystem;
+using ferry::agent::JournalRecord;
+using ferry::agent::LogPiece;
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "ferry-journal.XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    dir_ = tmpl;
+    fs::create_directories(dir_ / "tasks");
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const fs::path& path() const { return dir_; }
+  [[nodiscard]] fs::path task(const std::string& id) const {
+    fs::create_directories(dir_ / "tasks" / id);
+    return dir_ / "tasks" / id;
+  }
+
+ private:
+  fs::path dir_;
+};
+
+JournalRecord full_record(const std::string& id) {
+  JournalRecord r;
+  r.task_id = id;
+  r.boot_id = "b593a52c-3964-412c-ae7f-1ffbd871503e";
+  r.supervisor_pid = 4242;
+  r.supervisor_start_time = 123456789;
+  r.start_time = "2026-12-04T17:00:00Z";
+  r.start_acked = true;
+  r.next_log_index = 3;
+  r.log_offset = 4096;
+  r.pending_piece = LogPiece{3, 4096, 100};
+  ferry::TaskResult result;
+  result.invocation_task_id = id;
+  result.status = ferry::TaskStatus::kFailed;
+  result.exit_code = 2;
+  result.output = std::string("out\0put", 7);
+  result.dropped = 5;
+  result.output_size = 12;
+  result.exec_start_time = "2026-12-04T17:00:00Z";
+  result.exec_end_time = "2026-12-04T17:00:01Z";
+  result.error_info = "why";
+  r.result = result;
+  r.final_log_index = 3;
+  return r;
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+}  // namespace
+
+TEST_CASE("journal: a record survives JSON and the disk unchanged") {
+  const auto r = full_record("invt-abc");
+  auto parsed = ferry::agent::parse_journal_record(ferry::agent::to_json(r));
+  REQUIRE(parsed);
+  CHECK(*parsed == r);
+  // A fresh record (no piece, no result) too.
+  JournalRecord fresh;
+  fresh.task_id = "invt-fresh";
+  auto parsed_fresh = ferry::agent::parse_journal_record(ferry::agent::to_json(fresh));
+  REQUIRE(parsed_fresh);
+  CHECK(*parsed_fresh == fresh);
+
+  TempDir dir;
+  const auto task_dir = dir.task("invt-abc");
+  REQUIRE(ferry::agent::write_journal(task_dir, r, ferry::platform::Durability::kSynced));
+  struct stat st {};
+  REQUIRE(::stat(ferry::agent::journal_file(task_dir).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto back = ferry::agent::read_journal(task_dir);
+  REQUIRE(back);
+  CHECK(*back == r);
+  // Rewritten atomically: the new content, and no temporary file left beside it.
+  auto r2 = r;
+  r2.pending_piece.reset();
+  r2.log_offset = 4196;
+  REQUIRE(ferry::agent::write_journal(task_dir, r2, ferry::platform::Durability::kAtomicOnly));
+  CHECK(*ferry::agent::read_journal(task_dir) == r2);
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(task_dir)) {
+    ++files;
+  }
+  CHECK(files == 1);
+}
+
+TEST_CASE("journal: bad records are refused with the field named") {
+  auto j = ferry::agent::to_json(full_record("invt-abc"));
+  auto without = [&](const std::string& key) {
+    auto copy = j;
+    copy.erase(key);
+    return ferry::agent::parse_journal_record(copy);
+  };
+  for (const char* key : {"Version", "InvocationTaskId", "BootId", "SupervisorPid", "StartAcked",
+                          "NextLogIndex", "LogOffset"}) {
+    INFO(key);
+    auto r = without(key);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find(key) != std::string::npos);
+  }
+  auto bad = j;
+  bad["Version"] = 99;
+  CHECK_FALSE(ferry::agent::parse_journal_record(bad));
+  bad = j;
+  bad["InvocationTaskId"] = "../etc";
+  CHECK_FALSE(ferry::agent::parse_journal_record(bad));
+  bad = j;
+  bad["LogOffset"] = -1;
+  CHECK_FALSE(ferry::agent::parse_journal_record(bad));
+  bad = j;
+  bad["PendingPiece"]["Length"] = 0;
+  CHECK_FALSE(ferry::agent::parse_journal_record(bad));
+  bad = j;
+  bad["Result"]["InvocationTaskId"] = "invt-other";
+  CHECK_FALSE(ferry::agent::parse_journal_record(bad));
+  CHECK_FALSE(ferry::agent::parse_journal_record(nlohmann::json::array()));
+}
+
+TEST_CASE("journal: a scan replays good records and quarantines corrupt ones") {
+  TempDir dir;
+  REQUIRE(ferry::agent::write_journal(dir.task("invt-good"), full_record("invt-good"),
+                                      ferry::platform::Durability::kSynced));
+  const auto no_journal = dir.task("invt-nojournal");
+  write_text(no_journal / "task.json", "{}");
+  write_text(dir.task("invt-truncated") / "journal.json", R"({"Version":1,"Invoca)");
+  write_text(dir.task("invt-garbage") / "journal.json", std::string("\0\xff\x01", 3));
+  // A record copied into another task's directory is not that task's.
+  REQUIRE(ferry::agent::write_journal(dir.task("invt-moved"), full_record("invt-other"),
+                                      ferry::platform::Durability::kSynced));
+  // Not task directories: ignored, left alone.
+  write_text(dir.path() / "tasks" / ".journal.json.tmp-abc", "x");
+  fs::create_directories(dir.path() / "tasks" / "bad name");
+
+  auto scan = ferry::agent::scan_journal(dir.path());
+  REQUIRE(scan.records.size() == 1);
+  CHECK(scan.records[0] == full_record("invt-good"));
+  // Unreadable records are moved aside; their tasks are recovered like one without a record.
+  CHECK(scan.unjournaled ==
+        std::vector<std::string>{"invt-garbage", "invt-moved", "invt-nojournal", "invt-truncated"});
+  REQUIRE(scan.quarantined.size() == 3);
+  for (const auto& [id, why] : scan.quarantined) {
+    INFO(id << ": " << why);
+    CHECK_FALSE(why.empty());
+    CHECK(fs::exists(dir.path() / "tasks" / id));
+    CHECK_FALSE(fs::exists(dir.path() / "tasks" / id / "journal.json"));
+    CHECK(fs::exists(dir.path() / "quarantine" / (id + ".journal.json")));
+    CHECK(ferry::agent::is_quarantined(dir.path(), id));
+  }
+  CHECK_FALSE(ferry::agent::is_quarantined(dir.path(), "invt-good"));
+  CHECK_FALSE(ferry::agent::is_quarantined(dir.path(), "invt-nojournal"));
+  CHECK(fs::exists(dir.path() / "tasks" / "bad name"));
+  // A second scan finds the same good state and nothing more to quarantine.
+  auto again = ferry::agent::scan_journal(dir.path());
+  CHECK(again.records.size() == 1);
+  CHECK(again.quarantined.empty());
+  CHECK(again.unjournaled.size() == 4);
+}
+
+TEST_CASE("journal: the quarantine keeps a bounded number of entries") {
+  TempDir dir;
+  for (int i = 0; i < 5; ++i) {
+    write_text(dir.task("invt-bad" + std::to_string(i)) / "journal.json", "not json");
+  }
+  auto scan = ferry::agent::scan_journal(dir.path(), 2);
+  CHECK(scan.quarantined.size() == 5);
+  int kept = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path() / "quarantine")) {
+    ++kept;
+  }
+  CHECK(kept == 2);
+}
+
+TEST_CASE("liveness: a process is named by pid and start time, never the pid alone") {
+  using namespace ferry::platform;
+  CHECK(parse_stat_start_time("42 (a b) c)) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 "
+                              "987654 1000 10") == 987654U);
+  CHECK_FALSE(
+      parse_stat_start_time("42 (x) Z 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 "
+                            "987654 0 0"));
+  CHECK_FALSE(parse_stat_start_time("42 (x) S 1 2 3"));
+  CHECK_FALSE(parse_stat_start_time("garbage"));
+  CHECK_FALSE(parse_stat_start_time(""));
+
+  const auto self = process_start_time(::getpid());
+  REQUIRE(self);
+  CHECK(is_same_process(::getpid(), *self));
+  CHECK_FALSE(is_same_process(::getpid(), *self + 1));
+  CHECK_FALSE(process_start_time(0));
+  CHECK_FALSE(process_start_time(-1));
+
+  // A child: alive, then a zombie (ended: not alive), then reaped (gone).
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const auto start = process_start_time(child);
+  REQUIRE(start);
+  CHECK(is_same_process(child, *start));
+  // The wrong start time: not signalled.
+  CHECK_FALSE(signal_same_process(child, *start + 1, SIGKILL));
+  CHECK(is_same_process(child, *start));
+  CHECK(signal_same_process(child, *start, SIGKILL));
+  bool zombie_seen = false;
+  for (int i = 0; i < 200 && !zombie_seen; ++i) {
+    const std::string stat = [&] {
+      std::ifstream in("/proc/" + std::to_string(child) + "/stat");
+      std::string s;
+      std::getline(in, s);
+      return s;
+    }();
+    zombie_seen = stat.find(") Z ") != std::string::npos;
+    if (!zombie_seen) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  CHECK(zombie_seen);
+  CHECK_FALSE(is_same_process(child, *start));
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK_FALSE(process_start_time(child));
+}
+
+TEST_CASE("liveness: the boot id comes from the kernel, or the file a test names") {
+  using namespace ferry::platform;
+  ::unsetenv(kBootIdFileVariable);
+  const std::string real = boot_id();
+  CHECK(real.size() == 36);
+  TempDir dir;
+  write_text(dir.path() / "boot", "test-boot-id\n");
+  ::setenv(kBootIdFileVariable, (dir.path() / "boot").c_str(), 1);
+  CHECK(boot_id() == "test-boot-id");
+  ::unsetenv(kBootIdFileVariable);
+  CHECK(boot_id() == real);
+}
+
+TEST_CASE("liveness: a supervisor is found by its arguments") {
+  const std::string unique = "/ferry-unit-" + std::to_string(::getpid());
+  CHECK_FALSE(ferry::platform::find_process_with_args({"--task-dir", unique}));
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::execl("/bin/sh", "/bin/sh", "-c", "sleep 30", "supervise", "--task-dir", unique.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  bool found = false;
+  for (int i = 0; i < 200 && !found; ++i) {
+    auto pid = ferry::platform::find_process_with_args({"supervise", "--task-dir", unique});
+    found = pid && *pid == child;
+    if (!found) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  CHECK(found);
+  CHECK_FALSE(ferry::platform::find_process_with_args({"--task-dir", unique + "x"}));
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+}
+
+TEST_CASE("retention: spools of finished tasks go first, oldest first; then new tasks wait") {
+  using ferry::agent::apply_retention;
+  using ferry::agent::RetentionEntry;
+  const std::vector<RetentionEntry> entries{
+      {"invt-running", false, 500, 0},
+      {"invt-late", true, 300, 3},
+      {"invt-early", true, 200, 1},
+      {"invt-middle", true, 100, 2},
+  };
+  // Under both caps: nothing dropped, tasks start.
+  auto d = apply_retention(entries, 1500, 10, 2000);
+  CHECK(d.drop_spools.empty());
+  CHECK_FALSE(d.refuse_new);
+  CHECK(d.bytes_after == 1500);
+  // 250 bytes over: the two oldest finished spools (200 + 100) bring it under.
+  d = apply_retention(entries, 1250, 10, 1000);
+  CHECK(d.drop_spools == std::vector<std::string>{"invt-early", "invt-middle"});
+  CHECK(d.bytes_after == 950);
+  CHECK_FALSE(d.refuse_new);
+  // Far over: every finished spool goes, never a running task's; still over, so new tasks wait.
+  d = apply_retention(entries, 5000, 10, 1000);
+  CHECK(d.drop_spools == std::vector<std::string>{"invt-early", "invt-middle", "invt-late"});
+  CHECK(d.bytes_after == 4400);
+  CHECK(d.refuse_new);
+  // The task cap alone refuses new tasks and drops nothing.
+  d = apply_retention(entries, 100, 4, 1000);
+  CHECK(d.drop_spools.empty());
+  CHECK(d.refuse_new);
+}
+
+TEST_CASE("retention: journal_bytes counts the files under tasks/") {
+  TempDir dir;
+  write_text(dir.task("invt-a") / "output.log", std::string(1000, 'x'));
+  write_text(dir.task("invt-b") / "journal.json", std::string(24, 'y'));
+  fs::create_directories(dir.path() / "tasks" / "invt-b" / "script");
+  write_text(dir.path() / "tasks" / "invt-b" / "script" / "s.sh", "echo\n");
+  write_text(dir.path() / "identity.json", std::string(5000, 'z'));  // not the journal's
+  CHECK(ferry::agent::journal_bytes(dir.path()) == 1029);
+}
