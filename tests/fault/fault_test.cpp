@@ -1,6 +1,7 @@
 // Fault tests of issue 6: the real ferry-server and ferry-agent on loopback, with the agent
 // killed, replaced by a new binary, or "rebooted" (another boot id, supervisors gone) while
-// tasks run. Each test prints a count line and asserts on it:
+// tasks run, and the server stopped or killed under load. Each test prints a count line and asserts
+// on it:
 //   fault N: accepted A finished F lost L duplicated D
 // accepted: RunCommand returned an id; finished: final with the expected status, exit code and
 // output; lost: not final by the deadline or final with another outcome; duplicated: started
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
@@ -497,6 +499,79 @@ TEST_CASE("fault 3: server down 30 s while 50 tasks finish, agent restarted mean
   CHECK(counts.lost == 0);
   CHECK(counts.duplicated == 0);
   CHECK(wait_until([&] { return tasks_dir_empty(agent->state_dir()); }, 10s));
+  CHECK(live_processes_with(agent->state_dir().string()) == 0);
+  CHECK(wait_until([&] { return reap_orphans(agent->pid()) == 0; }, 10s));
+  CHECK(agent->stop() == 0);
+}
+
+TEST_CASE("fault 4: server SIGKILLed during a burst of 200 RunCommand; every accepted one runs",
+          "[fault]") {
+  become_subreaper();
+  ferry::test::ServerProcess server(FERRY_SERVER_BIN);
+  ferry::test::TcpProxy proxy(server.port());
+  auto api = server.api();
+  Scratch scratch;
+  auto agent = registered_agent(api, FERRY_AGENT_BINARY, scratch / "a", {}, proxy.endpoint());
+  const std::string id = agent->instance_id();
+
+  // Four clients send 200 RunCommand calls between them, about 200 a second; the server is
+  // killed once 50 have been answered, so the kill lands in the middle of the burst with calls
+  // in flight.
+  constexpr std::size_t kCalls = 200;
+  constexpr std::size_t kClients = 4;
+  constexpr int kKillAfter = 50;
+  std::vector<Spec> specs;
+  for (std::size_t i = 0; i < kCalls; ++i) {
+    specs.push_back(make_spec(scratch.path(), static_cast<int>(i), 0, false));
+  }
+  std::vector<char> accepted(kCalls, 0);
+  std::atomic<int> answered{0};
+  std::vector<std::thread> clients;
+  for (std::size_t t = 0; t < kClients; ++t) {
+    clients.emplace_back([&, t, client = server.api()]() mutable {
+      for (std::size_t i = t; i < kCalls; i += kClients) {
+        auto r = client.call("RunCommand", {{"Content", ferry::test::b64(specs[i].script)},
+                                            {"InstanceIds", {id}},
+                                            {"Timeout", 120}});
+        if (r.ok()) {
+          specs[i].invocation = r.response["InvocationId"].get<std::string>();
+          accepted[i] = 1;
+          ++answered;
+        }
+        std::this_thread::sleep_for(20ms);
+      }
+    });
+  }
+  REQUIRE(wait_until([&] { return answered.load() >= kKillAfter; }, 30s));
+  CHECK(server.kill() == 128 + SIGKILL);
+  for (auto& c : clients) {
+    c.join();
+  }
+  std::vector<Spec> taken;
+  for (std::size_t i = 0; i < kCalls; ++i) {
+    if (accepted[i] != 0) {
+      taken.push_back(specs[i]);
+    }
+  }
+  INFO("RunCommand answered " << taken.size() << " of " << kCalls);
+  CHECK(taken.size() >= static_cast<std::size_t>(kKillAfter));
+  CHECK(taken.size() < kCalls);  // the kill did land mid-burst
+
+  server.start();
+  proxy.set_upstream_port(server.port());
+  auto api_after = server.api();
+  auto counts = collect(api_after, id, taken, 90s, [](const Spec& s, const json& t) {
+    const std::string want = s.exit_code == 0 ? "SUCCESS" : "FAILED";
+    return t["TaskStatus"] == want && t["TaskResult"]["ExitCode"] == s.exit_code &&
+           output_matches(t["TaskResult"], s.expected_output);
+  });
+  print_counts(4, counts);
+  std::printf("fault 4: RunCommand calls %zu, answered %zu, refused or cut by the kill %zu\n",
+              kCalls, taken.size(), kCalls - taken.size());
+  std::fflush(stdout);
+  CHECK(counts.finished == counts.accepted);
+  CHECK(counts.lost == 0);
+  CHECK(counts.duplicated == 0);
   CHECK(live_processes_with(agent->state_dir().string()) == 0);
   CHECK(wait_until([&] { return reap_orphans(agent->pid()) == 0; }, 10s));
   CHECK(agent->stop() == 0);
