@@ -3,8 +3,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <vector>
@@ -97,7 +99,15 @@ bool is_same_process(int pid, std::uint64_t start_time) {
 }
 
 bool signal_same_process(int pid, std::uint64_t start_time, int signal) {
-  return is_same_process(pid, start_time) && ::kill(pid, signal) == 0;
+  // A pidfd names one process for good: opened first and checked second, it cannot reach a
+  // process that took the pid over after the check. Kernels without pidfds (before 5.3) get
+  // the check followed by kill(2).
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) {
+    return errno != ESRCH && is_same_process(pid, start_time) && ::kill(pid, signal) == 0;
+  }
+  return is_same_process(pid, start_time) &&
+         ::syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) == 0;
 }
 
 std::optional<int> find_process_with_args(const std::initializer_list<std::string_view>& args) {

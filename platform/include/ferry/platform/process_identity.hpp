@@ -26,8 +26,8 @@ std::optional<std::uint64_t> process_start_time(int pid);
 bool is_same_process(int pid, std::uint64_t start_time);
 
 // Sends `signal` to `pid` only if it is still the process that had `start_time`. False when it
-// is not (or kill failed). A pid reused between the check and the kill is not excluded, but the
-// window is a few microseconds instead of the agent's whole downtime.
+// is not (or the signal could not be sent). Through a pidfd, so a pid reused between the check
+// and the signal is never hit (on kernels before 5.3, kill(2) right after the check).
 bool signal_same_process(int pid, std::uint64_t start_time, int signal);
 
 // The pid of a live process whose argument list holds `args` as consecutive elements, if any.
