@@ -5,44 +5,12 @@
 namespace ferry::cli {
 namespace {
 
-bool is_continuation(char c) {
-  return (static_cast<unsigned char>(c) & 0xC0U) == 0x80U;
-}
-
-std::size_t sequence_length(char c) {
-  const auto b = static_cast<unsigned char>(c);
-  if ((b & 0xE0U) == 0xC0U) {
-    return 2;
-  }
-  if ((b & 0xF0U) == 0xE0U) {
-    return 3;
-  }
-  if ((b & 0xF8U) == 0xF0U) {
-    return 4;
-  }
-  return 0;
-}
-
-// The head cut of make_output_excerpt (core/src/output_excerpt.cpp), which is not exported: drop
-// a multi-byte sequence that `s` ends in the middle of, looking at the last 4 bytes only.
-std::size_t cut_head_length(std::string_view s) {
-  std::size_t trailing = 0;
-  while (trailing < 3 && trailing < s.size() && is_continuation(s[s.size() - 1 - trailing])) {
-    ++trailing;
-  }
-  if (trailing == s.size()) {
-    return s.size();
-  }
-  const std::size_t lead = s.size() - 1 - trailing;
-  return sequence_length(s[lead]) > trailing + 1 ? lead : s.size();
-}
-
 // Whether `s` is made of whole UTF-8 sequences (by their shape: lead and continuation bytes),
 // but for an incomplete one at its end when `open_end`.
 bool utf8_shaped(std::string_view s, bool open_end) {
   for (std::size_t i = 0; i < s.size();) {
     const auto b = static_cast<unsigned char>(s[i]);
-    const std::size_t len = b < 0x80U ? 1 : sequence_length(s[i]);
+    const std::size_t len = b < 0x80U ? 1 : utf8_sequence_length(s[i]);
     if (len == 0) {
       return false;
     }
@@ -50,7 +18,7 @@ bool utf8_shaped(std::string_view s, bool open_end) {
       if (i + k >= s.size()) {
         return open_end;
       }
-      if (!is_continuation(s[i + k])) {
+      if (!utf8_is_continuation(s[i + k])) {
         return false;
       }
     }
@@ -69,25 +37,25 @@ bool head_fits(std::string_view excerpt, std::string_view printed, std::size_t h
     return false;
   }
   // cut_tail stops at the first byte that is not a continuation byte, or after three.
-  if ((k < 3 || strict) && h < excerpt.size() && is_continuation(excerpt[h])) {
+  if ((k < 3 || strict) && h < excerpt.size() && utf8_is_continuation(excerpt[h])) {
     return false;
   }
   if (j == 0) {
     // Nothing was cut: the head is the first `half` bytes and ends on a boundary.
-    return cut_head_length(excerpt.substr(0, half)) == half;
+    return excerpt_head_cut(excerpt.substr(0, half)) == half;
   }
-  if (strict && cut_head_length(excerpt.substr(0, h)) != h) {
+  if (strict && excerpt_head_cut(excerpt.substr(0, h)) != h) {
     return false;
   }
   if (h < printed.size()) {
     // The cut bytes were printed: a lead byte announcing more than the j bytes that fit, then
     // continuation bytes up to `half`.
-    if (sequence_length(printed[h]) <= j) {
+    if (utf8_sequence_length(printed[h]) <= j) {
       return false;
     }
     const std::size_t end = std::min(half, printed.size());
     for (std::size_t i = h + 1; i < end; ++i) {
-      if (!is_continuation(printed[i])) {
+      if (!utf8_is_continuation(printed[i])) {
         return false;
       }
     }
@@ -110,7 +78,7 @@ std::optional<std::size_t> excerpt_head_length(std::string_view excerpt, std::ui
   // Bytes both cuts removed together: j from the head, k from the tail, each at most 3.
   const std::size_t cut = 2 * half - excerpt.size();
   if (printed.size() >= half) {
-    const std::size_t h = cut_head_length(printed.substr(0, half));
+    const std::size_t h = excerpt_head_cut(printed.substr(0, half));
     const std::size_t j = half - h;
     if (j > cut || cut - j > 3 || excerpt.substr(0, h) != printed.substr(0, h)) {
       return std::nullopt;

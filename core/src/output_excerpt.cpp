@@ -17,53 +17,29 @@ std::size_t to_size(T v) {
   }
 }
 
-bool is_continuation(char c) {
-  return (static_cast<unsigned char>(c) & 0xC0U) == 0x80U;
-}
-
-// Length of the sequence a lead byte announces; 0 for a byte that cannot lead one.
-std::size_t sequence_length(char c) {
-  const auto b = static_cast<unsigned char>(c);
-  if ((b & 0xE0U) == 0xC0U) {
-    return 2;
-  }
-  if ((b & 0xF0U) == 0xE0U) {
-    return 3;
-  }
-  if ((b & 0xF8U) == 0xF0U) {
-    return 4;
-  }
-  return 0;
-}
-
-// Drops a multi-byte sequence that `s` ends in the middle of. Only the bytes of `s` are looked
-// at, so the streaming and the one-shot forms decide alike.
-std::string_view cut_head(std::string_view s) {
-  std::size_t trailing = 0;
-  while (trailing < 3 && trailing < s.size() && is_continuation(s[s.size() - 1 - trailing])) {
-    ++trailing;
-  }
-  if (trailing == s.size()) {
-    return s;
-  }
-  const std::size_t lead = s.size() - 1 - trailing;
-  const std::size_t len = sequence_length(s[lead]);
-  if (len > trailing + 1) {
-    return s.substr(0, lead);
-  }
-  return s;
-}
-
 // Skips the continuation bytes of a sequence that began before `s`; a sequence has at most 3.
 std::string_view cut_tail(std::string_view s) {
   std::size_t skip = 0;
-  while (skip < 3 && skip < s.size() && is_continuation(s[skip])) {
+  while (skip < 3 && skip < s.size() && utf8_is_continuation(s[skip])) {
     ++skip;
   }
   return s.substr(skip);
 }
 
 }  // namespace
+
+// Only the bytes of `s` are looked at, so the streaming and the one-shot forms decide alike.
+std::size_t excerpt_head_cut(std::string_view s) {
+  std::size_t trailing = 0;
+  while (trailing < 3 && trailing < s.size() && utf8_is_continuation(s[s.size() - 1 - trailing])) {
+    ++trailing;
+  }
+  if (trailing == s.size()) {
+    return s.size();
+  }
+  const std::size_t lead = s.size() - 1 - trailing;
+  return utf8_sequence_length(s[lead]) > trailing + 1 ? lead : s.size();
+}
 
 OutputExcerpt make_output_excerpt(std::string_view head, std::string_view tail, uint64_t total_size,
                                   std::size_t limit) {
@@ -80,7 +56,8 @@ OutputExcerpt make_output_excerpt(std::string_view head, std::string_view tail, 
     }
   } else {
     const std::size_t half = limit / 2;
-    const std::string_view h = cut_head(head.substr(0, std::min(half, head.size())));
+    const std::string_view kept = head.substr(0, std::min(half, head.size()));
+    const std::string_view h = kept.substr(0, excerpt_head_cut(kept));
     const std::string_view t = cut_tail(tail.substr(tail.size() - std::min(half, tail.size())));
     out.bytes.reserve(h.size() + t.size());
     out.bytes.assign(h);

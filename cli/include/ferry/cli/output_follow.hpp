@@ -4,14 +4,14 @@
 // - while the task runs, TaskResult.Output is a prefix of the output: the live pieces the agent
 //   uploaded so far, which the server keeps up to 24 KiB (cut on a UTF-8 boundary);
 // - once it is final, Output is the head and the tail of the whole output: all of it when it
-//   fits in 24 KiB (Dropped 0), else cut_head(first 12 KiB) + cut_tail(last 12 KiB), with
+//   fits in 24 KiB (Dropped 0), else excerpt_head_cut(first 12 KiB) + cut_tail(last 12 KiB), with
 //   Dropped the bytes in between (core/include/ferry/core/output_excerpt.hpp).
 //
 // So what was printed live (P, a prefix) and the final excerpt overlap. With Dropped 0 the rest
 // is the excerpt past P. Otherwise the head's length h is needed to know where the gap lies.
-// When P holds 12 KiB or more, h is cut_head of P's first 12 KiB, exactly. When P is shorter,
-// h is one of the four lengths the cut allows (each cut drops at most 3 bytes), singled out by
-// the cut rules, by P, and, when the bytes are UTF-8, by sequence boundaries. Then:
+// When P holds 12 KiB or more, h is excerpt_head_cut of P's first 12 KiB, exactly. When P is
+// shorter, h is one of the four lengths the cut allows (each cut drops at most 3 bytes), singled
+// out by the cut rules, by P, and, when the bytes are UTF-8, by sequence boundaries. Then:
 //   P within the head             -> the rest of the head, the gap marker, the tail;
 //   P past the head, before tail  -> a marker for the dropped bytes not printed yet, the tail;
 //   P reaching into the tail      -> the tail past what was printed, no marker.

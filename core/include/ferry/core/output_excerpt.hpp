@@ -26,6 +26,31 @@ struct OutputExcerpt {
 OutputExcerpt make_output_excerpt(std::string_view head, std::string_view tail, uint64_t total_size,
                                   std::size_t limit = kMaxOutputExcerpt);
 
+// The UTF-8 shape rules the excerpt's cuts follow, exported for readers that must redo a cut
+// (the `ferry` client matches live output against the final excerpt).
+// Whether `c` is a continuation byte (10xxxxxx).
+inline bool utf8_is_continuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0U) == 0x80U;
+}
+// The length of the sequence a lead byte announces: 2, 3 or 4; 0 for a byte that cannot lead a
+// multi-byte sequence (ASCII included).
+inline std::size_t utf8_sequence_length(char c) {
+  const auto b = static_cast<unsigned char>(c);
+  if ((b & 0xE0U) == 0xC0U) {
+    return 2;
+  }
+  if ((b & 0xF0U) == 0xE0U) {
+    return 3;
+  }
+  if ((b & 0xF8U) == 0xF0U) {
+    return 4;
+  }
+  return 0;
+}
+// The head cut of make_output_excerpt: the length of `s` without a multi-byte sequence it ends
+// in the middle of, judged from its last 4 bytes only.
+std::size_t excerpt_head_cut(std::string_view s);
+
 // Streaming form with bounded memory (limit bytes at most): feed the output in chunks of any
 // size, then take the excerpt.
 class HeadTailCapture {
