@@ -34,12 +34,6 @@ std::string format_error(const Error& e) {
   return e.code.empty() ? e.message : e.code + ": " + e.message;
 }
 
-// The boot id the agent compares on re-attach; the same source as the agent's (tests may name
-// another file, see process_identity.hpp).
-std::string read_boot_id() {
-  return platform::boot_id();
-}
-
 // The program and arguments that run the script at `script_path`.
 Expected<std::vector<std::string>> plan_argv(const Task& task, const Launcher* launcher,
                                              const std::string& script_body,
@@ -242,7 +236,7 @@ constexpr uint64_t kStateReserve = 64 * 1024;
 Status write_final(const TaskPaths& paths, const TaskResult& result) {
   nlohmann::json state{{"Phase", "finished"},
                        {"SupervisorPid", ::getpid()},
-                       {"BootId", read_boot_id()},
+                       {"BootId", platform::boot_id()},
                        {"Result", to_json(result)}};
   const std::string text = state.dump();
   auto s = platform::write_file_atomic(paths.state_file, text, 0600, platform::Durability::kSynced);
@@ -284,7 +278,7 @@ int supervisor_main(const SupervisorOptions& options) {
     return s ? 0 : 1;
   }
 
-  const std::string boot_id = read_boot_id();
+  const std::string boot_id = platform::boot_id();
   plan->spec.on_started = [&](int pid) {
     nlohmann::json state{{"Phase", "running"},
                          {"SupervisorPid", ::getpid()},

@@ -21,30 +21,11 @@ bool parse_int(std::string_view s, int& out) {
   return ec == std::errc() && ptr == end && !s.empty();
 }
 
-// Small files only (/proc/<pid>/stat, cgroup.procs); a short read is fine for stat, whose
-// ppid field comes early.
-std::string read_small_file(const char* path, std::size_t limit) {
-  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    return {};
-  }
-  std::string content;
-  char buffer[4096];
-  while (content.size() < limit) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n <= 0) {
-      break;
-    }
-    content.append(buffer, static_cast<std::size_t>(n));
-  }
-  return content;
-}
-
 // The ppid in /proc/<pid>/stat: "pid (comm) state ppid ...", where comm may itself contain
 // spaces and parentheses, so parsing starts after the last ')'.
 bool read_ppid(int pid, int& ppid) {
   const std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  const std::string stat = read_small_file(path.c_str(), 1024);
+  const std::string stat = read_small_file(path, 1024);
   const auto close_paren = stat.rfind(')');
   if (close_paren == std::string::npos || close_paren + 4 >= stat.size()) {
     return false;
@@ -91,7 +72,7 @@ std::vector<int> descendants_of(int root) {
 
 std::vector<int> read_pid_list(const std::string& path) {
   std::vector<int> pids;
-  const std::string text = read_small_file(path.c_str(), std::size_t{1} << 20);
+  const std::string text = read_small_file(path, std::size_t{1} << 20);
   std::string_view rest(text);
   while (!rest.empty()) {
     const auto newline = rest.find('\n');
@@ -105,6 +86,23 @@ std::vector<int> read_pid_list(const std::string& path) {
     rest.remove_prefix(newline + 1);
   }
   return pids;
+}
+
+std::string read_small_file(const std::string& path, std::size_t limit) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return {};
+  }
+  std::string content;
+  char buffer[4096];
+  while (content.size() < limit) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n <= 0) {
+      break;
+    }
+    content.append(buffer, static_cast<std::size_t>(n));
+  }
+  return content;
 }
 
 }  // namespace ferry::platform::linux_proc

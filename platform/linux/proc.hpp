@@ -1,6 +1,7 @@
 // Process-table queries through /proc, for finding a task's whole process tree.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,11 @@ namespace ferry::platform::linux_proc {
 // /proc. Zombies are included: they still have to be reaped. A snapshot: processes created
 // after the pass are missed, so callers that kill repeat until nothing is left.
 std::vector<int> descendants_of(int root);
+
+// At most `limit` bytes of a small file (/proc/<pid>/stat, cmdline, cgroup.procs, boot_id),
+// as far as it could be read; empty if unreadable. Unlike platform::read_file, a longer file is
+// cut, not refused: the fields callers want come early.
+std::string read_small_file(const std::string& path, std::size_t limit);
 
 // The pids listed one per line in `path` (cgroup.procs); empty if unreadable.
 std::vector<int> read_pid_list(const std::string& path);

@@ -12,32 +12,13 @@
 #include <vector>
 
 #include "../posix/unique_fd.hpp"
+#include "proc.hpp"
 
 namespace ferry::platform {
-namespace {
-
-std::string read_small(const std::string& path, std::size_t limit) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    return {};
-  }
-  std::string content;
-  char buffer[4096];
-  while (content.size() < limit) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n <= 0) {
-      break;
-    }
-    content.append(buffer, static_cast<std::size_t>(n));
-  }
-  return content;
-}
-
-}  // namespace
 
 std::string boot_id() {
   const char* file = std::getenv(kBootIdFileVariable);
-  std::string id = read_small(
+  std::string id = linux_proc::read_small_file(
       file != nullptr && *file != '\0' ? std::string(file) : "/proc/sys/kernel/random/boot_id",
       128);
   while (!id.empty() && (id.back() == '\n' || id.back() == ' ' || id.back() == '\r')) {
@@ -90,7 +71,8 @@ std::optional<std::uint64_t> process_start_time(int pid) {
   if (pid <= 0) {
     return std::nullopt;
   }
-  return parse_stat_start_time(read_small("/proc/" + std::to_string(pid) + "/stat", 4096));
+  return parse_stat_start_time(
+      linux_proc::read_small_file("/proc/" + std::to_string(pid) + "/stat", 4096));
 }
 
 bool is_same_process(int pid, std::uint64_t start_time) {
@@ -123,7 +105,8 @@ std::optional<int> find_process_with_args(const std::initializer_list<std::strin
     if (ec != std::errc() || ptr != name.data() + name.size() || pid == ::getpid()) {
       continue;
     }
-    const std::string cmdline = read_small("/proc/" + std::to_string(pid) + "/cmdline", 65536);
+    const std::string cmdline =
+        linux_proc::read_small_file("/proc/" + std::to_string(pid) + "/cmdline", 65536);
     std::vector<std::string_view> argv;
     for (std::size_t pos = 0; pos < cmdline.size();) {
       const auto end = cmdline.find('\0', pos);
