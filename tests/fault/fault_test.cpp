@@ -180,13 +180,17 @@ struct Spec {
   std::string invocation;
 };
 
-Spec make_spec(const fs::path& dir, int i, int sleep_s, bool big) {
+// With a gate, the script waits (after its marker) until the test creates that file.
+Spec make_spec(const fs::path& dir, int i, int sleep_s, bool big, const fs::path& gate = {}) {
   Spec s;
   s.index = i;
   s.marker = dir / ("marker-" + std::to_string(i));
   s.exit_code = i % 3;
   const std::string n = std::to_string(i);
   s.script = "echo begin-" + n + "\necho x >> " + s.marker.string() + "\n";
+  if (!gate.empty()) {
+    s.script += "while [ ! -e " + gate.string() + " ]; do sleep 0.05; done\n";
+  }
   s.expected_output = "begin-" + n + "\n";
   if (big) {
     s.script += "yes line-" + n + " | head -c 200000\n";
@@ -461,9 +465,12 @@ TEST_CASE("fault 3: server down 30 s while 50 tasks finish, agent restarted mean
   const std::string id = agent->instance_id();
 
   constexpr int kTasks = 50;
+  // Held until the server is down: under load the first tasks could otherwise finish, and be
+  // acknowledged, before the outage begins.
+  const fs::path gate = scratch / "gate";
   std::vector<Spec> specs;
   for (int i = 0; i < kTasks; ++i) {
-    specs.push_back(make_spec(scratch.path(), i, 1 + i % 4, i % 5 == 0));
+    specs.push_back(make_spec(scratch.path(), i, 1 + i % 4, i % 5 == 0, gate));
     specs.back().invocation =
         ferry::test::run_command(api, {id}, specs.back().script, {{"Timeout", 120}});
   }
@@ -475,8 +482,12 @@ TEST_CASE("fault 3: server down 30 s while 50 tasks finish, agent restarted mean
       30s));
   const auto outage_start = std::chrono::steady_clock::now();
   REQUIRE(server.stop() == 0);
+  std::ofstream(gate) << "go";
   // Every task finishes while the server is away; the results wait in the journal.
-  CHECK(wait_until([&] { return journaled_results(agent->state_dir()) == kTasks; }, 20s));
+  const bool all_journaled =
+      wait_until([&] { return journaled_results(agent->state_dir()) == kTasks; }, 20s);
+  INFO("results in the journal: " << journaled_results(agent->state_dir()));
+  CHECK(all_journaled);
   // The agent restarts during the outage and finds them all there.
   agent->kill();
   agent->start();
