@@ -1,6 +1,6 @@
 // Running one task's program to its end as its supervisor: the process-tree owner that the
 // per-task supervisor process (agent/supervisor.cpp) calls. The implementation is per OS
-// (linux/supervise.cpp: child subreaper, own session, per-task cgroup, signalfd, splice).
+// (linux/supervise.cpp: child subreaper, own session, per-task cgroup, signalfd, output pipe).
 #pragma once
 
 #include <chrono>
