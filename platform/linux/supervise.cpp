@@ -26,6 +26,7 @@
 #include <array>
 #include <cerrno>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -390,8 +391,11 @@ class OutputPump {
 
  private:
   ssize_t copy_once() {
-    buffer_.resize(kCopyBuffer);
-    const ssize_t n = ::read(pipe_fd_, buffer_.data(), buffer_.size());
+    if (!buffer_) {
+      // Left uninitialised: a task with little output touches only the pages read() fills.
+      buffer_ = std::make_unique_for_overwrite<char[]>(kCopyBuffer);
+    }
+    const ssize_t n = ::read(pipe_fd_, buffer_.get(), kCopyBuffer);
     if (n <= 0 || write_error_ != 0) {
       return n;
     }
@@ -399,7 +403,7 @@ class OutputPump {
     const auto total = static_cast<std::size_t>(n);
     while (done < total) {
       const ssize_t w =
-          ::write(spool_fd_, buffer_.data() + done, std::min(kSpoolWrite, total - done));
+          ::write(spool_fd_, buffer_.get() + done, std::min(kSpoolWrite, total - done));
       if (w < 0) {
         if (errno == EINTR) {
           continue;
@@ -417,7 +421,7 @@ class OutputPump {
   int spool_fd_;
   int write_error_ = 0;
   uint64_t bytes_ = 0;
-  std::vector<char> buffer_;
+  std::unique_ptr<char[]> buffer_;
 };
 
 // Durations from the spec are added to clock readings; a "forever" like milliseconds::max()
