@@ -26,6 +26,11 @@ int main(int argc, char** argv) {
       ::sigaddset(&set, sig);
     }
     ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    // Every task waits for this start: its own few arguments are read without building the
+    // whole command line (anything unexpected falls through to CLI11 for its error message).
+    if (auto options = ferry::agent::parse_supervisor_arguments(argc, argv, 2)) {
+      return ferry::agent::supervisor_main(*options);
+    }
   }
   CLI::App app{"ferry-agent: runs the commands that ferry-server dispatches to this machine"};
   app.set_version_flag("--version", std::string("ferry-agent ") + FERRY_VERSION);

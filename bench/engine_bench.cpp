@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "ferry/agent/agent_paths.hpp"
+#include "ferry/agent/supervisor.hpp"
 #include "ferry/agent/task_runner.hpp"
 #include "ferry/core/base64.hpp"
 #include "ferry/core/task.hpp"
@@ -104,7 +105,7 @@ json bench_start(const fs::path& dir, int runs) {
   std::vector<double> ferry_runs;
   ferry::agent::RunnerOptions options;
   options.state_dir = dir / "state";
-  options.supervisor_executable = FERRY_AGENT_BINARY;
+  options.supervisor_executable = ferry::agent::default_supervisor_executable(FERRY_AGENT_BINARY);
   if (auto s = ferry::agent::prepare_state_dir(options.state_dir); !s) {
     throw std::runtime_error(s.error().message);
   }

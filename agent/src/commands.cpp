@@ -16,6 +16,7 @@
 
 #include "ferry/agent/agent_paths.hpp"
 #include "ferry/agent/identity.hpp"
+#include "ferry/agent/supervisor.hpp"
 #include "ferry/core/time.hpp"
 #include "ferry/platform/fs.hpp"
 #include "ferry/platform/service.hpp"
@@ -254,8 +255,9 @@ int daemon_command(const AgentConfig& config) {
       spdlog::error("finding the agent's own binary: {}", self.error().message);
       return 1;
     }
-    options.supervisor_executable = *self;
+    options.supervisor_executable = default_supervisor_executable(*self);
   }
+  spdlog::info("task supervisor: {}", options.supervisor_executable.string());
   options.version = FERRY_VERSION;
   ::signal(SIGPIPE, SIG_IGN);
 

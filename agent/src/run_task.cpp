@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "ferry/agent/agent_paths.hpp"
+#include "ferry/agent/supervisor.hpp"
 #include "ferry/agent/task_runner.hpp"
 #include "ferry/core/task.hpp"
 #include "ferry/platform/fs.hpp"
@@ -56,7 +57,7 @@ int run_task_command(const RunTaskOptions& options) {
   boost::asio::io_context io;
   RunnerOptions runner_options;
   runner_options.state_dir = options.state_dir;
-  runner_options.supervisor_executable = *exe;
+  runner_options.supervisor_executable = default_supervisor_executable(*exe);
   runner_options.max_concurrent = 1;
   runner_options.kill_grace = options.kill_grace;
   runner_options.use_cgroup = options.use_cgroup;

@@ -2,10 +2,13 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "ferry/agent/agent_paths.hpp"
@@ -300,6 +303,44 @@ int supervisor_main(const SupervisorOptions& options) {
     return 1;
   }
   return 0;
+}
+
+std::optional<SupervisorOptions> parse_supervisor_arguments(int argc, const char* const* argv,
+                                                            int first) {
+  SupervisorOptions options;
+  bool have_dir = false;
+  for (int i = first; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--no-cgroup") {
+      options.use_cgroup = false;
+    } else if (arg == "--task-dir" && i + 1 < argc && argv[i + 1][0] != '\0') {
+      options.task_dir = argv[++i];
+      have_dir = true;
+    } else if (arg == "--kill-grace-ms" && i + 1 < argc) {
+      const std::string_view value = argv[++i];
+      long long ms = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+      if (ec != std::errc() || end != value.data() + value.size() || ms < 0 || ms > 300000) {
+        return std::nullopt;
+      }
+      options.kill_grace = std::chrono::milliseconds(ms);
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!have_dir) {
+    return std::nullopt;
+  }
+  return options;
+}
+
+std::filesystem::path default_supervisor_executable(const std::filesystem::path& agent_binary) {
+  const auto sibling = agent_binary.parent_path() / "ferry-supervise";
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(sibling, ec) && ::access(sibling.c_str(), X_OK) == 0) {
+    return sibling;
+  }
+  return agent_binary;
 }
 
 }  // namespace ferry::agent

@@ -28,13 +28,14 @@ struct RunTaskOutcome {
 };
 
 inline RunTaskOutcome run_task(const TempDir& dir, const nlohmann::json& task,
-                               const std::vector<std::string>& extra = {}) {
+                               const std::vector<std::string>& extra = {},
+                               const std::string& agent = kAgent) {
   const std::string task_file = dir.str() + "/" + task.value("InvocationTaskId", "x") + ".json";
   {
     std::ofstream out(task_file);
     out << task.dump();
   }
-  std::vector<std::string> argv{kAgent,    "run-task",    "--task",
+  std::vector<std::string> argv{agent,     "run-task",    "--task",
                                 task_file, "--state-dir", dir.str() + "/state"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   RunTaskOutcome o;

@@ -52,6 +52,28 @@ TEST_CASE("run-task: a successful script gives SUCCESS, its merged output and ti
   CHECK_FALSE(std::filesystem::exists(dir.path() / "state/tasks/invt-ok000001"));
 }
 
+TEST_CASE("run-task: the supervisor is the ferry-supervise beside the agent, else the agent") {
+  TempDir dir;
+  // The script's parent is its supervisor.
+  const std::string script = "tr '\\0' ' ' < /proc/$PPID/cmdline\n";
+  const auto sibling = std::filesystem::path(kAgent).parent_path() / "ferry-supervise";
+  REQUIRE(std::filesystem::exists(sibling));
+  auto o = run_task(dir, make_task("invt-sup00001", script));
+  REQUIRE(o.result["Result"] == "SUCCESS");
+  CHECK_THAT(o.output, Catch::StartsWith(sibling.string() + " supervise --task-dir " + dir.str() +
+                                         "/state/tasks/invt-sup00001 "));
+
+  // An agent binary installed alone runs its own `supervise` mode: the same task, same result.
+  const auto alone = dir.path() / "alone";
+  std::filesystem::create_directories(alone);
+  std::filesystem::copy_file(kAgent, alone / "ferry-agent");
+  auto a = run_task(dir, make_task("invt-sup00002", script), {}, (alone / "ferry-agent").string());
+  REQUIRE(a.result["Result"] == "SUCCESS");
+  CHECK_THAT(a.output,
+             Catch::StartsWith((alone / "ferry-agent").string() + " supervise --task-dir " +
+                               dir.str() + "/state/tasks/invt-sup00002 "));
+}
+
 TEST_CASE("run-task: exit codes and deaths by signal are FAILED with the code") {
   TempDir dir;
   auto o = run_task(dir, make_task("invt-exit0003", "echo before\nexit 3\n"));

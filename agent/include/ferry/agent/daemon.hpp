@@ -20,7 +20,7 @@ namespace ferry::agent {
 
 struct DaemonOptions {
   std::filesystem::path state_dir;
-  std::filesystem::path supervisor_executable;  // the ferry-agent binary
+  std::filesystem::path supervisor_executable;  // ferry-supervise, or ferry-agent (`supervise`)
   std::size_t max_concurrent = 64;
   std::chrono::milliseconds kill_grace{3000};
   bool use_cgroup = true;

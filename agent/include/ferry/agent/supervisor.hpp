@@ -1,12 +1,13 @@
-// The per-task supervisor: `ferry-agent supervise --task-dir DIR`, one process per task, in the
-// spirit of conmon and containerd-shim. It turns task.json into a running program (script file,
-// user, directory, interpreter or launcher, environment), owns its process tree, its timeout
-// and its spool file, and writes the result to state.json atomically. It outlives the agent:
-// the agent only starts it and reads state.json.
+// The per-task supervisor: `ferry-supervise supervise --task-dir DIR` (or the same mode of
+// ferry-agent), one process per task, in the spirit of conmon and containerd-shim. It turns
+// task.json into a running program (script file, user, directory, interpreter or launcher,
+// environment), owns its process tree, its timeout and its spool file, and writes the result to
+// state.json atomically. It outlives the agent: the agent only starts it and reads state.json.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 namespace ferry::agent {
 
@@ -20,5 +21,17 @@ struct SupervisorOptions {
 // state.json holds a final result (whatever the task's own result), non-zero when even that
 // could not be written.
 int supervisor_main(const SupervisorOptions& options);
+
+// The supervisor's arguments as the agent writes them, from argv[first] on:
+// `--task-dir DIR [--kill-grace-ms N] [--no-cgroup]` (N from 0 to 300000). nullopt for anything
+// else, including a missing or empty --task-dir.
+std::optional<SupervisorOptions> parse_supervisor_arguments(int argc, const char* const* argv,
+                                                            int first);
+
+// The program the agent starts for each task: `ferry-supervise` beside the agent's binary when
+// that is an executable file, else the agent's binary itself (its `supervise` mode runs the
+// same code; it only starts slower). Either is started with the same arguments,
+// `supervise --task-dir DIR ...`.
+std::filesystem::path default_supervisor_executable(const std::filesystem::path& agent_binary);
 
 }  // namespace ferry::agent

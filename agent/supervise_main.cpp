@@ -1,0 +1,35 @@
+// ferry-supervise: the per-task supervisor on its own (see ferry/agent/supervisor.hpp). The
+// agent starts it as `ferry-supervise supervise --task-dir DIR [--kill-grace-ms N]
+// [--no-cgroup]`, the arguments of `ferry-agent supervise`; the leading word may be left out.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "ferry/agent/supervisor.hpp"
+
+int main(int argc, char** argv) {
+  // Signals come through a signalfd: blocked before anything else runs, a cancel that arrives
+  // during start-up waits for it instead of killing it.
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) {
+    ::sigaddset(&set, sig);
+  }
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+
+  if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::printf("ferry-supervise %s\n", FERRY_VERSION);
+    return 0;
+  }
+  const int first = argc > 1 && std::strcmp(argv[1], "supervise") == 0 ? 2 : 1;
+  auto options = ferry::agent::parse_supervisor_arguments(argc, argv, first);
+  if (!options) {
+    std::fprintf(stderr,
+                 "usage: ferry-supervise [supervise] --task-dir DIR [--kill-grace-ms 0..300000] "
+                 "[--no-cgroup]\n"
+                 "Started by ferry-agent, one per task; not meant to be run by hand.\n");
+    return 2;
+  }
+  return ferry::agent::supervisor_main(*options);
+}
