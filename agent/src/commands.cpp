@@ -255,7 +255,11 @@ int daemon_command(const AgentConfig& config) {
       spdlog::error("finding the agent's own binary: {}", self.error().message);
       return 1;
     }
-    options.supervisor_executable = default_supervisor_executable(*self);
+    std::string why_not;
+    options.supervisor_executable = default_supervisor_executable(*self, &why_not);
+    if (!why_not.empty()) {
+      spdlog::warn("not using {}; tasks run under the agent's own supervise mode", why_not);
+    }
   }
   spdlog::info("task supervisor: {}", options.supervisor_executable.string());
   options.version = FERRY_VERSION;

@@ -57,7 +57,12 @@ int run_task_command(const RunTaskOptions& options) {
   boost::asio::io_context io;
   RunnerOptions runner_options;
   runner_options.state_dir = options.state_dir;
-  runner_options.supervisor_executable = default_supervisor_executable(*exe);
+  std::string why_not;
+  runner_options.supervisor_executable = default_supervisor_executable(*exe, &why_not);
+  if (!why_not.empty()) {
+    std::fprintf(stderr, "ferry-agent: not using %s; running the task under the agent itself\n",
+                 why_not.c_str());
+  }
   runner_options.max_concurrent = 1;
   runner_options.kill_grace = options.kill_grace;
   runner_options.use_cgroup = options.use_cgroup;

@@ -1,5 +1,6 @@
 #include "ferry/agent/supervisor.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -334,13 +335,30 @@ std::optional<SupervisorOptions> parse_supervisor_arguments(int argc, const char
   return options;
 }
 
-std::filesystem::path default_supervisor_executable(const std::filesystem::path& agent_binary) {
+std::filesystem::path default_supervisor_executable(const std::filesystem::path& agent_binary,
+                                                    std::string* why_not) {
   const auto sibling = agent_binary.parent_path() / "ferry-supervise";
-  std::error_code ec;
-  if (std::filesystem::is_regular_file(sibling, ec) && ::access(sibling.c_str(), X_OK) == 0) {
-    return sibling;
+  struct stat agent_st {};
+  struct stat st {};
+  if (::stat(sibling.c_str(), &st) != 0) {
+    return agent_binary;  // not installed: the agent's own supervise mode
   }
-  return agent_binary;
+  // Run as root for every task: only a file as trusted as the agent's own binary will do.
+  std::string problem;
+  if (!S_ISREG(st.st_mode) || ::access(sibling.c_str(), X_OK) != 0) {
+    problem = "not an executable file";
+  } else if (::stat(agent_binary.c_str(), &agent_st) != 0 || st.st_uid != agent_st.st_uid) {
+    problem = "not owned by the agent binary's owner";
+  } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    problem = "writable by group or others";
+  }
+  if (!problem.empty()) {
+    if (why_not != nullptr) {
+      *why_not = sibling.string() + ": " + problem;
+    }
+    return agent_binary;
+  }
+  return sibling;
 }
 
 }  // namespace ferry::agent

@@ -72,6 +72,19 @@ TEST_CASE("run-task: the supervisor is the ferry-supervise beside the agent, els
   CHECK_THAT(a.output,
              Catch::StartsWith((alone / "ferry-agent").string() + " supervise --task-dir " +
                                dir.str() + "/state/tasks/invt-sup00002 "));
+
+  // A ferry-supervise that others could have written is refused, and said so.
+  namespace fs = std::filesystem;
+  fs::copy_file(sibling, alone / "ferry-supervise");
+  fs::permissions(alone / "ferry-supervise", fs::perms(0775));
+  auto w = run_task(dir, make_task("invt-sup00003", script), {}, (alone / "ferry-agent").string());
+  REQUIRE(w.result["Result"] == "SUCCESS");
+  CHECK_THAT(w.output, Catch::StartsWith((alone / "ferry-agent").string() + " supervise "));
+  CHECK_THAT(w.process.err, Catch::Contains("ferry-supervise: writable by group or others"));
+  fs::permissions(alone / "ferry-supervise", fs::perms(0755));
+  auto ok = run_task(dir, make_task("invt-sup00004", script), {}, (alone / "ferry-agent").string());
+  REQUIRE(ok.result["Result"] == "SUCCESS");
+  CHECK_THAT(ok.output, Catch::StartsWith((alone / "ferry-supervise").string() + " supervise "));
 }
 
 TEST_CASE("run-task: exit codes and deaths by signal are FAILED with the code") {

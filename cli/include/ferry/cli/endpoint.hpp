@@ -1,32 +1,26 @@
-// The API endpoint ferry talks to, and the plain-HTTP rule that ferry-server and ferry-agent
-// follow too (agent/include/ferry/agent/server_url.hpp): https always; http only to a loopback
-// address unless explicitly allowed, since the requests carry signatures and command contents.
+// The API endpoint ferry talks to: core's ServiceUrl (ferry/core/service_url.hpp, shared with
+// ferry-agent) and its plain-HTTP rule, with the URLs the client builds from it.
 #pragma once
 
 #include <string>
 #include <string_view>
 
 #include "ferry/core/error.hpp"
+#include "ferry/core/service_url.hpp"
 
 namespace ferry::cli {
 
-struct Endpoint {
-  bool tls = true;
-  std::string host;         // name or address, IPv6 without brackets
-  std::string host_header;  // what Host says and TC3 signs: host[:port], IPv6 in brackets
-  std::string base_path;    // "" or "/prefix" without a trailing slash
+struct Endpoint : ServiceUrl {
   // scheme://host_header + base_path, as a person would write it.
-  [[nodiscard]] std::string base_url() const;
+  [[nodiscard]] std::string base_url() const { return to_string(); }
   // base_url() + "/": where the API requests go.
-  [[nodiscard]] std::string api_url() const;
-  [[nodiscard]] bool loopback() const;
+  [[nodiscard]] std::string api_url() const { return to_string() + "/"; }
+  [[nodiscard]] bool loopback() const { return is_loopback_host(host); }
 };
 
-// True for "localhost", 127.0.0.0/8 and ::1.
-bool is_loopback_host(std::string_view host);
+using ferry::is_loopback_host;
 
-// Parses http(s)://host[:port][/base]; no user information, query or fragment. Plain http to a
-// host that is not loopback is refused unless `allow_plain_http`. Errors name what is wrong.
+// Errors: InvalidParameterValue, "endpoint <url>: <reason>".
 Expected<Endpoint> parse_endpoint(std::string_view url, bool allow_plain_http);
 
 }  // namespace ferry::cli
