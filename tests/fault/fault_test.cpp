@@ -29,6 +29,7 @@
 #include "agent_process.hpp"
 #include "blackbox.hpp"
 #include "tcp_proxy.hpp"
+#include "test_process.hpp"
 
 using namespace std::chrono_literals;
 using ferry::test::AgentProcess;
@@ -40,38 +41,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class Scratch {
- public:
-  Scratch() {
-    std::string tmpl = (fs::temp_directory_path() / "ferry-fault.XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    dir_ = tmpl;
-    ::chmod(dir_.c_str(), 0755);
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  [[nodiscard]] const fs::path& path() const { return dir_; }
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return dir_ / name; }
-
- private:
-  fs::path dir_;
+// A scratch directory removed at the end of its scope; others may read it (tasks run as other
+// users write and read files there).
+struct Scratch : ferry::test::TempDir {
+  Scratch() : TempDir("ferry-fault", 0755) {}
 };
 
+// Polled every 50 ms: some conditions read a whole journal.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
+  return ferry::test::eventually(pred, limit, 50ms);
 }
 
 bool is_final(const std::string& s) {

@@ -89,17 +89,18 @@ inline ProcessResult run_process(const std::vector<std::string>& argv, const std
   return c.wait();
 }
 
-// A fresh temporary directory, removed at the end of the scope.
+// A fresh temporary directory, /tmp/<prefix>.XXXXXX, removed at the end of the scope. The
+// default mode 0711 keeps it traversable, as a state directory's parents must be for tasks run
+// as other users; 0755 lets them list and read it too.
 class TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ferry-test.XXXXXX").string();
+  explicit TempDir(const std::string& prefix = "ferry-test", mode_t mode = 0711) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + ".XXXXXX")).string();
     if (::mkdtemp(tmpl.data()) == nullptr) {
       throw std::runtime_error("mkdtemp failed");
     }
     path_ = tmpl;
-    // Traversable, as a state directory's parents must be for tasks run as other users.
-    ::chmod(path_.c_str(), 0711);
+    ::chmod(path_.c_str(), mode);
   }
   ~TempDir() {
     std::error_code ec;
@@ -109,6 +110,9 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
   [[nodiscard]] std::string str() const { return path_.string(); }
+  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const {
+    return path_ / name;
+  }
 
  private:
   std::filesystem::path path_;
@@ -143,14 +147,15 @@ inline std::vector<pid_t> pids_with_cmdline(const std::string& marker) {
   return found;
 }
 
-// Polls `pred` every 20 ms until it holds or `limit` passes.
-inline bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
+// Polls `pred` every `step` until it holds or `limit` passes.
+inline bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit,
+                       std::chrono::milliseconds step = std::chrono::milliseconds(20)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     if (pred()) {
       return true;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(step);
   }
   return pred();
 }

@@ -17,6 +17,7 @@
 #include "agent_process.hpp"
 #include "blackbox.hpp"
 #include "tcp_proxy.hpp"
+#include "test_process.hpp"
 
 using namespace std::chrono_literals;
 using ferry::test::AgentProcess;
@@ -27,30 +28,10 @@ using nlohmann::json;
 
 namespace {
 
-// A scratch directory removed at the end of the test.
-class Scratch {
- public:
-  Scratch() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ferry-e2e.XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    dir_ = tmpl;
-    ::chmod(dir_.c_str(), 0755);
-  }
-  ~Scratch() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return dir_; }
-  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const {
-    return dir_ / name;
-  }
-
- private:
-  std::filesystem::path dir_;
+// A scratch directory removed at the end of its scope; others may read it (tasks run as other
+// users write and read files there).
+struct Scratch : ferry::test::TempDir {
+  Scratch() : TempDir("ferry-e2e", 0755) {}
 };
 
 // A registered, running agent in `dir` against `server_url`.
@@ -107,15 +88,9 @@ int processes_with(const std::string& marker) {
   return n;
 }
 
+// Polled every 50 ms: the conditions walk /proc or read the agent's files.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
+  return ferry::test::eventually(pred, limit, 50ms);
 }
 
 }  // namespace

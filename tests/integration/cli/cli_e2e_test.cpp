@@ -22,6 +22,7 @@
 
 #include "agent_process.hpp"
 #include "server_process.hpp"
+#include "test_process.hpp"
 
 using namespace std::chrono_literals;
 using ferry::test::AgentProcess;
@@ -32,27 +33,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // A scratch directory removed with its owner (the statics below: at exit, after the agents
-// that live in them are gone).
-class Scratch {
- public:
-  Scratch() {
-    std::string tmpl = (fs::temp_directory_path() / "ferry-cli-e2e.XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    ::chmod(tmpl.c_str(), 0755);
-    path_ = tmpl;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+// that live in them are gone); others may read it.
+struct Scratch : ferry::test::TempDir {
+  Scratch() : TempDir("ferry-cli-e2e", 0755) {}
 };
 
 // One server for the whole file, started without configured credentials so that it writes

@@ -200,6 +200,17 @@ std::vector<std::string> actions(const std::vector<Call>& calls) {
   return out;
 }
 
+// Starts an agent on the state dir and runs it until the task's directory is gone; the
+// server must have got exactly one report for the task, its ReportTaskFinish, returned here.
+Call only_finish_report(const StateDir& state, const ferry::agent::TaskPaths& p,
+                        const std::string& id) {
+  Harness h(state.path());
+  REQUIRE(h.run_until([&] { return !fs::exists(p.dir); }));
+  const auto calls = h.server->for_task(id);
+  REQUIRE(actions(calls) == std::vector<std::string>{"ReportTaskFinish"});
+  return calls[0];
+}
+
 }  // namespace
 
 TEST_CASE("recovery: pending reports go out in order, retried, then the entry is removed") {
@@ -244,14 +255,11 @@ TEST_CASE("recovery: a record from another boot is FAILED with the output it had
   r.start_acked = true;
   REQUIRE(ferry::agent::write_journal(p.dir, r, ferry::platform::Durability::kSynced));
 
-  Harness h(state.path());
-  REQUIRE(h.run_until([&] { return !fs::exists(p.dir); }));
-  const auto calls = h.server->for_task(id);
-  REQUIRE(actions(calls) == std::vector<std::string>{"ReportTaskFinish"});
-  CHECK(calls[0].fields["Result"] == "FAILED");
-  CHECK(calls[0].fields["ErrorInfo"].get<std::string>().find("instance restarted") !=
+  const Call finish = only_finish_report(state, p, id);
+  CHECK(finish.fields["Result"] == "FAILED");
+  CHECK(finish.fields["ErrorInfo"].get<std::string>().find("instance restarted") !=
         std::string::npos);
-  CHECK(decoded(calls[0].fields["Output"]) == "partial\n");
+  CHECK(decoded(finish.fields["Output"]) == "partial\n");
 }
 
 TEST_CASE("recovery: a task that ended while no agent ran is reported with its own result") {
@@ -265,12 +273,9 @@ TEST_CASE("recovery: a task that ended while no agent ran is reported with its o
   REQUIRE(ferry::agent::write_journal(p.dir, r, ferry::platform::Durability::kSynced));
   write_final_state(p, result_of(id, ferry::TaskStatus::kTimeout, -1, "slow\n"));
 
-  Harness h(state.path());
-  REQUIRE(h.run_until([&] { return !fs::exists(p.dir); }));
-  const auto calls = h.server->for_task(id);
-  REQUIRE(actions(calls) == std::vector<std::string>{"ReportTaskFinish"});
-  CHECK(calls[0].fields["Result"] == "TIMEOUT");
-  CHECK(decoded(calls[0].fields["Output"]) == "slow\n");
+  const Call finish = only_finish_report(state, p, id);
+  CHECK(finish.fields["Result"] == "TIMEOUT");
+  CHECK(decoded(finish.fields["Output"]) == "slow\n");
 }
 
 TEST_CASE("recovery: a pid reused by another process is not taken for the supervisor") {
@@ -283,12 +288,9 @@ TEST_CASE("recovery: a pid reused by another process is not taken for the superv
   r.supervisor_start_time = ferry::platform::process_start_time(::getpid()).value_or(0) + 1;
   REQUIRE(ferry::agent::write_journal(p.dir, r, ferry::platform::Durability::kSynced));
 
-  Harness h(state.path());
-  REQUIRE(h.run_until([&] { return !fs::exists(p.dir); }));
-  const auto calls = h.server->for_task(id);
-  REQUIRE(actions(calls) == std::vector<std::string>{"ReportTaskFinish"});
-  CHECK(calls[0].fields["Result"] == "FAILED");
-  CHECK(calls[0].fields["ErrorInfo"].get<std::string>().find("supervisor ended") !=
+  const Call finish = only_finish_report(state, p, id);
+  CHECK(finish.fields["Result"] == "FAILED");
+  CHECK(finish.fields["ErrorInfo"].get<std::string>().find("supervisor ended") !=
         std::string::npos);
 }
 

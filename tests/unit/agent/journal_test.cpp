@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "ferry/platform/process_identity.hpp"
+#include "test_process.hpp"
 
 namespace fs = std::filesystem;
 using ferry::agent::JournalRecord;
@@ -21,28 +22,15 @@ using ferry::agent::LogPiece;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "ferry-journal.XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    dir_ = tmpl;
-    fs::create_directories(dir_ / "tasks");
+// A state directory with its tasks/ folder.
+struct TempDir : ferry::test::TempDir {
+  TempDir() : ferry::test::TempDir("ferry-journal", 0700) {
+    fs::create_directories(path() / "tasks");
   }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return dir_; }
   [[nodiscard]] fs::path task(const std::string& id) const {
-    fs::create_directories(dir_ / "tasks" / id);
-    return dir_ / "tasks" / id;
+    fs::create_directories(path() / "tasks" / id);
+    return path() / "tasks" / id;
   }
-
- private:
-  fs::path dir_;
 };
 
 JournalRecord full_record(const std::string& id) {

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "test_process.hpp"
+
 namespace fs = std::filesystem;
 using ferry::cli::choose_config_file;
 using ferry::cli::config_from_env;
@@ -21,26 +23,9 @@ using ferry::cli::resolve_config;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "ferry-cli-config.XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+// Private (0700), as the config files with keys in them must be.
+struct TempDir : ferry::test::TempDir {
+  TempDir() : ferry::test::TempDir("ferry-cli-config", 0700) {}
 };
 
 fs::path write(const fs::path& file, const std::string& text, mode_t mode = 0600) {
