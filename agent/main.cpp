@@ -1,6 +1,5 @@
 // ferry-agent: the daemon (no subcommand), `register` once per machine, `run-task` for one
 // task, and the per-task `supervise` mode that the agent starts itself.
-#include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -20,12 +19,7 @@ int main(int argc, char** argv) {
   // The supervisor takes its signals through a signalfd. Blocking them before anything else
   // runs means a cancel that arrives during start-up waits for it instead of killing it.
   if (argc > 1 && std::strcmp(argv[1], "supervise") == 0) {
-    sigset_t set;
-    ::sigemptyset(&set);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) {
-      ::sigaddset(&set, sig);
-    }
-    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    ferry::agent::block_supervisor_signals();
     // Every task waits for this start: its own few arguments are read without building the
     // whole command line (anything unexpected falls through to CLI11 for its error message).
     if (auto options = ferry::agent::parse_supervisor_arguments(argc, argv, 2)) {

@@ -1,22 +1,13 @@
 // ferry-supervise: the per-task supervisor on its own (see ferry/agent/supervisor.hpp). The
 // agent starts it as `ferry-supervise supervise --task-dir DIR [--kill-grace-ms N]
 // [--no-cgroup]`, the arguments of `ferry-agent supervise`; the leading word may be left out.
-#include <signal.h>
-
 #include <cstdio>
 #include <cstring>
 
 #include "ferry/agent/supervisor.hpp"
 
 int main(int argc, char** argv) {
-  // Signals come through a signalfd: blocked before anything else runs, a cancel that arrives
-  // during start-up waits for it instead of killing it.
-  sigset_t set;
-  ::sigemptyset(&set);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) {
-    ::sigaddset(&set, sig);
-  }
-  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  ferry::agent::block_supervisor_signals();
 
   if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
     std::printf("ferry-supervise %s\n", FERRY_VERSION);

@@ -1,5 +1,6 @@
 #include "ferry/agent/supervisor.hpp"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -304,6 +305,15 @@ int supervisor_main(const SupervisorOptions& options) {
     return 1;
   }
   return 0;
+}
+
+void block_supervisor_signals() {
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) {
+    ::sigaddset(&set, sig);
+  }
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
 }
 
 std::optional<SupervisorOptions> parse_supervisor_arguments(int argc, const char* const* argv,
