@@ -22,7 +22,6 @@
 #include "ferry/server/actions/actions.hpp"
 #include "ferry/server/api/json_writer.hpp"
 #include "ferry/server/api/validation.hpp"
-#include "ferry/server/store/store_errors.hpp"
 #include "ferry/server/task_state.hpp"
 
 namespace ferry::server {
@@ -120,7 +119,7 @@ Status check_instances(Store& store, const std::vector<std::string>& ids) {
   }
   for (const auto& id : ids) {
     if (!found.contains(id)) {
-      return Error{store_codes::kInstanceNotFound,
+      return Error{codes::kInstanceNotFound,
                    "InstanceIds: " + id + " is not a registered instance"};
     }
   }
@@ -390,7 +389,7 @@ Expected<nlohmann::json> invoke_command(ServerContext& ctx, Params& p) {
     return found.error();
   }
   if (!*found || !(*found)->saved) {
-    return Error{store_codes::kCommandNotFound, "the command " + command_id + " does not exist"};
+    return Error{codes::kCommandNotFound, "the command " + command_id + " does not exist"};
   }
   const Command& c = **found;
   // An empty override means "not given": the command's own setting applies.

@@ -8,6 +8,7 @@
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "ferry/core/tc3.hpp"
+#include "ferry/server/api/store_error_map.hpp"
 
 namespace ferry::server {
 namespace {
@@ -57,8 +58,9 @@ const ActionSpec* ApiFront::find_action(const std::string& name) const {
   return it == actions_.end() ? nullptr : &it->second;
 }
 
-HttpResponse ApiFront::error_response(const Error& error, const std::string& request_id,
-                                      unsigned status) {
+HttpResponse ApiFront::error_response(const Error& store_or_api_error,
+                                      const std::string& request_id, unsigned status) {
+  const Error error = tat_error(store_or_api_error);
   return json_response(
       nlohmann::json{{"Response",
                       {{"Error", {{"Code", error.code}, {"Message", error.message}}},

@@ -16,6 +16,7 @@
 #include "ferry/core/task.hpp"
 #include "ferry/core/tc3.hpp"
 #include "ferry/core/time.hpp"
+#include "ferry/server/api/store_error_map.hpp"
 #include "ferry/server/api/validation.hpp"
 #include "ferry/server/store/store_errors.hpp"
 #include "ferry/server/task_state.hpp"
@@ -292,8 +293,10 @@ bool advance_task(InvocationTask& task, TaskStatus to) {
 AgentGateway::AgentGateway(ServerContext& ctx, AgentAuthenticator& auth, GatewayOptions options)
     : ctx_(ctx), auth_(auth), options_(std::move(options)) {}
 
-HttpResponse AgentGateway::error_response(const Error& error, const std::string& request_id,
-                                          int64_t now_ms, unsigned status) {
+HttpResponse AgentGateway::error_response(const Error& store_or_api_error,
+                                          const std::string& request_id, int64_t now_ms,
+                                          unsigned status) {
+  const Error error = tat_error(store_or_api_error);
   return json_response(
       nlohmann::json{{"Response",
                       {{"Error", {{"Code", error.code}, {"Message", error.message}}},
@@ -636,7 +639,7 @@ Expected<InvocationTask> AgentGateway::owned_task(const RegisterInstance& agent,
     return task.error();
   }
   if (!*task) {
-    return Error{store_codes::kInvocationTaskNotFound, "task " + task_id + " does not exist"};
+    return Error{codes::kInvocationTaskNotFound, "task " + task_id + " does not exist"};
   }
   if ((*task)->instance_id != agent.instance_id) {
     return Error{agent_codes::kUnauthorizedOperation,
@@ -679,7 +682,7 @@ Expected<nlohmann::json> AgentGateway::report_task_start(const RegisterInstance&
     return updated.error();
   }
   if (!*updated) {
-    return Error{store_codes::kInvocationTaskNotFound, "task " + task_id + " does not exist"};
+    return Error{codes::kInvocationTaskNotFound, "task " + task_id + " does not exist"};
   }
   if (changed) {
     spdlog::info("agent: task {} running on {}", task_id, agent.instance_id);
@@ -830,7 +833,7 @@ Expected<nlohmann::json> AgentGateway::report_task_finish(const RegisterInstance
     return updated.error();
   }
   if (!*updated) {
-    return Error{store_codes::kInvocationTaskNotFound, "task " + task_id + " does not exist"};
+    return Error{codes::kInvocationTaskNotFound, "task " + task_id + " does not exist"};
   }
   if (changed) {
     spdlog::info("agent: task {} finished on {}: {}", task_id, agent.instance_id,

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <utility>
 
-#include "ferry/core/error_codes.hpp"
+#include "ferry/server/store/store_errors.hpp"
 
 namespace ferry::server::sqlite {
 
@@ -16,7 +16,7 @@ sqlite3_destructor_type transient() {
 }
 
 Error sqlite_error(sqlite3* db, std::string_view what) {
-  return Error{codes::kInternalError, std::string(what) + ": " + sqlite3_errmsg(db)};
+  return Error{store_codes::kFailed, std::string(what) + ": " + sqlite3_errmsg(db)};
 }
 
 }  // namespace
@@ -89,7 +89,7 @@ Query& Query::bind_value(const Value& v) {
 Expected<bool> Query::step() {
   if (bind_rc_ != SQLITE_OK) {
     last_code_ = bind_rc_;
-    return Error{codes::kInternalError,
+    return Error{store_codes::kFailed,
                  std::string("binding a parameter: ") + sqlite3_errstr(bind_rc_)};
   }
   column_ = 0;
@@ -158,7 +158,7 @@ Expected<std::unique_ptr<Connection>> Connection::open(const std::filesystem::pa
       file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Error e = db != nullptr ? sqlite_error(db, "opening " + file.string())
-                            : Error{codes::kInternalError,
+                            : Error{store_codes::kFailed,
                                     "opening " + file.string() + ": " + sqlite3_errstr(rc)};
     sqlite3_close(db);
     return e;
@@ -181,7 +181,7 @@ Expected<std::unique_ptr<Connection>> Connection::open(const std::filesystem::pa
     }
     std::string mode = *row ? q->next_text() : std::string();
     if (mode != "wal") {
-      return Error{codes::kInternalError,
+      return Error{store_codes::kFailed,
                    "setting WAL journal mode on " + file.string() + ": got \"" + mode + "\""};
     }
   }
@@ -204,7 +204,7 @@ Status Connection::exec(const char* sql) {
   char* msg = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
   if (rc != SQLITE_OK) {
-    Error e{codes::kInternalError, msg != nullptr ? msg : sqlite3_errstr(rc)};
+    Error e{store_codes::kFailed, msg != nullptr ? msg : sqlite3_errstr(rc)};
     sqlite3_free(msg);
     return e;
   }

@@ -22,7 +22,6 @@
 #include <utility>
 #include <vector>
 
-#include "ferry/core/error_codes.hpp"
 #include "ferry/server/store/store_errors.hpp"
 #include "sqlite_db.hpp"
 #include "sqlite_schema.hpp"
@@ -256,7 +255,7 @@ Expected<Page<T>> read_page(Connection& conn, std::string_view table, std::strin
 }
 
 Error corrupt(std::string_view what) {
-  return Error{codes::kInternalError, "stored " + std::string(what) + " is malformed"};
+  return Error{store_codes::kFailed, "stored " + std::string(what) + " is malformed"};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -733,14 +732,14 @@ Status create_private_file(const std::filesystem::path& file) {
     if (errno == EEXIST) {
       return {};
     }
-    return errno_error(codes::kInternalError, "creating " + file.string(), errno);
+    return errno_error(store_codes::kFailed, "creating " + file.string(), errno);
   }
   // The umask only clears bits, but a umask like 0277 would clear ours too.
   int rc = ::fchmod(fd, 0600);
   int err = errno;
   ::close(fd);
   if (rc != 0) {
-    return errno_error(codes::kInternalError, "chmod " + file.string(), err);
+    return errno_error(store_codes::kFailed, "chmod " + file.string(), err);
   }
   // The new directory entry must survive a crash like the data written into the file.
   auto dir = file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
@@ -788,7 +787,7 @@ class SqliteStore final : public Store {
         }
         const int64_t current = *row ? q->next_int() : 0;
         if (current > latest) {
-          return Error{codes::kInternalError,
+          return Error{store_codes::kFailed,
                        "the database has schema version " + std::to_string(current) +
                            ", newer than this ferry-server knows (" + std::to_string(latest) +
                            "): upgrade ferry-server"};
@@ -1461,7 +1460,7 @@ class SqliteStore final : public Store {
   template <typename F>
   static auto with_context(std::string_view what, F&& f) {
     auto r = f();
-    if (!r && r.error().code == codes::kInternalError) {
+    if (!r && r.error().code == store_codes::kFailed) {
       return decltype(r)(r.error().wrap(what));
     }
     return r;

@@ -28,6 +28,18 @@ inline constexpr const char* kInvalidWorkingDirectory =
     "InvalidParameterValue.InvalidWorkingDirectory";
 inline constexpr const char* kLimitExceeded = "InvalidParameterValue.LimitExceeded";
 inline constexpr const char* kOperationDenied = "OperationDenied";
+inline constexpr const char* kCommandNotFound = "ResourceNotFound.CommandNotFound";
+inline constexpr const char* kInstanceNotFound = "ResourceNotFound.InstanceNotFound";
+inline constexpr const char* kInvocationTaskNotFound = "ResourceNotFound.InvocationTaskNotFound";
+inline constexpr const char* kRegisterCodeNotFound = "ResourceNotFound.RegisterCodeNotFound";
+inline constexpr const char* kCommandNameDuplicated = "InvalidParameterValue.CommandNameDuplicated";
+inline constexpr const char* kRegisterCodeValueMismatch =
+    "OperationDenied.RegisterCodeValueMismatch";
+inline constexpr const char* kRegisterCodeDisabled = "OperationDenied.RegisterCodeDisabled";
+inline constexpr const char* kRegisterCodeExpired = "OperationDenied.RegisterCodeExpired";
+inline constexpr const char* kRegisterLimitExceeded = "OperationDenied.RegisterLimitExceeded";
+inline constexpr const char* kKeyRevoked = "OperationDenied.KeyRevoked";
+inline constexpr const char* kIdDuplicated = "ResourceInUse.IdDuplicated";
 
 }  // namespace ferry::codes
 

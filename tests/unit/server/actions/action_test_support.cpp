@@ -7,6 +7,7 @@
 
 #include "ferry/core/base64.hpp"
 #include "ferry/core/crypto.hpp"
+#include "ferry/server/api/store_error_map.hpp"
 #include "ferry/server/store/sqlite_store.hpp"
 #include "ferry/server/task_state.hpp"
 
@@ -40,7 +41,11 @@ Expected<nlohmann::json> ActionFixture::call(const std::string& action,
   const ActionSpec* spec = api->find_action(action);
   REQUIRE(spec != nullptr);
   Params params(body);
-  return spec->handler(ApiCall{action, "AKIDtest", "ap-guangzhou", "req-1"}, params);
+  auto r = spec->handler(ApiCall{action, "AKIDtest", "ap-guangzhou", "req-1"}, params);
+  if (!r) {
+    return tat_error(r.error());  // as ApiFront's envelope shows it
+  }
+  return r;
 }
 
 nlohmann::json ActionFixture::ok(const std::string& action, const nlohmann::json& body) {

@@ -5,6 +5,7 @@
 #include "action_test_support.hpp"
 #include "ferry/core/crypto.hpp"
 #include "ferry/server/api/validation.hpp"
+#include "ferry/server/store/store_errors.hpp"
 
 using namespace ferry;
 using namespace ferry::server;
@@ -64,7 +65,7 @@ TEST_CASE_METHOD(ActionFixture, "CreateRegisterCode applies the model's defaults
 
   // The store keeps the value's hash: the value registers, another does not.
   CHECK(register_with(*this, id, "wrong", "rins-reg00001").error().code ==
-        "OperationDenied.RegisterCodeValueMismatch");
+        store_codes::kRegisterCodeValueMismatch);
   REQUIRE(register_with(*this, id, value, "rins-reg00001"));
   CHECK(ok("DescribeRegisterCodes",
            {{"RegisterCodeIds", {id}}})["RegisterCodeSet"][0]["RegisteredCount"] == 1);

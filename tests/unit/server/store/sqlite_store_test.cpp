@@ -251,7 +251,7 @@ TEST_CASE("a path that cannot be opened is an error", "[store][schema]") {
   TempDir dir;
   auto s = open_sqlite_store(dir.path / "missing" / "ferry.db", {});
   REQUIRE_FALSE(s);
-  REQUIRE(s.error().code == codes::kInternalError);
+  REQUIRE(s.error().code == sc::kFailed);
 }
 
 TEST_CASE("the database and its -wal and -shm files are 0600", "[store][files]") {
