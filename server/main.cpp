@@ -79,15 +79,15 @@ int run(const ServerConfig& config, sigset_t signals) {
     effective.credentials.push_back(std::move(stored->credential));
   }
 
+  SystemClock clock;
   SqliteOptions sqlite;
   sqlite.max_connections = effective.sqlite_max_connections;
-  auto store = open_sqlite_store(data_dir / "ferry.db", sqlite);
+  auto store = open_sqlite_store(data_dir / "ferry.db", clock, sqlite);
   if (!store) {
     spdlog::critical("store {}: {}", (data_dir / "ferry.db").string(), store.error().message);
     return kExitFailure;
   }
 
-  SystemClock clock;
   const ServerSettings settings = server_settings(effective);
   AgentAuthenticator auth(**store, clock, agent_auth_options(effective));
   auto hub = std::make_shared<PushHub>(auth, clock, push_hub_options(effective));
