@@ -15,8 +15,6 @@ namespace {
 
 using Socket = AgentWhereabouts::Socket;
 
-constexpr const char* kNotPickedUp = "not picked up within the delivery timeout";
-
 // When an unfinished, handed-over task is overdue: its own Timeout plus the grace, counted from
 // the latest of the hand-over and the start report (a task may wait in the agent's queue).
 int64_t run_deadline_ms(const InvocationTask& t, int64_t grace_ms) {
@@ -47,7 +45,8 @@ std::optional<Move> rule_for(const InvocationTask& t, const AgentWhereabouts& wh
     case TaskStatus::kPending:
     case TaskStatus::kDeliverDelayed:
       if (delivery_expired) {
-        return Move{TaskStatus::kDeliverFailed, kNotPickedUp, &SweepCounts::deliver_failed};
+        return Move{TaskStatus::kDeliverFailed, "not picked up within the delivery timeout",
+                    &SweepCounts::deliver_failed};
       }
       if (t.status == TaskStatus::kPending && !where.online) {
         return Move{TaskStatus::kDeliverDelayed, "agent offline", &SweepCounts::delayed};

@@ -32,6 +32,7 @@ constexpr Column<Path...> column(const char* name, Path... path) {
   return {name, {path...}};
 }
 
+// The member of `item` that column `c` holds: item.*p1, or (item.*p1).*p2.
 template <typename T, typename... Path>
 auto& field(T& item, const Column<Path...>& c) {
   return std::apply(

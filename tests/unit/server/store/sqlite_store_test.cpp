@@ -26,13 +26,6 @@ namespace sc = ferry::server::store_codes;
 
 namespace {
 
-// A temporary directory with the database file's path.
-struct DbDir {
-  ferry::test::TempDir dir{"ferry-store"};
-  [[nodiscard]] fs::path db() const { return dir / "ferry.db"; }
-  [[nodiscard]] const fs::path& path() const { return dir.path(); }
-};
-
 std::unique_ptr<Store> open_store(const fs::path& file, const Clock& clock,
                                   SqliteOptions options = {}) {
   auto s = open_sqlite_store(file, clock, options);
@@ -41,6 +34,17 @@ std::unique_ptr<Store> open_store(const fs::path& file, const Clock& clock,
   }
   return std::move(*s);
 }
+
+// A temporary directory for the database file, and the clock its stores read.
+struct SqliteFile {
+  ferry::test::TempDir dir{"ferry-store"};
+  ManualClock clock;
+  [[nodiscard]] fs::path db() const { return dir / "ferry.db"; }
+  [[nodiscard]] const fs::path& path() const { return dir.path(); }
+  std::unique_ptr<Store> open(SqliteOptions options = {}) {
+    return open_store(db(), clock, options);
+  }
+};
 
 unsigned mode_of(const fs::path& p) {
   struct stat st {};
@@ -77,6 +81,8 @@ struct RawDb {
     sqlite3_finalize(st);
     return rows;
   }
+  // The single number `sql` selects (a COUNT(*)).
+  int64_t count(const char* sql) { return ints(sql).at(0).at(0); }
   std::string text(const char* sql) {
     sqlite3_stmt* st = nullptr;
     REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
@@ -92,13 +98,12 @@ struct RawDb {
 }  // namespace
 
 TEST_CASE("migrations are applied once and a reopen keeps them", "[store][schema]") {
-  DbDir dir;
-  ManualClock clock;
-  clock.set_ms(1'234'567);
-  { open_store(dir.db(), clock); }
+  SqliteFile f;
+  f.clock.set_ms(1'234'567);
+  { f.open(); }
   std::vector<std::vector<int64_t>> first;
   {
-    RawDb raw(dir.db());
+    RawDb raw(f.db());
     first = raw.ints("SELECT version, applied_at FROM schema_migrations ORDER BY version");
     REQUIRE(static_cast<int64_t>(first.size()) == sqlite_schema_version());
     REQUIRE(first.back()[0] == sqlite_schema_version());
@@ -107,56 +112,52 @@ TEST_CASE("migrations are applied once and a reopen keeps them", "[store][schema
       CHECK(row[1] == 1'234'567);  // the store's clock, not the wall clock
     }
   }
-  clock.set_ms(7'654'321);
-  auto store = open_store(dir.db(), clock);
+  f.clock.set_ms(7'654'321);
+  auto store = f.open();
   require_ok(store->insert_command(make_command("cmd-1", "one")));
-  RawDb raw(dir.db());
+  RawDb raw(f.db());
   REQUIRE(raw.ints("SELECT version, applied_at FROM schema_migrations ORDER BY version") == first);
 }
 
 TEST_CASE("a database newer than the code is refused", "[store][schema]") {
-  DbDir dir;
-  ManualClock clock;
-  { open_store(dir.db(), clock); }
+  SqliteFile f;
+  { f.open(); }
   {
-    RawDb raw(dir.db());
+    RawDb raw(f.db());
     raw.exec("INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)");
   }
-  auto s = open_sqlite_store(dir.db(), clock);
+  auto s = open_sqlite_store(f.db(), f.clock);
   REQUIRE_FALSE(s);
   REQUIRE(s.error().message.find("newer") != std::string::npos);
 }
 
 TEST_CASE("a path that cannot be opened is an error", "[store][schema]") {
-  DbDir dir;
-  ManualClock clock;
-  auto s = open_sqlite_store(dir.path() / "missing" / "ferry.db", clock);
+  SqliteFile f;
+  auto s = open_sqlite_store(f.path() / "missing" / "ferry.db", f.clock);
   REQUIRE_FALSE(s);
   REQUIRE(s.error().code == sc::kFailed);
 }
 
 TEST_CASE("the database and its -wal and -shm files are 0600", "[store][files]") {
-  DbDir dir;
-  ManualClock clock;
+  SqliteFile f;
   // A permissive umask would give SQLite's default 0644 (and 0666 before it).
   mode_t old = ::umask(0);
-  auto store = open_sqlite_store(dir.db(), clock);
+  auto store = open_sqlite_store(f.db(), f.clock);
   ::umask(old);
   REQUIRE(store);
   require_ok((*store)->insert_command(make_command("cmd-1", "one")));
-  REQUIRE(mode_of(dir.db()) == 0600U);
-  REQUIRE(fs::exists(dir.path() / "ferry.db-wal"));
-  REQUIRE(mode_of(dir.path() / "ferry.db-wal") == 0600U);
-  REQUIRE(fs::exists(dir.path() / "ferry.db-shm"));
-  REQUIRE(mode_of(dir.path() / "ferry.db-shm") == 0600U);
+  REQUIRE(mode_of(f.db()) == 0600U);
+  REQUIRE(fs::exists(f.path() / "ferry.db-wal"));
+  REQUIRE(mode_of(f.path() / "ferry.db-wal") == 0600U);
+  REQUIRE(fs::exists(f.path() / "ferry.db-shm"));
+  REQUIRE(mode_of(f.path() / "ferry.db-shm") == 0600U);
 }
 
 TEST_CASE("filters of many shapes: more statement shapes than the cache keeps", "[store][tasks]") {
   // Each count of filter values is a statement of its own; past the dynamic cache's bound they
   // are prepared per call and finalized, with the same answers.
-  DbDir dir;
-  ManualClock clock;
-  auto store = open_store(dir.db(), clock, SqliteOptions{.max_connections = 1});
+  SqliteFile f;
+  auto store = f.open(SqliteOptions{.max_connections = 1});
   std::vector<InvocationTask> tasks;
   std::vector<std::string> ids;
   for (int i = 0; i < 100; ++i) {
@@ -179,14 +180,13 @@ TEST_CASE("filters of many shapes: more statement shapes than the cache keeps", 
 }
 
 TEST_CASE("acknowledged writes survive a SIGKILL", "[store][durability]") {
-  DbDir dir;
-  ManualClock clock;
+  SqliteFile f;
   constexpr int kCount = 50;
   pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     // The child uses only the store and exits by SIGKILL: no destructors, no Catch2.
-    auto s = open_sqlite_store(dir.db(), clock);
+    auto s = open_sqlite_store(f.db(), f.clock);
     if (!s) {
       ::_exit(2);
     }
@@ -203,7 +203,7 @@ TEST_CASE("acknowledged writes survive a SIGKILL", "[store][durability]") {
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFSIGNALED(status));
   REQUIRE(WTERMSIG(status) == SIGKILL);
-  auto store = open_store(dir.db(), clock);
+  auto store = f.open();
   CHECK(require_value(store->count_saved_commands()) == kCount);
   for (int i = 0; i < kCount; ++i) {
     CHECK(require_value(store->get_command("cmd-" + std::to_string(i))));
@@ -211,25 +211,24 @@ TEST_CASE("acknowledged writes survive a SIGKILL", "[store][durability]") {
 }
 
 TEST_CASE("a database of schema version 2 upgrades to presence in the store", "[store][schema]") {
-  DbDir dir;
-  ManualClock clock;
-  clock.set_ms(5000);
+  SqliteFile f;
+  f.clock.set_ms(5000);
   {
-    auto store = open_store(dir.db(), clock);
+    auto store = f.open();
     add_instance(*store, "rins-1");
     require_ok(store->insert_command(make_command("cmd-1", "one")));
   }
   {
     // Back to what ferry-server wrote before version 3.
-    RawDb raw(dir.db());
+    RawDb raw(f.db());
     raw.exec("DROP TABLE agent_presence");
     raw.exec("DROP TABLE presence_servers");
     raw.exec("DELETE FROM schema_migrations WHERE version = 3");
-    REQUIRE(raw.ints("SELECT MAX(version) FROM schema_migrations")[0][0] == 2);
+    REQUIRE(raw.count("SELECT MAX(version) FROM schema_migrations") == 2);
   }
-  clock.set_ms(9000);
-  auto store = open_store(dir.db(), clock);
-  RawDb raw(dir.db());
+  f.clock.set_ms(9000);
+  auto store = f.open();
+  RawDb raw(f.db());
   CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 2") ==
         std::vector<std::vector<int64_t>>{{2, 5000}, {3, 9000}});
   // The data written before the upgrade is all there, and presence works.
@@ -246,10 +245,9 @@ TEST_CASE("a database of schema version 2 upgrades to presence in the store", "[
 TEST_CASE("released migrations create what they always created", "[store][schema]") {
   // SQLite keeps each CREATE statement's text: a migration that a newer build spells another
   // way would give new databases a schema that old ones do not have.
-  DbDir dir;
-  ManualClock clock;
-  { open_store(dir.db(), clock); }
-  RawDb raw(dir.db());
+  SqliteFile f;
+  { f.open(); }
+  RawDb raw(f.db());
   const std::string command_tags = R"sql(CREATE TABLE command_tags (
   command_id TEXT NOT NULL REFERENCES commands (command_id) ON DELETE CASCADE,
   ordinal INTEGER NOT NULL,
@@ -279,26 +277,24 @@ TEST_CASE("released migrations create what they always created", "[store][schema
 
 TEST_CASE("deleting an instance leaves none of its rows and stamps the revocation",
           "[store][instances]") {
-  DbDir dir;
-  ManualClock clock;
-  auto store = open_store(dir.db(), clock);
+  SqliteFile f;
+  auto store = f.open();
   add_instance(*store, "rins-1");
   REQUIRE(require_value(store->remember_nonce("rins-1", "n1", 5000, 1000)));
   require_ok(store->agent_connected("rins-1", "srv-a", 1000));
-  clock.set_ms(4321);
+  f.clock.set_ms(4321);
   require_ok(store->delete_instance("rins-1"));
-  RawDb raw(dir.db());
-  CHECK(raw.ints("SELECT COUNT(*) FROM instance_tags WHERE instance_id = 'rins-1'")[0][0] == 0);
-  CHECK(raw.ints("SELECT COUNT(*) FROM agent_nonces WHERE instance_id = 'rins-1'")[0][0] == 0);
-  CHECK(raw.ints("SELECT COUNT(*) FROM agent_presence WHERE instance_id = 'rins-1'")[0][0] == 0);
+  RawDb raw(f.db());
+  CHECK(raw.count("SELECT COUNT(*) FROM instance_tags WHERE instance_id = 'rins-1'") == 0);
+  CHECK(raw.count("SELECT COUNT(*) FROM agent_nonces WHERE instance_id = 'rins-1'") == 0);
+  CHECK(raw.count("SELECT COUNT(*) FROM agent_presence WHERE instance_id = 'rins-1'") == 0);
   CHECK(raw.ints("SELECT revoked_ms FROM revoked_keys WHERE instance_id = 'rins-1'") ==
         std::vector<std::vector<int64_t>>{{4321}});
 }
 
 TEST_CASE("expired nonces are swept in bulk now and then", "[store][nonces]") {
-  DbDir dir;
-  ManualClock clock;
-  auto store = open_store(dir.db(), clock);
+  SqliteFile f;
+  auto store = f.open();
   for (int i = 0; i < 300; ++i) {
     require_value(store->remember_nonce("rins-3", "x" + std::to_string(i), 10, 1));
   }
@@ -306,21 +302,40 @@ TEST_CASE("expired nonces are swept in bulk now and then", "[store][nonces]") {
   for (int i = 0; i < 300; ++i) {
     require_value(store->remember_nonce("rins-4", "y" + std::to_string(i), 1000000, 100000));
   }
-  RawDb raw(dir.db());
-  CHECK(raw.ints("SELECT COUNT(*) FROM agent_nonces WHERE instance_id = 'rins-3'")[0][0] == 0);
-  CHECK(raw.ints("SELECT COUNT(*) FROM agent_nonces WHERE instance_id = 'rins-4'")[0][0] == 301);
+  RawDb raw(f.db());
+  CHECK(raw.count("SELECT COUNT(*) FROM agent_nonces WHERE instance_id = 'rins-3'") == 0);
+  CHECK(raw.count("SELECT COUNT(*) FROM agent_nonces WHERE instance_id = 'rins-4'") == 301);
 }
 
 TEST_CASE("servers silent for a day are forgotten", "[store][presence]") {
-  DbDir dir;
-  ManualClock clock;
-  auto store = open_store(dir.db(), clock);
+  SqliteFile f;
+  auto store = f.open();
   constexpr int64_t kDay = 24 * 3600 * 1000;
   require_ok(store->refresh_server("srv-old", 1000));
   require_ok(store->refresh_server("srv-new", 1000 + kDay));
-  RawDb raw(dir.db());
-  CHECK(raw.ints("SELECT COUNT(*) FROM presence_servers WHERE server_id = 'srv-old'")[0][0] == 1);
+  RawDb raw(f.db());
+  CHECK(raw.count("SELECT COUNT(*) FROM presence_servers WHERE server_id = 'srv-old'") == 1);
   require_ok(store->refresh_server("srv-new", 1001 + kDay));
-  CHECK(raw.ints("SELECT COUNT(*) FROM presence_servers WHERE server_id = 'srv-old'")[0][0] == 0);
-  CHECK(raw.ints("SELECT COUNT(*) FROM presence_servers")[0][0] == 1);
+  CHECK(raw.count("SELECT COUNT(*) FROM presence_servers WHERE server_id = 'srv-old'") == 0);
+  CHECK(raw.count("SELECT COUNT(*) FROM presence_servers") == 1);
+}
+
+TEST_CASE("a malformed stored value fails the read with what is malformed", "[store][files]") {
+  SqliteFile f;
+  auto store = f.open();
+  require_ok(store->insert_command(make_command("cmd-1", "one")));
+  add_task(*store);
+  add_instance(*store, "rins-1");
+  RawDb raw(f.db());
+  raw.exec("UPDATE invocation_tasks SET status = 'BOGUS'");
+  raw.exec("UPDATE commands SET default_parameter_confs = '{\"not\":\"a list\"}'");
+  raw.exec("UPDATE register_instances SET support_features = '[1]'");
+  const auto check_malformed = [](const auto& result, const std::string& what) {
+    REQUIRE_FALSE(result);
+    CHECK(result.error().code == sc::kFailed);
+    CHECK(result.error().message.find("stored " + what + " is malformed") != std::string::npos);
+  };
+  check_malformed(store->get_task("invt-1"), "task status");
+  check_malformed(store->get_command("cmd-1"), "default parameter confs");
+  check_malformed(store->list_instances({}), "support features");
 }
