@@ -18,7 +18,8 @@
 
 namespace ferry::server {
 
-// Values within one field are OR'ed; fields are AND'ed; empty fields do not filter.
+// The listings' queries. Values within one field are OR'ed; fields are AND'ed; empty fields do
+// not filter.
 
 // Conditions on an owner's tags: tag_keys, tag_values and each tag:KEY pair are separate
 // conditions, each met by one of the owner's tags.
@@ -84,6 +85,7 @@ struct AgentPresenceRecord {
   int64_t last_seen_ms = 0;         // the agent's last connect or noted signed request
 };
 
+// An agent and when it made contact (agents_seen).
 struct AgentSeen {
   std::string instance_id;
   int64_t seen_ms = 0;
