@@ -79,18 +79,20 @@ int run(const ServerConfig& config, sigset_t signals) {
     effective.credentials.push_back(std::move(stored->credential));
   }
 
+  SystemClock clock;
   SqliteOptions sqlite;
   sqlite.max_connections = effective.sqlite_max_connections;
-  auto store = open_sqlite_store(data_dir / "ferry.db", sqlite);
+  auto store = open_sqlite_store(data_dir / "ferry.db", clock, sqlite);
   if (!store) {
     spdlog::critical("store {}: {}", (data_dir / "ferry.db").string(), store.error().message);
     return kExitFailure;
   }
 
-  SystemClock clock;
   const ServerSettings settings = server_settings(effective);
   AgentAuthenticator auth(**store, clock, agent_auth_options(effective));
-  auto hub = std::make_shared<PushHub>(auth, clock, push_hub_options(effective));
+  // The push hub keeps this server's sockets and its share of the presence in the store; the
+  // sweeper asks it where agents are.
+  auto hub = std::make_shared<PushHub>(auth, **store, clock, push_hub_options(effective));
   ServerContext ctx{**store, clock, settings, *hub, *hub};
 
   ApiFront api(api_options(effective), clock);
@@ -121,6 +123,7 @@ int run(const ServerConfig& config, sigset_t signals) {
     spdlog::critical("cannot listen on {}: {}", effective.listen, server.error().message);
     return kExitFailure;
   }
+  hub->start();
   sweeper.start();
   const std::string url = std::string((*server)->tls() ? "https" : "http") + "://" +
                           listen_host(effective.listen) + ":" + std::to_string((*server)->port());
@@ -134,6 +137,7 @@ int run(const ServerConfig& config, sigset_t signals) {
   spdlog::info("received {}, stopping", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->stop();
   sweeper.stop();
+  hub->stop();
   spdlog::info("stopped");
   return 0;
 }

@@ -3,15 +3,59 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <utility>
 
 #include "ferry/core/crypto.hpp"
 
 namespace ferry::server {
 
-PushHub::PushHub(AgentAuthenticator& auth, const Clock& clock, PushHubOptions options)
-    : auth_(auth), clock_(clock), options_(options) {}
+namespace {
+
+std::string server_id_or_random(const std::string& configured) {
+  if (!configured.empty()) {
+    return configured;
+  }
+  auto id = random_id("srv-", 8);
+  if (!id) {
+    throw std::runtime_error("drawing a server id: " + id.error().message);
+  }
+  return *id;
+}
+
+void keep_latest(std::unordered_map<std::string, int64_t>& times, const std::string& id,
+                 int64_t ms) {
+  auto [it, added] = times.try_emplace(id, ms);
+  if (!added) {
+    it->second = std::max(it->second, ms);
+  }
+}
+
+}  // namespace
+
+PushHub::PushHub(AgentAuthenticator& auth, Store& store, const Clock& clock, PushHubOptions options)
+    : auth_(auth),
+      store_(store),
+      clock_(clock),
+      options_(std::move(options)),
+      server_id_(server_id_or_random(options_.server_id)),
+      refresher_("push: presence refresh", std::chrono::milliseconds(options_.refresh_interval_ms),
+                 [this] { return refresh(); }) {}
+
+PushHub::~PushHub() {
+  stop();
+}
+
+void PushHub::start() {
+  spdlog::info("push: this server is {} in the store's presence", server_id_);
+  refresher_.start();
+}
+
+void PushHub::stop() {
+  refresher_.stop();
+}
 
 std::optional<HttpResponse> PushHub::on_open(const HttpRequest& upgrade_request,
                                              const std::shared_ptr<WebSocketConnection>& conn) {
@@ -31,13 +75,20 @@ std::optional<HttpResponse> PushHub::on_open(const HttpRequest& upgrade_request,
                                         auth_failure ? 401 : 400);
   }
   const std::string id = agent->instance_id;
+  const int64_t now = clock_.now_ms();
   conn->set_id(id);
   std::shared_ptr<WebSocketConnection> replaced;
   {
-    std::lock_guard lock(mutex_);
-    auto& slot = connections_[id];
-    replaced = std::exchange(slot, conn);
-    last_seen_ms_[id] = clock_.now_ms();
+    std::lock_guard writes(socket_writes_);
+    {
+      std::lock_guard lock(mutex_);
+      replaced = std::exchange(connections_[id], conn);
+      keep_latest(seen_ms_, id, now);
+    }
+    if (auto s = store_.agent_connected(id, server_id_, now); !s) {
+      // The socket works here all the same; other servers learn of the agent by its requests.
+      spdlog::warn("push: recording {}'s connection failed: {}", id, s.error().message);
+    }
   }
   if (replaced && replaced != conn) {
     spdlog::info("push: {} reconnected from {}; closing its older connection", id,
@@ -60,18 +111,19 @@ void PushHub::on_close(const std::shared_ptr<WebSocketConnection>& conn) {
   if (id.empty()) {
     return;
   }
-  bool current = false;
+  std::lock_guard writes(socket_writes_);
   {
     std::lock_guard lock(mutex_);
     auto it = connections_.find(id);
     // A replaced connection closing must not unregister its successor.
-    if (it != connections_.end() && it->second == conn) {
-      connections_.erase(it);
-      current = true;
+    if (it == connections_.end() || it->second != conn) {
+      return;
     }
+    connections_.erase(it);
   }
-  if (current) {
-    spdlog::info("push: {} disconnected", id);
+  spdlog::info("push: {} disconnected", id);
+  if (auto s = store_.agent_disconnected(id, server_id_); !s) {
+    spdlog::warn("push: recording {}'s disconnection failed: {}", id, s.error().message);
   }
 }
 
@@ -102,26 +154,96 @@ void PushHub::task_cancelled(const std::string& instance_id, const std::string& 
   send(instance_id, "cancel", task_id);
 }
 
+AgentWhereabouts PushHub::whereabouts(const std::string& instance_id,
+                                      const AgentPresenceRecord* record, int64_t now) const {
+  using Socket = AgentWhereabouts::Socket;
+  AgentWhereabouts w;
+  int64_t seen = record != nullptr ? record->last_seen_ms : 0;
+  if (auto it = seen_ms_.find(instance_id); it != seen_ms_.end()) {
+    seen = std::max(seen, it->second);
+  }
+  if (connections_.contains(instance_id)) {
+    w.socket = Socket::kHere;
+  } else if (record != nullptr && !record->server_id.empty() && record->server_id != server_id_ &&
+             now - record->server_refreshed_ms <= options_.server_stale_ms) {
+    // (A record naming this server without a socket here is out of date: this server knows.)
+    w.socket = Socket::kElsewhere;
+  }
+  w.online = w.socket != Socket::kNone || (seen > 0 && now - seen <= options_.online_window_ms);
+  return w;
+}
+
 bool PushHub::is_online(const std::string& instance_id) const {
   const int64_t now = clock_.now_ms();
-  std::lock_guard lock(mutex_);
-  if (connections_.contains(instance_id)) {
-    return true;
+  {
+    std::lock_guard lock(mutex_);
+    auto cached = cache_.find(instance_id);
+    const bool fresh =
+        cached != cache_.end() && now - cached->second.read_ms < options_.presence_cache_ms;
+    const AgentPresenceRecord* record =
+        fresh && cached->second.record ? &*cached->second.record : nullptr;
+    // Known here, or known from a recent read: no store access.
+    if (fresh || whereabouts(instance_id, nullptr, now).online) {
+      return whereabouts(instance_id, record, now).online;
+    }
   }
-  auto it = last_seen_ms_.find(instance_id);
-  return it != last_seen_ms_.end() && now - it->second <= options_.online_window_ms;
+  auto records = store_.presence_of({instance_id});
+  if (!records) {
+    spdlog::warn("push: reading {}'s presence failed: {}", instance_id, records.error().message);
+    return false;
+  }
+  std::lock_guard lock(mutex_);
+  auto& entry = cache_[instance_id];
+  entry.read_ms = now;
+  entry.record.reset();
+  if (!records->empty()) {
+    entry.record = std::move(records->front());
+  }
+  return whereabouts(instance_id, entry.record ? &*entry.record : nullptr, now).online;
+}
+
+Expected<std::unordered_map<std::string, AgentWhereabouts>> PushHub::locate(
+    const std::vector<std::string>& instance_ids) {
+  const int64_t now = clock_.now_ms();
+  auto records = store_.presence_of(instance_ids);
+  if (!records) {
+    return records.error();
+  }
+  std::unordered_map<std::string, const AgentPresenceRecord*> by_id;
+  for (const auto& r : *records) {
+    by_id.emplace(r.instance_id, &r);
+  }
+  std::unordered_map<std::string, AgentWhereabouts> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& id : instance_ids) {
+    auto it = by_id.find(id);
+    const AgentPresenceRecord* record = it == by_id.end() ? nullptr : it->second;
+    out[id] = whereabouts(id, record, now);
+    cache_[id] = CachedRecord{record != nullptr ? std::optional(*record) : std::nullopt, now};
+  }
+  return out;
 }
 
 void PushHub::disconnect(const std::string& instance_id) {
   std::shared_ptr<WebSocketConnection> conn;
   {
-    std::lock_guard lock(mutex_);
-    auto it = connections_.find(instance_id);
-    if (it != connections_.end()) {
-      conn = std::move(it->second);
-      connections_.erase(it);
+    std::lock_guard writes(socket_writes_);
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = connections_.find(instance_id); it != connections_.end()) {
+        conn = std::move(it->second);
+        connections_.erase(it);
+      }
+      seen_ms_.erase(instance_id);
+      unwritten_.erase(instance_id);
+      cache_.erase(instance_id);
     }
-    last_seen_ms_.erase(instance_id);
+    if (conn) {
+      if (auto s = store_.agent_disconnected(instance_id, server_id_); !s) {
+        spdlog::warn("push: recording {}'s disconnection failed: {}", instance_id,
+                     s.error().message);
+      }
+    }
   }
   if (conn) {
     spdlog::info("push: disconnecting {}", instance_id);
@@ -131,13 +253,40 @@ void PushHub::disconnect(const std::string& instance_id) {
 
 void PushHub::note_seen(const std::string& instance_id, int64_t now_ms) {
   std::lock_guard lock(mutex_);
-  auto& seen = last_seen_ms_[instance_id];
-  seen = std::max(seen, now_ms);
+  keep_latest(seen_ms_, instance_id, now_ms);
+  keep_latest(unwritten_, instance_id, now_ms);
 }
 
 std::size_t PushHub::connection_count() const {
   std::lock_guard lock(mutex_);
   return connections_.size();
+}
+
+Status PushHub::refresh() {
+  const int64_t now = clock_.now_ms();
+  std::vector<AgentSeen> seen;
+  {
+    std::lock_guard lock(mutex_);
+    seen.reserve(unwritten_.size());
+    for (const auto& [id, ms] : unwritten_) {
+      seen.push_back({id, ms});
+    }
+    unwritten_.clear();
+    // What can no longer make an agent online, or answer is_online, is dropped.
+    std::erase_if(seen_ms_,
+                  [&](const auto& e) { return now - e.second > options_.online_window_ms; });
+    std::erase_if(cache_, [&](const auto& e) {
+      return now - e.second.read_ms >= options_.presence_cache_ms;
+    });
+  }
+  if (auto s = store_.agents_seen(seen); !s) {
+    std::lock_guard lock(mutex_);
+    for (const auto& e : seen) {
+      keep_latest(unwritten_, e.instance_id, e.seen_ms);  // for the next refresh
+    }
+    return s;
+  }
+  return store_.refresh_server(server_id_, now);
 }
 
 }  // namespace ferry::server

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +12,8 @@
 
 namespace ferry::server {
 namespace {
+
+using Socket = AgentWhereabouts::Socket;
 
 // When an unfinished, handed-over task is overdue: its own Timeout plus the grace, counted from
 // the latest of the hand-over and the start report (a task may wait in the agent's queue).
@@ -24,54 +25,89 @@ int64_t run_deadline_ms(const InvocationTask& t, int64_t grace_ms) {
   return base + std::max<int64_t>(t.document.timeout, 0) * 1000 + grace_ms;
 }
 
+bool needs_presence(TaskStatus s) {
+  return s == TaskStatus::kPending || s == TaskStatus::kDeliverDelayed ||
+         s == TaskStatus::kDelivering;
+}
+
+struct Move {
+  TaskStatus to;
+  const char* why;
+  std::size_t SweepCounts::*count;  // the counter of this move
+};
+
+// The rule of docs/protocol.md's table that applies to `t` now, if any.
+std::optional<Move> rule_for(const InvocationTask& t, const AgentWhereabouts& where, int64_t now,
+                             const SweeperOptions& o) {
+  const bool delivery_expired = now >= t.created_ms + o.deliver_timeout_ms;
+  const bool run_expired = now >= run_deadline_ms(t, o.task_timeout_grace_ms);
+  switch (t.status) {
+    case TaskStatus::kPending:
+    case TaskStatus::kDeliverDelayed:
+      if (delivery_expired) {
+        return Move{TaskStatus::kDeliverFailed, "not picked up within the delivery timeout",
+                    &SweepCounts::deliver_failed};
+      }
+      if (t.status == TaskStatus::kPending && !where.online) {
+        return Move{TaskStatus::kDeliverDelayed, "agent offline", &SweepCounts::delayed};
+      }
+      // Back online: resumed where a kick can reach it (see the header).
+      if (t.status == TaskStatus::kDeliverDelayed && where.online &&
+          where.socket != Socket::kElsewhere) {
+        return Move{TaskStatus::kPending, "agent back online", &SweepCounts::resumed};
+      }
+      return std::nullopt;
+    case TaskStatus::kDelivering:
+      // task_state does not let an unconfirmed hand-over time out as TASK_TIMEOUT: a task
+      // whose start was never reported was, as far as anyone knows, never delivered.
+      if (run_expired) {
+        return Move{TaskStatus::kDeliverFailed, "no start report within Timeout + grace",
+                    &SweepCounts::deliver_failed};
+      }
+      if (!where.online) {
+        return Move{TaskStatus::kDeliverDelayed, "agent offline", &SweepCounts::delayed};
+      }
+      return std::nullopt;
+    case TaskStatus::kRunning:
+    case TaskStatus::kCancelling:
+      if (run_expired) {
+        return Move{TaskStatus::kTaskTimeout, "no final report within Timeout + grace",
+                    &SweepCounts::timed_out};
+      }
+      return std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+
 }  // namespace
 
-Sweeper::Sweeper(Store& store, const Clock& clock, AgentPresence& presence, AgentNotifier& notifier,
+Sweeper::Sweeper(Store& store, const Clock& clock, AgentLocator& locator, AgentNotifier& notifier,
                  SweeperOptions options)
-    : store_(store), clock_(clock), presence_(presence), notifier_(notifier), options_(options) {}
+    : store_(store),
+      clock_(clock),
+      locator_(locator),
+      notifier_(notifier),
+      options_(options),
+      thread_("sweeper", std::chrono::milliseconds(options.interval_ms), [this]() -> Status {
+        auto counts = sweep_once();
+        return counts ? Status{} : counts.error();
+      }) {}
 
 Sweeper::~Sweeper() {
   stop();
 }
 
 void Sweeper::start() {
-  std::lock_guard lock(mutex_);
-  if (thread_.joinable() || stopping_) {
-    return;
-  }
-  thread_ = std::thread([this] { run(); });
+  thread_.start();
 }
 
 void Sweeper::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
-    thread_.join();
-  }
-}
-
-void Sweeper::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    try {
-      if (auto counts = sweep_once(); !counts) {
-        spdlog::warn("sweeper: pass failed: {}", counts.error().message);
-      }
-    } catch (const std::exception& e) {
-      // One bad pass (out of memory, say) must not end the sweeping for good.
-      spdlog::error("sweeper: pass failed: {}", e.what());
-    }
-    lock.lock();
-    wake_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(options_.interval_ms, 1)),
-                   [this] { return stopping_; });
-  }
+  thread_.stop();
 }
 
 Expected<SweepCounts> Sweeper::sweep_once() {
+  std::lock_guard pass_lock(pass_mutex_);
   const int64_t now = clock_.now_ms();
   // Collected first, then changed: changing statuses while paging with an offset would shift
   // the pages under the reader.
@@ -79,93 +115,72 @@ Expected<SweepCounts> Sweeper::sweep_once() {
   q.statuses = {TaskStatus::kPending, TaskStatus::kDeliverDelayed, TaskStatus::kDelivering,
                 TaskStatus::kRunning, TaskStatus::kCancelling};
   q.with_output = false;
-  q.limit = std::max<int64_t>(options_.page_size, 1);
-  std::vector<InvocationTask> tasks;
-  for (;;) {
-    auto page = store_.list_tasks(q);
-    if (!page) {
-      return page.error();
-    }
-    const auto n = static_cast<int64_t>(page->items.size());
-    std::move(page->items.begin(), page->items.end(), std::back_inserter(tasks));
-    q.offset += n;
-    if (n < q.limit || q.offset >= page->total) {
-      break;
-    }
+  q.limit = options_.page_size;
+  auto tasks = list_all_tasks(store_, q);
+  if (!tasks) {
+    return tasks.error();
   }
 
-  std::map<std::string, bool> online;  // one presence look-up per instance per pass
-  const auto is_online = [&](const std::string& id) {
-    auto it = online.find(id);
-    if (it == online.end()) {
-      it = online.emplace(id, presence_.is_online(id)).first;
+  // One read of presence per pass, for the agents a rule asks about.
+  std::vector<std::string> instances;
+  for (const auto& t : *tasks) {
+    if (needs_presence(t.status)) {
+      instances.push_back(t.instance_id);
     }
-    return it->second;
+  }
+  std::sort(instances.begin(), instances.end());
+  instances.erase(std::unique(instances.begin(), instances.end()), instances.end());
+  std::unordered_map<std::string, AgentWhereabouts> located;
+  if (!instances.empty()) {
+    auto found = locator_.locate(instances);
+    if (!found) {
+      return found.error();
+    }
+    located = std::move(*found);
+  }
+  const auto where = [&](const std::string& id) {
+    auto it = located.find(id);
+    return it == located.end() ? AgentWhereabouts{} : it->second;
   };
 
   SweepCounts counts;
-  for (const auto& t : tasks) {
-    const bool delivery_expired = now >= t.created_ms + options_.deliver_timeout_ms;
-    const bool run_expired = now >= run_deadline_ms(t, options_.task_timeout_grace_ms);
-    std::optional<TaskStatus> target;
-    const char* why = "";
-    switch (t.status) {
-      case TaskStatus::kPending:
-        if (delivery_expired) {
-          target = TaskStatus::kDeliverFailed;
-          why = "not picked up within the delivery timeout";
-        } else if (!is_online(t.instance_id)) {
-          target = TaskStatus::kDeliverDelayed;
-          why = "agent offline";
+  std::set<std::string> waiting;
+  std::set<std::string> kicked;
+  const auto kick = [&](const InvocationTask& t) {
+    notifier_.task_ready(t.instance_id, t.invocation_task_id);
+    kicked.insert(t.invocation_task_id);
+    ++counts.kicked;
+  };
+  for (const auto& t : *tasks) {
+    const AgentWhereabouts w = where(t.instance_id);
+    const auto move = rule_for(t, w, now, options_);
+    if (!move) {
+      if (t.status == TaskStatus::kPending && w.socket == Socket::kHere) {
+        const std::string& id = t.invocation_task_id;
+        if (kicked_.contains(id)) {
+          kicked.insert(id);
+        } else if (waiting_.contains(id)) {
+          spdlog::debug("sweeper: task {} still PENDING; kicking {}", id, t.instance_id);
+          kick(t);
+        } else {
+          waiting.insert(id);
         }
-        break;
-      case TaskStatus::kDeliverDelayed:
-        if (delivery_expired) {
-          target = TaskStatus::kDeliverFailed;
-          why = "not picked up within the delivery timeout";
-        } else if (is_online(t.instance_id)) {
-          target = TaskStatus::kPending;
-          why = "agent back online";
-        }
-        break;
-      case TaskStatus::kDelivering:
-        // task_state does not let an unconfirmed hand-over time out as TASK_TIMEOUT: a task
-        // whose start was never reported was, as far as anyone knows, never delivered.
-        if (run_expired) {
-          target = TaskStatus::kDeliverFailed;
-          why = "no start report within Timeout + grace";
-        } else if (!is_online(t.instance_id)) {
-          target = TaskStatus::kDeliverDelayed;
-          why = "agent offline";
-        }
-        break;
-      case TaskStatus::kRunning:
-      case TaskStatus::kCancelling:
-        if (run_expired) {
-          target = TaskStatus::kTaskTimeout;
-          why = "no final report within Timeout + grace";
-        }
-        break;
-      default:
-        break;
-    }
-    if (!target) {
+      }
       continue;
     }
     const TaskStatus from = t.status;
-    const TaskStatus to = *target;
     bool changed = false;
     auto updated = store_.modify_task(t.invocation_task_id, [&](InvocationTask& cur) {
       // Moved by someone else since it was listed: the next pass looks again.
-      if (cur.status != from || !can_transition(from, to)) {
+      if (cur.status != from || !can_transition(from, move->to)) {
         return false;
       }
-      cur.status = to;
+      cur.status = move->to;
       cur.updated_ms = now;
-      if (is_final(to)) {
+      if (is_final(move->to)) {
         cur.end_ms = now;
         if (cur.error_info.empty()) {
-          cur.error_info = why;
+          cur.error_info = move->why;
         }
       }
       changed = true;
@@ -178,25 +193,14 @@ Expected<SweepCounts> Sweeper::sweep_once() {
       continue;
     }
     spdlog::info("sweeper: task {} {} -> {} ({}, instance {})", t.invocation_task_id,
-                 to_string(from), to_string(to), why, t.instance_id);
-    switch (to) {
-      case TaskStatus::kDeliverDelayed:
-        ++counts.delayed;
-        break;
-      case TaskStatus::kPending:
-        ++counts.resumed;
-        notifier_.task_ready(t.instance_id, t.invocation_task_id);
-        break;
-      case TaskStatus::kDeliverFailed:
-        ++counts.deliver_failed;
-        break;
-      case TaskStatus::kTaskTimeout:
-        ++counts.timed_out;
-        break;
-      default:
-        break;
+                 to_string(from), to_string(move->to), move->why, t.instance_id);
+    ++(counts.*(move->count));
+    if (move->to == TaskStatus::kPending && w.socket == Socket::kHere) {
+      kick(t);
     }
   }
+  waiting_ = std::move(waiting);
+  kicked_ = std::move(kicked);
   return counts;
 }
 

@@ -45,34 +45,27 @@ Query::~Query() {
 }
 
 Query& Query::bind_int(int64_t v) {
-  int rc = sqlite3_bind_int64(stmt_, bind_index_++, v);
-  if (bind_rc_ == SQLITE_OK) {
-    bind_rc_ = rc;
-  }
-  return *this;
+  return bound(sqlite3_bind_int64(stmt_, bind_index_++, v));
 }
 
 Query& Query::bind_text(std::string_view v) {
-  int rc = sqlite3_bind_text64(stmt_, bind_index_++, v.data(), v.size(), transient(), SQLITE_UTF8);
-  if (bind_rc_ == SQLITE_OK) {
-    bind_rc_ = rc;
-  }
-  return *this;
+  return bound(
+      sqlite3_bind_text64(stmt_, bind_index_++, v.data(), v.size(), transient(), SQLITE_UTF8));
 }
 
 Query& Query::bind_blob(std::string_view v) {
   // A zero-length blob with a null pointer would bind NULL, which NOT NULL refuses.
   static const char kEmpty = 0;
   const char* p = v.empty() ? &kEmpty : v.data();
-  int rc = sqlite3_bind_blob64(stmt_, bind_index_++, p, v.size(), transient());
-  if (bind_rc_ == SQLITE_OK) {
-    bind_rc_ = rc;
-  }
-  return *this;
+  return bound(sqlite3_bind_blob64(stmt_, bind_index_++, p, v.size(), transient()));
 }
 
 Query& Query::bind_null() {
-  int rc = sqlite3_bind_null(stmt_, bind_index_++);
+  return bound(sqlite3_bind_null(stmt_, bind_index_++));
+}
+
+Query& Query::bound(int rc) {
+  // The first failure is kept and reported by step().
   if (bind_rc_ == SQLITE_OK) {
     bind_rc_ = rc;
   }
@@ -231,14 +224,6 @@ Expected<Query> Connection::query(const std::string& sql, bool cache) {
   return Query(*this, stmt, !keep);
 }
 
-Status Connection::run_cached(const std::string& sql) {
-  auto q = query(sql);
-  if (!q) {
-    return q.error();
-  }
-  return q->run();
-}
-
 int64_t Connection::changes() const {
   return sqlite3_changes64(db_);
 }
@@ -259,7 +244,7 @@ const std::string kRollback = "ROLLBACK";
 }  // namespace
 
 Expected<Transaction> Transaction::begin(Connection& conn, Kind kind) {
-  if (auto s = conn.run_cached(kind == Kind::kWrite ? kBeginWrite : kBeginRead); !s) {
+  if (auto s = conn.run(kind == Kind::kWrite ? kBeginWrite : kBeginRead); !s) {
     return s.error().wrap("beginning a transaction");
   }
   return Transaction(conn);
@@ -270,7 +255,7 @@ Transaction::~Transaction() {
     // A failed ROLLBACK leaves the connection inside the transaction; the pool then drops it.
     // (Preparing it the first time allocates, which must not throw out of a destructor.)
     try {
-      (void)conn_->run_cached(kRollback);
+      (void)conn_->run(kRollback);
     } catch (...) {
       (void)conn_->exec("ROLLBACK");
     }
@@ -279,7 +264,7 @@ Transaction::~Transaction() {
 
 Status Transaction::commit() {
   Connection* conn = conn_;
-  if (auto s = conn->run_cached(kCommit); !s) {
+  if (auto s = conn->run(kCommit); !s) {
     return s.error().wrap("committing");
   }
   conn_ = nullptr;

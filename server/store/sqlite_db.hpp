@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <variant>
 
@@ -20,6 +21,11 @@ namespace ferry::server::sqlite {
 
 // A dynamically built filter binds a list of these in order.
 using Value = std::variant<int64_t, std::string>;
+
+// Bound as a BLOB (raw bytes) where a string would be bound as TEXT.
+struct Blob {
+  std::string_view bytes;
+};
 
 class Connection;
 
@@ -42,6 +48,13 @@ class Query {
   Query& bind_null();
   Query& bind_opt_int(const std::optional<int64_t>& v) { return v ? bind_int(*v) : bind_null(); }
   Query& bind_value(const Value& v);
+  // Binds each argument by its type: integers, bool, optional<int64_t> (NULL when empty), Blob,
+  // Value; anything else as TEXT (a std::string, a string_view, a literal).
+  template <typename... Args>
+  Query& bind(const Args&... args) {
+    (bind_arg(args), ...);
+    return *this;
+  }
 
   // true: a row is available; false: done. A bind error surfaces here.
   Expected<bool> step();
@@ -58,6 +71,26 @@ class Query {
   std::string next_blob();
 
  private:
+  Query& bound(int rc);
+  template <typename T>
+  void bind_arg(const T& v) {
+    if constexpr (std::is_same_v<T, bool>) {
+      bind_bool(v);
+    } else if constexpr (std::is_same_v<T, int64_t>) {
+      bind_int(v);
+    } else if constexpr (std::is_integral_v<T>) {
+      bind_int(static_cast<int64_t>(v));
+    } else if constexpr (std::is_same_v<T, std::optional<int64_t>>) {
+      bind_opt_int(v);
+    } else if constexpr (std::is_same_v<T, Blob>) {
+      bind_blob(v.bytes);
+    } else if constexpr (std::is_same_v<T, Value>) {
+      bind_value(v);
+    } else {
+      bind_text(std::string_view(v));
+    }
+  }
+
   Connection* conn_;
   sqlite3_stmt* stmt_;
   bool owned_;
@@ -84,9 +117,26 @@ class Connection {
   // second cache of at most kMaxDynamicStatements, beyond which they are prepared per call and
   // finalized after it, so that odd shapes cannot grow memory.
   Expected<Query> query(const std::string& sql, bool cache = true);
-  // Runs a parameterless statement (BEGIN, COMMIT, ROLLBACK) through the statement cache, so
-  // that it is not parsed again on every call as exec() would.
-  Status run_cached(const std::string& sql);
+  // query(sql) with `args` bound in order (Query::bind).
+  template <typename... Args>
+  Expected<Query> prepare(const std::string& sql, const Args&... args) {
+    auto q = query(sql);
+    if (q) {
+      q->bind(args...);
+    }
+    return q;
+  }
+  // Runs a cached statement that returns no rows, `args` bound in order. BEGIN, COMMIT and
+  // ROLLBACK go through here too, so that they are not parsed again on every call as exec()
+  // would.
+  template <typename... Args>
+  Status run(const std::string& sql, const Args&... args) {
+    auto q = prepare(sql, args...);
+    if (!q) {
+      return q.error();
+    }
+    return q->run();
+  }
   static constexpr std::size_t kMaxDynamicStatements = 64;
   [[nodiscard]] int64_t changes() const;
   // The connection's current error as an InternalError: "what: <sqlite message>".

@@ -7,6 +7,25 @@
 
 namespace ferry::server::sqlite {
 
+namespace {
+
+// The tags of `owner_table`'s rows, in order, removed with their owner. The text is exactly what
+// migration 1 always created (SQLite keeps it in sqlite_master).
+std::string tag_table(const std::string& table, const std::string& owner_table,
+                      const std::string& owner_column) {
+  return "CREATE TABLE " + table + " (\n  " + owner_column + " TEXT NOT NULL REFERENCES " +
+         owner_table + " (" + owner_column +
+         ") ON DELETE CASCADE,\n  ordinal INTEGER NOT NULL,\n  tag_key TEXT NOT NULL,\n  "
+         "tag_value TEXT NOT NULL,\n  PRIMARY KEY (" +
+         owner_column + ", ordinal)\n)";
+}
+
+std::string tag_index(const std::string& table) {
+  return "CREATE INDEX " + table + "_key_value ON " + table + " (tag_key, tag_value)";
+}
+
+}  // namespace
+
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> kMigrations = {
       {1,
@@ -34,14 +53,8 @@ const std::vector<Migration>& migrations() {
            "CREATE UNIQUE INDEX commands_saved_name ON commands (command_name) WHERE saved = 1",
            "CREATE INDEX commands_name ON commands (command_name)",
            "CREATE INDEX commands_created ON commands (created_ms)",
-           R"sql(CREATE TABLE command_tags (
-  command_id TEXT NOT NULL REFERENCES commands (command_id) ON DELETE CASCADE,
-  ordinal INTEGER NOT NULL,
-  tag_key TEXT NOT NULL,
-  tag_value TEXT NOT NULL,
-  PRIMARY KEY (command_id, ordinal)
-))sql",
-           "CREATE INDEX command_tags_key_value ON command_tags (tag_key, tag_value)",
+           tag_table("command_tags", "commands", "command_id"),
+           tag_index("command_tags"),
            // No foreign key to commands: deleting a command keeps its history readable.
            R"sql(CREATE TABLE invocations (
   invocation_id TEXT NOT NULL PRIMARY KEY,
@@ -140,14 +153,8 @@ const std::vector<Migration>& migrations() {
 ))sql",
            "CREATE INDEX register_instances_code ON register_instances (register_code_id)",
            "CREATE INDEX register_instances_created ON register_instances (created_ms)",
-           R"sql(CREATE TABLE instance_tags (
-  instance_id TEXT NOT NULL REFERENCES register_instances (instance_id) ON DELETE CASCADE,
-  ordinal INTEGER NOT NULL,
-  tag_key TEXT NOT NULL,
-  tag_value TEXT NOT NULL,
-  PRIMARY KEY (instance_id, ordinal)
-))sql",
-           "CREATE INDEX instance_tags_key_value ON instance_tags (tag_key, tag_value)",
+           tag_table("instance_tags", "register_instances", "instance_id"),
+           tag_index("instance_tags"),
            // Not tied to register_instances by a foreign key: a request racing the instance's
            // deletion must not fail on it; delete_instance removes the instance's nonces itself.
            R"sql(CREATE TABLE agent_nonces (
@@ -166,6 +173,22 @@ const std::vector<Migration>& migrations() {
   public_key TEXT NOT NULL PRIMARY KEY,
   instance_id TEXT NOT NULL,
   revoked_ms BIGINT NOT NULL
+))sql",
+       }},
+      // Presence in the database, so that every server on it sees which server holds each
+      // agent's socket and when each agent was last seen. server_id is '' while no server holds
+      // it. No foreign keys: a presence write racing an instance's deletion must not fail on
+      // it; delete_instance removes the instance's row itself.
+      {3,
+       {
+           R"sql(CREATE TABLE presence_servers (
+  server_id TEXT NOT NULL PRIMARY KEY,
+  refreshed_ms BIGINT NOT NULL
+))sql",
+           R"sql(CREATE TABLE agent_presence (
+  instance_id TEXT NOT NULL PRIMARY KEY,
+  server_id TEXT NOT NULL,
+  last_seen_ms BIGINT NOT NULL
 ))sql",
        }},
   };

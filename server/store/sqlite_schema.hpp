@@ -2,13 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace ferry::server::sqlite {
 
 struct Migration {
   int64_t version;
-  std::vector<const char*> statements;  // run in order, in one transaction
+  std::vector<std::string> statements;  // run in order, in one transaction
 };
 
 // Ordered by version, from 1, without gaps.

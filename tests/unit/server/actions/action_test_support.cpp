@@ -17,7 +17,7 @@ ActionFixture::ActionFixture() {
   std::string pattern = std::filesystem::temp_directory_path() / "ferry-actions-XXXXXX";
   REQUIRE(::mkdtemp(pattern.data()) != nullptr);
   dir = pattern;
-  auto opened = open_sqlite_store(dir / "ferry.db");
+  auto opened = open_sqlite_store(dir / "ferry.db", clock);
   REQUIRE(opened.has_value());
   store = std::move(*opened);
   settings.account_id = "100000000001";

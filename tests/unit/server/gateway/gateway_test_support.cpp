@@ -53,8 +53,8 @@ void FakePresence::set_online(const std::string& instance_id, bool online) {
 
 namespace {
 
-std::unique_ptr<Store> open_store(const ScratchDir& dir) {
-  auto store = open_sqlite_store(dir.path() / "ferry.db");
+std::unique_ptr<Store> open_store(const ScratchDir& dir, const Clock& clock) {
+  auto store = open_sqlite_store(dir.path() / "ferry.db", clock);
   REQUIRE(store.has_value());
   return std::move(*store);
 }
@@ -62,7 +62,7 @@ std::unique_ptr<Store> open_store(const ScratchDir& dir) {
 }  // namespace
 
 Fixture::Fixture()
-    : store(open_store(dir)),
+    : store(open_store(dir, clock)),
       settings{"1234567890", {{"ap-test", "Test", "AVAILABLE"}}},
       ctx{*store, clock, settings, notifier, presence},
       auth(*store, clock),

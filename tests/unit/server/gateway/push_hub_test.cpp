@@ -1,67 +1,24 @@
 #include "ferry/server/gateway/push_hub.hpp"
 
 #include <catch2/catch.hpp>
-#include <mutex>
 #include <string>
 #include <vector>
 
-#include "ferry/core/crypto.hpp"
-#include "gateway_test_support.hpp"
+#include "push_test_support.hpp"
+#include "test_process.hpp"
 
-using namespace ferry;
+namespace ferry::test {
+
 using namespace ferry::server;
-using ferry::test::Fixture;
 
 namespace {
 
-class FakeConnection final : public WebSocketConnection {
- public:
-  bool send(std::string text) override {
-    std::lock_guard lock(mutex_);
-    if (closed_) {
-      return false;
-    }
-    sent_.push_back(std::move(text));
-    return true;
-  }
-  void close() override {
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-  }
-  [[nodiscard]] const std::string& remote_address() const override { return remote_; }
-  std::vector<std::string> sent() {
-    std::lock_guard lock(mutex_);
-    return sent_;
-  }
-  bool closed() {
-    std::lock_guard lock(mutex_);
-    return closed_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::string> sent_;
-  bool closed_ = false;
-  std::string remote_ = "127.0.0.1";
-};
-
 const std::string kValue = "code-value-0123456789abcdef";
 
-HttpRequest upgrade(Fixture& f, const ferry::test::TestAgent& agent) {
-  auto req = f.signed_request("Connect", nlohmann::json::object(), agent.key, agent.instance_id);
-  // The upgrade is a GET without a body: the signature covers the empty body.
-  req.method = "GET";
-  req.target = "/ws";
-  req.body.clear();
-  auto signing =
-      agent_signing_string("Connect", sha256_hex(""), std::stoll(req.headers["x-ferry-timestamp"]),
-                           req.headers["x-ferry-nonce"], agent.instance_id);
-  REQUIRE(signing.has_value());
-  auto sig = agent.key.sign_base64(*signing);
-  REQUIRE(sig.has_value());
-  req.headers["x-ferry-signature"] = *sig;
-  req.headers.erase("content-type");
-  return req;
+PushHubOptions window_of(int64_t online_window_ms) {
+  PushHubOptions o;
+  o.online_window_ms = online_window_ms;
+  return o;
 }
 
 }  // namespace
@@ -70,7 +27,7 @@ TEST_CASE("PushHub accepts signed connections and pushes kicks and cancels", "[p
   Fixture f;
   const auto code = f.add_register_code(kValue);
   auto agent = f.register_agent(code, kValue);
-  PushHub hub(f.auth, f.clock, PushHubOptions{60'000});
+  PushHub hub(f.auth, *f.store, f.clock, window_of(60'000));
 
   CHECK_FALSE(hub.is_online(agent.instance_id));
   auto conn = std::make_shared<FakeConnection>();
@@ -101,6 +58,11 @@ TEST_CASE("PushHub accepts signed connections and pushes kicks and cancels", "[p
     CHECK(hub.connection_count() == 1);
     hub.task_ready(agent.instance_id, "invt-dddddddd");
     CHECK(newer->sent().size() == 1);
+    // Nor release it in the store.
+    auto presence = f.store->presence_of({agent.instance_id});
+    REQUIRE(presence.has_value());
+    REQUIRE(presence->size() == 1);
+    CHECK(presence->front().server_id == hub.server_id());
   }
   SECTION("closing goes offline once the seen window has passed") {
     hub.on_close(conn);
@@ -109,6 +71,8 @@ TEST_CASE("PushHub accepts signed connections and pushes kicks and cancels", "[p
     CHECK_FALSE(hub.is_online(agent.instance_id));
   }
   SECTION("disconnect closes the socket (a deleted instance)") {
+    // As DeleteRegisterInstance does: the store forgets the instance, then the hub its socket.
+    REQUIRE(f.store->delete_instance(agent.instance_id).has_value());
     hub.disconnect(agent.instance_id);
     CHECK(conn->closed());
     CHECK_FALSE(hub.is_online(agent.instance_id));
@@ -119,7 +83,7 @@ TEST_CASE("PushHub refuses unsigned, forged and replayed upgrades", "[push]") {
   Fixture f;
   const auto code = f.add_register_code(kValue);
   auto agent = f.register_agent(code, kValue);
-  PushHub hub(f.auth, f.clock);
+  PushHub hub(f.auth, *f.store, f.clock);
   auto conn = std::make_shared<FakeConnection>();
 
   auto req = upgrade(f, agent);
@@ -131,7 +95,8 @@ TEST_CASE("PushHub refuses unsigned, forged and replayed upgrades", "[push]") {
         "AuthFailure.InvalidAuthorization");
 
   req = upgrade(f, agent);
-  req.headers["x-ferry-protocol"] = "9";
+  // Not operator[] = "9": GCC 12 at -O2 reports a bogus -Wstringop-overflow for it here.
+  req.headers.insert_or_assign("x-ferry-protocol", std::string("9"));
   r = hub.on_open(req, conn);
   REQUIRE(r.has_value());
   CHECK(r->status == 400);
@@ -148,7 +113,7 @@ TEST_CASE("PushHub refuses unsigned, forged and replayed upgrades", "[push]") {
 
 TEST_CASE("PushHub counts recently seen agents as online", "[push]") {
   Fixture f;
-  PushHub hub(f.auth, f.clock, PushHubOptions{180'000});
+  PushHub hub(f.auth, *f.store, f.clock, window_of(180'000));
   hub.note_seen("rins-polling1", f.clock.now_ms());
   CHECK(hub.is_online("rins-polling1"));
   f.clock.advance_ms(180'000);
@@ -156,3 +121,44 @@ TEST_CASE("PushHub counts recently seen agents as online", "[push]") {
   f.clock.advance_ms(1);
   CHECK_FALSE(hub.is_online("rins-polling1"));
 }
+
+TEST_CASE("PushHub writes what it saw in one batch per refresh", "[push][presence]") {
+  Fixture f;
+  PushHub hub(f.auth, *f.store, f.clock, window_of(180'000));
+  const int64_t t0 = f.clock.now_ms();
+  for (int i = 0; i < 50; ++i) {
+    hub.note_seen("rins-busy0001", t0 + i);  // a busy agent: no write per request
+  }
+  hub.note_seen("rins-other001", t0);
+  CHECK(f.store->presence_of({"rins-busy0001"})->empty());
+  REQUIRE(hub.refresh().has_value());
+  auto records = f.store->presence_of({"rins-busy0001", "rins-other001"});
+  REQUIRE(records.has_value());
+  REQUIRE(records->size() == 2);
+  CHECK(records->at(0).last_seen_ms == t0 + 49);
+  CHECK(records->at(0).server_id.empty());
+  CHECK(records->at(1).last_seen_ms == t0);
+  // The refresh also says this server is alive.
+  f.clock.advance_ms(10);
+  REQUIRE(f.store->agent_connected("rins-busy0001", hub.server_id(), f.clock.now_ms()).has_value());
+  CHECK(f.store->presence_of({"rins-busy0001"})->at(0).server_refreshed_ms == t0);
+}
+
+TEST_CASE("PushHub's refresh thread runs on its own and stops", "[push][presence]") {
+  Fixture f;
+  PushHubOptions o = window_of(180'000);
+  o.refresh_interval_ms = 10;
+  PushHub hub(f.auth, *f.store, f.clock, o);
+  hub.start();
+  hub.note_seen("rins-polling1", f.clock.now_ms());
+  CHECK(eventually(
+      [&] {
+        auto records = f.store->presence_of({"rins-polling1"});
+        return records.has_value() && records->size() == 1;
+      },
+      std::chrono::seconds(10)));
+  hub.stop();
+  hub.stop();  // idempotent
+}
+
+}  // namespace ferry::test

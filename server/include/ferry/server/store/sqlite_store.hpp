@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "ferry/core/error.hpp"
+#include "ferry/server/clock.hpp"
 #include "ferry/server/store/store.hpp"
 
 namespace ferry::server {
@@ -22,9 +23,11 @@ struct SqliteOptions {
 };
 
 // Opens `file`, creating it (mode 0600; its -wal and -shm files take the same mode) and applying
-// the schema migrations it lacks. A database written by a newer ferry-server is refused.
+// the schema migrations it lacks. A database written by a newer ferry-server is refused. The
+// times the store records on its own (a migration's, a key's revocation) are `clock`'s, which
+// must outlive the store; every other time is the caller's argument.
 Expected<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& file,
-                                                   SqliteOptions options = {});
+                                                   const Clock& clock, SqliteOptions options = {});
 
 // The schema version this build writes (the number of migrations it knows).
 int64_t sqlite_schema_version();

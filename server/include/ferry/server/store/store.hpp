@@ -3,8 +3,10 @@
 // stay correct because read-modify-write happens inside the store, never across calls.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,51 +18,53 @@
 
 namespace ferry::server {
 
-// Values within one field are OR'ed; fields are AND'ed; empty fields do not filter.
-struct CommandQuery {
+// The listings' queries. Values within one field are OR'ed; fields are AND'ed; empty fields do
+// not filter.
+
+// Conditions on an owner's tags: tag_keys, tag_values and each tag:KEY pair are separate
+// conditions, each met by one of the owner's tags.
+struct TagFilter {
+  std::vector<std::string> tag_keys;
+  std::vector<std::string> tag_values;
+  std::vector<std::pair<std::string, std::vector<std::string>>> tag_pairs;  // tag:KEY
+};
+
+// One page of a listing, newest first: `limit` items from `offset`.
+struct PageRange {
+  int64_t offset = 0;
+  int64_t limit = 20;
+};
+
+struct CommandQuery : TagFilter, PageRange {
   std::vector<std::string> command_ids;
   std::vector<std::string> command_names;
   std::vector<std::string> command_types;
   std::vector<std::string> created_by;
-  std::vector<std::string> tag_keys;
-  std::vector<std::string> tag_values;
-  std::vector<std::pair<std::string, std::vector<std::string>>> tag_pairs;  // tag:KEY
   bool saved_only = true;
-  int64_t offset = 0;
-  int64_t limit = 20;
 };
 
-struct InvocationQuery {
+struct InvocationQuery : PageRange {
   std::vector<std::string> invocation_ids;
   std::vector<std::string> command_ids;
   std::vector<std::string> instance_ids;  // invocations with a task on one of these
   std::vector<std::string> sources;       // USER | INVOKER
-  int64_t offset = 0;
-  int64_t limit = 20;
 };
 
-struct TaskQuery {
+struct TaskQuery : PageRange {
   std::vector<std::string> task_ids;
   std::vector<std::string> invocation_ids;
   std::vector<std::string> instance_ids;
   std::vector<std::string> command_ids;
   std::vector<TaskStatus> statuses;
-  int64_t offset = 0;
-  int64_t limit = 20;
   bool with_output = true;  // false leaves TaskResult.Output empty (HideOutput)
 };
 
-struct RegisterInstanceQuery {
+struct RegisterInstanceQuery : TagFilter, PageRange {
   std::vector<std::string> instance_ids;
   std::vector<std::string> instance_names;
   std::vector<std::string> local_ips;
   std::vector<std::string> register_code_ids;
   std::vector<std::string> system_names;
-  std::vector<std::string> tag_keys;
-  std::vector<std::string> tag_values;
-  std::vector<std::pair<std::string, std::vector<std::string>>> tag_pairs;
-  int64_t offset = 0;
-  int64_t limit = 20;
 };
 
 // What RegisterInstance checks inside its transaction.
@@ -73,24 +77,40 @@ struct RegistrationCheck {
   std::function<Status(const RegisterCode&)> extra;
 };
 
+// Where an agent is, as the presence methods below keep it.
+struct AgentPresenceRecord {
+  std::string instance_id;
+  std::string server_id;            // the server holding the agent's socket; "" when none does
+  int64_t server_refreshed_ms = 0;  // that server's last refresh_server; 0 when it has none
+  int64_t last_seen_ms = 0;         // the agent's last connect or noted signed request
+};
+
+// An agent and when it made contact (agents_seen).
+struct AgentSeen {
+  std::string instance_id;
+  int64_t seen_ms = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
 
-  // Commands. insert fails with InvalidParameterValue.CommandNameDuplicated when a saved
-  // command already has the name.
+  // Errors are store_codes (store_errors.hpp). Commands: insert fails with
+  // kCommandNameDuplicated when a saved command already has the name, kIdDuplicated when the id
+  // is taken.
   virtual Status insert_command(const Command& c) = 0;
   virtual Expected<std::optional<Command>> get_command(const std::string& id) = 0;
   // Replaces the command (same id) through `mutate`, inside one transaction; a mutate error
-  // aborts. ResourceNotFound.CommandNotFound when missing.
+  // aborts. kCommandNotFound when missing.
   virtual Expected<Command> modify_command(const std::string& id,
                                            const std::function<Status(Command&)>& mutate) = 0;
-  // Deletes all or none: ResourceNotFound.CommandNotFound naming the first missing id.
+  // Deletes all or none: kCommandNotFound naming the first missing id.
   virtual Status delete_commands(const std::vector<std::string>& ids) = 0;
   virtual Expected<Page<Command>> list_commands(const CommandQuery& q) = 0;
   virtual Expected<int64_t> count_saved_commands() = 0;
 
-  // Invocations and their tasks, created together (and the command, when `command` is set).
+  // Invocations and their tasks, created together (and the command, when `command` is set):
+  // all or none.
   virtual Status insert_invocation(const std::optional<Command>& command,
                                    const Invocation& invocation,
                                    const std::vector<InvocationTask>& tasks) = 0;
@@ -104,13 +124,15 @@ class Store {
   // as it was (e.g. a late report). Returns the task as stored afterwards; nullopt if missing.
   virtual Expected<std::optional<InvocationTask>> modify_task(
       const std::string& id, const std::function<bool(InvocationTask&)>& mutate) = 0;
-  // Stores live output piece `index` of a task once (a repeated index changes nothing).
+  // Stores live output piece `index` of a task once (a repeated index changes nothing) and
+  // raises the task's last_log_index to it. kInvocationTaskNotFound for an unknown task.
   virtual Status put_task_log(const std::string& task_id, int64_t index,
                               const std::string& data) = 0;
   // The pieces of a task's live output, in index order, concatenated.
   virtual Expected<std::string> task_log(const std::string& task_id) = 0;
 
-  // Register codes.
+  // Register codes. Enabling, disabling and deleting are all or none: kRegisterCodeNotFound
+  // naming the first missing id.
   virtual Status insert_register_code(const RegisterCode& c) = 0;
   virtual Expected<Page<RegisterCode>> list_register_codes(const std::vector<std::string>& ids,
                                                            int64_t offset, int64_t limit) = 0;
@@ -118,16 +140,18 @@ class Store {
                                             int64_t now_ms) = 0;
   virtual Status delete_register_codes(const std::vector<std::string>& ids) = 0;
 
-  // Registered instances. register_instance checks the code (exists, Enabled, not expired,
-  // value, RegisterLimit, then check.extra), counts the registration and inserts the instance,
-  // all in one transaction.
+  // Registered instances. register_instance checks, in this order, the code (exists, value,
+  // Enabled, not expired), the key (not revoked), RegisterLimit and check.extra, then counts the
+  // registration and inserts the instance, all in one transaction. rename, delete and
+  // record_heartbeat fail with kInstanceNotFound for an unknown id.
   virtual Status register_instance(const RegistrationCheck& check,
                                    const RegisterInstance& instance) = 0;
   virtual Expected<std::optional<RegisterInstance>> get_instance(const std::string& id) = 0;
   virtual Expected<Page<RegisterInstance>> list_instances(const RegisterInstanceQuery& q) = 0;
   virtual Status rename_instance(const std::string& id, const std::string& name,
                                  int64_t now_ms) = 0;
-  // Deleting an instance revokes its key: later signed requests find no instance.
+  // Deleting an instance revokes its key (later signed requests find no instance) and drops
+  // its nonces and presence.
   virtual Status delete_instance(const std::string& id) = 0;
   virtual Status record_heartbeat(const std::string& id, const std::string& version,
                                   const std::string& environment,
@@ -137,6 +161,51 @@ class Store {
   // `expires_ms` may be forgotten.
   virtual Expected<bool> remember_nonce(const std::string& instance_id, const std::string& nonce,
                                         int64_t expires_ms, int64_t now_ms) = 0;
+
+  // Presence, shared by every server on the database: which server holds each agent's socket
+  // (servers name themselves, a random id per process), when each agent was last seen, and
+  // when each server last said it was alive. The store keeps the times; what counts as online
+  // (the online window, when a server is stale) is the caller's rule. Every call writes, so
+  // callers throttle: PushHub batches the seen times of all its agents into one call every few
+  // seconds. No call checks that the instance exists.
+
+  // `server_id` now holds the agent's socket, in place of any other server. A connect is
+  // contact too: last_seen_ms becomes now_ms unless it is later already.
+  virtual Status agent_connected(const std::string& instance_id, const std::string& server_id,
+                                 int64_t now_ms) = 0;
+  // The socket that `server_id` held was closed. Changes nothing and returns false when another
+  // server holds the agent now: a late close of an old socket must not undo a newer connection.
+  virtual Expected<bool> agent_disconnected(const std::string& instance_id,
+                                            const std::string& server_id) = 0;
+  // The agents were seen at these times, all in one transaction. A time earlier than the one
+  // stored changes nothing.
+  virtual Status agents_seen(const std::vector<AgentSeen>& seen) = 0;
+  // `server_id` is alive at now_ms. Rows of servers silent for a day are dropped meanwhile.
+  virtual Status refresh_server(const std::string& server_id, int64_t now_ms) = 0;
+  // The records of `instance_ids` in one read, ordered by instance id. An instance that never
+  // connected and was never noted as seen has none.
+  virtual Expected<std::vector<AgentPresenceRecord>> presence_of(
+      const std::vector<std::string>& instance_ids) = 0;
 };
+
+// Every task that `q` matches from q.offset on, read page by page (q.limit a page, at least 1).
+// Each page is its own read: a task that changes meanwhile may be missed or read twice, so
+// callers that change tasks collect them first and change them after.
+inline Expected<std::vector<InvocationTask>> list_all_tasks(Store& store, TaskQuery q) {
+  q.limit = std::max<int64_t>(q.limit, 1);
+  std::vector<InvocationTask> out;
+  for (;;) {
+    auto page = store.list_tasks(q);
+    if (!page) {
+      return page.error();
+    }
+    const auto n = static_cast<int64_t>(page->items.size());
+    std::move(page->items.begin(), page->items.end(), std::back_inserter(out));
+    q.offset += n;
+    if (n < q.limit || q.offset >= page->total) {
+      return out;
+    }
+  }
+}
 
 }  // namespace ferry::server

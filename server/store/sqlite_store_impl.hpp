@@ -1,0 +1,159 @@
+// The SQLite Store, declared once and defined by entity: sqlite_store.cpp (opening, migrations,
+// transactions), sqlite_commands.cpp, sqlite_tasks.cpp (invocations, tasks and their logs),
+// sqlite_register_codes.cpp, sqlite_instances.cpp (instances and nonces), sqlite_presence.cpp.
+// Every method is one transaction through write(), read() or read_txn() below. Private to
+// server/store/.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ferry/server/clock.hpp"
+#include "ferry/server/store/sqlite_store.hpp"
+#include "ferry/server/store/store.hpp"
+#include "ferry/server/store/store_errors.hpp"
+#include "sqlite_db.hpp"
+#include "sqlite_pool.hpp"
+
+namespace ferry::server::sqlite {
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::filesystem::path& file, const Clock& clock, SqliteOptions options);
+
+  // Applies the migrations the file lacks (sqlite_schema.cpp).
+  Status migrate();
+
+  Status insert_command(const Command& c) override;
+  Expected<std::optional<Command>> get_command(const std::string& id) override;
+  Expected<Command> modify_command(const std::string& id,
+                                   const std::function<Status(Command&)>& mutate) override;
+  Status delete_commands(const std::vector<std::string>& ids) override;
+  Expected<Page<Command>> list_commands(const CommandQuery& q) override;
+  Expected<int64_t> count_saved_commands() override;
+
+  Status insert_invocation(const std::optional<Command>& command, const Invocation& invocation,
+                           const std::vector<InvocationTask>& tasks) override;
+  Expected<std::optional<Invocation>> get_invocation(const std::string& id) override;
+  Expected<Page<Invocation>> list_invocations(const InvocationQuery& q) override;
+  Expected<std::optional<InvocationTask>> get_task(const std::string& id) override;
+  Expected<Page<InvocationTask>> list_tasks(const TaskQuery& q) override;
+  Expected<std::optional<InvocationTask>> modify_task(
+      const std::string& id, const std::function<bool(InvocationTask&)>& mutate) override;
+  Status put_task_log(const std::string& task_id, int64_t index, const std::string& data) override;
+  Expected<std::string> task_log(const std::string& task_id) override;
+
+  Status insert_register_code(const RegisterCode& c) override;
+  Expected<Page<RegisterCode>> list_register_codes(const std::vector<std::string>& ids,
+                                                   int64_t offset, int64_t limit) override;
+  Status set_register_codes_enabled(const std::vector<std::string>& ids, bool enabled,
+                                    int64_t now_ms) override;
+  Status delete_register_codes(const std::vector<std::string>& ids) override;
+
+  Status register_instance(const RegistrationCheck& check, const RegisterInstance& inst) override;
+  Expected<std::optional<RegisterInstance>> get_instance(const std::string& id) override;
+  Expected<Page<RegisterInstance>> list_instances(const RegisterInstanceQuery& q) override;
+  Status rename_instance(const std::string& id, const std::string& name, int64_t now_ms) override;
+  Status delete_instance(const std::string& id) override;
+  Status record_heartbeat(const std::string& id, const std::string& version,
+                          const std::string& environment, const std::vector<std::string>& features,
+                          int64_t now_ms) override;
+  Expected<bool> remember_nonce(const std::string& instance_id, const std::string& nonce,
+                                int64_t expires_ms, int64_t now_ms) override;
+
+  Status agent_connected(const std::string& instance_id, const std::string& server_id,
+                         int64_t now_ms) override;
+  Expected<bool> agent_disconnected(const std::string& instance_id,
+                                    const std::string& server_id) override;
+  Status agents_seen(const std::vector<AgentSeen>& seen) override;
+  Status refresh_server(const std::string& server_id, int64_t now_ms) override;
+  Expected<std::vector<AgentPresenceRecord>> presence_of(
+      const std::vector<std::string>& instance_ids) override;
+
+ private:
+  // A command's row and tags (insert_command and insert_invocation), after the name check.
+  static Status insert_command_row(Connection& conn, const Command& c);
+
+  // Store.Failed errors get `what` in front, so that a log says which call failed; the store's
+  // other codes go to the caller as they are.
+  template <typename F>
+  static auto with_context(std::string_view what, F&& f) {
+    auto r = f();
+    if (!r && r.error().code == store_codes::kFailed) {
+      return decltype(r)(r.error().wrap(what));
+    }
+    return r;
+  }
+
+  // f(conn) inside one transaction of `kind`, committed when f succeeds, rolled back otherwise.
+  template <typename F>
+  static auto in_transaction(Connection& conn, Transaction::Kind kind, std::string_view what, F&& f)
+      -> decltype(f(std::declval<Connection&>())) {
+    using R = decltype(f(conn));
+    return with_context(what, [&]() -> R {
+      auto txn = Transaction::begin(conn, kind);
+      if (!txn) {
+        return txn.error();
+      }
+      auto r = f(conn);
+      if (!r) {
+        return r;
+      }
+      if (auto s = txn->commit(); !s) {
+        return s.error();
+      }
+      return r;
+    });
+  }
+
+  // One write: BEGIN IMMEDIATE, f, COMMIT.
+  template <typename F>
+  auto write(std::string_view what, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    // SQLite runs one writer at a time anyway. Writers of this process queue here, in order;
+    // left to SQLite's busy handler they would poll with sleeps of up to 100 ms. The lock comes
+    // before the lease, so a writer never holds a connection another writer needs to proceed.
+    std::lock_guard write_lock(write_mu_);
+    auto lease = pool_.acquire();
+    if (!lease) {
+      return lease.error().wrap(what);
+    }
+    return in_transaction(**lease, Transaction::Kind::kWrite, what, std::forward<F>(f));
+  }
+
+  // A read of one statement: its own implicit transaction is a consistent snapshot.
+  template <typename F>
+  auto read(std::string_view what, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    auto lease = pool_.acquire();
+    if (!lease) {
+      return lease.error().wrap(what);
+    }
+    return with_context(what, [&] { return f(**lease); });
+  }
+
+  // A read of several statements, in one deferred transaction (a WAL snapshot, no write lock)
+  // so that they see one state.
+  template <typename F>
+  auto read_txn(std::string_view what, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    auto lease = pool_.acquire();
+    if (!lease) {
+      return lease.error().wrap(what);
+    }
+    return in_transaction(**lease, Transaction::Kind::kRead, what, std::forward<F>(f));
+  }
+
+  std::filesystem::path file_;
+  const Clock& clock_;
+  Pool pool_;
+  std::mutex write_mu_;
+  std::atomic<uint64_t> nonce_calls_{0};
+};
+
+}  // namespace ferry::server::sqlite

@@ -1,0 +1,176 @@
+// The SQLite store's invocations, their tasks and the tasks' live output pieces.
+#include "sqlite_query.hpp"
+#include "sqlite_rows.hpp"
+#include "sqlite_store_impl.hpp"
+
+namespace ferry::server::sqlite {
+
+namespace sc = store_codes;
+
+namespace {
+
+const std::string kInvocationNames = column_names(kInvocationColumns);
+const std::string kInsertInvocation = insert_sql("invocations", kInvocationNames);
+const std::string kInsertTask = insert_sql("invocation_tasks", task_columns(true));
+const std::string kUpdateTask =
+    update_sql("invocation_tasks", column_names(kTaskFields), "invocation_task_id");
+
+Expected<Invocation> read_invocation(Query& q) {
+  return read_row<Invocation>(q, kInvocationColumns);
+}
+
+Expected<InvocationTask> read_task(Query& q) {
+  return read_row<InvocationTask>(q, kTaskColumns);
+}
+
+Expected<std::optional<InvocationTask>> load_task(Connection& conn, const std::string& id) {
+  static const std::string kSelect =
+      "SELECT " + task_columns(true) + " FROM invocation_tasks WHERE invocation_task_id = ?";
+  return first_row(conn.prepare(kSelect, id), read_task);
+}
+
+}  // namespace
+
+Status SqliteStore::insert_invocation(const std::optional<Command>& command, const Invocation& inv,
+                                      const std::vector<InvocationTask>& tasks) {
+  return write("inserting an invocation", [&](Connection& conn) -> Status {
+    if (command) {
+      if (auto s = insert_command_row(conn, *command); !s) {
+        return s;
+      }
+    }
+    if (auto s = insert_row(conn, kInsertInvocation, inv, kInvocationColumns, "invocation"); !s) {
+      return s;
+    }
+    for (const auto& t : tasks) {
+      if (auto s = insert_row(conn, kInsertTask, t, kTaskColumns, "task"); !s) {
+        return s;
+      }
+    }
+    return {};
+  });
+}
+
+Expected<std::optional<Invocation>> SqliteStore::get_invocation(const std::string& id) {
+  static const std::string kSelect =
+      "SELECT " + kInvocationNames + " FROM invocations WHERE invocation_id = ?";
+  return read("reading an invocation", [&](Connection& conn) {
+    return first_row(conn.prepare(kSelect, id), read_invocation);
+  });
+}
+
+Expected<Page<Invocation>> SqliteStore::list_invocations(const InvocationQuery& iq) {
+  return read_txn("listing invocations", [&](Connection& conn) {
+    Filter f{{"invocation_id", iq.invocation_ids},
+             {"command_id", iq.command_ids},
+             {"invocation_source", iq.sources}};
+    if (!iq.instance_ids.empty()) {
+      f.clauses.push_back(
+          "EXISTS (SELECT 1 FROM invocation_tasks t WHERE t.invocation_id = "
+          "invocations.invocation_id AND t.instance_id IN (" +
+          placeholders(iq.instance_ids.size()) + "))");
+      f.args.insert(f.args.end(), iq.instance_ids.begin(), iq.instance_ids.end());
+    }
+    return read_page(conn, Listing{"invocations", kInvocationNames, "invocation_id"}, f, iq,
+                     read_invocation);
+  });
+}
+
+Expected<std::optional<InvocationTask>> SqliteStore::get_task(const std::string& id) {
+  return read("reading a task", [&](Connection& conn) { return load_task(conn, id); });
+}
+
+Expected<Page<InvocationTask>> SqliteStore::list_tasks(const TaskQuery& tq) {
+  return read_txn("listing tasks", [&](Connection& conn) {
+    std::vector<std::string> statuses;
+    for (auto s : tq.statuses) {
+      statuses.emplace_back(to_string(s));
+    }
+    const Filter f{{"invocation_task_id", tq.task_ids},
+                   {"invocation_id", tq.invocation_ids},
+                   {"instance_id", tq.instance_ids},
+                   {"command_id", tq.command_ids},
+                   {"status", statuses}};
+    // ORDER BY created_ms DESC, invocation_task_id (BINARY collation: bytewise, as here).
+    const auto newest_first = [](const InvocationTask& a, const InvocationTask& b) {
+      return a.created_ms != b.created_ms ? a.created_ms > b.created_ms
+                                          : a.invocation_task_id < b.invocation_task_id;
+    };
+    return read_page(
+        conn, Listing{"invocation_tasks", task_columns(tq.with_output), "invocation_task_id"}, f,
+        tq, read_task, newest_first);
+  });
+}
+
+Expected<std::optional<InvocationTask>> SqliteStore::modify_task(
+    const std::string& id, const std::function<bool(InvocationTask&)>& mutate) {
+  return write("modifying a task",
+               [&](Connection& conn) -> Expected<std::optional<InvocationTask>> {
+                 auto found = load_task(conn, id);
+                 if (!found || !*found) {
+                   return found;
+                 }
+                 InvocationTask t = **found;
+                 if (!mutate(t)) {
+                   return found;
+                 }
+                 t.invocation_task_id = id;
+                 auto q = conn.query(kUpdateTask);
+                 if (!q) {
+                   return q.error();
+                 }
+                 bind_row(*q, t, kTaskFields);
+                 if (auto s = q->bind(id).run(); !s) {
+                   return s.error();
+                 }
+                 return std::optional<InvocationTask>(std::move(t));
+               });
+}
+
+Status SqliteStore::put_task_log(const std::string& task_id, int64_t index,
+                                 const std::string& data) {
+  return write("storing a task log piece", [&](Connection& conn) -> Status {
+    if (auto s = require_all(conn, "invocation_tasks", "invocation_task_id", {task_id},
+                             sc::kInvocationTaskNotFound, "task");
+        !s) {
+      return s;
+    }
+    if (auto s = conn.run("INSERT INTO task_logs (task_id, piece_index, data) VALUES (?, ?, ?) "
+                          "ON CONFLICT (task_id, piece_index) DO NOTHING",
+                          task_id, index, Blob{data});
+        !s) {
+      return s;
+    }
+    if (conn.changes() == 0) {
+      return {};  // a repeated piece
+    }
+    // Kept here, in the piece's own transaction, so that it never lags the pieces stored.
+    return conn.run(
+        "UPDATE invocation_tasks SET last_log_index = ? "
+        "WHERE invocation_task_id = ? AND last_log_index < ?",
+        index, task_id, index);
+  });
+}
+
+Expected<std::string> SqliteStore::task_log(const std::string& task_id) {
+  return read("reading a task log", [&](Connection& conn) -> Expected<std::string> {
+    auto q =
+        conn.prepare("SELECT data FROM task_logs WHERE task_id = ? ORDER BY piece_index", task_id);
+    if (!q) {
+      return q.error();
+    }
+    std::vector<std::string> pieces;
+    if (auto s = append_rows(
+            *q, [](Query& row) -> Expected<std::string> { return row.next_blob(); }, pieces);
+        !s) {
+      return s.error();
+    }
+    std::string out;
+    for (const auto& piece : pieces) {
+      out += piece;
+    }
+    return out;
+  });
+}
+
+}  // namespace ferry::server::sqlite
