@@ -209,6 +209,15 @@ void print_counts(int n, const Counts& c) {
   std::fflush(stdout);
 }
 
+// The count line, then: all `expected` tasks accepted and finished right, each run once.
+void expect_all_right(int fault, const Counts& c, int expected) {
+  print_counts(fault, c);
+  CHECK(c.accepted == expected);
+  CHECK(c.finished == expected);
+  CHECK(c.lost == 0);
+  CHECK(c.duplicated == 0);
+}
+
 void copy_binary(const fs::path& from, const fs::path& to) {
   // A new file renamed into place, as a package manager replaces a binary under a running
   // process: the old inode stays with the supervisors that run it.
@@ -258,11 +267,7 @@ void restart_scenario(int number, bool replace_binary) {
     return t["TaskStatus"] == want && t["TaskResult"]["ExitCode"] == s.exit_code &&
            output_matches(t["TaskResult"], s.expected_output);
   });
-  print_counts(number, counts);
-  CHECK(counts.accepted == kTasks);
-  CHECK(counts.finished == kTasks);
-  CHECK(counts.lost == 0);
-  CHECK(counts.duplicated == 0);
+  expect_all_right(number, counts, kTasks);
   for (const auto& s : specs) {
     CHECK(marker_lines(s.marker) == 1);
   }
@@ -336,11 +341,7 @@ TEST_CASE("fault 5: a reboot (boot id changed) fails the interrupted tasks; noth
            t.value("ErrorInfo", "").find("instance restarted") != std::string::npos &&
            unb64(t["TaskResult"]["Output"]) == s.expected_output;
   });
-  print_counts(5, counts);
-  CHECK(counts.accepted == kTasks);
-  CHECK(counts.finished == kTasks);
-  CHECK(counts.lost == 0);
-  CHECK(counts.duplicated == 0);
+  expect_all_right(5, counts, kTasks);
   // Nothing re-runs. The explicit signal: an empty journal, every task reported and forgotten
   // (a task started again would hold its entry until it ended). Then the scripts' markers keep
   // one line each, and no task process is back.
@@ -414,11 +415,7 @@ TEST_CASE("fault 3: server down 30 s while 50 tasks finish, agent restarted mean
     return t["TaskStatus"] == want && t["TaskResult"]["ExitCode"] == s.exit_code &&
            output_matches(t["TaskResult"], s.expected_output);
   });
-  print_counts(3, counts);
-  CHECK(counts.accepted == kTasks);
-  CHECK(counts.finished == kTasks);
-  CHECK(counts.lost == 0);
-  CHECK(counts.duplicated == 0);
+  expect_all_right(3, counts, kTasks);
   CHECK(wait_until([&] { return agent->journal_empty(); }, 10s));
   CHECK(live_processes_with(agent->state_dir().string()) == 0);
   CHECK(wait_until([&] { return reap_orphans(agent->pid()) == 0; }, 10s));

@@ -20,12 +20,7 @@
 #include "test_process.hpp"
 
 using namespace std::chrono_literals;
-using ferry::test::AgentProcess;
-using ferry::test::LaunchOptions;
-using ferry::test::Process;
-using ferry::test::ProcessResult;
-using ferry::test::ServerProcess;
-using ferry::test::TempDir;
+using namespace ferry::test;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -91,9 +86,8 @@ std::unique_ptr<AgentProcess> start_agent(const fs::path& dir) {
   REQUIRE(code.exit_code == 0);
   const auto j = json::parse(code.out);
   auto agent = std::make_unique<AgentProcess>(FERRY_AGENT_BINARY, dir);
-  ferry::test::register_and_start(*agent, server().endpoint(),
-                                  j.at("RegisterCodeId").get<std::string>(),
-                                  j.at("RegisterCodeValue").get<std::string>());
+  register_and_start(*agent, server().endpoint(), j.at("RegisterCodeId").get<std::string>(),
+                     j.at("RegisterCodeValue").get<std::string>());
   return agent;
 }
 
@@ -124,7 +118,7 @@ std::string status_of(const std::string& invocation) {
 // Polled every 200 ms: each look is a run of `ferry tasks`.
 bool wait_status(const std::string& invocation, const std::string& status,
                  std::chrono::milliseconds limit) {
-  return ferry::test::eventually([&] { return status_of(invocation) == status; }, limit, 200ms);
+  return eventually([&] { return status_of(invocation) == status; }, limit, 200ms);
 }
 
 }  // namespace
@@ -294,7 +288,7 @@ TEST_CASE("ferry tasks, invocations, instances, commands", "[cli-e2e]") {
 
 TEST_CASE("ferry: errors are one line with the API's code", "[cli-e2e]") {
   const std::string& id = agent().instance_id();
-  const auto creds = json::parse(ferry::test::read_file(credentials_file()));
+  const auto creds = json::parse(read_file(credentials_file()));
   const std::string secret_id = creds.at("SecretId").get<std::string>();
   const std::string secret_key = creds.at("SecretKey").get<std::string>();
 

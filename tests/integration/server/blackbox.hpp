@@ -144,13 +144,6 @@ class ScriptedAgent {
   AgentClient client_;
 };
 
-// A test against the shared server with a scripted agent of its own.
-struct ScriptedAgentTest {
-  ServerProcess& server = shared_server();
-  ApiClient api = server.api();
-  ScriptedAgent agent{api, server.endpoint()};
-};
-
 // RunCommand of `script` on `instances`; the InvocationId.
 inline std::string run_command(ApiClient& api, const std::vector<std::string>& instances,
                                std::string_view script = "echo hello", nlohmann::json extra = {}) {
@@ -162,6 +155,25 @@ inline std::string run_command(ApiClient& api, const std::vector<std::string>& i
   }
   return must(api.call("RunCommand", body))["InvocationId"].get<std::string>();
 }
+
+// A test against the shared server with a scripted agent of its own.
+struct ScriptedAgentTest {
+  ServerProcess& server = shared_server();
+  ApiClient api = server.api();
+  ScriptedAgent agent{api, server.endpoint()};
+
+  struct Started {
+    std::string invocation;
+    std::string task;
+  };
+  // RunCommand of `script` on the agent, which fetches its task and reports it started.
+  Started run_started(std::string_view script = "echo hello", nlohmann::json extra = {}) {
+    Started s{run_command(api, {agent.id()}, script, std::move(extra)), ""};
+    s.task = agent.fetch_task();
+    must(agent.start(s.task));
+    return s;
+  }
+};
 
 // The task of `invocation` on `instance`, as DescribeInvocationTasks shows it.
 inline nlohmann::json task_of(ApiClient& api, const std::string& invocation,
