@@ -369,18 +369,26 @@ int journaled_results(const fs::path& state_dir) {
   return n;
 }
 
+// Faults 3 and 4 stop or kill the server: a server of their own, behind a proxy whose port stays
+// when the server comes back on another, and an agent registered through the proxy.
+struct ServerOfItsOwn {
+  struct Subreaper {
+    Subreaper() { become_subreaper(); }
+  } subreaper;  // first: before the agent starts
+  ServerProcess server{FERRY_SERVER_BIN};
+  TcpProxy proxy{server.port()};
+  ApiClient api = server.api();
+  const TempDir scratch{kScratch, kScratchMode};
+  std::unique_ptr<AgentProcess> agent =
+      registered_agent(api, FERRY_AGENT_BINARY, scratch / "a", {}, proxy.endpoint());
+  const std::string id = agent->instance_id();
+};
+
 }  // namespace
 
-TEST_CASE("fault 3: server down 30 s while 50 tasks finish, agent restarted meanwhile", "[fault]") {
-  become_subreaper();
-  // A server of its own, behind a proxy whose port stays when the server comes back on another.
-  ServerProcess server(FERRY_SERVER_BIN);
-  TcpProxy proxy(server.port());
-  auto api = server.api();
-  const TempDir scratch(kScratch, kScratchMode);
-  auto agent = registered_agent(api, FERRY_AGENT_BINARY, scratch / "a", {}, proxy.endpoint());
-  const std::string id = agent->instance_id();
-
+TEST_CASE_METHOD(ServerOfItsOwn,
+                 "fault 3: server down 30 s while 50 tasks finish, agent restarted meanwhile",
+                 "[fault]") {
   constexpr int kTasks = 50;
   // Held until the server is down: under load the first tasks could otherwise finish, and be
   // acknowledged, before the outage begins.
@@ -422,16 +430,10 @@ TEST_CASE("fault 3: server down 30 s while 50 tasks finish, agent restarted mean
   CHECK(agent->stop() == 0);
 }
 
-TEST_CASE("fault 4: server SIGKILLed during a burst of 200 RunCommand; every accepted one runs",
-          "[fault]") {
-  become_subreaper();
-  ServerProcess server(FERRY_SERVER_BIN);
-  TcpProxy proxy(server.port());
-  auto api = server.api();
-  const TempDir scratch(kScratch, kScratchMode);
-  auto agent = registered_agent(api, FERRY_AGENT_BINARY, scratch / "a", {}, proxy.endpoint());
-  const std::string id = agent->instance_id();
-
+TEST_CASE_METHOD(
+    ServerOfItsOwn,
+    "fault 4: server SIGKILLed during a burst of 200 RunCommand; every accepted one runs",
+    "[fault]") {
   // Four clients send 200 RunCommand calls between them, about 200 a second; the server is
   // killed once 50 have been answered, so the kill lands in the middle of the burst with calls
   // in flight.
