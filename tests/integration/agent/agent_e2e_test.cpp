@@ -33,17 +33,17 @@ struct E2e {
   ApiClient api = server.api();
   const TempDir scratch{"ferry-e2e", 0755};
 
-  // A registered, running agent in scratch/<name>, against `server_url` (default: the server).
+  // A registered, running agent in scratch/a, against `server_url` (default: the server).
   std::unique_ptr<AgentProcess> start_agent(json config = json::object(),
-                                            std::string server_url = "",
-                                            const std::string& name = "a") {
+                                            const std::string& server_url = "") {
     auto [code_id, code] = create_register_code(api);
     auto agent =
-        std::make_unique<AgentProcess>(FERRY_AGENT_BINARY, scratch / name, std::move(config));
+        std::make_unique<AgentProcess>(FERRY_AGENT_BINARY, scratch / "a", std::move(config));
     register_and_start(*agent, server_url.empty() ? server.endpoint() : server_url, code_id, code);
     return agent;
   }
 
+  // The task once its status is final (its output included), or as last seen after `limit`.
   json finished(const std::string& invocation, const std::string& instance,
                 std::chrono::milliseconds limit = 30s) {
     return finished_task(api, invocation, instance, limit);
