@@ -17,7 +17,7 @@ const harness = require('./harness');
 const { TatClient, sdkVersion, FERRY_SERVER } = harness.setUp('sdk_test', {
   FERRY_SERVER: 'ferry-server',
 });
-const { check, section, UUID, RFC3339, b64, unb64, sleep, waitFor } = harness;
+const { check, section, UUID, RFC3339, b64, unb64, waitFor } = harness;
 const { taskOf, invocationOf, taskWhen } = harness;
 const { FerryServer } = require('./ferry_server');
 const { ScriptedAgent } = require('./scripted_agent');

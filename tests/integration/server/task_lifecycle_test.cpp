@@ -150,12 +150,7 @@ TEST_CASE_METHOD(ScriptedAgentTest,
   // `before` was fetched too; the agent drops it (it will be listed again after the outage).
 
   // Silent for longer than online_window_s (5 s).
-  const auto deadline = std::chrono::steady_clock::now() + 12s;
-  while (instance_status(api, agent.id()) != "Offline" &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(200ms);
-  }
-  REQUIRE(instance_status(api, agent.id()) == "Offline");
+  REQUIRE(eventually([&] { return instance_status(api, agent.id()) == "Offline"; }, 12s, 200ms));
   CHECK(wait_task_status(api, before, agent.id(), "DELIVER_DELAYED", 3s) == "DELIVER_DELAYED");
   CHECK(wait_task_status(api, held, agent.id(), "DELIVER_DELAYED", 3s) == "DELIVER_DELAYED");
   const auto after = run_command(api, {agent.id()}, "echo after");
