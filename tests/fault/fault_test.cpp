@@ -103,14 +103,22 @@ struct Spec {
   std::string invocation;
 };
 
-// With a gate, the script waits (after its marker) until the test creates that file.
-Spec make_spec(const fs::path& dir, int i, int sleep_s, bool big, const fs::path& gate = {}) {
+// Spec `i`, its marker in `dir`: the script is `before`, then one line appended to the marker.
+Spec marked_spec(const fs::path& dir, int i, const std::string& before = "") {
   Spec s;
   s.index = i;
   s.marker = dir / ("marker-" + std::to_string(i));
-  s.exit_code = i % 3;
+  s.script = before + "echo x >> " + s.marker.string() + "\n";
+  return s;
+}
+
+// A task that prints begin and end lines (and 200 KB between them when `big`), sleeps `sleep_s`
+// and exits i % 3. With a gate, the script waits (after its marker) until the test creates that
+// file.
+Spec make_spec(const fs::path& dir, int i, int sleep_s, bool big, const fs::path& gate = {}) {
   const std::string n = std::to_string(i);
-  s.script = "echo begin-" + n + "\necho x >> " + s.marker.string() + "\n";
+  Spec s = marked_spec(dir, i, "echo begin-" + n + "\n");
+  s.exit_code = i % 3;
   if (!gate.empty()) {
     s.script += "while [ ! -e " + gate.string() + " ]; do sleep 0.05; done\n";
   }
@@ -306,12 +314,10 @@ TEST_CASE("fault 5: a reboot (boot id changed) fails the interrupted tasks; noth
   constexpr int kTasks = 10;
   std::vector<Spec> specs;
   for (int i = 0; i < kTasks; ++i) {
-    Spec s;
-    s.index = i;
-    s.marker = scratch / ("marker-" + std::to_string(i));
-    s.script = "echo begin-" + std::to_string(i) + "\necho x >> " + s.marker.string() +
-               "\nsleep 60\necho end\n";
-    s.expected_output = "begin-" + std::to_string(i) + "\n";
+    const std::string begin = "begin-" + std::to_string(i) + "\n";
+    Spec s = marked_spec(scratch.path(), i, "echo " + begin);
+    s.script += "sleep 60\necho end\n";
+    s.expected_output = begin;
     specs.push_back(std::move(s));
   }
   run_all(api, id, specs, 120);
@@ -567,10 +573,7 @@ TEST_CASE("fault 6: a full state dir: START_FAILED with a clear reason, then rec
   constexpr int kRefused = 3;
   std::vector<Spec> refused;
   for (int i = 0; i < kRefused; ++i) {
-    Spec s;
-    s.index = i;
-    s.marker = scratch / ("marker-" + std::to_string(i));
-    s.script = "echo x >> " + s.marker.string() + "\n";
+    Spec s = marked_spec(scratch.path(), i);
     s.invocation = run_command(api, {id}, s.script);
     refused.push_back(std::move(s));
   }
