@@ -68,10 +68,6 @@ int api_error(const ferry::Error& e) {
   return 1;
 }
 
-std::optional<std::string> option_value(const CLI::Option* option, const std::string& value) {
-  return option->count() > 0 ? std::optional<std::string>(value) : std::nullopt;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -84,43 +80,41 @@ int main(int argc, char** argv) {
   // Global options may also follow the subcommand (`ferry tasks --json`).
   app.fallthrough();
 
-  std::string endpoint, secret_id, secret_key, credentials_file, region, ca_file, config_file;
+  // Options bound to a std::optional stay empty unless given.
+  ferry::cli::ConfigValues flags;
+  std::optional<std::string> config_file;
   bool allow_plain_http = false;
   bool json = false;
-  auto* o_endpoint =
-      app.add_option("--endpoint", endpoint, "API endpoint, https://HOST[:PORT] ($FERRY_ENDPOINT)");
-  auto* o_secret_id = app.add_option("--secret-id", secret_id, "SecretId ($FERRY_SECRET_ID)");
-  auto* o_secret_key = app.add_option(
-      "--secret-key", secret_key,
-      "SecretKey ($FERRY_SECRET_KEY; a file or the environment keeps it out of `ps`)");
-  auto* o_credentials =
-      app.add_option("--credentials-file", credentials_file,
-                     "JSON file {\"SecretId\", \"SecretKey\"}, as ferry-server writes to DATA_DIR/"
-                     "credentials.json ($FERRY_CREDENTIALS_FILE)");
-  auto* o_region =
-      app.add_option("--region", region, "X-TC-Region ($FERRY_REGION; default ap-guangzhou)");
-  auto* o_ca_file = app.add_option(
-      "--ca-file", ca_file, "PEM CA certificates to verify the server with ($FERRY_CA_FILE)");
+  app.add_option("--endpoint", flags.endpoint,
+                 "API endpoint, https://HOST[:PORT] ($FERRY_ENDPOINT)");
+  app.add_option("--secret-id", flags.secret_id, "SecretId ($FERRY_SECRET_ID)");
+  app.add_option("--secret-key", flags.secret_key,
+                 "SecretKey ($FERRY_SECRET_KEY; a file or the environment keeps it out of `ps`)");
+  app.add_option("--credentials-file", flags.credentials_file,
+                 "JSON file {\"SecretId\", \"SecretKey\"}, as ferry-server writes to DATA_DIR/"
+                 "credentials.json ($FERRY_CREDENTIALS_FILE)");
+  app.add_option("--region", flags.region, "X-TC-Region ($FERRY_REGION; default ap-guangzhou)");
+  app.add_option("--ca-file", flags.ca_file,
+                 "PEM CA certificates to verify the server with ($FERRY_CA_FILE)");
   auto* o_plain = app.add_flag("--allow-plain-http", allow_plain_http,
                                "Allow http:// to an address that is not loopback");
-  auto* o_config = app.add_option("--config", config_file, "Config file (JSON; $FERRY_CONFIG)");
+  app.add_option("--config", config_file, "Config file (JSON; $FERRY_CONFIG)");
   app.add_flag("--json", json, "Print the API's Response as JSON instead of a table");
 
   // ferry run
   ferry::cli::RunOptions run_options;
   std::vector<std::string> script_words;
   std::string script_file;
-  std::string username, cwd;
-  std::int64_t timeout = 0;
   auto* run = app.add_subcommand(
       "run", "Run a command on instances, show its output live, exit with its exit code");
   run->add_option("-i,--instance", run_options.instances, "Instance id (repeat, or a,b,c)")
       ->required()
       ->allow_extra_args(false)
       ->delimiter(',');
-  auto* o_user = run->add_option("--user", username, "Run as this user (default root)");
-  auto* o_cwd = run->add_option("--cwd", cwd, "Working directory (default the user's home)");
-  auto* o_timeout = run->add_option("--timeout", timeout, "Timeout in seconds (default 60)");
+  run->add_option("--user", run_options.username, "Run as this user (default root)");
+  run->add_option("--cwd", run_options.working_directory,
+                  "Working directory (default the user's home)");
+  run->add_option("--timeout", run_options.timeout, "Timeout in seconds (default 60)");
   run->add_option("--param", run_options.params,
                   "NAME=VALUE for {{NAME}} in the script (repeat); turns on parameters and the "
                   "{{ACS::...}} built-ins")
@@ -137,12 +131,9 @@ int main(int argc, char** argv) {
 
   // Listings and the rest.
   ferry::cli::TasksOptions tasks_options;
-  std::string task_invocation, task_instance;
   auto* tasks = app.add_subcommand("tasks", "List invocation tasks, newest first");
-  auto* o_task_inv =
-      tasks->add_option("--invocation", task_invocation, "Only this invocation's tasks");
-  auto* o_task_ins =
-      tasks->add_option("-i,--instance", task_instance, "Only this instance's tasks");
+  tasks->add_option("--invocation", tasks_options.invocation_id, "Only this invocation's tasks");
+  tasks->add_option("-i,--instance", tasks_options.instance_id, "Only this instance's tasks");
   tasks->add_option("--limit", tasks_options.limit, "At most this many (1..100)")
       ->capture_default_str();
   tasks->add_flag("--output", tasks_options.output, "Print each task's output too");
@@ -153,9 +144,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   ferry::cli::CommandsOptions commands_options;
-  std::string command_name;
   auto* commands = app.add_subcommand("commands", "List saved commands");
-  auto* o_command_name = commands->add_option("--name", command_name, "Only commands of this name");
+  commands->add_option("--name", commands_options.name, "Only commands of this name");
   commands->add_option("--limit", commands_options.limit, "At most this many (1..100)")
       ->capture_default_str();
 
@@ -174,20 +164,16 @@ int main(int argc, char** argv) {
       ->delimiter(',');
 
   ferry::cli::RegisterCodeOptions code_options;
-  std::string code_name, code_description;
-  std::int64_t code_limit = 0, code_hours = 0;
   auto* register_code = app.add_subcommand("register-code", "Register codes for agents");
   register_code->require_subcommand(1);
   auto* code_create = register_code->add_subcommand(
       "create", "Make a register code (prints its id and its value, the secret)");
-  auto* o_code_name = code_create->add_option(
-      "--name", code_name, "Name prefix of the instances it registers (InstanceNamePrefix)");
-  auto* o_code_description =
-      code_create->add_option("--description", code_description, "Description");
-  auto* o_code_limit =
-      code_create->add_option("--limit", code_limit, "How many instances it may register (10)");
-  auto* o_code_hours = code_create->add_option("--effective-hours", code_hours,
-                                               "Hours it stays valid (EffectiveTime, default 4)");
+  code_create->add_option("--name", code_options.name,
+                          "Name prefix of the instances it registers (InstanceNamePrefix)");
+  code_create->add_option("--description", code_options.description, "Description");
+  code_create->add_option("--limit", code_options.limit, "How many instances it may register (10)");
+  code_create->add_option("--effective-hours", code_options.effective_hours,
+                          "Hours it stays valid (EffectiveTime, default 4)");
 
   if (argc <= 1) {
     std::cerr << app.help();
@@ -212,13 +198,6 @@ int main(int argc, char** argv) {
 
   // Where to send requests, with what keys.
   const auto env = ferry::cli::process_env();
-  ferry::cli::ConfigValues flags;
-  flags.endpoint = option_value(o_endpoint, endpoint);
-  flags.secret_id = option_value(o_secret_id, secret_id);
-  flags.secret_key = option_value(o_secret_key, secret_key);
-  flags.credentials_file = option_value(o_credentials, credentials_file);
-  flags.region = option_value(o_region, region);
-  flags.ca_file = option_value(o_ca_file, ca_file);
   if (o_plain->count() > 0) {
     flags.allow_plain_http = allow_plain_http;
   }
@@ -228,7 +207,7 @@ int main(int argc, char** argv) {
   }
   ferry::cli::ConfigValues from_file;
   std::string file_label = "the config file (~/.config/ferry/config.json)";
-  if (auto choice = ferry::cli::choose_config_file(option_value(o_config, config_file), env)) {
+  if (auto choice = ferry::cli::choose_config_file(config_file, env)) {
     file_label = "the config file " + choice->path.string();
     auto loaded = ferry::cli::load_config_file(choice->path);
     if (!loaded) {
@@ -241,6 +220,13 @@ int main(int argc, char** argv) {
     return local_error(config.error());
   }
   const std::string endpoint_text = config->endpoint.base_url();
+
+  // --json is global; every command's options carry it.
+  for (bool* json_of :
+       {&run_options.json, &tasks_options.json, &invocations_options.json, &commands_options.json,
+        &instances_options.json, &cancel_options.json, &code_options.json}) {
+    *json_of = json;
+  }
 
   Console console{std::cout, std::cerr, ::isatty(STDOUT_FILENO) == 1, ::isatty(STDERR_FILENO) == 1};
   try {
@@ -268,16 +254,6 @@ int main(int argc, char** argv) {
         }
         run_options.content = joined;
       }
-      if (o_user->count() > 0) {
-        run_options.username = username;
-      }
-      if (o_cwd->count() > 0) {
-        run_options.working_directory = cwd;
-      }
-      if (o_timeout->count() > 0) {
-        run_options.timeout = timeout;
-      }
-      run_options.json = json;
       // --type is checked case-insensitively; the API wants it in capitals.
       std::transform(run_options.command_type.begin(), run_options.command_type.end(),
                      run_options.command_type.begin(),
@@ -291,33 +267,16 @@ int main(int argc, char** argv) {
                                        [] { return std::chrono::steady_clock::now(); }};
       result = ferry::cli::run_command(api, run_options, console, hooks);
     } else if (*tasks) {
-      tasks_options.invocation_id = option_value(o_task_inv, task_invocation);
-      tasks_options.instance_id = option_value(o_task_ins, task_instance);
-      tasks_options.json = json;
       result = ferry::cli::tasks_command(api, tasks_options, console);
     } else if (*invocations) {
-      invocations_options.json = json;
       result = ferry::cli::invocations_command(api, invocations_options, console);
     } else if (*commands) {
-      commands_options.name = option_value(o_command_name, command_name);
-      commands_options.json = json;
       result = ferry::cli::commands_command(api, commands_options, console);
     } else if (*instances) {
-      instances_options.json = json;
       result = ferry::cli::instances_command(api, instances_options, console);
     } else if (*cancel) {
-      cancel_options.json = json;
       result = ferry::cli::cancel_command(api, cancel_options, console);
     } else if (*code_create) {
-      code_options.name = option_value(o_code_name, code_name);
-      code_options.description = option_value(o_code_description, code_description);
-      if (o_code_limit->count() > 0) {
-        code_options.limit = code_limit;
-      }
-      if (o_code_hours->count() > 0) {
-        code_options.effective_hours = code_hours;
-      }
-      code_options.json = json;
       result = ferry::cli::register_code_create_command(api, code_options, endpoint_text, console);
     }
     if (!result) {

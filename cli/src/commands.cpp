@@ -26,6 +26,33 @@ void print_table(Console& console, const Table& table) {
   console.out << render_table(table, table_style(console)) << std::flush;
 }
 
+// 0 once the call went through, else its error.
+Expected<int> exit_status(const Expected<nlohmann::json>& reply) {
+  if (!reply) {
+    return reply.error();
+  }
+  return 0;
+}
+
+// Calls a Describe* action and prints the reply: as it came with --json, else its `set_key`
+// array as a table. The reply, for what a command prints after the table.
+Expected<nlohmann::json> describe_and_print(Api& api, const char* action,
+                                            const nlohmann::json& params, bool json,
+                                            const char* set_key,
+                                            Table (*table_of)(const nlohmann::json&),
+                                            Console& console) {
+  auto r = api.call(action, params);
+  if (!r) {
+    return r.error();
+  }
+  if (json) {
+    print_json(console, *r);
+  } else {
+    print_table(console, table_of(set_of(*r, set_key)));
+  }
+  return r;
+}
+
 }  // namespace
 
 TableStyle table_style(const Console& console) {
@@ -145,20 +172,15 @@ Expected<int> tasks_command(Api& api, const TasksOptions& options, Console& cons
   if (!filters.empty()) {
     params["Filters"] = std::move(filters);
   }
-  auto r = api.call("DescribeInvocationTasks", params);
+  auto r = describe_and_print(api, "DescribeInvocationTasks", params, options.json,
+                              "InvocationTaskSet", tasks_table, console);
   if (!r) {
     return r.error();
   }
-  if (options.json) {
-    print_json(console, *r);
+  if (options.json || !options.output) {
     return 0;
   }
-  const auto& set = set_of(*r, "InvocationTaskSet");
-  print_table(console, tasks_table(set));
-  if (!options.output) {
-    return 0;
-  }
-  for (const auto& task : set) {
+  for (const auto& task : set_of(*r, "InvocationTaskSet")) {
     const nlohmann::json result = task.value("TaskResult", nlohmann::json::object());
     console.out << "\n== " << clean_cell(cell(task, "InvocationTaskId")) << " on "
                 << clean_cell(cell(task, "InstanceId")) << ": "
@@ -189,16 +211,8 @@ Expected<int> tasks_command(Api& api, const TasksOptions& options, Console& cons
 }
 
 Expected<int> invocations_command(Api& api, const InvocationsOptions& options, Console& console) {
-  auto r = api.call("DescribeInvocations", {{"Limit", options.limit}});
-  if (!r) {
-    return r.error();
-  }
-  if (options.json) {
-    print_json(console, *r);
-  } else {
-    print_table(console, invocations_table(set_of(*r, "InvocationSet")));
-  }
-  return 0;
+  return exit_status(describe_and_print(api, "DescribeInvocations", {{"Limit", options.limit}},
+                                        options.json, "InvocationSet", invocations_table, console));
 }
 
 Expected<int> commands_command(Api& api, const CommandsOptions& options, Console& console) {
@@ -206,29 +220,14 @@ Expected<int> commands_command(Api& api, const CommandsOptions& options, Console
   if (options.name) {
     params["Filters"] = nlohmann::json::array({filter("command-name", *options.name)});
   }
-  auto r = api.call("DescribeCommands", params);
-  if (!r) {
-    return r.error();
-  }
-  if (options.json) {
-    print_json(console, *r);
-  } else {
-    print_table(console, commands_table(set_of(*r, "CommandSet")));
-  }
-  return 0;
+  return exit_status(describe_and_print(api, "DescribeCommands", params, options.json, "CommandSet",
+                                        commands_table, console));
 }
 
 Expected<int> instances_command(Api& api, const InstancesOptions& options, Console& console) {
-  auto r = api.call("DescribeRegisterInstances", {{"Limit", options.limit}});
-  if (!r) {
-    return r.error();
-  }
-  if (options.json) {
-    print_json(console, *r);
-  } else {
-    print_table(console, instances_table(set_of(*r, "RegisterInstanceSet")));
-  }
-  return 0;
+  return exit_status(describe_and_print(api, "DescribeRegisterInstances",
+                                        {{"Limit", options.limit}}, options.json,
+                                        "RegisterInstanceSet", instances_table, console));
 }
 
 Expected<int> cancel_command(Api& api, const CancelOptions& options, Console& console) {
@@ -252,18 +251,10 @@ Expected<int> cancel_command(Api& api, const CancelOptions& options, Console& co
 Expected<int> register_code_create_command(Api& api, const RegisterCodeOptions& options,
                                            const std::string& endpoint, Console& console) {
   nlohmann::json params = nlohmann::json::object();
-  if (options.name) {
-    params["InstanceNamePrefix"] = *options.name;
-  }
-  if (options.description) {
-    params["Description"] = *options.description;
-  }
-  if (options.limit) {
-    params["RegisterLimit"] = *options.limit;
-  }
-  if (options.effective_hours) {
-    params["EffectiveTime"] = *options.effective_hours;
-  }
+  set_if_given(params, "InstanceNamePrefix", options.name);
+  set_if_given(params, "Description", options.description);
+  set_if_given(params, "RegisterLimit", options.limit);
+  set_if_given(params, "EffectiveTime", options.effective_hours);
   auto r = api.call("CreateRegisterCode", params);
   if (!r) {
     return r.error();

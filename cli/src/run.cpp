@@ -198,15 +198,9 @@ Expected<nlohmann::json> run_command_params(const RunOptions& options) {
   nlohmann::json p{{"Content", base64_encode(options.content)},
                    {"InstanceIds", options.instances},
                    {"CommandType", options.command_type}};
-  if (options.username) {
-    p["Username"] = *options.username;
-  }
-  if (options.working_directory) {
-    p["WorkingDirectory"] = *options.working_directory;
-  }
-  if (options.timeout) {
-    p["Timeout"] = *options.timeout;
-  }
+  set_if_given(p, "Username", options.username);
+  set_if_given(p, "WorkingDirectory", options.working_directory);
+  set_if_given(p, "Timeout", options.timeout);
   if (!options.params.empty()) {
     auto parameters = parameters_json(options.params);
     if (!parameters) {

@@ -13,18 +13,15 @@
 #include <new>
 
 #include "ferry/core/error_codes.hpp"
+#include "openssl_support.hpp"
 
 namespace ferry {
 namespace {
 
-constexpr std::size_t kSha256Size = 32;
+using detail::bytes_of;
+using detail::openssl_error_text;
 
-const unsigned char* bytes_of(std::string_view s) {
-  // An empty view may hold nullptr, which OpenSSL reads as "no input" rather than
-  // "zero-length input" (EVP_MAC_init would keep the previous key instead of an empty one).
-  static constexpr unsigned char kEmpty = 0;
-  return s.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(s.data());
-}
+constexpr std::size_t kSha256Size = 32;
 
 std::string take(const unsigned char* p, std::size_t n) {
   return std::string(reinterpret_cast<const char*>(p), n);
@@ -42,17 +39,6 @@ EVP_MAC* hmac_algorithm() {
 struct MacCtxFree {
   void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
 };
-
-std::string openssl_error_text() {
-  const unsigned long err = ERR_get_error();
-  ERR_clear_error();
-  if (err == 0) {
-    return "unknown OpenSSL error";
-  }
-  std::array<char, 256> buf{};
-  ERR_error_string_n(err, buf.data(), buf.size());
-  return std::string(buf.data());
-}
 
 }  // namespace
 

@@ -13,9 +13,13 @@
 #include "ferry/core/base64.hpp"
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
+#include "openssl_support.hpp"
 
 namespace ferry {
 namespace {
+
+using detail::bytes_of;
+using detail::openssl_error_text;
 
 struct BioFree {
   void operator()(BIO* bio) const { BIO_free(bio); }
@@ -30,19 +34,6 @@ struct PkeyFree {
   void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
 };
 
-// OpenSSL reports failures on a thread-local queue; left there, they would surface in an
-// unrelated later call.
-std::string openssl_error_text() {
-  const unsigned long err = ERR_get_error();
-  ERR_clear_error();
-  if (err == 0) {
-    return "unknown OpenSSL error";
-  }
-  std::array<char, 256> buf{};
-  ERR_error_string_n(err, buf.data(), buf.size());
-  return std::string(buf.data());
-}
-
 Error internal(std::string_view what) {
   return Error{codes::kInternalError, std::string(what) + ": " + openssl_error_text()};
 }
@@ -50,10 +41,6 @@ Error internal(std::string_view what) {
 Error invalid_key(std::string message) {
   ERR_clear_error();
   return Error{codes::kInvalidParameterValue, std::move(message)};
-}
-
-const unsigned char* bytes_of(std::string_view s) {
-  return reinterpret_cast<const unsigned char*>(s.data());
 }
 
 // Refuses any passphrase prompt: an encrypted key file is an error, never a read from the

@@ -4,6 +4,7 @@
 #include <array>
 #include <optional>
 
+#include "ascii_text.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "message_text.hpp"
 
@@ -11,7 +12,9 @@ namespace ferry {
 
 namespace {
 
+using detail::iequals;
 using detail::quote_for_message;
+using detail::trim_if;
 
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -26,70 +29,37 @@ bool is_blank(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_blank(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && is_blank(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return ascii_lower(x) == ascii_lower(y);
-         });
-}
-
-enum class Builtin { kRegionId, kAccountId, kInstanceId, kInstanceName, kInvokeId, kCommandId };
-
-struct BuiltinName {
+// The built-ins by name, each with the field of BuiltinValues that holds its value.
+struct Builtin {
   std::string_view name;
-  Builtin which;
+  std::string BuiltinValues::*value;
 };
-constexpr std::array<BuiltinName, 6> kBuiltins{{
-    {"RegionId", Builtin::kRegionId},
-    {"AccountId", Builtin::kAccountId},
-    {"InstanceId", Builtin::kInstanceId},
-    {"InstanceName", Builtin::kInstanceName},
-    {"InvokeId", Builtin::kInvokeId},
-    {"CommandId", Builtin::kCommandId},
+constexpr std::array<Builtin, 6> kBuiltins{{
+    {"RegionId", &BuiltinValues::region_id},
+    {"AccountId", &BuiltinValues::account_id},
+    {"InstanceId", &BuiltinValues::instance_id},
+    {"InstanceName", &BuiltinValues::instance_name},
+    {"InvokeId", &BuiltinValues::invoke_id},
+    {"CommandId", &BuiltinValues::command_id},
 }};
 
-const std::string& builtin_value(const BuiltinValues& v, Builtin b) {
-  switch (b) {
-    case Builtin::kRegionId:
-      return v.region_id;
-    case Builtin::kAccountId:
-      return v.account_id;
-    case Builtin::kInstanceId:
-      return v.instance_id;
-    case Builtin::kInstanceName:
-      return v.instance_name;
-    case Builtin::kInvokeId:
-      return v.invoke_id;
-    case Builtin::kCommandId:
-      return v.command_id;
-  }
-  return v.command_id;  // not reached: the switch covers every enumerator
+Error name_too_long(std::string_view name) {
+  return Error{codes::kParameterKeyLenExceeded,
+               "parameter name " + quote_for_message(name) + " is longer than " +
+                   std::to_string(kMaxParameterNameLength) + " characters"};
 }
 
 // One "{{...}}" that is a parameter: `begin`/`end` delimit the braces in the script.
 struct Placeholder {
   std::size_t begin = 0;
   std::size_t end = 0;
-  std::string_view custom_name;    // set for a custom parameter
-  std::optional<Builtin> builtin;  // set for a built-in
+  std::string_view custom_name;      // set for a custom parameter
+  const Builtin* builtin = nullptr;  // set for a built-in
 };
 
 // Classifies the text between a pair of braces. nullopt: not a parameter, left as it is.
 Expected<std::optional<Placeholder>> classify(std::string_view inner) {
-  const std::string_view text = trim(inner);
+  const std::string_view text = trim_if(inner, is_blank);
   if (const std::size_t sep = text.find("::"); sep != std::string_view::npos) {
     const std::string_view prefix = text.substr(0, sep);
     if (!iequals(prefix, "ACS") && !iequals(prefix, "TAT")) {
@@ -99,7 +69,7 @@ Expected<std::optional<Placeholder>> classify(std::string_view inner) {
     for (const auto& b : kBuiltins) {
       if (iequals(name, b.name)) {
         Placeholder p;
-        p.builtin = b.which;
+        p.builtin = &b;
         return std::optional<Placeholder>{p};
       }
     }
@@ -111,9 +81,7 @@ Expected<std::optional<Placeholder>> classify(std::string_view inner) {
     return std::optional<Placeholder>{};
   }
   if (text.size() > kMaxParameterNameLength) {
-    return Error{codes::kParameterKeyLenExceeded,
-                 "parameter name " + quote_for_message(text) + " is longer than " +
-                     std::to_string(kMaxParameterNameLength) + " characters"};
+    return name_too_long(text);
   }
   Placeholder p;
   p.custom_name = text;
@@ -185,9 +153,7 @@ Status validate_parameters(const std::map<std::string, std::string>& params) {
   }
   for (const auto& [name, value] : params) {
     if (name.size() > kMaxParameterNameLength) {
-      return Error{codes::kParameterKeyLenExceeded,
-                   "parameter name " + quote_for_message(name) + " is longer than " +
-                       std::to_string(kMaxParameterNameLength) + " characters"};
+      return name_too_long(name);
     }
     if (!is_name_text(name)) {
       return Error{codes::kParameterKeyContainsInvalidChar,
@@ -235,7 +201,7 @@ Expected<std::string> substitute_parameters(std::string_view script,
       },
       [&](const Placeholder& p) -> Status {
         if (p.builtin) {
-          out.append(builtin_value(builtins, *p.builtin));
+          out.append(builtins.*(p.builtin->value));
           return {};
         }
         // std::map<std::string, ...>::find needs a std::string without a transparent comparator.

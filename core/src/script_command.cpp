@@ -2,13 +2,17 @@
 
 #include <algorithm>
 
+#include "ascii_text.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "message_text.hpp"
 
 namespace ferry {
 namespace {
 
+using detail::iequals;
 using detail::quote_for_message;
+using detail::trim_front_if;
+using detail::trim_if;
 
 // The kernel's BINPRM_BUF_SIZE (256) less the newline.
 constexpr std::size_t kMaxShebangLine = 255;
@@ -24,24 +28,12 @@ bool is_word_separator(char c) {
 }
 
 std::string_view trim_blanks(std::string_view s) {
-  while (!s.empty() && is_blank(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && is_blank(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  return trim_if(s, is_blank);
 }
 
 // Consumes `word` (ASCII case-insensitive) from the front of `s`.
 bool consume_icase(std::string_view& s, std::string_view word) {
-  if (s.size() < word.size() ||
-      !std::equal(word.begin(), word.end(), s.begin(),
-                  [](char x, char y) { return ascii_lower(x) == ascii_lower(y); })) {
+  if (!iequals(s.substr(0, word.size()), word)) {
     return false;
   }
   s.remove_prefix(word.size());
@@ -49,9 +41,7 @@ bool consume_icase(std::string_view& s, std::string_view word) {
 }
 
 void skip_blanks(std::string_view& s) {
-  while (!s.empty() && is_blank(s.front())) {
-    s.remove_prefix(1);
-  }
+  s = trim_front_if(s, is_blank);
 }
 
 Error invalid(std::string message) {

@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -28,75 +27,26 @@
 
 #include "agent_process.hpp"
 #include "blackbox.hpp"
+#include "started_agent.hpp"
 #include "tcp_proxy.hpp"
 #include "test_process.hpp"
 
 using namespace std::chrono_literals;
-using ferry::test::AgentProcess;
-using ferry::test::ApiClient;
-using ferry::test::shared_server;
+using namespace ferry::test;
 using nlohmann::json;
 
 namespace {
 
 namespace fs = std::filesystem;
 
-// A scratch directory removed at the end of its scope; others may read it (tasks run as other
-// users write and read files there).
-struct Scratch : ferry::test::TempDir {
-  Scratch() : TempDir("ferry-fault", 0755) {}
-};
+// A scratch directory's prefix and mode: others may read it (tasks run as other users write and
+// read files there).
+const char* const kScratch = "ferry-fault";
+constexpr mode_t kScratchMode = 0755;
 
 // Polled every 50 ms: some conditions read a whole journal.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
-  return ferry::test::eventually(pred, limit, 50ms);
-}
-
-bool is_final(const std::string& s) {
-  return s != "PENDING" && s != "DELIVERING" && s != "DELIVER_DELAYED" && s != "RUNNING" &&
-         s != "CANCELLING";
-}
-
-struct ProcInfo {
-  int pid = 0;
-  int ppid = 0;
-  int sid = 0;
-  char state = '?';
-  std::string comm;
-  std::string cmdline;
-};
-
-std::vector<ProcInfo> process_table() {
-  std::vector<ProcInfo> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/proc", ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) {
-      continue;
-    }
-    const std::string stat = ferry::test::slurp_file(e.path() / "stat");
-    const auto open = stat.find('(');
-    const auto close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos) {
-      continue;
-    }
-    ProcInfo p;
-    p.pid = std::stoi(name);
-    p.comm = stat.substr(open + 1, close - open - 1);
-    int pgrp = 0;
-    if (std::sscanf(stat.c_str() + close + 1, " %c %d %d %d", &p.state, &p.ppid, &pgrp, &p.sid) !=
-        4) {
-      continue;
-    }
-    p.cmdline = ferry::test::slurp_file(e.path() / "cmdline");
-    for (auto& c : p.cmdline) {
-      if (c == '\0') {
-        c = ' ';
-      }
-    }
-    out.push_back(std::move(p));
-  }
-  return out;
+  return eventually(pred, limit, 50ms);
 }
 
 // Live (not zombie) processes whose command line contains `text`, this process excepted.
@@ -135,16 +85,11 @@ std::unique_ptr<AgentProcess> registered_agent(ApiClient& api, const std::string
                                                const fs::path& dir,
                                                const std::vector<std::string>& env = {},
                                                const std::string& server_url = {}) {
-  auto [code_id, code] = ferry::test::create_register_code(api);
+  auto [code_id, code] = create_register_code(api);
   auto agent = std::make_unique<AgentProcess>(binary, dir, json{{"max_concurrent_tasks", 64}});
-  auto r = agent->register_with(server_url.empty() ? shared_server().endpoint() : server_url,
-                                code_id, code);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
   agent->set_env(env);
-  agent->start();
-  INFO(agent->log());
-  REQUIRE(agent->wait_log("push socket up"));
+  register_and_start(*agent, server_url.empty() ? shared_server().endpoint() : server_url, code_id,
+                     code);
   return agent;
 }
 
@@ -158,14 +103,22 @@ struct Spec {
   std::string invocation;
 };
 
-// With a gate, the script waits (after its marker) until the test creates that file.
-Spec make_spec(const fs::path& dir, int i, int sleep_s, bool big, const fs::path& gate = {}) {
+// Spec `i`, its marker in `dir`: the script is `before`, then one line appended to the marker.
+Spec marked_spec(const fs::path& dir, int i, const std::string& before = "") {
   Spec s;
   s.index = i;
   s.marker = dir / ("marker-" + std::to_string(i));
-  s.exit_code = i % 3;
+  s.script = before + "echo x >> " + s.marker.string() + "\n";
+  return s;
+}
+
+// A task that prints begin and end lines (and 200 KB between them when `big`), sleeps `sleep_s`
+// and exits i % 3. With a gate, the script waits (after its marker) until the test creates that
+// file.
+Spec make_spec(const fs::path& dir, int i, int sleep_s, bool big, const fs::path& gate = {}) {
   const std::string n = std::to_string(i);
-  s.script = "echo begin-" + n + "\necho x >> " + s.marker.string() + "\n";
+  Spec s = marked_spec(dir, i, "echo begin-" + n + "\n");
+  s.exit_code = i % 3;
   if (!gate.empty()) {
     s.script += "while [ ! -e " + gate.string() + " ]; do sleep 0.05; done\n";
   }
@@ -186,14 +139,27 @@ Spec make_spec(const fs::path& dir, int i, int sleep_s, bool big, const fs::path
   return s;
 }
 
+// RunCommand of every spec's script on `instance`, each invocation id kept in its spec.
+void run_all(ApiClient& api, const std::string& instance, std::vector<Spec>& specs, int timeout_s) {
+  for (auto& s : specs) {
+    s.invocation = run_command(api, {instance}, s.script, {{"Timeout", timeout_s}});
+  }
+}
+
+// Whether every script has begun: each has written its marker.
+bool all_begun(const std::vector<Spec>& specs) {
+  return std::all_of(specs.begin(), specs.end(),
+                     [](const Spec& s) { return fs::exists(s.marker); });
+}
+
 int marker_lines(const fs::path& marker) {
-  const std::string text = ferry::test::slurp_file(marker);
+  const std::string text = read_file(marker);
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }
 
 // Whether the task's reported Output (head+tail excerpt) and Dropped match the whole output.
 bool output_matches(const json& result, const std::string& expected) {
-  const std::string out = ferry::test::unb64(result["Output"]);
+  const std::string out = unb64(result["Output"]);
   const auto dropped = result["Dropped"].get<std::uint64_t>();
   if (out.size() + dropped != expected.size()) {
     return false;
@@ -221,22 +187,17 @@ Counts collect(ApiClient& api, const std::string& instance, std::vector<Spec>& s
   c.accepted = static_cast<int>(specs.size());
   std::vector<json> tasks(specs.size());
   std::vector<bool> done(specs.size(), false);
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    bool all = true;
-    for (std::size_t i = 0; i < specs.size(); ++i) {
-      if (done[i]) {
-        continue;
-      }
-      tasks[i] = ferry::test::task_of(api, specs[i].invocation, instance, false);
-      done[i] = is_final(tasks[i]["TaskStatus"].get<std::string>());
-      all = all && done[i];
-    }
-    if (all || std::chrono::steady_clock::now() > deadline) {
-      break;
-    }
-    std::this_thread::sleep_for(100ms);
-  }
+  eventually(
+      [&] {
+        for (std::size_t i = 0; i < specs.size(); ++i) {
+          if (!done[i]) {
+            tasks[i] = task_of(api, specs[i].invocation, instance, false);
+            done[i] = is_final_status(tasks[i]["TaskStatus"].get<std::string>());
+          }
+        }
+        return std::find(done.begin(), done.end(), false) == done.end();
+      },
+      limit, 100ms);
   for (std::size_t i = 0; i < specs.size(); ++i) {
     const bool ok = done[i] && as_expected(specs[i], tasks[i]);
     if (!ok) {
@@ -256,9 +217,13 @@ void print_counts(int n, const Counts& c) {
   std::fflush(stdout);
 }
 
-bool tasks_dir_empty(const fs::path& state_dir) {
-  std::error_code ec;
-  return fs::is_empty(state_dir / "tasks", ec) && !ec;
+// The count line, then: all `expected` tasks accepted and finished right, each run once.
+void expect_all_right(int fault, const Counts& c, int expected) {
+  print_counts(fault, c);
+  CHECK(c.accepted == expected);
+  CHECK(c.finished == expected);
+  CHECK(c.lost == 0);
+  CHECK(c.duplicated == 0);
 }
 
 void copy_binary(const fs::path& from, const fs::path& to) {
@@ -277,7 +242,7 @@ void restart_scenario(int number, bool replace_binary) {
   become_subreaper();
   auto& server = shared_server();
   auto api = server.api();
-  Scratch scratch;
+  const TempDir scratch(kScratch, kScratchMode);
   std::string binary = FERRY_AGENT_BINARY;
   if (replace_binary) {
     fs::create_directories(scratch / "bin");
@@ -291,16 +256,10 @@ void restart_scenario(int number, bool replace_binary) {
   std::vector<Spec> specs;
   for (int i = 0; i < kTasks; ++i) {
     specs.push_back(make_spec(scratch.path(), i, 1 + i % 8, i % 5 == 0));
-    specs.back().invocation =
-        ferry::test::run_command(api, {id}, specs.back().script, {{"Timeout", 60}});
   }
+  run_all(api, id, specs, 60);
   // Every script has begun: the agent goes away while most are still running.
-  REQUIRE(wait_until(
-      [&] {
-        return std::all_of(specs.begin(), specs.end(),
-                           [](const Spec& s) { return fs::exists(s.marker); });
-      },
-      30s));
+  REQUIRE(wait_until([&] { return all_begun(specs); }, 30s));
   std::this_thread::sleep_for(1500ms);  // the fault's timing, not a synchronisation
   if (replace_binary) {
     CHECK(agent->stop() == 0);
@@ -316,11 +275,7 @@ void restart_scenario(int number, bool replace_binary) {
     return t["TaskStatus"] == want && t["TaskResult"]["ExitCode"] == s.exit_code &&
            output_matches(t["TaskResult"], s.expected_output);
   });
-  print_counts(number, counts);
-  CHECK(counts.accepted == kTasks);
-  CHECK(counts.finished == kTasks);
-  CHECK(counts.lost == 0);
-  CHECK(counts.duplicated == 0);
+  expect_all_right(number, counts, kTasks);
   for (const auto& s : specs) {
     CHECK(marker_lines(s.marker) == 1);
   }
@@ -330,7 +285,7 @@ void restart_scenario(int number, bool replace_binary) {
   const std::string state = agent->state_dir().string();
   CHECK(wait_until([&] { return live_processes_with(state) == 0; }, 10s));
   CHECK(wait_until([&] { return reap_orphans(agent->pid()) == 0; }, 10s));
-  CHECK(wait_until([&] { return tasks_dir_empty(agent->state_dir()); }, 10s));
+  CHECK(wait_until([&] { return agent->journal_empty(); }, 10s));
   CHECK(agent->stop() == 0);
 }
 
@@ -349,7 +304,7 @@ TEST_CASE("fault 5: a reboot (boot id changed) fails the interrupted tasks; noth
   become_subreaper();
   auto& server = shared_server();
   auto api = server.api();
-  Scratch scratch;
+  const TempDir scratch(kScratch, kScratchMode);
   const fs::path boot_file = scratch / "boot_id";
   std::ofstream(boot_file) << "11111111-1111-1111-1111-111111111111\n";
   auto agent = registered_agent(api, FERRY_AGENT_BINARY, scratch / "a",
@@ -359,21 +314,14 @@ TEST_CASE("fault 5: a reboot (boot id changed) fails the interrupted tasks; noth
   constexpr int kTasks = 10;
   std::vector<Spec> specs;
   for (int i = 0; i < kTasks; ++i) {
-    Spec s;
-    s.index = i;
-    s.marker = scratch / ("marker-" + std::to_string(i));
-    s.script = "echo begin-" + std::to_string(i) + "\necho x >> " + s.marker.string() +
-               "\nsleep 60\necho end\n";
-    s.expected_output = "begin-" + std::to_string(i) + "\n";
-    s.invocation = ferry::test::run_command(api, {id}, s.script, {{"Timeout", 120}});
+    const std::string begin = "begin-" + std::to_string(i) + "\n";
+    Spec s = marked_spec(scratch.path(), i, "echo " + begin);
+    s.script += "sleep 60\necho end\n";
+    s.expected_output = begin;
     specs.push_back(std::move(s));
   }
-  REQUIRE(wait_until(
-      [&] {
-        return std::all_of(specs.begin(), specs.end(),
-                           [](const Spec& s) { return fs::exists(s.marker); });
-      },
-      30s));
+  run_all(api, id, specs, 120);
+  REQUIRE(wait_until([&] { return all_begun(specs); }, 30s));
   // The "reboot": the agent and every supervisor with its task die at once, the boot id changes.
   agent->kill();
   const std::string tasks_dir = (agent->state_dir() / "tasks").string();
@@ -397,21 +345,18 @@ TEST_CASE("fault 5: a reboot (boot id changed) fails the interrupted tasks; noth
   auto counts = collect(api, id, specs, 30s, [](const Spec& s, const json& t) {
     return t["TaskStatus"] == "FAILED" &&
            t.value("ErrorInfo", "").find("instance restarted") != std::string::npos &&
-           ferry::test::unb64(t["TaskResult"]["Output"]) == s.expected_output;
+           unb64(t["TaskResult"]["Output"]) == s.expected_output;
   });
-  print_counts(5, counts);
-  CHECK(counts.accepted == kTasks);
-  CHECK(counts.finished == kTasks);
-  CHECK(counts.lost == 0);
-  CHECK(counts.duplicated == 0);
-  // Nothing re-runs: the scripts' markers keep one line each, and no task process is back.
-  std::this_thread::sleep_for(500ms);
+  expect_all_right(5, counts, kTasks);
+  // Nothing re-runs. The explicit signal: an empty journal, every task reported and forgotten
+  // (a task started again would hold its entry until it ended). Then the scripts' markers keep
+  // one line each, and no task process is back.
+  CHECK(wait_until([&] { return agent->journal_empty(); }, 10s));
   for (const auto& s : specs) {
     CHECK(marker_lines(s.marker) == 1);
   }
   CHECK(live_processes_with(tasks_dir) == 0);
   CHECK(wait_until([&] { return reap_orphans(agent->pid()) == 0; }, 10s));
-  CHECK(wait_until([&] { return tasks_dir_empty(agent->state_dir()); }, 10s));
   CHECK(agent->stop() == 0);
 }
 
@@ -422,7 +367,7 @@ int journaled_results(const fs::path& state_dir) {
   int n = 0;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(state_dir / "tasks", ec)) {
-    auto j = json::parse(ferry::test::slurp_file(e.path() / "journal.json"), nullptr, false);
+    auto j = json::parse(read_file(e.path() / "journal.json"), nullptr, false);
     if (j.is_object() && j.contains("Result")) {
       ++n;
     }
@@ -430,18 +375,26 @@ int journaled_results(const fs::path& state_dir) {
   return n;
 }
 
+// Faults 3 and 4 stop or kill the server: a server of their own, behind a proxy whose port stays
+// when the server comes back on another, and an agent registered through the proxy.
+struct ServerOfItsOwn {
+  struct Subreaper {
+    Subreaper() { become_subreaper(); }
+  } subreaper;  // first: before the agent starts
+  ServerProcess server{FERRY_SERVER_BIN};
+  TcpProxy proxy{server.port()};
+  ApiClient api = server.api();
+  const TempDir scratch{kScratch, kScratchMode};
+  std::unique_ptr<AgentProcess> agent =
+      registered_agent(api, FERRY_AGENT_BINARY, scratch / "a", {}, proxy.endpoint());
+  const std::string id = agent->instance_id();
+};
+
 }  // namespace
 
-TEST_CASE("fault 3: server down 30 s while 50 tasks finish, agent restarted meanwhile", "[fault]") {
-  become_subreaper();
-  // A server of its own, behind a proxy whose port stays when the server comes back on another.
-  ferry::test::ServerProcess server(FERRY_SERVER_BIN);
-  ferry::test::TcpProxy proxy(server.port());
-  auto api = server.api();
-  Scratch scratch;
-  auto agent = registered_agent(api, FERRY_AGENT_BINARY, scratch / "a", {}, proxy.endpoint());
-  const std::string id = agent->instance_id();
-
+TEST_CASE_METHOD(ServerOfItsOwn,
+                 "fault 3: server down 30 s while 50 tasks finish, agent restarted meanwhile",
+                 "[fault]") {
   constexpr int kTasks = 50;
   // Held until the server is down: under load the first tasks could otherwise finish, and be
   // acknowledged, before the outage begins.
@@ -449,15 +402,9 @@ TEST_CASE("fault 3: server down 30 s while 50 tasks finish, agent restarted mean
   std::vector<Spec> specs;
   for (int i = 0; i < kTasks; ++i) {
     specs.push_back(make_spec(scratch.path(), i, 1 + i % 4, i % 5 == 0, gate));
-    specs.back().invocation =
-        ferry::test::run_command(api, {id}, specs.back().script, {{"Timeout", 120}});
   }
-  REQUIRE(wait_until(
-      [&] {
-        return std::all_of(specs.begin(), specs.end(),
-                           [](const Spec& s) { return fs::exists(s.marker); });
-      },
-      30s));
+  run_all(api, id, specs, 120);
+  REQUIRE(wait_until([&] { return all_begun(specs); }, 30s));
   const auto outage_start = std::chrono::steady_clock::now();
   REQUIRE(server.stop() == 0);
   std::ofstream(gate) << "go";
@@ -482,27 +429,17 @@ TEST_CASE("fault 3: server down 30 s while 50 tasks finish, agent restarted mean
     return t["TaskStatus"] == want && t["TaskResult"]["ExitCode"] == s.exit_code &&
            output_matches(t["TaskResult"], s.expected_output);
   });
-  print_counts(3, counts);
-  CHECK(counts.accepted == kTasks);
-  CHECK(counts.finished == kTasks);
-  CHECK(counts.lost == 0);
-  CHECK(counts.duplicated == 0);
-  CHECK(wait_until([&] { return tasks_dir_empty(agent->state_dir()); }, 10s));
+  expect_all_right(3, counts, kTasks);
+  CHECK(wait_until([&] { return agent->journal_empty(); }, 10s));
   CHECK(live_processes_with(agent->state_dir().string()) == 0);
   CHECK(wait_until([&] { return reap_orphans(agent->pid()) == 0; }, 10s));
   CHECK(agent->stop() == 0);
 }
 
-TEST_CASE("fault 4: server SIGKILLed during a burst of 200 RunCommand; every accepted one runs",
-          "[fault]") {
-  become_subreaper();
-  ferry::test::ServerProcess server(FERRY_SERVER_BIN);
-  ferry::test::TcpProxy proxy(server.port());
-  auto api = server.api();
-  Scratch scratch;
-  auto agent = registered_agent(api, FERRY_AGENT_BINARY, scratch / "a", {}, proxy.endpoint());
-  const std::string id = agent->instance_id();
-
+TEST_CASE_METHOD(
+    ServerOfItsOwn,
+    "fault 4: server SIGKILLed during a burst of 200 RunCommand; every accepted one runs",
+    "[fault]") {
   // Four clients send 200 RunCommand calls between them, about 200 a second; the server is
   // killed once 50 have been answered, so the kill lands in the middle of the burst with calls
   // in flight.
@@ -519,9 +456,9 @@ TEST_CASE("fault 4: server SIGKILLed during a burst of 200 RunCommand; every acc
   for (std::size_t t = 0; t < kClients; ++t) {
     clients.emplace_back([&, t, client = server.api()]() mutable {
       for (std::size_t i = t; i < kCalls; i += kClients) {
-        auto r = client.call("RunCommand", {{"Content", ferry::test::b64(specs[i].script)},
-                                            {"InstanceIds", {id}},
-                                            {"Timeout", 120}});
+        auto r = client.call(
+            "RunCommand",
+            {{"Content", b64(specs[i].script)}, {"InstanceIds", {id}}, {"Timeout", 120}});
         if (r.ok()) {
           specs[i].invocation = r.response["InvocationId"].get<std::string>();
           accepted[i] = 1;
@@ -614,7 +551,7 @@ TEST_CASE("fault 6: a full state dir: START_FAILED with a clear reason, then rec
   become_subreaper();
   auto& server = shared_server();
   auto api = server.api();
-  Scratch scratch;
+  const TempDir scratch(kScratch, kScratchMode);
   SmallTmpfs tmpfs(scratch / "a" / "state", "2m");
   if (!tmpfs.mounted()) {
     WARN("cannot mount a tmpfs here (not root?): fault 6 skipped");
@@ -628,20 +565,16 @@ TEST_CASE("fault 6: a full state dir: START_FAILED with a clear reason, then rec
   running[0].marker = scratch / "marker-running";
   running[0].script = "echo begin; echo x >> " + running[0].marker.string() + "; while [ ! -e " +
                       gate.string() + " ]; do sleep 0.05; done; exit 3";
-  running[0].invocation = ferry::test::run_command(api, {id}, running[0].script, {{"Timeout", 60}});
+  running[0].invocation = run_command(api, {id}, running[0].script, {{"Timeout", 60}});
   REQUIRE(wait_until([&] { return fs::exists(running[0].marker); }, 10s));
-  REQUIRE(ferry::test::wait_task_status(api, running[0].invocation, id, "RUNNING", 5s) ==
-          "RUNNING");
+  REQUIRE(wait_task_status(api, running[0].invocation, id, "RUNNING", 5s) == "RUNNING");
   fill_up(agent->state_dir() / "filler");
 
   constexpr int kRefused = 3;
   std::vector<Spec> refused;
   for (int i = 0; i < kRefused; ++i) {
-    Spec s;
-    s.index = i;
-    s.marker = scratch / ("marker-" + std::to_string(i));
-    s.script = "echo x >> " + s.marker.string() + "\n";
-    s.invocation = ferry::test::run_command(api, {id}, s.script);
+    Spec s = marked_spec(scratch.path(), i);
+    s.invocation = run_command(api, {id}, s.script);
     refused.push_back(std::move(s));
   }
   auto counts = collect(api, id, refused, 20s, [](const Spec&, const json& t) {
@@ -657,7 +590,7 @@ TEST_CASE("fault 6: a full state dir: START_FAILED with a clear reason, then rec
   std::ofstream(gate) << "go";
   auto survived = collect(api, id, running, 20s, [](const Spec&, const json& t) {
     return t["TaskStatus"] == "FAILED" && t["TaskResult"]["ExitCode"] == 3 &&
-           ferry::test::unb64(t["TaskResult"]["Output"]).starts_with("begin\n");
+           unb64(t["TaskResult"]["Output"]).starts_with("begin\n");
   });
   CHECK(survived.finished == 1);
   // The agent is still there, and said why once, not once per task.
@@ -668,7 +601,7 @@ TEST_CASE("fault 6: a full state dir: START_FAILED with a clear reason, then rec
   // Space comes back: tasks run again.
   fs::remove(agent->state_dir() / "filler");
   std::vector<Spec> after{make_spec(scratch.path(), 100, 0, false)};
-  after[0].invocation = ferry::test::run_command(api, {id}, after[0].script);
+  after[0].invocation = run_command(api, {id}, after[0].script);
   auto recovered = collect(api, id, after, 20s, [](const Spec& s, const json& t) {
     return t["TaskStatus"] == "FAILED" && t["TaskResult"]["ExitCode"] == s.exit_code &&
            output_matches(t["TaskResult"], s.expected_output);

@@ -4,9 +4,9 @@
 #include <grp.h>
 #include <pwd.h>
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "ferry/core/base64.hpp"
 #include "test_process.hpp"
@@ -52,9 +52,16 @@ inline RunTaskOutcome run_task(const TempDir& dir, const nlohmann::json& task,
   return o;
 }
 
-inline void sh(const std::string& cmd) {
-  if (std::system(cmd.c_str()) != 0) {
-    throw std::runtime_error("command failed: " + cmd);
+// Runs a program to its end (no shell); throws with what it printed when it fails.
+inline void run_or_throw(const std::vector<std::string>& argv) {
+  const TempDir dir;
+  LaunchOptions o;
+  o.argv = argv;
+  o.out_file = dir / "out";
+  o.err_file = o.out_file;
+  const auto r = run_process(std::move(o));
+  if (r.exit_code != 0) {
+    throw std::runtime_error(argv.at(0) + " failed: " + r.out);
   }
 }
 
@@ -71,10 +78,10 @@ struct TestUser {
 inline TestUser ensure_test_user() {
   TestUser u;
   if (::getgrnam(u.group.c_str()) == nullptr) {
-    sh("groupadd " + u.group);
+    run_or_throw({"/usr/sbin/groupadd", u.group});
   }
   if (::getpwnam(u.name.c_str()) == nullptr) {
-    sh("useradd -m -s /bin/sh -G " + u.group + " " + u.name);
+    run_or_throw({"/usr/sbin/useradd", "-m", "-s", "/bin/sh", "-G", u.group, u.name});
   }
   const passwd* pw = ::getpwnam(u.name.c_str());
   u.uid = pw->pw_uid;

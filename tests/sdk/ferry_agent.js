@@ -1,14 +1,15 @@
 'use strict';
 // A real ferry-agent for one test run: `ferry-agent register` into a temporary state dir, then
 // the daemon in the foreground with a test configuration (fast polling, short kill grace, debug
-// log on stderr). The daemon is killed when the test process exits for any reason, so a failing
-// or interrupted run never leaves an agent behind. The per-task supervisors are in sessions of
-// their own by design (they outlive the agent); each task ends at the latest at its Timeout.
+// log on stderr), killed with the test process (managed_process.js). The per-task supervisors
+// are in sessions of their own by design (they outlive the agent); each task ends at the latest
+// at its Timeout.
 
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
+
+const { ManagedProcess } = require('./managed_process');
 
 // Runs `binary args` to its end; resolves with {code, signal, stdout, stderr}. Killed (SIGKILL)
 // after `timeoutMs`.
@@ -40,10 +41,9 @@ function runToEnd(binary, args, { env = {}, timeoutMs = 30000 } = {}) {
   });
 }
 
-class FerryAgent {
+class FerryAgent extends ManagedProcess {
   constructor(binary, config = {}) {
-    this.binary = binary;
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-sdk-agent-'));
+    super(binary, 'ferry-sdk-agent-');
     this.stateDir = path.join(this.dir, 'state');
     this.config = {
       state_dir: this.stateDir,
@@ -55,13 +55,9 @@ class FerryAgent {
       shutdown_flush_ms: 3000,
       ...config,
     };
-    this.child = null;
-    this.exited = null;
     this.log = ''; // the daemon's stdout and stderr, in order of arrival
     this.waiters = [];
     this.instanceId = null;
-    this.onExit = () => this.kill();
-    process.on('exit', this.onExit);
   }
 
   // `ferry-agent --version`, e.g. "0.1.0".
@@ -99,25 +95,13 @@ class FerryAgent {
     if (this.child && !this.exited) throw new Error('the agent is already running');
     const configFile = path.join(this.dir, 'agent.json');
     fs.writeFileSync(configFile, JSON.stringify(this.config, null, 2));
-    this.exited = null;
-    this.child = spawn(this.binary, ['--config', configFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = this.spawn(['--config', configFile], (_, d) => {
+      this.log += d;
+      if (this.log.length > 4000000) this.log = this.log.slice(-2000000);
+      this.waiters = this.waiters.filter((w) => !w.probe());
     });
-    const child = this.child;
-    for (const stream of [child.stdout, child.stderr]) {
-      stream.setEncoding('utf8');
-      stream.on('data', (d) => {
-        this.log += d;
-        if (this.log.length > 4000000) this.log = this.log.slice(-2000000);
-        this.waiters = this.waiters.filter((w) => !w.probe());
-      });
-    }
-    child.on('error', (e) => {
-      this.exited = { code: null, signal: null, error: e.message };
-      this.waiters.forEach((w) => w.probe());
-    });
-    child.on('exit', (code, signal) => {
-      this.exited = { code, signal };
+    child.on('error', () => this.waiters.forEach((w) => w.probe()));
+    child.on('exit', () => {
       this.waiters = this.waiters.filter((w) => !w.probe());
     });
   }
@@ -151,37 +135,9 @@ class FerryAgent {
     });
   }
 
-  // SIGTERM, then SIGKILL if it has not exited within `graceMs`. Resolves with the exit status.
+  // SIGTERM, then SIGKILL if it has not exited within `graceMs`; the state dir stays.
   stop(graceMs = 10000) {
-    if (!this.child || this.exited) return Promise.resolve(this.exited);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-      this.child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal });
-      });
-      this.child.kill('SIGTERM');
-    });
-  }
-
-  // Synchronous last resort for process exit; also removes the state dir.
-  kill() {
-    if (this.child && !this.exited) {
-      try {
-        this.child.kill('SIGKILL');
-      } catch (_) {
-        // already gone
-      }
-    }
-    this.cleanup();
-  }
-
-  cleanup() {
-    process.removeListener('exit', this.onExit);
-    if (this.dir) {
-      fs.rmSync(this.dir, { recursive: true, force: true });
-      this.dir = null;
-    }
+    return super.stop(graceMs);
   }
 
   logTail(lines = 60) {

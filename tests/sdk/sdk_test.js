@@ -10,32 +10,15 @@
 // Prints one line per check and "N passed, N failed" at the end; exits 1 on any failure.
 
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const http = require('node:http');
-const path = require('node:path');
 
-const SDK_DIR = path.join(__dirname, 'node_modules', 'tencentcloud-sdk-nodejs');
-if (!fs.existsSync(path.join(SDK_DIR, 'package.json'))) {
-  console.error(
-    'sdk_test: tests/sdk/node_modules is missing (the official Node SDK is not installed).\n' +
-      'Run scripts/test, or: npm ci --prefix tests/sdk --no-audit --no-fund',
-  );
-  console.log('0 passed, 1 failed');
-  process.exit(1);
-}
-const BINARY = process.env.FERRY_SERVER;
-if (!BINARY || !fs.existsSync(BINARY)) {
-  console.error(`sdk_test: set FERRY_SERVER to the ferry-server binary (got '${BINARY || ''}')`);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
-}
+const harness = require('./harness');
 
-// The SDK's fetch goes through http_proxy when set; the server is on loopback.
-for (const v of ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY']) delete process.env[v];
-
-const tencentcloud = require('tencentcloud-sdk-nodejs');
-const TatClient = tencentcloud.tat.v20201028.Client;
-const SDK_VERSION = require(path.join(SDK_DIR, 'package.json')).version;
+const { TatClient, sdkVersion, FERRY_SERVER } = harness.setUp('sdk_test', {
+  FERRY_SERVER: 'ferry-server',
+});
+const { check, section, UUID, RFC3339, b64, unb64, waitFor } = harness;
+const { taskOf, invocationOf, taskWhen } = harness;
 const { FerryServer } = require('./ferry_server');
 const { ScriptedAgent } = require('./scripted_agent');
 
@@ -48,7 +31,7 @@ const SERVER_CONFIG = {
   log_level: 'warn',
   account_id: ACCOUNT_ID,
   regions: [
-    { Region: 'ap-guangzhou', RegionName: 'South China(Guangzhou)', RegionState: 'AVAILABLE' },
+    harness.GUANGZHOU,
     { Region: 'ap-shanghai', RegionName: 'East China(Shanghai)', RegionState: 'AVAILABLE' },
   ],
   command_quota: 50,
@@ -59,34 +42,6 @@ const SERVER_CONFIG = {
 };
 
 // --- checks --------------------------------------------------------------------------------
-
-let passed = 0;
-let failed = 0;
-const failures = [];
-
-function pass(name) {
-  passed += 1;
-  console.log(`ok ${passed + failed} - ${name}`);
-}
-
-function fail(name, e) {
-  failed += 1;
-  const msg = e && e.message ? e.message : String(e);
-  failures.push(`${name}: ${msg}`);
-  console.log(`not ok ${passed + failed} - ${name}\n  ${msg.split('\n').join('\n  ')}`);
-}
-
-// A check: `fn` asserts (sync or async). A failure is counted and the run goes on.
-async function check(name, fn) {
-  try {
-    await fn();
-    pass(name);
-    return true;
-  } catch (e) {
-    fail(name, e);
-    return false;
-  }
-}
 
 // The call must fail through the SDK with `code` as err.code (the server's Error.Code) and the
 // server's RequestId; returns the error for more checks.
@@ -107,35 +62,7 @@ async function checkError(name, code, call) {
   return err;
 }
 
-// A section runs checks that build on each other; an unexpected throw (an SDK call that failed)
-// counts as one failure and the next section runs.
-async function section(name, fn) {
-  console.log(`# ${name}`);
-  try {
-    await fn();
-  } catch (e) {
-    fail(`${name}: aborted`, e.code ? new Error(`${e.code}: ${e.message}`) : e);
-  }
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
-const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
-const unb64 = (s) => Buffer.from(s, 'base64').toString('utf8');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const ids = (set, key) => set.map((x) => x[key]).sort();
-
-// Polls `probe` until it returns a truthy value; bounded.
-async function waitFor(what, probe, timeoutMs = 5000, intervalMs = 100) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
 
 // Runs `fn` with the process clock shifted by `offsetMs` (Date and Date.now), the way a client
 // machine with a wrong clock signs; the SDK code itself is untouched.
@@ -160,89 +87,21 @@ async function withClockShift(offsetMs, fn) {
 
 // --- clients -------------------------------------------------------------------------------
 
-// The server allows 20 requests per second per SecretId and action (the documented TAT limit,
-// the server's default). The test client keeps to it the way a well-behaved caller does: at most
-// PACE calls of one action in any second. Only the rate-limit section bursts on purpose, with an
-// unpaced client. performance.now(), not Date: the clock tests replace Date.
-const PACE = 18;
-const recentCalls = new Map(); // "SecretId/Action" -> times of the calls in the last second
-
-async function pace(key) {
-  const times = recentCalls.get(key) || [];
-  recentCalls.set(key, times);
-  for (;;) {
-    const now = performance.now();
-    while (times.length && now - times[0] >= 1000) times.shift();
-    if (times.length < PACE) {
-      times.push(now);
-      return;
-    }
-    await sleep(1000 - (now - times[0]) + 1);
-  }
-}
-
-function rawClient(
-  endpoint,
-  { secretId = SECRET_ID, secretKey = SECRET_KEY, region = REGION } = {},
-) {
-  return new TatClient({
-    credential: { secretId, secretKey },
-    region,
-    profile: { httpProfile: { endpoint, protocol: 'http://', reqTimeout: 30 } },
-  });
-}
-
-// A TatClient whose action methods (and the generic request) wait for their turn first; the
-// calls themselves are the SDK's, unchanged.
-function makeClient(endpoint, options = {}) {
-  const client = rawClient(endpoint, options);
-  const secretId = options.secretId || SECRET_ID;
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      if (prop === 'request') {
-        return async (action, ...rest) => {
-          await pace(`${secretId}/${action}`);
-          return value.call(target, action, ...rest);
-        };
-      }
-      if (typeof prop === 'string' && /^[A-Z]/.test(prop)) {
-        return async (...args) => {
-          await pace(`${secretId}/${prop}`);
-          return value.apply(target, args);
-        };
-      }
-      return value.bind(target);
-    },
-  });
-}
+// This test's own credentials unless `options` says otherwise ({secretId, secretKey, region}).
+// Only the rate-limit section bursts on purpose, with an unpaced rawClient.
+const CREDENTIALS = { secretId: SECRET_ID, secretKey: SECRET_KEY, region: REGION };
+const rawClient = (endpoint, options = {}) =>
+  harness.rawClient(TatClient, endpoint, { ...CREDENTIALS, ...options });
+const makeClient = (endpoint, options = {}) =>
+  harness.makeClient(TatClient, endpoint, { ...CREDENTIALS, ...options });
 
 // --- the run -------------------------------------------------------------------------------
 
 async function main() {
   const started = Date.now();
-  const server = new FerryServer(BINARY, {
-    secretId: SECRET_ID,
-    secretKey: SECRET_KEY,
-    config: SERVER_CONFIG,
-  });
-  // ctest's timeout or a Ctrl-C: the server goes down with the test.
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.on(signal, () => {
-      server.kill();
-      console.log(`${passed} passed, ${failed + 1} failed`);
-      process.exit(1);
-    });
-  }
-  try {
-    await server.start();
-  } catch (e) {
-    fail('ferry-server starts', new Error(`${e.message}\n${server.logTail()}`));
-    server.kill();
-    return;
-  }
-  pass(`ferry-server starts (${server.url}), SDK tencentcloud-sdk-nodejs ${SDK_VERSION}`);
+  const server = new FerryServer(FERRY_SERVER, { ...CREDENTIALS, config: SERVER_CONFIG });
+  onInterrupt = () => server.kill();
+  if (!(await harness.startServer(server, sdkVersion))) return;
   const endpoint = `127.0.0.1:${server.port}`;
   const tat = makeClient(endpoint);
   const S = { server, tat, endpoint }; // state shared by the sections
@@ -263,13 +122,7 @@ async function main() {
     await section('rate limit', () => rateLimit(S));
     await section('clean-up deletes', () => cleanUp(S));
   } finally {
-    const status = await server.stop();
-    await check('ferry-server stops on SIGTERM with status 0', () => {
-      assert.deepEqual(status, { code: 0, signal: null });
-    });
-    if (failed > 0) {
-      console.log(`# ferry-server log (last lines):\n${server.logTail()}`);
-    }
+    await harness.stopServer(server);
   }
   console.log(`# SDK tests took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
@@ -846,22 +699,6 @@ async function registration(S) {
   }
 }
 
-// Finds the one task of an invocation through the public API.
-async function taskOf(tat, invocationId, hideOutput = true) {
-  const r = await tat.DescribeInvocationTasks({
-    Filters: [{ Name: 'invocation-id', Values: [invocationId] }],
-    HideOutput: hideOutput,
-  });
-  assert.equal(r.TotalCount, 1, `one task for ${invocationId}`);
-  return r.InvocationTaskSet[0];
-}
-
-async function invocationOf(tat, invocationId) {
-  const r = await tat.DescribeInvocations({ InvocationIds: [invocationId] });
-  assert.equal(r.TotalCount, 1, `the invocation ${invocationId}`);
-  return r.InvocationSet[0];
-}
-
 // The agent's DescribeTasks until it lists `taskId` in the given set (bounded).
 async function agentSees(agent, taskId, set = 'InvocationNormalTaskSet') {
   return waitFor(`the agent to see ${taskId} in ${set}`, async () => {
@@ -1355,35 +1192,23 @@ async function sweeper(S) {
   const unstarted = await tat.RunCommand({ Content: b64('true'), InstanceIds: [J], Timeout: 1 });
   const unstartedTask = (await taskOf(tat, unstarted.InvocationId)).InvocationTaskId;
   await agentSees(agent, unstartedTask);
+  // The task of `run` once the sweeper has given it `status`.
+  const overdue = (run, status) =>
+    taskWhen(tat, run.InvocationId, status, (x) => x.TaskStatus === status, 10000, 200);
   const t0 = Date.now();
   await check('a started task never finished: TASK_TIMEOUT, invocation TIMEOUT', async () => {
-    const t = await waitFor(
-      'TASK_TIMEOUT',
-      async () => {
-        const x = await taskOf(tat, started.InvocationId);
-        return x.TaskStatus === 'TASK_TIMEOUT' ? x : null;
-      },
-      10000,
-      200,
-    );
+    const t = await overdue(started, 'TASK_TIMEOUT');
     assert.ok(t.ErrorInfo.length > 0, 'ErrorInfo says why');
     assert.match(t.EndTime, RFC3339);
     assert.equal((await invocationOf(tat, started.InvocationId)).InvocationStatus, 'TIMEOUT');
   });
   await check('a delivered task never started: DELIVER_FAILED', async () => {
-    const t = await waitFor(
-      'DELIVER_FAILED',
-      async () => {
-        const x = await taskOf(tat, unstarted.InvocationId);
-        return x.TaskStatus === 'DELIVER_FAILED' ? x : null;
-      },
-      10000,
-      200,
-    );
+    const t = await overdue(unstarted, 'DELIVER_FAILED');
     assert.ok(t.ErrorInfo.length > 0, 'ErrorInfo says why');
     assert.equal((await invocationOf(tat, unstarted.InvocationId)).InvocationStatus, 'FAILED');
   });
-  await check('both took about Timeout + grace (2 s), not much longer', () => {
+  // The point of the sweeper: overdue tasks end on time, not whenever.
+  await harness.checkTimeBound('both took about Timeout + grace (2 s), not much longer', () => {
     assert.ok(Date.now() - t0 < 8000, `${Date.now() - t0} ms`);
   });
   await check('a late ReportTaskFinish answers success and the timeout stands', async () => {
@@ -1674,12 +1499,6 @@ async function cleanUp(S) {
   }
 }
 
-main()
-  .catch((e) => fail('the run', e))
-  .finally(() => {
-    if (failures.length) {
-      console.log(`# failures:\n#   ${failures.join('\n#   ')}`);
-    }
-    console.log(`${passed} passed, ${failed} failed`);
-    process.exitCode = failed === 0 && passed > 0 ? 0 : 1;
-  });
+// ctest's timeout or a Ctrl-C: what main started goes down with the test.
+let onInterrupt = () => {};
+harness.run(main, () => onInterrupt());

@@ -1,42 +1,35 @@
 // End to end: the real `ferry` binary against a real ferry-server (which made its own API
 // credentials in a fresh data dir, as in scripts/demo) and real ferry-agent daemons on loopback.
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "agent_process.hpp"
+#include "process.hpp"
 #include "server_process.hpp"
+#include "started_agent.hpp"
 #include "test_process.hpp"
 
 using namespace std::chrono_literals;
-using ferry::test::AgentProcess;
-using ferry::test::ServerProcess;
+using namespace ferry::test;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A scratch directory removed with its owner (the statics below: at exit, after the agents
-// that live in them are gone); others may read it.
-struct Scratch : ferry::test::TempDir {
-  Scratch() : TempDir("ferry-cli-e2e", 0755) {}
-};
+// Scratch directories of the statics below are removed at exit, after the agents that live in
+// them are gone; others may read them.
+const char* const kScratch = "ferry-cli-e2e";
+constexpr mode_t kScratchMode = 0755;
 
 // One server for the whole file, started without configured credentials so that it writes
 // DATA_DIR/credentials.json itself; ferry reads it through FERRY_CREDENTIALS_FILE.
@@ -50,148 +43,35 @@ fs::path credentials_file() {
   return server().data_dir() / "credentials.json";
 }
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
 // A running `ferry` with its stdout on a pipe read as it comes, and a controlled environment
-// (nothing inherited: no FERRY_* or config file of whoever runs the tests).
-class Ferry {
- public:
-  Ferry(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {}) {
-    static const Scratch scratch_dir;
-    const fs::path& scratch = scratch_dir.path();
-    err_path_ = scratch / ("ferry." + std::to_string(++counter_) + ".err");
-    std::vector<std::string> argv{FERRY_CLI_BIN};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<std::string> env{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + scratch.string(),
-                                 "FERRY_ENDPOINT=" + server().endpoint(),
-                                 "FERRY_CREDENTIALS_FILE=" + credentials_file().string()};
-    for (const auto& kv : extra_env) {  // replaces a default of the same name
-      const std::string name = kv.substr(0, kv.find('=') + 1);
-      std::erase_if(env, [&](const std::string& e) { return e.starts_with(name); });
-      env.push_back(kv);
-    }
-    int fds[2];
-    if (::pipe(fds) != 0) {
-      throw std::runtime_error("pipe failed");
-    }
-    pid_ = ::fork();
-    if (pid_ < 0) {
-      throw std::runtime_error("fork failed");
-    }
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      ::close(fds[0]);
-      ::dup2(fds[1], 1);
-      const int e = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(e, 2);
-      std::vector<char*> a;
-      for (auto& s : argv) {
-        a.push_back(s.data());
-      }
-      a.push_back(nullptr);
-      std::vector<char*> en;
-      for (auto& s : env) {
-        en.push_back(s.data());
-      }
-      en.push_back(nullptr);
-      ::execve(a[0], a.data(), en.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out_fd_ = fds[0];
+// (nothing inherited: no FERRY_* or config file of whoever runs the tests). `extra_env`
+// replaces a default of the same name.
+Process ferry_process(const std::vector<std::string>& args,
+                      const std::vector<std::string>& extra_env = {}) {
+  static const TempDir scratch(kScratch, kScratchMode);
+  static int counter = 0;
+  std::vector<std::string> argv{FERRY_CLI_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> env{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + scratch.str(),
+                               "FERRY_ENDPOINT=" + server().endpoint(),
+                               "FERRY_CREDENTIALS_FILE=" + credentials_file().string()};
+  for (const auto& kv : extra_env) {
+    const std::string name = kv.substr(0, kv.find('=') + 1);
+    std::erase_if(env, [&](const std::string& e) { return e.starts_with(name); });
+    env.push_back(kv);
   }
-  ~Ferry() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-    if (out_fd_ >= 0) {
-      ::close(out_fd_);
-    }
-  }
-  Ferry(const Ferry&) = delete;
-  Ferry& operator=(const Ferry&) = delete;
+  LaunchOptions o;
+  o.argv = std::move(argv);
+  o.env = std::move(env);
+  o.clean_env = true;
+  o.err_file = scratch / ("ferry." + std::to_string(++counter) + ".err");
+  o.out_pipe = true;
+  return Process(std::move(o));
+}
 
-  // Reads stdout until `text` shows up or `limit` passes; true when it did.
-  bool read_until(const std::string& text, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (out_.find(text) == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0 || !read_some(static_cast<int>(left.count()))) {
-        return out_.find(text) != std::string::npos;
-      }
-    }
-    return true;
-  }
-
-  [[nodiscard]] bool exited() {
-    if (pid_ <= 0) {
-      return true;
-    }
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return true;
-    }
-    return false;
-  }
-
-  void signal(int sig) const { ::kill(pid_, sig); }
-
-  Result wait(std::chrono::milliseconds limit = 60s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (read_some(100)) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid_, SIGKILL);
-      }
-    }
-    if (pid_ > 0) {
-      int status = 0;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-      pid_ = -1;
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    return Result{exit_code_, out_, ferry::test::slurp_file(err_path_)};
-  }
-
-  [[nodiscard]] const std::string& out() const { return out_; }
-
- private:
-  // One poll and read; false at end of file.
-  bool read_some(int timeout_ms) {
-    pollfd p{out_fd_, POLLIN, 0};
-    const int n = ::poll(&p, 1, timeout_ms);
-    if (n <= 0) {
-      return n == 0;  // nothing yet: still open
-    }
-    char buf[4096];
-    const ssize_t got = ::read(out_fd_, buf, sizeof buf);
-    if (got <= 0) {
-      return false;
-    }
-    out_.append(buf, static_cast<std::size_t>(got));
-    return true;
-  }
-
-  static inline int counter_ = 0;
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  fs::path err_path_;
-  std::string out_;
-  int exit_code_ = -1;
-};
-
-Result ferry_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
-  Ferry f(args, env);
-  return f.wait();
+ProcessResult ferry_cli(const std::vector<std::string>& args,
+                        const std::vector<std::string>& env = {}) {
+  return ferry_process(args, env).wait(60s);
 }
 
 int lines_in(const std::string& s) {
@@ -205,21 +85,15 @@ std::unique_ptr<AgentProcess> start_agent(const fs::path& dir) {
   INFO(code.err);
   REQUIRE(code.exit_code == 0);
   const auto j = json::parse(code.out);
-  const std::string id = j.at("RegisterCodeId").get<std::string>();
-  const std::string value = j.at("RegisterCodeValue").get<std::string>();
   auto agent = std::make_unique<AgentProcess>(FERRY_AGENT_BINARY, dir);
-  auto r = agent->register_with(server().endpoint(), id, value);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  agent->start();
-  INFO(agent->log());
-  REQUIRE(agent->wait_log("push socket up"));
+  register_and_start(*agent, server().endpoint(), j.at("RegisterCodeId").get<std::string>(),
+                     j.at("RegisterCodeValue").get<std::string>());
   return agent;
 }
 
 // The agent every test shares.
 AgentProcess& agent() {
-  static const Scratch dir;
+  static const TempDir dir(kScratch, kScratchMode);
   static auto a = start_agent(dir.path() / "agent");
   return *a;
 }
@@ -241,29 +115,24 @@ std::string status_of(const std::string& invocation) {
   return j["InvocationTaskSet"][0]["TaskStatus"].get<std::string>();
 }
 
+// Polled every 200 ms: each look is a run of `ferry tasks`.
 bool wait_status(const std::string& invocation, const std::string& status,
                  std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (status_of(invocation) == status) {
-      return true;
-    }
-    std::this_thread::sleep_for(200ms);
-  }
-  return false;
+  return eventually([&] { return status_of(invocation) == status; }, limit, 200ms);
 }
 
 }  // namespace
 
 TEST_CASE("ferry run: live output, all of it, and the remote exit code", "[cli-e2e]") {
   const std::string& id = agent().instance_id();
-  Ferry run({"run", "-i", id, "--timeout", "30", "--",
-             "echo first; echo 'second line'; sleep 3; echo last; echo to-stderr >&2; exit 3"});
+  auto run = ferry_process(
+      {"run", "-i", id, "--timeout", "30", "--",
+       "echo first; echo 'second line'; sleep 3; echo last; echo to-stderr >&2; exit 3"});
   // The first lines arrive while the command still sleeps.
   REQUIRE(run.read_until("second line\n", 10s));
-  CHECK_FALSE(run.exited());
-  CHECK(run.out().find("last") == std::string::npos);
-  const auto r = run.wait();
+  CHECK(run.running());
+  CHECK(run.piped_out().find("last") == std::string::npos);
+  const auto r = run.wait(60s);
   INFO(r.err);
   CHECK(r.exit_code == 3);
   CHECK(r.out == "first\nsecond line\nlast\nto-stderr\n");
@@ -334,7 +203,7 @@ TEST_CASE("ferry run: a large output comes back as head, marker, tail", "[cli-e2
 
 TEST_CASE("ferry run: several instances, prefixed lines, failure if any fails", "[cli-e2e]") {
   const std::string& first = agent().instance_id();
-  const Scratch dir;
+  const TempDir dir(kScratch, kScratchMode);
   auto second = start_agent(dir.path() / "second");
   const std::string& other = second->instance_id();
   auto r = ferry_cli({"run", "-i", first, "-i", other, "--param", "first=" + first, "--",
@@ -366,7 +235,7 @@ TEST_CASE("ferry cancel: a running command ends TERMINATED", "[cli-e2e]") {
 
 TEST_CASE("ferry run: Ctrl-C stops waiting and tells how to cancel", "[cli-e2e]") {
   const std::string& id = agent().instance_id();
-  Ferry run({"run", "-i", id, "--", "echo started; sleep 60"});
+  auto run = ferry_process({"run", "-i", id, "--", "echo started; sleep 60"});
   REQUIRE(run.read_until("started\n", 10s));
   run.signal(SIGINT);
   const auto r = run.wait(10s);
@@ -419,7 +288,7 @@ TEST_CASE("ferry tasks, invocations, instances, commands", "[cli-e2e]") {
 
 TEST_CASE("ferry: errors are one line with the API's code", "[cli-e2e]") {
   const std::string& id = agent().instance_id();
-  const auto creds = json::parse(ferry::test::slurp_file(credentials_file()));
+  const auto creds = json::parse(read_file(credentials_file()));
   const std::string secret_id = creds.at("SecretId").get<std::string>();
   const std::string secret_key = creds.at("SecretKey").get<std::string>();
 

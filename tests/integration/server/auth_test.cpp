@@ -2,6 +2,8 @@
 // the public API, each checked by code, each reply carrying a RequestId.
 #include <catch2/catch.hpp>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "blackbox.hpp"
 
@@ -18,10 +20,8 @@ void expect_agent_error(const ApiResponse& r, const std::string& code) {
 
 }  // namespace
 
-TEST_CASE("agent requests with a bad signature are refused", "[server][auth][agent]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
+TEST_CASE_METHOD(ScriptedAgentTest, "agent requests with a bad signature are refused",
+                 "[server][auth][agent]") {
   auto& c = agent.client();
 
   SECTION("a good request passes and carries the envelope") {
@@ -31,29 +31,39 @@ TEST_CASE("agent requests with a bad signature are refused", "[server][auth][age
     const auto server_time = r.response["ServerTime"].get<int64_t>();
     CHECK(std::abs(server_time - unix_now()) <= 2);
   }
-  SECTION("unsigned") {
-    AgentSigning s;
-    s.omit_signature = true;
-    expect_agent_error(c.call("DescribeTasks", {}, s), "AuthFailure.InvalidAuthorization");
-  }
-  SECTION("signed with another key") {
-    auto other = new_key();
-    AgentSigning s;
-    s.key = &other;
-    expect_agent_error(c.call("DescribeTasks", {}, s), "AuthFailure.SignatureFailure");
-  }
-  SECTION("a signature over another action") {
-    AgentSigning s;
-    s.signed_action = "Heartbeat";
-    expect_agent_error(c.call("DescribeTasks", {}, s), "AuthFailure.SignatureFailure");
-  }
-  SECTION("stale and future timestamps") {
-    AgentSigning s;
-    s.timestamp = unix_now() - 400;
-    auto r = c.call("DescribeTasks", {}, s);
-    expect_agent_error(r, "AuthFailure.SignatureExpire");
-    s.timestamp = unix_now() + 400;
-    expect_agent_error(c.call("DescribeTasks", {}, s), "AuthFailure.SignatureExpire");
+  SECTION("each deviation from a correct signature, refused with its code") {
+    const auto other = new_key();
+    auto signing = [](auto deviate) {
+      AgentSigning s;
+      deviate(s);
+      return s;
+    };
+    const std::vector<std::tuple<std::string, AgentSigning, std::string>> cases{
+        {"unsigned", signing([](AgentSigning& s) { s.omit_signature = true; }),
+         "AuthFailure.InvalidAuthorization"},
+        {"signed with another key", signing([&](AgentSigning& s) { s.key = &other; }),
+         "AuthFailure.SignatureFailure"},
+        {"a signature over another action",
+         signing([](AgentSigning& s) { s.signed_action = "Heartbeat"; }),
+         "AuthFailure.SignatureFailure"},
+        {"a stale timestamp", signing([](AgentSigning& s) { s.timestamp = unix_now() - 400; }),
+         "AuthFailure.SignatureExpire"},
+        {"a future timestamp", signing([](AgentSigning& s) { s.timestamp = unix_now() + 400; }),
+         "AuthFailure.SignatureExpire"},
+        {"a malformed nonce", signing([](AgentSigning& s) { s.nonce = "short"; }),
+         "AuthFailure.InvalidAuthorization"},
+        {"an instance that never registered",
+         signing([](AgentSigning& s) { s.instance_id = "rins-zzzzzzzz"; }),
+         "AuthFailure.InstanceNotFound"},
+        {"no protocol version", signing([](AgentSigning& s) { s.protocol = std::nullopt; }),
+         "MissingParameter"},
+        {"an unknown protocol version", signing([](AgentSigning& s) { s.protocol = "2"; }),
+         "UnsupportedProtocolVersion"},
+    };
+    for (const auto& [what, deviation, code] : cases) {
+      INFO(what);
+      expect_agent_error(c.call("DescribeTasks", {}, deviation), code);
+    }
   }
   SECTION("a replayed nonce") {
     AgentSigning s;
@@ -65,27 +75,10 @@ TEST_CASE("agent requests with a bad signature are refused", "[server][auth][age
     s.timestamp = *s.timestamp + 1;
     expect_agent_error(c.call("Heartbeat", {{"Version", "1"}}, s), "AuthFailure.NonceReused");
   }
-  SECTION("a malformed nonce") {
-    AgentSigning s;
-    s.nonce = "short";
-    expect_agent_error(c.call("DescribeTasks", {}, s), "AuthFailure.InvalidAuthorization");
-  }
-  SECTION("an instance that never registered") {
-    AgentSigning s;
-    s.instance_id = "rins-zzzzzzzz";
-    expect_agent_error(c.call("DescribeTasks", {}, s), "AuthFailure.InstanceNotFound");
-  }
   SECTION("a deleted instance") {
     must(api.call("DeleteRegisterInstance", {{"InstanceId", agent.id()}}));
     expect_agent_error(c.call("DescribeTasks"), "AuthFailure.InstanceNotFound");
     expect_agent_error(c.call("Heartbeat", {{"Version", "1"}}), "AuthFailure.InstanceNotFound");
-  }
-  SECTION("protocol version missing or unknown") {
-    AgentSigning s;
-    s.protocol = std::nullopt;
-    expect_agent_error(c.call("DescribeTasks", {}, s), "MissingParameter");
-    s.protocol = "2";
-    expect_agent_error(c.call("DescribeTasks", {}, s), "UnsupportedProtocolVersion");
   }
   SECTION("unknown action and unknown field") {
     expect_agent_error(c.call("FetchSecrets"), "InvalidAction");
@@ -149,40 +142,33 @@ TEST_CASE("the API refuses bad signatures and bad envelopes", "[server][auth][ap
     auto r = must(api.call("DescribeRegions", nlohmann::json::object()));
     CHECK(r["RegionSet"].size() == 1);
   }
-  SECTION("signed with the wrong key") {
-    ApiSigning s;
-    s.secret_key = "not-the-key";
-    expect_error(api.call("DescribeRegions", nlohmann::json::object(), s),
-                 "AuthFailure.SignatureFailure");
-  }
-  SECTION("an unknown SecretId") {
-    ApiSigning s;
-    s.secret_id = "AKIDunknown";
-    expect_error(api.call("DescribeRegions", nlohmann::json::object(), s),
-                 "AuthFailure.SecretIdNotFound");
-  }
-  SECTION("an expired or future timestamp") {
-    ApiSigning s;
-    s.timestamp = unix_now() - 3600;
-    expect_error(api.call("DescribeRegions", nlohmann::json::object(), s),
-                 "AuthFailure.SignatureExpire");
-    s.timestamp = unix_now() + 3600;
-    expect_error(api.call("DescribeRegions", nlohmann::json::object(), s),
-                 "AuthFailure.SignatureExpire");
-  }
-  SECTION("no Authorization header") {
-    ApiSigning s;
-    s.omit_authorization = true;
-    expect_error(api.call("DescribeRegions", nlohmann::json::object(), s),
-                 "AuthFailure.SignatureFailure");
+  SECTION("each deviation from a correct signature, refused with its code") {
+    auto signing = [](auto deviate) {
+      ApiSigning s;
+      deviate(s);
+      return s;
+    };
+    const std::vector<std::tuple<std::string, ApiSigning, std::string>> cases{
+        {"signed with the wrong key", signing([](ApiSigning& s) { s.secret_key = "not-the-key"; }),
+         "AuthFailure.SignatureFailure"},
+        {"an unknown SecretId", signing([](ApiSigning& s) { s.secret_id = "AKIDunknown"; }),
+         "AuthFailure.SecretIdNotFound"},
+        {"an expired timestamp", signing([](ApiSigning& s) { s.timestamp = unix_now() - 3600; }),
+         "AuthFailure.SignatureExpire"},
+        {"a future timestamp", signing([](ApiSigning& s) { s.timestamp = unix_now() + 3600; }),
+         "AuthFailure.SignatureExpire"},
+        {"no Authorization header", signing([](ApiSigning& s) { s.omit_authorization = true; }),
+         "AuthFailure.SignatureFailure"},
+        {"a region not served", signing([](ApiSigning& s) { s.region = "mars-north-1"; }),
+         "UnsupportedRegion"},
+    };
+    for (const auto& [what, deviation, code] : cases) {
+      INFO(what);
+      expect_error(api.call("DescribeRegions", nlohmann::json::object(), deviation), code);
+    }
   }
   SECTION("an unknown action") {
     expect_error(api.call("DescribeEverything", nlohmann::json::object()), "InvalidAction");
-  }
-  SECTION("a region not served") {
-    ApiSigning s;
-    s.region = "mars-north-1";
-    expect_error(api.call("DescribeRegions", nlohmann::json::object(), s), "UnsupportedRegion");
   }
   SECTION("RunCommand and ModifyCommand need a region") {
     ApiSigning s;

@@ -8,13 +8,13 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "api_client.hpp"
 #include "ferry/core/base64.hpp"
 #include "ferry/core/ed25519.hpp"
 #include "server_process.hpp"
+#include "test_process.hpp"
 
 namespace ferry::test {
 
@@ -98,6 +98,8 @@ class ScriptedAgent {
                                     {"ProtocolVersion", 1}}));
   }
   nlohmann::json describe_tasks() { return must(client_.call("DescribeTasks")); }
+  // The id of the first task the next DescribeTasks hands over.
+  std::string fetch_task() { return normal_ids(describe_tasks()).at(0); }
   // The ids of the tasks to run in one DescribeTasks reply.
   static std::vector<std::string> normal_ids(const nlohmann::json& reply) {
     std::vector<std::string> ids;
@@ -154,6 +156,25 @@ inline std::string run_command(ApiClient& api, const std::vector<std::string>& i
   return must(api.call("RunCommand", body))["InvocationId"].get<std::string>();
 }
 
+// A test against the shared server with a scripted agent of its own.
+struct ScriptedAgentTest {
+  ServerProcess& server = shared_server();
+  ApiClient api = server.api();
+  ScriptedAgent agent{api, server.endpoint()};
+
+  struct Started {
+    std::string invocation;
+    std::string task;
+  };
+  // RunCommand of `script` on the agent, which fetches its task and reports it started.
+  Started run_started(std::string_view script = "echo hello", nlohmann::json extra = {}) {
+    Started s{run_command(api, {agent.id()}, script, std::move(extra)), ""};
+    s.task = agent.fetch_task();
+    must(agent.start(s.task));
+    return s;
+  }
+};
+
 // The task of `invocation` on `instance`, as DescribeInvocationTasks shows it.
 inline nlohmann::json task_of(ApiClient& api, const std::string& invocation,
                               const std::string& instance, bool hide_output = true) {
@@ -190,15 +211,34 @@ inline std::string invocation_status(ApiClient& api, const std::string& invocati
 inline std::string wait_task_status(ApiClient& api, const std::string& invocation,
                                     const std::string& instance, const std::string& status,
                                     std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
   std::string seen;
-  for (;;) {
-    seen = task_status(api, invocation, instance);
-    if (seen == status || std::chrono::steady_clock::now() > deadline) {
-      return seen;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  eventually(
+      [&] {
+        seen = task_status(api, invocation, instance);
+        return seen == status;
+      },
+      limit, std::chrono::milliseconds(50));
+  return seen;
+}
+
+// Whether a task status is one a task never leaves.
+inline bool is_final_status(const std::string& s) {
+  return s != "PENDING" && s != "DELIVERING" && s != "DELIVER_DELAYED" && s != "RUNNING" &&
+         s != "CANCELLING";
+}
+
+// Polls the task (with its output) until its status is final or `limit` passes; the task as
+// last seen.
+inline nlohmann::json finished_task(ApiClient& api, const std::string& invocation,
+                                    const std::string& instance, std::chrono::milliseconds limit) {
+  nlohmann::json t;
+  eventually(
+      [&] {
+        t = task_of(api, invocation, instance, /*hide_output=*/false);
+        return is_final_status(t["TaskStatus"].get<std::string>());
+      },
+      limit, std::chrono::milliseconds(50));
+  return t;
 }
 
 // The agent's Status in DescribeRegisterInstances ("Online" / "Offline").

@@ -70,13 +70,13 @@ TEST_CASE("acknowledged state survives SIGKILL and a restart", "[server][durabil
                                       {"InstanceIds", {agent.id()}},
                                       {"Parameters", R"({"who":"y"})"}}))["InvocationId"]
           .get<std::string>();
-  auto task = ScriptedAgent::normal_ids(agent.describe_tasks()).at(0);
+  auto task = agent.fetch_task();
   must(agent.start(task));
   must(agent.log(task, 0, "y\n"));
   must(agent.finish(task, "SUCCESS", 0, "y\n"));
 
   const auto running = run_command(api, {agent.id()}, "sleep 30", {{"Timeout", 600}});
-  const auto running_task = ScriptedAgent::normal_ids(agent.describe_tasks()).at(0);
+  const auto running_task = agent.fetch_task();
   must(agent.start(running_task));
   must(agent.log(running_task, 0, "tick 1\n"));
   must(agent.log(running_task, 1, "tick 2\n"));
@@ -85,7 +85,7 @@ TEST_CASE("acknowledged state survives SIGKILL and a restart", "[server][durabil
   must(api.call("CancelInvocation", {{"InvocationId", cancelled}}));
 
   const auto cancelling = run_command(api, {second.id()}, "sleep 100", {{"Timeout", 600}});
-  const auto cancelling_task = ScriptedAgent::normal_ids(second.describe_tasks()).at(0);
+  const auto cancelling_task = second.fetch_task();
   must(second.start(cancelling_task));
   must(api.call("CancelInvocation", {{"InvocationId", cancelling}}));
 

@@ -80,10 +80,8 @@ nlohmann::json many_instances(int n) {
 
 }  // namespace
 
-TEST_CASE("every reachable business error code of the seeds 000-003", "[server][seeds]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
+TEST_CASE_METHOD(ScriptedAgentTest, "every reachable business error code of the seeds 000-003",
+                 "[server][seeds]") {
   const std::string suffix = agent.id().substr(5);
   const std::string plain_name = "plain-" + suffix;
   const std::string param_name = "param-" + suffix;

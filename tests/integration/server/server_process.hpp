@@ -1,30 +1,24 @@
 // A real ferry-server process for black-box tests and benchmarks: its own temporary data
 // directory, fixed API credentials, a JSON config file (short timeouts by default), port 0 on
 // loopback (the port is read back from the "listening on" line), SIGTERM or SIGKILL to stop,
-// restart on the same data directory.
+// restart on the same data directory. The server dies with this object (process.hpp).
 #pragma once
 
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
-#include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "api_client.hpp"
+#include "process.hpp"
+#include "test_process.hpp"
 
 namespace ferry::test {
 
@@ -61,92 +55,56 @@ class ServerProcess {
         config_[k] = v;
       }
     }
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ferry-bb.XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    dir_ = tmpl;
     start();
   }
-  ~ServerProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      reap();
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
 
   // Starts the binary on the data directory and waits (10 s at most) for its listening line.
   void start() {
-    if (pid_ > 0) {
+    if (running()) {
       throw std::runtime_error("ferry-server is already running");
     }
     ++starts_;
-    const std::string data = (dir_ / "data").string();
     nlohmann::json config = config_;
-    config["data_dir"] = data;
+    config["data_dir"] = data_dir().string();
     config["listen"] = "127.0.0.1:0";
-    const std::string config_file = (dir_ / "server.json").string();
+    const auto config_file = dir_ / "server.json";
     {
       std::ofstream out(config_file);
       out << config.dump(2);
     }
-    out_path_ = (dir_ / ("server." + std::to_string(starts_) + ".out")).string();
-    err_path_ = (dir_ / ("server." + std::to_string(starts_) + ".err")).string();
-    std::vector<std::string> argv{binary_, "--config", config_file};
-    std::vector<char*> args;
-    for (auto& a : argv) {
-      args.push_back(a.data());
-    }
-    args.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ < 0) {
-      throw std::runtime_error("fork failed");
-    }
-    if (pid_ == 0) {
-      // A test binary that dies must not leave servers behind.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      FILE* o = std::fopen(out_path_.c_str(), "w");
-      FILE* e = std::fopen(err_path_.c_str(), "w");
-      if (o == nullptr || e == nullptr) {
-        ::_exit(126);
-      }
-      ::dup2(::fileno(o), 1);
-      ::dup2(::fileno(e), 2);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
+    const std::string run = "server." + std::to_string(starts_);
+    out_path_ = dir_ / (run + ".out");
+    err_path_ = dir_ / (run + ".err");
+    LaunchOptions o;
+    o.argv = {binary_, "--config", config_file};
+    o.out_file = out_path_;
+    o.err_file = err_path_;
+    server_ = std::make_unique<Process>(std::move(o));
     const std::regex listening("ferry-server listening on (http://127\\.0\\.0\\.1:([0-9]+))");
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (;;) {
-      std::smatch m;
-      const std::string out = slurp(out_path_);
-      if (std::regex_search(out, m, listening)) {
-        endpoint_ = m[1].str();
-        port_ = static_cast<uint16_t>(std::stoi(m[2].str()));
-        return;
-      }
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        throw std::runtime_error("ferry-server exited at start-up: " + slurp(err_path_));
-      }
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid_, SIGKILL);
-        reap();
-        throw std::runtime_error("ferry-server printed no listening line: " + slurp(err_path_));
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::smatch m;
+    std::string out;
+    bool exited = false;
+    const bool up = eventually(
+        [&] {
+          out = read_file(out_path_);
+          exited = !server_->running();
+          return std::regex_search(out, m, listening) || exited;
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(10));
+    if (!up || exited) {
+      server_.reset();
+      throw std::runtime_error(std::string(exited ? "ferry-server exited at start-up: "
+                                                  : "ferry-server printed no listening line: ") +
+                               read_file(err_path_));
     }
+    endpoint_ = m[1].str();
+    port_ = static_cast<uint16_t>(std::stoi(m[2].str()));
   }
 
   // SIGTERM, the graceful path; SIGKILL after 10 s. Returns the exit code (128 + signal).
-  int stop() { return signal_and_wait(SIGTERM); }
+  int stop() { return stop_and_release(server_, SIGTERM, std::chrono::seconds(10)); }
   // SIGKILL: nothing flushed, nothing closed.
-  int kill() { return signal_and_wait(SIGKILL); }
+  int kill() { return stop_and_release(server_, SIGKILL, std::chrono::seconds(10)); }
   void restart() {
     stop();
     start();
@@ -154,60 +112,23 @@ class ServerProcess {
 
   [[nodiscard]] const std::string& endpoint() const { return endpoint_; }
   [[nodiscard]] uint16_t port() const { return port_; }
-  [[nodiscard]] bool running() const { return pid_ > 0; }
+  [[nodiscard]] bool running() const { return server_ != nullptr; }
   [[nodiscard]] std::filesystem::path data_dir() const { return dir_ / "data"; }
-  [[nodiscard]] std::string stderr_text() const { return slurp(err_path_); }
+  [[nodiscard]] std::string stderr_text() const { return read_file(err_path_); }
 
   [[nodiscard]] ApiClient api() const {
     return ApiClient(endpoint_, kTestSecretId, kTestSecretKey, kTestRegion);
   }
 
-  static std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
  private:
-  int signal_and_wait(int sig) {
-    if (pid_ <= 0) {
-      return -1;
-    }
-    ::kill(pid_, sig);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (;;) {
-      int status = 0;
-      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      if (r < 0 && errno != EINTR) {
-        pid_ = -1;
-        return -1;
-      }
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid_, SIGKILL);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  }
-  void reap() {
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-  }
-
   std::string binary_;
   nlohmann::json config_;
-  std::filesystem::path dir_;
-  std::string out_path_;
-  std::string err_path_;
+  TempDir dir_{"ferry-bb", 0700};
+  std::filesystem::path out_path_;
+  std::filesystem::path err_path_;
   std::string endpoint_;
   uint16_t port_ = 0;
-  pid_t pid_ = -1;
+  std::unique_ptr<Process> server_;
   int starts_ = 0;
 };
 

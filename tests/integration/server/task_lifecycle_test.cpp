@@ -8,12 +8,9 @@
 using namespace ferry::test;
 using namespace std::chrono_literals;
 
-TEST_CASE("a task goes PENDING, DELIVERING, RUNNING with live output, then SUCCESS",
-          "[server][lifecycle]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
-
+TEST_CASE_METHOD(ScriptedAgentTest,
+                 "a task goes PENDING, DELIVERING, RUNNING with live output, then SUCCESS",
+                 "[server][lifecycle]") {
   const auto inv = run_command(api, {agent.id()}, "echo hello", {{"Timeout", 30}});
   CHECK(task_status(api, inv, agent.id()) == "PENDING");
   CHECK(invocation_status(api, inv) == "PENDING");
@@ -59,15 +56,10 @@ TEST_CASE("a task goes PENDING, DELIVERING, RUNNING with live output, then SUCCE
   CHECK(invocation["EndTime"] != "");
 }
 
-TEST_CASE("an agent's final results: FAILED, TIMEOUT, START_FAILED", "[server][lifecycle]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
-
+TEST_CASE_METHOD(ScriptedAgentTest, "an agent's final results: FAILED, TIMEOUT, START_FAILED",
+                 "[server][lifecycle]") {
   SECTION("FAILED keeps the exit code and the output") {
-    const auto inv = run_command(api, {agent.id()}, "exit 3");
-    const auto task = ScriptedAgent::normal_ids(agent.describe_tasks()).at(0);
-    must(agent.start(task));
+    const auto [inv, task] = run_started("exit 3");
     CHECK(must(agent.finish(task, "FAILED", 3, "boom\n"))["TaskStatus"] == "FAILED");
     auto t = task_of(api, inv, agent.id(), false);
     CHECK(t["TaskStatus"] == "FAILED");
@@ -76,16 +68,14 @@ TEST_CASE("an agent's final results: FAILED, TIMEOUT, START_FAILED", "[server][l
     CHECK(invocation_status(api, inv) == "FAILED");
   }
   SECTION("TIMEOUT as the agent reports it") {
-    const auto inv = run_command(api, {agent.id()}, "sleep 100", {{"Timeout", 1}});
-    const auto task = ScriptedAgent::normal_ids(agent.describe_tasks()).at(0);
-    must(agent.start(task));
+    const auto [inv, task] = run_started("sleep 100", {{"Timeout", 1}});
     CHECK(must(agent.finish(task, "TIMEOUT", -1, "partial"))["TaskStatus"] == "TIMEOUT");
     CHECK(task_status(api, inv, agent.id()) == "TIMEOUT");
     CHECK(invocation_status(api, inv) == "TIMEOUT");
   }
   SECTION("START_FAILED without a start report, with ErrorInfo") {
     const auto inv = run_command(api, {agent.id()}, "whoami", {{"Username", "nosuchuser"}});
-    const auto task = ScriptedAgent::normal_ids(agent.describe_tasks()).at(0);
+    const auto task = agent.fetch_task();
     CHECK(must(agent.finish(task, "START_FAILED", -1, "",
                             "user nosuchuser does not exist"))["TaskStatus"] == "START_FAILED");
     auto t = task_of(api, inv, agent.id());
@@ -96,13 +86,9 @@ TEST_CASE("an agent's final results: FAILED, TIMEOUT, START_FAILED", "[server][l
   }
 }
 
-TEST_CASE("cancelling a fetched task goes CANCELLING, then TERMINATED", "[server][lifecycle]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
-  const auto inv = run_command(api, {agent.id()}, "sleep 100");
-  const auto task = ScriptedAgent::normal_ids(agent.describe_tasks()).at(0);
-  must(agent.start(task));
+TEST_CASE_METHOD(ScriptedAgentTest, "cancelling a fetched task goes CANCELLING, then TERMINATED",
+                 "[server][lifecycle]") {
+  const auto [inv, task] = run_started("sleep 100");
 
   must(api.call("CancelInvocation", {{"InvocationId", inv}}));
   CHECK(task_status(api, inv, agent.id()) == "CANCELLING");
@@ -121,10 +107,8 @@ TEST_CASE("cancelling a fetched task goes CANCELLING, then TERMINATED", "[server
   expect_error(api.call("CancelInvocation", {{"InvocationId", inv}}), "InvalidParameterValue");
 }
 
-TEST_CASE("cancelling a task no agent fetched ends it CANCELLED at once", "[server][lifecycle]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
+TEST_CASE_METHOD(ScriptedAgentTest, "cancelling a task no agent fetched ends it CANCELLED at once",
+                 "[server][lifecycle]") {
   const auto inv = run_command(api, {agent.id()}, "sleep 100");
   must(api.call("CancelInvocation", {{"InvocationId", inv}}));
   CHECK(task_status(api, inv, agent.id()) == "CANCELLED");
@@ -138,14 +122,10 @@ TEST_CASE("cancelling a task no agent fetched ends it CANCELLED at once", "[serv
 // is recorded as TERMINATED: it did start". report_task_finish only converts when the stored
 // status is RUNNING; once CancelInvocation moved the running task to CANCELLING, the agent's
 // CANCELLED is stored as CANCELLED although the task started (StartTime is set).
-TEST_CASE("a CANCELLED report for a task that had started is recorded as TERMINATED",
-          "[server][lifecycle]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
-  const auto inv = run_command(api, {agent.id()}, "sleep 100");
-  const auto task = ScriptedAgent::normal_ids(agent.describe_tasks()).at(0);
-  must(agent.start(task));
+TEST_CASE_METHOD(ScriptedAgentTest,
+                 "a CANCELLED report for a task that had started is recorded as TERMINATED",
+                 "[server][lifecycle]") {
+  const auto [inv, task] = run_started("sleep 100");
   must(api.call("CancelInvocation", {{"InvocationId", inv}}));
   REQUIRE(task_status(api, inv, agent.id()) == "CANCELLING");
   must(agent.finish(task, "CANCELLED", -1));
@@ -154,11 +134,9 @@ TEST_CASE("a CANCELLED report for a task that had started is recorded as TERMINA
   CHECK(t["TaskStatus"] == "TERMINATED");
 }
 
-TEST_CASE("an offline agent's tasks wait DELIVER_DELAYED and run when it comes back",
-          "[server][lifecycle][slow]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
+TEST_CASE_METHOD(ScriptedAgentTest,
+                 "an offline agent's tasks wait DELIVER_DELAYED and run when it comes back",
+                 "[server][lifecycle][slow]") {
   CHECK(instance_status(api, agent.id()) == "Online");
   // Made while the agent is online: PENDING, until the sweeper sees it gone.
   const auto before = run_command(api, {agent.id()}, "echo before");
@@ -172,12 +150,7 @@ TEST_CASE("an offline agent's tasks wait DELIVER_DELAYED and run when it comes b
   // `before` was fetched too; the agent drops it (it will be listed again after the outage).
 
   // Silent for longer than online_window_s (5 s).
-  const auto deadline = std::chrono::steady_clock::now() + 12s;
-  while (instance_status(api, agent.id()) != "Offline" &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(200ms);
-  }
-  REQUIRE(instance_status(api, agent.id()) == "Offline");
+  REQUIRE(eventually([&] { return instance_status(api, agent.id()) == "Offline"; }, 12s, 200ms));
   CHECK(wait_task_status(api, before, agent.id(), "DELIVER_DELAYED", 3s) == "DELIVER_DELAYED");
   CHECK(wait_task_status(api, held, agent.id(), "DELIVER_DELAYED", 3s) == "DELIVER_DELAYED");
   const auto after = run_command(api, {agent.id()}, "echo after");
@@ -217,24 +190,18 @@ TEST_CASE("a task nobody picks up becomes DELIVER_FAILED after deliver_timeout_s
   CHECK(task_status(api, inv, agent.id()) == "DELIVER_FAILED");
 }
 
-TEST_CASE("a fetched task whose start is never reported becomes DELIVER_FAILED",
-          "[server][lifecycle]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
+TEST_CASE_METHOD(ScriptedAgentTest,
+                 "a fetched task whose start is never reported becomes DELIVER_FAILED",
+                 "[server][lifecycle]") {
   const auto inv = run_command(api, {agent.id()}, "echo lost", {{"Timeout", 1}});
   REQUIRE(ScriptedAgent::normal_ids(agent.describe_tasks()).size() == 1);
   // Timeout 1 s + grace 1 s after the hand-over.
   CHECK(wait_task_status(api, inv, agent.id(), "DELIVER_FAILED", 6s) == "DELIVER_FAILED");
 }
 
-TEST_CASE("a started task whose agent falls silent becomes TASK_TIMEOUT", "[server][lifecycle]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
-  const auto inv = run_command(api, {agent.id()}, "sleep 100", {{"Timeout", 1}});
-  const auto task = ScriptedAgent::normal_ids(agent.describe_tasks()).at(0);
-  must(agent.start(task));
+TEST_CASE_METHOD(ScriptedAgentTest, "a started task whose agent falls silent becomes TASK_TIMEOUT",
+                 "[server][lifecycle]") {
+  const auto [inv, task] = run_started("sleep 100", {{"Timeout", 1}});
   CHECK(wait_task_status(api, inv, agent.id(), "TASK_TIMEOUT", 6s) == "TASK_TIMEOUT");
   CHECK(task_of(api, inv, agent.id())["ErrorInfo"] != "");
   CHECK(invocation_status(api, inv) == "TIMEOUT");
@@ -243,13 +210,9 @@ TEST_CASE("a started task whose agent falls silent becomes TASK_TIMEOUT", "[serv
   CHECK(task_status(api, inv, agent.id()) == "TASK_TIMEOUT");
 }
 
-TEST_CASE("repeated and late reports change nothing", "[server][lifecycle]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
-  const auto inv = run_command(api, {agent.id()}, "echo once");
-  const auto task = ScriptedAgent::normal_ids(agent.describe_tasks()).at(0);
-  must(agent.start(task));
+TEST_CASE_METHOD(ScriptedAgentTest, "repeated and late reports change nothing",
+                 "[server][lifecycle]") {
+  const auto [inv, task] = run_started("echo once");
   must(agent.finish(task, "SUCCESS", 0, "first\n"));
 
   CHECK(must(agent.finish(task, "FAILED", 9, "second\n"))["TaskStatus"] == "SUCCESS");
@@ -284,7 +247,7 @@ TEST_CASE("InvocationStatus aggregates two agents' tasks", "[server][lifecycle]"
   const auto both = [&](const std::string& ra, int64_t ea, const std::string& rb, int64_t eb) {
     const auto inv = run_command(api, {a.id(), b.id()});
     for (auto* agent : {&a, &b}) {
-      const auto task = ScriptedAgent::normal_ids(agent->describe_tasks()).at(0);
+      const auto task = agent->fetch_task();
       must(agent->start(task));
       const bool first = agent == &a;
       must(agent->finish(task, first ? ra : rb, first ? ea : eb));
@@ -298,7 +261,7 @@ TEST_CASE("InvocationStatus aggregates two agents' tasks", "[server][lifecycle]"
   SECTION("CANCELLED: both cancelled") {
     const auto inv = run_command(api, {a.id(), b.id()});
     // One fetched and running, one never fetched.
-    const auto task = ScriptedAgent::normal_ids(a.describe_tasks()).at(0);
+    const auto task = a.fetch_task();
     must(a.start(task));
     CHECK(invocation_status(api, inv) == "RUNNING");
     must(api.call("CancelInvocation", {{"InvocationId", inv}}));
@@ -309,7 +272,7 @@ TEST_CASE("InvocationStatus aggregates two agents' tasks", "[server][lifecycle]"
   }
   SECTION("PARTIAL_CANCELLED: one succeeded, one cancelled") {
     const auto inv = run_command(api, {a.id(), b.id()});
-    const auto task = ScriptedAgent::normal_ids(a.describe_tasks()).at(0);
+    const auto task = a.fetch_task();
     must(a.start(task));
     must(a.finish(task, "SUCCESS", 0));
     must(api.call("CancelInvocation", {{"InvocationId", inv}, {"InstanceIds", {b.id()}}}));
@@ -318,10 +281,8 @@ TEST_CASE("InvocationStatus aggregates two agents' tasks", "[server][lifecycle]"
   }
 }
 
-TEST_CASE("DescribeTasks hands over at most 100 tasks and says HasMore", "[server][lifecycle]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
+TEST_CASE_METHOD(ScriptedAgentTest, "DescribeTasks hands over at most 100 tasks and says HasMore",
+                 "[server][lifecycle]") {
   for (int i = 0; i < 101; ++i) {
     run_command(api, {agent.id()}, "echo " + std::to_string(i));
   }
@@ -336,12 +297,10 @@ TEST_CASE("DescribeTasks hands over at most 100 tasks and says HasMore", "[serve
   CHECK(second["HasMore"] == false);
 }
 
-TEST_CASE("null counts as absent in agent requests", "[server][lifecycle]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
+TEST_CASE_METHOD(ScriptedAgentTest, "null counts as absent in agent requests",
+                 "[server][lifecycle]") {
   const auto inv = run_command(api, {agent.id()});
-  const auto task = ScriptedAgent::normal_ids(agent.describe_tasks()).at(0);
+  const auto task = agent.fetch_task();
   must(
       agent.client().call("ReportTaskStart", {{"InvocationTaskId", task}, {"TimeStamp", nullptr}}));
   must(agent.client().call("ReportTaskFinish", {{"InvocationTaskId", task},
@@ -354,14 +313,10 @@ TEST_CASE("null counts as absent in agent requests", "[server][lifecycle]") {
   CHECK(t["TaskResult"]["ExitCode"] == -1);
 }
 
-TEST_CASE("agent report limits: live output cap, indexes, results, output size",
-          "[server][lifecycle]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
-  const auto inv = run_command(api, {agent.id()});
-  const auto task = ScriptedAgent::normal_ids(agent.describe_tasks()).at(0);
-  must(agent.start(task));
+TEST_CASE_METHOD(ScriptedAgentTest,
+                 "agent report limits: live output cap, indexes, results, output size",
+                 "[server][lifecycle]") {
+  const auto [inv, task] = run_started();
 
   // 30 KiB streamed: the live view keeps at most 24 KiB.
   const std::string piece(10 * 1024, 'x');
@@ -386,12 +341,10 @@ TEST_CASE("agent report limits: live output cap, indexes, results, output size",
   CHECK(unb64(task_of(api, inv, agent.id(), false)["TaskResult"]["Output"]).size() == 24 * 1024);
 }
 
-TEST_CASE("cancelling a fetched task that never started ends CANCELLED", "[server][lifecycle]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
+TEST_CASE_METHOD(ScriptedAgentTest, "cancelling a fetched task that never started ends CANCELLED",
+                 "[server][lifecycle]") {
   const auto inv = run_command(api, {agent.id()});
-  const auto task = ScriptedAgent::normal_ids(agent.describe_tasks()).at(0);
+  const auto task = agent.fetch_task();
   must(api.call("CancelInvocation", {{"InvocationId", inv}}));
   CHECK(task_status(api, inv, agent.id()) == "CANCELLING");
   auto reply = agent.describe_tasks();
@@ -405,11 +358,9 @@ TEST_CASE("cancelling a fetched task that never started ends CANCELLED", "[serve
   CHECK(invocation_status(api, inv) == "CANCELLED");
 }
 
-TEST_CASE("an oversized body is refused before the gateway with the error envelope",
-          "[server][lifecycle]") {
-  auto& server = shared_server();
-  auto api = server.api();
-  ScriptedAgent agent(api, server.endpoint());
+TEST_CASE_METHOD(ScriptedAgentTest,
+                 "an oversized body is refused before the gateway with the error envelope",
+                 "[server][lifecycle]") {
   const std::string big(1024 * 1024 + 16, 'z');
   auto r = agent.client().call("Heartbeat", {{"Version", big}});
   INFO(r.describe().substr(0, 300));

@@ -8,21 +8,11 @@
 #include "fake_api.hpp"
 #include "ferry/core/base64.hpp"
 
-using ferry::Error;
-using ferry::Expected;
-using ferry::cli::Console;
-using ferry::cli::render_table;
-using ferry::cli::TableStyle;
-using ferry::cli::test::FakeApi;
+namespace ferry::cli::test {
+
 using nlohmann::json;
 
 namespace {
-
-struct Capture {
-  std::ostringstream out;
-  std::ostringstream err;
-  Console console{out, err, false, false};
-};
 
 FakeApi answering(json reply) {
   return FakeApi([reply](const std::string&, const json&) -> Expected<json> { return reply; });
@@ -43,7 +33,7 @@ TEST_CASE("commands: the tasks table", "[cli][commands]") {
                                      {"InvocationId", "inv-1"},
                                      {"CreatedTime", "2024-05-01T12:00:00Z"},
                                      {"TaskResult", {{"ExitCode", nullptr}}}}});
-  CHECK(render_table(ferry::cli::tasks_table(set), TableStyle::kAligned) ==
+  CHECK(render_table(tasks_table(set), TableStyle::kAligned) ==
         "TASK    INSTANCE  STATUS   EXIT  INVOCATION  CREATED\n"
         "invt-1  rins-1    SUCCESS  0     inv-1       2024-05-01T12:00:00Z\n"
         "invt-2  rins-2    PENDING  -     inv-1       2024-05-01T12:00:00Z\n");
@@ -57,13 +47,12 @@ TEST_CASE("commands: invocations show the first line of their content", "[cli][c
             {"CreatedTime", "t"},
             {"CommandContent", ferry::base64_encode("echo one\necho two\n")},
             {"InvocationTaskBasicInfoSet", json::array({json::object(), json::object()})}}});
-  CHECK(render_table(ferry::cli::invocations_table(set), TableStyle::kTabs) ==
+  CHECK(render_table(invocations_table(set), TableStyle::kTabs) ==
         "INVOCATION\tSTATUS\tTASKS\tCOMMAND\tCREATED\tCONTENT\n"
         "inv-1\tRUNNING\t2\tcmd-1\tt\techo one ...\n");
-  CHECK(ferry::cli::content_summary(ferry::base64_encode("x"), 40) == "x");
-  CHECK(ferry::cli::content_summary("not base64!", 40) == "?");
-  CHECK(ferry::cli::content_summary(ferry::base64_encode(std::string(100, 'y')), 10) ==
-        "yyyyyyy...");
+  CHECK(content_summary(ferry::base64_encode("x"), 40) == "x");
+  CHECK(content_summary("not base64!", 40) == "?");
+  CHECK(content_summary(ferry::base64_encode(std::string(100, 'y')), 10) == "yyyyyyy...");
 }
 
 TEST_CASE("commands: instances and commands tables", "[cli][commands]") {
@@ -74,7 +63,7 @@ TEST_CASE("commands: instances and commands tables", "[cli][commands]") {
                                            {"HostName", "web"},
                                            {"LocalIp", "10.0.0.1"},
                                            {"CreatedTime", "t"}}});
-  CHECK(render_table(ferry::cli::instances_table(instances), TableStyle::kTabs) ==
+  CHECK(render_table(instances_table(instances), TableStyle::kTabs) ==
         "INSTANCE\tNAME\tSTATUS\tSYSTEM\tHOST\tIP\tREGISTERED\n"
         "rins-1\tweb-1\tOnline\tLinux\tweb\t10.0.0.1\tt\n");
   const json commands = json::array({json{{"CommandId", "cmd-1"},
@@ -83,7 +72,7 @@ TEST_CASE("commands: instances and commands tables", "[cli][commands]") {
                                           {"Timeout", 60},
                                           {"CreatedTime", "t"},
                                           {"Content", ferry::base64_encode("uptime")}}});
-  CHECK(render_table(ferry::cli::commands_table(commands), TableStyle::kTabs) ==
+  CHECK(render_table(commands_table(commands), TableStyle::kTabs) ==
         "COMMAND\tNAME\tTYPE\tTIMEOUT\tCREATED\tCONTENT\n"
         "cmd-1\tuptime\tSHELL\t60\tt\tuptime\n");
 }
@@ -100,13 +89,13 @@ TEST_CASE("commands: tasks filters and --output", "[cli][commands]") {
            {"TaskStatus", "SUCCESS"},
            {"TaskResult",
             {{"ExitCode", 0}, {"Output", ferry::base64_encode(head + tail)}, {"Dropped", 0}}}}})}});
-  Capture c;
-  ferry::cli::TasksOptions o;
+  CapturedConsole c;
+  TasksOptions o;
   o.invocation_id = "inv-1";
   o.instance_id = "rins-1";
   o.limit = 5;
   o.output = true;
-  auto code = ferry::cli::tasks_command(api, o, c.console);
+  auto code = tasks_command(api, o, c.console);
   REQUIRE(code);
   CHECK(*code == 0);
   const json& p = api.calls.at(0).second;
@@ -122,21 +111,21 @@ TEST_CASE("commands: tasks filters and --output", "[cli][commands]") {
 TEST_CASE("commands: --json prints the Response", "[cli][commands]") {
   const json reply{{"TotalCount", 0}, {"InvocationSet", json::array()}, {"RequestId", "r"}};
   auto api = answering(reply);
-  Capture c;
-  ferry::cli::InvocationsOptions o;
+  CapturedConsole c;
+  InvocationsOptions o;
   o.json = true;
-  REQUIRE(ferry::cli::invocations_command(api, o, c.console));
+  REQUIRE(invocations_command(api, o, c.console));
   CHECK(json::parse(c.out.str()) == reply);
 }
 
 TEST_CASE("commands: cancel, register-code create, commands --name", "[cli][commands]") {
   SECTION("cancel") {
     auto api = answering(json{{"RequestId", "r"}});
-    Capture c;
-    ferry::cli::CancelOptions o;
+    CapturedConsole c;
+    CancelOptions o;
     o.invocation_id = "inv-1";
     o.instances = {"rins-1"};
-    REQUIRE(ferry::cli::cancel_command(api, o, c.console));
+    REQUIRE(cancel_command(api, o, c.console));
     CHECK(api.calls.at(0).first == "CancelInvocation");
     CHECK(api.calls.at(0).second ==
           json{{"InvocationId", "inv-1"}, {"InstanceIds", json::array({"rins-1"})}});
@@ -144,13 +133,13 @@ TEST_CASE("commands: cancel, register-code create, commands --name", "[cli][comm
   }
   SECTION("register-code create --json") {
     auto api = answering(json{{"RegisterCodeId", "rc-1"}, {"RegisterCodeValue", "secret"}});
-    Capture c;
-    ferry::cli::RegisterCodeOptions o;
+    CapturedConsole c;
+    RegisterCodeOptions o;
     o.name = "demo";
     o.description = "for the demo";
     o.limit = 3;
     o.json = true;
-    REQUIRE(ferry::cli::register_code_create_command(api, o, "http://127.0.0.1:1", c.console));
+    REQUIRE(register_code_create_command(api, o, "http://127.0.0.1:1", c.console));
     CHECK(api.calls.at(0).first == "CreateRegisterCode");
     CHECK(api.calls.at(0).second == json{{"InstanceNamePrefix", "demo"},
                                          {"Description", "for the demo"},
@@ -161,10 +150,10 @@ TEST_CASE("commands: cancel, register-code create, commands --name", "[cli][comm
   }
   SECTION("commands --name") {
     auto api = answering(json{{"TotalCount", 0}, {"CommandSet", json::array()}});
-    Capture c;
-    ferry::cli::CommandsOptions o;
+    CapturedConsole c;
+    CommandsOptions o;
     o.name = "uptime";
-    REQUIRE(ferry::cli::commands_command(api, o, c.console));
+    REQUIRE(commands_command(api, o, c.console));
     CHECK(api.calls.at(0).second["Filters"] ==
           json::array({json{{"Name", "command-name"}, {"Values", {"uptime"}}}}));
     CHECK(c.out.str() == "COMMAND\tNAME\tTYPE\tTIMEOUT\tCREATED\tCONTENT\n");
@@ -173,12 +162,14 @@ TEST_CASE("commands: cancel, register-code create, commands --name", "[cli][comm
     FakeApi api([](const std::string&, const json&) -> Expected<json> {
       return Error{"ResourceNotFound.InvocationNotFound", "the invocation inv-x does not exist"};
     });
-    Capture c;
-    ferry::cli::CancelOptions o;
+    CapturedConsole c;
+    CancelOptions o;
     o.invocation_id = "inv-x";
-    auto code = ferry::cli::cancel_command(api, o, c.console);
+    auto code = cancel_command(api, o, c.console);
     REQUIRE_FALSE(code);
     CHECK(code.error().code == "ResourceNotFound.InvocationNotFound");
     CHECK(c.out.str().empty());
   }
 }
+
+}  // namespace ferry::cli::test

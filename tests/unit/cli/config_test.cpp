@@ -13,20 +13,14 @@
 #include "test_process.hpp"
 
 namespace fs = std::filesystem;
-using ferry::cli::choose_config_file;
-using ferry::cli::config_from_env;
-using ferry::cli::ConfigValues;
-using ferry::cli::EnvLookup;
-using ferry::cli::load_config_file;
-using ferry::cli::read_credentials_file;
-using ferry::cli::resolve_config;
+using namespace ferry::cli;
 
 namespace {
 
+using ferry::test::TempDir;
+
 // Private (0700), as the config files with keys in them must be.
-struct TempDir : ferry::test::TempDir {
-  TempDir() : ferry::test::TempDir("ferry-cli-config", 0700) {}
-};
+constexpr mode_t kPrivate = 0700;
 
 fs::path write(const fs::path& file, const std::string& text, mode_t mode = 0600) {
   fs::create_directories(file.parent_path());
@@ -64,38 +58,30 @@ ConfigValues with_pair(const std::string& id, const std::string& key) {
 }  // namespace
 
 TEST_CASE("config: each setting from flags, else the environment, else the file", "[cli][config]") {
-  ConfigValues flags, env, file;
-  file.endpoint = "http://127.0.0.1:3";
-  file.region = "ap-file";
-  file.secret_id = "file-id";
-  file.secret_key = "file-key";
-
-  auto only_file = resolve_config(flags, env, file);
-  REQUIRE(only_file);
-  CHECK(only_file->endpoint.host_header == "127.0.0.1:3");
-  CHECK(only_file->region == "ap-file");
-  CHECK(only_file->secret_id == "file-id");
-
-  env.endpoint = "http://127.0.0.1:2";
-  env.secret_id = "env-id";
-  env.secret_key = "env-key";
-  auto env_wins = resolve_config(flags, env, file);
-  REQUIRE(env_wins);
-  CHECK(env_wins->endpoint.host_header == "127.0.0.1:2");
-  CHECK(env_wins->region == "ap-file");  // the environment has none
-  CHECK(env_wins->secret_id == "env-id");
-  CHECK(env_wins->secret_key == "env-key");
-
-  flags.endpoint = "http://127.0.0.1:1";
-  flags.region = "ap-flag";
-  flags.secret_id = "flag-id";
-  flags.secret_key = "flag-key";
-  auto flags_win = resolve_config(flags, env, file);
-  REQUIRE(flags_win);
-  CHECK(flags_win->endpoint.host_header == "127.0.0.1:1");
-  CHECK(flags_win->region == "ap-flag");
-  CHECK(flags_win->secret_id == "flag-id");
-  CHECK(flags_win->secret_key == "flag-key");
+  // Each place names its values after itself; the environment has no region.
+  const auto place = [](const std::string& name, int port) {
+    ConfigValues v;
+    v.endpoint = "http://127.0.0.1:" + std::to_string(port);
+    v.region = "ap-" + name;
+    v.secret_id = name + "-id";
+    v.secret_key = name + "-key";
+    return v;
+  };
+  const ConfigValues file = place("file", 3);
+  ConfigValues env = place("env", 2);
+  env.region.reset();
+  const ConfigValues flags = place("flag", 1);
+  const auto expect = [](const ferry::Expected<ClientConfig>& c, const std::string& host,
+                         const std::string& region, const std::string& name) {
+    REQUIRE(c);
+    CHECK(c->endpoint.host_header == host);
+    CHECK(c->region == region);
+    CHECK(c->secret_id == name + "-id");
+    CHECK(c->secret_key == name + "-key");
+  };
+  expect(resolve_config({}, {}, file), "127.0.0.1:3", "ap-file", "file");
+  expect(resolve_config({}, env, file), "127.0.0.1:2", "ap-file", "env");
+  expect(resolve_config(flags, env, file), "127.0.0.1:1", "ap-flag", "flag");
 }
 
 TEST_CASE("config: defaults and what is missing", "[cli][config]") {
@@ -116,7 +102,7 @@ TEST_CASE("config: defaults and what is missing", "[cli][config]") {
 }
 
 TEST_CASE("config: the credentials come as a pair from one place", "[cli][config]") {
-  TempDir dir;
+  const TempDir dir("ferry-cli-config", kPrivate);
   const auto creds = write(dir / "credentials.json",
                            R"({"SecretId": "AKIDfromfile", "SecretKey": "keyfromfile"})");
   ConfigValues env;
@@ -205,7 +191,7 @@ TEST_CASE("config: the environment variables", "[cli][config]") {
 }
 
 TEST_CASE("config: which file is read", "[cli][config]") {
-  TempDir dir;
+  const TempDir dir("ferry-cli-config", kPrivate);
   const auto home = dir / "home";
   const auto xdg = dir / "xdg";
 
@@ -235,7 +221,7 @@ TEST_CASE("config: which file is read", "[cli][config]") {
 }
 
 TEST_CASE("config: the file's keys", "[cli][config]") {
-  TempDir dir;
+  const TempDir dir("ferry-cli-config", kPrivate);
   const auto file = write(dir / "conf/config.json", R"({
     "endpoint": "https://ferry.example:8443",
     "credentials_file": "creds.json",
@@ -277,7 +263,7 @@ TEST_CASE("config: the file's keys", "[cli][config]") {
 }
 
 TEST_CASE("config: the server's credentials.json", "[cli][config]") {
-  TempDir dir;
+  const TempDir dir("ferry-cli-config", kPrivate);
   auto ok = read_credentials_file(
       write(dir / "c.json", "{\n  \"SecretId\": \"AKIDx\",\n  \"SecretKey\": \"sk\"\n}\n"));
   REQUIRE(ok);

@@ -1,13 +1,16 @@
-// An Api for unit tests: answers from a handler, records every call.
+// An Api and a Console for unit tests: the Api answers from a handler and records every call,
+// the Console writes to strings.
 #pragma once
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "ferry/cli/api.hpp"
+#include "ferry/cli/console.hpp"
 
 namespace ferry::cli::test {
 
@@ -34,6 +37,13 @@ class FakeApi : public Api {
 
  private:
   Handler handler_;
+};
+
+// A Console over two string streams, neither of them a terminal.
+struct CapturedConsole {
+  std::ostringstream out;
+  std::ostringstream err;
+  Console console{out, err, false, false};
 };
 
 }  // namespace ferry::cli::test

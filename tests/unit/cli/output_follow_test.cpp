@@ -12,11 +12,7 @@
 
 using ferry::kMaxOutputExcerpt;
 using ferry::make_output_excerpt;
-using ferry::cli::excerpt_head_length;
-using ferry::cli::gap_marker;
-using ferry::cli::LinePrefixer;
-using ferry::cli::OutputFollower;
-using ferry::cli::OutputPiece;
+using namespace ferry::cli;
 
 namespace {
 

@@ -11,15 +11,8 @@
 #include "fake_api.hpp"
 #include "ferry/core/base64.hpp"
 
-using ferry::Error;
-using ferry::Expected;
-using ferry::cli::Console;
-using ferry::cli::run_command;
-using ferry::cli::RunHooks;
-using ferry::cli::RunOptions;
-using ferry::cli::status_line;
-using ferry::cli::task_exit_code;
-using ferry::cli::test::FakeApi;
+namespace ferry::cli::test {
+
 using nlohmann::json;
 
 namespace {
@@ -68,10 +61,7 @@ struct Scripted {
   }
 };
 
-struct Harness {
-  std::ostringstream out;
-  std::ostringstream err;
-  Console console{out, err, false, false};
+struct Harness : CapturedConsole {
   int interrupts = 0;
   int sleeps = 0;
   std::chrono::steady_clock::time_point clock{};
@@ -88,6 +78,15 @@ struct Harness {
   }
 };
 
+// One `ferry run` against scripted replies, watched through the harness.
+struct RunTest {
+  Scripted s;
+  FakeApi api = s.api();
+  Harness h;
+
+  Expected<int> run(const RunOptions& o) { return run_command(api, o, h.console, h.hooks()); }
+};
+
 RunOptions one(const std::string& instance = "rins-1") {
   RunOptions o;
   o.instances = {instance};
@@ -97,11 +96,8 @@ RunOptions one(const std::string& instance = "rins-1") {
 
 }  // namespace
 
-TEST_CASE("run: RunCommand gets the script and the options", "[cli][run]") {
-  Scripted s;
+TEST_CASE_METHOD(RunTest, "run: RunCommand gets the script and the options", "[cli][run]") {
   s.add({task("rins-1", "SUCCESS", "", 0)});
-  auto api = s.api();
-  Harness h;
   RunOptions o = one();
   o.content = "echo {{greeting}}";
   o.username = "nobody";
@@ -109,7 +105,7 @@ TEST_CASE("run: RunCommand gets the script and the options", "[cli][run]") {
   o.timeout = 30;
   o.command_type = "SHELL";
   o.params = {"greeting=hello=world"};
-  auto code = run_command(api, o, h.console, h.hooks());
+  auto code = run(o);
   REQUIRE(code);
   CHECK(*code == 0);
   const json& p = api.calls.at(0).second;
@@ -128,28 +124,23 @@ TEST_CASE("run: RunCommand gets the script and the options", "[cli][run]") {
   CHECK(poll["Filters"][0]["Values"][0] == "inv-test0001");
 }
 
-TEST_CASE("run: without --param, parameters stay off", "[cli][run]") {
-  Scripted s;
+TEST_CASE_METHOD(RunTest, "run: without --param, parameters stay off", "[cli][run]") {
   s.add({task("rins-1", "SUCCESS", "", 0)});
-  auto api = s.api();
-  Harness h;
-  REQUIRE(run_command(api, one(), h.console, h.hooks()));
+  REQUIRE(run(one()));
   CHECK_FALSE(api.calls.at(0).second.contains("EnableParameter"));
   CHECK_FALSE(api.calls.at(0).second.contains("Parameters"));
 }
 
-TEST_CASE("run: live output once, status lines, the remote exit code", "[cli][run]") {
-  Scripted s;
+TEST_CASE_METHOD(RunTest, "run: live output once, status lines, the remote exit code",
+                 "[cli][run]") {
   s.add({task("rins-1", "PENDING")});
   s.add({task("rins-1", "RUNNING", "hel")});
   s.add({task("rins-1", "RUNNING", "hel")});
   s.add({task("rins-1", "RUNNING", "hello\nwor")});
   s.add({task("rins-1", "FAILED", "hello\nworld\n", 3)});
-  auto api = s.api();
-  Harness h;
   std::vector<std::string> out_at_sleep;
   h.on_sleep = [&](int) { out_at_sleep.push_back(h.out.str()); };
-  auto code = run_command(api, one(), h.console, h.hooks());
+  auto code = run(one());
   REQUIRE(code);
   CHECK(*code == 3);
   CHECK(h.out.str() == "hello\nworld\n");
@@ -166,14 +157,12 @@ TEST_CASE("run: live output once, status lines, the remote exit code", "[cli][ru
   CHECK(h.sleeps == 4);
 }
 
-TEST_CASE("run: the gap marker goes to stderr between head and tail", "[cli][run]") {
-  Scripted s;
+TEST_CASE_METHOD(RunTest, "run: the gap marker goes to stderr between head and tail",
+                 "[cli][run]") {
   const std::string head(12 * 1024, 'h');
   const std::string tail(12 * 1024, 't');
   s.add({task("rins-1", "SUCCESS", head + tail, 0, 5000)});
-  auto api = s.api();
-  Harness h;
-  auto code = run_command(api, one(), h.console, h.hooks());
+  auto code = run(one());
   REQUIRE(code);
   CHECK(*code == 0);
   CHECK(h.out.str() == head + tail);
@@ -199,28 +188,23 @@ TEST_CASE("run: exit codes of final statuses", "[cli][run]") {
         "rins-1 START_FAILED: no such user: bob");
 }
 
-TEST_CASE("run: a task that never started exits 1 and says why", "[cli][run]") {
-  Scripted s;
+TEST_CASE_METHOD(RunTest, "run: a task that never started exits 1 and says why", "[cli][run]") {
   s.add({task("rins-1", "START_FAILED", "", -1, 0, "working directory /nope does not exist")});
-  auto api = s.api();
-  Harness h;
-  auto code = run_command(api, one(), h.console, h.hooks());
+  auto code = run(one());
   REQUIRE(code);
   CHECK(*code == 1);
   CHECK(h.err.str().find("rins-1 START_FAILED: working directory /nope does not exist") !=
         std::string::npos);
 }
 
-TEST_CASE("run: several instances, lines prefixed, 0 only when all succeed", "[cli][run]") {
+TEST_CASE_METHOD(RunTest, "run: several instances, lines prefixed, 0 only when all succeed",
+                 "[cli][run]") {
   RunOptions o = one();
   o.instances = {"rins-a", "rins-b"};
   SECTION("one fails") {
-    Scripted s;
     s.add({task("rins-a", "RUNNING", "a1\na"), task("rins-b", "RUNNING", "b1\n")});
     s.add({task("rins-a", "SUCCESS", "a1\na2", 0), task("rins-b", "FAILED", "b1\nb2\n", 7)});
-    auto api = s.api();
-    Harness h;
-    auto code = run_command(api, o, h.console, h.hooks());
+    auto code = run(o);
     REQUIRE(code);
     CHECK(*code == 1);
     CHECK(h.out.str() ==
@@ -232,38 +216,29 @@ TEST_CASE("run: several instances, lines prefixed, 0 only when all succeed", "[c
     CHECK(h.err.str().find("rins-b FAILED exit 7\n") != std::string::npos);
   }
   SECTION("all succeed") {
-    Scripted s;
     s.add({task("rins-b", "SUCCESS", "", 0), task("rins-a", "SUCCESS", "", 0)});
-    auto api = s.api();
-    Harness h;
-    auto code = run_command(api, o, h.console, h.hooks());
+    auto code = run(o);
     REQUIRE(code);
     CHECK(*code == 0);
   }
 }
 
-TEST_CASE("run: --no-wait prints the invocation id and returns", "[cli][run]") {
-  Scripted s;
-  auto api = s.api();
-  Harness h;
+TEST_CASE_METHOD(RunTest, "run: --no-wait prints the invocation id and returns", "[cli][run]") {
   RunOptions o = one();
   o.no_wait = true;
-  auto code = run_command(api, o, h.console, h.hooks());
+  auto code = run(o);
   REQUIRE(code);
   CHECK(*code == 0);
   CHECK(h.out.str() == "inv-test0001\n");
   CHECK(api.count("DescribeInvocationTasks") == 0);
 }
 
-TEST_CASE("run: --json prints the final tasks and nothing else", "[cli][run]") {
-  Scripted s;
+TEST_CASE_METHOD(RunTest, "run: --json prints the final tasks and nothing else", "[cli][run]") {
   s.add({task("rins-1", "RUNNING", "partial")});
   s.add({task("rins-1", "SUCCESS", "done\n", 0)});
-  auto api = s.api();
-  Harness h;
   RunOptions o = one();
   o.json = true;
-  auto code = run_command(api, o, h.console, h.hooks());
+  auto code = run(o);
   REQUIRE(code);
   CHECK(*code == 0);
   const auto j = json::parse(h.out.str());
@@ -274,17 +249,14 @@ TEST_CASE("run: --json prints the final tasks and nothing else", "[cli][run]") {
   CHECK(h.err.str().empty());
 }
 
-TEST_CASE("run: Ctrl-C stops waiting and says how to cancel", "[cli][run]") {
-  Scripted s;
+TEST_CASE_METHOD(RunTest, "run: Ctrl-C stops waiting and says how to cancel", "[cli][run]") {
   s.add({task("rins-1", "RUNNING", "partial line")});
-  auto api = s.api();
-  Harness h;
   h.on_sleep = [&](int n) {
     if (n == 2) {
       h.interrupts = 1;
     }
   };
-  auto code = run_command(api, one(), h.console, h.hooks());
+  auto code = run(one());
   REQUIRE(code);
   CHECK(*code == 130);
   CHECK(h.out.str() == "partial line");
@@ -292,14 +264,12 @@ TEST_CASE("run: Ctrl-C stops waiting and says how to cancel", "[cli][run]") {
   CHECK(api.count("CancelInvocation") == 0);
 }
 
-TEST_CASE("run: --cancel-on-interrupt cancels and follows to the end", "[cli][run]") {
-  Scripted s;
+TEST_CASE_METHOD(RunTest, "run: --cancel-on-interrupt cancels and follows to the end",
+                 "[cli][run]") {
   s.add({task("rins-1", "RUNNING", "x")});
   s.add({task("rins-1", "RUNNING", "x")});
   s.add({task("rins-1", "CANCELLING", "x")});
   s.add({task("rins-1", "TERMINATED", "x", -1)});
-  auto api = s.api();
-  Harness h;
   h.on_sleep = [&](int n) {
     if (n == 1) {
       h.interrupts = 1;
@@ -307,7 +277,7 @@ TEST_CASE("run: --cancel-on-interrupt cancels and follows to the end", "[cli][ru
   };
   RunOptions o = one();
   o.cancel_on_interrupt = true;
-  auto code = run_command(api, o, h.console, h.hooks());
+  auto code = run(o);
   REQUIRE(code);
   CHECK(*code == 1);
   REQUIRE(s.cancels.size() == 1);
@@ -315,40 +285,32 @@ TEST_CASE("run: --cancel-on-interrupt cancels and follows to the end", "[cli][ru
   CHECK(h.err.str().find("rins-1 TERMINATED") != std::string::npos);
 }
 
-TEST_CASE("run: polling rides out a short outage", "[cli][run]") {
-  Scripted s;
+TEST_CASE_METHOD(RunTest, "run: polling rides out a short outage", "[cli][run]") {
   s.polls.emplace_back(Error{"", "Couldn't connect to server"});
   s.polls.emplace_back(Error{"InternalError", "database is locked"});
   s.add({task("rins-1", "SUCCESS", "ok\n", 0)});
-  auto api = s.api();
-  Harness h;
-  auto code = run_command(api, one(), h.console, h.hooks());
+  auto code = run(one());
   REQUIRE(code);
   CHECK(*code == 0);
   CHECK(h.out.str() == "ok\n");
   CHECK(h.err.str().find("Couldn't connect to server; retrying") != std::string::npos);
 }
 
-TEST_CASE("run: polling gives up after the retry limit, naming the invocation", "[cli][run]") {
-  Scripted s;
+TEST_CASE_METHOD(RunTest, "run: polling gives up after the retry limit, naming the invocation",
+                 "[cli][run]") {
   s.polls.emplace_back(Error{"", "Couldn't connect to server"});
-  auto api = s.api();
-  Harness h;
   RunOptions o = one();
   o.retry_limit = std::chrono::seconds(5);
-  auto code = run_command(api, o, h.console, h.hooks());
+  auto code = run(o);
   REQUIRE_FALSE(code);
   CHECK(code.error().message.find("inv-test0001") != std::string::npos);
   CHECK(h.sleeps >= 10);
   CHECK(h.sleeps <= 12);
 }
 
-TEST_CASE("run: an API error while following ends it at once", "[cli][run]") {
-  Scripted s;
+TEST_CASE_METHOD(RunTest, "run: an API error while following ends it at once", "[cli][run]") {
   s.polls.emplace_back(Error{"AuthFailure.SignatureExpire", "the clock is off"});
-  auto api = s.api();
-  Harness h;
-  auto code = run_command(api, one(), h.console, h.hooks());
+  auto code = run(one());
   REQUIRE_FALSE(code);
   CHECK(code.error().code == "AuthFailure.SignatureExpire");
   CHECK(h.sleeps == 0);
@@ -405,3 +367,5 @@ TEST_CASE("run: tasks over several pages", "[cli][run]") {
   CHECK(*code == 0);
   CHECK(api.count("DescribeInvocationTasks") == 2);
 }
+
+}  // namespace ferry::cli::test

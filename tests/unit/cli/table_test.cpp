@@ -2,12 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-using ferry::cli::clean_cell;
-using ferry::cli::display_width;
-using ferry::cli::render_table;
-using ferry::cli::shorten;
-using ferry::cli::Table;
-using ferry::cli::TableStyle;
+using namespace ferry::cli;
 
 TEST_CASE("tables: aligned columns on a terminal", "[cli][table]") {
   Table t;

@@ -6,14 +6,7 @@
 #include <set>
 #include <string>
 
-using ferry::constant_time_equal;
-using ferry::hex_encode;
-using ferry::hmac_sha256;
-using ferry::random_bytes;
-using ferry::random_id;
-using ferry::sha256;
-using ferry::sha256_hex;
-using ferry::uuid4;
+using namespace ferry;
 
 TEST_CASE("sha256 matches the FIPS 180-2 examples", "[crypto]") {
   CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");

@@ -1,29 +1,18 @@
 #include "ferry/core/ed25519.hpp"
 
+#include <array>
 #include <catch2/catch.hpp>
 #include <string>
 
 #include "ferry/core/base64.hpp"
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
+#include "hex.hpp"
 
-using ferry::agent_signing_string;
-using ferry::base64_encode;
-using ferry::ed25519_public_key_from_base64;
-using ferry::ed25519_verify;
-using ferry::ed25519_verify_raw;
-using ferry::Ed25519PrivateKey;
-using ferry::hex_encode;
+using namespace ferry;
+using ferry::test::hex_decode;
 
 namespace {
-
-std::string hex_decode(std::string_view hex) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
-  }
-  return out;
-}
 
 Ed25519PrivateKey generated() {
   auto key = Ed25519PrivateKey::generate();
@@ -31,21 +20,23 @@ Ed25519PrivateKey generated() {
   return std::move(key).value();
 }
 
-// RFC 8032 section 7.1, TEST 1 and TEST 2.
-constexpr std::string_view kSeed1 =
-    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
-constexpr std::string_view kPublic1 =
-    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
-constexpr std::string_view kSignature1 =
-    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e3970"
-    "1cf9b46bd25bf5f0595bbe24655141438e7a100b";
-constexpr std::string_view kSeed2 =
-    "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
-constexpr std::string_view kPublic2 =
-    "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c";
-constexpr std::string_view kSignature2 =
-    "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613"
-    "d0f11d8c387b2eaeb4302aeeb00d291612bb0c00";
+// RFC 8032 section 7.1, TEST 1 and TEST 2: seed, public key, message, signature.
+struct Rfc8032Vector {
+  std::string_view seed;
+  std::string_view public_key;
+  std::string_view message;
+  std::string_view signature;
+};
+constexpr std::array<Rfc8032Vector, 2> kRfc8032{{
+    {"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+     "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
+     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e3970"
+     "1cf9b46bd25bf5f0595bbe24655141438e7a100b"},
+    {"4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+     "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "\x72",
+     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613"
+     "d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"},
+}};
 
 // TEST 1's secret key as PKCS#8 PEM (written by `openssl pkey` from the DER
 // 302e020100300506032b657004220420 || seed).
@@ -63,11 +54,7 @@ constexpr std::string_view kX25519Pem =
 }  // namespace
 
 TEST_CASE("Ed25519 reproduces the RFC 8032 test vectors", "[ed25519]") {
-  const auto [seed, public_key, message, signature] =
-      GENERATE(table<std::string_view, std::string_view, std::string, std::string_view>({
-          {kSeed1, kPublic1, "", kSignature1},
-          {kSeed2, kPublic2, "\x72", kSignature2},
-      }));
+  const auto [seed, public_key, message, signature] = GENERATE(from_range(kRfc8032));
   const auto key = Ed25519PrivateKey::from_seed(hex_decode(seed));
   REQUIRE(key.has_value());
   CHECK(hex_encode(key->public_key_raw()) == public_key);
@@ -163,15 +150,16 @@ TEST_CASE("Ed25519 refuses malformed keys and signatures", "[ed25519]") {
 
 TEST_CASE("Ed25519 private keys round-trip through PKCS#8 PEM", "[ed25519]") {
   SECTION("the RFC 8032 key has a known PEM form") {
-    const auto key = Ed25519PrivateKey::from_seed(hex_decode(kSeed1));
+    const auto& test1 = kRfc8032[0];
+    const auto key = Ed25519PrivateKey::from_seed(hex_decode(test1.seed));
     REQUIRE(key.has_value());
     const auto pem = key->to_pem();
     REQUIRE(pem.has_value());
     CHECK(*pem == kPem1);
     const auto loaded = Ed25519PrivateKey::from_pem(kPem1);
     REQUIRE(loaded.has_value());
-    CHECK(hex_encode(loaded->public_key_raw()) == kPublic1);
-    CHECK(hex_encode(loaded->sign("").value()) == kSignature1);
+    CHECK(hex_encode(loaded->public_key_raw()) == test1.public_key);
+    CHECK(hex_encode(loaded->sign(test1.message).value()) == test1.signature);
   }
   SECTION("a generated key signs the same after reloading") {
     const auto key = generated();

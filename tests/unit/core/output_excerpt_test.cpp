@@ -57,6 +57,12 @@ const std::string kTwo = "\xC3\xA9";           // é
 const std::string kThree = "\xE2\x82\xAC";     // €
 const std::string kFour = "\xF0\x9F\x98\x80";  // 😀
 
+// 40 bytes: `start` bytes 'h', the sequence, then 't'.
+std::string forty_bytes(std::size_t start, const std::string& seq) {
+  const std::string head = std::string(start, 'h') + seq;
+  return head + std::string(40 - head.size(), 't');
+}
+
 }  // namespace
 
 TEST_CASE("the excerpt limit is 24 KiB", "[output]") {
@@ -109,8 +115,7 @@ TEST_CASE("the head cut never splits a UTF-8 sequence", "[output]") {
   const std::string seq = GENERATE(kTwo, kThree, kFour);
   for (std::size_t start = 8 - seq.size() + 1; start < 8; ++start) {
     // The sequence straddles offset 8: it starts before the cut and ends after it.
-    std::string data = std::string(start, 'h') + seq;
-    data += std::string(40 - data.size(), 't');
+    const std::string data = forty_bytes(start, seq);
     CAPTURE(seq.size(), start);
     const auto e = whole(data, limit);
     CHECK(e.bytes == std::string(start, 'h') + std::string(8, 't'));
@@ -127,8 +132,7 @@ TEST_CASE("the tail starts at a sequence boundary", "[output]") {
   const std::size_t limit = 16;
   const std::string seq = GENERATE(kTwo, kThree, kFour);
   for (std::size_t start = 32 - seq.size() + 1; start < 32; ++start) {
-    std::string data = std::string(start, 'h') + seq;
-    data += std::string(40 - data.size(), 't');
+    const std::string data = forty_bytes(start, seq);
     CAPTURE(seq.size(), start);
     const auto e = whole(data, limit);
     const std::size_t tail_len = 40 - (start + seq.size());
@@ -136,9 +140,7 @@ TEST_CASE("the tail starts at a sequence boundary", "[output]") {
     CHECK(e.dropped == 40 - 8 - tail_len);
   }
   // Starting exactly at the cut, the sequence is kept.
-  std::string data = std::string(32, 'h') + seq;
-  data += std::string(40 - data.size(), 't');
-  const auto e = whole(data, limit);
+  const auto e = whole(forty_bytes(32, seq), limit);
   CHECK(e.bytes == std::string(8, 'h') + seq + std::string(8 - seq.size(), 't'));
 }
 

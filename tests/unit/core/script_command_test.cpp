@@ -1,6 +1,7 @@
 #include "ferry/core/script_command.hpp"
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,50 +40,25 @@ ferry::Error launcher_error(std::string_view text) {
 }  // namespace
 
 TEST_CASE("shebang: interpreter and one optional argument, as the kernel reads them", "[script]") {
-  SECTION("interpreter only") {
-    const auto s = parse_shebang("#!/bin/bash\necho hi\n");
-    REQUIRE(s.has_value());
-    CHECK(s->interpreter == "/bin/bash");
-    CHECK_FALSE(s->argument.has_value());
-  }
-  SECTION("the rest of the line is one argument, never split") {
-    const auto s = parse_shebang("#!  /usr/bin/env   python3 -u  -X dev \t\nprint(1)\n");
-    REQUIRE(s.has_value());
-    CHECK(s->interpreter == "/usr/bin/env");
-    CHECK(s->argument == "python3 -u  -X dev");
-  }
-  SECTION("tab separates the interpreter") {
-    const auto s = parse_shebang("#!/bin/sh\t-e\n");
-    REQUIRE(s.has_value());
-    CHECK(s->interpreter == "/bin/sh");
-    CHECK(s->argument == "-e");
-  }
-  SECTION("CRLF line ending") {
-    const auto plain = parse_shebang("#!/bin/sh\r\necho\r\n");
-    REQUIRE(plain.has_value());
-    CHECK(plain->interpreter == "/bin/sh");
-    CHECK_FALSE(plain->argument.has_value());
-    const auto with_arg = parse_shebang("#!/bin/sh -e \r\n");
-    REQUIRE(with_arg.has_value());
-    CHECK(with_arg->argument == "-e");
-  }
-  SECTION("no newline at all") {
-    const auto s = parse_shebang("#!/bin/sh -x");
-    REQUIRE(s.has_value());
-    CHECK(s->interpreter == "/bin/sh");
-    CHECK(s->argument == "-x");
-  }
-  SECTION("only the first line counts") {
-    const auto s = parse_shebang("#!/bin/sh\n#!/bin/bash -x\n");
-    REQUIRE(s.has_value());
-    CHECK(s->interpreter == "/bin/sh");
-    CHECK_FALSE(s->argument.has_value());
-  }
-  SECTION("quotes are not special") {
-    const auto s = parse_shebang("#!/bin/sh \"a b\"\n");
-    REQUIRE(s.has_value());
-    CHECK(s->argument == "\"a b\"");
-  }
+  using Argument = std::optional<std::string>;
+  const auto [what, script, interpreter, argument] =
+      GENERATE(table<std::string, std::string, std::string, Argument>({
+          {"interpreter only", "#!/bin/bash\necho hi\n", "/bin/bash", std::nullopt},
+          {"the rest of the line is one argument, never split",
+           "#!  /usr/bin/env   python3 -u  -X dev \t\nprint(1)\n", "/usr/bin/env",
+           "python3 -u  -X dev"},
+          {"tab separates the interpreter", "#!/bin/sh\t-e\n", "/bin/sh", "-e"},
+          {"CRLF line ending", "#!/bin/sh\r\necho\r\n", "/bin/sh", std::nullopt},
+          {"CRLF line ending after an argument", "#!/bin/sh -e \r\n", "/bin/sh", "-e"},
+          {"no newline at all", "#!/bin/sh -x", "/bin/sh", "-x"},
+          {"only the first line counts", "#!/bin/sh\n#!/bin/bash -x\n", "/bin/sh", std::nullopt},
+          {"quotes are not special", "#!/bin/sh \"a b\"\n", "/bin/sh", "\"a b\""},
+      }));
+  CAPTURE(what);
+  const auto s = parse_shebang(script);
+  REQUIRE(s.has_value());
+  CHECK(s->interpreter == interpreter);
+  CHECK(s->argument == argument);
 }
 
 TEST_CASE("shebang: what is not one", "[script]") {

@@ -8,32 +8,12 @@
 #include <vector>
 
 #include "ferry/core/crypto.hpp"
+#include "hex.hpp"
 
-using ferry::check_timestamp;
-using ferry::parse_tc3_authorization;
-using ferry::tc3_canonical_request;
-using ferry::tc3_date;
-using ferry::tc3_sign_headers;
-using ferry::tc3_signature;
-using ferry::tc3_signing_key;
-using ferry::tc3_string_to_sign;
-using ferry::tc3_verify;
-using ferry::Tc3Credentials;
-using ferry::Tc3HeaderLine;
-using ferry::Tc3HeaderMap;
-using ferry::Tc3HostSigning;
-using ferry::Tc3Request;
-namespace auth_codes = ferry::auth_codes;
+using namespace ferry;
+using ferry::test::hex_decode;
 
 namespace {
-
-std::string hex_decode(std::string_view hex) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
-  }
-  return out;
-}
 
 // Lowercases the names, as an HTTP server hands headers to tc3_verify.
 Tc3HeaderMap received_headers(const ferry::Tc3SignedRequest& signed_request) {
@@ -337,20 +317,15 @@ TEST_CASE("header values are accepted lowercased as the document says or as sent
            "SignedHeaders=content-type;host;x-tc-action, Signature=" +
            sig;
   };
-  SECTION("as sent") {
-    headers["authorization"] = sign_with("Application/JSON", "Tat.Ferry.Test:8443", "RunCommand");
-    CHECK(verify_received(headers, kCredentials.secret_key, body, ts));
-  }
-  SECTION("as sent, host without port") {
-    headers["authorization"] = sign_with("Application/JSON", "Tat.Ferry.Test", "RunCommand");
-    CHECK(verify_received(headers, kCredentials.secret_key, body, ts));
-  }
-  SECTION("lowercased") {
-    headers["authorization"] = sign_with("application/json", "tat.ferry.test:8443", "runcommand");
-    CHECK(verify_received(headers, kCredentials.secret_key, body, ts));
-  }
-  SECTION("lowercased, host without port") {
-    headers["authorization"] = sign_with("application/json", "tat.ferry.test", "runcommand");
+  SECTION("as sent or lowercased, the host with or without its port") {
+    const auto [ct, host, action] = GENERATE(table<std::string, std::string, std::string>({
+        {"Application/JSON", "Tat.Ferry.Test:8443", "RunCommand"},
+        {"Application/JSON", "Tat.Ferry.Test", "RunCommand"},
+        {"application/json", "tat.ferry.test:8443", "runcommand"},
+        {"application/json", "tat.ferry.test", "runcommand"},
+    }));
+    CAPTURE(ct, host, action);
+    headers["authorization"] = sign_with(ct, host, action);
     CHECK(verify_received(headers, kCredentials.secret_key, body, ts));
   }
   SECTION("a mix of both is not a form any client produces") {
@@ -393,40 +368,39 @@ TEST_CASE("parse_tc3_authorization refuses malformed headers", "[tc3]") {
   const std::string sig = "Signature=" + std::string(64, '0');
   const std::string sh = "SignedHeaders=content-type;host";
   const std::string cred = "Credential=id/2024-01-31/tat/tc3_request";
+  // The algorithm and three fields; each row below spoils one part of a good header.
+  const auto with = [&](const std::string& c, const std::string& h, const std::string& s) {
+    return "TC3-HMAC-SHA256 " + c + ", " + h + ", " + s;
+  };
+  const std::string bad_credential =
+      "Credential must be <SecretId>/<YYYY-MM-DD>/<service>/tc3_request";
+  const std::string bad_signed_headers =
+      "SignedHeaders must be lowercase header names separated by ';'";
+  const std::string bad_signature = "Signature must be 64 hexadecimal characters";
   const auto [header, message] = GENERATE_COPY(table<std::string, std::string>({
       {"", "the algorithm must be TC3-HMAC-SHA256"},
       {"TC3-HMAC-SHA1 " + cred + ", " + sh + ", " + sig, "the algorithm must be TC3-HMAC-SHA256"},
       {"TC3-HMAC-SHA256" + cred + ", " + sh + ", " + sig, "the algorithm must be TC3-HMAC-SHA256"},
       {"TC3-HMAC-SHA256 " + cred + ", " + sh,
        "Credential, SignedHeaders and Signature are required"},
-      {"TC3-HMAC-SHA256 " + cred + ", " + sh + ", " + sig + ", " + sig, "Signature appears twice"},
-      {"TC3-HMAC-SHA256 " + cred + ", " + sh + ", " + sig + ", Region=x", "unknown field Region"},
+      {with(cred, sh, sig + ", " + sig), "Signature appears twice"},
+      {with(cred, sh, sig + ", Region=x"), "unknown field Region"},
       {"TC3-HMAC-SHA256 " + cred + " " + sh + ", " + sig,
        "Credential contains a space; fields are separated by ','"},
-      {"TC3-HMAC-SHA256 Credential=id/2024-01-31/tat, " + sh + ", " + sig,
-       "Credential must be <SecretId>/<YYYY-MM-DD>/<service>/tc3_request"},
-      {"TC3-HMAC-SHA256 Credential=/2024-01-31/tat/tc3_request, " + sh + ", " + sig,
-       "Credential must be <SecretId>/<YYYY-MM-DD>/<service>/tc3_request"},
-      {"TC3-HMAC-SHA256 Credential=id/20240131/tat/tc3_request, " + sh + ", " + sig,
+      {with("Credential=id/2024-01-31/tat", sh, sig), bad_credential},
+      {with("Credential=/2024-01-31/tat/tc3_request", sh, sig), bad_credential},
+      {with("Credential=id/20240131/tat/tc3_request", sh, sig),
        "the Credential date must be YYYY-MM-DD"},
-      {"TC3-HMAC-SHA256 Credential=id/2024-01-31/tat/aws4_request, " + sh + ", " + sig,
+      {with("Credential=id/2024-01-31/tat/aws4_request", sh, sig),
        "the Credential scope must end with tc3_request"},
-      {"TC3-HMAC-SHA256 " + cred + ", SignedHeaders=content-type, " + sig,
-       "SignedHeaders must include host"},
-      {"TC3-HMAC-SHA256 " + cred + ", SignedHeaders=host, " + sig,
-       "SignedHeaders must include content-type"},
-      {"TC3-HMAC-SHA256 " + cred + ", SignedHeaders=Content-Type;Host, " + sig,
-       "SignedHeaders must be lowercase header names separated by ';'"},
-      {"TC3-HMAC-SHA256 " + cred + ", SignedHeaders=content-type;;host, " + sig,
-       "SignedHeaders must be lowercase header names separated by ';'"},
-      {"TC3-HMAC-SHA256 " + cred + ", SignedHeaders=content-type;host;host, " + sig,
-       "SignedHeaders names host twice"},
-      {"TC3-HMAC-SHA256 " + cred + ", " + sh + ", Signature=abc",
-       "Signature must be 64 hexadecimal characters"},
-      {"TC3-HMAC-SHA256 " + cred + ", " + sh + ", Signature=" + std::string(64, 'g'),
-       "Signature must be 64 hexadecimal characters"},
-      {"TC3-HMAC-SHA256 " + cred + ", " + sh + ", Signature",
-       "expected Credential=..., SignedHeaders=..., Signature=..."},
+      {with(cred, "SignedHeaders=content-type", sig), "SignedHeaders must include host"},
+      {with(cred, "SignedHeaders=host", sig), "SignedHeaders must include content-type"},
+      {with(cred, "SignedHeaders=Content-Type;Host", sig), bad_signed_headers},
+      {with(cred, "SignedHeaders=content-type;;host", sig), bad_signed_headers},
+      {with(cred, "SignedHeaders=content-type;host;host", sig), "SignedHeaders names host twice"},
+      {with(cred, sh, "Signature=abc"), bad_signature},
+      {with(cred, sh, "Signature=" + std::string(64, 'g')), bad_signature},
+      {with(cred, sh, "Signature"), "expected Credential=..., SignedHeaders=..., Signature=..."},
   }));
   CAPTURE(header);
   const auto auth = parse_tc3_authorization(header);

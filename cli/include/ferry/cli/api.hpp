@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "ferry/cli/config.hpp"
@@ -24,6 +25,14 @@ class Api {
   virtual Expected<nlohmann::json> call(const std::string& action,
                                         const nlohmann::json& params) = 0;
 };
+
+// params[key] = the value, when there is one: an option not given is a parameter not sent.
+template <typename T>
+void set_if_given(nlohmann::json& params, const char* key, const std::optional<T>& value) {
+  if (value) {
+    params[key] = *value;
+  }
+}
 
 // The Response object of one HTTP reply. An {"Error": ...} envelope becomes an Error with its
 // code and "message (RequestId X)"; a reply that is not an API envelope becomes an Error
