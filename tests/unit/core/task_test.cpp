@@ -381,6 +381,35 @@ TEST_CASE("status, command type and termination mode strings", "[task]") {
   CHECK(ferry::script_extension(CommandType::kBat) == ".bat");
 }
 
+TEST_CASE("is_final: the statuses nothing follows", "[task]") {
+  const auto [status, final] = GENERATE(table<TaskStatus, bool>({
+      {TaskStatus::kPending, false},
+      {TaskStatus::kDelivering, false},
+      {TaskStatus::kDeliverDelayed, false},
+      {TaskStatus::kDeliverFailed, true},
+      {TaskStatus::kStartFailed, true},
+      {TaskStatus::kRunning, false},
+      {TaskStatus::kSuccess, true},
+      {TaskStatus::kFailed, true},
+      {TaskStatus::kTimeout, true},
+      {TaskStatus::kTaskTimeout, true},
+      {TaskStatus::kCancelling, false},
+      {TaskStatus::kCancelled, true},
+      {TaskStatus::kTerminated, true},
+  }));
+  CHECK(ferry::is_final(status) == final);
+}
+
+TEST_CASE("is_valid_task_id: a safe file name of 1 to 64 characters", "[task]") {
+  CHECK(ferry::is_valid_task_id("invt-Ab_9"));
+  CHECK(ferry::is_valid_task_id(std::string(64, 'a')));
+  CHECK_FALSE(ferry::is_valid_task_id(""));
+  CHECK_FALSE(ferry::is_valid_task_id(std::string(65, 'a')));
+  CHECK_FALSE(ferry::is_valid_task_id("../x"));
+  CHECK_FALSE(ferry::is_valid_task_id("a.b"));
+  CHECK_FALSE(ferry::is_valid_task_id(std::string("a\0b", 3)));
+}
+
 TEST_CASE("TaskResult JSON", "[task]") {
   ferry::TaskResult r;
   r.invocation_task_id = "invt-1";
