@@ -14,12 +14,13 @@
 #include "ferry/agent/commands.hpp"
 #include "ferry/agent/run_task.hpp"
 #include "ferry/agent/supervisor.hpp"
+#include "ferry/platform/supervise.hpp"
 
 int main(int argc, char** argv) {
   // The supervisor takes its signals through a signalfd. Blocking them before anything else
   // runs means a cancel that arrives during start-up waits for it instead of killing it.
   if (argc > 1 && std::strcmp(argv[1], "supervise") == 0) {
-    ferry::agent::block_supervisor_signals();
+    ferry::platform::block_supervisor_signals();
     // Every task waits for this start: its own few arguments are read without building the
     // whole command line (anything unexpected falls through to CLI11 for its error message).
     if (auto options = ferry::agent::parse_supervisor_arguments(argc, argv, 2)) {

@@ -5,9 +5,10 @@
 #include <cstring>
 
 #include "ferry/agent/supervisor.hpp"
+#include "ferry/platform/supervise.hpp"
 
 int main(int argc, char** argv) {
-  ferry::agent::block_supervisor_signals();
+  ferry::platform::block_supervisor_signals();
 
   if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
     std::printf("ferry-supervise %s\n", FERRY_VERSION);

@@ -110,7 +110,7 @@ json bench_start(const fs::path& dir, int runs) {
     throw std::runtime_error(s.error().message);
   }
   boost::asio::io_context io;
-  ferry::agent::TaskRunner runner(io.get_executor(), options);
+  ferry::agent::TaskRunner runner(io, options);
   for (int i = 0; i < runs; ++i) {
     floor.push_back(floor_start_us(script.string()));
     std::optional<ferry::TaskResult> result;

@@ -1,4 +1,8 @@
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 
 #include "ferry/agent/agent_paths.hpp"
 #include "ferry/agent/commands.hpp"
@@ -8,7 +12,105 @@
 namespace ferry::agent {
 namespace {
 
+using nlohmann::json;
+using std::chrono::milliseconds;
+
 constexpr std::size_t kMaxConfigFile = 1 << 20;
+
+// Reads one key's value into the config; else says what is wrong with the value.
+using Apply = std::function<std::optional<std::string>(const json& value, AgentConfig& c)>;
+
+Apply integer(std::int64_t lo, std::int64_t hi,
+              std::function<void(AgentConfig&, std::int64_t)> set) {
+  return [=](const json& v, AgentConfig& c) -> std::optional<std::string> {
+    if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) {
+      return "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
+    }
+    set(c, v.get<std::int64_t>());
+    return std::nullopt;
+  };
+}
+
+// `check` says what is wrong with a string, or nothing.
+Apply string(std::function<void(AgentConfig&, std::string)> set,
+             std::function<std::optional<std::string>(const std::string&)> check = {}) {
+  return [=](const json& v, AgentConfig& c) -> std::optional<std::string> {
+    if (!v.is_string()) {
+      return "must be a string";
+    }
+    const auto s = v.get<std::string>();
+    if (check) {
+      if (auto problem = check(s)) {
+        return problem;
+      }
+    }
+    set(c, s);
+    return std::nullopt;
+  };
+}
+
+Apply boolean(std::function<void(AgentConfig&, bool)> set) {
+  return [=](const json& v, AgentConfig& c) -> std::optional<std::string> {
+    if (!v.is_boolean()) {
+      return "must be true or false";
+    }
+    set(c, v.get<bool>());
+    return std::nullopt;
+  };
+}
+
+// A duration of the daemon's, in milliseconds.
+Apply duration(std::int64_t lo, std::int64_t hi, milliseconds DaemonOptions::*member) {
+  return integer(lo, hi,
+                 [member](AgentConfig& c, std::int64_t v) { c.daemon.*member = milliseconds(v); });
+}
+
+const std::map<std::string_view, Apply>& keys() {
+  static const std::map<std::string_view, Apply> kKeys{
+      {"state_dir", string([](AgentConfig& c, std::string v) { c.state_dir = std::move(v); },
+                           [](const std::string& v) -> std::optional<std::string> {
+                             if (v.empty() || v[0] != '/') {
+                               return "must be an absolute path";
+                             }
+                             return std::nullopt;
+                           })},
+      {"log_level", string([](AgentConfig& c, std::string v) { c.log_level = std::move(v); },
+                           [](const std::string& v) -> std::optional<std::string> {
+                             if (v != "trace" && v != "debug" && v != "info" && v != "warn" &&
+                                 v != "error") {
+                               return "must be one of trace, debug, info, warn, error";
+                             }
+                             return std::nullopt;
+                           })},
+      {"server_url", string([](AgentConfig& c, std::string v) { c.server_url = std::move(v); })},
+      {"ca_file", string([](AgentConfig& c, std::string v) { c.ca_file = std::move(v); })},
+      {"allow_plain_http", boolean([](AgentConfig& c, bool v) { c.allow_plain_http = v; })},
+      {"max_concurrent_tasks", integer(1, 1024,
+                                       [](AgentConfig& c, std::int64_t v) {
+                                         c.daemon.runner.max_concurrent =
+                                             static_cast<std::size_t>(v);
+                                       })},
+      {"kill_grace_ms", integer(0, 300'000,
+                                [](AgentConfig& c, std::int64_t v) {
+                                  c.daemon.runner.kill_grace = milliseconds(v);
+                                })},
+      {"use_cgroup", boolean([](AgentConfig& c, bool v) { c.daemon.runner.use_cgroup = v; })},
+      {"poll_interval_ms", duration(100, 3'600'000, &DaemonOptions::poll_interval)},
+      {"live_output_interval_ms", duration(1000, 60'000, &DaemonOptions::live_output_interval)},
+      {"reconnect_max_ms", duration(1000, 3'600'000, &DaemonOptions::reconnect_max)},
+      {"retry_max_ms", duration(1000, 3'600'000, &DaemonOptions::retry_max)},
+      {"shutdown_flush_ms", duration(0, 300'000, &DaemonOptions::shutdown_flush)},
+      {"journal_max_tasks", integer(1, 1'000'000,
+                                    [](AgentConfig& c, std::int64_t v) {
+                                      c.daemon.journal_max_tasks = static_cast<std::size_t>(v);
+                                    })},
+      {"journal_max_bytes", integer(1 << 20, std::int64_t{1} << 40,
+                                    [](AgentConfig& c, std::int64_t v) {
+                                      c.daemon.journal_max_bytes = static_cast<std::uint64_t>(v);
+                                    })},
+  };
+  return kKeys;
+}
 
 }  // namespace
 
@@ -24,117 +126,17 @@ Expected<AgentConfig> load_agent_config(const std::filesystem::path& file, Agent
   if (!text) {
     return text.error();
   }
-  auto j = nlohmann::json::parse(*text, nullptr, false, /*ignore_comments=*/true);
-  auto bad = [&](const std::string& key, const std::string& why) {
-    return Error{codes::kInvalidParameterValue, file.string() + ": " + key + ": " + why};
-  };
+  auto j = json::parse(*text, nullptr, false, /*ignore_comments=*/true);
   if (!j.is_object()) {
     return Error{codes::kInvalidParameterValue, file.string() + ": not a JSON object"};
   }
   AgentConfig c = std::move(base);
   for (auto& [key, value] : j.items()) {
-    auto integer = [&](std::int64_t lo, std::int64_t hi) -> Expected<std::int64_t> {
-      if (!value.is_number_integer() || value.get<std::int64_t>() < lo ||
-          value.get<std::int64_t>() > hi) {
-        return bad(key,
-                   "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
-      }
-      return value.get<std::int64_t>();
-    };
-    auto string = [&]() -> Expected<std::string> {
-      if (!value.is_string()) {
-        return bad(key, "must be a string");
-      }
-      return value.get<std::string>();
-    };
-    auto boolean = [&]() -> Expected<bool> {
-      if (!value.is_boolean()) {
-        return bad(key, "must be true or false");
-      }
-      return value.get<bool>();
-    };
-    if (key == "state_dir") {
-      auto v = string();
-      if (!v)
-        return v.error();
-      if (v->empty() || (*v)[0] != '/')
-        return bad(key, "must be an absolute path");
-      c.state_dir = *v;
-    } else if (key == "log_level") {
-      auto v = string();
-      if (!v)
-        return v.error();
-      if (*v != "trace" && *v != "debug" && *v != "info" && *v != "warn" && *v != "error") {
-        return bad(key, "must be one of trace, debug, info, warn, error");
-      }
-      c.log_level = *v;
-    } else if (key == "server_url") {
-      auto v = string();
-      if (!v)
-        return v.error();
-      c.server_url = *v;
-    } else if (key == "ca_file") {
-      auto v = string();
-      if (!v)
-        return v.error();
-      c.ca_file = *v;
-    } else if (key == "allow_plain_http") {
-      auto v = boolean();
-      if (!v)
-        return v.error();
-      c.allow_plain_http = *v;
-    } else if (key == "max_concurrent_tasks") {
-      auto v = integer(1, 1024);
-      if (!v)
-        return v.error();
-      c.daemon.max_concurrent = static_cast<std::size_t>(*v);
-    } else if (key == "kill_grace_ms") {
-      auto v = integer(0, 300'000);
-      if (!v)
-        return v.error();
-      c.daemon.kill_grace = std::chrono::milliseconds(*v);
-    } else if (key == "use_cgroup") {
-      auto v = boolean();
-      if (!v)
-        return v.error();
-      c.daemon.use_cgroup = *v;
-    } else if (key == "poll_interval_ms") {
-      auto v = integer(100, 3'600'000);
-      if (!v)
-        return v.error();
-      c.daemon.poll_interval = std::chrono::milliseconds(*v);
-    } else if (key == "live_output_interval_ms") {
-      auto v = integer(1000, 60'000);
-      if (!v)
-        return v.error();
-      c.daemon.live_output_interval = std::chrono::milliseconds(*v);
-    } else if (key == "reconnect_max_ms") {
-      auto v = integer(1000, 3'600'000);
-      if (!v)
-        return v.error();
-      c.daemon.reconnect_max = std::chrono::milliseconds(*v);
-    } else if (key == "retry_max_ms") {
-      auto v = integer(1000, 3'600'000);
-      if (!v)
-        return v.error();
-      c.daemon.retry_max = std::chrono::milliseconds(*v);
-    } else if (key == "shutdown_flush_ms") {
-      auto v = integer(0, 300'000);
-      if (!v)
-        return v.error();
-      c.daemon.shutdown_flush = std::chrono::milliseconds(*v);
-    } else if (key == "journal_max_tasks") {
-      auto v = integer(1, 1'000'000);
-      if (!v)
-        return v.error();
-      c.daemon.journal_max_tasks = static_cast<std::size_t>(*v);
-    } else if (key == "journal_max_bytes") {
-      auto v = integer(1 << 20, std::int64_t{1} << 40);
-      if (!v)
-        return v.error();
-      c.daemon.journal_max_bytes = static_cast<std::uint64_t>(*v);
-    } else {
-      return bad(key, "unknown key");
+    const auto it = keys().find(key);
+    const auto problem =
+        it == keys().end() ? std::optional<std::string>("unknown key") : it->second(value, c);
+    if (problem) {
+      return Error{codes::kInvalidParameterValue, file.string() + ": " + key + ": " + *problem};
     }
   }
   c.daemon.state_dir = c.state_dir;

@@ -16,10 +16,11 @@ TaskPaths task_paths(const std::filesystem::path& state_dir, std::string_view ta
 }
 
 Status prepare_state_dir(const std::filesystem::path& state_dir) {
-  if (auto s = platform::ensure_directories(state_dir, 0711); !s) {
+  using platform::DirectoryAccess;
+  if (auto s = platform::ensure_directories(state_dir, DirectoryAccess::kTraversable); !s) {
     return s.error().wrap("state directory");
   }
-  if (auto s = platform::ensure_directory(state_dir / "tasks", 0711); !s) {
+  if (auto s = platform::ensure_directory(state_dir / "tasks", DirectoryAccess::kTraversable); !s) {
     return s.error().wrap("state directory");
   }
   return {};

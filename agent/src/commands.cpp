@@ -1,17 +1,12 @@
 #include "ferry/agent/commands.hpp"
 
-#include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <signal.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "ferry/agent/agent_paths.hpp"
@@ -19,7 +14,9 @@
 #include "ferry/agent/supervisor.hpp"
 #include "ferry/core/time.hpp"
 #include "ferry/platform/fs.hpp"
+#include "ferry/platform/host.hpp"
 #include "ferry/platform/service.hpp"
+#include "ferry/platform/stop_requests.hpp"
 
 namespace ferry::agent {
 namespace {
@@ -28,61 +25,6 @@ namespace net = boost::asio;
 
 std::string user_agent() {
   return std::string("ferry-agent/") + FERRY_VERSION;
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof(buf) - 1) != 0) {
-    return "";
-  }
-  return buf;
-}
-
-// The machine's non-loopback addresses, IPv4 first.
-std::vector<std::string> local_addresses() {
-  std::vector<std::string> v4;
-  std::vector<std::string> v6;
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) {
-    return {};
-  }
-  for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
-    if (a->ifa_addr == nullptr || (a->ifa_flags & IFF_LOOPBACK) != 0 ||
-        (a->ifa_flags & IFF_UP) == 0) {
-      continue;
-    }
-    char text[INET6_ADDRSTRLEN] = {};
-    if (a->ifa_addr->sa_family == AF_INET) {
-      auto* sin = reinterpret_cast<sockaddr_in*>(a->ifa_addr);
-      if (::inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text)) != nullptr) {
-        v4.emplace_back(text);
-      }
-    } else if (a->ifa_addr->sa_family == AF_INET6) {
-      auto* sin6 = reinterpret_cast<sockaddr_in6*>(a->ifa_addr);
-      if (!IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) &&
-          ::inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof(text)) != nullptr) {
-        v6.emplace_back(text);
-      }
-    }
-  }
-  ::freeifaddrs(list);
-  v4.insert(v4.end(), v6.begin(), v6.end());
-  if (v4.size() > 32) {
-    v4.resize(32);
-  }
-  return v4;
-}
-
-std::string machine_id() {
-  auto id = platform::read_file("/etc/machine-id", 4096);
-  if (!id) {
-    return "";
-  }
-  std::string s = *id;
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) {
-    s.pop_back();
-  }
-  return s.size() <= 128 ? s : "";
 }
 
 // One call on a private io_context, waited for.
@@ -159,19 +101,19 @@ int register_command(const RegisterOptions& options) {
   cpo.url = *url;
   cpo.ca_file = options.ca_file;
   cpo.user_agent = user_agent();
-  auto cp = make_http_control_plane(io.get_executor(), cpo, AgentCredentials{"", key});
+  auto cp = make_http_control_plane(io, cpo, AgentCredentials{"", key});
 
   nlohmann::json fields{{"RegisterCodeId", options.register_code_id},
                         {"RegisterCodeValue", options.register_code},
                         {"PublicKey", key->public_key_base64()},
-                        {"SystemName", "Linux"}};
-  if (auto h = host_name(); !h.empty()) {
+                        {"SystemName", platform::os_name()}};
+  if (auto h = platform::host_name(); !h.empty()) {
     fields["Hostname"] = h;
   }
-  if (auto ips = local_addresses(); !ips.empty()) {
+  if (auto ips = platform::local_addresses(); !ips.empty()) {
     fields["LocalIp"] = ips;
   }
-  if (auto m = machine_id(); !m.empty()) {
+  if (auto m = platform::machine_id(); !m.empty()) {
     fields["MachineId"] = m;
   }
   CallResult r;
@@ -180,12 +122,12 @@ int register_command(const RegisterOptions& options) {
     if (r.ok() || !transient(r)) {
       break;
     }
-    if (r.error_code() == "AuthFailure.SignatureExpire" && r.response.contains("ServerTime") &&
-        r.response["ServerTime"].is_number_integer()) {
+    if (r.error_code() == "AuthFailure.SignatureExpire" && r.response().contains("ServerTime") &&
+        r.response()["ServerTime"].is_number_integer()) {
       const auto local = std::chrono::duration_cast<std::chrono::seconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-      cp->set_clock_offset(r.response["ServerTime"].get<std::int64_t>() - local);
+      cp->set_clock_offset(r.response()["ServerTime"].get<std::int64_t>() - local);
       continue;
     }
     net::steady_timer t(io, std::chrono::seconds(1 << attempt));
@@ -199,8 +141,8 @@ int register_command(const RegisterOptions& options) {
     return 1;
   }
   Identity id;
-  id.instance_id = r.response.value("InstanceId", "");
-  id.instance_name = r.response.value("InstanceName", "");
+  id.instance_id = r.response().value("InstanceId", "");
+  id.instance_name = r.response().value("InstanceName", "");
   id.server_url = url->to_string();
   id.ca_file = options.ca_file;
   id.allow_plain_http = options.allow_plain_http;
@@ -249,21 +191,21 @@ int daemon_command(const AgentConfig& config) {
   }
   DaemonOptions options = config.daemon;
   options.state_dir = config.state_dir;
-  if (options.supervisor_executable.empty()) {
+  if (options.runner.supervisor_executable.empty()) {
     auto self = platform::current_executable();
     if (!self) {
       spdlog::error("finding the agent's own binary: {}", self.error().message);
       return 1;
     }
     std::string why_not;
-    options.supervisor_executable = default_supervisor_executable(*self, &why_not);
+    options.runner.supervisor_executable = default_supervisor_executable(*self, &why_not);
     if (!why_not.empty()) {
       spdlog::warn("not using {}; tasks run under the agent's own supervise mode", why_not);
     }
   }
-  spdlog::info("task supervisor: {}", options.supervisor_executable.string());
+  spdlog::info("task supervisor: {}", options.runner.supervisor_executable.string());
   options.version = FERRY_VERSION;
-  ::signal(SIGPIPE, SIG_IGN);
+  platform::prepare_service_process();
 
   net::io_context io(1);
   ControlPlaneOptions cpo;
@@ -271,19 +213,16 @@ int daemon_command(const AgentConfig& config) {
   cpo.ca_file = identity->ca_file;
   cpo.user_agent = user_agent();
   auto cp = make_http_control_plane(
-      io.get_executor(), cpo,
+      io, cpo,
       AgentCredentials{identity->instance_id,
                        std::make_shared<const Ed25519PrivateKey>(std::move(*key))});
-  Daemon daemon(io.get_executor(), options, *identity, std::move(cp));
-  net::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (!ec) {
-      spdlog::info("{} received", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      platform::notify_service("STOPPING=1");
-      daemon.stop();
-    }
+  Daemon daemon(options, *identity, make_daemon_services(io, options, std::move(cp)));
+  platform::StopRequests stop_requests(io, [&](std::string_view what) {
+    spdlog::info("{} received", what);
+    platform::notify_service("STOPPING=1");
+    daemon.stop();
   });
-  daemon.start([&] { signals.cancel(); });
+  daemon.start([&] { stop_requests.close(); });
   platform::notify_service("READY=1");
   io.run();
   return daemon.exit_code();

@@ -1,29 +1,47 @@
 #include "ferry/agent/control_plane.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
 
 namespace ferry::agent {
+namespace {
 
-std::string CallResult::error_code() const {
-  if (!transport_error.empty()) {
-    return "";
-  }
+// A string member of the reply's Error object; "" when there is none.
+std::string error_field(const nlohmann::json& response, const char* key) {
   const auto it = response.find("Error");
   if (it == response.end() || !it->is_object()) {
     return "";
   }
-  const auto code = it->find("Code");
-  return code != it->end() && code->is_string() ? code->get<std::string>() : "";
+  const auto field = it->find(key);
+  return field != it->end() && field->is_string() ? field->get<std::string>() : "";
+}
+
+}  // namespace
+
+CallResult::CallResult()
+    : response_(std::make_shared<const nlohmann::json>(nlohmann::json::object())) {}
+
+const nlohmann::json& CallResult::response() const {
+  static const nlohmann::json kEmpty = nlohmann::json::object();
+  return response_ ? *response_ : kEmpty;  // a moved-from result has none
+}
+
+void CallResult::set_response(nlohmann::json response) {
+  response_ = std::make_shared<const nlohmann::json>(std::move(response));
+}
+
+bool CallResult::ok() const {
+  return transport_error.empty() && http_status == 200 && !response().contains("Error");
+}
+
+std::string CallResult::error_code() const {
+  return transport_error.empty() ? error_field(response(), "Code") : "";
 }
 
 std::string CallResult::error_message() const {
-  const auto it = response.find("Error");
-  if (it == response.end() || !it->is_object()) {
-    return "";
-  }
-  const auto message = it->find("Message");
-  return message != it->end() && message->is_string() ? message->get<std::string>() : "";
+  return error_field(response(), "Message");
 }
 
 std::string CallResult::describe() const {
@@ -38,8 +56,8 @@ std::string CallResult::describe() const {
     return "HTTP " + std::to_string(http_status);
   }
   out += ": " + error_message();
-  const auto rid = response.find("RequestId");
-  if (rid != response.end() && rid->is_string()) {
+  const auto rid = response().find("RequestId");
+  if (rid != response().end() && rid->is_string()) {
     out += " (RequestId " + rid->get<std::string>() + ")";
   }
   return out;

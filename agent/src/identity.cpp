@@ -1,9 +1,5 @@
 #include "ferry/agent/identity.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <nlohmann/json.hpp>
 
 #include "ferry/core/error_codes.hpp"
@@ -64,19 +60,19 @@ Status save_identity(const std::filesystem::path& state_dir, const Identity& ide
                    {"CaFile", identity.ca_file},
                    {"AllowPlainHttp", identity.allow_plain_http},
                    {"RegisteredAt", identity.registered_at}};
-  return platform::write_file_atomic(identity_file(state_dir), j.dump(2) + "\n", 0600);
+  return platform::write_file_atomic(identity_file(state_dir), j.dump(2) + "\n");
 }
 
 Expected<Ed25519PrivateKey> load_key(const std::filesystem::path& state_dir) {
   const auto path = key_file(state_dir);
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) {
-    return errno_error(codes::kInvalidParameterValue, path.string(), errno);
+  const auto facts = platform::inspect_file(path, platform::FollowLinks::kNo);
+  if (!facts) {
+    return Error{codes::kInvalidParameterValue, facts.error().message};
   }
-  if (!S_ISREG(st.st_mode)) {
+  if (!facts->regular_file) {
     return Error{codes::kInvalidParameterValue, path.string() + ": not a regular file"};
   }
-  if ((st.st_mode & 077) != 0 || st.st_uid != ::geteuid()) {
+  if (!facts->private_to_owner || !facts->owner.same_user(platform::current_account())) {
     return Error{codes::kInvalidParameterValue,
                  path.string() + ": must be owned by this user with mode 0600 (it holds the " +
                      "agent's private key)"};
@@ -97,7 +93,7 @@ Status save_key(const std::filesystem::path& state_dir, const Ed25519PrivateKey&
   if (!pem) {
     return pem.error();
   }
-  return platform::write_file_atomic(key_file(state_dir), *pem, 0600);
+  return platform::write_file_atomic(key_file(state_dir), *pem);
 }
 
 }  // namespace ferry::agent

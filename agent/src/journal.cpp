@@ -1,10 +1,9 @@
 #include "ferry/agent/journal.hpp"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <algorithm>
-#include <cstdio>
+#include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "ferry/core/error_codes.hpp"
@@ -16,13 +15,6 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t kMaxJournalFile = 256 * 1024;
 
-bool valid_task_id(const std::string& id) {
-  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
-  });
-}
-
 Error bad(const std::string& what) {
   return Error{codes::kInternalError, "journal record: " + what};
 }
@@ -31,7 +23,7 @@ Error bad(const std::string& what) {
 // quarantined records beyond `keep` are removed.
 void quarantine(const fs::path& state_dir, const std::string& id, std::size_t keep) {
   const fs::path qdir = state_dir / "quarantine";
-  if (auto s = platform::ensure_directory(qdir, 0700); !s) {
+  if (auto s = platform::ensure_directory(qdir, platform::DirectoryAccess::kPrivate); !s) {
     spdlog::warn("quarantine: {}", s.error().message);
   }
   const fs::path record = journal_file(state_dir / "tasks" / id);
@@ -60,8 +52,8 @@ nlohmann::json to_json(const JournalRecord& r) {
   nlohmann::json j{{"Version", kJournalVersion},
                    {"InvocationTaskId", r.task_id},
                    {"BootId", r.boot_id},
-                   {"SupervisorPid", r.supervisor_pid},
-                   {"SupervisorStartTime", r.supervisor_start_time},
+                   {"SupervisorPid", r.supervisor.pid},
+                   {"SupervisorStartTime", r.supervisor.start_time},
                    {"StartTime", r.start_time},
                    {"StartAcked", r.start_acked},
                    {"NextLogIndex", r.next_log_index},
@@ -113,20 +105,20 @@ Expected<JournalRecord> parse_journal_record(const nlohmann::json& j) {
   std::int64_t index = 0;
   for (auto s :
        {str("InvocationTaskId", r.task_id), str("BootId", r.boot_id), u64("SupervisorPid", pid),
-        u64("SupervisorStartTime", r.supervisor_start_time), str("StartTime", r.start_time),
+        u64("SupervisorStartTime", r.supervisor.start_time), str("StartTime", r.start_time),
         u64("LogOffset", r.log_offset), i64(j, "NextLogIndex", 0, r.next_log_index),
         i64(j, "FinalLogIndex", -1, r.final_log_index)}) {
     if (!s) {
       return s.error();
     }
   }
-  if (!valid_task_id(r.task_id)) {
+  if (!is_valid_task_id(r.task_id)) {
     return bad("InvocationTaskId is not a valid task id");
   }
   if (pid > 4'194'304) {
     return bad("SupervisorPid out of range");
   }
-  r.supervisor_pid = static_cast<int>(pid);
+  r.supervisor.pid = static_cast<int>(pid);
   if (!j.contains("StartAcked") || !j["StartAcked"].is_boolean()) {
     return bad("StartAcked must be true or false");
   }
@@ -165,8 +157,8 @@ fs::path journal_file(const fs::path& task_dir) {
 
 Status write_journal(const fs::path& task_dir, const JournalRecord& record,
                      platform::Durability durability) {
-  return platform::write_file_atomic(journal_file(task_dir), to_json(record).dump(), 0600,
-                                     durability);
+  return platform::write_file_atomic(journal_file(task_dir), to_json(record).dump(),
+                                     platform::FileAccess::kPrivate, durability);
 }
 
 std::optional<JournalRecord> read_journal(const fs::path& task_dir, JournalReadError* why) {
@@ -214,7 +206,7 @@ JournalScan scan_journal(const fs::path& state_dir, std::size_t quarantine_keep)
   for (const auto& id : ids) {
     const fs::path dir = state_dir / "tasks" / id;
     std::error_code ec2;
-    if (!valid_task_id(id) || !fs::is_directory(fs::symlink_status(dir, ec2))) {
+    if (!is_valid_task_id(id) || !fs::is_directory(fs::symlink_status(dir, ec2))) {
       // Not the agent's: a temp file or something put there by hand. Never a task to run.
       continue;
     }

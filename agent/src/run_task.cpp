@@ -1,7 +1,6 @@
 #include "ferry/agent/run_task.hpp"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -12,6 +11,7 @@
 #include "ferry/agent/task_runner.hpp"
 #include "ferry/core/task.hpp"
 #include "ferry/platform/fs.hpp"
+#include "ferry/platform/stop_requests.hpp"
 #include "ferry/platform/supervise.hpp"
 
 namespace ferry::agent {
@@ -47,7 +47,7 @@ int run_task_command(const RunTaskOptions& options) {
     print_error("state directory " + options.state_dir.string(), s.error());
     return 1;
   }
-  platform::remove_empty_task_cgroups();
+  platform::remove_empty_task_containers();
   auto exe = platform::current_executable();
   if (!exe) {
     print_error("own executable", exe.error());
@@ -67,19 +67,14 @@ int run_task_command(const RunTaskOptions& options) {
   runner_options.kill_grace = options.kill_grace;
   runner_options.use_cgroup = options.use_cgroup;
   runner_options.keep_task_dirs = options.keep;
-  TaskRunner runner(io.get_executor(), runner_options);
+  TaskRunner runner(io, runner_options);
 
   std::optional<TaskResult> result;
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   const std::string id = task->invocation_task_id;
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (!ec) {
-      runner.cancel(id);
-    }
-  });
+  platform::StopRequests stop_requests(io, [&](std::string_view) { runner.cancel(id); });
   runner.submit(std::move(*task), [&](TaskResult r) {
     result = std::move(r);
-    signals.cancel();
+    stop_requests.close();
   });
   io.run();
   if (!result) {

@@ -1,19 +1,14 @@
 #include "ferry/agent/supervisor.hpp"
 
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
 #include "ferry/agent/agent_paths.hpp"
+#include "ferry/agent/task_files.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "ferry/core/output_excerpt.hpp"
 #include "ferry/core/script_command.hpp"
@@ -28,16 +23,10 @@
 namespace ferry::agent {
 namespace {
 
-constexpr std::size_t kMaxTaskFile = 1024 * 1024;
-
 // What is needed to start the program, decided before anything runs.
 struct ExecutionPlan {
   platform::SuperviseSpec spec;
 };
-
-std::string format_error(const Error& e) {
-  return e.code.empty() ? e.message : e.code + ": " + e.message;
-}
 
 // The program and arguments that run the script at `script_path`.
 Expected<std::vector<std::string>> plan_argv(const Task& task, const Launcher* launcher,
@@ -82,12 +71,11 @@ Expected<std::vector<std::string>> plan_argv(const Task& task, const Launcher* l
     argv.push_back(script_path);
     return argv;
   }
-  for (const char* shell : {"/bin/bash", "/bin/sh"}) {
-    if (::access(shell, X_OK) == 0) {
-      return std::vector<std::string>{shell, script_path};
-    }
+  auto shell = platform::default_shell();
+  if (!shell) {
+    return shell.error();
   }
-  return Error{codes::kInternalError, "neither /bin/bash nor /bin/sh is available"};
+  return std::vector<std::string>{*shell, script_path};
 }
 
 // Decodes the task, resolves its user and writes its script: everything that can fail before
@@ -103,10 +91,11 @@ Expected<ExecutionPlan> plan_task(const Task& task, const TaskPaths& paths,
   if (!user) {
     return user.error();
   }
-  if (!platform::can_switch_user() && user->uid != platform::current_uid()) {
-    return Error{codes::kInvalidUsername,
-                 "the agent runs as uid " + std::to_string(platform::current_uid()) +
-                     " without the privilege to run tasks as user '" + username + "'"};
+  const platform::Account self = platform::current_account();
+  if (!platform::can_switch_user() && !user->account.same_user(self)) {
+    return Error{codes::kInvalidUsername, "the agent runs as " + self.describe() +
+                                              " without the privilege to run tasks as user '" +
+                                              username + "'"};
   }
 
   std::optional<Launcher> launcher;
@@ -132,13 +121,16 @@ Expected<ExecutionPlan> plan_task(const Task& task, const TaskPaths& paths,
     }
   }
 
-  const platform::Owner owner{user->uid, user->gid};
-  if (auto s = platform::ensure_directory(paths.script_dir, 0700, owner); !s) {
+  if (auto s = platform::ensure_directory(paths.script_dir, platform::DirectoryAccess::kPrivate,
+                                          user->account);
+      !s) {
     return s.error().wrap("ScriptStoreFailed");
   }
   const std::string script_path =
       (paths.script_dir / (task.invocation_task_id + extension)).string();
-  if (auto s = platform::write_new_file(script_path, *script, 0400, owner); !s) {
+  if (auto s = platform::write_new_file(script_path, *script, platform::FileAccess::kReadOnly,
+                                        user->account);
+      !s) {
     return s.error().wrap("ScriptStoreFailed");
   }
 
@@ -149,39 +141,18 @@ Expected<ExecutionPlan> plan_task(const Task& task, const TaskPaths& paths,
   spec.argv = std::move(*argv);
   spec.working_directory = task.working_directory.empty() ? user->home : task.working_directory;
   spec.script_path = script_path;
-  if (user->uid != platform::current_uid() || user->uid == 0) {
-    spec.credentials = platform::Credentials{user->name, user->uid, user->gid};
+  // Root runs tasks as root through the switch too: the task gets root's own groups, not the
+  // agent's.
+  if (!user->account.same_user(self) || user->account.is_superuser()) {
+    spec.run_as = *user;
   }
   spec.output_path = paths.output_file.string();
   spec.timeout = std::chrono::seconds(task.timeout_seconds);
   spec.kill_grace = options.kill_grace;
   spec.kill_process_tree = task.termination_mode == TerminationMode::kProcessTree;
-  spec.use_cgroup = options.use_cgroup;
-  spec.cgroup_name = task.invocation_task_id;
+  spec.contain_tree = options.use_cgroup;
+  spec.container_name = task.invocation_task_id;
   return plan;
-}
-
-// The excerpt of the spool file, read from its two ends: memory stays bounded.
-OutputExcerpt read_excerpt(const std::filesystem::path& spool, uint64_t size) {
-  const std::size_t half = kMaxOutputExcerpt / 2;
-  if (size <= kMaxOutputExcerpt) {
-    auto all = platform::read_file_range(spool, 0, kMaxOutputExcerpt);
-    return make_output_excerpt(all ? *all : std::string(), all ? *all : std::string(),
-                               all ? all->size() : 0);
-  }
-  auto head = platform::read_file_range(spool, 0, half);
-  auto tail = platform::read_file_range(spool, size - half, half);
-  if (!head || !tail) {
-    return OutputExcerpt{{}, size};
-  }
-  return make_output_excerpt(*head, *tail, size);
-}
-
-std::string signal_text(int exit_code) {
-  const int sig = exit_code - 128;
-  const char* name = sigabbrev_np(sig);
-  return "the process was killed by signal " + std::to_string(sig) +
-         (name != nullptr ? std::string(" (SIG") + name + ")" : std::string());
 }
 
 TaskResult to_result(const Task& task, const platform::SuperviseOutcome& outcome,
@@ -197,7 +168,7 @@ TaskResult to_result(const Task& task, const platform::SuperviseOutcome& outcome
     case Kind::kSignaled:
       r.status = TaskStatus::kFailed;
       r.exit_code = outcome.exit_code;
-      r.error_info = signal_text(outcome.exit_code);
+      r.error_info = platform::describe_abnormal_exit(outcome.exit_code);
       break;
     case Kind::kTimedOut:
       r.status = TaskStatus::kTimeout;
@@ -210,8 +181,7 @@ TaskResult to_result(const Task& task, const platform::SuperviseOutcome& outcome
       break;
     case Kind::kStartFailed:
       r.status = TaskStatus::kStartFailed;
-      r.error_info =
-          outcome.error_code.empty() ? outcome.error : outcome.error_code + ": " + outcome.error;
+      r.error_info = error_text(Error{outcome.error_code, outcome.error});
       break;
   }
   // Problems that did not stop the task (a full disk for the spool, a tree that would not die)
@@ -224,43 +194,24 @@ TaskResult to_result(const Task& task, const platform::SuperviseOutcome& outcome
     r.exec_end_time = to_rfc3339(outcome.end_time);
   }
   r.output_size = outcome.output_bytes;
-  auto excerpt = read_excerpt(paths.output_file, outcome.output_bytes);
+  // An unreadable spool gives no bytes; one too large for the excerpt counts as dropped.
+  const std::uint64_t size = outcome.output_bytes;
+  auto excerpt = read_spool_excerpt(paths.output_file, size)
+                     .value_or(OutputExcerpt{{}, size > kMaxOutputExcerpt ? size : 0});
   r.output = std::move(excerpt.bytes);
   r.dropped = excerpt.dropped;
   return r;
 }
 
-Status write_state(const TaskPaths& paths, const nlohmann::json& state,
-                   platform::Durability durability) {
-  return platform::write_file_atomic(paths.state_file, state.dump(), 0600, durability);
-}
-
-// Enough for any final state: a 24 KiB excerpt in base64 plus the other fields, rounded up.
-constexpr uint64_t kStateReserve = 64 * 1024;
-
 Status write_final(const TaskPaths& paths, const TaskResult& result) {
-  nlohmann::json state{{"Phase", "finished"},
-                       {"SupervisorPid", ::getpid()},
-                       {"BootId", platform::boot_id()},
-                       {"Result", to_json(result)}};
-  const std::string text = state.dump();
-  auto s = platform::write_file_atomic(paths.state_file, text, 0600, platform::Durability::kSynced);
-  if (!s && std::filesystem::exists(paths.state_file)) {
-    // A full disk has no room for the temp file: the running state's reserved blocks take the
-    // result, so a task that ran is not reported as lost.
+  return write_final_state(paths, result, [](const Error& e) {
     std::fprintf(stderr, "ferry-agent supervise: %s; writing the result in place\n",
-                 s.error().message.c_str());
-    return platform::overwrite_in_place(paths.state_file, text);
-  }
-  return s;
+                 e.message.c_str());
+  });
 }
 
 TaskResult start_failed(const std::string& task_id, const Error& error) {
-  TaskResult r;
-  r.invocation_task_id = task_id;
-  r.status = TaskStatus::kStartFailed;
-  r.error_info = format_error(error);
-  return r;
+  return unrun_result(task_id, TaskStatus::kStartFailed, error_text(error));
 }
 
 }  // namespace
@@ -269,11 +220,10 @@ int supervisor_main(const SupervisorOptions& options) {
   const std::string task_id = options.task_dir.filename().string();
   const TaskPaths paths = task_paths(options.task_dir.parent_path().parent_path(), task_id);
 
-  auto text = platform::read_file(paths.task_file, kMaxTaskFile);
-  Expected<Task> task = text ? parse_task_json(*text) : Expected<Task>(text.error());
+  Expected<Task> task = read_task_file(paths);
   if (!task) {
     auto s = write_final(paths, start_failed(task_id, task.error().wrap("task.json")));
-    std::fprintf(stderr, "ferry-agent supervise: %s\n", format_error(task.error()).c_str());
+    std::fprintf(stderr, "ferry-agent supervise: %s\n", error_text(task.error()).c_str());
     return s ? 0 : 1;
   }
 
@@ -285,17 +235,9 @@ int supervisor_main(const SupervisorOptions& options) {
 
   const std::string boot_id = platform::boot_id();
   plan->spec.on_started = [&](int pid) {
-    nlohmann::json state{{"Phase", "running"},
-                         {"SupervisorPid", ::getpid()},
-                         {"MainPid", pid},
-                         {"BootId", boot_id},
-                         {"ExecStartTime", to_rfc3339(std::chrono::system_clock::now())}};
-    // Not synced: after a crash the boot id tells anyway that the task was interrupted, and a
-    // sync here would hold the output pipe for milliseconds while the task runs.
-    if (auto s = write_state(paths, state, platform::Durability::kAtomicOnly); !s) {
+    const RunningState state{pid, boot_id, to_rfc3339(std::chrono::system_clock::now())};
+    if (auto s = write_running_state(paths, state); !s) {
       std::fprintf(stderr, "ferry-agent supervise: %s\n", s.error().message.c_str());
-    } else if (auto r = platform::reserve_space(paths.state_file, kStateReserve); !r) {
-      std::fprintf(stderr, "ferry-agent supervise: %s\n", r.error().message.c_str());
     }
   };
   const auto outcome = platform::run_supervised(plan->spec);
@@ -305,15 +247,6 @@ int supervisor_main(const SupervisorOptions& options) {
     return 1;
   }
   return 0;
-}
-
-void block_supervisor_signals() {
-  sigset_t set;
-  ::sigemptyset(&set);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) {
-    ::sigaddset(&set, sig);
-  }
-  ::sigprocmask(SIG_BLOCK, &set, nullptr);
 }
 
 std::optional<SupervisorOptions> parse_supervisor_arguments(int argc, const char* const* argv,
@@ -347,19 +280,20 @@ std::optional<SupervisorOptions> parse_supervisor_arguments(int argc, const char
 
 std::filesystem::path default_supervisor_executable(const std::filesystem::path& agent_binary,
                                                     std::string* why_not) {
+  using platform::FollowLinks;
   const auto sibling = agent_binary.parent_path() / "ferry-supervise";
-  struct stat agent_st {};
-  struct stat st {};
-  if (::stat(sibling.c_str(), &st) != 0) {
+  const auto facts = platform::inspect_file(sibling, FollowLinks::kYes);
+  if (!facts) {
     return agent_binary;  // not installed: the agent's own supervise mode
   }
   // Run as root for every task: only a file as trusted as the agent's own binary will do.
   std::string problem;
-  if (!S_ISREG(st.st_mode) || ::access(sibling.c_str(), X_OK) != 0) {
+  if (!facts->regular_file || !facts->executable) {
     problem = "not an executable file";
-  } else if (::stat(agent_binary.c_str(), &agent_st) != 0 || st.st_uid != agent_st.st_uid) {
+  } else if (const auto agent = platform::inspect_file(agent_binary, FollowLinks::kYes);
+             !agent || !facts->owner.same_user(agent->owner)) {
     problem = "not owned by the agent binary's owner";
-  } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+  } else if (facts->writable_by_others) {
     problem = "writable by group or others";
   }
   if (!problem.empty()) {

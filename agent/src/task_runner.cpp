@@ -1,72 +1,20 @@
 #include "ferry/agent/task_runner.hpp"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/process/v2/process.hpp>
-#include <boost/process/v2/stdio.hpp>
 #include <deque>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
-#include <system_error>
 
 #include "ferry/agent/agent_paths.hpp"
+#include "ferry/agent/task_files.hpp"
 #include "ferry/core/error_codes.hpp"
+#include "ferry/platform/detached_process.hpp"
 #include "ferry/platform/fs.hpp"
-#include "ferry/platform/process_identity.hpp"
-
-namespace bp = boost::process::v2;
 
 namespace ferry::agent {
-namespace {
-
-constexpr std::size_t kMaxStateFile = 256 * 1024;
-
-// Puts the supervisor in a session of its own, in the child between fork and exec: it must not
-// receive the terminal's Ctrl-C or die with the agent's process group.
-struct NewSession {
-  template <typename Launcher>
-  bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*) {
-    if (::setsid() < 0) {
-      return bp::error_code(errno, bp::system_category());
-    }
-    return {};
-  }
-};
-
-TaskResult failed_to_start(const std::string& task_id, const Error& error) {
-  TaskResult r;
-  r.invocation_task_id = task_id;
-  r.status = TaskStatus::kStartFailed;
-  r.error_info = error.code.empty() ? error.message : error.code + ": " + error.message;
-  return r;
-}
-
-// The result the supervisor left in state.json, or why there is none.
-TaskResult read_result(const std::string& task_id, const TaskPaths& paths, int exit_code) {
-  auto text = platform::read_file(paths.state_file, kMaxStateFile);
-  if (text) {
-    auto state = nlohmann::json::parse(*text, nullptr, false);
-    if (!state.is_discarded() && state.value("Phase", "") == "finished" &&
-        state.contains("Result")) {
-      auto result = parse_task_result(state["Result"]);
-      if (result) {
-        return std::move(*result);
-      }
-    }
-  }
-  TaskResult r;
-  r.invocation_task_id = task_id;
-  r.status = TaskStatus::kFailed;
-  r.error_info = "the task's supervisor exited with status " + std::to_string(exit_code) +
-                 " without a result (see " + paths.supervisor_log.string() + ")";
-  return r;
-}
-
-}  // namespace
 
 struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
   struct Pending {
@@ -75,18 +23,17 @@ struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
     Started started;
   };
   struct Running {
-    std::unique_ptr<bp::process> process;
+    std::unique_ptr<platform::DetachedProcess> supervisor;
     Completion done;
   };
 
-  boost::asio::any_io_executor executor;
+  platform::EventLoop& loop;
   RunnerOptions options;
   std::deque<Pending> queue;
   std::map<std::string, Running> running;
   bool stopped = false;
 
-  Impl(boost::asio::any_io_executor ex, RunnerOptions opts)
-      : executor(std::move(ex)), options(std::move(opts)) {}
+  Impl(platform::EventLoop& l, RunnerOptions opts) : loop(l), options(std::move(opts)) {}
 
   bool known(const std::string& id) const {
     if (running.contains(id)) {
@@ -101,9 +48,13 @@ struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void complete_later(Completion done, TaskResult result) {
-    boost::asio::post(executor, [done = std::move(done), result = std::move(result)]() mutable {
+    boost::asio::post(loop, [done = std::move(done), result = std::move(result)]() mutable {
       done(std::move(result));
     });
+  }
+
+  void fail_later(Completion done, const std::string& id, const Error& error) {
+    complete_later(std::move(done), unrun_result(id, TaskStatus::kStartFailed, error_text(error)));
   }
 
   void pump() {
@@ -119,26 +70,24 @@ struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
     const TaskPaths paths = task_paths(options.state_dir, id);
     // A task directory that exists means this id ran here before: never run a task twice.
     if (std::filesystem::exists(paths.dir)) {
-      complete_later(std::move(done),
-                     failed_to_start(id, Error{codes::kInvalidParameterValue,
-                                               "task " + id + " was already run on this machine"}));
+      fail_later(
+          std::move(done), id,
+          Error{codes::kInvalidParameterValue, "task " + id + " was already run on this machine"});
       return;
     }
-    if (auto s = platform::ensure_directory(paths.dir, 0711); !s) {
-      complete_later(std::move(done), failed_to_start(id, s.error().wrap(kStoreFailed)));
+    if (auto s = platform::ensure_directory(paths.dir, platform::DirectoryAccess::kTraversable);
+        !s) {
+      fail_later(std::move(done), id, s.error().wrap(kStoreFailed));
       return;
     }
-    if (auto s = platform::write_new_file(paths.task_file, to_json(task).dump(), 0600); !s) {
-      complete_later(std::move(done), failed_to_start(id, s.error().wrap(kStoreFailed)));
+    if (auto s = write_task_file(paths, task); !s) {
+      fail_later(std::move(done), id, s.error().wrap(kStoreFailed));
       return;
     }
-    const int log_fd = ::open(paths.supervisor_log.c_str(),
-                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (log_fd < 0) {
-      complete_later(
-          std::move(done),
-          failed_to_start(id, errno_error(codes::kInternalError,
-                                          std::string(kStoreFailed) + ": supervisor log", errno)));
+    auto log = platform::create_file(paths.supervisor_log, platform::FileAccess::kPrivate,
+                                     std::string(kStoreFailed) + ": supervisor log");
+    if (!log) {
+      fail_later(std::move(done), id, log.error());
       return;
     }
     std::vector<std::string> args{"supervise", "--task-dir", paths.dir.string(), "--kill-grace-ms",
@@ -146,26 +95,17 @@ struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
     if (!options.use_cgroup) {
       args.emplace_back("--no-cgroup");
     }
-    std::unique_ptr<bp::process> process;
-    try {
-      process = std::make_unique<bp::process>(
-          executor, bp::filesystem::path(options.supervisor_executable.string()), args,
-          bp::process_stdio{nullptr, nullptr, log_fd}, NewSession{});
-    } catch (const std::exception& e) {
-      ::close(log_fd);
-      complete_later(std::move(done),
-                     failed_to_start(id, Error{codes::kInternalError,
-                                               std::string("TaskSpawnFailed: ") + e.what()}));
+    auto supervisor =
+        platform::DetachedProcess::start(loop, options.supervisor_executable, args, *log);
+    if (!supervisor) {
+      fail_later(std::move(done), id, supervisor.error().wrap("TaskSpawnFailed"));
       return;
     }
-    ::close(log_fd);
-    const int pid = process->id();
-    // Read now, while the supervisor is certainly this process's unreaped child.
-    const std::uint64_t start_time = platform::process_start_time(pid).value_or(0);
-    spdlog::debug("task {}: supervisor pid {}", id, pid);
+    const platform::ProcessIdentity identity = (*supervisor)->identity();
+    spdlog::debug("task {}: supervisor pid {}", id, identity.pid);
 
     auto self = shared_from_this();
-    process->async_wait([self, id, paths](bp::error_code wait_ec, int exit_code) {
+    (*supervisor)->async_wait([self, id, paths](int exit_code) {
       if (self->stopped) {
         return;
       }
@@ -175,42 +115,38 @@ struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
       }
       Completion done_cb = std::move(it->second.done);
       self->running.erase(it);
-      TaskResult result = read_result(id, paths, wait_ec ? -1 : exit_code);
+      TaskResult result = result_after_exit(id, paths, exit_code);
       if (!self->options.keep_task_dirs) {
         (void)platform::remove_tree(paths.dir);
       }
       self->pump();
       done_cb(std::move(result));
     });
-    running.emplace(id, Running{std::move(process), std::move(done)});
+    running.emplace(id, Running{std::move(*supervisor), std::move(done)});
     if (started) {
-      boost::asio::post(executor, [self, pid, start_time, started = std::move(started)] {
+      boost::asio::post(loop, [self, identity, started = std::move(started)] {
         if (!self->stopped) {
-          started(pid, start_time);
+          started(identity);
         }
       });
     }
   }
 };
 
-TaskRunner::TaskRunner(boost::asio::any_io_executor executor, RunnerOptions options)
-    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options))) {}
+TaskRunner::TaskRunner(platform::EventLoop& loop, RunnerOptions options)
+    : impl_(std::make_shared<Impl>(loop, std::move(options))) {}
 
 TaskRunner::~TaskRunner() {
   impl_->stopped = true;
-  for (auto& [id, r] : impl_->running) {
-    // The supervisor owns its task from here: detach, never terminate.
-    r.process->detach();
-  }
+  // The supervisors own their tasks from here: destroying their handles detaches, never kills.
+  impl_->running.clear();
 }
 
 void TaskRunner::submit(Task task, Completion done, Started started) {
   if (impl_->known(task.invocation_task_id)) {
-    impl_->complete_later(
-        std::move(done),
-        failed_to_start(task.invocation_task_id,
-                        Error{codes::kInvalidParameterValue, "task " + task.invocation_task_id +
-                                                                 " is already queued or running"}));
+    impl_->fail_later(std::move(done), task.invocation_task_id,
+                      Error{codes::kInvalidParameterValue,
+                            "task " + task.invocation_task_id + " is already queued or running"});
     return;
   }
   impl_->queue.push_back({std::move(task), std::move(done), std::move(started)});
@@ -220,11 +156,9 @@ void TaskRunner::submit(Task task, Completion done, Started started) {
 bool TaskRunner::cancel(const std::string& invocation_task_id) {
   for (auto it = impl_->queue.begin(); it != impl_->queue.end(); ++it) {
     if (it->task.invocation_task_id == invocation_task_id) {
-      TaskResult r;
-      r.invocation_task_id = invocation_task_id;
-      r.status = TaskStatus::kCancelled;
-      r.error_info = "the task was cancelled before it started";
-      impl_->complete_later(std::move(it->done), std::move(r));
+      impl_->complete_later(std::move(it->done),
+                            unrun_result(invocation_task_id, TaskStatus::kCancelled,
+                                         "the task was cancelled before it started"));
       impl_->queue.erase(it);
       return true;
     }
@@ -233,10 +167,8 @@ bool TaskRunner::cancel(const std::string& invocation_task_id) {
   if (it == impl_->running.end()) {
     return false;
   }
-  // SIGTERM to the supervisor: it terminates the task's tree and reports TERMINATED.
-  bp::error_code ec;
-  it->second.process->request_exit(ec);
-  return !ec;
+  // The supervisor terminates the task's tree and reports TERMINATED.
+  return it->second.supervisor->cancel(platform::CancelLevel::kGraceful);
 }
 
 std::size_t TaskRunner::running() const {

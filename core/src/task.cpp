@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -20,21 +21,68 @@ using nlohmann::json;
 constexpr std::size_t kMaxInvocationTaskIdLength = 64;
 constexpr std::size_t kMaxEncodedContent = 64 * 1024;
 
-constexpr std::array<std::pair<TaskStatus, std::string_view>, 13> kStatusNames{{
-    {TaskStatus::kPending, "PENDING"},
-    {TaskStatus::kDelivering, "DELIVERING"},
-    {TaskStatus::kDeliverDelayed, "DELIVER_DELAYED"},
-    {TaskStatus::kDeliverFailed, "DELIVER_FAILED"},
-    {TaskStatus::kStartFailed, "START_FAILED"},
-    {TaskStatus::kRunning, "RUNNING"},
-    {TaskStatus::kSuccess, "SUCCESS"},
-    {TaskStatus::kFailed, "FAILED"},
-    {TaskStatus::kTimeout, "TIMEOUT"},
-    {TaskStatus::kTaskTimeout, "TASK_TIMEOUT"},
-    {TaskStatus::kCancelling, "CANCELLING"},
-    {TaskStatus::kCancelled, "CANCELLED"},
-    {TaskStatus::kTerminated, "TERMINATED"},
+// One row per enumerator; lookups in both directions go through these tables.
+struct StatusRow {
+  TaskStatus value;
+  std::string_view name;
+  bool final;
+};
+constexpr std::array<StatusRow, 13> kStatuses{{
+    {TaskStatus::kPending, "PENDING", false},
+    {TaskStatus::kDelivering, "DELIVERING", false},
+    {TaskStatus::kDeliverDelayed, "DELIVER_DELAYED", false},
+    {TaskStatus::kDeliverFailed, "DELIVER_FAILED", true},
+    {TaskStatus::kStartFailed, "START_FAILED", true},
+    {TaskStatus::kRunning, "RUNNING", false},
+    {TaskStatus::kSuccess, "SUCCESS", true},
+    {TaskStatus::kFailed, "FAILED", true},
+    {TaskStatus::kTimeout, "TIMEOUT", true},
+    {TaskStatus::kTaskTimeout, "TASK_TIMEOUT", true},
+    {TaskStatus::kCancelling, "CANCELLING", false},
+    {TaskStatus::kCancelled, "CANCELLED", true},
+    {TaskStatus::kTerminated, "TERMINATED", true},
 }};
+
+struct CommandTypeRow {
+  CommandType value;
+  std::string_view name;
+  std::string_view extension;
+};
+constexpr std::array<CommandTypeRow, 3> kCommandTypes{{
+    {CommandType::kShell, "SHELL", ".sh"},
+    {CommandType::kPowerShell, "POWERSHELL", ".ps1"},
+    {CommandType::kBat, "BAT", ".bat"},
+}};
+
+struct TerminationModeRow {
+  TerminationMode value;
+  std::string_view name;
+};
+constexpr std::array<TerminationModeRow, 2> kTerminationModes{{
+    {TerminationMode::kProcessTree, "ProcessTree"},
+    {TerminationMode::kProcess, "Process"},
+}};
+
+template <typename Row, std::size_t N>
+const Row& row_of(const std::array<Row, N>& table, decltype(Row::value) value) {
+  for (const auto& row : table) {
+    if (row.value == value) {
+      return row;
+    }
+  }
+  return table.front();  // not reached: every enumerator has a row
+}
+
+template <typename Row, std::size_t N>
+std::optional<decltype(Row::value)> value_named(const std::array<Row, N>& table,
+                                                std::string_view name) {
+  for (const auto& row : table) {
+    if (row.name == name) {
+      return row.value;
+    }
+  }
+  return std::nullopt;
+}
 
 Error field_error(const char* code, std::string_view field, std::string_view what) {
   return Error{code, std::string(field) + ": " + std::string(what)};
@@ -110,6 +158,24 @@ class Fields {
   const json& j_;
 };
 
+// The fields of `j`, which must be a JSON object; `what` names it in the error.
+Expected<Fields> object_fields(const json& j, std::string_view what) {
+  if (!j.is_object()) {
+    return Error{codes::kInvalidParameter, std::string(what) + ": must be a JSON object"};
+  }
+  return Fields(j);
+}
+
+// Every field is read; the first failure is the one reported.
+Status first_failure(std::initializer_list<Status> reads) {
+  for (const Status& s : reads) {
+    if (!s) {
+      return s;
+    }
+  }
+  return {};
+}
+
 bool is_task_id_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '-';
@@ -117,8 +183,7 @@ bool is_task_id_char(char c) {
 
 // The id names the task's journal directory, so only a safe, bounded file name passes.
 Status check_task_id(const std::string& id) {
-  if (id.empty() || id.size() > kMaxInvocationTaskIdLength ||
-      !std::all_of(id.begin(), id.end(), is_task_id_char)) {
+  if (!is_valid_task_id(id)) {
     return field_error(codes::kInvalidParameterValue, "InvocationTaskId",
                        "must be 1 to 64 characters of [A-Za-z0-9_-]");
   }
@@ -157,104 +222,76 @@ Status parse_parameters(const json* v, std::map<std::string, std::string>& out) 
 }  // namespace
 
 std::string_view to_string(CommandType t) {
-  switch (t) {
-    case CommandType::kShell:
-      return "SHELL";
-    case CommandType::kPowerShell:
-      return "POWERSHELL";
-    case CommandType::kBat:
-      return "BAT";
-  }
-  return "SHELL";  // not reached
+  return row_of(kCommandTypes, t).name;
 }
 
 std::string_view to_string(TerminationMode m) {
-  return m == TerminationMode::kProcess ? "Process" : "ProcessTree";
+  return row_of(kTerminationModes, m).name;
 }
 
 std::string_view to_string(TaskStatus s) {
-  for (const auto& [status, name] : kStatusNames) {
-    if (status == s) {
-      return name;
-    }
-  }
-  return "START_FAILED";  // not reached: the table covers every enumerator
+  return row_of(kStatuses, s).name;
 }
 
 std::optional<CommandType> parse_command_type(std::string_view s) {
-  for (const auto t : {CommandType::kShell, CommandType::kPowerShell, CommandType::kBat}) {
-    if (to_string(t) == s) {
-      return t;
-    }
-  }
-  return std::nullopt;
+  return value_named(kCommandTypes, s);
 }
 
 std::optional<TerminationMode> parse_termination_mode(std::string_view s) {
-  for (const auto m : {TerminationMode::kProcessTree, TerminationMode::kProcess}) {
-    if (to_string(m) == s) {
-      return m;
-    }
-  }
-  return std::nullopt;
+  return value_named(kTerminationModes, s);
 }
 
 std::optional<TaskStatus> parse_task_status(std::string_view s) {
-  for (const auto& [status, name] : kStatusNames) {
-    if (name == s) {
-      return status;
-    }
-  }
-  return std::nullopt;
+  return value_named(kStatuses, s);
+}
+
+bool is_final(TaskStatus s) {
+  return row_of(kStatuses, s).final;
+}
+
+bool is_valid_task_id(std::string_view id) {
+  return !id.empty() && id.size() <= kMaxInvocationTaskIdLength &&
+         std::all_of(id.begin(), id.end(), is_task_id_char);
 }
 
 std::string_view script_extension(CommandType t) {
-  switch (t) {
-    case CommandType::kShell:
-      return ".sh";
-    case CommandType::kPowerShell:
-      return ".ps1";
-    case CommandType::kBat:
-      return ".bat";
-  }
-  return ".sh";  // not reached
+  return row_of(kCommandTypes, t).extension;
 }
 
 Expected<Task> parse_task(const json& j) {
-  if (!j.is_object()) {
-    return Error{codes::kInvalidParameter, "task: must be a JSON object"};
+  const auto f = object_fields(j, "task");
+  if (!f) {
+    return f.error();
   }
-  const Fields f(j);
   Task t;
   std::string command_type;
   std::string termination_mode;
-  for (const Status& s : {
-           f.string("InvocationTaskId", t.invocation_task_id, true),
-           f.string("InvocationId", t.invocation_id),
-           f.string("CommandId", t.command_id),
-           f.string("Content", t.content, true),
-           f.string("CommandType", command_type),
-           f.string("WorkingDirectory", t.working_directory),
-           f.string("Username", t.username),
-           f.integer("Timeout", t.timeout_seconds, kMinTimeoutSeconds, kMaxTimeoutSeconds,
+  if (Status s = first_failure({
+          f->string("InvocationTaskId", t.invocation_task_id, true),
+          f->string("InvocationId", t.invocation_id),
+          f->string("CommandId", t.command_id),
+          f->string("Content", t.content, true),
+          f->string("CommandType", command_type),
+          f->string("WorkingDirectory", t.working_directory),
+          f->string("Username", t.username),
+          f->integer("Timeout", t.timeout_seconds, kMinTimeoutSeconds, kMaxTimeoutSeconds,
                      codes::kRange),
-           f.boolean("EnableParameter", t.enable_parameter),
-           parse_parameters(f.find("Parameters"), t.parameters),
-           f.string("Launcher", t.launcher),
-           f.string("TerminationMode", termination_mode),
-           f.string("RegionId", t.builtins.region_id),
-           f.string("AccountId", t.builtins.account_id),
-           f.string("InstanceId", t.builtins.instance_id),
-           f.string("InstanceName", t.builtins.instance_name),
-       }) {
-    if (!s) {
-      return s.error();
-    }
+          f->boolean("EnableParameter", t.enable_parameter),
+          parse_parameters(f->find("Parameters"), t.parameters),
+          f->string("Launcher", t.launcher),
+          f->string("TerminationMode", termination_mode),
+          f->string("RegionId", t.builtins.region_id),
+          f->string("AccountId", t.builtins.account_id),
+          f->string("InstanceId", t.builtins.instance_id),
+          f->string("InstanceName", t.builtins.instance_name),
+      });
+      !s) {
+    return s.error();
   }
   if (Status s = check_task_id(t.invocation_task_id); !s) {
     return s.error();
   }
-  if (f.find("CommandType") != nullptr) {
+  if (f->find("CommandType") != nullptr) {
     const auto type = parse_command_type(command_type);
     if (!type) {
       return field_error(codes::kInvalidParameterValue, "CommandType",
@@ -262,7 +299,7 @@ Expected<Task> parse_task(const json& j) {
     }
     t.command_type = *type;
   }
-  if (f.find("TerminationMode") != nullptr) {
+  if (f->find("TerminationMode") != nullptr) {
     const auto mode = parse_termination_mode(termination_mode);
     if (!mode) {
       return field_error(codes::kInvalidParameterValue, "TerminationMode",
@@ -364,31 +401,30 @@ json to_json(const TaskResult& result) {
 }
 
 Expected<TaskResult> parse_task_result(const json& j) {
-  if (!j.is_object()) {
-    return Error{codes::kInvalidParameter, "task result: must be a JSON object"};
+  const auto f = object_fields(j, "task result");
+  if (!f) {
+    return f.error();
   }
-  const Fields f(j);
   TaskResult r;
   std::string status;
   std::string output;
   int64_t dropped = 0;
   int64_t output_size = 0;
   constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
-  for (const Status& s : {
-           f.string("InvocationTaskId", r.invocation_task_id, true),
-           f.string("Result", status, true),
-           f.integer("ExitCode", r.exit_code, std::numeric_limits<int64_t>::min(), kMaxCount,
+  if (Status s = first_failure({
+          f->string("InvocationTaskId", r.invocation_task_id, true),
+          f->string("Result", status, true),
+          f->integer("ExitCode", r.exit_code, std::numeric_limits<int64_t>::min(), kMaxCount,
                      codes::kInvalidParameterValue),
-           f.string("Output", output),
-           f.integer("Dropped", dropped, 0, kMaxCount, codes::kInvalidParameterValue),
-           f.integer("OutputSize", output_size, 0, kMaxCount, codes::kInvalidParameterValue),
-           f.string("ExecStartTime", r.exec_start_time),
-           f.string("ExecEndTime", r.exec_end_time),
-           f.string("ErrorInfo", r.error_info),
-       }) {
-    if (!s) {
-      return s.error();
-    }
+          f->string("Output", output),
+          f->integer("Dropped", dropped, 0, kMaxCount, codes::kInvalidParameterValue),
+          f->integer("OutputSize", output_size, 0, kMaxCount, codes::kInvalidParameterValue),
+          f->string("ExecStartTime", r.exec_start_time),
+          f->string("ExecEndTime", r.exec_end_time),
+          f->string("ErrorInfo", r.error_info),
+      });
+      !s) {
+    return s.error();
   }
   if (Status s = check_task_id(r.invocation_task_id); !s) {
     return s.error();

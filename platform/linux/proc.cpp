@@ -105,4 +105,44 @@ std::string read_small_file(const std::string& path, std::size_t limit) {
   return content;
 }
 
+std::optional<std::uint64_t> parse_stat_start_time(std::string_view stat) {
+  // "pid (comm) S ppid ...": comm may hold spaces and parentheses, so fields are counted from
+  // the last ')'. After it come field 3 (state) to field 52.
+  const auto close = stat.rfind(')');
+  if (close == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string_view rest = stat.substr(close + 1);
+  int field = 2;
+  std::string_view value;
+  while (!rest.empty()) {
+    while (!rest.empty() && rest.front() == ' ') {
+      rest.remove_prefix(1);
+    }
+    const auto end = rest.find(' ');
+    const std::string_view token = rest.substr(0, end);
+    ++field;
+    if (field == 3 && (token == "Z" || token == "X" || token == "x")) {
+      return std::nullopt;
+    }
+    if (field == 22) {
+      value = token;
+      break;
+    }
+    if (end == std::string_view::npos) {
+      break;
+    }
+    rest.remove_prefix(end);
+  }
+  if (field != 22 || value.empty()) {
+    return std::nullopt;
+  }
+  std::uint64_t out = 0;
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+  if (ec != std::errc() || ptr != value.data() + value.size()) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 }  // namespace ferry::platform::linux_proc

@@ -2,7 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ferry::platform::linux_proc {
@@ -16,6 +19,10 @@ std::vector<int> descendants_of(int root);
 // as far as it could be read; empty if unreadable. Unlike platform::read_file, a longer file is
 // cut, not refused: the fields callers want come early.
 std::string read_small_file(const std::string& path, std::size_t limit);
+
+// Parses the start time (field 22) out of the text of a /proc/<pid>/stat file; nullopt for a
+// zombie or dead process (state Z or X) or text that does not parse.
+std::optional<std::uint64_t> parse_stat_start_time(std::string_view stat);
 
 // The pids listed one per line in `path` (cgroup.procs); empty if unreadable.
 std::vector<int> read_pid_list(const std::string& path);

@@ -27,73 +27,42 @@ std::string boot_id() {
   return id;
 }
 
-std::optional<std::uint64_t> parse_stat_start_time(std::string_view stat) {
-  // "pid (comm) S ppid ...": comm may hold spaces and parentheses, so fields are counted from
-  // the last ')'. After it come field 3 (state) to field 52.
-  const auto close = stat.rfind(')');
-  if (close == std::string_view::npos) {
-    return std::nullopt;
-  }
-  std::string_view rest = stat.substr(close + 1);
-  int field = 2;
-  std::string_view value;
-  while (!rest.empty()) {
-    while (!rest.empty() && rest.front() == ' ') {
-      rest.remove_prefix(1);
-    }
-    const auto end = rest.find(' ');
-    const std::string_view token = rest.substr(0, end);
-    ++field;
-    if (field == 3 && (token == "Z" || token == "X" || token == "x")) {
-      return std::nullopt;
-    }
-    if (field == 22) {
-      value = token;
-      break;
-    }
-    if (end == std::string_view::npos) {
-      break;
-    }
-    rest.remove_prefix(end);
-  }
-  if (field != 22 || value.empty()) {
-    return std::nullopt;
-  }
-  std::uint64_t out = 0;
-  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
-  if (ec != std::errc() || ptr != value.data() + value.size()) {
-    return std::nullopt;
-  }
-  return out;
-}
-
-std::optional<std::uint64_t> process_start_time(int pid) {
+std::optional<ProcessIdentity> identify_process(int pid) {
   if (pid <= 0) {
     return std::nullopt;
   }
-  return parse_stat_start_time(
+  const auto start_time = linux_proc::parse_stat_start_time(
       linux_proc::read_small_file("/proc/" + std::to_string(pid) + "/stat", 4096));
+  if (!start_time) {
+    return std::nullopt;
+  }
+  return ProcessIdentity{pid, *start_time};
 }
 
-bool is_same_process(int pid, std::uint64_t start_time) {
-  const auto t = process_start_time(pid);
-  return t && *t == start_time;
+int current_process_id() {
+  return ::getpid();
 }
 
-bool signal_same_process(int pid, std::uint64_t start_time, int signal) {
+bool is_running(const ProcessIdentity& process) {
+  return identify_process(process.pid) == process;
+}
+
+bool cancel_process(const ProcessIdentity& process, CancelLevel level) {
+  const int signal = level == CancelLevel::kForced ? SIGKILL : SIGTERM;
   // A pidfd names one process for good: opened first and checked second, it cannot reach a
   // process that took the pid over after the check. Kernels without pidfds (before 5.3) get
   // the check followed by kill(2).
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, process.pid, 0)));
   if (!pidfd.valid()) {
-    return errno != ESRCH && is_same_process(pid, start_time) && ::kill(pid, signal) == 0;
+    return errno != ESRCH && is_running(process) && ::kill(process.pid, signal) == 0;
   }
-  return is_same_process(pid, start_time) &&
+  return is_running(process) &&
          ::syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) == 0;
 }
 
-std::optional<int> find_process_with_args(const std::initializer_list<std::string_view>& args) {
-  std::optional<int> found;
+std::optional<ProcessIdentity> find_process_with_args(
+    const std::initializer_list<std::string_view>& args) {
+  std::optional<ProcessIdentity> found;
   DIR* dir = ::opendir("/proc");
   if (dir == nullptr) {
     return found;
@@ -124,8 +93,8 @@ std::optional<int> find_process_with_args(const std::initializer_list<std::strin
         }
         ++k;
       }
-      if (k == args.size() && process_start_time(pid)) {
-        found = pid;
+      if (k == args.size()) {
+        found = identify_process(pid);
       }
     }
     if (found) {

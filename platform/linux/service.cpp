@@ -2,6 +2,7 @@
 // an abstract name when it starts with '@'), as systemd's notify protocol defines it.
 #include "ferry/platform/service.hpp"
 
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -37,6 +38,10 @@ bool notify_service(std::string_view state) {
                              reinterpret_cast<const sockaddr*>(&addr), addr_len);
   ::close(fd);
   return n == static_cast<ssize_t>(state.size());
+}
+
+void prepare_service_process() {
+  ::signal(SIGPIPE, SIG_IGN);
 }
 
 }  // namespace ferry::platform

@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -32,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "../posix/account_native.hpp"
 #include "../posix/unique_fd.hpp"
 #include "cgroup.hpp"
 #include "ferry/core/error.hpp"
@@ -277,20 +279,19 @@ std::string user_name_of(uid_t uid) {
   return result != nullptr ? std::string(entry.pw_name) : "uid " + std::to_string(uid);
 }
 
-Expected<std::vector<gid_t>> supplementary_groups(const Credentials& credentials) {
+Expected<std::vector<gid_t>> supplementary_groups(const UserInfo& user) {
   int capacity = 64;
   std::vector<gid_t> groups;
   for (int attempt = 0; attempt < 16; ++attempt) {
     groups.resize(static_cast<std::size_t>(capacity));
     int count = capacity;
-    if (::getgrouplist(credentials.username.c_str(), credentials.gid, groups.data(), &count) >= 0) {
+    if (::getgrouplist(user.name.c_str(), user.account.native()->gid, groups.data(), &count) >= 0) {
       groups.resize(static_cast<std::size_t>(count));
       return groups;
     }
     capacity = std::max(count, capacity * 2);
   }
-  return Error{codes::kInvalidUsername,
-               "cannot list the groups of user '" + credentials.username + "'"};
+  return Error{codes::kInvalidUsername, "cannot list the groups of user '" + user.name + "'"};
 }
 
 std::vector<char*> c_strings(const std::vector<std::string>& strings) {
@@ -315,8 +316,7 @@ int exit_code_of(int status) {
 
 Error start_error(const ChildFailure& failure, const SuperviseSpec& spec) {
   const auto stage = static_cast<Stage>(failure.stage);
-  const std::string user =
-      spec.credentials ? spec.credentials->username : user_name_of(::geteuid());
+  const std::string user = spec.run_as ? spec.run_as->name : user_name_of(::geteuid());
   switch (stage) {
     case Stage::kChdir:
       return errno_error(codes::kInvalidWorkingDirectory,
@@ -567,15 +567,20 @@ SuperviseOutcome Supervision::run() {
   }
 
   std::vector<gid_t> groups;
-  if (spec_.credentials) {
-    auto listed = supplementary_groups(*spec_.credentials);
+  const Account::Native* run_as = spec_.run_as ? spec_.run_as->account.native() : nullptr;
+  if (spec_.run_as && run_as == nullptr) {
+    return fail_start(Error{codes::kInvalidUsername,
+                            "user '" + spec_.run_as->name + "' has no account to run as"});
+  }
+  if (run_as != nullptr) {
+    auto listed = supplementary_groups(*spec_.run_as);
     if (!listed) {
       return fail_start(listed.error());
     }
     groups = std::move(*listed);
   }
-  if (spec_.use_cgroup) {
-    cgroup_ = TaskCgroup::create(spec_.cgroup_name);
+  if (spec_.contain_tree) {
+    cgroup_ = TaskCgroup::create(spec_.container_name);
   }
 
   const std::vector<char*> argv = c_strings(spec_.argv);
@@ -596,9 +601,9 @@ SuperviseOutcome Supervision::run() {
       .go_fd = go_read.get(),
       .error_fd = error_write.get(),
       .parent = self_,
-      .switch_user = spec_.credentials.has_value(),
-      .uid = spec_.credentials ? spec_.credentials->uid : 0,
-      .gid = spec_.credentials ? spec_.credentials->gid : 0,
+      .switch_user = run_as != nullptr,
+      .uid = run_as != nullptr ? run_as->uid : 0,
+      .gid = run_as != nullptr ? run_as->gid : 0,
       .groups = groups.data(),
       .group_count = groups.size(),
       .fd_limit = fd_limit,
@@ -658,7 +663,7 @@ SuperviseOutcome Supervision::run() {
     cgroup_->remove(false);
     cgroup_.reset();
   }
-  outcome_.used_cgroup = cgroup_.has_value();
+  outcome_.contained = cgroup_.has_value();
   const char go = 'g';
   // If this fails the child is already gone; the loop reaps it and reports what it reported.
   [[maybe_unused]] const ssize_t sent = ::send(go_write.get(), &go, 1, MSG_NOSIGNAL);
@@ -922,11 +927,23 @@ void Supervision::loop() {
 
 }  // namespace
 
+void block_supervisor_signals() {
+  const sigset_t set = supervised_signals();
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+}
+
+std::string describe_abnormal_exit(int exit_code) {
+  const int sig = exit_code - 128;
+  const char* name = sigabbrev_np(sig);
+  return "the process was killed by signal " + std::to_string(sig) +
+         (name != nullptr ? std::string(" (SIG") + name + ")" : std::string());
+}
+
 SuperviseOutcome run_supervised(const SuperviseSpec& spec) {
   return Supervision(spec).run();
 }
 
-int remove_empty_task_cgroups() {
+int remove_empty_task_containers() {
   return linux_cgroup::TaskCgroup::remove_empty_leaves();
 }
 

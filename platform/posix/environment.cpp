@@ -1,5 +1,8 @@
 #include "ferry/platform/environment.hpp"
 
+#include <unistd.h>
+
+#include "ferry/core/error_codes.hpp"
 #include "ferry/platform/fs.hpp"
 
 namespace ferry::platform {
@@ -88,6 +91,15 @@ std::vector<std::string> task_environment(const UserInfo& user,
     result.push_back(key + "=" + value);
   }
   return result;
+}
+
+Expected<std::string> default_shell() {
+  for (const char* shell : {"/bin/bash", "/bin/sh"}) {
+    if (::access(shell, X_OK) == 0) {
+      return std::string(shell);
+    }
+  }
+  return Error{codes::kInternalError, "neither /bin/bash nor /bin/sh is available"};
 }
 
 }  // namespace ferry::platform

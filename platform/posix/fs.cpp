@@ -14,6 +14,7 @@
 #include <system_error>
 #include <vector>
 
+#include "account_native.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "unique_fd.hpp"
 
@@ -59,6 +60,27 @@ Status fsync_directory(const stdfs::path& dir) {
   return {};
 }
 
+mode_t mode_of(DirectoryAccess access) {
+  return access == DirectoryAccess::kTraversable ? 0711 : 0700;
+}
+
+mode_t mode_of(FileAccess access) {
+  return access == FileAccess::kReadOnly ? 0400 : 0600;
+}
+
+// chown first: it may clear set-id bits that the chmod then sets as asked.
+Status set_owner_and_mode(int fd, const std::optional<Account>& owner, mode_t mode,
+                          const stdfs::path& path) {
+  if (owner && owner->native() != nullptr &&
+      ::fchown(fd, owner->native()->uid, owner->native()->gid) != 0) {
+    return io_error("changing owner of", path, errno);
+  }
+  if (::fchmod(fd, mode) != 0) {
+    return io_error("changing mode of", path, errno);
+  }
+  return {};
+}
+
 bool is_executable_file(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
@@ -66,7 +88,8 @@ bool is_executable_file(const std::string& path) {
 
 }  // namespace
 
-Status ensure_directory(const stdfs::path& dir_in, uint32_t mode, std::optional<Owner> owner) {
+Status ensure_directory(const stdfs::path& dir_in, DirectoryAccess access,
+                        const std::optional<Account>& owner) {
   const stdfs::path dir = without_trailing_slash(dir_in);
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return io_error("creating directory", dir, errno);
@@ -80,17 +103,10 @@ Status ensure_directory(const stdfs::path& dir_in, uint32_t mode, std::optional<
     }
     return io_error("opening directory", dir, errno);
   }
-  // chown first: it may clear set-id bits that the chmod then sets as asked.
-  if (owner && ::fchown(fd.get(), owner->uid, owner->gid) != 0) {
-    return io_error("changing owner of", dir, errno);
-  }
-  if (::fchmod(fd.get(), mode & 07777U) != 0) {
-    return io_error("changing mode of", dir, errno);
-  }
-  return {};
+  return set_owner_and_mode(fd.get(), owner, mode_of(access), dir);
 }
 
-Status ensure_directories(const stdfs::path& dir_in, uint32_t mode) {
+Status ensure_directories(const stdfs::path& dir_in, DirectoryAccess access) {
   const stdfs::path dir = without_trailing_slash(dir_in);
   stdfs::path prefix;
   const stdfs::path parent = dir.parent_path();
@@ -101,18 +117,18 @@ Status ensure_directories(const stdfs::path& dir_in, uint32_t mode) {
     }
     if (::mkdir(prefix.c_str(), 0700) == 0) {
       // Created by us: give it the requested mode, independent of the umask.
-      if (::chmod(prefix.c_str(), mode & 07777U) != 0) {
+      if (::chmod(prefix.c_str(), mode_of(access)) != 0) {
         return io_error("changing mode of", prefix, errno);
       }
     } else if (errno != EEXIST) {
       return io_error("creating directory", prefix, errno);
     }
   }
-  return ensure_directory(dir, mode);
+  return ensure_directory(dir, access);
 }
 
-Status write_new_file(const stdfs::path& path, std::string_view data, uint32_t mode,
-                      std::optional<Owner> owner) {
+Status write_new_file(const stdfs::path& path, std::string_view data, FileAccess access,
+                      const std::optional<Account>& owner) {
   // O_EXCL refuses any existing entry, a symlink included (it is not followed).
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                      S_IRUSR | S_IWUSR));
@@ -123,11 +139,8 @@ Status write_new_file(const stdfs::path& path, std::string_view data, uint32_t m
     ::unlink(path.c_str());
     return e;
   };
-  if (owner && ::fchown(fd.get(), owner->uid, owner->gid) != 0) {
-    return fail(io_error("changing owner of", path, errno));
-  }
-  if (::fchmod(fd.get(), mode & 07777U) != 0) {
-    return fail(io_error("changing mode of", path, errno));
+  if (auto st = set_owner_and_mode(fd.get(), owner, mode_of(access), path); !st) {
+    return fail(st.error());
   }
   if (auto st = write_all(fd.get(), data, path); !st) {
     return fail(st.error());
@@ -138,7 +151,7 @@ Status write_new_file(const stdfs::path& path, std::string_view data, uint32_t m
   return {};
 }
 
-Status write_file_atomic(const stdfs::path& path, std::string_view data, uint32_t mode,
+Status write_file_atomic(const stdfs::path& path, std::string_view data, FileAccess access,
                          Durability durability) {
   const stdfs::path dir = path.has_parent_path() ? path.parent_path() : stdfs::path(".");
   // Appended piecewise: "." + string trips GCC 12's false -Wrestrict at -O2 (PR 105329).
@@ -154,8 +167,8 @@ Status write_file_atomic(const stdfs::path& path, std::string_view data, uint32_
     ::unlink(temp.c_str());
     return e;
   };
-  if (::fchmod(fd.get(), mode & 07777U) != 0) {
-    return fail(io_error("changing mode of", temp, errno));
+  if (auto st = set_owner_and_mode(fd.get(), std::nullopt, mode_of(access), temp); !st) {
+    return fail(st.error());
   }
   if (auto st = write_all(fd.get(), data, temp); !st) {
     return fail(st.error());
@@ -344,6 +357,45 @@ Expected<stdfs::path> current_executable() {
     }
     buffer.resize(buffer.size() * 2);
   }
+}
+
+Expected<FileFacts> inspect_file(const stdfs::path& path, FollowLinks follow) {
+  struct stat st {};
+  const int rc =
+      follow == FollowLinks::kYes ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st);
+  if (rc != 0) {
+    return errno_error(codes::kInternalError, path.string(), errno);
+  }
+  return FileFacts{
+      .regular_file = S_ISREG(st.st_mode),
+      .executable = ::access(path.c_str(), X_OK) == 0,
+      .private_to_owner = (st.st_mode & 077) == 0,
+      .writable_by_others = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0,
+      .owner = make_account(st.st_uid, st.st_gid),
+  };
+}
+
+OpenFile::OpenFile(OpenFile&& other) noexcept : native_(std::exchange(other.native_, -1)) {}
+
+OpenFile& OpenFile::operator=(OpenFile&& other) noexcept {
+  if (this != &other) {
+    UniqueFd old(static_cast<int>(std::exchange(native_, std::exchange(other.native_, -1))));
+  }
+  return *this;
+}
+
+OpenFile::~OpenFile() {
+  UniqueFd closing(static_cast<int>(native_));
+}
+
+Expected<OpenFile> create_file(const stdfs::path& path, FileAccess access, std::string_view what) {
+  // The mode goes through the umask here, as a plain open(2) does.
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_of(access));
+  if (fd < 0) {
+    return errno_error(codes::kInternalError, what, errno);
+  }
+  return OpenFile(fd);
 }
 
 }  // namespace ferry::platform

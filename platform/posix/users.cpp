@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "account_native.hpp"
 #include "ferry/core/error_codes.hpp"
 
 namespace ferry::platform {
@@ -68,15 +69,26 @@ Expected<UserInfo> lookup_user(std::string_view name) {
   }
   return UserInfo{
       .name = entry.pw_name,
-      .uid = entry.pw_uid,
-      .gid = entry.pw_gid,
+      .account = make_account(entry.pw_uid, entry.pw_gid),
       .home = entry.pw_dir != nullptr ? entry.pw_dir : "",
       .shell = entry.pw_shell != nullptr ? entry.pw_shell : "",
   };
 }
 
-uint32_t current_uid() {
-  return ::geteuid();
+bool Account::same_user(const Account& other) const {
+  return native_ && other.native_ && native_->uid == other.native_->uid;
+}
+
+bool Account::is_superuser() const {
+  return native_ && native_->uid == 0;
+}
+
+std::string Account::describe() const {
+  return native_ ? "uid " + std::to_string(native_->uid) : "no account";
+}
+
+Account current_account() {
+  return make_account(::geteuid(), ::getegid());
 }
 
 // Only root is considered able to switch: a process holding just CAP_SETUID/CAP_SETGID could

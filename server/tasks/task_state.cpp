@@ -4,22 +4,6 @@
 
 namespace ferry::server {
 
-bool is_final(TaskStatus s) {
-  switch (s) {
-    case TaskStatus::kSuccess:
-    case TaskStatus::kFailed:
-    case TaskStatus::kTimeout:
-    case TaskStatus::kTaskTimeout:
-    case TaskStatus::kStartFailed:
-    case TaskStatus::kDeliverFailed:
-    case TaskStatus::kCancelled:
-    case TaskStatus::kTerminated:
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool is_agent_result(TaskStatus s) {
   switch (s) {
     case TaskStatus::kSuccess:

@@ -33,6 +33,21 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
+// A task run as the test user.
+json task_as(const TestUser& user, const std::string& id, const std::string& script) {
+  auto task = make_task(id, script);
+  task["Username"] = user.name;
+  return task;
+}
+
+// A directory in `dir` that only root may enter.
+std::filesystem::path root_only_directory(const TempDir& dir, const std::string& name) {
+  const auto path = dir.path() / name;
+  std::filesystem::create_directory(path);
+  ::chmod(path.c_str(), 0700);
+  return path;
+}
+
 }  // namespace
 
 TEST_CASE("run-task: a successful script gives SUCCESS, its merged output and times") {
@@ -103,10 +118,9 @@ TEST_CASE("run-task: exit codes and deaths by signal are FAILED with the code") 
 TEST_CASE("run-task: runs as the requested user with all groups, HOME and cwd") {
   const TestUser user = ensure_test_user();
   TempDir dir;
-  auto task = make_task("invt-user0001",
-                        "id -u\nid -G\necho \"$HOME\"\npwd\necho \"$USER $LOGNAME $SHELL\"\n"
-                        "echo \"$PATH\"\n");
-  task["Username"] = user.name;
+  const auto task = task_as(user, "invt-user0001",
+                            "id -u\nid -G\necho \"$HOME\"\npwd\necho \"$USER $LOGNAME $SHELL\"\n"
+                            "echo \"$PATH\"\n");
   auto o = run_task(dir, task, {"--keep"});
   REQUIRE(o.result["Result"] == "SUCCESS");
   auto out = lines(o.output);
@@ -145,12 +159,8 @@ TEST_CASE("run-task: runs as the requested user with all groups, HOME and cwd") 
 TEST_CASE("run-task: the working directory is entered as the run-as user") {
   const TestUser user = ensure_test_user();
   TempDir dir;
-  const auto private_dir = dir.path() / "root-only";
-  std::filesystem::create_directory(private_dir);
-  ::chmod(private_dir.c_str(), 0700);
-
-  auto task = make_task("invt-cwdperm1", "pwd\n");
-  task["Username"] = user.name;
+  const auto private_dir = root_only_directory(dir, "root-only");
+  auto task = task_as(user, "invt-cwdperm1", "pwd\n");
   task["WorkingDirectory"] = private_dir.string();
   auto o = run_task(dir, task);
   REQUIRE(o.process.exit_code == 0);
@@ -423,11 +433,8 @@ TEST_CASE("run-task: a task id is never run twice on one machine") {
 TEST_CASE("run-task: a state directory the user cannot reach is a clear START_FAILED") {
   const TestUser user = ensure_test_user();
   TempDir dir;
-  const auto closed = dir.path() / "closed";
-  std::filesystem::create_directory(closed);
-  ::chmod(closed.c_str(), 0700);
-  auto task = make_task("invt-closed01", "echo never\n");
-  task["Username"] = user.name;
+  const auto closed = root_only_directory(dir, "closed");
+  const auto task = task_as(user, "invt-closed01", "echo never\n");
   const std::string task_file = dir.str() + "/closed.json";
   std::ofstream(task_file) << task.dump();
   auto p = run_process(

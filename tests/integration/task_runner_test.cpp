@@ -35,7 +35,7 @@ agent::RunnerOptions options_for(const TempDir& dir, std::size_t max_concurrent)
 TEST_CASE("runner: 200 tasks at once all finish with their own output") {
   TempDir dir;
   boost::asio::io_context io;
-  agent::TaskRunner runner(io.get_executor(), options_for(dir, 200));
+  agent::TaskRunner runner(io, options_for(dir, 200));
   std::map<std::string, TaskResult> results;
   std::size_t peak_running = 0;
   for (int i = 0; i < 200; ++i) {
@@ -61,7 +61,7 @@ TEST_CASE("runner: 200 tasks at once all finish with their own output") {
 TEST_CASE("runner: beyond the limit tasks queue and run in order") {
   TempDir dir;
   boost::asio::io_context io;
-  agent::TaskRunner runner(io.get_executor(), options_for(dir, 4));
+  agent::TaskRunner runner(io, options_for(dir, 4));
   std::vector<std::string> finished;
   std::size_t peak_running = 0;
   for (int i = 0; i < 12; ++i) {
@@ -84,7 +84,7 @@ TEST_CASE("runner: beyond the limit tasks queue and run in order") {
 TEST_CASE("runner: cancel of a queued task gives CANCELLED, of a running one TERMINATED") {
   TempDir dir;
   boost::asio::io_context io;
-  agent::TaskRunner runner(io.get_executor(), options_for(dir, 1));
+  agent::TaskRunner runner(io, options_for(dir, 1));
   std::map<std::string, TaskResult> results;
   auto record = [&](const std::string& id) {
     return [&, id](TaskResult r) { results.emplace(id, std::move(r)); };
@@ -116,7 +116,7 @@ TEST_CASE("runner: cancel of a queued task gives CANCELLED, of a running one TER
 TEST_CASE("runner: a duplicate submission is refused without running twice") {
   TempDir dir;
   boost::asio::io_context io;
-  agent::TaskRunner runner(io.get_executor(), options_for(dir, 8));
+  agent::TaskRunner runner(io, options_for(dir, 8));
   std::vector<TaskResult> results;
   const std::string marker = dir.str() + "/count";
   auto task = shell_task("invt-dup00001", "echo x >> " + marker + "\n");

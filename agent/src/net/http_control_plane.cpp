@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
@@ -19,6 +20,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -67,7 +69,7 @@ CallResult to_call_result(unsigned status, const std::string& body) {
     r.transport_error = "HTTP " + std::to_string(status) + " without a protocol reply";
     return r;
   }
-  r.response = std::move(j["Response"]);
+  r.set_response(std::move(j["Response"]));
   return r;
 }
 
@@ -497,10 +499,10 @@ class HttpControlPlane final : public ControlPlane {
 
 }  // namespace
 
-std::unique_ptr<ControlPlane> make_http_control_plane(boost::asio::any_io_executor executor,
+std::unique_ptr<ControlPlane> make_http_control_plane(platform::EventLoop& loop,
                                                       ControlPlaneOptions options,
                                                       AgentCredentials credentials) {
-  return std::make_unique<HttpControlPlane>(std::move(executor), std::move(options),
+  return std::make_unique<HttpControlPlane>(loop.get_executor(), std::move(options),
                                             std::move(credentials));
 }
 

@@ -24,7 +24,7 @@ std::filesystem::path write_config(const std::string& text) {
 TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
   auto base = ferry::agent::default_agent_config();
   CHECK(base.state_dir == "/var/lib/ferry");
-  CHECK(base.daemon.max_concurrent == 64);
+  CHECK(base.daemon.runner.max_concurrent == 64);
   CHECK(base.daemon.poll_interval == std::chrono::milliseconds(15000));
   CHECK(base.daemon.journal_max_tasks == 10000);
   CHECK(base.daemon.journal_max_bytes == 1ULL << 30);
@@ -44,9 +44,9 @@ TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
   CHECK(c->server_url == "https://x");
   CHECK(c->ca_file == "/etc/ca.pem");
   CHECK(c->allow_plain_http == true);
-  CHECK(c->daemon.max_concurrent == 8);
-  CHECK(c->daemon.kill_grace == std::chrono::milliseconds(100));
-  CHECK_FALSE(c->daemon.use_cgroup);
+  CHECK(c->daemon.runner.max_concurrent == 8);
+  CHECK(c->daemon.runner.kill_grace == std::chrono::milliseconds(100));
+  CHECK_FALSE(c->daemon.runner.use_cgroup);
   CHECK(c->daemon.poll_interval == std::chrono::milliseconds(500));
   CHECK(c->daemon.live_output_interval == std::chrono::milliseconds(2000));
   CHECK(c->daemon.reconnect_max == std::chrono::milliseconds(5000));

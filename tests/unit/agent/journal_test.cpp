@@ -1,19 +1,14 @@
 #include "ferry/agent/journal.hpp"
 
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 
-#include "ferry/platform/process_identity.hpp"
+#include "agent_test_support.hpp"
 #include "test_process.hpp"
 
 namespace fs = std::filesystem;
@@ -37,24 +32,16 @@ JournalRecord full_record(const std::string& id) {
   JournalRecord r;
   r.task_id = id;
   r.boot_id = "b593a52c-3964-412c-ae7f-1ffbd871503e";
-  r.supervisor_pid = 4242;
-  r.supervisor_start_time = 123456789;
+  r.supervisor = {4242, 123456789};
   r.start_time = "2026-12-04T17:00:00Z";
   r.start_acked = true;
   r.next_log_index = 3;
   r.log_offset = 4096;
   r.pending_piece = LogPiece{3, 4096, 100};
-  ferry::TaskResult result;
-  result.invocation_task_id = id;
-  result.status = ferry::TaskStatus::kFailed;
-  result.exit_code = 2;
-  result.output = std::string("out\0put", 7);
-  result.dropped = 5;
-  result.output_size = 12;
-  result.exec_start_time = "2026-12-04T17:00:00Z";
-  result.exec_end_time = "2026-12-04T17:00:01Z";
-  result.error_info = "why";
-  r.result = result;
+  r.result = ferry::test::result_of(id, ferry::TaskStatus::kFailed, 2, std::string("out\0put", 7));
+  r.result->dropped = 5;
+  r.result->output_size = 12;
+  r.result->error_info = "why";
   r.final_log_index = 3;
   return r;
 }
@@ -183,96 +170,6 @@ TEST_CASE("journal: the quarantine keeps a bounded number of entries") {
     ++kept;
   }
   CHECK(kept == 2);
-}
-
-TEST_CASE("liveness: a process is named by pid and start time, never the pid alone") {
-  using namespace ferry::platform;
-  CHECK(parse_stat_start_time("42 (a b) c)) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 "
-                              "987654 1000 10") == 987654U);
-  CHECK_FALSE(
-      parse_stat_start_time("42 (x) Z 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 "
-                            "987654 0 0"));
-  CHECK_FALSE(parse_stat_start_time("42 (x) S 1 2 3"));
-  CHECK_FALSE(parse_stat_start_time("garbage"));
-  CHECK_FALSE(parse_stat_start_time(""));
-
-  const auto self = process_start_time(::getpid());
-  REQUIRE(self);
-  CHECK(is_same_process(::getpid(), *self));
-  CHECK_FALSE(is_same_process(::getpid(), *self + 1));
-  CHECK_FALSE(process_start_time(0));
-  CHECK_FALSE(process_start_time(-1));
-
-  // A child: alive, then a zombie (ended: not alive), then reaped (gone).
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::pause();
-    ::_exit(0);
-  }
-  const auto start = process_start_time(child);
-  REQUIRE(start);
-  CHECK(is_same_process(child, *start));
-  // The wrong start time: not signalled.
-  CHECK_FALSE(signal_same_process(child, *start + 1, SIGKILL));
-  CHECK(is_same_process(child, *start));
-  CHECK(signal_same_process(child, *start, SIGKILL));
-  bool zombie_seen = false;
-  for (int i = 0; i < 200 && !zombie_seen; ++i) {
-    const std::string stat = [&] {
-      std::ifstream in("/proc/" + std::to_string(child) + "/stat");
-      std::string s;
-      std::getline(in, s);
-      return s;
-    }();
-    zombie_seen = stat.find(") Z ") != std::string::npos;
-    if (!zombie_seen) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  CHECK(zombie_seen);
-  CHECK_FALSE(is_same_process(child, *start));
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  CHECK_FALSE(process_start_time(child));
-}
-
-TEST_CASE("liveness: the boot id comes from the kernel, or the file a test names") {
-  using namespace ferry::platform;
-  ::unsetenv(kBootIdFileVariable);
-  const std::string real = boot_id();
-  CHECK(real.size() == 36);
-  TempDir dir;
-  write_text(dir.path() / "boot", "test-boot-id\n");
-  ::setenv(kBootIdFileVariable, (dir.path() / "boot").c_str(), 1);
-  CHECK(boot_id() == "test-boot-id");
-  ::unsetenv(kBootIdFileVariable);
-  CHECK(boot_id() == real);
-}
-
-TEST_CASE("liveness: a supervisor is found by its arguments") {
-  const std::string unique = "/ferry-unit-" + std::to_string(::getpid());
-  CHECK_FALSE(ferry::platform::find_process_with_args({"--task-dir", unique}));
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::execl("/bin/sh", "/bin/sh", "-c", "sleep 30", "supervise", "--task-dir", unique.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  bool found = false;
-  for (int i = 0; i < 200 && !found; ++i) {
-    auto pid = ferry::platform::find_process_with_args({"supervise", "--task-dir", unique});
-    found = pid && *pid == child;
-    if (!found) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  CHECK(found);
-  CHECK_FALSE(ferry::platform::find_process_with_args({"--task-dir", unique + "x"}));
-  ::kill(child, SIGKILL);
-  int status = 0;
-  ::waitpid(child, &status, 0);
 }
 
 TEST_CASE("retention: spools of finished tasks go first, oldest first; then new tasks wait") {

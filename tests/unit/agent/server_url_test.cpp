@@ -6,26 +6,32 @@ using ferry::agent::is_loopback_host;
 using ferry::agent::parse_server_url;
 
 TEST_CASE("server URL: https with and without a port and a prefix") {
-  auto u = parse_server_url("https://ferry.example.com", false);
-  REQUIRE(u);
-  CHECK(u->tls);
-  CHECK(u->host == "ferry.example.com");
-  CHECK(u->port == "443");
-  CHECK(u->base_path.empty());
-  CHECK(u->host_header == "ferry.example.com");
-  CHECK(u->to_string() == "https://ferry.example.com");
-
-  auto p = parse_server_url("https://10.0.0.5:8443/ferry/", false);
-  REQUIRE(p);
-  CHECK(p->port == "8443");
-  CHECK(p->base_path == "/ferry");
-  CHECK(p->host_header == "10.0.0.5:8443");
-  CHECK(p->to_string() == "https://10.0.0.5:8443/ferry");
-
-  auto v6 = parse_server_url("https://[2001:db8::1]:9000", false);
-  REQUIRE(v6);
-  CHECK(v6->host == "2001:db8::1");
-  CHECK(v6->host_header == "[2001:db8::1]:9000");
+  struct Case {
+    const char* url;
+    const char* host;
+    const char* port;
+    const char* base_path;
+    const char* host_header;
+    const char* canonical;  // to_string()
+  };
+  for (const Case& c : {
+           Case{"https://ferry.example.com", "ferry.example.com", "443", "", "ferry.example.com",
+                "https://ferry.example.com"},
+           Case{"https://10.0.0.5:8443/ferry/", "10.0.0.5", "8443", "/ferry", "10.0.0.5:8443",
+                "https://10.0.0.5:8443/ferry"},
+           Case{"https://[2001:db8::1]:9000", "2001:db8::1", "9000", "", "[2001:db8::1]:9000",
+                "https://[2001:db8::1]:9000"},
+       }) {
+    INFO(c.url);
+    auto u = parse_server_url(c.url, false);
+    REQUIRE(u);
+    CHECK(u->tls);
+    CHECK(u->host == c.host);
+    CHECK(u->port == c.port);
+    CHECK(u->base_path == c.base_path);
+    CHECK(u->host_header == c.host_header);
+    CHECK(u->to_string() == c.canonical);
+  }
 }
 
 TEST_CASE("server URL: plain http only to loopback unless allowed") {

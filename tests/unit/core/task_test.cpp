@@ -153,10 +153,13 @@ TEST_CASE("InvocationTaskId must be a safe directory name", "[task]") {
   CHECK(
       parsed(with(minimal(), "InvocationTaskId", std::string(64, 'a'))).invocation_task_id.size() ==
       64);
+  CHECK(ferry::is_valid_task_id(std::string(64, 'a')));
+  CHECK(ferry::is_valid_task_id("invt-Ab_9"));
   const std::string bad =
       GENERATE(as<std::string>{}, "", std::string(65, 'a'), ".", "..", "../etc", "a/b", "a.b",
                "a b", "a\\b", "invt-\xC3\xA9", std::string("a\0b", 3));
   CAPTURE(bad);
+  CHECK_FALSE(ferry::is_valid_task_id(bad));
   const auto e = task_error(with(minimal(), "InvocationTaskId", bad));
   CHECK(e.code == codes::kInvalidParameterValue);
   CHECK(e.message == "InvocationTaskId: must be 1 to 64 characters of [A-Za-z0-9_-]");
@@ -347,23 +350,25 @@ TEST_CASE("prepare_script content errors", "[task]") {
 }
 
 TEST_CASE("status, command type and termination mode strings", "[task]") {
-  const auto [status, name] = GENERATE(table<TaskStatus, std::string>({
-      {TaskStatus::kSuccess, "SUCCESS"},
-      {TaskStatus::kFailed, "FAILED"},
-      {TaskStatus::kTimeout, "TIMEOUT"},
-      {TaskStatus::kTerminated, "TERMINATED"},
-      {TaskStatus::kStartFailed, "START_FAILED"},
-      {TaskStatus::kPending, "PENDING"},
-      {TaskStatus::kDelivering, "DELIVERING"},
-      {TaskStatus::kDeliverDelayed, "DELIVER_DELAYED"},
-      {TaskStatus::kDeliverFailed, "DELIVER_FAILED"},
-      {TaskStatus::kRunning, "RUNNING"},
-      {TaskStatus::kTaskTimeout, "TASK_TIMEOUT"},
-      {TaskStatus::kCancelling, "CANCELLING"},
-      {TaskStatus::kCancelled, "CANCELLED"},
+  // With whether the status is final (nothing follows it).
+  const auto [status, name, final] = GENERATE(table<TaskStatus, std::string, bool>({
+      {TaskStatus::kSuccess, "SUCCESS", true},
+      {TaskStatus::kFailed, "FAILED", true},
+      {TaskStatus::kTimeout, "TIMEOUT", true},
+      {TaskStatus::kTerminated, "TERMINATED", true},
+      {TaskStatus::kStartFailed, "START_FAILED", true},
+      {TaskStatus::kPending, "PENDING", false},
+      {TaskStatus::kDelivering, "DELIVERING", false},
+      {TaskStatus::kDeliverDelayed, "DELIVER_DELAYED", false},
+      {TaskStatus::kDeliverFailed, "DELIVER_FAILED", true},
+      {TaskStatus::kRunning, "RUNNING", false},
+      {TaskStatus::kTaskTimeout, "TASK_TIMEOUT", true},
+      {TaskStatus::kCancelling, "CANCELLING", false},
+      {TaskStatus::kCancelled, "CANCELLED", true},
   }));
   CHECK(ferry::to_string(status) == name);
   CHECK(ferry::parse_task_status(name) == status);
+  CHECK(ferry::is_final(status) == final);
 
   CHECK_FALSE(ferry::parse_task_status("success").has_value());
   CHECK_FALSE(ferry::parse_task_status("").has_value());

@@ -29,8 +29,7 @@ struct TempFile {
   TempFile& operator=(const TempFile&) = delete;
 };
 
-const UserInfo kBob{
-    .name = "bob", .uid = 1001, .gid = 1001, .home = "/home/bob", .shell = "/bin/bash"};
+const UserInfo kBob{.name = "bob", .account = {}, .home = "/home/bob", .shell = "/bin/bash"};
 
 }  // namespace
 
@@ -97,4 +96,10 @@ TEST_CASE("task_environment without a file gets the sane PATH", "[platform][envi
       "SHELL=/bin/sh",  "USER=bob",
   };
   CHECK(env == expected);
+}
+
+TEST_CASE("default_shell is bash where there is one", "[platform][environment]") {
+  auto shell = ferry::platform::default_shell();
+  REQUIRE(shell.has_value());
+  CHECK(*shell == (std::filesystem::exists("/bin/bash") ? "/bin/bash" : "/bin/sh"));
 }

@@ -10,25 +10,17 @@
 #include <string>
 
 #include "ferry/core/error_codes.hpp"
+#include "posix/account_native.hpp"
+#include "test_process.hpp"
 
 namespace fs = std::filesystem;
 using namespace ferry::platform;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = fs::temp_directory_path() / "ferry-fs-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+// Private to this user, as mkdtemp(3) makes it.
+struct TempDir : ferry::test::TempDir {
+  TempDir() : ferry::test::TempDir("ferry-fs", 0700) {}
 };
 
 struct stat stat_of(const fs::path& p) {
@@ -68,18 +60,18 @@ TEST_CASE("ensure_directory creates with the exact mode and fixes an existing on
           "[platform][fs]") {
   TempDir tmp;
   UmaskGuard umask(077);
-  const fs::path dir = tmp.path / "state";
-  REQUIRE(ensure_directory(dir, 0751));
+  const fs::path dir = tmp.path() / "state";
+  REQUIRE(ensure_directory(dir, DirectoryAccess::kTraversable));
   CHECK(S_ISDIR(stat_of(dir).st_mode));
-  CHECK(mode_of(dir) == 0751);
+  CHECK(mode_of(dir) == 0711);
 
-  fs::permissions(dir, fs::perms::owner_all);
-  REQUIRE(ensure_directory(dir, 0755));
-  CHECK(mode_of(dir) == 0755);
+  fs::permissions(dir, fs::perms::all);
+  REQUIRE(ensure_directory(dir, DirectoryAccess::kPrivate));
+  CHECK(mode_of(dir) == 0700);
 
   // A trailing slash names the same directory.
-  REQUIRE(ensure_directory(dir.string() + "/", 0700));
-  CHECK(mode_of(dir) == 0700);
+  REQUIRE(ensure_directory(dir.string() + "/", DirectoryAccess::kTraversable));
+  CHECK(mode_of(dir) == 0711);
 }
 
 TEST_CASE("ensure_directory sets the owner", "[platform][fs]") {
@@ -88,123 +80,128 @@ TEST_CASE("ensure_directory sets the owner", "[platform][fs]") {
     return;
   }
   TempDir tmp;
-  const fs::path dir = tmp.path / "owned";
-  REQUIRE(ensure_directory(dir, 0750, Owner{65534, 65534}));
+  const fs::path dir = tmp.path() / "owned";
+  REQUIRE(ensure_directory(dir, DirectoryAccess::kPrivate, make_account(65534, 65534)));
   const auto st = stat_of(dir);
   CHECK(st.st_uid == 65534);
   CHECK(st.st_gid == 65534);
-  CHECK((st.st_mode & 07777U) == 0750);
+  CHECK((st.st_mode & 07777U) == 0700);
 }
 
 TEST_CASE("ensure_directory refuses a symlink or a file in its place", "[platform][fs]") {
   TempDir tmp;
-  const fs::path target = tmp.path / "target";
+  const fs::path target = tmp.path() / "target";
   fs::create_directory(target);
-  fs::permissions(target, fs::perms::owner_all);
-  const fs::path link = tmp.path / "link";
+  fs::permissions(target, fs::perms::owner_all | fs::perms::group_read);
+  const fs::path link = tmp.path() / "link";
   fs::create_directory_symlink(target, link);
 
-  auto via_link = ensure_directory(link, 0777);
+  auto via_link = ensure_directory(link, DirectoryAccess::kTraversable);
   REQUIRE_FALSE(via_link.has_value());
   CHECK(via_link.error().message.find("symlink") != std::string::npos);
-  CHECK(mode_of(target) == 0700);  // untouched through the link
-  auto via_slash = ensure_directory(link.string() + "/", 0777);
+  CHECK(mode_of(target) == 0740);  // untouched through the link
+  auto via_slash = ensure_directory(link.string() + "/", DirectoryAccess::kTraversable);
   CHECK_FALSE(via_slash.has_value());
-  CHECK(mode_of(target) == 0700);
+  CHECK(mode_of(target) == 0740);
 
-  const fs::path file = tmp.path / "file";
+  const fs::path file = tmp.path() / "file";
   put(file, "x", 0600);
-  CHECK_FALSE(ensure_directory(file, 0755).has_value());
+  CHECK_FALSE(ensure_directory(file, DirectoryAccess::kPrivate).has_value());
   CHECK(fs::is_regular_file(file));
 }
 
 TEST_CASE("ensure_directories creates every missing parent with the mode", "[platform][fs]") {
   TempDir tmp;
   UmaskGuard umask(027);
-  fs::permissions(tmp.path, fs::perms::owner_all);
-  const fs::path leaf = tmp.path / "a" / "b" / "c";
-  REQUIRE(ensure_directories(leaf, 0755));
-  CHECK(mode_of(tmp.path / "a") == 0755);
-  CHECK(mode_of(tmp.path / "a" / "b") == 0755);
-  CHECK(mode_of(leaf) == 0755);
-  CHECK(mode_of(tmp.path) == 0700);  // an existing parent is left alone
+  fs::permissions(tmp.path(), fs::perms::owner_all);
+  const fs::path leaf = tmp.path() / "a" / "b" / "c";
+  REQUIRE(ensure_directories(leaf, DirectoryAccess::kTraversable));
+  CHECK(mode_of(tmp.path() / "a") == 0711);
+  CHECK(mode_of(tmp.path() / "a" / "b") == 0711);
+  CHECK(mode_of(leaf) == 0711);
+  CHECK(mode_of(tmp.path()) == 0700);  // an existing parent is left alone
 
   // Idempotent, and the last component is brought to the new mode.
-  REQUIRE(ensure_directories(leaf, 0711));
-  CHECK(mode_of(leaf) == 0711);
-  CHECK(mode_of(tmp.path / "a") == 0755);
+  REQUIRE(ensure_directories(leaf, DirectoryAccess::kPrivate));
+  CHECK(mode_of(leaf) == 0700);
+  CHECK(mode_of(tmp.path() / "a") == 0711);
 
-  put(tmp.path / "plain", "", 0600);
-  CHECK_FALSE(ensure_directories(tmp.path / "plain" / "sub", 0755).has_value());
+  put(tmp.path() / "plain", "", 0600);
+  CHECK_FALSE(
+      ensure_directories(tmp.path() / "plain" / "sub", DirectoryAccess::kPrivate).has_value());
 }
 
 TEST_CASE("write_new_file writes content with mode and owner", "[platform][fs]") {
   TempDir tmp;
   UmaskGuard umask(077);
-  const fs::path file = tmp.path / "script.sh";
-  REQUIRE(write_new_file(file, "echo hi\n", 0755));
+  const fs::path file = tmp.path() / "script.sh";
+  REQUIRE(write_new_file(file, "echo hi\n", FileAccess::kReadOnly));
   CHECK(slurp(file) == "echo hi\n");
-  CHECK(mode_of(file) == 0755);
+  CHECK(mode_of(file) == 0400);
+  const fs::path other = tmp.path() / "other";
+  REQUIRE(write_new_file(other, "x", FileAccess::kPrivate));
+  CHECK(mode_of(other) == 0600);
 
   if (::geteuid() == 0) {
-    const fs::path owned = tmp.path / "owned";
-    REQUIRE(write_new_file(owned, "data", 0640, Owner{65534, 65534}));
+    const fs::path owned = tmp.path() / "owned";
+    REQUIRE(write_new_file(owned, "data", FileAccess::kReadOnly, make_account(65534, 65534)));
     const auto st = stat_of(owned);
     CHECK(st.st_uid == 65534);
     CHECK(st.st_gid == 65534);
-    CHECK((st.st_mode & 07777U) == 0640);
+    CHECK((st.st_mode & 07777U) == 0400);
     CHECK(slurp(owned) == "data");
   }
 }
 
 TEST_CASE("write_new_file refuses existing files and symlinks", "[platform][fs]") {
   TempDir tmp;
-  const fs::path existing = tmp.path / "existing";
+  const fs::path existing = tmp.path() / "existing";
   put(existing, "old", 0644);
-  auto again = write_new_file(existing, "new", 0600);
+  auto again = write_new_file(existing, "new", FileAccess::kPrivate);
   REQUIRE_FALSE(again.has_value());
   CHECK(again.error().message.find("File exists") != std::string::npos);
   CHECK(slurp(existing) == "old");
   CHECK(mode_of(existing) == 0644);
 
-  const fs::path to_existing = tmp.path / "to-existing";
+  const fs::path to_existing = tmp.path() / "to-existing";
   fs::create_symlink(existing, to_existing);
-  CHECK_FALSE(write_new_file(to_existing, "new", 0600).has_value());
+  CHECK_FALSE(write_new_file(to_existing, "new", FileAccess::kPrivate).has_value());
   CHECK(slurp(existing) == "old");
 
-  const fs::path dangling = tmp.path / "dangling";
-  const fs::path nowhere = tmp.path / "nowhere";
+  const fs::path dangling = tmp.path() / "dangling";
+  const fs::path nowhere = tmp.path() / "nowhere";
   fs::create_symlink(nowhere, dangling);
-  CHECK_FALSE(write_new_file(dangling, "new", 0600).has_value());
+  CHECK_FALSE(write_new_file(dangling, "new", FileAccess::kPrivate).has_value());
   CHECK_FALSE(fs::exists(nowhere));
 }
 
 TEST_CASE("write_file_atomic replaces content and leaves no temporary file", "[platform][fs]") {
   TempDir tmp;
-  const fs::path file = tmp.path / "state.json";
+  const fs::path file = tmp.path() / "state.json";
   REQUIRE(write_file_atomic(file, "{\"v\":1}"));
   CHECK(slurp(file) == "{\"v\":1}");
   CHECK(mode_of(file) == 0600);
   const auto first_inode = stat_of(file).st_ino;
 
-  REQUIRE(write_file_atomic(file, "{\"v\":2}", 0644));
+  fs::permissions(file, fs::perms(0644));
+  REQUIRE(write_file_atomic(file, "{\"v\":2}", FileAccess::kReadOnly));
   CHECK(slurp(file) == "{\"v\":2}");
-  CHECK(mode_of(file) == 0644);
+  CHECK(mode_of(file) == 0400);
   CHECK(stat_of(file).st_ino != first_inode);  // a new file renamed over, not rewritten
 
   int entries = 0;
-  for (const auto& entry : fs::directory_iterator(tmp.path)) {
+  for (const auto& entry : fs::directory_iterator(tmp.path())) {
     CHECK(entry.path().filename() == "state.json");
     ++entries;
   }
   CHECK(entries == 1);
 
-  CHECK_FALSE(write_file_atomic(tmp.path / "missing" / "x", "data").has_value());
+  CHECK_FALSE(write_file_atomic(tmp.path() / "missing" / "x", "data").has_value());
 }
 
 TEST_CASE("read_file reads whole files within the limit", "[platform][fs]") {
   TempDir tmp;
-  const fs::path file = tmp.path / "data";
+  const fs::path file = tmp.path() / "data";
   put(file, "0123456789", 0600);
   auto all = read_file(file, 10);
   REQUIRE(all.has_value());
@@ -219,14 +216,14 @@ TEST_CASE("read_file reads whole files within the limit", "[platform][fs]") {
   REQUIRE(status.has_value());
   CHECK(status->starts_with("Name:"));
 
-  auto missing = read_file(tmp.path / "missing", 10);
+  auto missing = read_file(tmp.path() / "missing", 10);
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().message.find("No such file or directory") != std::string::npos);
 }
 
 TEST_CASE("read_file_range reads a slice", "[platform][fs]") {
   TempDir tmp;
-  const fs::path file = tmp.path / "data";
+  const fs::path file = tmp.path() / "data";
   put(file, "0123456789", 0600);
   CHECK(*read_file_range(file, 2, 3) == "234");
   CHECK(*read_file_range(file, 0, 10) == "0123456789");
@@ -236,15 +233,15 @@ TEST_CASE("read_file_range reads a slice", "[platform][fs]") {
   CHECK(*read_file_range(file, 3, 0) == "");
   // A huge length is fine: nothing is allocated beyond what the file holds.
   CHECK(*read_file_range(file, 5, std::size_t{1} << 40) == "56789");
-  CHECK_FALSE(read_file_range(tmp.path / "missing", 0, 1).has_value());
+  CHECK_FALSE(read_file_range(tmp.path() / "missing", 0, 1).has_value());
 }
 
 TEST_CASE("remove_tree removes a tree but not what its symlinks point at", "[platform][fs]") {
   TempDir tmp;
-  const fs::path outside = tmp.path / "outside";
+  const fs::path outside = tmp.path() / "outside";
   fs::create_directory(outside);
   put(outside / "keep", "keep", 0600);
-  const fs::path tree = tmp.path / "tree";
+  const fs::path tree = tmp.path() / "tree";
   fs::create_directories(tree / "a" / "b");
   put(tree / "a" / "b" / "file", "x", 0600);
   fs::create_directory_symlink(outside, tree / "a" / "link");
@@ -257,8 +254,8 @@ TEST_CASE("remove_tree removes a tree but not what its symlinks point at", "[pla
 
 TEST_CASE("find_program searches the given PATH for executable files", "[platform][fs]") {
   TempDir tmp;
-  const fs::path first = tmp.path / "first";
-  const fs::path second = tmp.path / "second";
+  const fs::path first = tmp.path() / "first";
+  const fs::path second = tmp.path() / "second";
   fs::create_directories(first / "tool");  // a directory is not a program
   fs::create_directory(second);
   put(first / "other", "#!/bin/sh\n", 0644);  // not executable
@@ -295,4 +292,78 @@ TEST_CASE("current_executable names this test binary", "[platform][fs]") {
   CHECK(exe->is_absolute());
   CHECK(exe->filename() == "ferry_platform_tests");
   CHECK(fs::is_regular_file(*exe));
+}
+
+TEST_CASE("inspect_file tells a private file, an executable, a shared one", "[platform][fs]") {
+  TempDir tmp;
+  const fs::path key = tmp.path() / "key";
+  put(key, "secret", 0600);
+  auto facts = inspect_file(key, FollowLinks::kNo);
+  REQUIRE(facts);
+  CHECK(facts->regular_file);
+  CHECK_FALSE(facts->executable);
+  CHECK(facts->private_to_owner);
+  CHECK_FALSE(facts->writable_by_others);
+  CHECK(facts->owner.same_user(current_account()));
+
+  const fs::path tool = tmp.path() / "tool";
+  put(tool, "#!/bin/sh\n", 0775);
+  facts = inspect_file(tool, FollowLinks::kNo);
+  REQUIRE(facts);
+  CHECK(facts->executable);
+  CHECK_FALSE(facts->private_to_owner);
+  CHECK(facts->writable_by_others);
+  put(tool, "#!/bin/sh\n", 0704);
+  facts = inspect_file(tool, FollowLinks::kNo);
+  REQUIRE(facts);
+  CHECK_FALSE(facts->private_to_owner);  // others may read it
+  CHECK_FALSE(facts->writable_by_others);
+
+  // A link is the link, or what it points at.
+  const fs::path link = tmp.path() / "link";
+  fs::create_symlink(key, link);
+  facts = inspect_file(link, FollowLinks::kNo);
+  REQUIRE(facts);
+  CHECK_FALSE(facts->regular_file);
+  facts = inspect_file(link, FollowLinks::kYes);
+  REQUIRE(facts);
+  CHECK(facts->regular_file);
+  if (::geteuid() == 0) {
+    REQUIRE(::chown(key.c_str(), 65534, 65534) == 0);
+    facts = inspect_file(key, FollowLinks::kNo);
+    REQUIRE(facts);
+    CHECK_FALSE(facts->owner.same_user(current_account()));
+    CHECK(facts->owner.native()->uid == 65534);
+  }
+
+  auto missing = inspect_file(tmp.path() / "missing", FollowLinks::kYes);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message ==
+        (tmp.path() / "missing").string() + ": No such file or directory");
+}
+
+TEST_CASE("create_file makes a new private file and refuses what exists", "[platform][fs]") {
+  TempDir tmp;
+  UmaskGuard umask(022);
+  const fs::path log = tmp.path() / "supervisor.log";
+  {
+    auto file = create_file(log, FileAccess::kPrivate, "supervisor log");
+    REQUIRE(file);
+    CHECK(file->native() >= 0);
+    CHECK(::write(static_cast<int>(file->native()), "x", 1) == 1);
+    OpenFile moved = std::move(*file);
+    CHECK(file->native() == -1);
+    CHECK(moved.native() >= 0);
+  }
+  CHECK(slurp(log) == "x");
+  CHECK(mode_of(log) == 0600);
+
+  auto again = create_file(log, FileAccess::kPrivate, "supervisor log");
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == ferry::codes::kInternalError);
+  CHECK(again.error().message == "supervisor log: File exists");
+  const fs::path link = tmp.path() / "link";
+  fs::create_symlink(tmp.path() / "nowhere", link);
+  CHECK_FALSE(create_file(link, FileAccess::kPrivate, "x"));
+  CHECK_FALSE(fs::exists(tmp.path() / "nowhere"));
 }

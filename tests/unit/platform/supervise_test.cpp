@@ -24,6 +24,8 @@
 
 #include "ferry/core/error_codes.hpp"
 #include "ferry/platform/users.hpp"
+#include "posix/account_native.hpp"
+#include "test_process.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -35,19 +37,9 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = fs::temp_directory_path() / "ferry-sup-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+// Private to this user, as mkdtemp(3) makes it.
+struct TempDir : ferry::test::TempDir {
+  TempDir() : ferry::test::TempDir("ferry-sup", 0700) {}
 };
 
 std::string slurp(const fs::path& p) {
@@ -129,17 +121,28 @@ SuperviseSpec shell_spec(const TempDir& dir, const std::string& script) {
   SuperviseSpec spec;
   spec.argv = {"/bin/sh", "-c", script};
   spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"};
-  spec.working_directory = dir.path.string();
-  spec.output_path = (dir.path / "output.log").string();
+  spec.working_directory = dir.path().string();
+  spec.output_path = (dir.path() / "output.log").string();
   spec.timeout = 10s;
   spec.kill_grace = 500ms;
   spec.drain_after_exit = 300ms;
-  spec.cgroup_name = "test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+  spec.container_name = "test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
   return spec;
 }
 
 double seconds_since(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+struct Timed {
+  SuperviseOutcome outcome;
+  double elapsed = 0;  // seconds
+};
+
+Timed supervise_timed(const SuperviseSpec& spec) {
+  const auto start = SteadyClock::now();
+  auto outcome = supervise(spec);
+  return {std::move(outcome), seconds_since(start)};
 }
 
 // Kills and reaps what a test deliberately left running (re-parented to this process).
@@ -172,6 +175,19 @@ std::string daemonizing_script(const std::string& marker) {
          "exec sleep 30\n";
 }
 
+// A task that daemonizes (see daemonizing_script), marked for processes_with_argument().
+struct Daemonizing {
+  std::string marker;
+  SuperviseSpec spec;
+};
+
+Daemonizing daemonizing_task(const TempDir& dir, std::chrono::milliseconds timeout) {
+  const std::string marker = unique_sleep_arg();
+  auto spec = shell_spec(dir, daemonizing_script(marker));
+  spec.timeout = timeout;
+  return {marker, std::move(spec)};
+}
+
 int read_pid_file(const fs::path& p) {
   const std::string text = slurp(p);
   REQUIRE_FALSE(text.empty());
@@ -196,8 +212,8 @@ TEST_CASE("run_supervised reports exit codes", "[platform][supervise]") {
   CHECK(outcome.output_bytes == slurp(spec.output_path).size());
   CHECK(outcome.start_time >= before);
   CHECK(outcome.end_time >= outcome.start_time);
-  CHECK(outcome.used_cgroup == cgroup2_writable());
-  CHECK_FALSE(fs::exists(cgroup_leaf(spec.cgroup_name)));  // removed once empty
+  CHECK(outcome.contained == cgroup2_writable());
+  CHECK_FALSE(fs::exists(cgroup_leaf(spec.container_name)));  // removed once empty
 }
 
 TEST_CASE("run_supervised reports death by an unexpected signal", "[platform][supervise]") {
@@ -205,14 +221,38 @@ TEST_CASE("run_supervised reports death by an unexpected signal", "[platform][su
   const auto outcome = supervise(shell_spec(dir, "ulimit -c 0; kill -SEGV $$"));
   CHECK(outcome.kind == Kind::kSignaled);
   CHECK(outcome.exit_code == 128 + SIGSEGV);
+  CHECK(ferry::platform::describe_abnormal_exit(outcome.exit_code) ==
+        "the process was killed by signal 11 (SIGSEGV)");
+  CHECK(ferry::platform::describe_abnormal_exit(128 + 9) ==
+        "the process was killed by signal 9 (SIGKILL)");
+}
+
+TEST_CASE("block_supervisor_signals holds back cancels and child exits", "[platform][supervise]") {
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ferry::platform::block_supervisor_signals();
+    sigset_t mask;
+    ::sigprocmask(SIG_SETMASK, nullptr, &mask);
+    bool all = true;
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) {
+      all = all && ::sigismember(&mask, sig) == 1;
+    }
+    ::raise(SIGTERM);  // held back: the process lives on to report
+    ::_exit(all ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("run_supervised merges stdout and stderr in order into a private spool",
           "[platform][supervise]") {
   TempDir dir;
   // An old spool with loose permissions is truncated and tightened.
-  std::ofstream(dir.path / "output.log") << "stale content that must disappear";
-  fs::permissions(dir.path / "output.log", fs::perms::all);
+  std::ofstream(dir.path() / "output.log") << "stale content that must disappear";
+  fs::permissions(dir.path() / "output.log", fs::perms::all);
   const auto spec = shell_spec(dir,
                                "echo one; echo two >&2; echo three; echo four >&2\n"
                                "read line || echo stdin-eof\n"
@@ -243,9 +283,7 @@ TEST_CASE("run_supervised times out", "[platform][supervise]") {
   SECTION("a program that dies of SIGTERM") {
     auto spec = shell_spec(dir, "exec sleep 30");
     spec.timeout = 1s;
-    const auto start = SteadyClock::now();
-    const auto outcome = supervise(spec);
-    const double elapsed = seconds_since(start);
+    const auto [outcome, elapsed] = supervise_timed(spec);
     CHECK(outcome.kind == Kind::kTimedOut);
     CHECK(outcome.exit_code == 128 + SIGTERM);
     CHECK(elapsed >= 0.95);
@@ -255,9 +293,7 @@ TEST_CASE("run_supervised times out", "[platform][supervise]") {
     auto spec = shell_spec(dir, "trap '' TERM; echo ready; sleep 30; echo survived");
     spec.timeout = 500ms;
     spec.kill_grace = 300ms;
-    const auto start = SteadyClock::now();
-    const auto outcome = supervise(spec);
-    const double elapsed = seconds_since(start);
+    const auto [outcome, elapsed] = supervise_timed(spec);
     CHECK(outcome.kind == Kind::kTimedOut);
     CHECK(outcome.exit_code == 128 + SIGKILL);
     CHECK(elapsed >= 0.75);
@@ -267,52 +303,44 @@ TEST_CASE("run_supervised times out", "[platform][supervise]") {
 }
 
 TEST_CASE("run_supervised kills a daemonized grandchild with the tree", "[platform][supervise]") {
-  const bool use_cgroup = GENERATE(true, false);
-  INFO("use_cgroup " << use_cgroup);
+  const bool contain_tree = GENERATE(true, false);
+  INFO("contain_tree " << contain_tree);
   TempDir dir;
-  const std::string marker = unique_sleep_arg();
-  auto spec = shell_spec(dir, daemonizing_script(marker));
-  spec.timeout = 1500ms;
-  spec.use_cgroup = use_cgroup;
-  const auto start = SteadyClock::now();
-  const auto outcome = supervise(spec);
-  const double elapsed = seconds_since(start);
+  auto [marker, spec] = daemonizing_task(dir, 1500ms);
+  spec.contain_tree = contain_tree;
+  const auto [outcome, elapsed] = supervise_timed(spec);
 
   CHECK(outcome.kind == Kind::kTimedOut);
-  CHECK(outcome.used_cgroup == (use_cgroup && cgroup2_writable()));
+  CHECK(outcome.contained == (contain_tree && cgroup2_writable()));
   CHECK(elapsed < 1.5 + 0.5 + 0.5);
   // The daemon was re-parented to us (the subreaper), not to init...
   CHECK(slurp(spec.output_path) == "daemon ppid " + std::to_string(::getpid()) + "\n");
   // ...and nothing of the task is left, not even a zombie.
-  const int daemon = read_pid_file(dir.path / "daemon.pid");
+  const int daemon = read_pid_file(dir.path() / "daemon.pid");
   CHECK(::kill(daemon, 0) == -1);
   CHECK(errno == ESRCH);
   CHECK(processes_with_argument(marker).empty());
-  CHECK_FALSE(fs::exists(cgroup_leaf(spec.cgroup_name)));
+  CHECK_FALSE(fs::exists(cgroup_leaf(spec.container_name)));
 }
 
 TEST_CASE("run_supervised in Process mode kills the main process only", "[platform][supervise]") {
   TempDir dir;
-  const std::string marker = unique_sleep_arg();
-  auto spec = shell_spec(dir, daemonizing_script(marker));
-  spec.timeout = 1s;
+  auto [marker, spec] = daemonizing_task(dir, 1s);
   spec.kill_process_tree = false;
-  const auto start = SteadyClock::now();
-  const auto outcome = supervise(spec);
-  const double elapsed = seconds_since(start);
+  const auto [outcome, elapsed] = supervise_timed(spec);
 
   CHECK(outcome.kind == Kind::kTimedOut);
   CHECK(outcome.exit_code == 128 + SIGTERM);
   // The daemon keeps the output pipe open: only drain_after_exit is waited for it.
   CHECK(elapsed < 1.0 + 0.3 + 0.5);
-  const int daemon = read_pid_file(dir.path / "daemon.pid");
+  const int daemon = read_pid_file(dir.path() / "daemon.pid");
   const auto survivors = processes_with_argument(marker);
   CHECK(survivors == std::vector<int>{daemon});
   CHECK(parent_of(daemon) == ::getpid());
-  CHECK(fs::exists(cgroup_leaf(spec.cgroup_name)) == outcome.used_cgroup);
+  CHECK(fs::exists(cgroup_leaf(spec.container_name)) == outcome.contained);
   kill_and_reap(daemon);
   CHECK(processes_with_argument(marker).empty());
-  remove_cgroup_leaf(spec.cgroup_name);
+  remove_cgroup_leaf(spec.container_name);
 }
 
 TEST_CASE("run_supervised does not wait for background processes after a normal exit",
@@ -321,26 +349,24 @@ TEST_CASE("run_supervised does not wait for background processes after a normal 
   const std::string marker = unique_sleep_arg();
   auto spec = shell_spec(dir, "sleep " + marker + " & echo $! > bg.pid; echo done");
   spec.drain_after_exit = 300ms;
-  const auto start = SteadyClock::now();
-  const auto outcome = supervise(spec);
-  const double elapsed = seconds_since(start);
+  const auto [outcome, elapsed] = supervise_timed(spec);
 
   CHECK(outcome.kind == Kind::kExited);
   CHECK(outcome.exit_code == 0);
   CHECK(elapsed < 0.3 + 0.5);
   CHECK(slurp(spec.output_path) == "done\n");
-  const int background = read_pid_file(dir.path / "bg.pid");
+  const int background = read_pid_file(dir.path() / "bg.pid");
   CHECK(processes_with_argument(marker) == std::vector<int>{background});  // not killed
-  CHECK(fs::exists(cgroup_leaf(spec.cgroup_name)) == outcome.used_cgroup);
+  CHECK(fs::exists(cgroup_leaf(spec.container_name)) == outcome.contained);
   kill_and_reap(background);
-  remove_cgroup_leaf(spec.cgroup_name);
+  remove_cgroup_leaf(spec.container_name);
 }
 
 TEST_CASE("run_supervised reports a working directory that cannot be entered",
           "[platform][supervise]") {
   TempDir dir;
   auto spec = shell_spec(dir, "echo should-not-run");
-  spec.working_directory = (dir.path / "missing").string();
+  spec.working_directory = (dir.path() / "missing").string();
   bool started = false;
   spec.on_started = [&](int) { started = true; };
   const auto outcome = supervise(spec);
@@ -351,7 +377,7 @@ TEST_CASE("run_supervised reports a working directory that cannot be entered",
             std::string(::getpwuid(::geteuid())->pw_name) + "': No such file or directory");
   CHECK_FALSE(started);
   CHECK(outcome.output_bytes == 0);
-  CHECK_FALSE(fs::exists(cgroup_leaf(spec.cgroup_name)));
+  CHECK_FALSE(fs::exists(cgroup_leaf(spec.container_name)));
 }
 
 TEST_CASE("run_supervised reports a program that cannot be executed", "[platform][supervise]") {
@@ -384,16 +410,16 @@ TEST_CASE("run_supervised runs as another user with all its groups", "[platform]
   const gid_t extra_gid = extra->gr_gid;
 
   TempDir dir;
-  fs::permissions(dir.path, static_cast<fs::perms>(0755));
-  const fs::path open_dir = dir.path / "open";
-  const fs::path closed_dir = dir.path / "closed";
+  fs::permissions(dir.path(), static_cast<fs::perms>(0755));
+  const fs::path open_dir = dir.path() / "open";
+  const fs::path closed_dir = dir.path() / "closed";
   fs::create_directory(open_dir);
   fs::permissions(open_dir, static_cast<fs::perms>(0755));
   fs::create_directory(closed_dir);
   fs::permissions(closed_dir, static_cast<fs::perms>(0700));
 
   auto spec = shell_spec(dir, "id -u; id -g; id -G; pwd");
-  spec.credentials = ferry::platform::Credentials{user_name, user->uid, user->gid};
+  spec.run_as = *user;
   spec.working_directory = open_dir.string();
   const auto outcome = supervise(spec);
   REQUIRE(outcome.kind == Kind::kExited);
@@ -402,8 +428,8 @@ TEST_CASE("run_supervised runs as another user with all its groups", "[platform]
   uid_t uid = 0;
   gid_t gid = 0;
   out >> uid >> gid;
-  CHECK(uid == user->uid);
-  CHECK(gid == user->gid);
+  CHECK(uid == user->account.native()->uid);
+  CHECK(gid == user->account.native()->gid);
   std::string groups_line;
   std::getline(out >> std::ws, groups_line);
   std::istringstream groups_in(groups_line);
@@ -411,7 +437,7 @@ TEST_CASE("run_supervised runs as another user with all its groups", "[platform]
   for (gid_t g = 0; groups_in >> g;) {
     groups.insert(g);
   }
-  CHECK(groups == std::set<gid_t>{user->gid, extra_gid});  // root's group 0 is gone
+  CHECK(groups == std::set<gid_t>{user->account.native()->gid, extra_gid});  // root's 0 is gone
   std::string cwd;
   std::getline(out, cwd);
   CHECK(cwd == open_dir.string());
@@ -470,8 +496,7 @@ ForkedResult collect(pid_t child, int read_fd) {
 
 TEST_CASE("run_supervised cancels on SIGTERM and kills the tree", "[platform][supervise]") {
   TempDir dir;
-  const std::string marker = unique_sleep_arg();
-  const auto spec = shell_spec(dir, daemonizing_script(marker));
+  const auto [marker, spec] = daemonizing_task(dir, 10s);
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
   const pid_t child = supervise_in_child(spec, fds[1], [] {});
@@ -482,7 +507,7 @@ TEST_CASE("run_supervised cancels on SIGTERM and kills the tree", "[platform][su
     std::this_thread::sleep_for(10ms);
   }
   REQUIRE(slurp(spec.output_path) == "daemon ppid " + std::to_string(child) + "\n");
-  const int daemon = read_pid_file(dir.path / "daemon.pid");
+  const int daemon = read_pid_file(dir.path() / "daemon.pid");
   const auto start = SteadyClock::now();
   REQUIRE(::kill(child, SIGTERM) == 0);
   const ForkedResult result = collect(child, fds[0]);
@@ -513,7 +538,7 @@ TEST_CASE("run_supervised does not start after an early cancel", "[platform][sup
   ::close(fds[0]);
   CHECK(result.kind == static_cast<int>(Kind::kCancelled));
   CHECK_FALSE(result.started);
-  CHECK_FALSE(fs::exists(dir.path / "ran"));
+  CHECK_FALSE(fs::exists(dir.path() / "ran"));
 }
 
 TEST_CASE("run_supervised reports a user switch it is not allowed to make",
@@ -523,9 +548,11 @@ TEST_CASE("run_supervised reports a user switch it is not allowed to make",
     return;
   }
   TempDir dir;
-  fs::permissions(dir.path, fs::perms::all);  // the unprivileged supervisor writes its spool
+  fs::permissions(dir.path(), fs::perms::all);  // the unprivileged supervisor writes its spool
   auto spec = shell_spec(dir, "touch ran");
-  spec.credentials = ferry::platform::Credentials{"root", 0, 0};
+  const auto root = ferry::platform::lookup_user("root");
+  REQUIRE(root);
+  spec.run_as = *root;
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
   const pid_t child = supervise_in_child(spec, fds[1], [] {
@@ -541,5 +568,5 @@ TEST_CASE("run_supervised reports a user switch it is not allowed to make",
   CHECK(std::string(result.error) ==
         "cannot run as user 'root': setgroups: Operation not permitted");
   CHECK_FALSE(result.started);
-  CHECK_FALSE(fs::exists(dir.path / "ran"));
+  CHECK_FALSE(fs::exists(dir.path() / "ran"));
 }

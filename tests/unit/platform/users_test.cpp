@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ferry/core/error_codes.hpp"
+#include "posix/account_native.hpp"
 
 using ferry::platform::lookup_user;
 
@@ -13,8 +14,11 @@ TEST_CASE("lookup_user finds root", "[platform][users]") {
   auto root = lookup_user("root");
   REQUIRE(root.has_value());
   CHECK(root->name == "root");
-  CHECK(root->uid == 0);
-  CHECK(root->gid == 0);
+  REQUIRE(root->account.native() != nullptr);
+  CHECK(root->account.native()->uid == 0);
+  CHECK(root->account.native()->gid == 0);
+  CHECK(root->account.is_superuser());
+  CHECK(root->account.describe() == "uid 0");
   CHECK(root->home == "/root");
   CHECK_FALSE(root->shell.empty());
 }
@@ -41,7 +45,24 @@ TEST_CASE("lookup_user refuses malformed names before any lookup", "[platform][u
   CHECK(result.error().message.find("[A-Za-z0-9._-]") != std::string::npos);
 }
 
-TEST_CASE("current_uid and can_switch_user follow the effective uid", "[platform][users]") {
-  CHECK(ferry::platform::current_uid() == ::geteuid());
+TEST_CASE("current_account and can_switch_user follow the effective ids", "[platform][users]") {
+  const auto self = ferry::platform::current_account();
+  REQUIRE(self.native() != nullptr);
+  CHECK(self.native()->uid == ::geteuid());
+  CHECK(self.native()->gid == ::getegid());
+  CHECK(self.is_superuser() == (::geteuid() == 0));
   CHECK(ferry::platform::can_switch_user() == (::geteuid() == 0));
+}
+
+TEST_CASE("accounts: the same user whatever the group; no account is no one", "[platform][users]") {
+  using ferry::platform::make_account;
+  CHECK(make_account(1000, 1000).same_user(make_account(1000, 27)));
+  CHECK_FALSE(make_account(1000, 1000).same_user(make_account(1001, 1000)));
+  CHECK_FALSE(make_account(1000, 1000).is_superuser());
+  CHECK(make_account(1000, 1000).describe() == "uid 1000");
+  const ferry::platform::Account none;
+  CHECK(none.native() == nullptr);
+  CHECK_FALSE(none.same_user(none));
+  CHECK_FALSE(none.same_user(make_account(0, 0)));
+  CHECK_FALSE(none.is_superuser());
 }

@@ -4,16 +4,18 @@
 // in the agent includes Beast.
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ferry/agent/server_url.hpp"
 #include "ferry/core/ed25519.hpp"
+#include "ferry/platform/event_loop.hpp"
 
 namespace ferry::agent {
 
@@ -22,16 +24,21 @@ namespace ferry::agent {
 struct CallResult {
   std::string transport_error;
   long http_status = 0;
-  nlohmann::json response = nlohmann::json::object();
 
-  [[nodiscard]] bool ok() const {
-    return transport_error.empty() && http_status == 200 && !response.contains("Error");
-  }
+  CallResult();
+  // The reply's "Response" object: an empty object until one is set.
+  [[nodiscard]] const nlohmann::json& response() const;
+  void set_response(nlohmann::json response);
+
+  [[nodiscard]] bool ok() const;
   // "" when there is none (success or a transport error).
   [[nodiscard]] std::string error_code() const;
   [[nodiscard]] std::string error_message() const;
   // One line for logs: the code and message, or the transport error; never the body.
   [[nodiscard]] std::string describe() const;
+
+ private:
+  std::shared_ptr<const nlohmann::json> response_;
 };
 
 // Who the agent is to the server. `instance_id` is empty for RegisterInstance.
@@ -55,7 +62,7 @@ class ControlPlane {
   virtual ~ControlPlane() = default;
 
   // POST /agent with {"Action": action, ...fields}, signed as the protocol says. `done` runs on
-  // the executor the implementation was made with, never inside call() itself.
+  // the event loop the implementation was made with, never inside call() itself.
   virtual void call(const std::string& action, nlohmann::json fields, Done done) = 0;
   // Opens the push socket (GET /ws signed as Connect). At most one at a time.
   virtual void connect_push(PushHandlers handlers) = 0;
@@ -81,8 +88,8 @@ struct ControlPlaneOptions {
   std::string user_agent;
 };
 
-// The Boost.Beast implementation. Must be used from one thread (the executor's).
-std::unique_ptr<ControlPlane> make_http_control_plane(boost::asio::any_io_executor executor,
+// The Boost.Beast implementation. Must be used from one thread (the loop's).
+std::unique_ptr<ControlPlane> make_http_control_plane(platform::EventLoop& loop,
                                                       ControlPlaneOptions options,
                                                       AgentCredentials credentials);
 

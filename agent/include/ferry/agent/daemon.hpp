@@ -1,10 +1,10 @@
 // The agent daemon's logic: the push socket and polling, DescribeTasks, the task runner, the
 // reports of every task (start, live output pieces, finish) in order and retried, heartbeats,
-// and the one shutdown path. It talks to the server only through ControlPlane, and runs on one
-// single-threaded executor.
+// and the one shutdown path. Its parts are in src/daemon/ (daemon.cpp says which does what). It
+// reaches the server, its tasks and time only through ControlPlane, Runner and Clock, and runs
+// on one thread.
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -13,17 +13,20 @@
 #include <memory>
 #include <string>
 
+#include "ferry/agent/clock.hpp"
 #include "ferry/agent/control_plane.hpp"
 #include "ferry/agent/identity.hpp"
+#include "ferry/agent/runner.hpp"
+#include "ferry/agent/task_runner.hpp"
+#include "ferry/platform/event_loop.hpp"
 
 namespace ferry::agent {
 
 struct DaemonOptions {
   std::filesystem::path state_dir;
-  std::filesystem::path supervisor_executable;  // ferry-supervise, or ferry-agent (`supervise`)
-  std::size_t max_concurrent = 64;
-  std::chrono::milliseconds kill_grace{3000};
-  bool use_cgroup = true;
+  // How its tasks run; the runner's state_dir and keep_task_dirs are the daemon's own (above,
+  // and kept: a task directory is the journal's until the server has the finish).
+  RunnerOptions runner;
   // DescribeTasks while the push socket is down, every poll_interval with +-25% jitter.
   std::chrono::milliseconds poll_interval{15'000};
   // Live output: at most one UploadTaskLog per task per interval (the protocol says a second).
@@ -42,10 +45,20 @@ struct DaemonOptions {
   std::string version;  // sent in Heartbeat
 };
 
+// What the daemon runs on: the real ones from make_daemon_services(), fakes in tests.
+struct DaemonServices {
+  std::unique_ptr<ControlPlane> control_plane;
+  std::unique_ptr<Runner> runner;
+  std::unique_ptr<Clock> clock;
+};
+
+// The system clock and a TaskRunner as options.runner says, on `loop`.
+DaemonServices make_daemon_services(platform::EventLoop& loop, const DaemonOptions& options,
+                                    std::unique_ptr<ControlPlane> control_plane);
+
 class Daemon {
  public:
-  Daemon(boost::asio::any_io_executor executor, DaemonOptions options, Identity identity,
-         std::unique_ptr<ControlPlane> control_plane);
+  Daemon(DaemonOptions options, Identity identity, DaemonServices services);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;

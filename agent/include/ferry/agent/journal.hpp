@@ -10,7 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +18,7 @@
 #include "ferry/core/error.hpp"
 #include "ferry/core/task.hpp"
 #include "ferry/platform/fs.hpp"
+#include "ferry/platform/process_identity.hpp"
 
 namespace ferry::agent {
 
@@ -35,8 +36,7 @@ struct JournalRecord {
   std::string task_id;
   // The supervisor, named as process_identity.hpp says: pid, start time, boot.
   std::string boot_id;
-  int supervisor_pid = 0;
-  std::uint64_t supervisor_start_time = 0;
+  platform::ProcessIdentity supervisor;
   std::string start_time;  // RFC 3339: the TimeStamp of ReportTaskStart
   bool start_acked = false;
   std::int64_t next_log_index = 0;

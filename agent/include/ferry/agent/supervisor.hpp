@@ -23,11 +23,6 @@ struct SupervisorOptions {
 // could not be written.
 int supervisor_main(const SupervisorOptions& options);
 
-// Blocks the signals the supervisor takes through its signalfd (SIGTERM, SIGINT, SIGHUP,
-// SIGCHLD). Called first thing in main: a cancel that arrives during start-up then waits for
-// the supervisor instead of killing it.
-void block_supervisor_signals();
-
 // The supervisor's arguments as the agent writes them, from argv[first] on:
 // `--task-dir DIR [--kill-grace-ms N] [--no-cgroup]` (N from 0 to 300000). nullopt for anything
 // else, including a missing or empty --task-dir.

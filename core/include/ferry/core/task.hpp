@@ -39,6 +39,12 @@ std::string_view to_string(TaskStatus s);       // "SUCCESS", "START_FAILED", ..
 std::optional<CommandType> parse_command_type(std::string_view s);
 std::optional<TerminationMode> parse_termination_mode(std::string_view s);
 std::optional<TaskStatus> parse_task_status(std::string_view s);
+// Whether nothing follows `s`: SUCCESS, FAILED, TIMEOUT, TASK_TIMEOUT, START_FAILED,
+// DELIVER_FAILED, CANCELLED, TERMINATED.
+bool is_final(TaskStatus s);
+// Whether `id` is a valid InvocationTaskId: 1 to 64 characters of [A-Za-z0-9_-], so that it is
+// safe as a file name (the agent's task directory).
+bool is_valid_task_id(std::string_view id);
 // The file extension a script of this type gets: ".sh", ".ps1", ".bat".
 std::string_view script_extension(CommandType t);
 

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ferry/core/error.hpp"
 #include "ferry/platform/users.hpp"
 
 namespace ferry::platform {
@@ -22,5 +23,9 @@ std::map<std::string, std::string> parse_environment_file(std::string_view text)
 // always win. Returned as KEY=VALUE strings, sorted.
 std::vector<std::string> task_environment(const UserInfo& user,
                                           const std::string& environment_file = "/etc/environment");
+
+// The program that runs a SHELL script without a #! line: /bin/bash, else /bin/sh.
+// Errors: InternalError "neither /bin/bash nor /bin/sh is available".
+Expected<std::string> default_shell();
 
 }  // namespace ferry::platform

@@ -1,9 +1,10 @@
 // Telling whether a process recorded earlier is still the same process: a pid alone is not
-// enough (pids are reused), so a process is named by its pid, its start time (clock ticks since
-// boot, /proc/<pid>/stat field 22) and the boot it belongs to (the kernel's boot id).
+// enough (pids are reused), so a process is named by its pid, its start time and the boot it
+// belongs to (the kernel's boot id).
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,27 +15,40 @@ namespace ferry::platform {
 // variable; processes started by the agent (the supervisors) inherit it.
 inline constexpr const char* kBootIdFileVariable = "FERRY_BOOT_ID_FILE";
 
+// One process within one boot. start_time is what the OS records of its start (Linux: clock
+// ticks since boot, /proc/<pid>/stat field 22), so a later process given the same pid differs.
+struct ProcessIdentity {
+  int pid = 0;
+  std::uint64_t start_time = 0;
+
+  friend bool operator==(const ProcessIdentity&, const ProcessIdentity&) = default;
+};
+
+// How hard a cancel asks. POSIX: kGraceful is SIGTERM (a supervisor then ends its task's tree
+// and records TERMINATED), kForced is SIGKILL.
+enum class CancelLevel { kGraceful, kForced };
+
 // The boot id (/proc/sys/kernel/random/boot_id, or the file named by FERRY_BOOT_ID_FILE),
 // without its newline; empty when unreadable.
 std::string boot_id();
 
-// The start time of process `pid`, in clock ticks since boot; nullopt when there is no such
-// process or it has ended (a zombie waiting to be reaped counts as ended).
-std::optional<std::uint64_t> process_start_time(int pid);
+// The identity of the live process `pid`; nullopt when there is no such process or it has ended
+// (a zombie waiting to be reaped counts as ended).
+std::optional<ProcessIdentity> identify_process(int pid);
 
-// Whether process `pid` is alive and still the one that had `start_time`.
-bool is_same_process(int pid, std::uint64_t start_time);
+// This process's pid.
+int current_process_id();
 
-// Sends `signal` to `pid` only if it is still the process that had `start_time`. False when it
-// is not (or the signal could not be sent). Through a pidfd, so a pid reused between the check
-// and the signal is never hit (on kernels before 5.3, kill(2) right after the check).
-bool signal_same_process(int pid, std::uint64_t start_time, int signal);
+// Whether the process is alive and still the one named.
+bool is_running(const ProcessIdentity& process);
 
-// The pid of a live process whose argument list holds `args` as consecutive elements, if any.
-std::optional<int> find_process_with_args(const std::initializer_list<std::string_view>& args);
+// Cancels the process only if it is still the one named. False when it is not (or the request
+// could not be made). Never reaches a process that took the pid over (Linux: through a pidfd,
+// opened before the check; on kernels before 5.3, kill(2) right after the check).
+bool cancel_process(const ProcessIdentity& process, CancelLevel level);
 
-// Parses the start time (field 22) out of the text of a /proc/<pid>/stat file; nullopt for a
-// zombie or dead process (state Z or X) or text that does not parse. Exposed for tests.
-std::optional<std::uint64_t> parse_stat_start_time(std::string_view stat);
+// A live process whose argument list holds `args` as consecutive elements, if any.
+std::optional<ProcessIdentity> find_process_with_args(
+    const std::initializer_list<std::string_view>& args);
 
 }  // namespace ferry::platform

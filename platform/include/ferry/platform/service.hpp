@@ -11,4 +11,9 @@ namespace ferry::platform {
 // Returns false only when a manager is configured and the message could not be sent.
 bool notify_service(std::string_view state);
 
+// Process-wide settings of a long-running network service, made once at its start: a write to a
+// connection the peer has closed fails with an error instead of ending the process (POSIX:
+// SIGPIPE ignored).
+void prepare_service_process();
+
 }  // namespace ferry::platform

@@ -10,29 +10,29 @@
 #include <string>
 #include <vector>
 
-namespace ferry::platform {
+#include "ferry/platform/users.hpp"
 
-struct Credentials {
-  std::string username;  // for initgroups()
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-};
+namespace ferry::platform {
 
 struct SuperviseSpec {
   std::vector<std::string> argv;  // argv[0]: absolute path of the program
   std::vector<std::string> env;   // the complete environment, KEY=VALUE
-  std::string working_directory;  // entered after the switch to `credentials`
+  std::string working_directory;  // entered after the switch to `run_as`
   // When set, checked readable as the task's user right before exec, so that a state
   // directory the user cannot traverse is a clear start failure, not an interpreter error.
   std::string script_path;
-  std::optional<Credentials> credentials;  // nullopt: keep this process's identity
-  std::string output_path;                 // spool file (created 0600): stdout+stderr merged
+  // The user the program runs as, with all of its groups; nullopt: this process's identity.
+  std::optional<UserInfo> run_as;
+  std::string output_path;  // spool file (created 0600): stdout+stderr merged
   std::chrono::milliseconds timeout{60000};
-  std::chrono::milliseconds kill_grace{3000};  // SIGTERM, then SIGKILL after this
+  std::chrono::milliseconds kill_grace{3000};  // graceful, then forced after this
   bool kill_process_tree = true;               // false: timeout/cancel kill the main process only
   std::chrono::milliseconds drain_after_exit{1000};  // output read after the main process ends
-  bool use_cgroup = true;   // use a per-task cgroup where a writable hierarchy exists
-  std::string cgroup_name;  // leaf name under ferry's cgroup, e.g. the task id
+  // Holds the whole tree in a per-task container that the OS can kill at once, where there is
+  // one (Linux: a cgroup v2 leaf under ferry's, where a writable hierarchy exists; Windows: a
+  // Job Object). Without it the tree is still found and killed, by parentage.
+  bool contain_tree = true;
+  std::string container_name;  // unique per task, e.g. the task id
   // Called once the program runs (its exec succeeded), with its pid.
   std::function<void(int pid)> on_started;
 };
@@ -42,7 +42,7 @@ struct SuperviseOutcome {
     kExited,       // the main process exited; exit_code is its status
     kSignaled,     // killed by a signal it did not ask for; exit_code is 128 + signal
     kTimedOut,     // the deadline passed; the tree (or main process) was killed
-    kCancelled,    // SIGTERM/SIGINT/SIGHUP reached the supervisor; same kill
+    kCancelled,    // a cancel reached the supervisor (POSIX: SIGTERM, SIGINT, SIGHUP); same kill
     kStartFailed,  // the program never ran; error_code/error say why
   };
   Kind kind = Kind::kStartFailed;
@@ -52,11 +52,11 @@ struct SuperviseOutcome {
   uint64_t output_bytes = 0;
   std::chrono::system_clock::time_point start_time;
   std::chrono::system_clock::time_point end_time;
-  bool used_cgroup = false;
+  bool contained = false;  // the tree was in a container
 };
 
 // Runs spec.argv to its end. Must be called from a process that does nothing else (the
-// supervisor): it makes itself a child subreaper and takes SIGTERM/SIGINT/SIGHUP/SIGCHLD.
+// supervisor). On Linux it makes itself a child subreaper and takes SIGTERM/SIGINT/SIGHUP/SIGCHLD.
 // A cancel signal that arrives before the program starts ends it kCancelled without starting.
 // Those four signals stay blocked when it returns, so that a late cancel cannot kill the
 // supervisor before it records the outcome. It blocks them only in the calling thread: a
@@ -66,8 +66,17 @@ struct SuperviseOutcome {
 // kExited/kSignaled (e.g. 143) when it ended, else -1; the API reports -1 for both.
 SuperviseOutcome run_supervised(const SuperviseSpec& spec);
 
-// Removes the per-task cgroups that are empty now (a task that exited normally may have left
-// background processes in its cgroup, which ended since). Called by the agent at start-up.
-int remove_empty_task_cgroups();
+// Holds back what run_supervised() takes (cancels and the end of children; POSIX: SIGTERM,
+// SIGINT, SIGHUP, SIGCHLD blocked). Called first thing in a supervisor's main: a cancel that
+// arrives during start-up then waits for it instead of ending the process.
+void block_supervisor_signals();
+
+// The ErrorInfo of a kSignaled outcome: "the process was killed by signal 9 (SIGKILL)".
+std::string describe_abnormal_exit(int exit_code);
+
+// Removes the per-task containers that are empty now (a task that exited normally may have
+// left background processes in its container, which ended since). Called by the agent at
+// start-up. Returns how many went.
+int remove_empty_task_containers();
 
 }  // namespace ferry::platform

@@ -11,7 +11,7 @@
 namespace ferry::server {
 
 // SUCCESS, FAILED, TIMEOUT, TASK_TIMEOUT, START_FAILED, DELIVER_FAILED, CANCELLED, TERMINATED.
-bool is_final(TaskStatus s);
+using ferry::is_final;
 
 // Allowed moves:
 //   PENDING         -> DELIVERING, DELIVER_DELAYED, DELIVER_FAILED, CANCELLED

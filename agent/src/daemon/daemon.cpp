@@ -1,0 +1,169 @@
+// The daemon wires its parts, each in its own file here:
+//   ServerLink             push socket, reconnects, polling while it is down
+//   Heartbeat              the Heartbeat action on its interval
+//   Admission              DescribeTasks: tasks taken once, cancels, refusals
+//   Retention              the journal's caps, checked before a task is taken
+//   HeldTasks              the tasks held and the runner: start, end, cancel, forget
+//   ReportQueue            per task reports, in order, retried with backoff
+//   LiveOutput             UploadTaskLog pieces while tasks run
+//   Recovery               the journal scan at start-up
+//   ReattachedSupervisors  supervisors of an earlier agent, watched until they end
+// and owns the one shutdown path.
+#include "ferry/agent/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "admission.hpp"
+#include "daemon_context.hpp"
+#include "ferry/platform/process_identity.hpp"
+#include "heartbeat.hpp"
+#include "held_tasks.hpp"
+#include "live_output.hpp"
+#include "reattached_supervisors.hpp"
+#include "recovery.hpp"
+#include "report_queue.hpp"
+#include "retention.hpp"
+#include "server_link.hpp"
+
+namespace ferry::agent {
+
+DaemonServices make_daemon_services(platform::EventLoop& loop, const DaemonOptions& options,
+                                    std::unique_ptr<ControlPlane> control_plane) {
+  RunnerOptions runner = options.runner;
+  runner.state_dir = options.state_dir;
+  // The task directory is the journal entry: it goes once the server has the finish.
+  runner.keep_task_dirs = true;
+  return DaemonServices{std::move(control_plane), std::make_unique<TaskRunner>(loop, runner),
+                        make_system_clock(loop)};
+}
+
+struct Daemon::Impl {
+  // The services first: every part below uses them.
+  std::unique_ptr<ControlPlane> server;
+  std::unique_ptr<Clock> clock;
+  DaemonContext ctx;
+  ReportQueue reports;
+  HeldTasks tasks;
+  Retention retention;
+  Admission admission;
+  LiveOutput live;
+  ReattachedSupervisors reattached;
+  Recovery recovery;
+  ServerLink link;
+  Heartbeat heartbeat;
+  std::unique_ptr<Timer> flush_timer;
+  std::unique_ptr<Timer> stopped_timer;
+  int exit_code = 0;
+  std::function<void()> on_stopped;
+
+  Impl(DaemonOptions options, Identity identity, DaemonServices services)
+      : server(std::move(services.control_plane)),
+        clock(std::move(services.clock)),
+        ctx(std::move(options), std::move(identity), *server, *clock),
+        reports(
+            ctx,
+            [this](const std::string& id, const Report& report, const CallResult& r) {
+              tasks.report_answered(id, report, r);
+            },
+            [this] { maybe_finish_stop(); }),
+        tasks(ctx, reports, std::move(services.runner),
+              HeldTasks::Hooks{[this] { live.arm(); },
+                               [this](const std::string& id) { admission.note_forgotten(id); }}),
+        retention(ctx, tasks),
+        admission(ctx, tasks, retention),
+        live(ctx, tasks, reports),
+        reattached(ctx, tasks),
+        recovery(ctx, tasks, reports, reattached, live),
+        link(ctx, [this] { admission.describe(); }),
+        heartbeat(ctx),
+        flush_timer(clock->make_timer()),
+        stopped_timer(clock->make_timer()) {
+    ctx.fatal = [this](const std::string& why) {
+      spdlog::error("{}", why);
+      exit_code = 2;
+      stop();
+    };
+  }
+
+  void start(std::function<void()> done) {
+    on_stopped = std::move(done);
+    spdlog::info("agent {} starting (server {})", ctx.identity.instance_id,
+                 ctx.identity.server_url);
+    ctx.boot_id = platform::boot_id();
+    recovery.run();
+    heartbeat.start();
+    link.start();
+    admission.describe();
+  }
+
+  void stop() {
+    if (ctx.phase != DaemonPhase::kRunning) {
+      return;
+    }
+    ctx.phase = DaemonPhase::kStopping;
+    spdlog::info("stopping: no new tasks; {} task(s) in progress stay with their supervisors",
+                 tasks.in_progress());
+    heartbeat.stop();
+    link.stop();
+    // A last read of the live output, so that what the tasks printed so far is not held back.
+    live.collect();
+    flush_timer->start(ctx.options.shutdown_flush, [this] { finish_stop(); });
+    maybe_finish_stop();
+  }
+
+  void maybe_finish_stop() {
+    if (ctx.phase == DaemonPhase::kStopping && reports.idle()) {
+      finish_stop();
+    }
+  }
+
+  void finish_stop() {
+    if (ctx.stopped()) {
+      return;
+    }
+    ctx.phase = DaemonPhase::kStopped;
+    if (const std::size_t unsent = reports.unsent(); unsent > 0) {
+      spdlog::warn("stopping with {} report(s) not delivered", unsent);
+    }
+    reports.stop();
+    flush_timer->cancel();
+    live.stop();
+    reattached.stop();
+    heartbeat.stop();
+    link.stop();
+    // Detaches from the supervisors: running tasks go on.
+    tasks.detach_runner();
+    server->shutdown();
+    spdlog::info("stopped");
+    if (on_stopped) {
+      stopped_timer->start(std::chrono::milliseconds(0), std::move(on_stopped));
+    }
+  }
+};
+
+Daemon::Daemon(DaemonOptions options, Identity identity, DaemonServices services)
+    : impl_(std::make_shared<Impl>(std::move(options), std::move(identity), std::move(services))) {
+  impl_->ctx.owner = impl_;
+}
+
+Daemon::~Daemon() {
+  impl_->finish_stop();
+}
+
+void Daemon::start(std::function<void()> on_stopped) {
+  impl_->start(std::move(on_stopped));
+}
+
+void Daemon::stop() {
+  impl_->stop();
+}
+
+int Daemon::exit_code() const {
+  return impl_->exit_code;
+}
+
+std::size_t Daemon::tasks_in_progress() const {
+  return impl_->tasks.size();
+}
+
+}  // namespace ferry::agent

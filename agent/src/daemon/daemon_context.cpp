@@ -1,0 +1,69 @@
+#include "daemon_context.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "ferry/core/time.hpp"
+
+namespace ferry::agent {
+
+using std::chrono::milliseconds;
+
+DaemonContext::DaemonContext(DaemonOptions o, Identity i, ControlPlane& s, Clock& c)
+    : options(std::move(o)), identity(std::move(i)), server(s), clock(c) {}
+
+std::string DaemonContext::now_text() const {
+  return to_rfc3339(clock.wall_now());
+}
+
+milliseconds DaemonContext::backoff(int attempt, milliseconds min, milliseconds max) {
+  milliseconds d = min;
+  for (int i = 0; i < attempt && d < max; ++i) {
+    d *= 2;
+  }
+  d = std::min(d, max);
+  if (d.count() <= 1) {
+    return d;
+  }
+  std::uniform_int_distribution<std::int64_t> dist(d.count() / 2, d.count());
+  return milliseconds(dist(rng_));
+}
+
+milliseconds DaemonContext::jittered(milliseconds base) {
+  std::uniform_int_distribution<std::int64_t> dist(base.count() * 3 / 4, base.count() * 5 / 4);
+  return milliseconds(std::max<std::int64_t>(1, dist(rng_)));
+}
+
+bool DaemonContext::check_fatal(const CallResult& r) {
+  if (r.error_code() == "AuthFailure.InstanceNotFound") {
+    instance_gone();
+    return true;
+  }
+  return false;
+}
+
+void DaemonContext::instance_gone() {
+  fatal("the server no longer knows instance " + identity.instance_id +
+        " (deleted?); register again with a new register code");
+}
+
+bool DaemonContext::fix_clock(const CallResult& r) {
+  if (r.error_code() != "AuthFailure.SignatureExpire") {
+    return false;
+  }
+  auto it = r.response().find("ServerTime");
+  if (it == r.response().end() || !it->is_number_integer()) {
+    return false;
+  }
+  const auto local =
+      std::chrono::duration_cast<std::chrono::seconds>(clock.wall_now().time_since_epoch()).count();
+  const std::int64_t offset = it->get<std::int64_t>() - local;
+  spdlog::warn("the local clock is {} s away from the server's; signing with the server's time",
+               -offset);
+  server.set_clock_offset(offset);
+  return true;
+}
+
+}  // namespace ferry::agent

@@ -1,0 +1,195 @@
+#include "held_tasks.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "ferry/agent/agent_paths.hpp"
+#include "ferry/agent/task_runner.hpp"
+#include "ferry/platform/fs.hpp"
+
+namespace ferry::agent {
+namespace {
+
+// The TaskStatus of a report's answer; "" when there is none.
+std::string task_status_of(const CallResult& r) {
+  const auto it = r.response().find("TaskStatus");
+  return it != r.response().end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The server has ended the task, or a cancel of it is under way.
+bool ended_by_server(const std::string& status) {
+  const auto parsed = parse_task_status(status);
+  return status == "CANCELLING" || (parsed && is_final(*parsed));
+}
+
+}  // namespace
+
+HeldTasks::HeldTasks(DaemonContext& context, ReportQueue& reports, std::unique_ptr<Runner> runner,
+                     Hooks hooks)
+    : ctx_(context), reports_(reports), runner_(std::move(runner)), hooks_(std::move(hooks)) {}
+
+HeldTask* HeldTasks::find(const std::string& id) {
+  auto it = tasks_.find(id);
+  return it == tasks_.end() ? nullptr : &it->second;
+}
+
+std::size_t HeldTasks::in_progress() const {
+  return static_cast<std::size_t>(std::count_if(tasks_.begin(), tasks_.end(), [](const auto& kv) {
+    return kv.second.started && !kv.second.finished();
+  }));
+}
+
+HeldTask& HeldTasks::add(const std::string& id) {
+  HeldTask& t = tasks_[id];
+  t.id = id;
+  return t;
+}
+
+void HeldTasks::submit(Task task) {
+  const std::string id = task.invocation_task_id;
+  add(id);
+  if (!runner_) {
+    return;
+  }
+  runner_->submit(
+      std::move(task),
+      ctx_.guard([this, id](TaskResult result) { finished(id, std::move(result)); }),
+      ctx_.guard([this, id](platform::ProcessIdentity supervisor) { started(id, supervisor); }));
+}
+
+void HeldTasks::refuse(const std::string& id, TaskResult result) {
+  HeldTask& t = add(id);
+  t.journal.result = result;
+  reports_.push(id, Report::task_finish(result, -1, ctx_.now_text()));
+}
+
+void HeldTasks::started(const std::string& id, platform::ProcessIdentity supervisor) {
+  HeldTask* t = find(id);
+  if (t == nullptr) {
+    return;
+  }
+  t->started = true;
+  t->has_dir = true;
+  if (store_failing_) {
+    store_failing_ = false;
+    spdlog::info("the state directory works again: tasks start");
+  }
+  t->journal.task_id = id;
+  t->journal.boot_id = ctx_.boot_id;
+  t->journal.supervisor = supervisor;
+  t->journal.start_time = ctx_.now_text();
+  t->journaled = true;
+  // Journaled (synced) before the start is reported: from here a restarted agent finds it.
+  journal_write(*t, platform::Durability::kSynced);
+  spdlog::info("task {}: started", id);
+  reports_.push(id, Report::task_start(id, t->journal.start_time));
+  hooks_.output_started();
+}
+
+void HeldTasks::finished(const std::string& id, TaskResult result) {
+  HeldTask* t = find(id);
+  if (t == nullptr || t->finished()) {
+    return;
+  }
+  t->reattached = false;
+  t->finished_order = ++finish_counter_;
+  if (std::filesystem::exists(task_paths(ctx_.options.state_dir, id).dir)) {
+    t->has_dir = true;
+  }
+  spdlog::info("task {}: {}{}", id, to_string(result.status),
+               result.exit_code >= 0 ? " (exit code " + std::to_string(result.exit_code) + ")"
+                                     : std::string());
+  if (!t->started && result.status == TaskStatus::kStartFailed &&
+      result.error_info.find(kStoreFailed) != std::string::npos && !store_failing_) {
+    // Said once, not once per task: every new task gets the same START_FAILED meanwhile.
+    store_failing_ = true;
+    spdlog::warn(
+        "the state directory is full or read-only ({}); new tasks get START_FAILED until it "
+        "works again",
+        result.error_info);
+  }
+  t->journal.final_log_index = t->next_index - 1;
+  t->journal.result = result;
+  journal_write(*t, platform::Durability::kSynced);
+  reports_.push(id, Report::task_finish(result, t->next_index - 1, ctx_.now_text()));
+}
+
+void HeldTasks::cancel(HeldTask& task) {
+  task.cancel_sent = true;
+  if (task.reattached) {
+    if (!platform::cancel_process(task.journal.supervisor, platform::CancelLevel::kGraceful)) {
+      spdlog::debug("task {}: supervisor {} already gone", task.id, task.journal.supervisor.pid);
+    }
+    return;
+  }
+  if (runner_) {
+    runner_->cancel(task.id);
+  }
+}
+
+void HeldTasks::report_answered(const std::string& id, const Report& report, const CallResult& r) {
+  HeldTask* t = find(id);
+  if (t == nullptr) {
+    return;
+  }
+  if (report.action == "UploadTaskLog" && report.piece) {
+    t->journal.log_offset = report.piece->offset + report.piece->length;
+    t->journal.next_log_index = report.piece->index + 1;
+    t->journal.pending_piece.reset();
+    // Acknowledgements are not synced: losing one only sends an idempotent report again.
+    journal_write(*t, platform::Durability::kAtomicOnly);
+  }
+  if (report.action == "ReportTaskStart") {
+    t->journal.start_acked = true;
+    journal_write(*t, platform::Durability::kAtomicOnly);
+    const std::string status = task_status_of(r);
+    if (r.ok() && ended_by_server(status) && !t->finished() && !t->cancel_sent) {
+      // The server ended the task (or a cancel is under way) before the start arrived.
+      spdlog::info("task {}: the server says {}; stopping it", id, status);
+      cancel(*t);
+    }
+  }
+  if (report.action == "ReportTaskFinish") {
+    if (r.ok()) {
+      spdlog::debug("task {}: finish acknowledged ({})", id, task_status_of(r));
+    }
+    forget(id);
+  }
+}
+
+void HeldTasks::journal_write(HeldTask& task, platform::Durability durability) {
+  if (!task.journaled) {
+    return;
+  }
+  auto s = write_journal(task_paths(ctx_.options.state_dir, task.id).dir, task.journal, durability);
+  if (!s && !journal_failing_) {
+    journal_failing_ = true;
+    spdlog::warn("journal: {} (reports stay in memory until writes work again)", s.error().message);
+  } else if (s && journal_failing_) {
+    journal_failing_ = false;
+    spdlog::info("journal: writes work again");
+  }
+}
+
+void HeldTasks::detach_runner() {
+  runner_.reset();
+}
+
+// The journal entry goes once the server has the result.
+void HeldTasks::forget(const std::string& id) {
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) {
+    return;
+  }
+  if (it->second.has_dir) {
+    if (auto s = platform::remove_tree(task_paths(ctx_.options.state_dir, id).dir); !s) {
+      spdlog::warn("task {}: removing its directory: {}", id, s.error().message);
+    }
+  }
+  hooks_.forgotten(id);
+  reports_.forget(id);
+  tasks_.erase(it);
+}
+
+}  // namespace ferry::agent

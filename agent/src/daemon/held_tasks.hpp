@@ -1,0 +1,85 @@
+// The tasks the agent holds, from DescribeTasks until the server has acknowledged their finish,
+// and the runner that runs them: what happens to a task when it starts, ends, is cancelled or
+// refused, and what it then owes the server (through the report queue) and the journal.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "daemon_context.hpp"
+#include "ferry/agent/journal.hpp"
+#include "ferry/agent/runner.hpp"
+#include "report_queue.hpp"
+
+namespace ferry::agent {
+
+struct HeldTask {
+  std::string id;
+  bool has_dir = false;      // tasks/<id>/ belongs to this task (removed once it is done)
+  bool started = false;      // its supervisor ran
+  bool cancel_sent = false;  // a cancel went to its supervisor
+  bool reattached = false;   // run by a supervisor an earlier agent started: watched by polling
+  bool journaled = false;    // tasks/<id>/journal.json is this task's record
+  // Live output: read from the spool up to spool_offset; the next piece gets next_index.
+  std::uint64_t spool_offset = 0;
+  std::int64_t next_index = 0;
+  JournalRecord journal;            // its result is set once the task is final
+  std::int64_t finished_order = 0;  // retention: spools of tasks finished first go first
+
+  [[nodiscard]] bool finished() const { return journal.result.has_value(); }
+};
+
+class HeldTasks {
+ public:
+  struct Hooks {
+    std::function<void()> output_started;                  // a task runs: its output flows
+    std::function<void(const std::string& id)> forgotten;  // a task left the books
+  };
+
+  HeldTasks(DaemonContext& context, ReportQueue& reports, std::unique_ptr<Runner> runner,
+            Hooks hooks);
+
+  [[nodiscard]] HeldTask* find(const std::string& id);
+  [[nodiscard]] bool contains(const std::string& id) const { return tasks_.contains(id); }
+  [[nodiscard]] std::size_t size() const { return tasks_.size(); }
+  [[nodiscard]] std::map<std::string, HeldTask>& all() { return tasks_; }
+  // Started and not finished.
+  [[nodiscard]] std::size_t in_progress() const;
+  // The task's entry, made if new.
+  HeldTask& add(const std::string& id);
+
+  // Runs a task the server sent.
+  void submit(Task task);
+  // Settles a task without running it: only its finish is reported.
+  void refuse(const std::string& id, TaskResult result);
+  void started(const std::string& id, platform::ProcessIdentity supervisor);
+  // The task's final result: journaled (synced), then reported.
+  void finished(const std::string& id, TaskResult result);
+  // Cancels a running task: through the runner, or straight to a re-attached supervisor once
+  // it is checked to be the same process (it terminates the tree and reports TERMINATED).
+  void cancel(HeldTask& task);
+  // What a report's answer changes: the journal's acknowledgements, a cancel the server asks
+  // for in its answer to the start, the end of the task with its finish.
+  void report_answered(const std::string& id, const Report& report, const CallResult& r);
+
+  void journal_write(HeldTask& task, platform::Durability durability);
+  // Running tasks stay with their supervisors; the runner no longer reports on them.
+  void detach_runner();
+
+ private:
+  void forget(const std::string& id);
+
+  DaemonContext& ctx_;
+  ReportQueue& reports_;
+  std::unique_ptr<Runner> runner_;
+  Hooks hooks_;
+  std::map<std::string, HeldTask> tasks_;
+  std::int64_t finish_counter_ = 0;
+  bool journal_failing_ = false;  // logged once until a write works again
+  bool store_failing_ = false;    // new tasks cannot be stored: logged once
+};
+
+}  // namespace ferry::agent

@@ -1,0 +1,35 @@
+// At start-up: what an earlier agent left in the journal. Every task it held is taken up again
+// and ends as docs/architecture.md ("The journal and re-attach") says; nothing is started again.
+#pragma once
+
+#include <string>
+
+#include "daemon_context.hpp"
+#include "held_tasks.hpp"
+#include "live_output.hpp"
+#include "reattached_supervisors.hpp"
+#include "report_queue.hpp"
+
+namespace ferry::agent {
+
+class Recovery {
+ public:
+  Recovery(DaemonContext& context, HeldTasks& tasks, ReportQueue& reports,
+           ReattachedSupervisors& reattached, LiveOutput& live);
+
+  // Scans <state>/tasks/ once.
+  void run();
+
+ private:
+  void recover_record(JournalRecord record);
+  void recover_unjournaled(const std::string& id);
+  void reattach(HeldTask& task);
+
+  DaemonContext& ctx_;
+  HeldTasks& tasks_;
+  ReportQueue& reports_;
+  ReattachedSupervisors& reattached_;
+  LiveOutput& live_;
+};
+
+}  // namespace ferry::agent
