@@ -103,7 +103,7 @@ Status read_credentials(const nlohmann::json& v, std::vector<ApiCredential>& out
   return {};
 }
 
-Status read_regions(const nlohmann::json& v, std::vector<ApiRegion>& out) {
+Status read_regions(const nlohmann::json& v, std::vector<Region>& out) {
   if (!v.is_array()) {
     return config_error("regions", "must be an array of region names or {\"Region\", ...}");
   }
@@ -111,7 +111,7 @@ Status read_regions(const nlohmann::json& v, std::vector<ApiRegion>& out) {
   for (std::size_t i = 0; i < v.size(); ++i) {
     const std::string where = "regions[" + std::to_string(i) + "]";
     const auto& item = v[i];
-    ApiRegion r;
+    Region r;
     if (item.is_string()) {
       r.region = item.get<std::string>();
       r.region_name = r.region;
@@ -493,7 +493,6 @@ HttpServerOptions http_server_options(const ServerConfig& c) {
   o.tls_cert_file = c.tls_cert_file;
   o.tls_key_file = c.tls_key_file;
   o.max_body_bytes = c.max_body_bytes;
-  o.body_limit_status = 200;  // the envelope, readable by the Tencent Cloud SDKs
   o.max_connections = c.max_connections;
   o.io_threads = c.io_threads;
   o.websocket_path = "/ws";
@@ -501,8 +500,8 @@ HttpServerOptions http_server_options(const ServerConfig& c) {
   return o;
 }
 
-ApiOptions api_options(const ServerConfig& c) {
-  ApiOptions o;
+TatOptions tat_options(const ServerConfig& c) {
+  TatOptions o;
   o.credentials = c.credentials;
   o.regions = c.regions;
   o.rate_limit = c.rate_limit;

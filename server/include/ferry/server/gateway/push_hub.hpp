@@ -13,8 +13,8 @@
 #include <optional>
 #include <string>
 
-#include "ferry/server/actions/actions.hpp"
 #include "ferry/server/clock.hpp"
+#include "ferry/server/domain/context.hpp"
 #include "ferry/server/gateway/agent_gateway.hpp"
 #include "ferry/server/http_server.hpp"
 

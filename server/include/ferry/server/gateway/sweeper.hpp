@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "ferry/core/error.hpp"
-#include "ferry/server/actions/actions.hpp"
 #include "ferry/server/clock.hpp"
+#include "ferry/server/domain/context.hpp"
 #include "ferry/server/store/store.hpp"
 
 namespace ferry::server {
