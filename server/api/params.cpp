@@ -41,16 +41,20 @@ void Params::type_error(std::string_view name, std::string_view expected) {
   fail(Error{codes::kInvalidParameter, std::string(name) + ": must be " + std::string(expected)});
 }
 
-std::optional<std::string> Params::opt_string(std::string_view name) {
+const nlohmann::json* Params::typed_field(std::string_view name,
+                                          bool (nlohmann::json::*is_type)() const noexcept,
+                                          std::string_view expected) {
   const auto* v = field(name);
-  if (v == nullptr) {
-    return std::nullopt;
+  if (v != nullptr && !(v->*is_type)()) {
+    type_error(name, expected);
+    return nullptr;
   }
-  if (!v->is_string()) {
-    type_error(name, "a string");
-    return std::nullopt;
-  }
-  return v->get<std::string>();
+  return v;
+}
+
+std::optional<std::string> Params::opt_string(std::string_view name) {
+  const auto* v = typed_field(name, &nlohmann::json::is_string, "a string");
+  return v != nullptr ? std::optional(v->get<std::string>()) : std::nullopt;
 }
 
 std::string Params::req_string(std::string_view name) {
@@ -86,15 +90,8 @@ std::optional<int64_t> Params::opt_int(std::string_view name) {
 }
 
 std::optional<bool> Params::opt_bool(std::string_view name) {
-  const auto* v = field(name);
-  if (v == nullptr) {
-    return std::nullopt;
-  }
-  if (!v->is_boolean()) {
-    type_error(name, "a boolean");
-    return std::nullopt;
-  }
-  return v->get<bool>();
+  const auto* v = typed_field(name, &nlohmann::json::is_boolean, "a boolean");
+  return v != nullptr ? std::optional(v->get<bool>()) : std::nullopt;
 }
 
 std::optional<std::vector<std::string>> Params::opt_string_list(std::string_view name) {

@@ -137,15 +137,8 @@ RunSettings run_settings_of(const Command& c) {
 }  // namespace
 
 std::string_view to_string(InvocationSource source) {
-  switch (source) {
-    case InvocationSource::kInvoker:
-      return "INVOKER";
-    case InvocationSource::kSchedule:
-      return "SCHEDULE";
-    case InvocationSource::kUser:
-      break;
-  }
-  return "USER";
+  static constexpr std::string_view kNames[] = {"USER", "INVOKER", "SCHEDULE"};
+  return kNames[static_cast<std::size_t>(source)];
 }
 
 Expected<std::string> create_invocation(ServerContext& ctx, const Command& c,
@@ -188,6 +181,13 @@ Expected<std::string> create_invocation(ServerContext& ctx, const Command& c,
   inv.created_ms = inv.updated_ms = now;
 
   const std::string parameters = c.enable_parameter ? parameter_map_to_json(params->merged) : "";
+  const CommandDocument document{c.content,
+                                 c.command_type,
+                                 run.timeout,
+                                 run.working_directory,
+                                 run.username,
+                                 run.output_cos_bucket_url,
+                                 run.output_cos_key_prefix};
   std::vector<InvocationTask> tasks;
   tasks.reserve(spec.instance_ids.size());
   for (const auto& instance : spec.instance_ids) {
@@ -206,13 +206,7 @@ Expected<std::string> create_invocation(ServerContext& ctx, const Command& c,
         can_transition(TaskStatus::kPending, TaskStatus::kDeliverDelayed)) {
       t.status = TaskStatus::kDeliverDelayed;
     }
-    t.document.content = c.content;
-    t.document.command_type = c.command_type;
-    t.document.timeout = run.timeout;
-    t.document.working_directory = run.working_directory;
-    t.document.username = run.username;
-    t.document.output_cos_bucket_url = run.output_cos_bucket_url;
-    t.document.output_cos_key_prefix = run.output_cos_key_prefix;
+    t.document = document;
     t.enable_parameter = c.enable_parameter;
     t.parameters = parameters;
     t.invocation_source = source;

@@ -14,25 +14,83 @@ bool is_ascii_name_char(unsigned char c) {
   return std::isalnum(c) != 0 || c == '_' || c == '-' || c == '.';
 }
 
+// `error` unless `ok`.
+Status unless(bool ok, Error error) {
+  return ok ? Status{} : Status{std::move(error)};
+}
+
+// "" (the user's home), or absolute for SHELL ("/..."), a drive or UNC path otherwise.
+bool is_working_directory(std::string_view dir, std::string_view command_type) {
+  if (dir.empty()) {
+    return true;
+  }
+  if (dir.size() > kMaxWorkingDirectory || has_control(dir)) {
+    return false;
+  }
+  if (command_type == "SHELL") {
+    return dir.front() == '/';
+  }
+  const bool drive =
+      dir.size() >= 2 && std::isalpha(static_cast<unsigned char>(dir[0])) != 0 && dir[1] == ':';
+  const bool unc = dir.rfind("\\\\", 0) == 0;
+  return drive || unc;
+}
+
+bool is_username(std::string_view username) {
+  if (username.empty() || username.size() > kMaxUsername || username.front() == '-') {
+    return false;
+  }
+  for (std::size_t i = 0; i < username.size(); ++i) {
+    const auto c = static_cast<unsigned char>(username[i]);
+    const bool ok = std::isalnum(c) != 0 || c == '.' || c == '_' || c == '-' || c == '\\' ||
+                    c == '@' || (c == '$' && i + 1 == username.size());
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool is_https_url(std::string_view url) {
+  constexpr std::string_view kScheme = "https://";
+  if (url.size() <= kScheme.size() || url.substr(0, kScheme.size()) != kScheme ||
+      url.size() > 1024 || has_control(url) || url.find(' ') != std::string_view::npos) {
+    return false;
+  }
+  const auto host = url.substr(kScheme.size(), url.find('/', kScheme.size()) - kScheme.size());
+  return !host.empty() && host.find('@') == std::string_view::npos;
+}
+
+// "" (none), or at most 60 visible characters, no leading '/', no "//", no ".." segment.
+bool is_key_prefix(std::string_view prefix) {
+  if (prefix.empty()) {
+    return true;
+  }
+  if (utf8_length(prefix) > kMaxCosKeyPrefix || prefix.front() == '/' ||
+      prefix.find("//") != std::string_view::npos || has_control(prefix) ||
+      prefix.find(' ') != std::string_view::npos) {
+    return false;
+  }
+  for (std::size_t start = 0; start <= prefix.size();) {
+    const auto end = std::min(prefix.find('/', start), prefix.size());
+    if (prefix.substr(start, end - start) == "..") {
+      return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
 }  // namespace
 
 Status validate_command_name(std::string_view name, bool allow_non_ascii) {
-  const Error bad{"InvalidParameterValue.InvalidCommandName",
-                  "CommandName: 1 to 60 bytes of letters, digits, '_', '-' and '.'"};
-  if (name.empty() || name.size() > kMaxCommandName) {
-    return bad;
-  }
-  for (char ch : name) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (is_ascii_name_char(c)) {
-      continue;
-    }
-    if (allow_non_ascii && c >= 0x80) {
-      continue;
-    }
-    return bad;
-  }
-  return {};
+  const bool ok = !name.empty() && name.size() <= kMaxCommandName &&
+                  std::all_of(name.begin(), name.end(), [allow_non_ascii](char ch) {
+                    const auto c = static_cast<unsigned char>(ch);
+                    return is_ascii_name_char(c) || (allow_non_ascii && c >= 0x80);
+                  });
+  return unless(ok, Error{"InvalidParameterValue.InvalidCommandName",
+                          "CommandName: 1 to 60 bytes of letters, digits, '_', '-' and '.'"});
 }
 
 Status validate_description(std::string_view description) {
@@ -65,24 +123,12 @@ Status validate_command_type(std::string_view type) {
 }
 
 Status validate_working_directory(std::string_view dir, std::string_view command_type) {
-  const Error bad{codes::kInvalidWorkingDirectory,
-                  "WorkingDirectory: " +
-                      std::string(command_type == "SHELL" ? "an absolute path such as /root"
-                                                          : "a path such as C:\\Windows") +
-                      ", at most 512 characters, without control characters"};
-  if (dir.empty()) {
-    return {};
-  }
-  if (dir.size() > kMaxWorkingDirectory || has_control(dir)) {
-    return bad;
-  }
-  if (command_type == "SHELL") {
-    return dir.front() == '/' ? Status{} : Status{bad};
-  }
-  const bool drive =
-      dir.size() >= 2 && std::isalpha(static_cast<unsigned char>(dir[0])) != 0 && dir[1] == ':';
-  const bool unc = dir.rfind("\\\\", 0) == 0;
-  return drive || unc ? Status{} : Status{bad};
+  return unless(is_working_directory(dir, command_type),
+                Error{codes::kInvalidWorkingDirectory,
+                      "WorkingDirectory: " +
+                          std::string(command_type == "SHELL" ? "an absolute path such as /root"
+                                                              : "a path such as C:\\Windows") +
+                          ", at most 512 characters, without control characters"});
 }
 
 Status validate_timeout(int64_t timeout) {
@@ -93,62 +139,24 @@ Status validate_timeout(int64_t timeout) {
 }
 
 Status validate_username(std::string_view username) {
-  const Error bad{codes::kInvalidUsername,
-                  "Username: 1 to 256 characters of letters, digits, '.', '_', '-', '\\', '@'"};
-  if (username.empty() || username.size() > kMaxUsername) {
-    return bad;
-  }
-  for (std::size_t i = 0; i < username.size(); ++i) {
-    const auto c = static_cast<unsigned char>(username[i]);
-    const bool ok = std::isalnum(c) != 0 || c == '.' || c == '_' || c == '-' || c == '\\' ||
-                    c == '@' || (c == '$' && i + 1 == username.size());
-    if (!ok) {
-      return bad;
-    }
-  }
-  if (username.front() == '-') {
-    return bad;
-  }
-  return {};
+  return unless(is_username(username),
+                Error{codes::kInvalidUsername,
+                      "Username: 1 to 256 characters of letters, digits, '.', '_', '-', '\\', "
+                      "'@'"});
 }
 
 Status validate_cos_bucket_url(std::string_view url) {
-  const Error bad{"InvalidParameterValue.InvalidOutputCOSBucketUrl",
-                  "OutputCOSBucketUrl: must be an https URL such as "
-                  "https://BucketName-123454321.cos.ap-beijing.myqcloud.com"};
-  constexpr std::string_view kScheme = "https://";
-  if (url.size() <= kScheme.size() || url.substr(0, kScheme.size()) != kScheme ||
-      url.size() > 1024 || has_control(url) || url.find(' ') != std::string_view::npos) {
-    return bad;
-  }
-  const auto host = url.substr(kScheme.size(), url.find('/', kScheme.size()) - kScheme.size());
-  if (host.empty() || host.find('@') != std::string_view::npos) {
-    return bad;
-  }
-  return {};
+  return unless(is_https_url(url),
+                Error{"InvalidParameterValue.InvalidOutputCOSBucketUrl",
+                      "OutputCOSBucketUrl: must be an https URL such as "
+                      "https://BucketName-123454321.cos.ap-beijing.myqcloud.com"});
 }
 
 Status validate_cos_key_prefix(std::string_view prefix) {
-  const Error bad{"InvalidParameterValue.InvalidOutputCOSKeyPrefix",
-                  "OutputCOSKeyPrefix: at most 60 visible characters, no leading '/', no '//', "
-                  "no '..' folder"};
-  if (prefix.empty()) {
-    return {};
-  }
-  if (utf8_length(prefix) > kMaxCosKeyPrefix || prefix.front() == '/' ||
-      prefix.find("//") != std::string_view::npos || has_control(prefix) ||
-      prefix.find(' ') != std::string_view::npos) {
-    return bad;
-  }
-  std::size_t start = 0;
-  while (start <= prefix.size()) {
-    const auto end = std::min(prefix.find('/', start), prefix.size());
-    if (prefix.substr(start, end - start) == "..") {
-      return bad;
-    }
-    start = end + 1;
-  }
-  return {};
+  return unless(is_key_prefix(prefix),
+                Error{"InvalidParameterValue.InvalidOutputCOSKeyPrefix",
+                      "OutputCOSKeyPrefix: at most 60 visible characters, no leading '/', no "
+                      "'//', no '..' folder"});
 }
 
 Status validate_tags(const std::vector<Tag>& tags) {

@@ -10,17 +10,12 @@
 
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
+#include "ferry/server/api/json_request.hpp"
 #include "ferry/server/domain/text.hpp"
 #include "ferry/server/tat/tat_envelope.hpp"
 
 namespace ferry::server {
 namespace {
-
-std::string lowercase(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // The reply's Response object with the fields every agent reply carries.
 HttpResponse agent_envelope(nlohmann::json response, const std::string& request_id, int64_t now_ms,
@@ -50,7 +45,7 @@ HttpResponse AgentGateway::handle(const HttpRequest& request) {
   if (request.method != "POST") {
     return fail(Error{"UnsupportedProtocol", "the agent endpoint takes POST with a JSON body"});
   }
-  if (lowercase(request.header("content-type")).rfind("application/json", 0) != 0) {
+  if (!has_json_content_type(request)) {
     return fail(Error{"UnsupportedProtocol", "the Content-Type must be application/json"});
   }
   if (auto s = AgentAuthenticator::check_protocol(request); !s) {

@@ -161,20 +161,31 @@ Expected<InvocationTask> AgentGateway::owned_task(const RegisterInstance& agent,
   return std::move(**task);
 }
 
-Expected<InvocationTask> AgentGateway::modify_owned_task(
-    const RegisterInstance& agent, const std::string& task_id,
+Expected<AgentGateway::Report> AgentGateway::apply_report(
+    const RegisterInstance& agent, const std::string& task_id, int64_t now_ms,
     const std::function<bool(InvocationTask&)>& mutate) {
   if (auto owned = owned_task(agent, task_id); !owned) {
     return owned.error();
   }
-  auto updated = ctx_.store.modify_task(task_id, mutate);
+  bool changed = false;
+  auto updated = ctx_.store.modify_task(task_id, [&](InvocationTask& t) {
+    changed = mutate(t);
+    if (changed) {
+      // The agent reports on it, so the agent has it, whatever the server had noted.
+      if (t.delivered_ms == 0) {
+        t.delivered_ms = now_ms;
+      }
+      t.updated_ms = now_ms;
+    }
+    return changed;
+  });
   if (!updated) {
     return updated.error();
   }
   if (!*updated) {
     return Error{codes::kInvocationTaskNotFound, "task " + task_id + " does not exist"};
   }
-  return std::move(**updated);
+  return Report{std::move(**updated), changed};
 }
 
 AgentGateway::Reply AgentGateway::report_task_start(const RegisterInstance& agent, Params& p) {
@@ -188,29 +199,23 @@ AgentGateway::Reply AgentGateway::report_task_start(const RegisterInstance& agen
     return started_ms.error();
   }
   const int64_t now = ctx_.clock.now_ms();
-  bool changed = false;
-  auto updated = modify_owned_task(agent, task_id, [&](InvocationTask& t) {
+  auto report = apply_report(agent, task_id, now, [&](InvocationTask& t) {
     if (!advance_task(t, TaskStatus::kRunning)) {
       return false;  // already running, being cancelled, or final: a repeat or a late report
-    }
-    if (t.delivered_ms == 0) {
-      t.delivered_ms = now;
     }
     t.start_ms = now;
     if (*started_ms != 0) {
       t.exec_start_ms = *started_ms;
     }
-    t.updated_ms = now;
-    changed = true;
     return true;
   });
-  if (!updated) {
-    return updated.error();
+  if (!report) {
+    return report.error();
   }
-  if (changed) {
+  if (report->changed) {
     spdlog::info("agent: task {} running on {}", task_id, agent.instance_id);
   }
-  return nlohmann::json{{"TaskStatus", to_string(updated->status)}};
+  return nlohmann::json{{"TaskStatus", to_string(report->task.status)}};
 }
 
 AgentGateway::Reply AgentGateway::upload_task_log(const RegisterInstance& agent, Params& p) {
@@ -311,8 +316,7 @@ AgentGateway::Reply AgentGateway::report_task_finish(const RegisterInstance& age
   }
   const int64_t now = ctx_.clock.now_ms();
   TaskStatus final_status = *result;
-  bool changed = false;
-  auto updated = modify_owned_task(agent, task_id, [&](InvocationTask& t) {
+  auto report = apply_report(agent, task_id, now, [&](InvocationTask& t) {
     if (is_final(t.status)) {
       return false;  // a repeated or late report: the first final state stands
     }
@@ -325,9 +329,6 @@ AgentGateway::Reply AgentGateway::report_task_finish(const RegisterInstance& age
     }
     if (!advance_task(t, final_status)) {
       return false;
-    }
-    if (t.delivered_ms == 0) {
-      t.delivered_ms = now;
     }
     const bool ran = final_status != TaskStatus::kStartFailed &&
                      !(final_status == TaskStatus::kCancelled && t.start_ms == 0);
@@ -345,21 +346,19 @@ AgentGateway::Reply AgentGateway::report_task_finish(const RegisterInstance& age
     t.output_url = output_url;
     t.output_upload_error = domain::utf8_prefix(upload_error, kMaxErrorInfo);
     t.end_ms = now;
-    t.updated_ms = now;
-    changed = true;
     return true;
   });
-  if (!updated) {
-    return updated.error();
+  if (!report) {
+    return report.error();
   }
-  if (changed) {
+  if (report->changed) {
     spdlog::info("agent: task {} finished on {}: {}", task_id, agent.instance_id,
                  to_string(final_status));
   } else {
     spdlog::debug("agent: task {}: {} report ignored, the task is {}", task_id, result_text,
-                  to_string(updated->status));
+                  to_string(report->task.status));
   }
-  return nlohmann::json{{"TaskStatus", to_string(updated->status)}};
+  return nlohmann::json{{"TaskStatus", to_string(report->task.status)}};
 }
 
 }  // namespace ferry::server

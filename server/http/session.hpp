@@ -162,6 +162,21 @@ task<bool> write_response(Stream& stream, const ServerCore& core, HttpResponse r
   co_return !ec;
 }
 
+// Answers an error the transport finds itself; the connection closes after it. `parser`, when
+// given, has read the request's header, which the error writer then sees.
+template <typename Stream>
+task<bool> refuse(Stream& stream, const ServerCore& core, const ConnectionInfo& info,
+                  HttpErrorKind kind, std::string message, unsigned version,
+                  const http::request_parser<http::string_body>* parser = nullptr) {
+  std::optional<HttpRequest> head;
+  if (parser != nullptr) {
+    head = to_head(parser->get(), info);
+  }
+  co_return co_await write_response(
+      stream, core, error_response(core, kind, std::move(message), head ? &*head : nullptr),
+      version, false);
+}
+
 inline bool is_http_parse_error(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_version).category();
 }
@@ -447,10 +462,8 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
     if (hec == http::error::body_limit) {
       // Content-Length over the limit, refused before reading the body; that unread body leaves
       // the connection unusable.
-      const HttpRequest head = to_head(parser.get(), info);
-      co_await write_response(stream, core,
-                              error_response(core, HttpErrorKind::kBodyTooLarge, too_large, &head),
-                              parser.get().version(), false);
+      co_await refuse(stream, core, info, HttpErrorKind::kBodyTooLarge, too_large,
+                      parser.get().version(), &parser);
       // The body was not read at all; whatever of it is already buffered counts.
       // Beast refuses the length before it marks the header done, so parser.content_length()
       // (which asserts a finished header) is off limits here: the field, already stored and
@@ -466,19 +479,15 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
       co_return;
     }
     if (hec == http::error::header_limit || hec == http::error::buffer_overflow) {
-      co_await write_response(stream, core,
-                              error_response(core, HttpErrorKind::kHeaderTooLarge,
-                                             "request header larger than " +
-                                                 std::to_string(opt.max_header_bytes) + " bytes"),
-                              11, false);
+      co_await refuse(
+          stream, core, info, HttpErrorKind::kHeaderTooLarge,
+          "request header larger than " + std::to_string(opt.max_header_bytes) + " bytes", 11);
       co_return;
     }
     if (hec) {
       if (is_http_parse_error(hec) && hec != http::error::end_of_stream &&
           hec != http::error::partial_message) {
-        co_await write_response(
-            stream, core, error_response(core, HttpErrorKind::kMalformed, "malformed request"), 11,
-            false);
+        co_await refuse(stream, core, info, HttpErrorKind::kMalformed, "malformed request", 11);
       } else {
         spdlog::debug("http {}: read header: {}", info.remote_address, hec.message());
       }
@@ -500,10 +509,8 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
     lowest.expires_after(opt.body_timeout);
     auto [bec, bn] = co_await http::async_read(stream, buffer, parser);
     if (bec == http::error::body_limit) {
-      const HttpRequest head = to_head(parser.get(), info);
-      co_await write_response(stream, core,
-                              error_response(core, HttpErrorKind::kBodyTooLarge, too_large, &head),
-                              version, false);
+      co_await refuse(stream, core, info, HttpErrorKind::kBodyTooLarge, too_large, version,
+                      &parser);
       std::optional<std::uint64_t> rest;
       if (auto left = parser.content_length_remaining()) {
         rest = *left;
@@ -513,11 +520,8 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
     }
     if (bec) {
       if (is_http_parse_error(bec) && bec != http::error::partial_message) {
-        const HttpRequest head = to_head(parser.get(), info);
-        co_await write_response(
-            stream, core,
-            error_response(core, HttpErrorKind::kMalformed, "malformed request", &head), version,
-            false);
+        co_await refuse(stream, core, info, HttpErrorKind::kMalformed, "malformed request", version,
+                        &parser);
       } else {
         spdlog::debug("http {}: read body: {}", info.remote_address, bec.message());
       }

@@ -11,6 +11,7 @@
 #include "ferry/server/api/params.hpp"
 #include "ferry/server/domain/commands.hpp"
 #include "ferry/server/domain/context.hpp"
+#include "ferry/server/model.hpp"
 
 namespace ferry::server::tat_actions {
 
@@ -38,6 +39,41 @@ void read_command_fields(Params& p, std::initializer_list<CommandField> fields,
 Status read_default_parameters(Params& p, bool enable_parameter, domain::CommandFields& out);
 // `reply` when `status` is fine, else its error.
 Reply reply_if(const Status& status, nlohmann::json reply = nlohmann::json::object());
+// to_json(the value), or the error.
+template <typename T, typename ToJson>
+Reply reply_from(const Expected<T>& result, ToJson&& to_json) {
+  if (!result) {
+    return result.error();
+  }
+  return to_json(*result);
+}
+// The adapter's last step once every parameter is read: `p`'s first problem, else the domain
+// `call`'s result, an empty reply for a Status and to_json(the value) for an Expected.
+template <typename Call>
+Reply finish_then(Params& p, Call&& call) {
+  if (auto s = p.finish(); !s) {
+    return s.error();
+  }
+  return reply_if(call());
+}
+template <typename Call, typename ToJson>
+Reply finish_then(Params& p, Call&& call, ToJson&& to_json) {
+  if (auto s = p.finish(); !s) {
+    return s.error();
+  }
+  return reply_from(call(), to_json);
+}
+// {"TotalCount": total, set_name: [to_json(item), ...]} of a page, or the error.
+template <typename T, typename ToJson>
+Reply page_reply(const Expected<Page<T>>& page, const char* set_name, ToJson&& to_json) {
+  return reply_from(page, [&](const Page<T>& p) {
+    nlohmann::json set = nlohmann::json::array();
+    for (const auto& item : p.items) {
+      set.push_back(to_json(item));
+    }
+    return nlohmann::json{{"TotalCount", p.total}, {set_name, std::move(set)}};
+  });
+}
 
 // commands.cpp
 Reply create_command(ServerContext& ctx, Params& p);

@@ -20,55 +20,30 @@ Reply create_command(ServerContext& ctx, Params& p) {
   if (auto s = read_default_parameters(p, f.enable_parameter.value_or(false), f); !s) {
     return s.error();
   }
-  if (auto s = p.finish(); !s) {
-    return s.error();
-  }
-  auto id = domain::create_command(ctx, f);
-  if (!id) {
-    return id.error();
-  }
-  return nlohmann::json{{"CommandId", *id}};
+  return finish_then(
+      p, [&] { return domain::create_command(ctx, f); },
+      [](const std::string& id) {
+        return nlohmann::json{{"CommandId", id}};
+      });
 }
 
 Reply describe_commands(ServerContext& ctx, Params& p) {
-  auto listing = read_listing(
-      p, {"CommandIds",
-          {"command-id", "command-name", "command-type", "created-by", "tag-key", "tag-value"},
-          true});
-  if (!listing) {
-    return listing.error();
-  }
   CommandQuery q;
-  q.offset = listing->paging.offset;
-  q.limit = listing->paging.limit;
-  if (listing->ids) {
-    if (auto s = domain::check_command_ids(*listing->ids); !s) {
-      return s.error();
-    }
-    q.command_ids = *listing->ids;
-  }
-  if (listing->filters) {
-    if (auto s = apply_filters(*listing->filters,
+  auto listing = read_listing(p, q,
+                              {"CommandIds",
+                               &q.command_ids,
+                               domain::check_command_ids,
                                {{"command-id", &q.command_ids},
                                 {"command-name", &q.command_names, {}, true},
                                 {"command-type", &q.command_types, {}, true},
                                 {"created-by", &q.created_by, {"TAT", "USER"}, true},
                                 {"tag-key", &q.tag_keys, {}, true},
                                 {"tag-value", &q.tag_values, {}, true}},
-                               &q.tag_pairs);
-        !s) {
-      return s.error();
-    }
+                               &q.tag_pairs});
+  if (!listing) {
+    return listing.error();
   }
-  auto page = domain::describe_commands(ctx, q);
-  if (!page) {
-    return page.error();
-  }
-  nlohmann::json set = nlohmann::json::array();
-  for (const auto& c : page->items) {
-    set.push_back(command_to_json(c));
-  }
-  return nlohmann::json{{"TotalCount", page->total}, {"CommandSet", std::move(set)}};
+  return page_reply(domain::describe_commands(ctx, q), "CommandSet", &command_to_json);
 }
 
 Reply modify_command(ServerContext& ctx, Params& p) {
@@ -83,26 +58,17 @@ Reply modify_command(ServerContext& ctx, Params& p) {
   if (auto s = read_default_parameters(p, true, f); !s) {
     return s.error();
   }
-  if (auto s = p.finish(); !s) {
-    return s.error();
-  }
-  return reply_if(domain::modify_command(ctx, id, f));
+  return finish_then(p, [&] { return domain::modify_command(ctx, id, f); });
 }
 
 Reply delete_command(ServerContext& ctx, Params& p) {
   const std::string id = p.req_string("CommandId");
-  if (auto s = p.finish(); !s) {
-    return s.error();
-  }
-  return reply_if(domain::delete_commands(ctx, {id}));
+  return finish_then(p, [&] { return domain::delete_commands(ctx, {id}); });
 }
 
 Reply delete_commands(ServerContext& ctx, Params& p) {
   const auto ids = p.req_string_list("CommandIds");
-  if (auto s = p.finish(); !s) {
-    return s.error();
-  }
-  return reply_if(domain::delete_commands(ctx, ids));
+  return finish_then(p, [&] { return domain::delete_commands(ctx, ids); });
 }
 
 Reply preview_replaced_command_content(ServerContext& ctx, Params& p) {
@@ -110,14 +76,11 @@ Reply preview_replaced_command_content(ServerContext& ctx, Params& p) {
   r.parameters = p.opt_string("Parameters");
   r.command_id = p.opt_string("CommandId");
   r.content = p.opt_string("Content");
-  if (auto s = p.finish(); !s) {
-    return s.error();
-  }
-  auto replaced = domain::preview_command_content(ctx, r);
-  if (!replaced) {
-    return replaced.error();
-  }
-  return nlohmann::json{{"ReplacedContent", *replaced}};
+  return finish_then(
+      p, [&] { return domain::preview_command_content(ctx, r); },
+      [](const std::string& content) {
+        return nlohmann::json{{"ReplacedContent", content}};
+      });
 }
 
 }  // namespace ferry::server::tat_actions

@@ -29,14 +29,11 @@ Reply run_command(ServerContext& ctx, Params& p) {
       !s) {
     return s.error();
   }
-  if (auto s = p.finish(); !s) {
-    return s.error();
-  }
-  auto run = domain::run_command(ctx, r);
-  if (!run) {
-    return run.error();
-  }
-  return nlohmann::json{{"CommandId", run->command_id}, {"InvocationId", run->invocation_id}};
+  return finish_then(
+      p, [&] { return domain::run_command(ctx, r); },
+      [](const domain::RunResult& run) {
+        return nlohmann::json{{"CommandId", run.command_id}, {"InvocationId", run.invocation_id}};
+      });
 }
 
 Reply invoke_command(ServerContext& ctx, Params& p) {
@@ -48,51 +45,34 @@ Reply invoke_command(ServerContext& ctx, Params& p) {
                       {F::kUsername, F::kWorkingDirectory, F::kTimeout, F::kOutputCosBucketUrl,
                        F::kOutputCosKeyPrefix},
                       r.overrides);
-  if (auto s = p.finish(); !s) {
-    return s.error();
-  }
-  auto id = domain::invoke_command(ctx, r);
-  if (!id) {
-    return id.error();
-  }
-  return nlohmann::json{{"InvocationId", *id}};
+  return finish_then(
+      p, [&] { return domain::invoke_command(ctx, r); },
+      [](const std::string& id) {
+        return nlohmann::json{{"InvocationId", id}};
+      });
 }
 
 Reply cancel_invocation(ServerContext& ctx, Params& p) {
   const std::string id = p.req_string("InvocationId");
   const auto instance_ids = p.opt_string_list("InstanceIds");
-  if (auto s = p.finish(); !s) {
-    return s.error();
-  }
-  return reply_if(domain::cancel_invocation(ctx, id, instance_ids));
+  return finish_then(p, [&] { return domain::cancel_invocation(ctx, id, instance_ids); });
 }
 
 Reply describe_invocations(ServerContext& ctx, Params& p) {
-  auto listing =
-      read_listing(p, {"InvocationIds",
-                       {"invocation-id", "command-id", "command-created-by", "instance-kind"},
-                       false});
+  InvocationQuery q;
+  auto listing = read_listing(p, q,
+                              {"InvocationIds",
+                               &q.invocation_ids,
+                               domain::check_invocation_ids,
+                               {{"invocation-id", &q.invocation_ids},
+                                {"command-id", &q.command_ids},
+                                {"command-created-by", nullptr, {"TAT", "USER"}},
+                                {"instance-kind"}}});
   if (!listing) {
     return listing.error();
   }
-  InvocationQuery q;
-  q.offset = listing->paging.offset;
-  q.limit = listing->paging.limit;
   bool matches_nothing = false;
-  if (listing->ids) {
-    if (auto s = domain::check_invocation_ids(*listing->ids); !s) {
-      return s.error();
-    }
-    q.invocation_ids = *listing->ids;
-  }
   if (listing->filters) {
-    if (auto s = apply_filters(*listing->filters, {{"invocation-id", &q.invocation_ids},
-                                                   {"command-id", &q.command_ids},
-                                                   {"command-created-by", nullptr, {"TAT", "USER"}},
-                                                   {"instance-kind"}});
-        !s) {
-      return s.error();
-    }
     // A filter on a property every Ferry invocation shares matches all of them or none.
     for (const auto& f : *listing->filters) {
       const std::string_view shared = f.name == "instance-kind"        ? domain::kInstanceKind
@@ -106,48 +86,27 @@ Reply describe_invocations(ServerContext& ctx, Params& p) {
   if (matches_nothing) {
     return nlohmann::json{{"TotalCount", 0}, {"InvocationSet", nlohmann::json::array()}};
   }
-  auto page = domain::describe_invocations(ctx, q);
-  if (!page) {
-    return page.error();
-  }
-  nlohmann::json set = nlohmann::json::array();
-  for (const auto& summary : page->items) {
-    set.push_back(invocation_to_json(summary));
-  }
-  return nlohmann::json{{"TotalCount", page->total}, {"InvocationSet", std::move(set)}};
+  return page_reply(domain::describe_invocations(ctx, q), "InvocationSet", &invocation_to_json);
 }
 
 Status describe_invocation_tasks(ServerContext& ctx, const ApiCall& call, Params& p,
                                  std::string& out) {
+  TaskQuery q;
   bool hide = true;
   auto listing =
-      read_listing(p,
+      read_listing(p, q,
                    {"InvocationTaskIds",
-                    {"invocation-id", "invocation-task-id", "instance-id", "command-id"},
-                    false},
+                    &q.task_ids,
+                    domain::check_task_ids,
+                    {{"invocation-id", &q.invocation_ids},
+                     {"invocation-task-id", &q.task_ids},
+                     {"instance-id", &q.instance_ids},
+                     {"command-id", &q.command_ids}}},
                    [&hide](Params& more) { hide = more.opt_bool("HideOutput").value_or(true); });
   if (!listing) {
     return listing.error();
   }
-  TaskQuery q;
-  q.offset = listing->paging.offset;
-  q.limit = listing->paging.limit;
   q.with_output = !hide;
-  if (listing->ids) {
-    if (auto s = domain::check_task_ids(*listing->ids); !s) {
-      return s.error();
-    }
-    q.task_ids = *listing->ids;
-  }
-  if (listing->filters) {
-    if (auto s = apply_filters(*listing->filters, {{"invocation-id", &q.invocation_ids},
-                                                   {"invocation-task-id", &q.task_ids},
-                                                   {"instance-id", &q.instance_ids},
-                                                   {"command-id", &q.command_ids}});
-        !s) {
-      return s.error();
-    }
-  }
   // Live output of running tasks is read before anything is written.
   auto page = domain::describe_tasks(ctx, q);
   if (!page) {

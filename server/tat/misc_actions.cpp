@@ -38,7 +38,8 @@ Reply describe_quotas(ServerContext& ctx, Params& p) {
 // Ferry has no public (TAT-made) commands, so it has no scenes: the answer is a real, empty
 // listing that still checks its parameters.
 Reply describe_scenes(ServerContext& /*ctx*/, Params& p) {
-  auto listing = read_listing(p, {"SceneIds", {"scene-id", "scene-name", "created-by"}, false});
+  auto listing =
+      read_listing(p, {"SceneIds", nullptr, {}, {{"scene-id"}, {"scene-name"}, {"created-by"}}});
   if (!listing) {
     return listing.error();
   }

@@ -1,8 +1,6 @@
 // CreateRegisterCode, DescribeRegisterCodes, DisableRegisterCodes, DeleteRegisterCodes,
 // DescribeRegisterInstances, ModifyRegisterInstance, DeleteRegisterInstance,
 // DescribeAutomationAgentStatus.
-#include <functional>
-
 #include "action_handlers.hpp"
 #include "ferry/server/domain/instances.hpp"
 #include "ferry/server/domain/register_codes.hpp"
@@ -13,48 +11,8 @@
 namespace ferry::server::tat_actions {
 namespace {
 
-// The head both instance listings share: InstanceIds or Filters (their fields set by
-// `apply`), and the page.
-Expected<domain::InstanceListing> read_instance_listing(
-    Params& p, ListingRules rules,
-    const std::function<Status(const std::vector<Filter>&, domain::InstanceListing&)>& apply) {
-  rules.ids_field = "InstanceIds";
-  auto listing = read_listing(p, rules);
-  if (!listing) {
-    return listing.error();
-  }
-  domain::InstanceListing out;
-  out.query.offset = listing->paging.offset;
-  out.query.limit = listing->paging.limit;
-  if (listing->ids) {
-    if (auto s = domain::validate_instance_ids(*listing->ids, domain::kMaxIds); !s) {
-      return s.error();
-    }
-    out.query.instance_ids = *listing->ids;
-  }
-  if (listing->filters) {
-    if (auto s = apply(*listing->filters, out); !s) {
-      return s.error();
-    }
-  }
-  return out;
-}
-
-// A page of instances as `to_json` shows each, in the set named `set_name`.
-Reply instance_page(ServerContext& ctx, const Expected<domain::InstanceListing>& listing,
-                    const char* set_name, nlohmann::json (*to_json)(const domain::InstanceView&)) {
-  if (!listing) {
-    return listing.error();
-  }
-  auto page = domain::describe_instances(ctx, *listing);
-  if (!page) {
-    return page.error();
-  }
-  nlohmann::json set = nlohmann::json::array();
-  for (const auto& view : page->items) {
-    set.push_back(to_json(view));
-  }
-  return nlohmann::json{{"TotalCount", page->total}, {set_name, std::move(set)}};
+Status check_instance_ids(const std::vector<std::string>& ids) {
+  return domain::validate_instance_ids(ids, domain::kMaxIds);
 }
 
 }  // namespace
@@ -66,15 +24,12 @@ Reply create_register_code(ServerContext& ctx, Params& p) {
   f.register_limit = p.opt_int("RegisterLimit");
   f.effective_hours = p.opt_int("EffectiveTime");
   f.ip_address_range = p.opt_string("IpAddressRange");
-  if (auto s = p.finish(); !s) {
-    return s.error();
-  }
-  auto code = domain::create_register_code(ctx, f);
-  if (!code) {
-    return code.error();
-  }
-  return nlohmann::json{{"RegisterCodeId", code->register_code_id},
-                        {"RegisterCodeValue", code->value}};
+  return finish_then(
+      p, [&] { return domain::create_register_code(ctx, f); },
+      [](const domain::NewRegisterCode& c) {
+        return nlohmann::json{{"RegisterCodeId", c.register_code_id},
+                              {"RegisterCodeValue", c.value}};
+      });
 }
 
 Reply describe_register_codes(ServerContext& ctx, Params& p) {
@@ -86,83 +41,68 @@ Reply describe_register_codes(ServerContext& ctx, Params& p) {
   if (!paging) {
     return paging.error();
   }
-  auto page = domain::describe_register_codes(ctx, ids.value_or(std::vector<std::string>{}),
-                                              paging->offset, paging->limit);
-  if (!page) {
-    return page.error();
-  }
-  nlohmann::json set = nlohmann::json::array();
-  for (const auto& c : page->items) {
-    set.push_back(register_code_to_json(c));
-  }
-  return nlohmann::json{{"TotalCount", page->total}, {"RegisterCodeSet", std::move(set)}};
+  return page_reply(domain::describe_register_codes(ctx, ids.value_or(std::vector<std::string>{}),
+                                                    paging->offset, paging->limit),
+                    "RegisterCodeSet", &register_code_to_json);
 }
 
 Reply disable_register_codes(ServerContext& ctx, Params& p) {
   auto ids = p.req_string_list("RegisterCodeIds");
-  if (auto s = p.finish(); !s) {
-    return s.error();
-  }
-  return reply_if(domain::set_register_codes_enabled(ctx, std::move(ids), false));
+  return finish_then(p, [&] { return domain::set_register_codes_enabled(ctx, ids, false); });
 }
 
 Reply delete_register_codes(ServerContext& ctx, Params& p) {
   auto ids = p.req_string_list("RegisterCodeIds");
-  if (auto s = p.finish(); !s) {
-    return s.error();
-  }
-  return reply_if(domain::delete_register_codes(ctx, std::move(ids)));
+  return finish_then(p, [&] { return domain::delete_register_codes(ctx, ids); });
 }
 
 Reply describe_register_instances(ServerContext& ctx, Params& p) {
-  auto listing = read_instance_listing(
-      p,
-      {{},
-       {"instance-name", "instance-id", "register-status", "local-ip", "register-code-id",
-        "sys-name", "tag-key", "tag-value"},
-       true},
-      [](const std::vector<Filter>& filters, domain::InstanceListing& l) {
-        auto& q = l.query;
-        return apply_filters(filters,
-                             {{"instance-name", &q.instance_names},
-                              {"instance-id", &q.instance_ids},
-                              {"register-status", &l.presence, {"Online", "Offline"}},
-                              {"local-ip", &q.local_ips},
-                              {"register-code-id", &q.register_code_ids},
-                              {"sys-name", &q.system_names, {"Linux", "Windows"}},
-                              {"tag-key", &q.tag_keys},
-                              {"tag-value", &q.tag_values}},
-                             &q.tag_pairs);
-      });
-  return instance_page(ctx, listing, "RegisterInstanceSet", &instance_to_json);
+  domain::InstanceListing l;
+  auto& q = l.query;
+  auto listing = read_listing(p, q,
+                              {"InstanceIds",
+                               &q.instance_ids,
+                               check_instance_ids,
+                               {{"instance-name", &q.instance_names},
+                                {"instance-id", &q.instance_ids},
+                                {"register-status", &l.presence, {"Online", "Offline"}},
+                                {"local-ip", &q.local_ips},
+                                {"register-code-id", &q.register_code_ids},
+                                {"sys-name", &q.system_names, {"Linux", "Windows"}},
+                                {"tag-key", &q.tag_keys},
+                                {"tag-value", &q.tag_values}},
+                               &q.tag_pairs});
+  if (!listing) {
+    return listing.error();
+  }
+  return page_reply(domain::describe_instances(ctx, l), "RegisterInstanceSet", &instance_to_json);
 }
 
 Reply modify_register_instance(ServerContext& ctx, Params& p) {
   const std::string id = p.req_string("InstanceId");
   const std::string name = p.req_string("InstanceName");
-  if (auto s = p.finish(); !s) {
-    return s.error();
-  }
-  return reply_if(domain::rename_instance(ctx, id, name));
+  return finish_then(p, [&] { return domain::rename_instance(ctx, id, name); });
 }
 
 Reply delete_register_instance(ServerContext& ctx, Params& p) {
   const std::string id = p.req_string("InstanceId");
-  if (auto s = p.finish(); !s) {
-    return s.error();
-  }
-  return reply_if(domain::delete_instance(ctx, id));
+  return finish_then(p, [&] { return domain::delete_instance(ctx, id); });
 }
 
 Reply describe_automation_agent_status(ServerContext& ctx, Params& p) {
-  auto listing = read_instance_listing(
-      p, {{}, {"agent-status", "environment", "instance-id"}, false},
-      [](const std::vector<Filter>& filters, domain::InstanceListing& l) {
-        return apply_filters(filters, {{"agent-status", &l.presence, {"Online", "Offline"}},
-                                       {"environment", &l.environments, {"Linux", "Windows"}},
-                                       {"instance-id", &l.query.instance_ids}});
-      });
-  return instance_page(ctx, listing, "AutomationAgentSet", &agent_status_to_json);
+  domain::InstanceListing l;
+  auto listing = read_listing(p, l.query,
+                              {"InstanceIds",
+                               &l.query.instance_ids,
+                               check_instance_ids,
+                               {{"agent-status", &l.presence, {"Online", "Offline"}},
+                                {"environment", &l.environments, {"Linux", "Windows"}},
+                                {"instance-id", &l.query.instance_ids}}});
+  if (!listing) {
+    return listing.error();
+  }
+  return page_reply(domain::describe_instances(ctx, l), "AutomationAgentSet",
+                    &agent_status_to_json);
 }
 
 }  // namespace ferry::server::tat_actions

@@ -9,15 +9,25 @@
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "ferry/core/tc3.hpp"
+#include "ferry/server/api/json_request.hpp"
 #include "ferry/server/tat/tat_envelope.hpp"
 
 namespace ferry::server {
 namespace {
 
-std::string lowercase(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
+// The fields a handler returned, RequestId added, as JSON text (what nlohmann writes for the
+// whole envelope, since an object of one member is that member's text inside braces).
+Status append_reply(Expected<nlohmann::json> result, const ApiCall& call, std::string& out) {
+  if (!result) {
+    return result.error();
+  }
+  nlohmann::json response = std::move(*result);
+  if (!response.is_object()) {
+    response = nlohmann::json::object();
+  }
+  response["RequestId"] = call.request_id;
+  out += response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return {};
 }
 
 }  // namespace
@@ -106,14 +116,15 @@ Status TatDialect::admit(const ApiCall& call, const ActionSpec& spec) {
   return {};
 }
 
-HttpResponse TatDialect::run_serialized(const ActionSpec& spec, const ApiCall& call,
-                                        Params& params) {
-  static constexpr std::string_view kPrefix = R"({"Response":)";
+HttpResponse TatDialect::run(const ActionSpec& spec, const ApiCall& call, Params& params) {
+  // Both kinds of handler write the Response object into the body; a failed one's half-written
+  // text is dropped for the error envelope.
   HttpResponse r;
-  r.body.append(kPrefix);
+  r.body.append(R"({"Response":)");
   Status status = Error{codes::kInternalError, "no result"};
   try {
-    status = spec.serialized(call, params, r.body);
+    status = spec.serialized ? spec.serialized(call, params, r.body)
+                             : append_reply(spec.handler(call, params), call, r.body);
   } catch (const std::exception& e) {
     spdlog::error("api: {} {} failed: {}", call.action, call.request_id, e.what());
     status = Error{codes::kInternalError, "internal error; request " + call.request_id};
@@ -127,30 +138,6 @@ HttpResponse TatDialect::run_serialized(const ActionSpec& spec, const ApiCall& c
   return r;
 }
 
-HttpResponse TatDialect::run(const ActionSpec& spec, const ApiCall& call, Params& params) {
-  if (spec.serialized) {
-    return run_serialized(spec, call, params);
-  }
-  Expected<nlohmann::json> result = Error{codes::kInternalError, "no result"};
-  try {
-    result = spec.handler(call, params);
-  } catch (const std::exception& e) {
-    spdlog::error("api: {} {} failed: {}", call.action, call.request_id, e.what());
-    result = Error{codes::kInternalError, "internal error; request " + call.request_id};
-  }
-  if (!result) {
-    spdlog::debug("api: {} {} -> {}", call.action, call.request_id, result.error().code);
-    return tat_error_response(result.error(), call.request_id);
-  }
-  nlohmann::json response = std::move(*result);
-  if (!response.is_object()) {
-    response = nlohmann::json::object();
-  }
-  response["RequestId"] = call.request_id;
-  spdlog::debug("api: {} {} -> ok", call.action, call.request_id);
-  return response_envelope(response);
-}
-
 HttpResponse TatDialect::handle(const HttpRequest& request) {
   auto uuid = uuid4();
   const std::string request_id = uuid ? *uuid : std::string("00000000-0000-4000-8000-000000000000");
@@ -158,7 +145,7 @@ HttpResponse TatDialect::handle(const HttpRequest& request) {
   if (request.method != "POST") {
     return fail(Error{"UnsupportedProtocol", "only POST with a JSON body is supported"});
   }
-  if (lowercase(request.header("content-type")).rfind("application/json", 0) != 0) {
+  if (!has_json_content_type(request)) {
     return fail(Error{"UnsupportedProtocol", "the Content-Type must be application/json"});
   }
   auto call = authenticate(request, request_id);

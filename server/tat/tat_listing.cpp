@@ -9,29 +9,10 @@ namespace {
 
 constexpr const char* kInvalidFilter = "InvalidParameterValue.InvalidFilter";
 
-}  // namespace
-
-Status validate_filters(const std::vector<Filter>& filters, const std::vector<std::string>& allowed,
-                        bool allow_tag_pairs) {
-  if (filters.size() > kMaxFilters) {
-    return Error{kInvalidFilter, "Filters: at most 10 filters"};
-  }
-  for (const auto& f : filters) {
-    const bool known = std::find(allowed.begin(), allowed.end(), f.name) != allowed.end() ||
-                       (allow_tag_pairs && f.name.rfind("tag:", 0) == 0 && f.name.size() > 4);
-    if (!known) {
-      return Error{kInvalidFilter, "Filters: unknown filter name '" + f.name + "'"};
-    }
-    if (f.values.empty() || f.values.size() > kMaxFilterValues) {
-      return Error{kInvalidFilter, "Filters: " + f.name + " needs 1 to 5 values"};
-    }
-  }
-  return {};
-}
-
-Status check_filter_values(const Filter& f, std::initializer_list<std::string_view> allowed) {
+// Every value of `f` among `allowed` (any when empty), or an error naming them.
+Status check_values(const Filter& f, std::initializer_list<std::string_view> allowed) {
   for (const auto& v : f.values) {
-    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+    if (allowed.size() != 0 && std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
       std::string names;
       for (auto a : allowed) {
         names += (names.empty() ? "" : " or ") + std::string(a);
@@ -42,21 +23,34 @@ Status check_filter_values(const Filter& f, std::initializer_list<std::string_vi
   return {};
 }
 
+// At most 10 filters of 1 to 5 values each, each named in `fields` (or "tag:KEY" with
+// `tag_pairs`), their values among the allowed ones; applied to their fields in order.
 Status apply_filters(const std::vector<Filter>& filters, std::initializer_list<FilterField> fields,
                      TagPairs* tag_pairs) {
+  if (filters.size() > kMaxFilters) {
+    return Error{kInvalidFilter, "Filters: at most 10 filters"};
+  }
+  const auto field_of = [&fields](const Filter& f) {
+    return std::find_if(fields.begin(), fields.end(),
+                        [&f](const FilterField& ff) { return ff.name == f.name; });
+  };
   for (const auto& f : filters) {
-    const auto field = std::find_if(fields.begin(), fields.end(),
-                                    [&f](const FilterField& ff) { return ff.name == f.name; });
+    const bool tag_pair = tag_pairs != nullptr && f.name.rfind("tag:", 0) == 0 && f.name.size() > 4;
+    if (field_of(f) == fields.end() && !tag_pair) {
+      return Error{kInvalidFilter, "Filters: unknown filter name '" + f.name + "'"};
+    }
+    if (f.values.empty() || f.values.size() > kMaxFilterValues) {
+      return Error{kInvalidFilter, "Filters: " + f.name + " needs 1 to 5 values"};
+    }
+  }
+  for (const auto& f : filters) {
+    const auto field = field_of(f);
     if (field == fields.end()) {
-      if (tag_pairs != nullptr) {
-        tag_pairs->emplace_back(f.name.substr(4), f.values);
-      }
+      tag_pairs->emplace_back(f.name.substr(4), f.values);
       continue;
     }
-    if (field->allowed.size() != 0) {
-      if (auto s = check_filter_values(f, field->allowed); !s) {
-        return s;
-      }
+    if (auto s = check_values(f, field->allowed); !s) {
+      return s;
     }
     if (field->values != nullptr) {
       if (field->replace) {
@@ -67,6 +61,8 @@ Status apply_filters(const std::vector<Filter>& filters, std::initializer_list<F
   }
   return {};
 }
+
+}  // namespace
 
 Expected<Paging> read_paging(Params& params) {
   Paging p;
@@ -85,10 +81,10 @@ Expected<Paging> read_paging(Params& params) {
   return p;
 }
 
-Expected<Listing> read_listing(Params& params, const ListingRules& rules,
+Expected<Listing> read_listing(Params& params, const ListingSpec& spec,
                                const std::function<void(Params&)>& read_more) {
   Listing listing;
-  listing.ids = params.opt_string_list(rules.ids_field);
+  listing.ids = params.opt_string_list(spec.ids_field);
   listing.filters = params.opt_filters();
   auto paging = read_paging(params);
   if (read_more) {
@@ -102,12 +98,18 @@ Expected<Listing> read_listing(Params& params, const ListingRules& rules,
   }
   if (listing.ids && listing.filters) {
     return Error{"InvalidParameter.ConflictParameter",
-                 std::string(rules.ids_field) + " and Filters cannot be given together"};
+                 std::string(spec.ids_field) + " and Filters cannot be given together"};
   }
   if (listing.filters) {
-    if (auto s = validate_filters(*listing.filters, rules.filter_names, rules.tag_filters); !s) {
+    if (auto s = apply_filters(*listing.filters, spec.filters, spec.tag_pairs); !s) {
       return s.error();
     }
+  }
+  if (listing.ids && spec.ids != nullptr) {
+    if (auto s = spec.check_ids(*listing.ids); !s) {
+      return s.error();
+    }
+    *spec.ids = *listing.ids;
   }
   listing.paging = *paging;
   return listing;

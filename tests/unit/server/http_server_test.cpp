@@ -99,16 +99,19 @@ nlohmann::json error_of(const RawResponse& r) {
   return nlohmann::json::parse(r.body);
 }
 
-TEST_CASE("GET and POST reach the handler with headers and body", "[server][http]") {
+// A server with the test options and a Recorder behind it.
+struct Served {
   Recorder rec;
-  auto server = start(rec);
+  std::unique_ptr<HttpServer> server = start(rec);
+};
+
+TEST_CASE_METHOD(Served, "GET and POST reach the handler with headers and body", "[server][http]") {
   REQUIRE(server->port() != 0);
   CHECK_FALSE(server->tls());
   RawClient c(server->port());
 
-  REQUIRE(c.send("GET /v1/x?y=1 HTTP/1.1\r\nHost: a\r\nX-Custom: one\r\nX-Custom: two\r\n\r\n"));
-  auto r = c.read_response();
-  REQUIRE(r);
+  auto r =
+      c.exchange("GET /v1/x?y=1 HTTP/1.1\r\nHost: a\r\nX-Custom: one\r\nX-Custom: two\r\n\r\n");
   CHECK(r->status == 200);
   CHECK(r->headers["content-type"] == "application/json");
   CHECK(r->headers["x-body-size"] == "0");
@@ -136,9 +139,8 @@ TEST_CASE("GET and POST reach the handler with headers and body", "[server][http
   CHECK(req.header("content-type") == "application/json");
 }
 
-TEST_CASE("keep-alive and pipelining serve several requests on one connection", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "keep-alive and pipelining serve several requests on one connection",
+                 "[server][http]") {
   RawClient c(server->port());
   REQUIRE(c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"));
   auto r1 = c.read_response();
@@ -167,14 +169,10 @@ TEST_CASE("keep-alive and pipelining serve several requests on one connection", 
   CHECK(rec.count() == 5);
 }
 
-TEST_CASE("HTTP/1.0 closes unless keep-alive is asked for", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "HTTP/1.0 closes unless keep-alive is asked for", "[server][http]") {
   {
     RawClient c(server->port());
-    REQUIRE(c.send("GET /a HTTP/1.0\r\n\r\n"));
-    auto r = c.read_response();
-    REQUIRE(r);
+    auto r = c.exchange("GET /a HTTP/1.0\r\n\r\n");
     CHECK(r->status == 200);
     CHECK(c.closed_within(2000ms));
   }
@@ -182,16 +180,12 @@ TEST_CASE("HTTP/1.0 closes unless keep-alive is asked for", "[server][http]") {
     RawClient c(server->port());
     REQUIRE(c.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
     REQUIRE(c.read_response());
-    REQUIRE(c.send("GET /b HTTP/1.0\r\n\r\n"));
-    auto r = c.read_response();
-    REQUIRE(r);
+    auto r = c.exchange("GET /b HTTP/1.0\r\n\r\n");
     CHECK(r->body == R"({"echo":"GET /b"})");
   }
 }
 
-TEST_CASE("HEAD gets the length without the body", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "HEAD gets the length without the body", "[server][http]") {
   RawClient c(server->port());
   REQUIRE(c.send("HEAD /h HTTP/1.1\r\nHost: a\r\n\r\nGET /g HTTP/1.1\r\nHost: a\r\n\r\n"));
   auto head = c.read_response(2000ms, true);
@@ -205,15 +199,12 @@ TEST_CASE("HEAD gets the length without the body", "[server][http]") {
   CHECK(get->body == R"({"echo":"GET /g"})");
 }
 
-TEST_CASE("oversized bodies get 413 from the error writer, which sees the request's head",
-          "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);  // max_body_bytes 1024
+TEST_CASE_METHOD(Served,
+                 "oversized bodies get 413 from the error writer, which sees the request's head",
+                 "[server][http]") {
   SECTION("announced by Content-Length") {
     RawClient c(server->port());
-    REQUIRE(c.send("POST /api?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n"));
-    auto r = c.read_response();
-    REQUIRE(r);
+    auto r = c.exchange("POST /api?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n");
     CHECK(r->status == 413);
     CHECK(r->headers["content-type"] == "application/json");
     CHECK(r->headers["connection"] == "close");
@@ -241,9 +232,7 @@ TEST_CASE("oversized bodies get 413 from the error writer, which sees the reques
     const std::size_t size = 8u << 20;
     REQUIRE(c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(size) +
                    "\r\n\r\n"));
-    REQUIRE(c.send(std::string(size, 'x')));
-    auto r = c.read_response();
-    REQUIRE(r);
+    auto r = c.exchange(std::string(size, 'x'));
     CHECK(r->status == 413);
     CHECK(error_of(*r)["Kind"] == "BodyTooLarge");
     CHECK(c.closed_within(2000ms));
@@ -260,25 +249,20 @@ TEST_CASE("oversized bodies get 413 from the error writer, which sees the reques
   CHECK(rec.count() == 0);
 }
 
-TEST_CASE("Expect: 100-continue within the limit gets 100 then the response", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "Expect: 100-continue within the limit gets 100 then the response",
+                 "[server][http]") {
   RawClient c(server->port());
   REQUIRE(
       c.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"));
   auto cont = c.read_response();
   REQUIRE(cont);
   CHECK(cont->status == 100);
-  REQUIRE(c.send("abcd"));
-  auto r = c.read_response();
-  REQUIRE(r);
+  auto r = c.exchange("abcd");
   CHECK(r->status == 200);
   CHECK(rec.last().body == "abcd");
 }
 
-TEST_CASE("oversized headers get 431", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);  // max_header_bytes 4096
+TEST_CASE_METHOD(Served, "oversized headers get 431", "[server][http]") {
   RawClient c(server->port());
   c.send("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(20000, 'h') + "\r\n\r\n");
   auto r = c.read_response();
@@ -292,13 +276,9 @@ TEST_CASE("oversized headers get 431", "[server][http]") {
   CHECK(rec.count() == 0);
 }
 
-TEST_CASE("malformed requests get 400", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "malformed requests get 400", "[server][http]") {
   RawClient c(server->port());
-  REQUIRE(c.send("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: nope\r\n\r\n"));
-  auto r = c.read_response();
-  REQUIRE(r);
+  auto r = c.exchange("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: nope\r\n\r\n");
   CHECK(r->status == 400);
   auto e = error_of(*r);
   CHECK(e["Kind"] == "Malformed");
@@ -308,9 +288,7 @@ TEST_CASE("malformed requests get 400", "[server][http]") {
 
   // A malformed body comes after a good header: the writer sees that header.
   RawClient chunked(server->port());
-  REQUIRE(chunked.send("POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"));
-  r = chunked.read_response();
-  REQUIRE(r);
+  r = chunked.exchange("POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
   CHECK(r->status == 400);
   CHECK(error_of(*r)["Kind"] == "Malformed");
   CHECK(error_of(*r)["Target"] == "/c");
@@ -350,21 +328,16 @@ TEST_CASE("slow and idle clients are disconnected", "[server][http]") {
   CHECK(rec.count() <= 1);
 }
 
-TEST_CASE("a throwing handler gives 500 InternalError, and the server lives on", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "a throwing handler gives 500 InternalError, and the server lives on",
+                 "[server][http]") {
   RawClient c(server->port());
-  REQUIRE(c.send("GET /throw HTTP/1.1\r\nHost: a\r\n\r\n"));
-  auto r = c.read_response();
-  REQUIRE(r);
+  auto r = c.exchange("GET /throw HTTP/1.1\r\nHost: a\r\n\r\n");
   CHECK(r->status == 500);
   auto e = error_of(*r);
   CHECK(e["Kind"] == "Internal");
   CHECK(e["Target"] == "/throw");
   CHECK(r->body.find("secret") == std::string::npos);
-  REQUIRE(c.send("GET /after HTTP/1.1\r\nHost: a\r\n\r\n"));
-  r = c.read_response();
-  REQUIRE(r);
+  r = c.exchange("GET /after HTTP/1.1\r\nHost: a\r\n\r\n");
   CHECK(r->status == 200);
 }
 
@@ -372,9 +345,7 @@ TEST_CASE("without an error writer, an error is its message as plain text", "[se
   Recorder rec;
   auto server = start(rec, test_options(), nullptr);
   RawClient c(server->port());
-  REQUIRE(c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n"));
-  auto r = c.read_response();
-  REQUIRE(r);
+  auto r = c.exchange("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n");
   CHECK(r->status == 413);
   CHECK(r->headers["content-type"] == "text/plain; charset=utf-8");
   CHECK(r->body == "request body larger than 1024 bytes\n");
@@ -392,9 +363,7 @@ TEST_CASE("plain HTTP is refused on a non-loopback address unless allowed", "[se
   auto allowed = HttpServer::start(o, rec.handler());
   REQUIRE(allowed);
   RawClient c((*allowed)->port());
-  REQUIRE(c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
-  auto r = c.read_response();
-  REQUIRE(r);
+  auto r = c.exchange("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
   CHECK(r->status == 200);
 }
 
@@ -433,9 +402,7 @@ TEST_CASE("connections over max_connections are closed at once", "[server][http]
   CHECK(first.read_response());
 }
 
-TEST_CASE("stop() with open connections returns promptly", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "stop() with open connections returns promptly", "[server][http]") {
   RawClient idle(server->port());
   REQUIRE(idle.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
   REQUIRE(idle.read_response());

@@ -176,27 +176,23 @@ TEST_CASE("The HTTP layer's errors come from the dialect the request speaks", "[
       o, [api](const HttpRequest& r) { return api->handle(r); }, nullptr, api);
   REQUIRE(server);
 
-  SECTION("an over-size body for the toy: its own 413") {
+  // A request announcing an over-size body, with `action` (a dialect's header) among its headers.
+  const auto oversized = [&](const std::string& action) {
     RawClient c((*server)->port());
-    REQUIRE(
-        c.send("POST / HTTP/1.1\r\nHost: a\r\nX-Toy-Action: Echo\r\n"
-               "Content-Length: 5000\r\n\r\n"));
-    auto r = c.read_response();
-    REQUIRE(r);
-    CHECK(r->status == 413);
-    CHECK(r->headers["content-type"] == "text/x-toy");
-    CHECK(r->body == "toy refuses: request body larger than 1024 bytes");
+    return *c.exchange("POST / HTTP/1.1\r\nHost: a\r\n" + action +
+                       "\r\nContent-Length: 5000\r\n\r\n");
+  };
+  SECTION("an over-size body for the toy: its own 413") {
+    auto r = oversized("X-Toy-Action: Echo");
+    CHECK(r.status == 413);
+    CHECK(r.headers["content-type"] == "text/x-toy");
+    CHECK(r.body == "toy refuses: request body larger than 1024 bytes");
   }
   SECTION("an over-size body for TAT: the envelope, with HTTP 200 for the SDKs") {
-    RawClient c((*server)->port());
-    REQUIRE(
-        c.send("POST / HTTP/1.1\r\nHost: a\r\nX-TC-Action: Echo\r\n"
-               "Content-Length: 5000\r\n\r\n"));
-    auto r = c.read_response();
-    REQUIRE(r);
-    CHECK(r->status == 200);
-    CHECK(r->headers["content-type"] == "application/json");
-    auto j = json::parse(r->body);
+    auto r = oversized("X-TC-Action: Echo");
+    CHECK(r.status == 200);
+    CHECK(r.headers["content-type"] == "application/json");
+    auto j = json::parse(r.body);
     CHECK(j["Response"]["Error"]["Code"] == "InvalidParameter");
     CHECK(j["Response"]["Error"]["Message"] == "request body larger than 1024 bytes");
     CHECK(j["Response"]["RequestId"].get<std::string>().size() == 36);

@@ -104,6 +104,14 @@ class RawClient {
     return r;
   }
 
+  // Sends `request` and reads its response, both REQUIRE-d (the optional is always engaged).
+  std::optional<RawResponse> exchange(std::string_view request) {
+    REQUIRE(send(request));
+    auto r = read_response();
+    REQUIRE(r);
+    return r;
+  }
+
   // True when the server closes the connection (EOF or reset) within `timeout`.
   bool closed_within(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -520,18 +520,21 @@ TEST_CASE_METHOD(RunFixture, "DescribeInvocations: fields, aggregate status, fil
            {{"Filters",
              {{{"Name", "invocation-id"}, {"Values", {a["InvocationId"], c["InvocationId"]}}}}}});
     CHECK(by_id["TotalCount"] == 2);
-    auto user = ok("DescribeInvocations",
-                   {{"Filters", {{{"Name", "command-created-by"}, {"Values", {"USER"}}}}}});
-    CHECK(user["TotalCount"] == 3);
-    auto tat = ok("DescribeInvocations",
-                  {{"Filters", {{{"Name", "command-created-by"}, {"Values", {"TAT"}}}}}});
-    CHECK(tat["TotalCount"] == 0);
-    auto lighthouse = ok("DescribeInvocations",
-                         {{"Filters", {{{"Name", "instance-kind"}, {"Values", {"LIGHTHOUSE"}}}}}});
-    CHECK(lighthouse["TotalCount"] == 0);
-    auto cvm = ok("DescribeInvocations",
-                  {{"Filters", {{{"Name", "instance-kind"}, {"Values", {"CVM"}}}}}});
-    CHECK(cvm["TotalCount"] == 3);
+    // Properties every Ferry invocation shares: a filter matches all three or none.
+    struct SharedFilter {
+      const char* name;
+      const char* value;
+      int total;
+    };
+    for (const auto& [name, value, total] : {SharedFilter{"command-created-by", "USER", 3},
+                                             SharedFilter{"command-created-by", "TAT", 0},
+                                             SharedFilter{"instance-kind", "LIGHTHOUSE", 0},
+                                             SharedFilter{"instance-kind", "CVM", 3}}) {
+      INFO(name << " = " << value);
+      auto listed =
+          ok("DescribeInvocations", {{"Filters", {{{"Name", name}, {"Values", {value}}}}}});
+      CHECK(listed["TotalCount"] == total);
+    }
     CHECK(code("DescribeInvocations", {{"Filters", {{{"Name", "nope"}, {"Values", {"x"}}}}}}) ==
           "InvalidParameterValue.InvalidFilter");
     CHECK(code("DescribeInvocations",

@@ -57,6 +57,10 @@ class Params {
   // when its shape is wrong (the array's `what` then says what it must be), else the Error.
   using ItemCheck = std::function<std::optional<Error>(const nlohmann::json& item)>;
   const nlohmann::json* field(std::string_view name);
+  // The field when present and of the type `is_type` checks; a type error otherwise.
+  const nlohmann::json* typed_field(std::string_view name,
+                                    bool (nlohmann::json::*is_type)() const noexcept,
+                                    std::string_view expected);
   void type_error(std::string_view name, std::string_view expected);
   // The array `name` of objects: each item passes `shape`, names no other keys than `keys`
   // (UnknownParameter) and is handed to `take`, which may still refuse it. False when absent

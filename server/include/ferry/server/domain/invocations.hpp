@@ -21,7 +21,7 @@ inline constexpr const char* kInstanceKind = "CVM";
 // Ferry has no public (TAT-made) commands: everything it runs was created by the user.
 inline constexpr const char* kCreatedBy = "USER";
 
-enum class InvocationSource { kUser, kInvoker, kSchedule };
+enum class InvocationSource { kUser, kInvoker, kSchedule };  // in to_string's order
 // "USER", "INVOKER", "SCHEDULE": Invocation::invocation_source as stored and shown.
 std::string_view to_string(InvocationSource source);
 

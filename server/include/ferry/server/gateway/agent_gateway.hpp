@@ -63,11 +63,15 @@ class AgentGateway {
 
   // The task, when it exists and belongs to `agent`.
   Expected<InvocationTask> owned_task(const RegisterInstance& agent, const std::string& task_id);
-  // `mutate` run on the agent's own task inside the store's transaction (it returns false to
-  // leave the task as it is); the task as stored afterwards.
-  Expected<InvocationTask> modify_owned_task(const RegisterInstance& agent,
-                                             const std::string& task_id,
-                                             const std::function<bool(InvocationTask&)>& mutate);
+  // A start or finish report: `mutate` runs on the agent's own task inside the store's
+  // transaction and returns false to leave it as it is (a repeated or late report); a changed
+  // task is marked delivered and updated at `now_ms`.
+  struct Report {
+    InvocationTask task;  // as stored afterwards
+    bool changed = false;
+  };
+  Expected<Report> apply_report(const RegisterInstance& agent, const std::string& task_id,
+                                int64_t now_ms, const std::function<bool(InvocationTask&)>& mutate);
   [[nodiscard]] nlohmann::json task_to_wire(const InvocationTask& task,
                                             const RegisterInstance& agent) const;
 

@@ -43,7 +43,6 @@ class TatDialect final : public Dialect {
   // The region check, then the rate limit.
   Status admit(const ApiCall& call, const ActionSpec& spec);
   static HttpResponse run(const ActionSpec& spec, const ApiCall& call, Params& params);
-  static HttpResponse run_serialized(const ActionSpec& spec, const ApiCall& call, Params& params);
 
   TatOptions options_;
   const Clock& clock_;

@@ -21,13 +21,6 @@ inline constexpr std::size_t kMaxFilters = 10;
 inline constexpr std::size_t kMaxFilterValues = 5;
 inline constexpr int64_t kMaxLimit = 100;
 
-// Filters: at most 10, at most 5 values each, names among `allowed` (or "tag:KEY" when
-// `allow_tag_pairs`). InvalidParameterValue.InvalidFilter.
-Status validate_filters(const std::vector<Filter>& filters, const std::vector<std::string>& allowed,
-                        bool allow_tag_pairs);
-// Every value of `f` among `allowed`: InvalidParameterValue.InvalidFilter naming them.
-Status check_filter_values(const Filter& f, std::initializer_list<std::string_view> allowed);
-
 // Offset >= 0 and 1 <= Limit <= 100 (default 20). InvalidParameterValue.Range.
 struct Paging {
   int64_t offset = 0;
@@ -35,26 +28,9 @@ struct Paging {
 };
 Expected<Paging> read_paging(Params& params);
 
-// The common head of the Describe* actions: `ids_field` or Filters (never both:
-// InvalidParameter.ConflictParameter), Offset and Limit. `read_more` reads the action's other
-// fields before the parameters are finished (so unknown ones are still refused). Filters, when
-// given, are checked against `filter_names` (validate_filters).
-struct Listing {
-  std::optional<std::vector<std::string>> ids;
-  std::optional<std::vector<Filter>> filters;
-  Paging paging;
-};
-struct ListingRules {
-  std::string_view ids_field;
-  std::vector<std::string> filter_names;
-  bool tag_filters = false;  // "tag:KEY" filters
-};
-Expected<Listing> read_listing(Params& params, const ListingRules& rules,
-                               const std::function<void(Params&)>& read_more = {});
-
-// Where the values of the filters named `name` go: appended to `values` (or replacing what an
-// earlier filter of the name put there, with `replace`; nowhere when null), once they are among
-// `allowed` (check_filter_values; any value when empty).
+// A filter an action knows, and where its values go: appended to `values` (or replacing what
+// an earlier filter of the name put there, with `replace`; nowhere when null), once they are
+// among `allowed` (any value when empty).
 struct FilterField {
   std::string_view name;
   std::vector<std::string>* values = nullptr;
@@ -62,9 +38,38 @@ struct FilterField {
   bool replace = false;
 };
 using TagPairs = std::vector<std::pair<std::string, std::vector<std::string>>>;
-// Every filter (validated: its name is known) to its field, in order; "tag:KEY" filters to
-// `tag_pairs`.
-Status apply_filters(const std::vector<Filter>& filters, std::initializer_list<FilterField> fields,
-                     TagPairs* tag_pairs = nullptr);
+using IdsCheck = std::function<Status(const std::vector<std::string>&)>;
+
+// The common head of the Describe* actions.
+struct ListingSpec {
+  std::string_view ids_field;               // "CommandIds"
+  std::vector<std::string>* ids = nullptr;  // where the ids go, once check_ids passed them
+  IdsCheck check_ids = {};
+  std::initializer_list<FilterField> filters = {};
+  TagPairs* tag_pairs = nullptr;  // where "tag:KEY" filters go; null: the action takes none
+};
+struct Listing {
+  std::optional<std::vector<std::string>> ids;
+  std::optional<std::vector<Filter>> filters;
+  Paging paging;
+};
+// Reads `spec.ids_field` or Filters (never both: InvalidParameter.ConflictParameter), Offset
+// and Limit, and puts the ids and the filters' values where `spec` says. Filters: at most 10,
+// at most 5 values each, each named in `spec.filters` (InvalidParameterValue.InvalidFilter).
+// `read_more` reads the action's other fields before the parameters are finished, so that
+// unknown ones are still refused.
+Expected<Listing> read_listing(Params& params, const ListingSpec& spec,
+                               const std::function<void(Params&)>& read_more = {});
+// The same, with the page put into the query's offset and limit.
+template <typename Query>
+Expected<Listing> read_listing(Params& params, Query& q, const ListingSpec& spec,
+                               const std::function<void(Params&)>& read_more = {}) {
+  auto listing = read_listing(params, spec, read_more);
+  if (listing) {
+    q.offset = listing->paging.offset;
+    q.limit = listing->paging.limit;
+  }
+  return listing;
+}
 
 }  // namespace ferry::server
