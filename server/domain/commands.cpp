@@ -84,6 +84,14 @@ Expected<std::optional<DefaultParameters>> resolve_default_parameters(
   return std::optional<DefaultParameters>(std::move(out));
 }
 
+CommandFields new_command_fields(CommandFields fields) {
+  fields.content = fields.content.value_or("");
+  if (fields.username && fields.username->empty()) {
+    fields.username.reset();
+  }
+  return fields;
+}
+
 void apply_command_fields(const CommandFields& f, Command& c) {
   const auto set = [](auto& target, const auto& given) {
     if (given) {
@@ -151,12 +159,8 @@ Status check_command_quota(ServerContext& ctx) {
 }
 
 Expected<std::string> create_command(ServerContext& ctx, const CommandFields& fields) {
-  CommandFields given = fields;
-  given.command_name = fields.command_name.value_or("");
-  given.content = fields.content.value_or("");
-  if (given.username && given.username->empty()) {
-    given.username.reset();  // the default user
-  }
+  CommandFields given = new_command_fields(fields);
+  given.command_name = fields.command_name.value_or("");  // required, unlike RunCommand's
   Command c;
   apply_command_fields(given, c);
   if (auto s = check_command_fields(given, c.command_type); !s) {

@@ -226,11 +226,7 @@ Expected<std::string> create_invocation(ServerContext& ctx, const Command& c,
 }
 
 Expected<RunResult> run_command(ServerContext& ctx, const RunRequest& r) {
-  CommandFields given = r.command;
-  given.content = given.content.value_or("");
-  if (given.username && given.username->empty()) {
-    given.username.reset();  // the default user
-  }
+  const CommandFields given = new_command_fields(r.command);
   Command c;
   c.saved = r.save_command;
   c.created_by = kCreatedBy;

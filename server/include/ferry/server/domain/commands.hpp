@@ -48,6 +48,10 @@ Expected<std::optional<DefaultParameters>> resolve_default_parameters(
     const std::optional<std::string>& json_text,
     const std::optional<std::vector<DefaultParameterConf>>& confs, bool enable_parameter);
 
+// The fields of a new command (CreateCommand, RunCommand) as its rules see them: Content is
+// there ("" when not given, which they refuse), and a "" Username means the default user.
+CommandFields new_command_fields(CommandFields fields);
+
 // The given fields written over `c`.
 void apply_command_fields(const CommandFields& fields, Command& c);
 
