@@ -103,4 +103,15 @@ Reply describe_regions(ServerContext& ctx, Params& p);
 Reply describe_quotas(ServerContext& ctx, Params& p);
 Reply describe_scenes(ServerContext& ctx, Params& p);
 
+// A Describe action's last step once its listing is read (read_listing): the listing's error,
+// else the page the domain `call` returns, as page_reply writes it.
+template <typename Listing, typename Call, typename ToJson>
+Reply listing_reply(const Expected<Listing>& listing, Call&& call, const char* set_name,
+                    ToJson&& to_json) {
+  if (!listing) {
+    return listing.error();
+  }
+  return page_reply(call(), set_name, to_json);
+}
+
 }  // namespace ferry::server::tat_actions

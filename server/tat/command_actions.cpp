@@ -29,21 +29,19 @@ Reply create_command(ServerContext& ctx, Params& p) {
 
 Reply describe_commands(ServerContext& ctx, Params& p) {
   CommandQuery q;
-  auto listing = read_listing(p, q,
-                              {"CommandIds",
-                               &q.command_ids,
-                               domain::check_command_ids,
-                               {{"command-id", &q.command_ids},
-                                {"command-name", &q.command_names, {}, true},
-                                {"command-type", &q.command_types, {}, true},
-                                {"created-by", &q.created_by, {"TAT", "USER"}, true},
-                                {"tag-key", &q.tag_keys, {}, true},
-                                {"tag-value", &q.tag_values, {}, true}},
-                               &q.tag_pairs});
-  if (!listing) {
-    return listing.error();
-  }
-  return page_reply(domain::describe_commands(ctx, q), "CommandSet", &command_to_json);
+  return listing_reply(
+      read_listing(p, q,
+                   {"CommandIds",
+                    &q.command_ids,
+                    domain::check_command_ids,
+                    {{"command-id", &q.command_ids},
+                     {"command-name", &q.command_names, {}, true},
+                     {"command-type", &q.command_types, {}, true},
+                     {"created-by", &q.created_by, {"TAT", "USER"}, true},
+                     {"tag-key", &q.tag_keys, {}, true},
+                     {"tag-value", &q.tag_values, {}, true}},
+                    &q.tag_pairs}),
+      [&] { return domain::describe_commands(ctx, q); }, "CommandSet", &command_to_json);
 }
 
 Reply modify_command(ServerContext& ctx, Params& p) {

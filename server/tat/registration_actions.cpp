@@ -59,23 +59,21 @@ Reply delete_register_codes(ServerContext& ctx, Params& p) {
 Reply describe_register_instances(ServerContext& ctx, Params& p) {
   domain::InstanceListing l;
   auto& q = l.query;
-  auto listing = read_listing(p, q,
-                              {"InstanceIds",
-                               &q.instance_ids,
-                               check_instance_ids,
-                               {{"instance-name", &q.instance_names},
-                                {"instance-id", &q.instance_ids},
-                                {"register-status", &l.presence, {"Online", "Offline"}},
-                                {"local-ip", &q.local_ips},
-                                {"register-code-id", &q.register_code_ids},
-                                {"sys-name", &q.system_names, {"Linux", "Windows"}},
-                                {"tag-key", &q.tag_keys},
-                                {"tag-value", &q.tag_values}},
-                               &q.tag_pairs});
-  if (!listing) {
-    return listing.error();
-  }
-  return page_reply(domain::describe_instances(ctx, l), "RegisterInstanceSet", &instance_to_json);
+  return listing_reply(
+      read_listing(p, q,
+                   {"InstanceIds",
+                    &q.instance_ids,
+                    check_instance_ids,
+                    {{"instance-name", &q.instance_names},
+                     {"instance-id", &q.instance_ids},
+                     {"register-status", &l.presence, {"Online", "Offline"}},
+                     {"local-ip", &q.local_ips},
+                     {"register-code-id", &q.register_code_ids},
+                     {"sys-name", &q.system_names, {"Linux", "Windows"}},
+                     {"tag-key", &q.tag_keys},
+                     {"tag-value", &q.tag_values}},
+                    &q.tag_pairs}),
+      [&] { return domain::describe_instances(ctx, l); }, "RegisterInstanceSet", &instance_to_json);
 }
 
 Reply modify_register_instance(ServerContext& ctx, Params& p) {
@@ -91,18 +89,16 @@ Reply delete_register_instance(ServerContext& ctx, Params& p) {
 
 Reply describe_automation_agent_status(ServerContext& ctx, Params& p) {
   domain::InstanceListing l;
-  auto listing = read_listing(p, l.query,
-                              {"InstanceIds",
-                               &l.query.instance_ids,
-                               check_instance_ids,
-                               {{"agent-status", &l.presence, {"Online", "Offline"}},
-                                {"environment", &l.environments, {"Linux", "Windows"}},
-                                {"instance-id", &l.query.instance_ids}}});
-  if (!listing) {
-    return listing.error();
-  }
-  return page_reply(domain::describe_instances(ctx, l), "AutomationAgentSet",
-                    &agent_status_to_json);
+  return listing_reply(
+      read_listing(p, l.query,
+                   {"InstanceIds",
+                    &l.query.instance_ids,
+                    check_instance_ids,
+                    {{"agent-status", &l.presence, {"Online", "Offline"}},
+                     {"environment", &l.environments, {"Linux", "Windows"}},
+                     {"instance-id", &l.query.instance_ids}}}),
+      [&] { return domain::describe_instances(ctx, l); }, "AutomationAgentSet",
+      &agent_status_to_json);
 }
 
 }  // namespace ferry::server::tat_actions
