@@ -18,6 +18,22 @@ constexpr int64_t kDefaultEffectiveHours = 4;
 constexpr int64_t kForeverHours = 99999;  // above this a code never expires
 constexpr std::size_t kCodeValueLength = 32;
 
+Status check_register_code_ids(const std::vector<std::string>& ids) {
+  if (auto s = validate_id_count(ids, "RegisterCodeIds"); !s) {
+    return s;
+  }
+  for (const auto& id : ids) {
+    const bool ok = !id.empty() && id.size() <= 64 &&
+                    std::all_of(id.begin(), id.end(),
+                                [](unsigned char c) { return std::isalnum(c) != 0 || c == '-'; });
+    if (!ok) {
+      return Error{codes::kInvalidParameterValue,
+                   "RegisterCodeIds: '" + id.substr(0, 64) + "' is not a register code id"};
+    }
+  }
+  return {};
+}
+
 // Validated and without repeats, so that the store changes each code once.
 Expected<std::vector<std::string>> distinct_code_ids(std::vector<std::string> ids) {
   if (auto s = check_register_code_ids(ids); !s) {
@@ -82,22 +98,6 @@ Expected<NewRegisterCode> create_register_code(ServerContext& ctx, const Registe
     return s.error();
   }
   return NewRegisterCode{c.register_code_id, *value};
-}
-
-Status check_register_code_ids(const std::vector<std::string>& ids) {
-  if (auto s = validate_id_count(ids, "RegisterCodeIds"); !s) {
-    return s;
-  }
-  for (const auto& id : ids) {
-    const bool ok = !id.empty() && id.size() <= 64 &&
-                    std::all_of(id.begin(), id.end(),
-                                [](unsigned char c) { return std::isalnum(c) != 0 || c == '-'; });
-    if (!ok) {
-      return Error{codes::kInvalidParameterValue,
-                   "RegisterCodeIds: '" + id.substr(0, 64) + "' is not a register code id"};
-    }
-  }
-  return {};
 }
 
 Expected<Page<RegisterCode>> describe_register_codes(ServerContext& ctx,

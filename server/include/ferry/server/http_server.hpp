@@ -64,10 +64,10 @@ unsigned http_status(HttpErrorKind kind);
 
 // Writes the response to such an error in the wire of the API the request speaks, so that a
 // client reads a refusal the way it reads the API's own errors. Called on io threads,
-// concurrently. `head` is the request as far as it was read (method, target, headers, remote
-// address; the body is empty), or nullptr when not even its header could be read (431, a
-// malformed header): then the writer's default wire applies. The response may carry another
-// status than http_status(error.kind) where the API's clients need it.
+// concurrently; must not throw. `head` is the request as far as it was read (without its body
+// when the error came before or while reading it), or nullptr when not even its header could be
+// read (431, a malformed header): then the writer's default wire applies. The response may carry
+// another status than http_status(error.kind) where the API's clients need it.
 class HttpErrorWriter {
  public:
   virtual ~HttpErrorWriter() = default;

@@ -34,14 +34,13 @@ struct NewRegisterCode {
 Expected<NewRegisterCode> create_register_code(ServerContext& ctx,
                                                const RegisterCodeFields& fields);
 
-// RegisterCodeIds: at most 100 UUID-like ids. InvalidParameterValue(.LimitExceeded).
-Status check_register_code_ids(const std::vector<std::string>& ids);
-// A page of register codes (`ids` empty: all of them).
+// A page of register codes (`ids` empty: all of them; at most 100 UUID-like ids,
+// InvalidParameterValue(.LimitExceeded) otherwise).
 Expected<Page<RegisterCode>> describe_register_codes(ServerContext& ctx,
                                                      const std::vector<std::string>& ids,
                                                      int64_t offset, int64_t limit);
-// Enables or disables the codes, all or none: an unknown id fails the call with
-// ResourceNotFound.RegisterCodeNotFound naming it.
+// Enables or disables the codes (ids as describe_register_codes takes them), all or none: an
+// unknown id fails the call with ResourceNotFound.RegisterCodeNotFound naming it.
 Status set_register_codes_enabled(ServerContext& ctx, std::vector<std::string> ids, bool enabled);
 // Deletes the codes, all or none, as set_register_codes_enabled.
 Status delete_register_codes(ServerContext& ctx, std::vector<std::string> ids);
