@@ -31,7 +31,7 @@ Error config_error(std::string_view key, std::string_view what) {
                "key \"" + std::string(key) + "\": " + std::string(what)};
 }
 
-Status read_string(std::string_view key, const nlohmann::json& v, std::string& out) {
+Status read_value(std::string_view key, const nlohmann::json& v, std::string& out) {
   if (!v.is_string()) {
     return config_error(key, "must be a string");
   }
@@ -39,7 +39,7 @@ Status read_string(std::string_view key, const nlohmann::json& v, std::string& o
   return {};
 }
 
-Status read_bool(std::string_view key, const nlohmann::json& v, bool& out) {
+Status read_value(std::string_view key, const nlohmann::json& v, bool& out) {
   if (!v.is_boolean()) {
     return config_error(key, "must be true or false");
   }
@@ -47,7 +47,7 @@ Status read_bool(std::string_view key, const nlohmann::json& v, bool& out) {
   return {};
 }
 
-Status read_int(std::string_view key, const nlohmann::json& v, int64_t& out) {
+Status read_value(std::string_view key, const nlohmann::json& v, int64_t& out) {
   if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX)) {
     return config_error(key, "must be an integer");
   }
@@ -55,9 +55,9 @@ Status read_int(std::string_view key, const nlohmann::json& v, int64_t& out) {
   return {};
 }
 
-Status read_size(std::string_view key, const nlohmann::json& v, std::size_t& out) {
+Status read_value(std::string_view key, const nlohmann::json& v, std::size_t& out) {
   int64_t n = 0;
-  if (auto s = read_int(key, v, n); !s) {
+  if (auto s = read_value(key, v, n); !s) {
     return s;
   }
   if (n < 0) {
@@ -67,7 +67,7 @@ Status read_size(std::string_view key, const nlohmann::json& v, std::size_t& out
   return {};
 }
 
-Status read_number(std::string_view key, const nlohmann::json& v, double& out) {
+Status read_value(std::string_view key, const nlohmann::json& v, double& out) {
   if (!v.is_number()) {
     return config_error(key, "must be a number");
   }
@@ -94,7 +94,7 @@ Status read_credentials(const nlohmann::json& v, std::vector<ApiCredential>& out
       if (field == nullptr) {
         return config_error(where + "." + k, "unknown key (SecretId and SecretKey are known)");
       }
-      if (auto s = read_string(where + "." + k, value, *field); !s) {
+      if (auto s = read_value(where + "." + k, value, *field); !s) {
         return s;
       }
     }
@@ -103,7 +103,7 @@ Status read_credentials(const nlohmann::json& v, std::vector<ApiCredential>& out
   return {};
 }
 
-Status read_regions(const nlohmann::json& v, std::vector<ApiRegion>& out) {
+Status read_regions(const nlohmann::json& v, std::vector<Region>& out) {
   if (!v.is_array()) {
     return config_error("regions", "must be an array of region names or {\"Region\", ...}");
   }
@@ -111,7 +111,7 @@ Status read_regions(const nlohmann::json& v, std::vector<ApiRegion>& out) {
   for (std::size_t i = 0; i < v.size(); ++i) {
     const std::string where = "regions[" + std::to_string(i) + "]";
     const auto& item = v[i];
-    ApiRegion r;
+    Region r;
     if (item.is_string()) {
       r.region = item.get<std::string>();
       r.region_name = r.region;
@@ -125,7 +125,7 @@ Status read_regions(const nlohmann::json& v, std::vector<ApiRegion>& out) {
           return config_error(where + "." + k,
                               "unknown key (Region, RegionName and RegionState are known)");
         }
-        if (auto s = read_string(where + "." + k, value, *field); !s) {
+        if (auto s = read_value(where + "." + k, value, *field); !s) {
           return s;
         }
       }
@@ -146,60 +146,41 @@ const std::map<std::string, KeyReader, std::less<>>& key_readers() {
   // Each entry binds a key to its field; one table, so the known keys are listed once.
   static const std::map<std::string, KeyReader, std::less<>> kReaders = [] {
     std::map<std::string, KeyReader, std::less<>> m;
-    const auto str = [&m](const char* key, std::string ServerConfig::*field) {
-      m[key] = [key, field](const nlohmann::json& v, ServerConfig& c) {
-        return read_string(key, v, c.*field);
+    // read_value's overload for the field's type reads it.
+    const auto field = [&m](const char* key, auto member) {
+      m[key] = [key, member](const nlohmann::json& v, ServerConfig& c) {
+        return read_value(key, v, c.*member);
       };
     };
-    const auto boolean = [&m](const char* key, bool ServerConfig::*field) {
-      m[key] = [key, field](const nlohmann::json& v, ServerConfig& c) {
-        return read_bool(key, v, c.*field);
-      };
-    };
-    const auto integer = [&m](const char* key, int64_t ServerConfig::*field) {
-      m[key] = [key, field](const nlohmann::json& v, ServerConfig& c) {
-        return read_int(key, v, c.*field);
-      };
-    };
-    const auto size = [&m](const char* key, std::size_t ServerConfig::*field) {
-      m[key] = [key, field](const nlohmann::json& v, ServerConfig& c) {
-        return read_size(key, v, c.*field);
-      };
-    };
-    const auto number = [&m](const char* key, double ServerConfig::*field) {
-      m[key] = [key, field](const nlohmann::json& v, ServerConfig& c) {
-        return read_number(key, v, c.*field);
-      };
-    };
-    str("listen", &ServerConfig::listen);
-    str("data_dir", &ServerConfig::data_dir);
-    boolean("allow_plain_http", &ServerConfig::allow_plain_http);
-    str("tls_cert_file", &ServerConfig::tls_cert_file);
-    str("tls_key_file", &ServerConfig::tls_key_file);
-    str("log_level", &ServerConfig::log_level);
+    field("listen", &ServerConfig::listen);
+    field("data_dir", &ServerConfig::data_dir);
+    field("allow_plain_http", &ServerConfig::allow_plain_http);
+    field("tls_cert_file", &ServerConfig::tls_cert_file);
+    field("tls_key_file", &ServerConfig::tls_key_file);
+    field("log_level", &ServerConfig::log_level);
     m["credentials"] = [](const nlohmann::json& v, ServerConfig& c) {
       return read_credentials(v, c.credentials);
     };
-    number("rate_limit", &ServerConfig::rate_limit);
-    number("rate_burst", &ServerConfig::rate_burst);
+    field("rate_limit", &ServerConfig::rate_limit);
+    field("rate_burst", &ServerConfig::rate_burst);
     m["regions"] = [](const nlohmann::json& v, ServerConfig& c) {
       return read_regions(v, c.regions);
     };
-    str("account_id", &ServerConfig::account_id);
-    integer("command_quota", &ServerConfig::command_quota);
-    integer("register_code_quota", &ServerConfig::register_code_quota);
-    integer("max_run_instances", &ServerConfig::max_run_instances);
-    integer("heartbeat_interval_s", &ServerConfig::heartbeat_interval_s);
-    integer("online_window_s", &ServerConfig::online_window_s);
-    integer("max_clock_skew_s", &ServerConfig::max_clock_skew_s);
-    integer("deliver_timeout_s", &ServerConfig::deliver_timeout_s);
-    integer("task_timeout_grace_s", &ServerConfig::task_timeout_grace_s);
-    integer("sweep_interval_ms", &ServerConfig::sweep_interval_ms);
-    size("io_threads", &ServerConfig::io_threads);
-    size("max_connections", &ServerConfig::max_connections);
-    size("max_body_bytes", &ServerConfig::max_body_bytes);
-    integer("ws_idle_timeout_s", &ServerConfig::ws_idle_timeout_s);
-    size("sqlite_max_connections", &ServerConfig::sqlite_max_connections);
+    field("account_id", &ServerConfig::account_id);
+    field("command_quota", &ServerConfig::command_quota);
+    field("register_code_quota", &ServerConfig::register_code_quota);
+    field("max_run_instances", &ServerConfig::max_run_instances);
+    field("heartbeat_interval_s", &ServerConfig::heartbeat_interval_s);
+    field("online_window_s", &ServerConfig::online_window_s);
+    field("max_clock_skew_s", &ServerConfig::max_clock_skew_s);
+    field("deliver_timeout_s", &ServerConfig::deliver_timeout_s);
+    field("task_timeout_grace_s", &ServerConfig::task_timeout_grace_s);
+    field("sweep_interval_ms", &ServerConfig::sweep_interval_ms);
+    field("io_threads", &ServerConfig::io_threads);
+    field("max_connections", &ServerConfig::max_connections);
+    field("max_body_bytes", &ServerConfig::max_body_bytes);
+    field("ws_idle_timeout_s", &ServerConfig::ws_idle_timeout_s);
+    field("sqlite_max_connections", &ServerConfig::sqlite_max_connections);
     return m;
   }();
   return kReaders;
@@ -493,7 +474,6 @@ HttpServerOptions http_server_options(const ServerConfig& c) {
   o.tls_cert_file = c.tls_cert_file;
   o.tls_key_file = c.tls_key_file;
   o.max_body_bytes = c.max_body_bytes;
-  o.body_limit_status = 200;  // the envelope, readable by the Tencent Cloud SDKs
   o.max_connections = c.max_connections;
   o.io_threads = c.io_threads;
   o.websocket_path = "/ws";
@@ -501,8 +481,8 @@ HttpServerOptions http_server_options(const ServerConfig& c) {
   return o;
 }
 
-ApiOptions api_options(const ServerConfig& c) {
-  ApiOptions o;
+TatOptions tat_options(const ServerConfig& c) {
+  TatOptions o;
   o.credentials = c.credentials;
   o.regions = c.regions;
   o.rate_limit = c.rate_limit;

@@ -1,4 +1,4 @@
-// ferry-server: the TAT API front at "/", the agent gateway at "/agent" and "/ws", the sweeper,
+// ferry-server: the public API at "/", the agent gateway at "/agent" and "/ws", the sweeper,
 // over one SQLite store in the data directory. Everything here is wiring; the logic lives in
 // the ferry::server libraries.
 #include <malloc.h>
@@ -15,8 +15,7 @@
 #include <optional>
 #include <string>
 
-#include "ferry/core/crypto.hpp"
-#include "ferry/server/actions/actions.hpp"
+#include "ferry/server/api/action_registry.hpp"
 #include "ferry/server/api/api_front.hpp"
 #include "ferry/server/clock.hpp"
 #include "ferry/server/config.hpp"
@@ -25,6 +24,8 @@
 #include "ferry/server/gateway/sweeper.hpp"
 #include "ferry/server/http_server.hpp"
 #include "ferry/server/store/sqlite_store.hpp"
+#include "ferry/server/tat/tat_actions.hpp"
+#include "ferry/server/tat/tat_dialect.hpp"
 
 namespace fs = std::filesystem;
 using namespace ferry::server;
@@ -37,19 +38,6 @@ constexpr int kExitFailure = 1;
 std::string path_of(const std::string& target) {
   const auto q = target.find('?');
   return q == std::string::npos ? target : target.substr(0, q);
-}
-
-HttpResponse not_found(const std::string& path) {
-  HttpResponse r;
-  r.status = 404;
-  auto uuid = ferry::uuid4();
-  nlohmann::json j;
-  j["Response"]["Error"]["Code"] = "ResourceNotFound";
-  j["Response"]["Error"]["Message"] =
-      "no endpoint " + path + ": the API is at /, agents use /agent and /ws";
-  j["Response"]["RequestId"] = uuid ? *uuid : std::string();
-  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return r;
 }
 
 // "127.0.0.1:0" -> "127.0.0.1", "[::1]:8080" -> "[::1]".
@@ -95,11 +83,11 @@ int run(const ServerConfig& config, sigset_t signals) {
   auto hub = std::make_shared<PushHub>(auth, **store, clock, push_hub_options(effective));
   ServerContext ctx{**store, clock, settings, *hub, *hub};
 
-  ApiFront api(api_options(effective), clock);
-  register_command_actions(api, ctx);
-  register_misc_actions(api, ctx);
-  register_invocation_actions(api, ctx);
-  register_registration_actions(api, ctx);
+  // The public API: the TAT dialect (the first added answers what no dialect claims).
+  ActionRegistry tat_actions;
+  register_tat_actions(tat_actions, ctx);
+  auto api = std::make_shared<ApiFront>();
+  api->add_dialect(std::make_unique<TatDialect>(tat_options(effective), clock, tat_actions));
 
   GatewayOptions gateway_opts = gateway_options(effective);
   gateway_opts.on_agent_seen = [hub](const std::string& id, int64_t now_ms) {
@@ -111,14 +99,17 @@ int run(const ServerConfig& config, sigset_t signals) {
   HttpHandler router = [&api, &gateway](const HttpRequest& request) {
     const std::string path = path_of(request.target);
     if (path == "/") {
-      return api.handle(request);
+      return api->handle(request);
     }
     if (path == "/agent") {
       return gateway.handle(request);
     }
-    return not_found(path);
+    return api->error_response(
+        HttpError{HttpErrorKind::kNotFound,
+                  "no endpoint " + path + ": the API is at /, agents use /agent and /ws"},
+        &request);
   };
-  auto server = HttpServer::start(http_server_options(effective), router, hub);
+  auto server = HttpServer::start(http_server_options(effective), router, hub, api);
   if (!server) {
     spdlog::critical("cannot listen on {}: {}", effective.listen, server.error().message);
     return kExitFailure;

@@ -23,7 +23,39 @@ const std::string& HttpRequest::header(const std::string& lowercase_name) const 
   return it == headers.end() ? kEmpty : it->second;
 }
 
+unsigned http_status(HttpErrorKind kind) {
+  switch (kind) {
+    case HttpErrorKind::kBodyTooLarge:
+      return 413;
+    case HttpErrorKind::kHeaderTooLarge:
+      return 431;
+    case HttpErrorKind::kMalformed:
+      return 400;
+    case HttpErrorKind::kNotFound:
+      return 404;
+    case HttpErrorKind::kInternal:
+      break;
+  }
+  return 500;
+}
+
 namespace detail {
+namespace {
+
+// For a server that speaks no API of its own (tests, tools): the message as plain text.
+class PlainTextErrors final : public HttpErrorWriter {
+ public:
+  [[nodiscard]] HttpResponse error_response(const HttpError& error,
+                                            const HttpRequest* /*head*/) const override {
+    HttpResponse r;
+    r.status = http_status(error.kind);
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = error.message + "\n";
+    return r;
+  }
+};
+
+}  // namespace
 
 HttpResponse call_handler(const ServerCore& core, const HttpRequest& req) {
   try {
@@ -34,7 +66,7 @@ HttpResponse call_handler(const ServerCore& core, const HttpRequest& req) {
   } catch (...) {
     spdlog::error("http {} {}: handler failed", req.method, req.target);
   }
-  return error_response(500, codes::kInternalError, "internal error");
+  return error_response(core, HttpErrorKind::kInternal, "internal error", &req);
 }
 
 task<void> run_plain_session(ServerCore& core, stream_type stream, ConnectionInfo info) {
@@ -116,11 +148,13 @@ struct HttpServer::Impl {
     net::cancellation_signal signal;
   };
 
-  Impl(HttpServerOptions options, HttpHandler handler, std::shared_ptr<WebSocketHandler> ws)
+  Impl(HttpServerOptions options, HttpHandler handler, std::shared_ptr<WebSocketHandler> ws,
+       std::shared_ptr<const HttpErrorWriter> errors)
       : listener_strand(net::make_strand(ioc)) {
     core.options = std::move(options);
     core.handler = std::move(handler);
     core.ws_handler = std::move(ws);
+    core.errors = errors ? std::move(errors) : std::make_shared<PlainTextErrors>();
   }
   ~Impl() {
     stop();
@@ -264,9 +298,9 @@ void HttpServer::Impl::stop() {
   }
 }
 
-Expected<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
-                                                        HttpHandler handler,
-                                                        std::shared_ptr<WebSocketHandler> ws) {
+Expected<std::unique_ptr<HttpServer>> HttpServer::start(
+    HttpServerOptions options, HttpHandler handler, std::shared_ptr<WebSocketHandler> ws,
+    std::shared_ptr<const HttpErrorWriter> errors) {
   auto listen = parse_listen(options.listen);
   if (!listen) {
     return listen.error();
@@ -290,7 +324,8 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions option
                      ": configure a TLS certificate and key, or allow plain HTTP explicitly"};
   }
 
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler), std::move(ws));
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler), std::move(ws),
+                                     std::move(errors));
   impl->tls_context = std::move(tls_context);
 
   const net::ip::tcp::endpoint endpoint(listen->address, listen->port);

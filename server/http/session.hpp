@@ -32,8 +32,6 @@
 #include <string>
 #include <utility>
 
-#include "envelope.hpp"
-#include "ferry/core/error_codes.hpp"
 #include "ferry/server/http_server.hpp"
 
 namespace ferry::server::detail {
@@ -62,8 +60,14 @@ struct ServerCore {
   HttpServerOptions options;
   HttpHandler handler;
   std::shared_ptr<WebSocketHandler> ws_handler;
+  std::shared_ptr<const HttpErrorWriter> errors;  // never null
   std::atomic<bool> stopping{false};
 };
+
+inline HttpResponse error_response(const ServerCore& core, HttpErrorKind kind, std::string message,
+                                   const HttpRequest* head = nullptr) {
+  return core.errors->error_response(HttpError{kind, std::move(message)}, head);
+}
 
 struct ConnectionInfo {
   std::string remote_address;
@@ -87,8 +91,10 @@ inline std::string lowercase(std::string_view s) {
   return out;
 }
 
-inline HttpRequest to_request(const http::request<http::string_body>& req,
-                              const ConnectionInfo& info) {
+// The request without its body: what an error writer sees of a request refused while (or
+// instead of) reading its body.
+template <typename Body>
+HttpRequest to_head(const http::request<Body>& req, const ConnectionInfo& info) {
   HttpRequest out;
   out.method = std::string(req.method_string());
   out.target = std::string(req.target());
@@ -99,16 +105,22 @@ inline HttpRequest to_request(const http::request<http::string_body>& req,
       it->second.append(", ").append(field.value());
     }
   }
-  out.body = req.body();
   out.remote_address = info.remote_address;
   out.tls = info.tls;
   return out;
 }
 
-inline http::response<http::string_body> to_response(HttpResponse in, unsigned version,
-                                                     bool keep_alive, bool head) {
+inline HttpRequest to_request(const http::request<http::string_body>& req,
+                              const ConnectionInfo& info) {
+  HttpRequest out = to_head(req, info);
+  out.body = req.body();
+  return out;
+}
+
+inline http::response<http::string_body> to_response(const ServerCore& core, HttpResponse in,
+                                                     unsigned version, bool keep_alive, bool head) {
   if (in.status < 100 || in.status > 999) {
-    in = error_response(500, codes::kInternalError, "handler returned an invalid status");
+    in = error_response(core, HttpErrorKind::kInternal, "handler returned an invalid status");
   }
   http::response<http::string_body> res;
   res.version(version);
@@ -141,13 +153,28 @@ HttpResponse call_handler(const ServerCore& core, const HttpRequest& req);
 template <typename Stream>
 task<bool> write_response(Stream& stream, const ServerCore& core, HttpResponse r, unsigned version,
                           bool keep_alive, bool head = false) {
-  auto res = to_response(std::move(r), version, keep_alive, head);
+  auto res = to_response(core, std::move(r), version, keep_alive, head);
   beast::get_lowest_layer(stream).expires_after(core.options.body_timeout);
   auto [ec, n] = co_await http::async_write(stream, res);
   if (ec) {
     spdlog::debug("http: writing response: {}", ec.message());
   }
   co_return !ec;
+}
+
+// Answers an error the transport finds itself; the connection closes after it. `parser`, when
+// given, has read the request's header, which the error writer then sees.
+template <typename Stream>
+task<bool> refuse(Stream& stream, const ServerCore& core, const ConnectionInfo& info,
+                  HttpErrorKind kind, std::string message, unsigned version,
+                  const http::request_parser<http::string_body>* parser = nullptr) {
+  std::optional<HttpRequest> head;
+  if (parser != nullptr) {
+    head = to_head(parser->get(), info);
+  }
+  co_return co_await write_response(
+      stream, core, error_response(core, kind, std::move(message), head ? &*head : nullptr),
+      version, false);
 }
 
 inline bool is_http_parse_error(const beast::error_code& ec) {
@@ -327,13 +354,14 @@ task<void> serve_websocket(Stream& stream, ServerCore& core, http::request<http:
   auto conn = std::make_shared<WsConnection>(strand, info.remote_address, opt.max_ws_queue_bytes);
 
   std::optional<HttpResponse> refusal;
+  const HttpRequest upgrade = to_request(req, info);
   try {
-    refusal = core.ws_handler->on_open(to_request(req, info), conn);
+    refusal = core.ws_handler->on_open(upgrade, conn);
   } catch (const std::exception& e) {
     spdlog::warn("websocket {}: on_open failed: {}", info.remote_address, e.what());
-    refusal = error_response(500, codes::kInternalError, "internal error");
+    refusal = error_response(core, HttpErrorKind::kInternal, "internal error", &upgrade);
   } catch (...) {
-    refusal = error_response(500, codes::kInternalError, "internal error");
+    refusal = error_response(core, HttpErrorKind::kInternal, "internal error", &upgrade);
   }
   // Also runs if stop() gives up on this session and the io_context destroys the frame: a
   // handler may keep `conn`, which must not then hold an executor of a dead io_context.
@@ -434,9 +462,8 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
     if (hec == http::error::body_limit) {
       // Content-Length over the limit, refused before reading the body; that unread body leaves
       // the connection unusable.
-      co_await write_response(
-          stream, core, error_response(opt.body_limit_status, codes::kInvalidParameter, too_large),
-          parser.get().version(), false);
+      co_await refuse(stream, core, info, HttpErrorKind::kBodyTooLarge, too_large,
+                      parser.get().version(), &parser);
       // The body was not read at all; whatever of it is already buffered counts.
       // Beast refuses the length before it marks the header done, so parser.content_length()
       // (which asserts a finished header) is off limits here: the field, already stored and
@@ -452,19 +479,15 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
       co_return;
     }
     if (hec == http::error::header_limit || hec == http::error::buffer_overflow) {
-      co_await write_response(stream, core,
-                              error_response(431, codes::kInvalidParameter,
-                                             "request header larger than " +
-                                                 std::to_string(opt.max_header_bytes) + " bytes"),
-                              11, false);
+      co_await refuse(
+          stream, core, info, HttpErrorKind::kHeaderTooLarge,
+          "request header larger than " + std::to_string(opt.max_header_bytes) + " bytes", 11);
       co_return;
     }
     if (hec) {
       if (is_http_parse_error(hec) && hec != http::error::end_of_stream &&
           hec != http::error::partial_message) {
-        co_await write_response(stream, core,
-                                error_response(400, codes::kInvalidParameter, "malformed request"),
-                                11, false);
+        co_await refuse(stream, core, info, HttpErrorKind::kMalformed, "malformed request", 11);
       } else {
         spdlog::debug("http {}: read header: {}", info.remote_address, hec.message());
       }
@@ -486,9 +509,8 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
     lowest.expires_after(opt.body_timeout);
     auto [bec, bn] = co_await http::async_read(stream, buffer, parser);
     if (bec == http::error::body_limit) {
-      co_await write_response(
-          stream, core, error_response(opt.body_limit_status, codes::kInvalidParameter, too_large),
-          version, false);
+      co_await refuse(stream, core, info, HttpErrorKind::kBodyTooLarge, too_large, version,
+                      &parser);
       std::optional<std::uint64_t> rest;
       if (auto left = parser.content_length_remaining()) {
         rest = *left;
@@ -498,9 +520,8 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
     }
     if (bec) {
       if (is_http_parse_error(bec) && bec != http::error::partial_message) {
-        co_await write_response(stream, core,
-                                error_response(400, codes::kInvalidParameter, "malformed request"),
-                                version, false);
+        co_await refuse(stream, core, info, HttpErrorKind::kMalformed, "malformed request", version,
+                        &parser);
       } else {
         spdlog::debug("http {}: read body: {}", info.remote_address, bec.message());
       }

@@ -5,6 +5,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "ferry/core/error_codes.hpp"
 #include "session.hpp"
 
 namespace ferry::server::detail {

@@ -5,17 +5,8 @@
 namespace ferry::server {
 
 bool is_agent_result(TaskStatus s) {
-  switch (s) {
-    case TaskStatus::kSuccess:
-    case TaskStatus::kFailed:
-    case TaskStatus::kTimeout:
-    case TaskStatus::kTerminated:
-    case TaskStatus::kStartFailed:
-    case TaskStatus::kCancelled:
-      return true;
-    default:
-      return false;
-  }
+  // The server's own verdicts are the final statuses no agent reports.
+  return is_final(s) && s != TaskStatus::kTaskTimeout && s != TaskStatus::kDeliverFailed;
 }
 
 bool can_transition(TaskStatus from, TaskStatus to) {
@@ -85,6 +76,43 @@ std::string_view aggregate_invocation_status(const std::vector<TaskStatus>& task
     return cancelled > 0 ? "PARTIAL_CANCELLED" : "FAILED";
   }
   return "PARTIAL_FAILED";
+}
+
+bool advance_task(InvocationTask& task, TaskStatus to) {
+  if (can_transition(task.status, to)) {
+    task.status = to;
+    return true;
+  }
+  const bool undelivered =
+      task.status == TaskStatus::kPending || task.status == TaskStatus::kDeliverDelayed;
+  if (undelivered && can_transition(task.status, TaskStatus::kDelivering) &&
+      can_transition(TaskStatus::kDelivering, to)) {
+    task.status = to;
+    return true;
+  }
+  return false;
+}
+
+CancelMove cancel_task(InvocationTask& t, int64_t now_ms) {
+  CancelMove move;
+  move.live = !is_final(t.status);
+  const bool undelivered =
+      t.status == TaskStatus::kPending || t.status == TaskStatus::kDeliverDelayed;
+  if (undelivered && can_transition(t.status, TaskStatus::kCancelled)) {
+    t.status = TaskStatus::kCancelled;
+    t.end_ms = now_ms;
+  } else if ((t.status == TaskStatus::kDelivering || t.status == TaskStatus::kRunning) &&
+             can_transition(t.status, TaskStatus::kCancelling)) {
+    t.status = TaskStatus::kCancelling;
+    move.notify = true;
+  } else {
+    move.notify = t.status == TaskStatus::kCancelling;
+    return move;
+  }
+  t.cancel_requested = true;
+  t.updated_ms = now_ms;
+  move.changed = true;
+  return move;
 }
 
 }  // namespace ferry::server

@@ -326,6 +326,15 @@ net::awaitable<std::string> ws_read(Stream& ws) {
   co_return beast::buffers_to_string(buffer.data());
 }
 
+// Connects as the accepted client and reads the handler's greeting; true when both worked.
+net::awaitable<bool> ws_open_greeted(Ws& ws, std::uint16_t port) {
+  websocket::response_type res;
+  if (auto ec = co_await ws_connect(ws, port, "Bearer good", res); ec) {
+    co_return false;
+  }
+  co_return co_await ws_read(ws) == "welcome";
+}
+
 template <typename Stream>
 net::awaitable<void> ws_write(Stream& ws, std::string text) {
   auto [ec, n] = co_await ws.async_write(net::buffer(text), tok);
@@ -420,11 +429,8 @@ TEST_CASE("WebSocket: send() from another thread", "[server][ws]") {
   WsFixture f;
   run_client([&]() -> net::awaitable<void> {
     Ws ws(co_await net::this_coro::executor);
-    websocket::response_type res;
-    auto r6 = co_await ws_connect(ws, f.server->port(), "Bearer good", res);
-    REQUIRE_FALSE(r6);
-    auto r7 = co_await ws_read(ws);
-    CHECK(r7 == "welcome");
+    const bool greeted = co_await ws_open_greeted(ws, f.server->port());
+    REQUIRE(greeted);
     auto conn = f.handler->connection();
     std::thread pusher([conn] {
       for (int i = 0; i < 100; ++i) {
@@ -447,11 +453,8 @@ TEST_CASE("WebSocket: the server closes on request and on a throwing handler", "
   for (std::string trigger : {"close-me", "throw"}) {
     run_client([&]() -> net::awaitable<void> {
       Ws ws(co_await net::this_coro::executor);
-      websocket::response_type res;
-      auto r8 = co_await ws_connect(ws, f.server->port(), "Bearer good", res);
-      REQUIRE_FALSE(r8);
-      auto r9 = co_await ws_read(ws);
-      CHECK(r9 == "welcome");
+      const bool greeted = co_await ws_open_greeted(ws, f.server->port());
+      REQUIRE(greeted);
       co_await ws_write(ws, trigger);
       if (trigger == "close-me") {
         auto bye = co_await ws_read(ws);
@@ -475,11 +478,8 @@ TEST_CASE("WebSocket: a client that disconnects abruptly is reported closed", "[
   WsFixture f;
   run_client([&]() -> net::awaitable<void> {
     Ws ws(co_await net::this_coro::executor);
-    websocket::response_type res;
-    auto r11 = co_await ws_connect(ws, f.server->port(), "Bearer good", res);
-    REQUIRE_FALSE(r11);
-    auto r12 = co_await ws_read(ws);
-    CHECK(r12 == "welcome");
+    const bool greeted = co_await ws_open_greeted(ws, f.server->port());
+    REQUIRE(greeted);
     beast::get_lowest_layer(ws).socket().close();
     auto r13 = co_await eventually([&] { return f.handler->close_count() == 1; }, 3000ms);
     CHECK(r13);
@@ -541,11 +541,8 @@ TEST_CASE("WebSocket: a peer that does not read cannot grow the send queue", "[s
   WsFixture f(o);
   run_client([&]() -> net::awaitable<void> {
     Ws ws(co_await net::this_coro::executor);
-    websocket::response_type res;
-    auto r18 = co_await ws_connect(ws, f.server->port(), "Bearer good", res);
-    REQUIRE_FALSE(r18);
-    auto r19 = co_await ws_read(ws);
-    CHECK(r19 == "welcome");
+    const bool greeted = co_await ws_open_greeted(ws, f.server->port());
+    REQUIRE(greeted);
     auto conn = f.handler->connection();
     bool refused = false;
     std::thread flood([&] {

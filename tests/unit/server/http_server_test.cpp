@@ -1,12 +1,7 @@
 // Plain-HTTP behaviour of HttpServer, driven over raw sockets so that a test can send exactly
-// the bytes it needs (half a header, pipelined requests, oversized fields).
+// the bytes it needs (half a header, pipelined requests, oversized fields). The errors the
+// transport answers itself go through an HttpErrorWriter; the one here shows what it was asked.
 #include "ferry/server/http_server.hpp"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -19,130 +14,15 @@
 #include <thread>
 #include <vector>
 
+#include "raw_http_client.hpp"
+
 namespace ferry::server {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-struct RawResponse {
-  unsigned status = 0;
-  std::map<std::string, std::string> headers;  // names lowercased
-  std::string body;
-};
-
-std::string lower(std::string s) {
-  for (char& c : s) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return s;
-}
-
-// A blocking TCP client on 127.0.0.1 whose every read is bounded by a deadline.
-class RawClient {
- public:
-  explicit RawClient(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    REQUIRE(fd_ >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  }
-  RawClient(const RawClient&) = delete;
-  RawClient& operator=(const RawClient&) = delete;
-  ~RawClient() { ::close(fd_); }
-
-  // False when the peer has already closed.
-  bool send(std::string_view data) {
-    while (!data.empty()) {
-      auto n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) {
-        return false;
-      }
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  // One response with a Content-Length body; nullopt on EOF or timeout.
-  std::optional<RawResponse> read_response(std::chrono::milliseconds timeout = 5000ms,
-                                           bool head_only = false) {
-    auto deadline = Clock::now() + timeout;
-    std::size_t end;
-    while ((end = pending_.find("\r\n\r\n")) == std::string::npos) {
-      if (!fill(deadline)) {
-        return std::nullopt;
-      }
-    }
-    RawResponse r;
-    std::string head = pending_.substr(0, end);
-    pending_.erase(0, end + 4);
-    std::size_t line_end = head.find("\r\n");
-    std::string status_line = head.substr(0, line_end);
-    r.status = static_cast<unsigned>(std::stoul(status_line.substr(9, 3)));
-    std::size_t pos = line_end;
-    while (pos != std::string::npos && pos < head.size()) {
-      std::size_t next = head.find("\r\n", pos + 2);
-      std::string line = head.substr(pos + 2, next == std::string::npos ? next : next - pos - 2);
-      auto colon = line.find(':');
-      if (colon != std::string::npos) {
-        std::string value = line.substr(colon + 1);
-        value.erase(0, value.find_first_not_of(' '));
-        r.headers[lower(line.substr(0, colon))] = value;
-      }
-      pos = next;
-    }
-    std::size_t length = 0;
-    // A response to HEAD announces a length but carries no body.
-    if (auto it = r.headers.find("content-length"); !head_only && it != r.headers.end()) {
-      length = std::stoul(it->second);
-    }
-    while (pending_.size() < length) {
-      if (!fill(deadline)) {
-        return std::nullopt;
-      }
-    }
-    r.body = pending_.substr(0, length);
-    pending_.erase(0, length);
-    return r;
-  }
-
-  // True when the server closes the connection (EOF or reset) within `timeout`.
-  bool closed_within(std::chrono::milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (!fill(deadline)) {
-        return eof_;
-      }
-    }
-    return false;
-  }
-
- private:
-  bool fill(Clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left <= 0ms) {
-      return false;
-    }
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-      return false;
-    }
-    char buf[16384];
-    auto n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) {
-      eof_ = true;
-      return false;
-    }
-    pending_.append(buf, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  int fd_;
-  std::string pending_;
-  bool eof_ = false;
-};
+using ferry::test::RawClient;
+using ferry::test::RawResponse;
 
 // Records the requests it sees and answers by target.
 struct Recorder {
@@ -175,6 +55,26 @@ struct Recorder {
   }
 };
 
+// Answers an error with what the transport asked for, so that a test sees the kind, the
+// message and the head of the request it was refused in.
+class EchoErrors final : public HttpErrorWriter {
+ public:
+  [[nodiscard]] HttpResponse error_response(const HttpError& error,
+                                            const HttpRequest* head) const override {
+    static constexpr const char* kKinds[] = {"BodyTooLarge", "HeaderTooLarge", "Malformed",
+                                             "Internal", "NotFound"};
+    HttpResponse r;
+    r.status = http_status(error.kind);
+    nlohmann::json j{{"Kind", kKinds[static_cast<int>(error.kind)]}, {"Message", error.message}};
+    if (head != nullptr) {
+      j["Target"] = head->target;
+      j["Host"] = head->header("host");
+    }
+    r.body = j.dump();
+    return r;
+  }
+};
+
 HttpServerOptions test_options() {
   HttpServerOptions o;
   o.listen = "127.0.0.1:0";
@@ -184,30 +84,34 @@ HttpServerOptions test_options() {
   return o;
 }
 
-std::unique_ptr<HttpServer> start(Recorder& rec, HttpServerOptions o = test_options()) {
-  auto s = HttpServer::start(std::move(o), rec.handler());
+std::unique_ptr<HttpServer> start(
+    Recorder& rec, HttpServerOptions o = test_options(),
+    std::shared_ptr<const HttpErrorWriter> errors = std::make_shared<EchoErrors>()) {
+  auto s = HttpServer::start(std::move(o), rec.handler(), nullptr, std::move(errors));
   if (!s) {
     FAIL(s.error().message);
   }
   return std::move(*s);
 }
 
+// What EchoErrors was asked for.
 nlohmann::json error_of(const RawResponse& r) {
-  auto j = nlohmann::json::parse(r.body);
-  CHECK(j["Response"]["RequestId"].get<std::string>().size() == 36);
-  return j["Response"]["Error"];
+  return nlohmann::json::parse(r.body);
 }
 
-TEST_CASE("GET and POST reach the handler with headers and body", "[server][http]") {
+// A server with the test options and a Recorder behind it.
+struct Served {
   Recorder rec;
-  auto server = start(rec);
+  std::unique_ptr<HttpServer> server = start(rec);
+};
+
+TEST_CASE_METHOD(Served, "GET and POST reach the handler with headers and body", "[server][http]") {
   REQUIRE(server->port() != 0);
   CHECK_FALSE(server->tls());
   RawClient c(server->port());
 
-  REQUIRE(c.send("GET /v1/x?y=1 HTTP/1.1\r\nHost: a\r\nX-Custom: one\r\nX-Custom: two\r\n\r\n"));
-  auto r = c.read_response();
-  REQUIRE(r);
+  auto r =
+      c.exchange("GET /v1/x?y=1 HTTP/1.1\r\nHost: a\r\nX-Custom: one\r\nX-Custom: two\r\n\r\n");
   CHECK(r->status == 200);
   CHECK(r->headers["content-type"] == "application/json");
   CHECK(r->headers["x-body-size"] == "0");
@@ -235,9 +139,8 @@ TEST_CASE("GET and POST reach the handler with headers and body", "[server][http
   CHECK(req.header("content-type") == "application/json");
 }
 
-TEST_CASE("keep-alive and pipelining serve several requests on one connection", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "keep-alive and pipelining serve several requests on one connection",
+                 "[server][http]") {
   RawClient c(server->port());
   REQUIRE(c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"));
   auto r1 = c.read_response();
@@ -266,14 +169,10 @@ TEST_CASE("keep-alive and pipelining serve several requests on one connection", 
   CHECK(rec.count() == 5);
 }
 
-TEST_CASE("HTTP/1.0 closes unless keep-alive is asked for", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "HTTP/1.0 closes unless keep-alive is asked for", "[server][http]") {
   {
     RawClient c(server->port());
-    REQUIRE(c.send("GET /a HTTP/1.0\r\n\r\n"));
-    auto r = c.read_response();
-    REQUIRE(r);
+    auto r = c.exchange("GET /a HTTP/1.0\r\n\r\n");
     CHECK(r->status == 200);
     CHECK(c.closed_within(2000ms));
   }
@@ -281,16 +180,12 @@ TEST_CASE("HTTP/1.0 closes unless keep-alive is asked for", "[server][http]") {
     RawClient c(server->port());
     REQUIRE(c.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
     REQUIRE(c.read_response());
-    REQUIRE(c.send("GET /b HTTP/1.0\r\n\r\n"));
-    auto r = c.read_response();
-    REQUIRE(r);
+    auto r = c.exchange("GET /b HTTP/1.0\r\n\r\n");
     CHECK(r->body == R"({"echo":"GET /b"})");
   }
 }
 
-TEST_CASE("HEAD gets the length without the body", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "HEAD gets the length without the body", "[server][http]") {
   RawClient c(server->port());
   REQUIRE(c.send("HEAD /h HTTP/1.1\r\nHost: a\r\n\r\nGET /g HTTP/1.1\r\nHost: a\r\n\r\n"));
   auto head = c.read_response(2000ms, true);
@@ -304,20 +199,20 @@ TEST_CASE("HEAD gets the length without the body", "[server][http]") {
   CHECK(get->body == R"({"echo":"GET /g"})");
 }
 
-TEST_CASE("oversized bodies get 413 with the error envelope", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);  // max_body_bytes 1024
+TEST_CASE_METHOD(Served,
+                 "oversized bodies get 413 from the error writer, which sees the request's head",
+                 "[server][http]") {
   SECTION("announced by Content-Length") {
     RawClient c(server->port());
-    REQUIRE(c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n"));
-    auto r = c.read_response();
-    REQUIRE(r);
+    auto r = c.exchange("POST /api?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n");
     CHECK(r->status == 413);
     CHECK(r->headers["content-type"] == "application/json");
     CHECK(r->headers["connection"] == "close");
     auto e = error_of(*r);
-    CHECK(e["Code"] == "InvalidParameter");
+    CHECK(e["Kind"] == "BodyTooLarge");
     CHECK(e["Message"] == "request body larger than 1024 bytes");
+    CHECK(e["Target"] == "/api?x=1");
+    CHECK(e["Host"] == "a");
     CHECK(c.closed_within(2000ms));
   }
   SECTION("chunked") {
@@ -328,19 +223,18 @@ TEST_CASE("oversized bodies get 413 with the error envelope", "[server][http]") 
     auto r = c.read_response();
     REQUIRE(r);
     CHECK(r->status == 413);
+    CHECK(error_of(*r)["Target"] == "/");
   }
-  SECTION("a client that writes its whole body before reading still gets the envelope") {
+  SECTION("a client that writes its whole body before reading still gets the error") {
     // 8 MiB is more than the loopback socket buffers hold: without the server draining it, the
     // client's writes fail with a reset before it reads anything.
     RawClient c(server->port());
     const std::size_t size = 8u << 20;
     REQUIRE(c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(size) +
                    "\r\n\r\n"));
-    REQUIRE(c.send(std::string(size, 'x')));
-    auto r = c.read_response();
-    REQUIRE(r);
+    auto r = c.exchange(std::string(size, 'x'));
     CHECK(r->status == 413);
-    CHECK(error_of(*r)["Code"] == "InvalidParameter");
+    CHECK(error_of(*r)["Kind"] == "BodyTooLarge");
     CHECK(c.closed_within(2000ms));
   }
   SECTION("with Expect: 100-continue the body is refused before it is sent") {
@@ -355,44 +249,49 @@ TEST_CASE("oversized bodies get 413 with the error envelope", "[server][http]") 
   CHECK(rec.count() == 0);
 }
 
-TEST_CASE("Expect: 100-continue within the limit gets 100 then the response", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "Expect: 100-continue within the limit gets 100 then the response",
+                 "[server][http]") {
   RawClient c(server->port());
   REQUIRE(
       c.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"));
   auto cont = c.read_response();
   REQUIRE(cont);
   CHECK(cont->status == 100);
-  REQUIRE(c.send("abcd"));
-  auto r = c.read_response();
-  REQUIRE(r);
+  auto r = c.exchange("abcd");
   CHECK(r->status == 200);
   CHECK(rec.last().body == "abcd");
 }
 
-TEST_CASE("oversized headers get 431", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);  // max_header_bytes 4096
+TEST_CASE_METHOD(Served, "oversized headers get 431", "[server][http]") {
   RawClient c(server->port());
   c.send("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(20000, 'h') + "\r\n\r\n");
   auto r = c.read_response();
   REQUIRE(r);
   CHECK(r->status == 431);
-  CHECK(error_of(*r)["Code"] == "InvalidParameter");
+  auto e = error_of(*r);
+  CHECK(e["Kind"] == "HeaderTooLarge");
+  CHECK(e["Message"] == "request header larger than 4096 bytes");
+  CHECK_FALSE(e.contains("Target"));  // no header was read: the writer's default applies
   CHECK(c.closed_within(2000ms));
   CHECK(rec.count() == 0);
 }
 
-TEST_CASE("malformed requests get 400", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "malformed requests get 400", "[server][http]") {
   RawClient c(server->port());
-  REQUIRE(c.send("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: nope\r\n\r\n"));
-  auto r = c.read_response();
-  REQUIRE(r);
+  auto r = c.exchange("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: nope\r\n\r\n");
   CHECK(r->status == 400);
+  auto e = error_of(*r);
+  CHECK(e["Kind"] == "Malformed");
+  CHECK(e["Message"] == "malformed request");
+  CHECK_FALSE(e.contains("Target"));
   CHECK(c.closed_within(2000ms));
+
+  // A malformed body comes after a good header: the writer sees that header.
+  RawClient chunked(server->port());
+  r = chunked.exchange("POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+  CHECK(r->status == 400);
+  CHECK(error_of(*r)["Kind"] == "Malformed");
+  CHECK(error_of(*r)["Target"] == "/c");
 }
 
 TEST_CASE("slow and idle clients are disconnected", "[server][http]") {
@@ -429,21 +328,27 @@ TEST_CASE("slow and idle clients are disconnected", "[server][http]") {
   CHECK(rec.count() <= 1);
 }
 
-TEST_CASE("a throwing handler gives 500 InternalError, and the server lives on", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "a throwing handler gives 500 InternalError, and the server lives on",
+                 "[server][http]") {
   RawClient c(server->port());
-  REQUIRE(c.send("GET /throw HTTP/1.1\r\nHost: a\r\n\r\n"));
-  auto r = c.read_response();
-  REQUIRE(r);
+  auto r = c.exchange("GET /throw HTTP/1.1\r\nHost: a\r\n\r\n");
   CHECK(r->status == 500);
   auto e = error_of(*r);
-  CHECK(e["Code"] == "InternalError");
+  CHECK(e["Kind"] == "Internal");
+  CHECK(e["Target"] == "/throw");
   CHECK(r->body.find("secret") == std::string::npos);
-  REQUIRE(c.send("GET /after HTTP/1.1\r\nHost: a\r\n\r\n"));
-  r = c.read_response();
-  REQUIRE(r);
+  r = c.exchange("GET /after HTTP/1.1\r\nHost: a\r\n\r\n");
   CHECK(r->status == 200);
+}
+
+TEST_CASE("without an error writer, an error is its message as plain text", "[server][http]") {
+  Recorder rec;
+  auto server = start(rec, test_options(), nullptr);
+  RawClient c(server->port());
+  auto r = c.exchange("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n");
+  CHECK(r->status == 413);
+  CHECK(r->headers["content-type"] == "text/plain; charset=utf-8");
+  CHECK(r->body == "request body larger than 1024 bytes\n");
 }
 
 TEST_CASE("plain HTTP is refused on a non-loopback address unless allowed", "[server][http]") {
@@ -458,9 +363,7 @@ TEST_CASE("plain HTTP is refused on a non-loopback address unless allowed", "[se
   auto allowed = HttpServer::start(o, rec.handler());
   REQUIRE(allowed);
   RawClient c((*allowed)->port());
-  REQUIRE(c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
-  auto r = c.read_response();
-  REQUIRE(r);
+  auto r = c.exchange("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
   CHECK(r->status == 200);
 }
 
@@ -499,9 +402,7 @@ TEST_CASE("connections over max_connections are closed at once", "[server][http]
   CHECK(first.read_response());
 }
 
-TEST_CASE("stop() with open connections returns promptly", "[server][http]") {
-  Recorder rec;
-  auto server = start(rec);
+TEST_CASE_METHOD(Served, "stop() with open connections returns promptly", "[server][http]") {
   RawClient idle(server->port());
   REQUIRE(idle.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
   REQUIRE(idle.read_response());

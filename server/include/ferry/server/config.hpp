@@ -12,12 +12,13 @@
 #include <vector>
 
 #include "ferry/core/error.hpp"
-#include "ferry/server/actions/actions.hpp"
-#include "ferry/server/api/api_front.hpp"
+#include "ferry/server/api/api_credential.hpp"
+#include "ferry/server/domain/context.hpp"
 #include "ferry/server/gateway/agent_gateway.hpp"
 #include "ferry/server/gateway/push_hub.hpp"
 #include "ferry/server/gateway/sweeper.hpp"
 #include "ferry/server/http_server.hpp"
+#include "ferry/server/tat/tat_dialect.hpp"
 
 namespace ferry::server {
 
@@ -35,7 +36,7 @@ struct ServerConfig {
   double rate_limit = 20;  // per SecretId and action, requests per second; 0: off
   double rate_burst = 30;
   // {"Region", "RegionName"} objects, or plain region strings.
-  std::vector<ApiRegion> regions{{"ap-guangzhou", "South China(Guangzhou)", "AVAILABLE"}};
+  std::vector<Region> regions{{"ap-guangzhou", "South China(Guangzhou)", "AVAILABLE"}};
   std::string account_id;
   int64_t command_quota = 500;
   int64_t register_code_quota = 100;
@@ -79,7 +80,7 @@ Expected<StoredCredential> load_or_create_credentials(const std::filesystem::pat
 
 // The pieces of the configuration each component takes.
 HttpServerOptions http_server_options(const ServerConfig& config);
-ApiOptions api_options(const ServerConfig& config);
+TatOptions tat_options(const ServerConfig& config);
 ServerSettings server_settings(const ServerConfig& config);
 AgentAuthOptions agent_auth_options(const ServerConfig& config);
 GatewayOptions gateway_options(const ServerConfig& config);

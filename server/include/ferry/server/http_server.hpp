@@ -1,4 +1,4 @@
-// The HTTP(S) + WebSocket front of ferry-server. Callers see plain structs and two callback
+// The HTTP(S) + WebSocket front of ferry-server. Callers see plain structs and three callback
 // interfaces; Boost.Beast and Asio stay inside server/http/ so that the API handlers, the agent
 // gateway and their tests never pay for them at compile time.
 #pragma once
@@ -41,8 +41,39 @@ struct HttpResponse {
 };
 
 // Called on an io thread, concurrently for different connections. It may block briefly (a
-// SQLite query); a long block holds one io thread. An exception becomes a 500 InternalError.
+// SQLite query); a long block holds one io thread. An exception becomes a 500 (kInternal below).
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// The errors answered before or instead of a handler: by the transport (body or header too
+// large, not HTTP at all, a handler that threw) or by the server's router (no endpoint).
+enum class HttpErrorKind {
+  kBodyTooLarge,    // 413: the body is over max_body_bytes
+  kHeaderTooLarge,  // 431: the request line and header are over max_header_bytes
+  kMalformed,       // 400: not a well-formed HTTP request
+  kInternal,        // 500: the handler threw or answered an invalid status
+  kNotFound,        // 404: nothing is served at the path
+};
+
+struct HttpError {
+  HttpErrorKind kind = HttpErrorKind::kInternal;
+  std::string message;  // shown to the client
+};
+
+// The HTTP status of each kind (413, 431, 400, 500, 404).
+unsigned http_status(HttpErrorKind kind);
+
+// Writes the response to such an error in the wire of the API the request speaks, so that a
+// client reads a refusal the way it reads the API's own errors. Called on io threads,
+// concurrently; must not throw. `head` is the request as far as it was read (without its body
+// when the error came before or while reading it), or nullptr when not even its header could be
+// read (431, a malformed header): then the writer's default wire applies. The response may carry
+// another status than http_status(error.kind) where the API's clients need it.
+class HttpErrorWriter {
+ public:
+  virtual ~HttpErrorWriter() = default;
+  [[nodiscard]] virtual HttpResponse error_response(const HttpError& error,
+                                                    const HttpRequest* head) const = 0;
+};
 
 // One accepted WebSocket. Kept alive by the shared_ptr the handler holds; once the socket has
 // closed, send() and close() do nothing, so a stale pointer is harmless.
@@ -98,10 +129,6 @@ struct HttpServerOptions {
   std::string tls_cert_file;  // PEM, certificate chain
   std::string tls_key_file;   // PEM, private key
   std::size_t max_body_bytes = 1024 * 1024;
-  // The HTTP status of the envelope sent for a body over max_body_bytes. 413 is right for HTTP;
-  // ferry-server uses 200 because the Tencent Cloud SDKs read the error code only from HTTP 200
-  // answers (the API's own convention) and would report a bare "Payload Too Large".
-  unsigned body_limit_status = 413;
   std::size_t max_header_bytes = 16 * 1024;
   std::chrono::seconds header_timeout{10};  // TLS handshake + request line and header
   std::chrono::seconds idle_timeout{60};    // a kept-alive connection waiting for a request
@@ -122,9 +149,11 @@ class HttpServer {
   // Binds, listens and starts the io threads. Fails on a bad listen address, a plain-HTTP
   // listen on a non-loopback address without allow_plain_http, unreadable TLS files, or a
   // bind error. `websocket` may be null: then upgrade requests reach `handler` like any other.
+  // `errors` may be null: then error bodies are the message as plain text.
   static Expected<std::unique_ptr<HttpServer>> start(
       HttpServerOptions options, HttpHandler handler,
-      std::shared_ptr<WebSocketHandler> websocket = nullptr);
+      std::shared_ptr<WebSocketHandler> websocket = nullptr,
+      std::shared_ptr<const HttpErrorWriter> errors = nullptr);
 
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -3,10 +3,12 @@
 // late or repeated report never moves a task backwards or out of a final state.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
 #include "ferry/core/task.hpp"
+#include "ferry/server/model.hpp"
 
 namespace ferry::server {
 
@@ -34,5 +36,23 @@ bool is_agent_result(TaskStatus s);
 // succeeded), PARTIAL_CANCELLED (some cancelled, others succeeded), PARTIAL_FAILED (some
 // failed or timed out, others succeeded).
 std::string_view aggregate_invocation_status(const std::vector<TaskStatus>& tasks);
+
+// The moves the agents' reports and the users' cancels make, each to run inside the store's
+// read-modify-write of the task (Store::modify_task), so that it decides on the task as stored.
+
+// Moves `task` to `to` when can_transition allows it, directly or through DELIVERING (an agent
+// reporting on a task the server had put back to PENDING / DELIVER_DELAYED while the agent
+// was away evidently holds it). Returns false, leaving the task untouched, otherwise.
+bool advance_task(InvocationTask& task, TaskStatus to);
+
+// A user's cancel of one task: one not yet delivered is CANCELLED; one delivered or running goes
+// CANCELLING, and its agent must be told; one CANCELLING already is left as it is, but its agent
+// is told again in case the first message was lost.
+struct CancelMove {
+  bool changed = false;  // the task was moved (Store::modify_task's `mutate` result)
+  bool live = false;     // the task was not final
+  bool notify = false;   // tell the task's agent
+};
+CancelMove cancel_task(InvocationTask& task, int64_t now_ms);
 
 }  // namespace ferry::server

@@ -515,16 +515,3 @@ TEST_CASE("Heartbeat records the agent and tells the interval", "[gateway][heart
   CHECK(error_code(f.agent_call(agent, "Heartbeat", {{"Environment", "BeOS"}})) ==
         "InvalidParameterValue");
 }
-
-TEST_CASE("advance_task goes through DELIVERING for undelivered tasks", "[gateway][state]") {
-  InvocationTask t;
-  t.status = TaskStatus::kPending;
-  CHECK(advance_task(t, TaskStatus::kRunning));
-  CHECK(t.status == TaskStatus::kRunning);
-  CHECK_FALSE(advance_task(t, TaskStatus::kPending));
-  t.status = TaskStatus::kSuccess;
-  CHECK_FALSE(advance_task(t, TaskStatus::kFailed));
-  CHECK(t.status == TaskStatus::kSuccess);
-  t.status = TaskStatus::kDeliverDelayed;
-  CHECK(advance_task(t, TaskStatus::kSuccess));
-}

@@ -7,11 +7,11 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
-#include "gateway_test_support.hpp"
+#include "test_process.hpp"
 
 using namespace ferry;
 using namespace ferry::server;
-using ferry::test::ScratchDir;
+using ferry::test::TempDir;
 
 namespace {
 
@@ -64,7 +64,7 @@ TEST_CASE("Server configuration from JSON", "[config]") {
   CHECK(sweeper_options(c).interval_ms == 250);
   CHECK(push_hub_options(c).online_window_ms == 90'000);
   CHECK(gateway_options(c).heartbeat_interval_s == 30);
-  CHECK(api_options(c).rate_limit == 5);
+  CHECK(tat_options(c).rate_limit == 5);
   CHECK(http_server_options(c).allow_plain_http);
 }
 
@@ -97,7 +97,7 @@ TEST_CASE("Server configuration errors name the key", "[config]") {
 }
 
 TEST_CASE("Server configuration files", "[config]") {
-  ScratchDir dir;
+  TempDir dir;
   ServerConfig c;
   auto missing = load_server_config_file(dir.path() / "nope.json", c);
   REQUIRE_FALSE(missing.has_value());
@@ -120,7 +120,7 @@ TEST_CASE("Server configuration files", "[config]") {
 }
 
 TEST_CASE("Credentials are made once, mode 0600, and reused", "[config]") {
-  ScratchDir dir;
+  TempDir dir;
   const auto data = dir.path() / "data" / "nested";
   REQUIRE(ensure_data_dir(data).has_value());
   CHECK(mode_of(data) == 0700);

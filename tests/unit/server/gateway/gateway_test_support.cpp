@@ -1,76 +1,21 @@
 #include "gateway_test_support.hpp"
 
 #include <catch2/catch.hpp>
-#include <cstdlib>
 
 #include "ferry/core/crypto.hpp"
-#include "ferry/server/store/sqlite_store.hpp"
 
 namespace ferry::test {
 
 using namespace ferry::server;
 
-ScratchDir::ScratchDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "ferry-gw-XXXXXX").string();
-  REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-  path_ = tmpl;
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-void RecordingNotifier::task_ready(const std::string& instance_id, const std::string& task_id) {
-  std::lock_guard lock(mutex_);
-  kicks_.emplace_back(instance_id, task_id);
-}
-
-void RecordingNotifier::task_cancelled(const std::string&, const std::string&) {}
-
-std::vector<std::pair<std::string, std::string>> RecordingNotifier::kicks() const {
-  std::lock_guard lock(mutex_);
-  return kicks_;
-}
-
-bool FakePresence::is_online(const std::string& instance_id) const {
-  std::lock_guard lock(mutex_);
-  return online_.contains(instance_id);
-}
-
-void FakePresence::disconnect(const std::string& instance_id) {
-  set_online(instance_id, false);
-}
-
-void FakePresence::set_online(const std::string& instance_id, bool online) {
-  std::lock_guard lock(mutex_);
-  if (online) {
-    online_.insert(instance_id);
-  } else {
-    online_.erase(instance_id);
-  }
-}
-
-namespace {
-
-std::unique_ptr<Store> open_store(const ScratchDir& dir, const Clock& clock) {
-  auto store = open_sqlite_store(dir.path() / "ferry.db", clock);
-  REQUIRE(store.has_value());
-  return std::move(*store);
-}
-
-}  // namespace
-
 Fixture::Fixture()
-    : store(open_store(dir, clock)),
-      settings{"1234567890", {{"ap-test", "Test", "AVAILABLE"}}},
-      ctx{*store, clock, settings, notifier, presence},
-      auth(*store, clock),
-      gateway(ctx, auth, [this] {
+    : auth(*store, clock), gateway(ctx, auth, [this] {
         GatewayOptions o;
         o.on_agent_seen = [this](const std::string& id, int64_t) { seen.push_back(id); };
         return o;
-      }()) {}
+      }()) {
+  settings = ServerSettings{"1234567890", {{"ap-test", "Test", "AVAILABLE"}}};
+}
 
 std::string Fixture::add_register_code(const std::string& value, int64_t limit,
                                        const std::string& ip_range, int64_t expired_ms,
@@ -192,13 +137,6 @@ std::vector<std::string> Fixture::add_tasks(const std::vector<std::string>& inst
   }
   REQUIRE(store->insert_invocation(std::nullopt, inv, tasks).has_value());
   return ids;
-}
-
-InvocationTask Fixture::task(const std::string& id) {
-  auto t = store->get_task(id);
-  REQUIRE(t.has_value());
-  REQUIRE(t->has_value());
-  return **t;
 }
 
 std::string error_code(const nlohmann::json& response) {

@@ -1,10 +1,14 @@
 // Reads an action's request object field by field. The first problem sticks (MissingParameter,
 // InvalidParameter for a wrong type) and finish() also refuses fields nobody read
-// (UnknownParameter), so a typo in a request never passes silently.
+// (UnknownParameter), so a typo in a request never passes silently. The TAT API and the agent
+// protocol carry their parameters as this JSON object.
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -24,6 +28,9 @@ struct Filter {
 class Params {
  public:
   explicit Params(nlohmann::json body);
+  ~Params();
+  Params(const Params&) = delete;
+  Params& operator=(const Params&) = delete;
 
   // A JSON null counts as absent.
   std::optional<std::string> opt_string(std::string_view name);
@@ -46,10 +53,23 @@ class Params {
   [[nodiscard]] Status finish() const;
 
  private:
+  // Checks one item of an array of objects: nullopt when it is fine, an Error without a code
+  // when its shape is wrong (the array's `what` then says what it must be), else the Error.
+  using ItemCheck = std::function<std::optional<Error>(const nlohmann::json& item)>;
   const nlohmann::json* field(std::string_view name);
+  // The field when present and of the type `is_type` checks; a type error otherwise.
+  const nlohmann::json* typed_field(std::string_view name,
+                                    bool (nlohmann::json::*is_type)() const noexcept,
+                                    std::string_view expected);
   void type_error(std::string_view name, std::string_view expected);
+  // The array `name` of objects: each item passes `shape`, names no other keys than `keys`
+  // (UnknownParameter) and is handed to `take`, which may still refuse it. False when absent
+  // or refused (the error recorded).
+  bool read_objects(std::string_view name, std::string_view what,
+                    std::initializer_list<std::string_view> keys, const ItemCheck& shape,
+                    const ItemCheck& take);
 
-  nlohmann::json body_;
+  std::unique_ptr<nlohmann::json> body_;
   std::set<std::string, std::less<>> read_;
   std::optional<Error> error_;
 };

@@ -24,8 +24,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ferry/server/actions/actions.hpp"
 #include "ferry/server/clock.hpp"
+#include "ferry/server/domain/context.hpp"
 #include "ferry/server/gateway/agent_gateway.hpp"
 #include "ferry/server/gateway/periodic_thread.hpp"
 #include "ferry/server/gateway/sweeper.hpp"

@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "ferry/core/error.hpp"
-#include "ferry/server/actions/actions.hpp"
 #include "ferry/server/clock.hpp"
+#include "ferry/server/domain/context.hpp"
 #include "ferry/server/gateway/periodic_thread.hpp"
 #include "ferry/server/store/store.hpp"
 

@@ -1,6 +1,6 @@
 // The error codes a Store returns, in the store's own terms: no API's codes, so that every
 // implementation (SQLite, PostgreSQL) returns the same ones and each API dialect maps them onto
-// its wire codes (api/store_error_map.hpp for TAT and the agent protocol). Messages name the
+// its wire codes (tat/tat_envelope.hpp for TAT and the agent protocol). Messages name the
 // record ("command cmd-xxxxxxxx not found") and are safe to show to the caller.
 #pragma once
 

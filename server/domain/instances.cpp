@@ -1,0 +1,104 @@
+#include "ferry/server/domain/instances.hpp"
+
+#include <algorithm>
+
+#include "ferry/core/error_codes.hpp"
+#include "ferry/server/domain/text.hpp"
+#include "ferry/server/domain/value_rules.hpp"
+
+namespace ferry::server::domain {
+namespace {
+
+constexpr std::size_t kMaxInstanceName = 60;
+constexpr int64_t kAllPage = 500;
+
+bool admits(const std::vector<std::string>& values, std::string_view v) {
+  return values.empty() || std::find(values.begin(), values.end(), v) != values.end();
+}
+
+}  // namespace
+
+std::string_view presence_name(bool online) {
+  return online ? "Online" : "Offline";
+}
+
+std::string environment_of(const RegisterInstance& inst) {
+  return inst.environment.empty() ? inst.system_name : inst.environment;
+}
+
+Expected<Page<InstanceView>> describe_instances(ServerContext& ctx, const InstanceListing& l) {
+  const auto online = [&ctx](const RegisterInstance& inst) {
+    return ctx.presence.is_online(inst.instance_id);
+  };
+  Page<InstanceView> out;
+  if (l.presence.empty() && l.environments.empty()) {
+    auto page = ctx.store.list_instances(l.query);
+    if (!page) {
+      return page.error();
+    }
+    out.total = page->total;
+    for (auto& inst : page->items) {
+      const bool is_online = online(inst);
+      out.items.push_back(InstanceView{std::move(inst), is_online});
+    }
+    return out;
+  }
+  RegisterInstanceQuery q = l.query;
+  q.offset = 0;
+  q.limit = kAllPage;
+  for (;;) {
+    auto page = ctx.store.list_instances(q);
+    if (!page) {
+      return page.error();
+    }
+    for (auto& inst : page->items) {
+      // Presence is asked once per instance, and only where it decides something.
+      std::optional<bool> is_online;
+      if (!l.presence.empty()) {
+        is_online = online(inst);
+        if (!admits(l.presence, presence_name(*is_online))) {
+          continue;
+        }
+      }
+      if (!admits(l.environments, environment_of(inst))) {
+        continue;
+      }
+      if (out.total >= l.query.offset && out.total < l.query.offset + l.query.limit) {
+        const bool shown_online = is_online ? *is_online : online(inst);
+        out.items.push_back(InstanceView{std::move(inst), shown_online});
+      }
+      ++out.total;
+    }
+    const auto n = static_cast<int64_t>(page->items.size());
+    q.offset += n;
+    if (n < q.limit || q.offset >= page->total) {
+      return out;
+    }
+  }
+}
+
+Status rename_instance(ServerContext& ctx, const std::string& id, const std::string& name) {
+  if (auto s = validate_instance_ids({id}, 1); !s) {
+    return s;
+  }
+  const std::size_t length = utf8_length(name);
+  if (length < 1 || length > kMaxInstanceName || has_control(name)) {
+    return Error{codes::kInvalidParameterValue,
+                 "InstanceName: 1 to 60 characters without control characters"};
+  }
+  return ctx.store.rename_instance(id, name, ctx.clock.now_ms());
+}
+
+Status delete_instance(ServerContext& ctx, const std::string& id) {
+  if (auto s = validate_instance_ids({id}, 1); !s) {
+    return s;
+  }
+  if (auto s = ctx.store.delete_instance(id); !s) {
+    return s;
+  }
+  // The key is gone from the store; the live connection it opened must not outlast it.
+  ctx.presence.disconnect(id);
+  return {};
+}
+
+}  // namespace ferry::server::domain

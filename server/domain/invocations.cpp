@@ -1,0 +1,370 @@
+// RunCommand, InvokeCommand and CancelInvocation as the domain sees them, and the invocation
+// they share.
+//
+// Codes chosen where the seeds are silent:
+//   - a well-formed instance id that is not a registered instance: ResourceNotFound.
+//     InstanceNotFound (InvalidParameterValue.InvalidInstanceId stays for malformed ids);
+//   - a malformed InvocationId: InvalidParameterValue.InvalidInvocationId; an unknown
+//     invocation to cancel: ResourceNotFound.InvocationNotFound;
+//   - CancelInvocation with nothing left to cancel (every targeted task final):
+//     InvalidParameterValue, "already finished";
+//   - Tags without SaveCommand: InvalidParameterValue (tags belong to a saved command only).
+#include "ferry/server/domain/invocations.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "ferry/core/base64.hpp"
+#include "ferry/core/crypto.hpp"
+#include "ferry/core/error_codes.hpp"
+#include "ferry/core/parameters.hpp"
+#include "ferry/server/domain/invocation_listings.hpp"
+#include "ferry/server/domain/parameter_rules.hpp"
+#include "ferry/server/domain/value_rules.hpp"
+#include "ferry/server/task_state.hpp"
+
+namespace ferry::server::domain {
+namespace {
+
+constexpr std::size_t kMaxCancelInstances = 100;
+
+// The command's defaults overlaid by the caller's Parameters; with EnableParameter every custom
+// name the script uses must end up with a value, since the agent would fail the task otherwise.
+Expected<std::map<std::string, std::string>> merge_parameters(
+    const Command& c, const std::optional<std::map<std::string, std::string>>& given) {
+  std::map<std::string, std::string> merged;
+  if (!c.default_parameters.empty()) {
+    auto defaults = parse_parameter_object("DefaultParameters", c.default_parameters);
+    if (!defaults) {
+      return defaults.error();
+    }
+    merged = std::move(*defaults);
+  }
+  if (given) {
+    for (const auto& [k, v] : *given) {
+      merged[k] = v;
+    }
+  }
+  if (auto s = validate_parameters(merged); !s) {
+    return s.error().wrap("Parameters");
+  }
+  auto script = base64_decode(c.content);
+  if (!script) {
+    return Error{codes::kCommandContentInvalid, "Content: " + script.error().message};
+  }
+  auto refs = referenced_parameters(*script);
+  if (!refs) {
+    return refs.error().wrap("Content");
+  }
+  std::string missing;
+  for (const auto& name : *refs) {
+    if (!merged.contains(name)) {
+      missing += (missing.empty() ? "" : ", ") + name;
+    }
+  }
+  if (!missing.empty()) {
+    return Error{
+        codes::kLackOfParameterInfo,
+        "the command uses parameters with no value in Parameters or the defaults: " + missing};
+  }
+  return merged;
+}
+
+// The caller's Parameters (kept as given on the invocation) and what each task carries: the
+// caller's over the command's defaults, every name the script uses covered; nothing when the
+// command has parameters off.
+struct InvocationParameters {
+  std::string given_json;
+  std::map<std::string, std::string> merged;
+};
+
+Expected<InvocationParameters> resolve_parameters(const Command& c,
+                                                  const std::optional<std::string>& text) {
+  std::optional<std::map<std::string, std::string>> given;
+  if (text) {
+    if (!c.enable_parameter) {
+      return Error{"InvalidParameterValue.SupportParametersOnlyIfEnableParameter",
+                   "Parameters need a command with EnableParameter true"};
+    }
+    auto parsed = parse_parameter_object("Parameters", *text);
+    if (!parsed) {
+      return parsed.error();
+    }
+    given = std::move(*parsed);
+  }
+  InvocationParameters out;
+  if (given) {
+    out.given_json = parameter_map_to_json(*given);
+  }
+  if (c.enable_parameter) {
+    auto merged = merge_parameters(c, given);
+    if (!merged) {
+      return merged.error();
+    }
+    out.merged = std::move(*merged);
+  }
+  return out;
+}
+
+// Every id must be a registered instance.
+Status check_instances(Store& store, const std::vector<std::string>& ids) {
+  RegisterInstanceQuery q;
+  q.instance_ids = ids;
+  q.limit = static_cast<int64_t>(ids.size());
+  auto page = store.list_instances(q);
+  if (!page) {
+    return page.error();
+  }
+  std::set<std::string> found;
+  for (const auto& i : page->items) {
+    found.insert(i.instance_id);
+  }
+  for (const auto& id : ids) {
+    if (!found.contains(id)) {
+      return Error{codes::kInstanceNotFound,
+                   "InstanceIds: " + id + " is not a registered instance"};
+    }
+  }
+  return {};
+}
+
+RunSettings run_settings_of(const Command& c) {
+  return RunSettings{c.working_directory, c.timeout, c.username, c.output_cos_bucket_url,
+                     c.output_cos_key_prefix};
+}
+
+}  // namespace
+
+std::string_view to_string(InvocationSource source) {
+  static constexpr std::string_view kNames[] = {"USER", "INVOKER", "SCHEDULE"};
+  return kNames[static_cast<std::size_t>(source)];
+}
+
+Expected<std::string> create_invocation(ServerContext& ctx, const Command& c,
+                                        const InvocationSpec& spec, bool new_command) {
+  auto params = resolve_parameters(c, spec.parameters);
+  if (!params) {
+    return params.error();
+  }
+  if (auto s = check_instances(ctx.store, spec.instance_ids); !s) {
+    return s.error();
+  }
+  if (new_command && c.saved) {
+    if (auto s = check_command_quota(ctx); !s) {
+      return s.error();
+    }
+  }
+  const int64_t now = ctx.clock.now_ms();
+  auto invocation_id = random_id("inv-", 8);
+  if (!invocation_id) {
+    return invocation_id.error();
+  }
+  const RunSettings& run = spec.run;
+  const std::string source(to_string(spec.source));
+  Invocation inv;
+  inv.invocation_id = *invocation_id;
+  inv.command_id = c.command_id;
+  inv.command_name = c.command_name;
+  inv.description = c.description;
+  inv.parameters = params->given_json;
+  inv.default_parameters = c.default_parameters;
+  inv.instance_kind = kInstanceKind;
+  inv.username = run.username;
+  inv.invocation_source = source;
+  inv.command_content = c.content;
+  inv.command_type = c.command_type;
+  inv.timeout = run.timeout;
+  inv.working_directory = run.working_directory;
+  inv.output_cos_bucket_url = run.output_cos_bucket_url;
+  inv.output_cos_key_prefix = run.output_cos_key_prefix;
+  inv.created_ms = inv.updated_ms = now;
+
+  const std::string parameters = c.enable_parameter ? parameter_map_to_json(params->merged) : "";
+  const CommandDocument document{c.content,
+                                 c.command_type,
+                                 run.timeout,
+                                 run.working_directory,
+                                 run.username,
+                                 run.output_cos_bucket_url,
+                                 run.output_cos_key_prefix};
+  std::vector<InvocationTask> tasks;
+  tasks.reserve(spec.instance_ids.size());
+  for (const auto& instance : spec.instance_ids) {
+    auto task_id = random_id("invt-", 8);
+    if (!task_id) {
+      return task_id.error();
+    }
+    InvocationTask t;
+    t.invocation_task_id = *task_id;
+    t.invocation_id = inv.invocation_id;
+    t.command_id = c.command_id;
+    t.command_name = c.command_name;
+    t.instance_id = instance;
+    t.status = TaskStatus::kPending;
+    if (!ctx.presence.is_online(instance) &&
+        can_transition(TaskStatus::kPending, TaskStatus::kDeliverDelayed)) {
+      t.status = TaskStatus::kDeliverDelayed;
+    }
+    t.document = document;
+    t.enable_parameter = c.enable_parameter;
+    t.parameters = parameters;
+    t.invocation_source = source;
+    t.created_ms = t.updated_ms = now;
+    tasks.push_back(std::move(t));
+  }
+  const std::optional<Command> stored = new_command ? std::optional<Command>(c) : std::nullopt;
+  if (auto s = ctx.store.insert_invocation(stored, inv, tasks); !s) {
+    return s.error();
+  }
+  for (const auto& t : tasks) {
+    if (t.status == TaskStatus::kPending) {
+      ctx.notifier.task_ready(t.instance_id, t.invocation_task_id);
+    }
+  }
+  return inv.invocation_id;
+}
+
+Expected<RunResult> run_command(ServerContext& ctx, const RunRequest& r) {
+  const CommandFields given = new_command_fields(r.command);
+  Command c;
+  c.saved = r.save_command;
+  c.created_by = kCreatedBy;
+  apply_command_fields(given, c);
+  if (auto s = check_command_fields(given, c.command_type); !s) {
+    return s.error();
+  }
+  if (auto s = validate_instance_ids(r.instance_ids,
+                                     static_cast<std::size_t>(ctx.settings.max_run_instances));
+      !s) {
+    return s.error();
+  }
+  if (!c.tags.empty() && !c.saved) {
+    return Error{codes::kInvalidParameterValue,
+                 "Tags: tags belong to a saved command; set SaveCommand to true or drop Tags"};
+  }
+  auto command_id = random_id("cmd-", 8);
+  if (!command_id) {
+    return command_id.error();
+  }
+  c.command_id = *command_id;
+  // A saved command must be findable by name later; its id is a name nobody else has.
+  if (!given.command_name && c.saved) {
+    c.command_name = c.command_id;
+  }
+  c.created_ms = c.updated_ms = ctx.clock.now_ms();
+  InvocationSpec spec{r.instance_ids, run_settings_of(c), r.parameters, InvocationSource::kUser};
+  auto invocation_id = create_invocation(ctx, c, spec, true);
+  if (!invocation_id) {
+    return invocation_id.error();
+  }
+  return RunResult{c.command_id, *invocation_id};
+}
+
+Expected<std::string> invoke_command(ServerContext& ctx, const InvokeRequest& r) {
+  if (auto s = validate_ids({r.command_id}, "cmd-", "InvalidParameterValue.InvalidCommandId",
+                            "CommandId");
+      !s) {
+    return s.error();
+  }
+  auto c = get_saved_command(ctx, r.command_id);
+  if (!c) {
+    return c.error();
+  }
+  // An empty override means "not given": the command's own setting applies.
+  const auto pick = [](const std::optional<std::string>& v, const std::string& fallback) {
+    return v && !v->empty() ? *v : fallback;
+  };
+  const RunSettings run{pick(r.overrides.working_directory, c->working_directory),
+                        r.overrides.timeout.value_or(c->timeout),
+                        pick(r.overrides.username, c->username),
+                        pick(r.overrides.output_cos_bucket_url, c->output_cos_bucket_url),
+                        pick(r.overrides.output_cos_key_prefix, c->output_cos_key_prefix)};
+  CommandFields picked;
+  picked.working_directory = run.working_directory;
+  picked.timeout = run.timeout;
+  if (!run.username.empty()) {
+    picked.username = run.username;
+  }
+  picked.output_cos_bucket_url = run.output_cos_bucket_url;
+  picked.output_cos_key_prefix = run.output_cos_key_prefix;
+  if (auto s = check_command_fields(picked, c->command_type); !s) {
+    return s.error();
+  }
+  if (auto s = validate_instance_ids(r.instance_ids,
+                                     static_cast<std::size_t>(ctx.settings.max_run_instances));
+      !s) {
+    return s.error();
+  }
+  return create_invocation(ctx, *c, InvocationSpec{r.instance_ids, run, r.parameters, r.source});
+}
+
+Status cancel_invocation(ServerContext& ctx, const std::string& id,
+                         const std::optional<std::vector<std::string>>& instance_ids) {
+  if (auto s =
+          validate_ids({id}, "inv-", "InvalidParameterValue.InvalidInvocationId", "InvocationId");
+      !s) {
+    return s;
+  }
+  if (instance_ids) {
+    if (auto s = validate_instance_ids(*instance_ids, kMaxCancelInstances); !s) {
+      return s;
+    }
+  }
+  auto inv = ctx.store.get_invocation(id);
+  if (!inv) {
+    return inv.error();
+  }
+  if (!*inv) {
+    return Error{"ResourceNotFound.InvocationNotFound", "the invocation " + id + " does not exist"};
+  }
+  auto tasks = invocation_tasks(ctx.store, {id});
+  if (!tasks) {
+    return tasks.error();
+  }
+  std::vector<const InvocationTask*> targets;
+  // An empty list names no subset: the whole invocation is meant, as when it is absent.
+  if (instance_ids && !instance_ids->empty()) {
+    for (const auto& instance : *instance_ids) {
+      auto it = std::find_if(tasks->begin(), tasks->end(),
+                             [&](const InvocationTask& t) { return t.instance_id == instance; });
+      if (it == tasks->end()) {
+        return Error{"InvalidParameterValue.InvalidInstanceId",
+                     "InstanceIds: the invocation " + id + " has no task on " + instance};
+      }
+      targets.push_back(&*it);
+    }
+  } else {
+    for (const auto& t : *tasks) {
+      targets.push_back(&t);
+    }
+  }
+  const int64_t now = ctx.clock.now_ms();
+  std::vector<std::pair<std::string, std::string>> to_notify;  // instance, task
+  bool any_live = false;
+  for (const InvocationTask* target : targets) {
+    // Decided inside the store's transaction: the agent may have moved the task meanwhile.
+    CancelMove move;
+    auto updated = ctx.store.modify_task(target->invocation_task_id, [&](InvocationTask& t) {
+      move = cancel_task(t, now);
+      return move.changed;
+    });
+    if (!updated) {
+      return updated.error();
+    }
+    any_live = any_live || move.live;
+    if (move.notify) {
+      to_notify.emplace_back(target->instance_id, target->invocation_task_id);
+    }
+  }
+  if (!any_live) {
+    return Error{codes::kInvalidParameterValue,
+                 "the invocation " + id + " has already finished on the targeted instances"};
+  }
+  for (const auto& [instance, task] : to_notify) {
+    ctx.notifier.task_cancelled(instance, task);
+  }
+  return {};
+}
+
+}  // namespace ferry::server::domain

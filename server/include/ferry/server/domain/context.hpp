@@ -1,0 +1,55 @@
+// What every domain operation works with: the store, the clock, the server's settings and the
+// two seams to the agents (the push hub in ferry-server, fakes in tests).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ferry/server/clock.hpp"
+#include "ferry/server/store/store.hpp"
+
+namespace ferry::server {
+
+// A region this server answers for: the TAT API's X-TC-Region and DescribeRegions, the tasks'
+// {{ACS::RegionId}} (the first one).
+struct Region {
+  std::string region;
+  std::string region_name;
+  std::string region_state = "AVAILABLE";
+};
+
+struct ServerSettings {
+  std::string account_id;  // {{ACS::AccountId}} and the owner shown in listings
+  std::vector<Region> regions;
+  int64_t command_quota = 500;        // saved commands
+  int64_t register_code_quota = 100;  // register codes
+  int64_t max_run_instances = 200;    // RunCommand / InvokeCommand InstanceIds
+};
+
+// Told about work for agents: new tasks and cancels (a WebSocket kick in the server).
+class AgentNotifier {
+ public:
+  virtual ~AgentNotifier() = default;
+  virtual void task_ready(const std::string& instance_id, const std::string& task_id) = 0;
+  virtual void task_cancelled(const std::string& instance_id, const std::string& task_id) = 0;
+};
+
+// Which agents hold a live connection (the push hub knows); a seam for tests.
+class AgentPresence {
+ public:
+  virtual ~AgentPresence() = default;
+  [[nodiscard]] virtual bool is_online(const std::string& instance_id) const = 0;
+  // Drops the agent's connection (its instance was deleted: its key no longer counts).
+  virtual void disconnect(const std::string& instance_id) = 0;
+};
+
+struct ServerContext {
+  Store& store;
+  const Clock& clock;
+  const ServerSettings& settings;
+  AgentNotifier& notifier;
+  AgentPresence& presence;
+};
+
+}  // namespace ferry::server

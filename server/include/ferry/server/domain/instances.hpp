@@ -1,0 +1,47 @@
+// Registered instances and their agents as users see them.
+//
+// Choices where the model is silent:
+//   - Describe* leave out ids that are not registered instances: TotalCount counts what was
+//     found.
+//   - Online / Offline comes from the agents' presence, not from the last heartbeat.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ferry/core/error.hpp"
+#include "ferry/server/domain/context.hpp"
+#include "ferry/server/model.hpp"
+#include "ferry/server/store/store.hpp"
+
+namespace ferry::server::domain {
+
+struct InstanceView {
+  RegisterInstance instance;
+  bool online = false;
+};
+
+// "Online" or "Offline", the API's words for presence.
+std::string_view presence_name(bool online);
+// The agent reports its environment with its heartbeats; before the first one the system the
+// instance registered with stands in.
+std::string environment_of(const RegisterInstance& instance);
+
+// Conditions on what the store does not hold (presence lives with the agents' connections).
+struct InstanceListing {
+  RegisterInstanceQuery query;            // its offset and limit are the page's
+  std::vector<std::string> presence;      // "Online", "Offline"; empty: any
+  std::vector<std::string> environments;  // "Linux", "Windows"; empty: any
+};
+// A page of instances. TotalCount and paging stay exact with the conditions the store cannot
+// evaluate: those are applied to every match before the page is cut.
+Expected<Page<InstanceView>> describe_instances(ServerContext& ctx, const InstanceListing& listing);
+
+// ModifyRegisterInstance: 1 to 60 characters without control characters.
+Status rename_instance(ServerContext& ctx, const std::string& instance_id, const std::string& name);
+// DeleteRegisterInstance: the instance's key is revoked and its agent's connection dropped.
+Status delete_instance(ServerContext& ctx, const std::string& instance_id);
+
+}  // namespace ferry::server::domain

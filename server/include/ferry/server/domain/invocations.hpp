@@ -1,0 +1,87 @@
+// Invocations: running a command on instances, one task per instance, and cancelling them. An
+// invocation has a source: a user's call (RunCommand, InvokeCommand), an invoker, or a schedule.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ferry/core/error.hpp"
+#include "ferry/server/domain/commands.hpp"
+#include "ferry/server/domain/context.hpp"
+#include "ferry/server/model.hpp"
+
+namespace ferry::server::domain {
+
+// The model knows CVM and LIGHTHOUSE only; Ferry's targets are all registered instances, shown
+// as CVM so that SDK code switching on the kind keeps working.
+inline constexpr const char* kInstanceKind = "CVM";
+// Ferry has no public (TAT-made) commands: everything it runs was created by the user.
+inline constexpr const char* kCreatedBy = "USER";
+
+enum class InvocationSource { kUser, kInvoker, kSchedule };  // in to_string's order
+// "USER", "INVOKER", "SCHEDULE": Invocation::invocation_source as stored and shown.
+std::string_view to_string(InvocationSource source);
+
+// Per-invocation settings: the command's own, or InvokeCommand's overrides of them.
+struct RunSettings {
+  std::string working_directory;
+  int64_t timeout = 60;
+  std::string username;
+  std::string output_cos_bucket_url;
+  std::string output_cos_key_prefix;
+};
+
+struct InvocationSpec {
+  std::vector<std::string> instance_ids;  // registered instances, checked by the caller's rules
+  RunSettings run;
+  std::optional<std::string> parameters;  // the caller's Parameters (a JSON object's text)
+  InvocationSource source = InvocationSource::kUser;
+};
+
+// One invocation of `command` with one task per instance, stored together (with `command` too
+// when `new_command`, which then counts against the command quota if saved). The Parameters
+// must suit the command (allowed only with EnableParameter; with it, merged over the defaults,
+// every name the script uses covered), and every instance must be registered
+// (ResourceNotFound.InstanceNotFound). Tasks of connected agents start PENDING and are kicked;
+// the others wait DELIVER_DELAYED until their agent connects. The value rules of `spec.run` and
+// the instance ids are the caller's to check first (check_command_fields,
+// validate_instance_ids). Returns the InvocationId.
+Expected<std::string> create_invocation(ServerContext& ctx, const Command& command,
+                                        const InvocationSpec& spec, bool new_command = false);
+
+// RunCommand: a new command (Content required; saved only with `save_command`, Tags only then)
+// and its invocation by the user.
+struct RunRequest {
+  CommandFields command;
+  bool save_command = false;
+  std::optional<std::string> parameters;
+  std::vector<std::string> instance_ids;  // at most ServerSettings::max_run_instances
+};
+struct RunResult {
+  std::string command_id;
+  std::string invocation_id;
+};
+Expected<RunResult> run_command(ServerContext& ctx, const RunRequest& request);
+
+// InvokeCommand (and, with another source, an invoker's or a schedule's run): a saved command
+// on instances. An override that is absent or "" keeps the command's setting.
+struct InvokeRequest {
+  std::string command_id;
+  CommandFields overrides;  // WorkingDirectory, Timeout, Username, OutputCOS* only
+  std::optional<std::string> parameters;
+  std::vector<std::string> instance_ids;
+  InvocationSource source = InvocationSource::kUser;
+};
+// Returns the InvocationId.
+Expected<std::string> invoke_command(ServerContext& ctx, const InvokeRequest& request);
+
+// CancelInvocation: the tasks of the invocation (or those on `instance_ids`, when some are
+// named) that have not started are CANCELLED; running ones go CANCELLING and their agents are
+// told. InvalidParameterValue when every targeted task had already finished.
+Status cancel_invocation(ServerContext& ctx, const std::string& invocation_id,
+                         const std::optional<std::vector<std::string>>& instance_ids);
+
+}  // namespace ferry::server::domain
