@@ -1,7 +1,6 @@
 #include "ferry/server/domain/invocation_listings.hpp"
 
 #include <algorithm>
-#include <iterator>
 #include <map>
 
 #include "ferry/server/domain/value_rules.hpp"
@@ -60,26 +59,14 @@ Status check_task_ids(const std::vector<std::string>& ids) {
 
 Expected<std::vector<InvocationTask>> invocation_tasks(Store& store,
                                                        const std::vector<std::string>& ids) {
-  std::vector<InvocationTask> out;
   if (ids.empty()) {
-    return out;
+    return std::vector<InvocationTask>{};
   }
   TaskQuery q;
   q.invocation_ids = ids;
   q.limit = kAllPage;
   q.with_output = false;
-  for (;;) {
-    auto page = store.list_tasks(q);
-    if (!page) {
-      return page.error();
-    }
-    const auto n = static_cast<int64_t>(page->items.size());
-    std::move(page->items.begin(), page->items.end(), std::back_inserter(out));
-    q.offset += n;
-    if (n < q.limit || q.offset >= page->total) {
-      return out;
-    }
-  }
+  return list_all_tasks(store, std::move(q));
 }
 
 Expected<Page<InvocationSummary>> describe_invocations(ServerContext& ctx,

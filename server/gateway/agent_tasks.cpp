@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <tuple>
@@ -80,19 +79,11 @@ AgentGateway::Reply AgentGateway::describe_tasks(const RegisterInstance& agent, 
                 TaskStatus::kCancelling};
   q.with_output = false;
   q.limit = kTaskPage;
-  std::vector<InvocationTask> tasks;
-  for (;;) {
-    auto page = ctx_.store.list_tasks(q);
-    if (!page) {
-      return page.error();
-    }
-    const auto n = static_cast<int64_t>(page->items.size());
-    std::move(page->items.begin(), page->items.end(), std::back_inserter(tasks));
-    q.offset += n;
-    if (n < q.limit || q.offset >= page->total) {
-      break;
-    }
+  auto listed = list_all_tasks(ctx_.store, q);
+  if (!listed) {
+    return listed.error();
   }
+  std::vector<InvocationTask>& tasks = *listed;
   // Oldest first, so that a backlog drains in the order it was made.
   std::sort(tasks.begin(), tasks.end(), [](const InvocationTask& a, const InvocationTask& b) {
     return std::tie(a.created_ms, a.invocation_task_id) <

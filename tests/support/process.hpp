@@ -22,19 +22,20 @@ struct ProcessResult {
   long max_rss_kib = 0;  // ru_maxrss of the process and its waited-for descendants
 };
 
+// Every member has a default, so that `{.argv = {...}}` names only what a caller sets.
 struct LaunchOptions {
   // argv[0] is the program's path; it is not looked up on PATH.
-  std::vector<std::string> argv;
+  std::vector<std::string> argv = {};
   // "K=V" entries added to the environment; each replaces an inherited K.
-  std::vector<std::string> env;
+  std::vector<std::string> env = {};
   // Start from an empty environment: the child gets `env` and nothing of this process's.
   bool clean_env = false;
   // The child's working directory; empty: this process's.
-  std::filesystem::path cwd;
+  std::filesystem::path cwd = {};
   // stdout and stderr go to these files (created or truncated, mode 0600); the same path for
   // both gives one file in the order written; an empty path is /dev/null. stdin is /dev/null.
-  std::filesystem::path out_file;
-  std::filesystem::path err_file;
+  std::filesystem::path out_file = {};
+  std::filesystem::path err_file = {};
   // stdout on a pipe instead of `out_file`, read as it comes (read_until, wait).
   bool out_pipe = false;
 };

@@ -122,13 +122,10 @@ TEST_CASE("liveness: the boot id comes from the kernel, or the file a test names
 TEST_CASE("liveness: a supervisor is found by its arguments", "[platform][process]") {
   const std::string unique = "/ferry-unit-" + std::to_string(::getpid());
   CHECK_FALSE(find_process_with_args({"--task-dir", unique}));
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::execl("/bin/sh", "/bin/sh", "-c", "sleep 30", "supervise", "--task-dir", unique.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  // sh -c takes the words after the command as $0 and $1...: they stay in its argument list.
+  ferry::test::Process sh(
+      {.argv = {"/bin/sh", "-c", "sleep 30", "supervise", "--task-dir", unique}});
+  const pid_t child = sh.pid();
   std::optional<ProcessIdentity> found;
   for (int i = 0; i < 200 && !(found && found->pid == child); ++i) {
     found = find_process_with_args({"supervise", "--task-dir", unique});
@@ -140,7 +137,4 @@ TEST_CASE("liveness: a supervisor is found by its arguments", "[platform][proces
   CHECK(found->pid == child);
   CHECK(*found == identify_process(child));
   CHECK_FALSE(find_process_with_args({"--task-dir", unique + "x"}));
-  ::kill(child, SIGKILL);
-  int status = 0;
-  ::waitpid(child, &status, 0);
 }

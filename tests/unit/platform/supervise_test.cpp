@@ -398,10 +398,12 @@ TEST_CASE("run_supervised runs as another user with all its groups", "[platform]
   const std::string user_name = "ferry-test-user";
   const std::string group_name = "ferry-test-grp";
   if (::getgrnam(group_name.c_str()) == nullptr) {
-    REQUIRE(std::system(("groupadd " + group_name).c_str()) == 0);
+    REQUIRE(ferry::test::run_process({.argv = {"/usr/sbin/groupadd", group_name}}).exit_code == 0);
   }
   if (!ferry::platform::lookup_user(user_name)) {
-    REQUIRE(std::system(("useradd -M -s /bin/sh -G " + group_name + " " + user_name).c_str()) == 0);
+    REQUIRE(ferry::test::run_process(
+                {.argv = {"/usr/sbin/useradd", "-M", "-s", "/bin/sh", "-G", group_name, user_name}})
+                .exit_code == 0);
   }
   const auto user = ferry::platform::lookup_user(user_name);
   REQUIRE(user.has_value());

@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "ferry/server/http_server.hpp"
+#include "process.hpp"
 
 namespace ferry::server {
 namespace {
@@ -83,11 +84,12 @@ struct TestCert {
     std::filesystem::create_directories(dir);
     cert = dir / "cert.pem";
     key = dir / "key.pem";
-    std::string cmd =
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-        "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout '" +
-        key.string() + "' -out '" + cert.string() + "' >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) {
+    const auto made = ferry::test::run_process(
+        {.argv = {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                  "-addext", "subjectAltName=DNS:localhost", "-keyout", key.string(), "-out",
+                  cert.string()}});
+    if (made.exit_code != 0) {
       throw std::runtime_error("openssl req failed");
     }
   }
