@@ -14,3 +14,22 @@ target_compile_definitions(ferry_options INTERFACE FERRY_VERSION="${PROJECT_VERS
 # Every function and object in its own section, so that a binary linked with --gc-sections
 # (ferry-agent, which stays resident on every machine) carries only the code it can reach.
 target_compile_options(ferry_options INTERFACE -ffunction-sections -fdata-sections)
+
+# One Ferry library: the target, its ferry:: alias (ferry_core -> ferry::core), its include/
+# directory as the public one (NO_INCLUDE_DIR: the headers come with a dependency; INCLUDE_DIR:
+# another directory) and ferry::options, privately. SOURCES may be empty when target_sources()
+# adds them (per OS in platform/).
+#   ferry_add_library(ferry_core SOURCES src/a.cpp ... PUBLIC deps... PRIVATE deps...)
+function(ferry_add_library name)
+  cmake_parse_arguments(L "NO_INCLUDE_DIR" "INCLUDE_DIR" "SOURCES;PUBLIC;PRIVATE" ${ARGN})
+  add_library(${name} ${L_SOURCES})
+  string(REGEX REPLACE "^ferry_" "ferry::" alias ${name})
+  add_library(${alias} ALIAS ${name})
+  if(NOT L_NO_INCLUDE_DIR)
+    if(NOT L_INCLUDE_DIR)
+      set(L_INCLUDE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/include)
+    endif()
+    target_include_directories(${name} PUBLIC ${L_INCLUDE_DIR})
+  endif()
+  target_link_libraries(${name} PUBLIC ${L_PUBLIC} PRIVATE ferry::options ${L_PRIVATE})
+endfunction()
