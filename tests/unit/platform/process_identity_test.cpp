@@ -41,16 +41,14 @@ pid_t paused_child() {
 }
 
 bool zombie(pid_t pid) {
-  for (int i = 0; i < 200; ++i) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat;
-    std::getline(in, stat);
-    if (stat.find(") Z ") != std::string::npos) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
+  return ferry::test::eventually(
+      [pid] {
+        std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+        std::string stat;
+        std::getline(in, stat);
+        return stat.find(") Z ") != std::string::npos;
+      },
+      std::chrono::seconds(2), std::chrono::milliseconds(10));
 }
 
 }  // namespace
@@ -127,12 +125,12 @@ TEST_CASE("liveness: a supervisor is found by its arguments", "[platform][proces
       {.argv = {"/bin/sh", "-c", "sleep 30", "supervise", "--task-dir", unique}});
   const pid_t child = sh.pid();
   std::optional<ProcessIdentity> found;
-  for (int i = 0; i < 200 && !(found && found->pid == child); ++i) {
-    found = find_process_with_args({"supervise", "--task-dir", unique});
-    if (!(found && found->pid == child)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
+  CHECK(ferry::test::eventually(
+      [&] {
+        found = find_process_with_args({"supervise", "--task-dir", unique});
+        return found && found->pid == child;
+      },
+      std::chrono::seconds(2), std::chrono::milliseconds(10)));
   REQUIRE(found);
   CHECK(found->pid == child);
   CHECK(*found == identify_process(child));

@@ -615,7 +615,7 @@ TEST_CASE("stop() with open WebSockets returns promptly and reports them closed"
     auto t0 = Clock::now();
     f.server->stop();
     // Under sanitizers, at least sooner than stop_timeout (5 s), which it must not wait for.
-    CHECK(Clock::now() - t0 < (ferry::test::kCheckTimeBounds ? 1500ms : 4000ms));
+    CHECK(Clock::now() - t0 < ferry::test::time_bound(1500ms, 4000ms));
     CHECK(f.handler->close_count() == 2);
     auto r27 = co_await ws_read(a);
     CHECK(r27.starts_with("error"));

@@ -414,7 +414,7 @@ TEST_CASE_METHOD(Served, "stop() with open connections returns promptly", "[serv
   auto t0 = Clock::now();
   server->stop();
   // Under sanitizers, at least sooner than stop_timeout (5 s), which it must not wait for.
-  CHECK(Clock::now() - t0 < (ferry::test::kCheckTimeBounds ? 1000ms : 4000ms));
+  CHECK(Clock::now() - t0 < ferry::test::time_bound(1000ms, 4000ms));
   CHECK(idle.closed_within(1000ms));
   CHECK(half.closed_within(1000ms));
   CHECK(silent.closed_within(1000ms));
