@@ -20,7 +20,7 @@ constexpr std::size_t kMaxExtensionChars = 16;
 // Marks a placeholder inside a word while splitting; NUL cannot occur in a launcher.
 constexpr char kPlaceholderMark = '\0';
 
-bool is_blank(char c) {
+bool is_space_or_tab(char c) {
   return c == ' ' || c == '\t';
 }
 bool is_word_separator(char c) {
@@ -28,7 +28,7 @@ bool is_word_separator(char c) {
 }
 
 std::string_view trim_blanks(std::string_view s) {
-  return trim_if(s, is_blank);
+  return trim_if(s, is_space_or_tab);
 }
 
 // Consumes `word` (ASCII case-insensitive) from the front of `s`.
@@ -41,10 +41,10 @@ bool consume_icase(std::string_view& s, std::string_view word) {
 }
 
 void skip_blanks(std::string_view& s) {
-  s = trim_front_if(s, is_blank);
+  s = trim_front_if(s, is_space_or_tab);
 }
 
-Error invalid(std::string message) {
+Error invalid_value(std::string message) {
   return Error{codes::kInvalidParameterValue, std::move(message)};
 }
 
@@ -63,8 +63,8 @@ bool is_valid_extension(std::string_view ext) {
 // ACS::ScriptFileName [ | Ext("ext") ], returning the extension (empty when none).
 Expected<std::string> parse_placeholder(std::string_view inner) {
   const Error malformed =
-      invalid("malformed placeholder " + quote_for_message("{{" + std::string(inner) + "}}") +
-              R"(: expected {{ACS::ScriptFileName}} or {{ACS::ScriptFileName|Ext(".ext")}})");
+      invalid_value("malformed placeholder " + quote_for_message("{{" + std::string(inner) + "}}") +
+                    R"(: expected {{ACS::ScriptFileName}} or {{ACS::ScriptFileName|Ext(".ext")}})");
   std::string_view s = trim_blanks(inner);
   if (!(consume_icase(s, "ACS::") || consume_icase(s, "TAT::")) ||
       !consume_icase(s, "ScriptFileName")) {
@@ -102,8 +102,8 @@ Expected<std::string> parse_placeholder(std::string_view inner) {
     return malformed;
   }
   if (!is_valid_extension(ext)) {
-    return invalid("invalid script extension " + quote_for_message(ext) +
-                   ": expected '.' followed by 1 to 16 of [A-Za-z0-9_-]");
+    return invalid_value("invalid script extension " + quote_for_message(ext) +
+                         ": expected '.' followed by 1 to 16 of [A-Za-z0-9_-]");
   }
   return std::string(ext);
 }
@@ -147,7 +147,7 @@ Expected<std::vector<std::string>> split_words(std::string_view line, OnBraces o
           quote_start = i;
         } else if (c == '\\') {
           if (i + 1 == line.size()) {
-            return invalid("trailing backslash at offset " + std::to_string(i));
+            return invalid_value("trailing backslash at offset " + std::to_string(i));
           }
           in_word = true;
           word += line[++i];
@@ -177,8 +177,8 @@ Expected<std::vector<std::string>> split_words(std::string_view line, OnBraces o
     ++i;
   }
   if (quote != Quote::kNone) {
-    return invalid(std::string("unterminated ") + (quote == Quote::kSingle ? "'" : "\"") +
-                   " quote starting at offset " + std::to_string(quote_start));
+    return invalid_value(std::string("unterminated ") + (quote == Quote::kSingle ? "'" : "\"") +
+                         " quote starting at offset " + std::to_string(quote_start));
   }
   if (in_word) {
     words.push_back(std::move(word));
@@ -240,13 +240,13 @@ Expected<Launcher> parse_launcher(std::string_view text) {
                                       " bytes, got " + std::to_string(text.size())};
   }
   if (text.find('\0') != std::string_view::npos) {
-    return invalid("contains a NUL byte");
+    return invalid_value("contains a NUL byte");
   }
   Launcher launcher;
   auto on_braces = [&](std::size_t pos, std::string& word) -> Expected<std::size_t> {
     const std::size_t close = text.find("}}", pos + 2);
     if (close == std::string_view::npos) {
-      return invalid("unterminated placeholder at offset " + std::to_string(pos));
+      return invalid_value("unterminated placeholder at offset " + std::to_string(pos));
     }
     Expected<std::string> ext = parse_placeholder(text.substr(pos + 2, close - pos - 2));
     if (!ext) {
@@ -254,8 +254,9 @@ Expected<Launcher> parse_launcher(std::string_view text) {
     }
     if (!ext->empty()) {
       if (!launcher.extension.empty() && launcher.extension != *ext) {
-        return invalid("two different script extensions: " + quote_for_message(launcher.extension) +
-                       " and " + quote_for_message(*ext));
+        return invalid_value(
+            "two different script extensions: " + quote_for_message(launcher.extension) + " and " +
+            quote_for_message(*ext));
       }
       launcher.extension = *ext;
     }
@@ -268,15 +269,15 @@ Expected<Launcher> parse_launcher(std::string_view text) {
     return words.error();
   }
   if (words->empty()) {
-    return invalid("is empty");
+    return invalid_value("is empty");
   }
   if (words->front().empty()) {
-    return invalid("the program (first word) is empty");
+    return invalid_value("the program (first word) is empty");
   }
   for (auto& word : *words) {
     // Braces that escaped placeholder parsing (e.g. "{\{") must not become a placeholder.
     if (word.find("{{") != std::string::npos) {
-      return invalid("'{{' outside a placeholder in word " + quote_for_message(word));
+      return invalid_value("'{{' outside a placeholder in word " + quote_for_message(word));
     }
     std::string expanded;
     for (const char c : word) {

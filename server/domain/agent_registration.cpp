@@ -20,7 +20,6 @@ constexpr std::size_t kMaxHostname = 255;
 constexpr std::size_t kMaxMachineId = 128;
 constexpr std::size_t kMaxLocalIps = 32;
 constexpr std::size_t kMaxShortText = 128;
-constexpr std::size_t kMaxInstanceName = 60;
 
 Error code_invalid() {
   return Error{registration_codes::kRegisterCodeInvalid, "the register code id or value is wrong"};

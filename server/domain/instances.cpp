@@ -9,9 +9,6 @@
 namespace ferry::server::domain {
 namespace {
 
-constexpr std::size_t kMaxInstanceName = 60;
-constexpr int64_t kAllPage = 500;
-
 bool admits(const std::vector<std::string>& values, std::string_view v) {
   return values.empty() || std::find(values.begin(), values.end(), v) != values.end();
 }
@@ -45,7 +42,7 @@ Expected<Page<InstanceView>> describe_instances(ServerContext& ctx, const Instan
   }
   RegisterInstanceQuery q = l.query;
   q.offset = 0;
-  q.limit = kAllPage;
+  q.limit = kListAllPage;
   for (;;) {
     auto page = ctx.store.list_instances(q);
     if (!page) {

@@ -9,8 +9,6 @@
 namespace ferry::server::domain {
 namespace {
 
-constexpr int64_t kAllPage = 500;
-
 Status check_listed_ids(const std::vector<std::string>& ids, std::string_view prefix,
                         const char* code, std::string_view field) {
   if (auto s = validate_id_count(ids, field); !s) {
@@ -64,7 +62,7 @@ Expected<std::vector<InvocationTask>> invocation_tasks(Store& store,
   }
   TaskQuery q;
   q.invocation_ids = ids;
-  q.limit = kAllPage;
+  q.limit = kListAllPage;
   q.with_output = false;
   return list_all_tasks(store, std::move(q));
 }

@@ -129,5 +129,5 @@ TEST_CASE("runner: a duplicate submission is refused without running twice") {
     successes += r.status == TaskStatus::kSuccess ? 1 : 0;
   }
   CHECK(successes == 1);
-  CHECK(Child::slurp(marker) == "x\n");
+  CHECK(ferry::test::read_file(marker) == "x\n");
 }

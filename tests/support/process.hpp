@@ -96,4 +96,7 @@ ProcessResult run_process(LaunchOptions options,
 // The whole file; "" when it cannot be read.
 std::string read_file(const std::filesystem::path& path);
 
+// Writes `text` as the whole file, byte for byte.
+void write_file(const std::filesystem::path& path, const std::string& text);
+
 }  // namespace ferry::test

@@ -49,7 +49,6 @@ class Child : public Process {
  public:
   Child(const std::vector<std::string>& argv, const std::string& dir)
       : Process(options(argv, dir)) {}
-  static std::string slurp(const std::string& path) { return read_file(path); }
 
  private:
   static LaunchOptions options(const std::vector<std::string>& argv, const std::string& dir) {

@@ -4,7 +4,6 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -18,8 +17,8 @@ using ferry::agent::LogPiece;
 namespace {
 
 // A state directory with its tasks/ folder.
-struct TempDir : ferry::test::TempDir {
-  TempDir() : ferry::test::TempDir("ferry-journal", 0700) {
+struct JournalDir : ferry::test::TempDir {
+  JournalDir() : ferry::test::TempDir("ferry-journal", 0700) {
     fs::create_directories(path() / "tasks");
   }
   [[nodiscard]] fs::path task(const std::string& id) const {
@@ -46,10 +45,6 @@ JournalRecord full_record(const std::string& id) {
   return r;
 }
 
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
 }  // namespace
 
 TEST_CASE("journal: a record survives JSON and the disk unchanged") {
@@ -64,7 +59,7 @@ TEST_CASE("journal: a record survives JSON and the disk unchanged") {
   REQUIRE(parsed_fresh);
   CHECK(*parsed_fresh == fresh);
 
-  TempDir dir;
+  JournalDir dir;
   const auto task_dir = dir.task("invt-abc");
   REQUIRE(ferry::agent::write_journal(task_dir, r, ferry::platform::Durability::kSynced));
   struct stat st {};
@@ -119,18 +114,18 @@ TEST_CASE("journal: bad records are refused with the field named") {
 }
 
 TEST_CASE("journal: a scan replays good records and quarantines corrupt ones") {
-  TempDir dir;
+  JournalDir dir;
   REQUIRE(ferry::agent::write_journal(dir.task("invt-good"), full_record("invt-good"),
                                       ferry::platform::Durability::kSynced));
   const auto no_journal = dir.task("invt-nojournal");
-  write_text(no_journal / "task.json", "{}");
-  write_text(dir.task("invt-truncated") / "journal.json", R"({"Version":1,"Invoca)");
-  write_text(dir.task("invt-garbage") / "journal.json", std::string("\0\xff\x01", 3));
+  ferry::test::write_file(no_journal / "task.json", "{}");
+  ferry::test::write_file(dir.task("invt-truncated") / "journal.json", R"({"Version":1,"Invoca)");
+  ferry::test::write_file(dir.task("invt-garbage") / "journal.json", std::string("\0\xff\x01", 3));
   // A record copied into another task's directory is not that task's.
   REQUIRE(ferry::agent::write_journal(dir.task("invt-moved"), full_record("invt-other"),
                                       ferry::platform::Durability::kSynced));
   // Not task directories: ignored, left alone.
-  write_text(dir.path() / "tasks" / ".journal.json.tmp-abc", "x");
+  ferry::test::write_file(dir.path() / "tasks" / ".journal.json.tmp-abc", "x");
   fs::create_directories(dir.path() / "tasks" / "bad name");
 
   auto scan = ferry::agent::scan_journal(dir.path());
@@ -159,9 +154,9 @@ TEST_CASE("journal: a scan replays good records and quarantines corrupt ones") {
 }
 
 TEST_CASE("journal: the quarantine keeps a bounded number of entries") {
-  TempDir dir;
+  JournalDir dir;
   for (int i = 0; i < 5; ++i) {
-    write_text(dir.task("invt-bad" + std::to_string(i)) / "journal.json", "not json");
+    ferry::test::write_file(dir.task("invt-bad" + std::to_string(i)) / "journal.json", "not json");
   }
   auto scan = ferry::agent::scan_journal(dir.path(), 2);
   CHECK(scan.quarantined.size() == 5);
@@ -203,11 +198,12 @@ TEST_CASE("retention: spools of finished tasks go first, oldest first; then new 
 }
 
 TEST_CASE("retention: journal_bytes counts the files under tasks/") {
-  TempDir dir;
-  write_text(dir.task("invt-a") / "output.log", std::string(1000, 'x'));
-  write_text(dir.task("invt-b") / "journal.json", std::string(24, 'y'));
+  JournalDir dir;
+  ferry::test::write_file(dir.task("invt-a") / "output.log", std::string(1000, 'x'));
+  ferry::test::write_file(dir.task("invt-b") / "journal.json", std::string(24, 'y'));
   fs::create_directories(dir.path() / "tasks" / "invt-b" / "script");
-  write_text(dir.path() / "tasks" / "invt-b" / "script" / "s.sh", "echo\n");
-  write_text(dir.path() / "identity.json", std::string(5000, 'z'));  // not the journal's
+  ferry::test::write_file(dir.path() / "tasks" / "invt-b" / "script" / "s.sh", "echo\n");
+  ferry::test::write_file(dir.path() / "identity.json",
+                          std::string(5000, 'z'));  // not the journal's
   CHECK(ferry::agent::journal_bytes(dir.path()) == 1029);
 }

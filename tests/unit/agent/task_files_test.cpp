@@ -22,10 +22,6 @@ using nlohmann::json;
 
 namespace {
 
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
 json read_json(const fs::path& path) {
   std::ifstream in(path);
   return json::parse(in);
@@ -53,7 +49,7 @@ TEST_CASE("task files: task.json is written once, private, and read back") {
   CHECK(*back == task);
   CHECK_FALSE(ferry::agent::write_task_file(p, task));  // never replaced
 
-  write_text(p.task_file, "{not json");
+  ferry::test::write_file(p.task_file, "{not json");
   auto bad = ferry::agent::read_task_file(state.task("invt-tf1"));
   REQUIRE_FALSE(bad);
   CHECK(bad.error().code == ferry::codes::kInvalidParameter);
@@ -109,10 +105,10 @@ TEST_CASE("task files: a state.json that is not a final state yields no result")
         json{{"Phase", "finished"}, {"Result", {{"InvocationTaskId", "invt-tf3"}}}}.dump(),
         json{{"Phase", "finished"}, {"BootId", 7}, {"Result", "x"}}.dump()}) {
     INFO(text);
-    write_text(p.state_file, text);
+    ferry::test::write_file(p.state_file, text);
     CHECK_FALSE(ferry::agent::read_final_result(p));
   }
-  write_text(p.state_file, json{{"BootId", "boot-old"}}.dump());
+  ferry::test::write_file(p.state_file, json{{"BootId", "boot-old"}}.dump());
   auto s = ferry::agent::read_supervisor_state(p);
   REQUIRE(s);
   CHECK(s->boot_id == "boot-old");
@@ -123,7 +119,7 @@ TEST_CASE("task files: the spool's excerpt is its head and tail") {
   const TaskPaths p = state.task("invt-tf4");
   CHECK_FALSE(ferry::agent::read_spool_excerpt(p.output_file, 10));  // no spool
 
-  write_text(p.output_file, "small output\n");
+  ferry::test::write_file(p.output_file, "small output\n");
   auto small = ferry::agent::read_spool_excerpt(p.output_file, 13);
   REQUIRE(small);
   CHECK(small->bytes == "small output\n");
@@ -131,7 +127,7 @@ TEST_CASE("task files: the spool's excerpt is its head and tail") {
 
   const std::string big =
       std::string(20'000, 'h') + std::string(10'000, 'm') + std::string(20'000, 't');
-  write_text(p.output_file, big);
+  ferry::test::write_file(p.output_file, big);
   auto excerpt = ferry::agent::read_spool_excerpt(p.output_file, big.size());
   REQUIRE(excerpt);
   CHECK(excerpt->bytes == std::string(12 * 1024, 'h') + std::string(12 * 1024, 't'));
@@ -157,7 +153,7 @@ TEST_CASE("task files: results for tasks that never ran, were interrupted, or lo
   CHECK(unrun.exec_start_time.empty());
   CHECK(unrun.exec_end_time == "2026-12-04T17:00:09Z");
 
-  write_text(p.output_file, "partial\n");
+  ferry::test::write_file(p.output_file, "partial\n");
   const auto cut = ferry::agent::interrupted_result("invt-tf5", p, "2026-12-04T17:00:00Z",
                                                     "cut short", "2026-12-04T17:00:03Z");
   CHECK(cut.status == TaskStatus::kFailed);

@@ -8,8 +8,6 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -20,13 +18,6 @@ namespace fs = std::filesystem;
 using namespace ferry::platform;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::unique_ptr<DetachedProcess> start(boost::asio::io_context& io, const fs::path& log,
                                        const std::string& script) {
@@ -53,7 +44,8 @@ TEST_CASE("detached process: its own session, null stdio, stderr to the log, its
   p->async_wait([&](int c) { code = c; });
   io.run();
   CHECK(code == 3);
-  CHECK(slurp(dir / "err.log") == std::to_string(id.pid) + "\neof\n");  // it leads its session
+  CHECK(ferry::test::read_file(dir / "err.log") ==
+        std::to_string(id.pid) + "\neof\n");  // it leads its session
 }
 
 TEST_CASE("detached process: a graceful cancel is SIGTERM; destroying the handle detaches",
@@ -68,7 +60,7 @@ TEST_CASE("detached process: a graceful cancel is SIGTERM; destroying the handle
   CHECK(p->cancel(CancelLevel::kGraceful));
   io.run();
   CHECK(code == 9);
-  CHECK(slurp(dir / "err.log") == "term\n");
+  CHECK(ferry::test::read_file(dir / "err.log") == "term\n");
 
   auto left = start(io, dir / "left.log", "sleep 30");
   const auto id = left->identity();

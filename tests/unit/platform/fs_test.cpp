@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "ferry/core/error_codes.hpp"
@@ -19,8 +18,8 @@ using namespace ferry::platform;
 namespace {
 
 // Private to this user, as mkdtemp(3) makes it.
-struct TempDir : ferry::test::TempDir {
-  TempDir() : ferry::test::TempDir("ferry-fs", 0700) {}
+struct FsDir : ferry::test::TempDir {
+  FsDir() : ferry::test::TempDir("ferry-fs", 0700) {}
 };
 
 struct stat stat_of(const fs::path& p) {
@@ -31,13 +30,6 @@ struct stat stat_of(const fs::path& p) {
 
 unsigned mode_of(const fs::path& p) {
   return stat_of(p).st_mode & 07777U;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 void put(const fs::path& p, const std::string& content, unsigned mode) {
@@ -58,7 +50,7 @@ struct UmaskGuard {
 
 TEST_CASE("ensure_directory creates with the exact mode and fixes an existing one",
           "[platform][fs]") {
-  TempDir tmp;
+  FsDir tmp;
   UmaskGuard umask(077);
   const fs::path dir = tmp.path() / "state";
   REQUIRE(ensure_directory(dir, DirectoryAccess::kTraversable));
@@ -79,7 +71,7 @@ TEST_CASE("ensure_directory sets the owner", "[platform][fs]") {
     WARN("needs root to chown");
     return;
   }
-  TempDir tmp;
+  FsDir tmp;
   const fs::path dir = tmp.path() / "owned";
   REQUIRE(ensure_directory(dir, DirectoryAccess::kPrivate, make_account(65534, 65534)));
   const auto st = stat_of(dir);
@@ -89,7 +81,7 @@ TEST_CASE("ensure_directory sets the owner", "[platform][fs]") {
 }
 
 TEST_CASE("ensure_directory refuses a symlink or a file in its place", "[platform][fs]") {
-  TempDir tmp;
+  FsDir tmp;
   const fs::path target = tmp.path() / "target";
   fs::create_directory(target);
   fs::permissions(target, fs::perms::owner_all | fs::perms::group_read);
@@ -111,7 +103,7 @@ TEST_CASE("ensure_directory refuses a symlink or a file in its place", "[platfor
 }
 
 TEST_CASE("ensure_directories creates every missing parent with the mode", "[platform][fs]") {
-  TempDir tmp;
+  FsDir tmp;
   UmaskGuard umask(027);
   fs::permissions(tmp.path(), fs::perms::owner_all);
   const fs::path leaf = tmp.path() / "a" / "b" / "c";
@@ -132,11 +124,11 @@ TEST_CASE("ensure_directories creates every missing parent with the mode", "[pla
 }
 
 TEST_CASE("write_new_file writes content with mode and owner", "[platform][fs]") {
-  TempDir tmp;
+  FsDir tmp;
   UmaskGuard umask(077);
   const fs::path file = tmp.path() / "script.sh";
   REQUIRE(write_new_file(file, "echo hi\n", FileAccess::kReadOnly));
-  CHECK(slurp(file) == "echo hi\n");
+  CHECK(ferry::test::read_file(file) == "echo hi\n");
   CHECK(mode_of(file) == 0400);
   const fs::path other = tmp.path() / "other";
   REQUIRE(write_new_file(other, "x", FileAccess::kPrivate));
@@ -149,24 +141,24 @@ TEST_CASE("write_new_file writes content with mode and owner", "[platform][fs]")
     CHECK(st.st_uid == 65534);
     CHECK(st.st_gid == 65534);
     CHECK((st.st_mode & 07777U) == 0400);
-    CHECK(slurp(owned) == "data");
+    CHECK(ferry::test::read_file(owned) == "data");
   }
 }
 
 TEST_CASE("write_new_file refuses existing files and symlinks", "[platform][fs]") {
-  TempDir tmp;
+  FsDir tmp;
   const fs::path existing = tmp.path() / "existing";
   put(existing, "old", 0644);
   auto again = write_new_file(existing, "new", FileAccess::kPrivate);
   REQUIRE_FALSE(again.has_value());
   CHECK(again.error().message.find("File exists") != std::string::npos);
-  CHECK(slurp(existing) == "old");
+  CHECK(ferry::test::read_file(existing) == "old");
   CHECK(mode_of(existing) == 0644);
 
   const fs::path to_existing = tmp.path() / "to-existing";
   fs::create_symlink(existing, to_existing);
   CHECK_FALSE(write_new_file(to_existing, "new", FileAccess::kPrivate).has_value());
-  CHECK(slurp(existing) == "old");
+  CHECK(ferry::test::read_file(existing) == "old");
 
   const fs::path dangling = tmp.path() / "dangling";
   const fs::path nowhere = tmp.path() / "nowhere";
@@ -176,16 +168,16 @@ TEST_CASE("write_new_file refuses existing files and symlinks", "[platform][fs]"
 }
 
 TEST_CASE("write_file_atomic replaces content and leaves no temporary file", "[platform][fs]") {
-  TempDir tmp;
+  FsDir tmp;
   const fs::path file = tmp.path() / "state.json";
   REQUIRE(write_file_atomic(file, "{\"v\":1}"));
-  CHECK(slurp(file) == "{\"v\":1}");
+  CHECK(ferry::test::read_file(file) == "{\"v\":1}");
   CHECK(mode_of(file) == 0600);
   const auto first_inode = stat_of(file).st_ino;
 
   fs::permissions(file, fs::perms(0644));
   REQUIRE(write_file_atomic(file, "{\"v\":2}", FileAccess::kReadOnly));
-  CHECK(slurp(file) == "{\"v\":2}");
+  CHECK(ferry::test::read_file(file) == "{\"v\":2}");
   CHECK(mode_of(file) == 0400);
   CHECK(stat_of(file).st_ino != first_inode);  // a new file renamed over, not rewritten
 
@@ -200,7 +192,7 @@ TEST_CASE("write_file_atomic replaces content and leaves no temporary file", "[p
 }
 
 TEST_CASE("read_file reads whole files within the limit", "[platform][fs]") {
-  TempDir tmp;
+  FsDir tmp;
   const fs::path file = tmp.path() / "data";
   put(file, "0123456789", 0600);
   auto all = read_file(file, 10);
@@ -222,7 +214,7 @@ TEST_CASE("read_file reads whole files within the limit", "[platform][fs]") {
 }
 
 TEST_CASE("read_file_range reads a slice", "[platform][fs]") {
-  TempDir tmp;
+  FsDir tmp;
   const fs::path file = tmp.path() / "data";
   put(file, "0123456789", 0600);
   CHECK(*read_file_range(file, 2, 3) == "234");
@@ -237,7 +229,7 @@ TEST_CASE("read_file_range reads a slice", "[platform][fs]") {
 }
 
 TEST_CASE("remove_tree removes a tree but not what its symlinks point at", "[platform][fs]") {
-  TempDir tmp;
+  FsDir tmp;
   const fs::path outside = tmp.path() / "outside";
   fs::create_directory(outside);
   put(outside / "keep", "keep", 0600);
@@ -248,12 +240,12 @@ TEST_CASE("remove_tree removes a tree but not what its symlinks point at", "[pla
 
   REQUIRE(remove_tree(tree));
   CHECK_FALSE(fs::exists(tree));
-  CHECK(slurp(outside / "keep") == "keep");
+  CHECK(ferry::test::read_file(outside / "keep") == "keep");
   CHECK(remove_tree(tree).has_value());  // missing is fine
 }
 
 TEST_CASE("find_program searches the given PATH for executable files", "[platform][fs]") {
-  TempDir tmp;
+  FsDir tmp;
   const fs::path first = tmp.path() / "first";
   const fs::path second = tmp.path() / "second";
   fs::create_directories(first / "tool");  // a directory is not a program
@@ -295,7 +287,7 @@ TEST_CASE("current_executable names this test binary", "[platform][fs]") {
 }
 
 TEST_CASE("inspect_file tells a private file, an executable, a shared one", "[platform][fs]") {
-  TempDir tmp;
+  FsDir tmp;
   const fs::path key = tmp.path() / "key";
   put(key, "secret", 0600);
   auto facts = inspect_file(key, FollowLinks::kNo);
@@ -343,7 +335,7 @@ TEST_CASE("inspect_file tells a private file, an executable, a shared one", "[pl
 }
 
 TEST_CASE("create_file makes a new private file and refuses what exists", "[platform][fs]") {
-  TempDir tmp;
+  FsDir tmp;
   UmaskGuard umask(022);
   const fs::path log = tmp.path() / "supervisor.log";
   {
@@ -355,7 +347,7 @@ TEST_CASE("create_file makes a new private file and refuses what exists", "[plat
     CHECK(file->native() == -1);
     CHECK(moved.native() >= 0);
   }
-  CHECK(slurp(log) == "x");
+  CHECK(ferry::test::read_file(log) == "x");
   CHECK(mode_of(log) == 0600);
 
   auto again = create_file(log, FileAccess::kPrivate, "supervisor log");

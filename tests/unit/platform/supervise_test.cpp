@@ -38,16 +38,9 @@ using SteadyClock = std::chrono::steady_clock;
 namespace {
 
 // Private to this user, as mkdtemp(3) makes it.
-struct TempDir : ferry::test::TempDir {
-  TempDir() : ferry::test::TempDir("ferry-sup", 0700) {}
+struct SupervisorDir : ferry::test::TempDir {
+  SupervisorDir() : ferry::test::TempDir("ferry-sup", 0700) {}
 };
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // A process-unique argument ("600.<digits>") that sleep accepts and /proc shows.
 std::string unique_sleep_arg() {
@@ -78,7 +71,7 @@ std::vector<int> processes_with_argument(const std::string& argument) {
 }
 
 int parent_of(int pid) {
-  const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  const std::string stat = ferry::test::read_file("/proc/" + std::to_string(pid) + "/stat");
   std::istringstream rest(stat.substr(stat.rfind(')') + 2));
   char state = 0;
   int ppid = 0;
@@ -116,7 +109,7 @@ SuperviseOutcome supervise(const SuperviseSpec& spec) {
   return outcome;
 }
 
-SuperviseSpec shell_spec(const TempDir& dir, const std::string& script) {
+SuperviseSpec shell_spec(const SupervisorDir& dir, const std::string& script) {
   static int counter = 0;
   SuperviseSpec spec;
   spec.argv = {"/bin/sh", "-c", script};
@@ -187,7 +180,7 @@ struct Daemonizing {
   SuperviseSpec spec;
 };
 
-Daemonizing daemonizing_task(const TempDir& dir, std::chrono::milliseconds timeout) {
+Daemonizing daemonizing_task(const SupervisorDir& dir, std::chrono::milliseconds timeout) {
   const std::string marker = unique_sleep_arg();
   auto spec = shell_spec(dir, daemonizing_script(marker));
   spec.timeout = timeout;
@@ -195,7 +188,7 @@ Daemonizing daemonizing_task(const TempDir& dir, std::chrono::milliseconds timeo
 }
 
 int read_pid_file(const fs::path& p) {
-  const std::string text = slurp(p);
+  const std::string text = ferry::test::read_file(p);
   REQUIRE_FALSE(text.empty());
   return std::stoi(text);
 }
@@ -203,7 +196,7 @@ int read_pid_file(const fs::path& p) {
 }  // namespace
 
 TEST_CASE("run_supervised reports exit codes", "[platform][supervise]") {
-  TempDir dir;
+  SupervisorDir dir;
   const int code = GENERATE(0, 7);
   auto spec = shell_spec(dir, "echo pid $$; exit " + std::to_string(code));
   int started_pid = 0;
@@ -214,8 +207,8 @@ TEST_CASE("run_supervised reports exit codes", "[platform][supervise]") {
   CHECK(outcome.exit_code == code);
   CHECK(outcome.error_code.empty());
   REQUIRE(started_pid > 0);
-  CHECK(slurp(spec.output_path) == "pid " + std::to_string(started_pid) + "\n");
-  CHECK(outcome.output_bytes == slurp(spec.output_path).size());
+  CHECK(ferry::test::read_file(spec.output_path) == "pid " + std::to_string(started_pid) + "\n");
+  CHECK(outcome.output_bytes == ferry::test::read_file(spec.output_path).size());
   CHECK(outcome.start_time >= before);
   CHECK(outcome.end_time >= outcome.start_time);
   CHECK(outcome.contained == cgroup2_writable());
@@ -223,7 +216,7 @@ TEST_CASE("run_supervised reports exit codes", "[platform][supervise]") {
 }
 
 TEST_CASE("run_supervised reports death by an unexpected signal", "[platform][supervise]") {
-  TempDir dir;
+  SupervisorDir dir;
   const auto outcome = supervise(shell_spec(dir, "ulimit -c 0; kill -SEGV $$"));
   CHECK(outcome.kind == Kind::kSignaled);
   CHECK(outcome.exit_code == 128 + SIGSEGV);
@@ -255,7 +248,7 @@ TEST_CASE("block_supervisor_signals holds back cancels and child exits", "[platf
 
 TEST_CASE("run_supervised merges stdout and stderr in order into a private spool",
           "[platform][supervise]") {
-  TempDir dir;
+  SupervisorDir dir;
   // An old spool with loose permissions is truncated and tightened.
   std::ofstream(dir.path() / "output.log") << "stale content that must disappear";
   fs::permissions(dir.path() / "output.log", fs::perms::all);
@@ -266,7 +259,7 @@ TEST_CASE("run_supervised merges stdout and stderr in order into a private spool
   const auto outcome = supervise(spec);
   CHECK(outcome.kind == Kind::kExited);
   const std::string expected = "one\ntwo\nthree\nfour\nstdin-eof\n[C][unset]\n";
-  CHECK(slurp(spec.output_path) == expected);
+  CHECK(ferry::test::read_file(spec.output_path) == expected);
   CHECK(outcome.output_bytes == expected.size());
   struct stat st {};
   REQUIRE(::stat(spec.output_path.c_str(), &st) == 0);
@@ -274,7 +267,7 @@ TEST_CASE("run_supervised merges stdout and stderr in order into a private spool
 }
 
 TEST_CASE("run_supervised spools large output exactly", "[platform][supervise]") {
-  TempDir dir;
+  SupervisorDir dir;
   constexpr uint64_t kBytes = 64ull << 20;
   const auto spec = shell_spec(dir, "head -c " + std::to_string(kBytes) + " /dev/zero");
   const auto outcome = supervise(spec);
@@ -285,7 +278,7 @@ TEST_CASE("run_supervised spools large output exactly", "[platform][supervise]")
 }
 
 TEST_CASE("run_supervised times out", "[platform][supervise]") {
-  TempDir dir;
+  SupervisorDir dir;
   SECTION("a program that dies of SIGTERM") {
     auto spec = shell_spec(dir, "exec sleep 30");
     spec.timeout = 1s;
@@ -304,14 +297,14 @@ TEST_CASE("run_supervised times out", "[platform][supervise]") {
     CHECK(outcome.exit_code == 128 + SIGKILL);
     CHECK(elapsed >= 0.75);
     CHECK(elapsed < bound(0.8 + 0.7));
-    CHECK(slurp(spec.output_path) == "ready\n");
+    CHECK(ferry::test::read_file(spec.output_path) == "ready\n");
   }
 }
 
 TEST_CASE("run_supervised kills a daemonized grandchild with the tree", "[platform][supervise]") {
   const bool contain_tree = GENERATE(true, false);
   INFO("contain_tree " << contain_tree);
-  TempDir dir;
+  SupervisorDir dir;
   auto [marker, spec] = daemonizing_task(dir, 1500ms);
   spec.contain_tree = contain_tree;
   const auto [outcome, elapsed] = supervise_timed(spec);
@@ -320,7 +313,8 @@ TEST_CASE("run_supervised kills a daemonized grandchild with the tree", "[platfo
   CHECK(outcome.contained == (contain_tree && cgroup2_writable()));
   CHECK(elapsed < bound(1.5 + 0.5 + 0.5));
   // The daemon was re-parented to us (the subreaper), not to init...
-  CHECK(slurp(spec.output_path) == "daemon ppid " + std::to_string(::getpid()) + "\n");
+  CHECK(ferry::test::read_file(spec.output_path) ==
+        "daemon ppid " + std::to_string(::getpid()) + "\n");
   // ...and nothing of the task is left, not even a zombie.
   const int daemon = read_pid_file(dir.path() / "daemon.pid");
   CHECK(::kill(daemon, 0) == -1);
@@ -330,7 +324,7 @@ TEST_CASE("run_supervised kills a daemonized grandchild with the tree", "[platfo
 }
 
 TEST_CASE("run_supervised in Process mode kills the main process only", "[platform][supervise]") {
-  TempDir dir;
+  SupervisorDir dir;
   auto [marker, spec] = daemonizing_task(dir, 1s);
   spec.kill_process_tree = false;
   const auto [outcome, elapsed] = supervise_timed(spec);
@@ -351,7 +345,7 @@ TEST_CASE("run_supervised in Process mode kills the main process only", "[platfo
 
 TEST_CASE("run_supervised does not wait for background processes after a normal exit",
           "[platform][supervise]") {
-  TempDir dir;
+  SupervisorDir dir;
   const std::string marker = unique_sleep_arg();
   auto spec = shell_spec(dir, "sleep " + marker + " & echo $! > bg.pid; echo done");
   spec.drain_after_exit = 300ms;
@@ -360,7 +354,7 @@ TEST_CASE("run_supervised does not wait for background processes after a normal 
   CHECK(outcome.kind == Kind::kExited);
   CHECK(outcome.exit_code == 0);
   CHECK(elapsed < bound(0.3 + 0.5));
-  CHECK(slurp(spec.output_path) == "done\n");
+  CHECK(ferry::test::read_file(spec.output_path) == "done\n");
   const int background = read_pid_file(dir.path() / "bg.pid");
   CHECK(processes_with_argument(marker) == std::vector<int>{background});  // not killed
   CHECK(fs::exists(cgroup_leaf(spec.container_name)) == outcome.contained);
@@ -370,7 +364,7 @@ TEST_CASE("run_supervised does not wait for background processes after a normal 
 
 TEST_CASE("run_supervised reports a working directory that cannot be entered",
           "[platform][supervise]") {
-  TempDir dir;
+  SupervisorDir dir;
   auto spec = shell_spec(dir, "echo should-not-run");
   spec.working_directory = (dir.path() / "missing").string();
   bool started = false;
@@ -387,7 +381,7 @@ TEST_CASE("run_supervised reports a working directory that cannot be entered",
 }
 
 TEST_CASE("run_supervised reports a program that cannot be executed", "[platform][supervise]") {
-  TempDir dir;
+  SupervisorDir dir;
   auto spec = shell_spec(dir, "");
   spec.argv = {"/nonexistent/ferry-program", "arg"};
   const auto outcome = supervise(spec);
@@ -417,7 +411,7 @@ TEST_CASE("run_supervised runs as another user with all its groups", "[platform]
   REQUIRE(extra != nullptr);
   const gid_t extra_gid = extra->gr_gid;
 
-  TempDir dir;
+  SupervisorDir dir;
   fs::permissions(dir.path(), static_cast<fs::perms>(0755));
   const fs::path open_dir = dir.path() / "open";
   const fs::path closed_dir = dir.path() / "closed";
@@ -432,7 +426,7 @@ TEST_CASE("run_supervised runs as another user with all its groups", "[platform]
   const auto outcome = supervise(spec);
   REQUIRE(outcome.kind == Kind::kExited);
   CHECK(outcome.exit_code == 0);
-  std::istringstream out(slurp(spec.output_path));
+  std::istringstream out(ferry::test::read_file(spec.output_path));
   uid_t uid = 0;
   gid_t gid = 0;
   out >> uid >> gid;
@@ -503,15 +497,17 @@ ForkedResult collect(pid_t child, int read_fd) {
 }  // namespace
 
 TEST_CASE("run_supervised cancels on SIGTERM and kills the tree", "[platform][supervise]") {
-  TempDir dir;
+  SupervisorDir dir;
   const auto [marker, spec] = daemonizing_task(dir, 10s);
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
   const pid_t child = supervise_in_child(spec, fds[1], [] {});
   ::close(fds[1]);
 
-  ferry::test::eventually([&] { return !slurp(spec.output_path).empty(); }, 5s, 10ms);
-  REQUIRE(slurp(spec.output_path) == "daemon ppid " + std::to_string(child) + "\n");
+  ferry::test::eventually([&] { return !ferry::test::read_file(spec.output_path).empty(); }, 5s,
+                          10ms);
+  REQUIRE(ferry::test::read_file(spec.output_path) ==
+          "daemon ppid " + std::to_string(child) + "\n");
   const int daemon = read_pid_file(dir.path() / "daemon.pid");
   const auto start = SteadyClock::now();
   REQUIRE(::kill(child, SIGTERM) == 0);
@@ -526,7 +522,7 @@ TEST_CASE("run_supervised cancels on SIGTERM and kills the tree", "[platform][su
 }
 
 TEST_CASE("run_supervised does not start after an early cancel", "[platform][supervise]") {
-  TempDir dir;
+  SupervisorDir dir;
   const auto spec = shell_spec(dir, "touch ran");
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
@@ -552,7 +548,7 @@ TEST_CASE("run_supervised reports a user switch it is not allowed to make",
     WARN("needs root to drop to nobody");
     return;
   }
-  TempDir dir;
+  SupervisorDir dir;
   fs::permissions(dir.path(), fs::perms::all);  // the unprivileged supervisor writes its spool
   auto spec = shell_spec(dir, "touch ran");
   const auto root = ferry::platform::lookup_user("root");

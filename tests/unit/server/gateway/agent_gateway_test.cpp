@@ -11,11 +11,10 @@ using namespace ferry;
 using namespace ferry::server;
 using ferry::test::error_code;
 using ferry::test::Fixture;
+using ferry::test::kRegisterCodeValue;
 using ferry::test::TestAgent;
 
 namespace {
-
-const std::string kValue = "code-value-0123456789abcdef";
 
 nlohmann::json registration_body(const std::string& code_id, const std::string& value,
                                  const Ed25519PrivateKey& key) {
@@ -46,10 +45,10 @@ RegisterCode code_of(Fixture& f, const std::string& id) {
 TEST_CASE("RegisterInstance registers a key and is idempotent for that key",
           "[gateway][register]") {
   Fixture f;
-  const auto code = f.add_register_code(kValue);
+  const auto code = f.add_register_code(kRegisterCodeValue);
   auto key = new_key();
-  auto resp =
-      f.call(f.signed_request("RegisterInstance", registration_body(code, kValue, key), key, ""));
+  auto resp = f.call(f.signed_request("RegisterInstance",
+                                      registration_body(code, kRegisterCodeValue, key), key, ""));
   INFO(resp.dump());
   REQUIRE(error_code(resp).empty());
   const std::string id = resp["InstanceId"];
@@ -68,22 +67,22 @@ TEST_CASE("RegisterInstance registers a key and is idempotent for that key",
   CHECK(code_of(f, code).registered_count == 1);
 
   // A retry after a lost reply (new nonce, same key) finds the same instance.
-  auto again =
-      f.call(f.signed_request("RegisterInstance", registration_body(code, kValue, key), key, ""));
+  auto again = f.call(f.signed_request("RegisterInstance",
+                                       registration_body(code, kRegisterCodeValue, key), key, ""));
   REQUIRE(error_code(again).empty());
   CHECK(again["InstanceId"] == id);
   CHECK(code_of(f, code).registered_count == 1);
 
   // A second key is a second instance.
-  auto other = f.register_agent(code, kValue);
+  auto other = f.register_agent(code, kRegisterCodeValue);
   CHECK(other.instance_id != id);
   CHECK(code_of(f, code).registered_count == 2);
 }
 
 TEST_CASE("RegisterInstance names the instance after the code's prefix", "[gateway][register]") {
   Fixture f;
-  const auto code = f.add_register_code(kValue, 20, "", 0, "web");
-  auto agent = f.register_agent(code, kValue);
+  const auto code = f.add_register_code(kRegisterCodeValue, 20, "", 0, "web");
+  auto agent = f.register_agent(code, kRegisterCodeValue);
   auto inst = f.store->get_instance(agent.instance_id);
   REQUIRE(inst.has_value());
   REQUIRE(inst->has_value());
@@ -101,67 +100,70 @@ TEST_CASE("RegisterInstance refusals", "[gateway][register]") {
   };
 
   SECTION("wrong value or unknown code: one answer, the value never echoed") {
-    const auto code = f.add_register_code(kValue);
+    const auto code = f.add_register_code(kRegisterCodeValue);
     auto resp = try_register(code, "wrong-value-guess-0001");
     CHECK(error_code(resp) == "AuthFailure.RegisterCodeInvalid");
     CHECK(resp.dump().find("wrong-value-guess-0001") == std::string::npos);
-    auto unknown = try_register("rgc-nothere1", kValue);
+    auto unknown = try_register("rgc-nothere1", kRegisterCodeValue);
     CHECK(error_code(unknown) == "AuthFailure.RegisterCodeInvalid");
-    CHECK(unknown.dump().find(kValue) == std::string::npos);
+    CHECK(unknown.dump().find(kRegisterCodeValue) == std::string::npos);
     CHECK(code_of(f, code).registered_count == 0);
   }
   SECTION("disabled code") {
-    const auto code = f.add_register_code(kValue);
+    const auto code = f.add_register_code(kRegisterCodeValue);
     REQUIRE(f.store->set_register_codes_enabled({code}, false, f.clock.now_ms()).has_value());
-    CHECK(error_code(try_register(code, kValue)) == "OperationDenied.RegisterCodeDisabled");
+    CHECK(error_code(try_register(code, kRegisterCodeValue)) ==
+          "OperationDenied.RegisterCodeDisabled");
   }
   SECTION("expired code") {
-    const auto code = f.add_register_code(kValue, 20, "", f.clock.now_ms() + 1000);
+    const auto code = f.add_register_code(kRegisterCodeValue, 20, "", f.clock.now_ms() + 1000);
     f.clock.advance_ms(1000);
-    CHECK(error_code(try_register(code, kValue)) == "OperationDenied.RegisterCodeExpired");
+    CHECK(error_code(try_register(code, kRegisterCodeValue)) ==
+          "OperationDenied.RegisterCodeExpired");
   }
   SECTION("register limit reached") {
-    const auto code = f.add_register_code(kValue, 1);
-    f.register_agent(code, kValue);
-    CHECK(error_code(try_register(code, kValue)) == "OperationDenied.RegisterLimitExceeded");
+    const auto code = f.add_register_code(kRegisterCodeValue, 1);
+    f.register_agent(code, kRegisterCodeValue);
+    CHECK(error_code(try_register(code, kRegisterCodeValue)) ==
+          "OperationDenied.RegisterLimitExceeded");
     CHECK(code_of(f, code).registered_count == 1);
   }
   SECTION("address outside IpAddressRange") {
-    const auto code = f.add_register_code(kValue, 20, "10.0.0.0/8");
-    CHECK(error_code(try_register(code, kValue, "192.168.1.1")) ==
+    const auto code = f.add_register_code(kRegisterCodeValue, 20, "10.0.0.0/8");
+    CHECK(error_code(try_register(code, kRegisterCodeValue, "192.168.1.1")) ==
           "OperationDenied.IpAddressOutOfRange");
     CHECK(code_of(f, code).registered_count == 0);
-    auto ok = try_register(code, kValue, "::ffff:10.20.30.40");
+    auto ok = try_register(code, kRegisterCodeValue, "::ffff:10.20.30.40");
     CHECK(error_code(ok).empty());
   }
   SECTION("signed with another key than the one registered") {
-    const auto code = f.add_register_code(kValue);
+    const auto code = f.add_register_code(kRegisterCodeValue);
     auto other = new_key();
-    auto req =
-        f.signed_request("RegisterInstance", registration_body(code, kValue, key), other, "");
+    auto req = f.signed_request("RegisterInstance",
+                                registration_body(code, kRegisterCodeValue, key), other, "");
     CHECK(error_code(f.call(req)) == "AuthFailure.SignatureFailure");
   }
   SECTION("X-Ferry-Instance must be empty") {
-    const auto code = f.add_register_code(kValue);
-    auto req = f.signed_request("RegisterInstance", registration_body(code, kValue, key), key,
-                                "rins-aaaaaaaa");
+    const auto code = f.add_register_code(kRegisterCodeValue);
+    auto req = f.signed_request(
+        "RegisterInstance", registration_body(code, kRegisterCodeValue, key), key, "rins-aaaaaaaa");
     CHECK(error_code(f.call(req)) == "AuthFailure.InvalidAuthorization");
   }
   SECTION("malformed fields") {
-    const auto code = f.add_register_code(kValue);
-    auto body = registration_body(code, kValue, key);
+    const auto code = f.add_register_code(kRegisterCodeValue);
+    auto body = registration_body(code, kRegisterCodeValue, key);
     body["PublicKey"] = "bm90IGEga2V5";
     CHECK(error_code(f.call(f.signed_request("RegisterInstance", body, key, ""))) ==
           "InvalidParameterValue");
-    body = registration_body(code, kValue, key);
+    body = registration_body(code, kRegisterCodeValue, key);
     body["SystemName"] = "Plan9";
     CHECK(error_code(f.call(f.signed_request("RegisterInstance", body, key, ""))) ==
           "InvalidParameterValue");
-    body = registration_body(code, kValue, key);
+    body = registration_body(code, kRegisterCodeValue, key);
     body["Colour"] = "blue";
     CHECK(error_code(f.call(f.signed_request("RegisterInstance", body, key, ""))) ==
           "UnknownParameter");
-    body = registration_body(code, kValue, key);
+    body = registration_body(code, kRegisterCodeValue, key);
     body.erase("RegisterCodeValue");
     CHECK(error_code(f.call(f.signed_request("RegisterInstance", body, key, ""))) ==
           "MissingParameter");
@@ -170,8 +172,8 @@ TEST_CASE("RegisterInstance refusals", "[gateway][register]") {
 
 TEST_CASE("Signed requests are checked", "[gateway][auth]") {
   Fixture f;
-  const auto code = f.add_register_code(kValue);
-  auto agent = f.register_agent(code, kValue);
+  const auto code = f.add_register_code(kRegisterCodeValue);
+  auto agent = f.register_agent(code, kRegisterCodeValue);
 
   SECTION("a good request passes and marks the agent seen") {
     auto resp = f.agent_call(agent, "DescribeTasks");
@@ -265,9 +267,9 @@ TEST_CASE("Signed requests are checked", "[gateway][auth]") {
 
 TEST_CASE("DescribeTasks hands over pending tasks and lists cancels", "[gateway][tasks]") {
   Fixture f;
-  const auto code = f.add_register_code(kValue);
-  auto agent = f.register_agent(code, kValue);
-  auto other = f.register_agent(code, kValue);
+  const auto code = f.add_register_code(kRegisterCodeValue);
+  auto agent = f.register_agent(code, kRegisterCodeValue);
+  auto other = f.register_agent(code, kRegisterCodeValue);
   auto mine = f.add_tasks({agent.instance_id, other.instance_id});
   f.clock.advance_ms(1);  // oldest first: make the order of creation observable
   auto delayed = f.add_tasks({agent.instance_id}, TaskStatus::kDeliverDelayed);
@@ -323,9 +325,9 @@ TEST_CASE("DescribeTasks hands over pending tasks and lists cancels", "[gateway]
 
 TEST_CASE("Start, log and finish reports", "[gateway][tasks]") {
   Fixture f;
-  const auto code = f.add_register_code(kValue);
-  auto agent = f.register_agent(code, kValue);
-  auto other = f.register_agent(code, kValue);
+  const auto code = f.add_register_code(kRegisterCodeValue);
+  auto agent = f.register_agent(code, kRegisterCodeValue);
+  auto other = f.register_agent(code, kRegisterCodeValue);
   auto ids = f.add_tasks({agent.instance_id});
   const std::string id = ids[0];
   REQUIRE(error_code(f.agent_call(agent, "DescribeTasks")).empty());
@@ -496,8 +498,8 @@ TEST_CASE("Start, log and finish reports", "[gateway][tasks]") {
 
 TEST_CASE("Heartbeat records the agent and tells the interval", "[gateway][heartbeat]") {
   Fixture f;
-  const auto code = f.add_register_code(kValue);
-  auto agent = f.register_agent(code, kValue);
+  const auto code = f.add_register_code(kRegisterCodeValue);
+  auto agent = f.register_agent(code, kRegisterCodeValue);
   auto resp = f.agent_call(agent, "Heartbeat",
                            {{"Version", "0.1.0"},
                             {"Environment", "Linux"},

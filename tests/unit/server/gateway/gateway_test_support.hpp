@@ -15,6 +15,9 @@
 
 namespace ferry::test {
 
+// The value of the register code the gateway tests register their agents with.
+inline const std::string kRegisterCodeValue = "code-value-0123456789abcdef";
+
 // An agent: its key and, once registered, its instance id.
 struct TestAgent {
   Ed25519PrivateKey key;

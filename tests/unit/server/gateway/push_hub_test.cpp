@@ -13,8 +13,6 @@ using namespace ferry::server;
 
 namespace {
 
-const std::string kValue = "code-value-0123456789abcdef";
-
 PushHubOptions window_of(int64_t online_window_ms) {
   PushHubOptions o;
   o.online_window_ms = online_window_ms;
@@ -25,8 +23,8 @@ PushHubOptions window_of(int64_t online_window_ms) {
 
 TEST_CASE("PushHub accepts signed connections and pushes kicks and cancels", "[push]") {
   Fixture f;
-  const auto code = f.add_register_code(kValue);
-  auto agent = f.register_agent(code, kValue);
+  const auto code = f.add_register_code(kRegisterCodeValue);
+  auto agent = f.register_agent(code, kRegisterCodeValue);
   PushHub hub(f.auth, *f.store, f.clock, window_of(60'000));
 
   CHECK_FALSE(hub.is_online(agent.instance_id));
@@ -81,8 +79,8 @@ TEST_CASE("PushHub accepts signed connections and pushes kicks and cancels", "[p
 
 TEST_CASE("PushHub refuses unsigned, forged and replayed upgrades", "[push]") {
   Fixture f;
-  const auto code = f.add_register_code(kValue);
-  auto agent = f.register_agent(code, kValue);
+  const auto code = f.add_register_code(kRegisterCodeValue);
+  auto agent = f.register_agent(code, kRegisterCodeValue);
   PushHub hub(f.auth, *f.store, f.clock);
   auto conn = std::make_shared<FakeConnection>();
 

@@ -55,7 +55,7 @@ TEST_CASE("ferry-server starts, routes, and stops on SIGTERM", "[process]") {
   const std::regex listening("ferry-server listening on http://127\\.0\\.0\\.1:([0-9]+)");
   const bool up = ferry::test::eventually(
       [&] {
-        out = ferry::test::Child::slurp(dir.str() + "/child.out");
+        out = ferry::test::read_file(dir.str() + "/child.out");
         return std::regex_search(out, m, listening);
       },
       std::chrono::seconds(20));
@@ -73,7 +73,7 @@ TEST_CASE("ferry-server starts, routes, and stops on SIGTERM", "[process]") {
   REQUIRE(::stat(data.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777u) == 0700u);
   CHECK(out.find(data + "/credentials.json") != std::string::npos);
-  const auto creds = nlohmann::json::parse(ferry::test::Child::slurp(data + "/credentials.json"));
+  const auto creds = nlohmann::json::parse(ferry::test::read_file(data + "/credentials.json"));
   const std::string secret_key = creds["SecretKey"];
 
   // The agent endpoint answers in its envelope, with its protocol version.
@@ -115,7 +115,7 @@ TEST_CASE("ferry-server starts, routes, and stops on SIGTERM", "[process]") {
                            second_dir);
   const bool up_again = ferry::test::eventually(
       [&] {
-        out = ferry::test::Child::slurp(second_dir + "/child.out");
+        out = ferry::test::read_file(second_dir + "/child.out");
         return std::regex_search(out, m, listening);
       },
       std::chrono::seconds(20));
@@ -125,7 +125,7 @@ TEST_CASE("ferry-server starts, routes, and stops on SIGTERM", "[process]") {
   CHECK(second.exit_code == 0);
   CHECK(second.out.find("credentials") == std::string::npos);
   const auto creds_after =
-      nlohmann::json::parse(ferry::test::Child::slurp(data + "/credentials.json"));
+      nlohmann::json::parse(ferry::test::read_file(data + "/credentials.json"));
   CHECK(creds_after["SecretId"] == creds["SecretId"]);
 }
 

@@ -13,8 +13,6 @@ using namespace ferry::server;
 
 namespace {
 
-const std::string kValue = "code-value-0123456789abcdef";
-
 // Two servers and two agents, one on each server's socket, all refreshed.
 struct TwoServers : Fixture {
   TwoServers() { refresh(); }
@@ -29,9 +27,9 @@ struct TwoServers : Fixture {
 
   TestServer a{*this, "srv-aaaaaaaa"};
   TestServer b{*this, "srv-bbbbbbbb"};
-  std::string code = add_register_code(kValue);
-  TestAgent on_a = register_agent(code, kValue);
-  TestAgent on_b = register_agent(code, kValue);
+  std::string code = add_register_code(kRegisterCodeValue);
+  TestAgent on_a = register_agent(code, kRegisterCodeValue);
+  TestAgent on_b = register_agent(code, kRegisterCodeValue);
   std::shared_ptr<FakeConnection> socket_a = a.connect(*this, on_a);
   std::shared_ptr<FakeConnection> socket_b = b.connect(*this, on_b);
 };
@@ -41,7 +39,7 @@ struct TwoServers : Fixture {
 TEST_CASE("Two servers: neither marks the other's agents DELIVER_DELAYED", "[push][sweeper]") {
   TwoServers s;
   // An agent on polling, seen by server A only.
-  const auto polling = s.register_agent(s.code, kValue);
+  const auto polling = s.register_agent(s.code, kRegisterCodeValue);
   s.a.hub.note_seen(polling.instance_id, s.clock.now_ms());
   s.refresh();
   auto pending = s.add_tasks({s.on_a.instance_id, s.on_b.instance_id, polling.instance_id});

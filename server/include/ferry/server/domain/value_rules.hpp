@@ -21,6 +21,10 @@ inline constexpr std::size_t kMaxWorkingDirectory = 512;
 inline constexpr std::size_t kMaxUsername = 256;
 inline constexpr std::size_t kMaxTags = 10;
 inline constexpr std::size_t kMaxCosKeyPrefix = 60;
+// An instance's name, given by ModifyInstancesAttribute or made at registration.
+inline constexpr std::size_t kMaxInstanceName = 60;
+// The page size with which the domain reads a whole listing from the store.
+inline constexpr int64_t kListAllPage = 500;
 // Ids one Describe*, Delete* or Cancel* call may name.
 inline constexpr std::size_t kMaxIds = 100;
 
