@@ -27,6 +27,7 @@ inline constexpr const char* kInvalidUsername = "InvalidParameterValue.InvalidUs
 inline constexpr const char* kInvalidWorkingDirectory =
     "InvalidParameterValue.InvalidWorkingDirectory";
 inline constexpr const char* kLimitExceeded = "InvalidParameterValue.LimitExceeded";
+inline constexpr const char* kInvalidCronExpression = "InvalidParameterValue.InvalidCronExpression";
 inline constexpr const char* kOperationDenied = "OperationDenied";
 inline constexpr const char* kCommandNotFound = "ResourceNotFound.CommandNotFound";
 inline constexpr const char* kInstanceNotFound = "ResourceNotFound.InstanceNotFound";
