@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <initializer_list>
 #include <vector>
 
 #include "ascii_text.hpp"
@@ -204,6 +205,29 @@ ValueSet low_bits(const std::bitset<130>& set, int shift = 0) {
   return out;
 }
 
+// A plain field to parse into `values` (bit = value), and where to note whether it was `*`.
+struct FieldTarget {
+  const FieldSpec* spec;
+  std::string_view text;
+  ValueSet* values;
+  bool* any = nullptr;
+};
+
+Status parse_fields(std::initializer_list<FieldTarget> targets) {
+  for (const auto& t : targets) {
+    std::bitset<130> set;
+    auto any = plain_field(*t.spec, t.text, set, false);
+    if (!any) {
+      return any.error();
+    }
+    *t.values = low_bits(set, t.spec->min);
+    if (t.any != nullptr) {
+      *t.any = *any;
+    }
+  }
+  return {};
+}
+
 // The next value >= `from` in `set`, or -1.
 int next_in(const ValueSet& set, int from, int max) {
   for (int v = std::max(from, 0); v <= max; ++v) {
@@ -252,41 +276,22 @@ Expected<Schedule> Schedule::parse_crontab(std::string_view expression, const Zo
   Schedule s;
   s.zone_ = zone;
   s.seconds_.set(0);
-  std::bitset<130> set;
   static const FieldSpec kMinute{"minute", 0, 59};
   static const FieldSpec kHour{"hour", 0, 23};
   static const FieldSpec kDay{"day-of-month", 1, 31};
   static const FieldSpec kMonth{"month", 1, 12, &kMonthNames, nullptr, 1};
   static const FieldSpec kWeekday{"day-of-week", 0, 7, nullptr, &kDayNames, 0};
-  if (auto r = plain_field(kMinute, fields[0], set, false); !r) {
+  ValueSet weekdays;
+  if (auto r = parse_fields({{&kMinute, fields[0], &s.minutes_},
+                             {&kHour, fields[1], &s.hours_},
+                             {&kDay, fields[2], &s.day_.days, &s.day_.any_day},
+                             {&kMonth, fields[3], &s.months_},
+                             {&kWeekday, fields[4], &weekdays, &s.day_.any_weekday}});
+      !r) {
     return r.error();
   }
-  s.minutes_ = low_bits(set);
-  set.reset();
-  if (auto r = plain_field(kHour, fields[1], set, false); !r) {
-    return r.error();
-  }
-  s.hours_ = low_bits(set);
-  set.reset();
-  auto any_day = plain_field(kDay, fields[2], set, false);
-  if (!any_day) {
-    return any_day.error();
-  }
-  s.day_.any_day = *any_day;
-  s.day_.days = low_bits(set, 1);
-  set.reset();
-  if (auto r = plain_field(kMonth, fields[3], set, false); !r) {
-    return r.error();
-  }
-  s.months_ = low_bits(set, 1);
-  set.reset();
-  auto any_weekday = plain_field(kWeekday, fields[4], set, false);
-  if (!any_weekday) {
-    return any_weekday.error();
-  }
-  s.day_.any_weekday = *any_weekday;
-  s.day_.weekdays = low_bits(set) & ValueSet(0x7F);
-  if (set.test(7)) {
+  s.day_.weekdays = weekdays & ValueSet(0x7F);
+  if (weekdays.test(7)) {
     s.day_.weekdays.set(0);  // 7 is Sunday too
   }
   return s;
@@ -418,33 +423,21 @@ Expected<Schedule> Schedule::parse_quartz(std::string_view expression, const Zon
   static const FieldSpec kHour{"hours", 0, 23};
   static const FieldSpec kMonth{"month", 1, 12, &kMonthNames, nullptr, 1};
   static const FieldSpec kYear{"year", kFirstYear, kLastYear};
-  std::bitset<130> set;
-  if (auto r = plain_field(kSecond, fields[0], set, false); !r) {
+  if (auto r = parse_fields({{&kSecond, fields[0], &s.seconds_},
+                             {&kMinute, fields[1], &s.minutes_},
+                             {&kHour, fields[2], &s.hours_}});
+      !r) {
     return r.error();
   }
-  s.seconds_ = low_bits(set);
-  set.reset();
-  if (auto r = plain_field(kMinute, fields[1], set, false); !r) {
-    return r.error();
-  }
-  s.minutes_ = low_bits(set);
-  set.reset();
-  if (auto r = plain_field(kHour, fields[2], set, false); !r) {
-    return r.error();
-  }
-  s.hours_ = low_bits(set);
-  set.reset();
   DayRules& d = s.day_;
   if (auto r = quartz_days(fields[3], d.days, d.any_day, d.last_day, d.last_day_offset,
                            d.last_weekday, d.nearest_weekday);
       !r) {
     return r.error();
   }
-  if (auto r = plain_field(kMonth, fields[4], set, false); !r) {
+  if (auto r = parse_fields({{&kMonth, fields[4], &s.months_}}); !r) {
     return r.error();
   }
-  s.months_ = low_bits(set, 1);
-  set.reset();
   if (auto r = quartz_weekdays(fields[5], d.weekdays, d.any_weekday, d.last_of_month, d.nth); !r) {
     return r.error();
   }
