@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "ascii_text.hpp"
-#include "ferry/core/error_codes.hpp"
+#include "cron_error.hpp"
 #include "message_text.hpp"
 
 namespace ferry::cron {
@@ -30,10 +30,6 @@ constexpr std::array<std::string_view, 12> kMonthNames = {"JAN", "FEB", "MAR", "
 constexpr std::array<std::string_view, 7> kDayNames = {"SUN", "MON", "TUE", "WED",
                                                        "THU", "FRI", "SAT"};
 
-Error invalid_expression(std::string message) {
-  return Error{codes::kInvalidCronExpression, "invalid cron expression: " + std::move(message)};
-}
-
 // One field of an expression: its name for messages, its numeric range and its names.
 struct FieldSpec {
   const char* name;
@@ -44,13 +40,25 @@ struct FieldSpec {
   int first_name_value = 0;  // the value of the first name (JAN 1; SUN 0 in crontab, 1 in Quartz)
 };
 
+// A set of values as a bit per value: bit i + shift for index i of `set`.
+ValueSet low_bits(const std::bitset<130>& set, int shift = 0) {
+  ValueSet out;
+  const auto offset = static_cast<std::size_t>(shift);
+  for (std::size_t i = 0; i + offset < out.size(); ++i) {
+    if (set.test(i)) {
+      out.set(i + offset);
+    }
+  }
+  return out;
+}
+
 class FieldParser {
  public:
   FieldParser(const FieldSpec& spec, std::string_view text) : spec_(spec), text_(text) {}
 
   [[nodiscard]] Error error(std::string_view why) const {
-    return invalid_expression(std::string(spec_.name) + " field " +
-                              detail::quote_for_message(text_) + ": " + std::string(why));
+    return invalid_cron_expression(std::string(spec_.name) + " field " +
+                                   detail::quote_for_message(text_) + ": " + std::string(why));
   }
 
   // A number or, where the field has them, a name.
@@ -135,6 +143,16 @@ class FieldParser {
     return star && !stepped;
   }
 
+  // A plain item (as item()) added to `values`, the value v at bit v - min + shift.
+  [[nodiscard]] Status add_item(std::string_view s, ValueSet& values, int shift) const {
+    std::bitset<130> set;
+    if (auto star = item(s, set); !star) {
+      return star.error();
+    }
+    values |= low_bits(set, shift);
+    return {};
+  }
+
  private:
   const FieldSpec& spec_;
   std::string_view text_;
@@ -192,17 +210,6 @@ Expected<bool> plain_field(const FieldSpec& spec, std::string_view text, std::bi
     set.set();
   }
   return any;
-}
-
-ValueSet low_bits(const std::bitset<130>& set, int shift = 0) {
-  ValueSet out;
-  const auto offset = static_cast<std::size_t>(shift);
-  for (std::size_t i = 0; i + offset < out.size(); ++i) {
-    if (set.test(i)) {
-      out.set(i + offset);
-    }
-  }
-  return out;
 }
 
 // A plain field to parse into `values` (bit = value), and where to note whether it was `*`.
@@ -265,11 +272,11 @@ unsigned nearest_weekday(int year, unsigned month, unsigned day) {
 
 Expected<Schedule> Schedule::parse_crontab(std::string_view expression, const Zone& zone) {
   if (expression.size() > kMaxExpression) {
-    return invalid_expression("longer than " + std::to_string(kMaxExpression) + " characters");
+    return invalid_cron_expression("longer than " + std::to_string(kMaxExpression) + " characters");
   }
   const auto fields = words(expression);
   if (fields.size() != 5) {
-    return invalid_expression(
+    return invalid_cron_expression(
         "expected 5 fields (minute hour day-of-month month day-of-week), got " +
         std::to_string(fields.size()));
   }
@@ -327,13 +334,8 @@ Status quartz_days(std::string_view text, ValueSet& days, bool& any, bool& last,
         return n.error();
       }
       nearest.set(static_cast<std::size_t>(*n));
-    } else {
-      std::bitset<130> set;
-      auto star = p.item(item, set);
-      if (!star) {
-        return star.error();
-      }
-      days |= low_bits(set, 1);
+    } else if (auto s = p.add_item(item, days, 1); !s) {
+      return s;
     }
   }
   return {};
@@ -366,13 +368,8 @@ Status quartz_weekdays(std::string_view text, ValueSet& weekdays, bool& any, Val
         return wd.error();
       }
       last.set(static_cast<std::size_t>(*wd - 1));
-    } else {
-      std::bitset<130> set;
-      auto star = p.item(item, set);
-      if (!star) {
-        return star.error();
-      }
-      weekdays |= low_bits(set);  // bit 0 is 1 (Sunday): already 0-based from Sunday
+    } else if (auto s = p.add_item(item, weekdays, 0); !s) {  // 1 (Sunday) at bit 0
+      return s;
     }
   }
   return {};
@@ -388,11 +385,11 @@ bool looks_like_year(std::string_view s) {
 
 Expected<Schedule> Schedule::parse_quartz(std::string_view expression, const Zone& default_zone) {
   if (expression.size() > kMaxExpression) {
-    return invalid_expression("longer than " + std::to_string(kMaxExpression) + " characters");
+    return invalid_cron_expression("longer than " + std::to_string(kMaxExpression) + " characters");
   }
   auto fields = words(expression);
   if (fields.size() < 6 || fields.size() > 8) {
-    return invalid_expression(
+    return invalid_cron_expression(
         "expected 6 to 8 fields (seconds minutes hours day-of-month month day-of-week [year] "
         "[time zone]), got " +
         std::to_string(fields.size()));

@@ -6,8 +6,8 @@
 #include <charconv>
 #include <exception>
 
+#include "cron_error.hpp"
 #include "ferry/core/cron.hpp"
-#include "ferry/core/error_codes.hpp"
 #include "message_text.hpp"
 
 namespace ferry::cron {
@@ -15,10 +15,6 @@ namespace {
 
 using std::chrono::seconds;
 using LocalSeconds = date::local_seconds;
-
-Error zone_error(std::string message) {
-  return Error{codes::kInvalidCronExpression, "invalid cron expression: " + std::move(message)};
-}
 
 bool is_zone_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -33,7 +29,8 @@ std::optional<Expected<seconds>> gmt_offset(std::string_view s) {
   const bool negative = s[3] == '-';
   std::string_view rest = s.substr(4);
   const auto bad = [&s](std::string_view why) -> Expected<seconds> {
-    return zone_error("time zone " + detail::quote_for_message(s) + ": " + std::string(why));
+    return invalid_cron_expression("time zone " + detail::quote_for_message(s) + ": " +
+                                   std::string(why));
   };
   std::string_view hours_text = rest;
   std::string_view minutes_text;
@@ -95,8 +92,8 @@ Expected<Zone> Zone::find(std::string_view name) {
     } catch (const std::exception&) {  // not in the tz database
     }
   }
-  return zone_error("unknown time zone " + detail::quote_for_message(name) +
-                    " (an IANA name such as Asia/Shanghai, UTC, or GMT+8:00)");
+  return invalid_cron_expression("unknown time zone " + detail::quote_for_message(name) +
+                                 " (an IANA name such as Asia/Shanghai, UTC, or GMT+8:00)");
 }
 
 seconds Zone::to_local(SysSeconds t) const {
