@@ -20,6 +20,7 @@
 #include "ferry/cli/api.hpp"
 #include "ferry/cli/commands.hpp"
 #include "ferry/cli/config.hpp"
+#include "ferry/cli/invokers.hpp"
 #include "ferry/cli/run.hpp"
 
 namespace {
@@ -175,6 +176,73 @@ int main(int argc, char** argv) {
   code_create->add_option("--effective-hours", code_options.effective_hours,
                           "Hours it stays valid (EffectiveTime, default 4)");
 
+  // ferry invokers: scheduled runs of saved commands.
+  ferry::cli::InvokerCreateOptions invoker_create_options;
+  ferry::cli::InvokersListOptions invokers_list_options;
+  ferry::cli::InvokerIdOptions invoker_enable_options;
+  ferry::cli::InvokerIdOptions invoker_disable_options;
+  ferry::cli::InvokerIdOptions invoker_delete_options;
+  ferry::cli::InvokerRecordsOptions invoker_records_options;
+  auto* invokers = app.add_subcommand(
+      "invokers", "Run saved commands on a schedule: once at a time, or on a crontab");
+  invokers->require_subcommand(1);
+  auto* invoker_create = invokers->add_subcommand(
+      "create", "Make an invoker (prints its id); give --at or --cron. It starts enabled");
+  invoker_create
+      ->add_option("--command-id", invoker_create_options.command_id,
+                   "The saved command to run (cmd-...)")
+      ->required();
+  invoker_create
+      ->add_option("-i,--instance", invoker_create_options.instances,
+                   "Instance id (repeat, or a,b,c)")
+      ->required()
+      ->allow_extra_args(false)
+      ->delimiter(',');
+  invoker_create->add_option("--at", invoker_create_options.at,
+                             "Run once at this time, RFC 3339 (2026-12-07T10:00:00+08:00)");
+  invoker_create->add_option(
+      "--cron", invoker_create_options.cron,
+      "Run on this 5-field crontab, quoted: 'MIN HOUR DOM MON DOW' (the server's time zone)");
+  invoker_create->add_option("--start", invoker_create_options.start,
+                             "With --cron: not before this time (RFC 3339)");
+  invoker_create->add_option("--end", invoker_create_options.end,
+                             "With --cron: not after this time (RFC 3339)");
+  invoker_create->add_option("--name", invoker_create_options.name,
+                             "Name (default: the command id)");
+  invoker_create->add_option("--user", invoker_create_options.username,
+                             "Run as this user (default the command's)");
+  invoker_create
+      ->add_option("--param", invoker_create_options.params,
+                   "NAME=VALUE for the command's {{NAME}} (repeat)")
+      ->allow_extra_args(false);
+  invoker_create->add_option("--tag", invoker_create_options.tags, "KEY=VALUE tag (repeat)")
+      ->allow_extra_args(false);
+  auto* invokers_list = invokers->add_subcommand("list", "List invokers");
+  invokers_list->add_option("--command-id", invokers_list_options.command_id,
+                            "Only the invokers of this command");
+  invokers_list->add_option("--limit", invokers_list_options.limit, "At most this many (1..100)")
+      ->capture_default_str();
+  auto* invoker_enable = invokers->add_subcommand("enable", "Enable an invoker");
+  invoker_enable
+      ->add_option("invoker", invoker_enable_options.invoker_id, "The InvokerId (ivk-...)")
+      ->required();
+  auto* invoker_disable =
+      invokers->add_subcommand("disable", "Disable an invoker (it runs nothing until enabled)");
+  invoker_disable
+      ->add_option("invoker", invoker_disable_options.invoker_id, "The InvokerId (ivk-...)")
+      ->required();
+  auto* invoker_delete = invokers->add_subcommand("delete", "Delete an invoker");
+  invoker_delete
+      ->add_option("invoker", invoker_delete_options.invoker_id, "The InvokerId (ivk-...)")
+      ->required();
+  auto* invoker_records = invokers->add_subcommand(
+      "records", "What invokers ran when: the invocation each started, or why none");
+  invoker_records->add_option("invoker", invoker_records_options.invoker_ids,
+                              "Only these InvokerIds (ivk-...; default every invoker's)");
+  invoker_records
+      ->add_option("--limit", invoker_records_options.limit, "At most this many (1..100)")
+      ->capture_default_str();
+
   if (argc <= 1) {
     std::cerr << app.help();
     return kUsageError;
@@ -224,7 +292,10 @@ int main(int argc, char** argv) {
   // --json is global; every command's options carry it.
   for (bool* json_of :
        {&run_options.json, &tasks_options.json, &invocations_options.json, &commands_options.json,
-        &instances_options.json, &cancel_options.json, &code_options.json}) {
+        &instances_options.json, &cancel_options.json, &code_options.json,
+        &invoker_create_options.json, &invokers_list_options.json, &invoker_enable_options.json,
+        &invoker_disable_options.json, &invoker_delete_options.json,
+        &invoker_records_options.json}) {
     *json_of = json;
   }
 
@@ -278,6 +349,22 @@ int main(int argc, char** argv) {
       result = ferry::cli::cancel_command(api, cancel_options, console);
     } else if (*code_create) {
       result = ferry::cli::register_code_create_command(api, code_options, endpoint_text, console);
+    } else if (*invoker_create) {
+      // Everything that can be checked without the server is a usage error.
+      if (auto p = ferry::cli::create_invoker_params(invoker_create_options); !p) {
+        return local_error(p.error());
+      }
+      result = ferry::cli::invokers_create_command(api, invoker_create_options, console);
+    } else if (*invokers_list) {
+      result = ferry::cli::invokers_list_command(api, invokers_list_options, console);
+    } else if (*invoker_enable) {
+      result = ferry::cli::invokers_enable_command(api, invoker_enable_options, console);
+    } else if (*invoker_disable) {
+      result = ferry::cli::invokers_disable_command(api, invoker_disable_options, console);
+    } else if (*invoker_delete) {
+      result = ferry::cli::invokers_delete_command(api, invoker_delete_options, console);
+    } else if (*invoker_records) {
+      result = ferry::cli::invokers_records_command(api, invoker_records_options, console);
     }
     if (!result) {
       return api_error(result.error());

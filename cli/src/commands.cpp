@@ -4,7 +4,6 @@
 #include "ferry/core/base64.hpp"
 
 namespace ferry::cli {
-namespace {
 
 nlohmann::json filter(const char* name, const std::string& value) {
   return nlohmann::json{{"Name", name}, {"Values", nlohmann::json::array({value})}};
@@ -26,7 +25,6 @@ void print_table(Console& console, const Table& table) {
   console.out << render_table(table, table_style(console)) << std::flush;
 }
 
-// 0 once the call went through, else its error.
 Expected<int> exit_status(const Expected<nlohmann::json>& reply) {
   if (!reply) {
     return reply.error();
@@ -34,8 +32,6 @@ Expected<int> exit_status(const Expected<nlohmann::json>& reply) {
   return 0;
 }
 
-// Calls a Describe* action and prints the reply: as it came with --json, else its `set_key`
-// array as a table. The reply, for what a command prints after the table.
 Expected<nlohmann::json> describe_and_print(Api& api, const char* action,
                                             const nlohmann::json& params, bool json,
                                             const char* set_key,
@@ -52,8 +48,6 @@ Expected<nlohmann::json> describe_and_print(Api& api, const char* action,
   }
   return r;
 }
-
-}  // namespace
 
 TableStyle table_style(const Console& console) {
   return console.out_is_tty ? TableStyle::kAligned : TableStyle::kTabs;

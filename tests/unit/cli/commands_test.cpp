@@ -12,14 +12,6 @@ namespace ferry::cli::test {
 
 using nlohmann::json;
 
-namespace {
-
-FakeApi answering(json reply) {
-  return FakeApi([reply](const std::string&, const json&) -> Expected<json> { return reply; });
-}
-
-}  // namespace
-
 TEST_CASE("commands: the tasks table", "[cli][commands]") {
   const json set = json::array({json{{"InvocationTaskId", "invt-1"},
                                      {"InstanceId", "rins-1"},

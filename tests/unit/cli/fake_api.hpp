@@ -39,6 +39,20 @@ class FakeApi : public Api {
   Handler handler_;
 };
 
+// A FakeApi that gives every call this reply / this error.
+inline FakeApi answering(nlohmann::json reply) {
+  return FakeApi(
+      [reply = std::move(reply)](
+          const std::string&, const nlohmann::json&) -> Expected<nlohmann::json> { return reply; });
+}
+
+inline FakeApi failing(std::string code, std::string message) {
+  return FakeApi([code = std::move(code), message = std::move(message)](
+                     const std::string&, const nlohmann::json&) -> Expected<nlohmann::json> {
+    return Error{code, message};
+  });
+}
+
 // A Console over two string streams, neither of them a terminal.
 struct CapturedConsole {
   std::ostringstream out;

@@ -81,4 +81,22 @@ std::string content_summary(const nlohmann::json& content, std::size_t width = 4
 
 TableStyle table_style(const Console& console);
 
+// What the commands share (invokers.cpp too).
+// {"Name": name, "Values": [value]}, one entry of a Describe* action's Filters.
+nlohmann::json filter(const char* name, const std::string& value);
+// The reply as --json prints it: indented, one newline at the end.
+void print_json(Console& console, const nlohmann::json& value);
+void print_table(Console& console, const Table& table);
+// response[key] when it is an array, else an empty one.
+const nlohmann::json& set_of(const nlohmann::json& response, const char* key);
+// 0 once the call went through, else its error.
+Expected<int> exit_status(const Expected<nlohmann::json>& reply);
+// Calls a Describe* action and prints the reply: as it came with --json, else its `set_key`
+// array as a table. The reply, for what a command prints after the table.
+Expected<nlohmann::json> describe_and_print(Api& api, const char* action,
+                                            const nlohmann::json& params, bool json,
+                                            const char* set_key,
+                                            Table (*table_of)(const nlohmann::json&),
+                                            Console& console);
+
 }  // namespace ferry::cli
