@@ -59,12 +59,13 @@ struct Filter {
   [[nodiscard]] std::string where() const;
 };
 
-// What a page reads: `columns` of `table`, ordered newest first by created_ms, ties broken by
-// `id_column`.
+// What a page reads: `columns` of `table`, ordered newest first by `newest_column` (descending),
+// ties broken by `id_column`.
 struct Listing {
   std::string_view table;
   std::string_view columns;
   std::string_view id_column;
+  std::string_view newest_column = "created_ms";
 };
 
 template <typename E>
@@ -149,7 +150,8 @@ Expected<Page<RowOf<Read>>> read_page(Connection& conn, const Listing& from, con
     }
     page.total = *total;
   }
-  const std::string order = " ORDER BY created_ms DESC, " + id + " LIMIT ? OFFSET ?";
+  const std::string order =
+      " ORDER BY " + std::string(from.newest_column) + " DESC, " + id + " LIMIT ? OFFSET ?";
   std::string sql = "SELECT " + std::string(from.columns) + " FROM " + table;
   if constexpr (std::is_same_v<Less, std::nullptr_t>) {
     sql += f.where() + order;

@@ -207,8 +207,30 @@ inline constexpr auto kInstanceColumns =
                     column("environment", &RegisterInstance::environment),
                     column("support_features", &RegisterInstance::support_features));
 
+inline constexpr auto kInvokerId = std::make_tuple(column("invoker_id", &Invoker::invoker_id));
+// Instance ids and tags are rows of their own (invoker_instances, invoker_tags).
+inline constexpr auto kInvokerFields = std::make_tuple(
+    column("invoker_name", &Invoker::name), column("invoker_type", &Invoker::type),
+    column("command_id", &Invoker::command_id), column("username", &Invoker::username),
+    column("parameters", &Invoker::parameters), column("enabled", &Invoker::enabled),
+    column("schedule_policy", &Invoker::schedule, &InvokerSchedule::policy),
+    column("schedule_recurrence", &Invoker::schedule, &InvokerSchedule::recurrence),
+    column("schedule_invoke_time_ms", &Invoker::schedule, &InvokerSchedule::invoke_time_ms),
+    column("schedule_start_time_ms", &Invoker::schedule, &InvokerSchedule::start_time_ms),
+    column("schedule_end_time_ms", &Invoker::schedule, &InvokerSchedule::end_time_ms),
+    column("next_slot_ms", &Invoker::next_slot_ms), column("created_ms", &Invoker::created_ms),
+    column("updated_ms", &Invoker::updated_ms));
+inline constexpr auto kInvokerColumns = std::tuple_cat(kInvokerId, kInvokerFields);
+
+inline constexpr auto kInvokerRecordColumns = std::make_tuple(
+    column("invoker_id", &InvokerRecord::invoker_id), column("slot_ms", &InvokerRecord::slot_ms),
+    column("invoke_ms", &InvokerRecord::invoke_ms), column("reason", &InvokerRecord::reason),
+    column("invocation_id", &InvokerRecord::invocation_id),
+    column("result", &InvokerRecord::result));
+
 inline constexpr TagTable kCommandTags{"command_tags", "command_id"};
 inline constexpr TagTable kInstanceTags{"instance_tags", "instance_id"};
+inline constexpr TagTable kInvokerTags{"invoker_tags", "invoker_id"};
 
 inline constexpr auto kTagColumns =
     std::make_tuple(column("tag_key", &Tag::key), column("tag_value", &Tag::value));

@@ -191,6 +191,55 @@ const std::vector<Migration>& migrations() {
   last_seen_ms BIGINT NOT NULL
 ))sql",
        }},
+      // Invokers: schedules of saved commands. The schedule is flattened into schedule_*
+      // columns; next_slot_ms is the scheduler's bookkeeping (0: no slot left). Every server's
+      // scheduler asks invokers_due for the enabled invokers with a slot, earliest first. No
+      // foreign key to commands: what deleting a command does to its invokers is the caller's
+      // rule. Instance ids, tags and records go with their invoker.
+      {4,
+       {
+           R"sql(CREATE TABLE invokers (
+  invoker_id TEXT NOT NULL PRIMARY KEY,
+  invoker_name TEXT NOT NULL,
+  invoker_type TEXT NOT NULL,
+  command_id TEXT NOT NULL,
+  username TEXT NOT NULL,
+  parameters TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  schedule_policy TEXT NOT NULL,
+  schedule_recurrence TEXT NOT NULL,
+  schedule_invoke_time_ms BIGINT NOT NULL,
+  schedule_start_time_ms BIGINT NOT NULL,
+  schedule_end_time_ms BIGINT NOT NULL,
+  next_slot_ms BIGINT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL
+))sql",
+           "CREATE INDEX invokers_created ON invokers (created_ms)",
+           "CREATE INDEX invokers_command ON invokers (command_id)",
+           "CREATE INDEX invokers_due ON invokers (next_slot_ms, invoker_id) "
+           "WHERE enabled = 1 AND next_slot_ms > 0",
+           R"sql(CREATE TABLE invoker_instances (
+  invoker_id TEXT NOT NULL REFERENCES invokers (invoker_id) ON DELETE CASCADE,
+  ordinal INTEGER NOT NULL,
+  instance_id TEXT NOT NULL,
+  PRIMARY KEY (invoker_id, ordinal)
+))sql",
+           tag_table("invoker_tags", "invokers", "invoker_id"),
+           tag_index("invoker_tags"),
+           // One record per (invoker, slot): the key is fire_invoker's second guard against
+           // firing a slot twice. Listed newest slot first.
+           R"sql(CREATE TABLE invoker_records (
+  invoker_id TEXT NOT NULL REFERENCES invokers (invoker_id) ON DELETE CASCADE,
+  slot_ms BIGINT NOT NULL,
+  invoke_ms BIGINT NOT NULL,
+  reason TEXT NOT NULL,
+  invocation_id TEXT NOT NULL,
+  result TEXT NOT NULL,
+  PRIMARY KEY (invoker_id, slot_ms)
+))sql",
+           "CREATE INDEX invoker_records_newest ON invoker_records (slot_ms DESC, invoker_id)",
+       }},
   };
   return kMigrations;
 }

@@ -1,6 +1,7 @@
 // The SQLite Store, declared once and defined by entity: sqlite_store.cpp (opening, migrations,
 // transactions), sqlite_commands.cpp, sqlite_tasks.cpp (invocations, tasks and their logs),
-// sqlite_register_codes.cpp, sqlite_instances.cpp (instances and nonces), sqlite_presence.cpp.
+// sqlite_register_codes.cpp, sqlite_instances.cpp (instances and nonces), sqlite_presence.cpp,
+// sqlite_invokers.cpp (invokers, their records and firings).
 // Every method is one transaction through write(), read() or read_txn() below. Private to
 // server/store/.
 #pragma once
@@ -51,6 +52,17 @@ class SqliteStore final : public Store {
   Status put_task_log(const std::string& task_id, int64_t index, const std::string& data) override;
   Expected<std::string> task_log(const std::string& task_id) override;
 
+  Status insert_invoker(const Invoker& invoker) override;
+  Expected<std::optional<Invoker>> get_invoker(const std::string& id) override;
+  Expected<Invoker> modify_invoker(const std::string& id,
+                                   const std::function<Status(Invoker&)>& mutate) override;
+  Status delete_invoker(const std::string& id) override;
+  Expected<Page<Invoker>> list_invokers(const InvokerQuery& q) override;
+  Expected<Page<InvokerRecord>> list_invoker_records(const InvokerRecordQuery& q) override;
+  Expected<std::vector<Invoker>> due_invokers(int64_t until_ms, int64_t limit) override;
+  Expected<std::optional<int64_t>> next_invoker_slot() override;
+  Expected<bool> fire_invoker(const InvokerFiring& f) override;
+
   Status insert_register_code(const RegisterCode& c) override;
   Expected<Page<RegisterCode>> list_register_codes(const std::vector<std::string>& ids,
                                                    int64_t offset, int64_t limit) override;
@@ -81,6 +93,9 @@ class SqliteStore final : public Store {
  private:
   // A command's row and tags (insert_command and insert_invocation), after the name check.
   static Status insert_command_row(Connection& conn, const Command& c);
+  // An invocation's row and its tasks' (insert_invocation and fire_invoker).
+  static Status insert_invocation_rows(Connection& conn, const Invocation& inv,
+                                       const std::vector<InvocationTask>& tasks);
 
   // Store.Failed errors get `what` in front, so that a log says which call failed; the store's
   // other codes go to the caller as they are.

@@ -31,6 +31,19 @@ Expected<std::optional<InvocationTask>> load_task(Connection& conn, const std::s
 
 }  // namespace
 
+Status SqliteStore::insert_invocation_rows(Connection& conn, const Invocation& inv,
+                                           const std::vector<InvocationTask>& tasks) {
+  if (auto s = insert_row(conn, kInsertInvocation, inv, kInvocationColumns, "invocation"); !s) {
+    return s;
+  }
+  for (const auto& t : tasks) {
+    if (auto s = insert_row(conn, kInsertTask, t, kTaskColumns, "task"); !s) {
+      return s;
+    }
+  }
+  return {};
+}
+
 Status SqliteStore::insert_invocation(const std::optional<Command>& command, const Invocation& inv,
                                       const std::vector<InvocationTask>& tasks) {
   return write("inserting an invocation", [&](Connection& conn) -> Status {
@@ -39,15 +52,7 @@ Status SqliteStore::insert_invocation(const std::optional<Command>& command, con
         return s;
       }
     }
-    if (auto s = insert_row(conn, kInsertInvocation, inv, kInvocationColumns, "invocation"); !s) {
-      return s;
-    }
-    for (const auto& t : tasks) {
-      if (auto s = insert_row(conn, kInsertTask, t, kTaskColumns, "task"); !s) {
-        return s;
-      }
-    }
-    return {};
+    return insert_invocation_rows(conn, inv, tasks);
   });
 }
 

@@ -23,6 +23,7 @@ constexpr Mapping kStoreCodes[] = {
     {store_codes::kInstanceNotFound, codes::kInstanceNotFound},
     {store_codes::kInvocationTaskNotFound, codes::kInvocationTaskNotFound},
     {store_codes::kRegisterCodeNotFound, codes::kRegisterCodeNotFound},
+    {store_codes::kInvokerNotFound, codes::kInvokerNotFound},
     {store_codes::kCommandNameDuplicated, codes::kCommandNameDuplicated},
     {store_codes::kRegisterCodeValueMismatch, codes::kRegisterCodeValueMismatch},
     {store_codes::kRegisterCodeDisabled, codes::kRegisterCodeDisabled},

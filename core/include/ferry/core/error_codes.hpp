@@ -28,11 +28,17 @@ inline constexpr const char* kInvalidWorkingDirectory =
     "InvalidParameterValue.InvalidWorkingDirectory";
 inline constexpr const char* kLimitExceeded = "InvalidParameterValue.LimitExceeded";
 inline constexpr const char* kInvalidCronExpression = "InvalidParameterValue.InvalidCronExpression";
+inline constexpr const char* kInvalidTimeFormat = "InvalidParameterValue.InvalidTimeFormat";
+inline constexpr const char* kInvokeTimeExpired = "InvalidParameterValue.InvokeTimeExpired";
+inline constexpr const char* kInvalidInstanceId = "InvalidParameterValue.InvalidInstanceId";
+inline constexpr const char* kInvalidCommandId = "InvalidParameterValue.InvalidCommandId";
+inline constexpr const char* kInvalidInvokerId = "InvalidParameterValue.InvalidInvokerId";
 inline constexpr const char* kOperationDenied = "OperationDenied";
 inline constexpr const char* kCommandNotFound = "ResourceNotFound.CommandNotFound";
 inline constexpr const char* kInstanceNotFound = "ResourceNotFound.InstanceNotFound";
 inline constexpr const char* kInvocationTaskNotFound = "ResourceNotFound.InvocationTaskNotFound";
 inline constexpr const char* kRegisterCodeNotFound = "ResourceNotFound.RegisterCodeNotFound";
+inline constexpr const char* kInvokerNotFound = "ResourceNotFound.InvokerNotFound";
 inline constexpr const char* kCommandNameDuplicated = "InvalidParameterValue.CommandNameDuplicated";
 inline constexpr const char* kRegisterCodeValueMismatch =
     "OperationDenied.RegisterCodeValueMismatch";

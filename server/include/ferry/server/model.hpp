@@ -142,6 +142,46 @@ struct RegisterInstance {
   std::vector<std::string> support_features;
 };
 
+// When an invoker fires (ScheduleSettings). Times are Unix milliseconds; 0 is "not set".
+struct InvokerSchedule {
+  std::string policy;          // ONCE | RECURRENCE
+  std::string recurrence;      // RECURRENCE: a 5-field crontab in the server's schedule zone
+  int64_t invoke_time_ms = 0;  // ONCE: when
+  int64_t start_time_ms = 0;   // RECURRENCE: no slot before this
+  int64_t end_time_ms = 0;     // RECURRENCE: no slot after this
+  bool operator==(const InvokerSchedule&) const = default;
+};
+
+// A schedule of a saved command on instances (TAT's invoker, Type SCHEDULE).
+struct Invoker {
+  std::string invoker_id;  // ivk-xxxxxxxx
+  std::string name;
+  std::string type = "SCHEDULE";
+  std::string command_id;
+  std::string username;
+  std::string parameters;  // JSON object text as the caller gave it ("" when none)
+  std::vector<std::string> instance_ids;
+  bool enabled = true;
+  InvokerSchedule schedule;
+  std::vector<Tag> tags;
+  // The slot it fires at next (the scheduler's bookkeeping, not in the API); 0 when it has none
+  // left (a ONCE invoker that fired, a recurrence past its EndTime).
+  int64_t next_slot_ms = 0;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+// One firing of an invoker (DescribeInvokerRecords).
+struct InvokerRecord {
+  std::string invoker_id;
+  int64_t slot_ms = 0;        // the slot it fired for: one record per (invoker, slot)
+  int64_t invoke_ms = 0;      // when it fired
+  std::string reason;         // why it fired (on time, or late and for which slots) or failed
+  std::string invocation_id;  // "" when no invocation could be made
+  // FAILED when no invocation could be made; "" otherwise (the invocation's status is shown).
+  std::string result;
+};
+
 // A page of a listing: the matching total and the requested slice.
 template <typename T>
 struct Page {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,7 +94,35 @@ struct RawDb {
     sqlite3_finalize(st);
     return out;
   }
+  // The detail column of EXPLAIN QUERY PLAN's rows, one line each.
+  std::string plan(const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
+    std::string out;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      out += reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
+      out += "\n";
+    }
+    sqlite3_finalize(st);
+    return out;
+  }
 };
+
+// Drops what schema version 4 created.
+void drop_invokers(RawDb& raw) {
+  for (const char* table : {"invoker_records", "invoker_tags", "invoker_instances", "invokers"}) {
+    raw.exec(("DROP TABLE " + std::string(table)).c_str());
+  }
+}
+
+// The firing of an invoker's slot `slot`, without an invocation, leaving it no next slot.
+InvokerFiring firing_of(const std::string& invoker_id, int64_t slot) {
+  InvokerFiring fire;
+  fire.invoker_id = invoker_id;
+  fire.slot_ms = slot;
+  fire.record = {invoker_id, slot, slot, "on time", "", "FAILED"};
+  return fire;
+}
 
 }  // namespace
 
@@ -221,16 +250,17 @@ TEST_CASE("a database of schema version 2 upgrades to presence in the store", "[
   {
     // Back to what ferry-server wrote before version 3.
     RawDb raw(f.db());
+    drop_invokers(raw);
     raw.exec("DROP TABLE agent_presence");
     raw.exec("DROP TABLE presence_servers");
-    raw.exec("DELETE FROM schema_migrations WHERE version = 3");
+    raw.exec("DELETE FROM schema_migrations WHERE version >= 3");
     REQUIRE(raw.count("SELECT MAX(version) FROM schema_migrations") == 2);
   }
   f.clock.set_ms(9000);
   auto store = f.open();
   RawDb raw(f.db());
   CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 2") ==
-        std::vector<std::vector<int64_t>>{{2, 5000}, {3, 9000}});
+        std::vector<std::vector<int64_t>>{{2, 5000}, {3, 9000}, {4, 9000}});
   // The data written before the upgrade is all there, and presence works.
   CHECK(require_value(store->get_instance("rins-1")));
   CHECK(require_value(store->get_command("cmd-1")));
@@ -240,6 +270,33 @@ TEST_CASE("a database of schema version 2 upgrades to presence in the store", "[
   REQUIRE(presence.size() == 1);
   CHECK(presence[0].server_id == "srv-a");
   CHECK(presence[0].server_refreshed_ms == 9000);
+}
+
+TEST_CASE("a database of schema version 3 upgrades to invokers", "[store][schema]") {
+  SqliteFile f;
+  f.clock.set_ms(5000);
+  {
+    auto store = f.open();
+    require_ok(store->insert_command(make_command("cmd-1", "one")));
+    require_ok(store->agent_connected("rins-1", "srv-a", 5000));
+  }
+  {
+    // Back to what ferry-server wrote before version 4.
+    RawDb raw(f.db());
+    drop_invokers(raw);
+    raw.exec("DELETE FROM schema_migrations WHERE version = 4");
+    REQUIRE(raw.count("SELECT MAX(version) FROM schema_migrations") == 3);
+  }
+  f.clock.set_ms(9000);
+  auto store = f.open();
+  RawDb raw(f.db());
+  CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 3") ==
+        std::vector<std::vector<int64_t>>{{3, 5000}, {4, 9000}});
+  CHECK(require_value(store->get_command("cmd-1")));
+  CHECK(require_value(store->presence_of({"rins-1"})).size() == 1);
+  require_ok(store->insert_invoker(make_invoker("ivk-1", "cmd-1", 100)));
+  CHECK(require_value(store->next_invoker_slot()) == std::optional<int64_t>(100));
+  CHECK(require_value(store->fire_invoker(firing_of("ivk-1", 100))));
 }
 
 TEST_CASE("released migrations create what they always created", "[store][schema]") {
@@ -268,7 +325,19 @@ TEST_CASE("released migrations create what they always created", "[store][schema
     }
   }
   CHECK(raw.text("SELECT sql FROM sqlite_master WHERE name = 'instance_tags'") == instance_tags);
-  for (const std::string table : {"command_tags", "instance_tags"}) {
+  // So is invoker_tags (version 4).
+  std::string invoker_tags = command_tags;
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"command_tags", "invoker_tags"},
+           {"commands (command_id)", "invokers (invoker_id)"},
+           {"command_id", "invoker_id"}}) {
+    for (auto at = invoker_tags.find(from); at != std::string::npos;
+         at = invoker_tags.find(from, at + to.size())) {
+      invoker_tags.replace(at, from.size(), to);
+    }
+  }
+  CHECK(raw.text("SELECT sql FROM sqlite_master WHERE name = 'invoker_tags'") == invoker_tags);
+  for (const std::string table : {"command_tags", "instance_tags", "invoker_tags"}) {
     CHECK(raw.text(
               ("SELECT sql FROM sqlite_master WHERE name = '" + table + "_key_value'").c_str()) ==
           "CREATE INDEX " + table + "_key_value ON " + table + " (tag_key, tag_value)");
@@ -290,6 +359,48 @@ TEST_CASE("deleting an instance leaves none of its rows and stamps the revocatio
   CHECK(raw.count("SELECT COUNT(*) FROM agent_presence WHERE instance_id = 'rins-1'") == 0);
   CHECK(raw.ints("SELECT revoked_ms FROM revoked_keys WHERE instance_id = 'rins-1'") ==
         std::vector<std::vector<int64_t>>{{4321}});
+}
+
+TEST_CASE("deleting an invoker leaves none of its rows", "[store][invokers]") {
+  SqliteFile f;
+  auto store = f.open();
+  require_ok(store->insert_invoker(make_invoker("ivk-1", "cmd-1", 100)));
+  require_ok(store->insert_invoker(make_invoker("ivk-2", "cmd-1", 100)));
+  REQUIRE(require_value(store->fire_invoker(firing_of("ivk-1", 100))));
+  REQUIRE(require_value(store->fire_invoker(firing_of("ivk-2", 100))));
+  RawDb raw(f.db());
+  for (const char* table : {"invoker_instances", "invoker_tags", "invoker_records"}) {
+    INFO(table);
+    REQUIRE(raw.count(("SELECT COUNT(*) FROM " + std::string(table) + " WHERE invoker_id = 'ivk-1'")
+                          .c_str()) > 0);
+  }
+  require_ok(store->delete_invoker("ivk-1"));
+  for (const char* table : {"invoker_instances", "invoker_tags", "invoker_records"}) {
+    INFO(table);
+    CHECK(raw.count(("SELECT COUNT(*) FROM " + std::string(table) + " WHERE invoker_id = 'ivk-1'")
+                        .c_str()) == 0);
+    // The other invoker's rows stay.
+    CHECK(raw.count(("SELECT COUNT(*) FROM " + std::string(table) + " WHERE invoker_id = 'ivk-2'")
+                        .c_str()) > 0);
+  }
+}
+
+TEST_CASE("the scheduler's reads use the index invokers_due", "[store][invokers]") {
+  // What due_invokers and next_invoker_slot run, as the planner sees it.
+  SqliteFile f;
+  { f.open(); }
+  RawDb raw(f.db());
+  for (const char* sql :
+       {"EXPLAIN QUERY PLAN SELECT invoker_id FROM invokers WHERE enabled = 1 AND next_slot_ms > 0 "
+        "AND next_slot_ms <= 5 ORDER BY next_slot_ms, invoker_id LIMIT 10",
+        "EXPLAIN QUERY PLAN SELECT next_slot_ms FROM invokers WHERE enabled = 1 AND next_slot_ms "
+        "> 0 ORDER BY next_slot_ms LIMIT 1"}) {
+    INFO(sql);
+    const std::string plan = raw.plan(sql);
+    INFO(plan);
+    CHECK(plan.find("USING INDEX invokers_due") != std::string::npos);
+    CHECK(plan.find("TEMP B-TREE") == std::string::npos);
+  }
 }
 
 TEST_CASE("expired nonces are swept in bulk now and then", "[store][nonces]") {

@@ -103,6 +103,24 @@ RegistrationCheck make_check(const std::string& code_id, int64_t now_ms) {
   return c;
 }
 
+Invoker make_invoker(const std::string& id, const std::string& command_id, int64_t next_slot_ms,
+                     int64_t created_ms) {
+  Invoker i;
+  i.invoker_id = id;
+  i.name = "n-" + id;
+  i.command_id = command_id;
+  i.username = "root";
+  i.parameters = R"({"a":"3"})";
+  i.instance_ids = {"rins-b", "rins-a"};
+  i.schedule.policy = "RECURRENCE";
+  i.schedule.recurrence = "*/5 * * * *";
+  i.schedule.start_time_ms = 500;
+  i.schedule.end_time_ms = 9'000'000;
+  i.tags = {{"env", "prod"}, {"team", "b"}};
+  i.next_slot_ms = next_slot_ms;
+  return stamped(std::move(i), created_ms);
+}
+
 void add_task(Store& store, const std::string& instance_id) {
   require_ok(store.insert_invocation(std::nullopt, make_invocation("inv-1", "cmd-1"),
                                      {make_task("invt-1", "inv-1", instance_id)}));
@@ -141,6 +159,18 @@ std::vector<std::string> ids_of(const Page<Invocation>& page) {
 
 std::vector<std::string> ids_of(const Page<RegisterInstance>& page) {
   return ids(page, &RegisterInstance::instance_id);
+}
+
+std::vector<std::string> ids_of(const Page<Invoker>& page) {
+  return ids(page, &Invoker::invoker_id);
+}
+
+std::vector<std::string> ids_of(const std::vector<Invoker>& invokers) {
+  std::vector<std::string> out;
+  for (const auto& i : invokers) {
+    out.push_back(i.invoker_id);
+  }
+  return out;
 }
 
 }  // namespace ferry::test::contract

@@ -89,6 +89,10 @@ server::RegisterInstance make_instance(const std::string& id, const std::string&
                                        int64_t created_ms = 1000);
 // The check that passes for make_code(code_id).
 server::RegistrationCheck make_check(const std::string& code_id, int64_t now_ms = 2000);
+// An enabled RECURRENCE invoker of `command_id` on two instances, with two tags, whose next
+// slot is `next_slot_ms`.
+server::Invoker make_invoker(const std::string& id, const std::string& command_id = "cmd-1",
+                             int64_t next_slot_ms = 60'000, int64_t created_ms = 1000);
 // Invocation inv-1 of cmd-1 with its one task invt-1, on `instance_id`.
 void add_task(server::Store& store, const std::string& instance_id = "rins-a");
 // Registers make_instance(id, a code made for it).
@@ -128,6 +132,16 @@ inline auto fields_of(const RegisterInstance& i) {
                   i.host_name, i.local_ip, i.public_key, i.tags, i.created_ms, i.updated_ms,
                   i.agent_version, i.last_heartbeat_ms, i.environment, i.support_features);
 }
+inline auto fields_of(const Invoker& i) {
+  const InvokerSchedule& s = i.schedule;
+  return std::tie(i.invoker_id, i.name, i.type, i.command_id, i.username, i.parameters,
+                  i.instance_ids, i.enabled, s.policy, s.recurrence, s.invoke_time_ms,
+                  s.start_time_ms, s.end_time_ms, i.tags, i.next_slot_ms, i.created_ms,
+                  i.updated_ms);
+}
+inline auto fields_of(const InvokerRecord& r) {
+  return std::tie(r.invoker_id, r.slot_ms, r.invoke_ms, r.reason, r.invocation_id, r.result);
+}
 
 // The position in fields_of of the first field in which two records differ; -1 when they are
 // equal. CHECK(differing_field(got, want) == -1) names the field when it fails.
@@ -148,5 +162,7 @@ std::vector<std::string> ids_of(const server::Page<server::Command>& page);
 std::vector<std::string> ids_of(const server::Page<server::InvocationTask>& page);
 std::vector<std::string> ids_of(const server::Page<server::Invocation>& page);
 std::vector<std::string> ids_of(const server::Page<server::RegisterInstance>& page);
+std::vector<std::string> ids_of(const server::Page<server::Invoker>& page);
+std::vector<std::string> ids_of(const std::vector<server::Invoker>& invokers);
 
 }  // namespace ferry::test::contract

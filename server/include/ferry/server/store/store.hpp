@@ -67,6 +67,32 @@ struct RegisterInstanceQuery : TagFilter, PageRange {
   std::vector<std::string> system_names;
 };
 
+struct InvokerQuery : PageRange {
+  std::vector<std::string> invoker_ids;
+  std::vector<std::string> command_ids;
+  std::vector<std::string> types;
+};
+
+// Records newest slot first, of the named invokers (all when empty).
+struct InvokerRecordQuery : PageRange {
+  std::vector<std::string> invoker_ids;
+};
+
+// One slot of an invoker fired (fire_invoker): what is written, all or nothing, when the slot
+// is still the invoker's next one.
+struct InvokerFiring {
+  std::string invoker_id;
+  int64_t slot_ms = 0;        // must be the stored next_slot_ms of an enabled invoker
+  int64_t next_slot_ms = 0;   // the slot after it (0: none)
+  bool enabled_after = true;  // false disables the invoker (a ONCE invoker that fired)
+  int64_t now_ms = 0;         // the invoker's updated_ms
+  InvokerRecord record;       // record.invoker_id and record.slot_ms are the firing's
+  // The invocation the slot made and its tasks; none when it could not make one (the record
+  // says why).
+  std::optional<Invocation> invocation;
+  std::vector<InvocationTask> tasks;
+};
+
 // What RegisterInstance checks inside its transaction.
 struct RegistrationCheck {
   std::string register_code_id;
@@ -130,6 +156,31 @@ class Store {
                               const std::string& data) = 0;
   // The pieces of a task's live output, in index order, concatenated.
   virtual Expected<std::string> task_log(const std::string& task_id) = 0;
+
+  // Invokers. insert fails with kIdDuplicated when the id is taken; modify, delete fail with
+  // kInvokerNotFound. Deleting an invoker deletes its records (its invocations stay).
+  virtual Status insert_invoker(const Invoker& invoker) = 0;
+  virtual Expected<std::optional<Invoker>> get_invoker(const std::string& id) = 0;
+  // Replaces the invoker (same id) through `mutate` inside one transaction; a mutate error
+  // aborts.
+  virtual Expected<Invoker> modify_invoker(const std::string& id,
+                                           const std::function<Status(Invoker&)>& mutate) = 0;
+  virtual Status delete_invoker(const std::string& id) = 0;
+  // Newest first (created_ms), like every listing.
+  virtual Expected<Page<Invoker>> list_invokers(const InvokerQuery& q) = 0;
+  virtual Expected<Page<InvokerRecord>> list_invoker_records(const InvokerRecordQuery& q) = 0;
+  // The scheduler's reads: enabled invokers whose next slot is due by `until_ms` (next_slot_ms
+  // in 1..until_ms), earliest slot first, at most `limit`; and the earliest next slot of any
+  // enabled invoker (nullopt when none has one). Both served by an index: they run at every
+  // wake-up of every server.
+  virtual Expected<std::vector<Invoker>> due_invokers(int64_t until_ms, int64_t limit) = 0;
+  virtual Expected<std::optional<int64_t>> next_invoker_slot() = 0;
+  // Fires one slot exactly once: in one transaction, when the invoker exists, is enabled and
+  // its next_slot_ms is still f.slot_ms, moves it to f.next_slot_ms (and enabled_after),
+  // inserts f.record and f.invocation with its tasks, and returns true. Returns false and writes
+  // nothing when another server fired that slot first or the invoker was changed, disabled or
+  // deleted meanwhile. (invoker_id, slot_ms) is also unique among the records.
+  virtual Expected<bool> fire_invoker(const InvokerFiring& f) = 0;
 
   // Register codes. Enabling, disabling and deleting are all or none: kRegisterCodeNotFound
   // naming the first missing id.

@@ -13,6 +13,7 @@ inline constexpr const char* kCommandNotFound = "Store.CommandNotFound";
 inline constexpr const char* kInstanceNotFound = "Store.InstanceNotFound";
 inline constexpr const char* kInvocationTaskNotFound = "Store.TaskNotFound";
 inline constexpr const char* kRegisterCodeNotFound = "Store.RegisterCodeNotFound";
+inline constexpr const char* kInvokerNotFound = "Store.InvokerNotFound";
 // A saved command already has the name.
 inline constexpr const char* kCommandNameDuplicated = "Store.CommandNameTaken";
 // register_instance, checked in this order after the code was found.

@@ -1,0 +1,257 @@
+// The SQLite store's invokers (with their instance ids and tags), their records, the
+// scheduler's reads and fire_invoker, which fires each slot of an invoker once however many
+// servers try.
+#include <algorithm>
+
+#include "sqlite_query.hpp"
+#include "sqlite_rows.hpp"
+#include "sqlite_store_impl.hpp"
+
+namespace ferry::server::sqlite {
+
+namespace sc = store_codes;
+
+namespace {
+
+const std::string kInvokerNames = column_names(kInvokerColumns);
+const std::string kSelectInvoker =
+    "SELECT " + kInvokerNames + " FROM invokers WHERE invoker_id = ?";
+const std::string kInsertInvoker = insert_sql("invokers", kInvokerNames);
+const std::string kUpdateInvoker =
+    update_sql("invokers", column_names(kInvokerFields), "invoker_id");
+const std::string kInvokerRecordNames = column_names(kInvokerRecordColumns);
+
+// The WHERE of the scheduler's reads, spelled as the partial index invokers_due is, so that
+// both read it: enabled invokers with a slot.
+constexpr const char* kHasSlot = "enabled = 1 AND next_slot_ms > 0";
+
+// fire_invoker's own code for a firing whose record exists already: it rolls the firing back
+// and becomes `false`, never leaving the store.
+constexpr const char* kSlotRecorded = "Store.SlotRecorded";
+
+Expected<Invoker> read_invoker(Query& q) {
+  return read_row<Invoker>(q, kInvokerColumns);
+}
+
+Expected<InvokerRecord> read_invoker_record(Query& q) {
+  return read_row<InvokerRecord>(q, kInvokerRecordColumns);
+}
+
+// The invoker's instance ids, in order.
+Status read_invoker_instances(Connection& conn, Invoker& invoker) {
+  static const std::string kSelect =
+      "SELECT instance_id FROM invoker_instances WHERE invoker_id = ? ORDER BY ordinal";
+  auto q = conn.prepare(kSelect, invoker.invoker_id);
+  if (!q) {
+    return q.error();
+  }
+  invoker.instance_ids.clear();
+  return append_rows(
+      *q, [](Query& row) -> Expected<std::string> { return row.next_text(); },
+      invoker.instance_ids);
+}
+
+// The rows of its own an invoker has besides its row: instance ids and tags, replaced.
+Status write_invoker_children(Connection& conn, const Invoker& invoker) {
+  static const std::string kInsert =
+      insert_sql("invoker_instances", "invoker_id, ordinal, instance_id");
+  const std::string& id = invoker.invoker_id;
+  if (auto s = conn.run("DELETE FROM invoker_instances WHERE invoker_id = ?", id); !s) {
+    return s;
+  }
+  for (std::size_t i = 0; i < invoker.instance_ids.size(); ++i) {
+    if (auto s = conn.run(kInsert, id, static_cast<int64_t>(i), invoker.instance_ids[i]); !s) {
+      return s;
+    }
+  }
+  return write_tags(conn, kInvokerTags, id, invoker.tags);
+}
+
+// The tags and instance ids of invokers read without them.
+Status read_invoker_children(Connection& conn, std::vector<Invoker>& invokers) {
+  if (auto s = read_tags_of(conn, kInvokerTags, invokers, &Invoker::invoker_id); !s) {
+    return s;
+  }
+  for (auto& invoker : invokers) {
+    if (auto s = read_invoker_instances(conn, invoker); !s) {
+      return s;
+    }
+  }
+  return {};
+}
+
+Expected<std::optional<Invoker>> load_invoker(Connection& conn, const std::string& id) {
+  auto found = read_tagged<Invoker>(conn, kSelectInvoker, id, kInvokerColumns, kInvokerTags);
+  if (!found || !*found) {
+    return found;
+  }
+  if (auto s = read_invoker_instances(conn, **found); !s) {
+    return s.error();
+  }
+  return found;
+}
+
+}  // namespace
+
+Status SqliteStore::insert_invoker(const Invoker& invoker) {
+  return write("inserting an invoker", [&](Connection& conn) -> Status {
+    if (auto s = insert_row(conn, kInsertInvoker, invoker, kInvokerColumns, "invoker"); !s) {
+      return s;
+    }
+    return write_invoker_children(conn, invoker);
+  });
+}
+
+Expected<std::optional<Invoker>> SqliteStore::get_invoker(const std::string& id) {
+  return read_txn("reading an invoker", [&](Connection& conn) { return load_invoker(conn, id); });
+}
+
+Expected<Invoker> SqliteStore::modify_invoker(const std::string& id,
+                                              const std::function<Status(Invoker&)>& mutate) {
+  return write("modifying an invoker", [&](Connection& conn) -> Expected<Invoker> {
+    auto found = load_invoker(conn, id);
+    if (!found) {
+      return found.error();
+    }
+    if (!*found) {
+      return Error{sc::kInvokerNotFound, "invoker " + id + " not found"};
+    }
+    Invoker invoker = std::move(**found);
+    if (auto s = mutate(invoker); !s) {
+      return s.error();
+    }
+    invoker.invoker_id = id;  // the id is the row's identity, not something mutate may change
+    auto q = conn.query(kUpdateInvoker);
+    if (!q) {
+      return q.error();
+    }
+    bind_row(*q, invoker, kInvokerFields);
+    if (auto s = q->bind(id).run(); !s) {
+      return s.error();
+    }
+    if (auto s = write_invoker_children(conn, invoker); !s) {
+      return s.error();
+    }
+    return invoker;
+  });
+}
+
+Status SqliteStore::delete_invoker(const std::string& id) {
+  // Its instance ids, tags and records go with it (ON DELETE CASCADE).
+  return write("deleting an invoker", [&](Connection& conn) -> Status {
+    if (auto s = delete_all(conn, "invokers", "invoker_id", {id}); !s) {
+      return s;
+    }
+    return expect_changed(conn, sc::kInvokerNotFound, "invoker", id);
+  });
+}
+
+Expected<Page<Invoker>> SqliteStore::list_invokers(const InvokerQuery& iq) {
+  return read_txn("listing invokers", [&](Connection& conn) -> Expected<Page<Invoker>> {
+    const Filter f{
+        {"invoker_id", iq.invoker_ids}, {"command_id", iq.command_ids}, {"invoker_type", iq.types}};
+    auto page =
+        read_page(conn, Listing{"invokers", kInvokerNames, "invoker_id"}, f, iq, read_invoker);
+    if (!page) {
+      return page;
+    }
+    if (auto s = read_invoker_children(conn, page->items); !s) {
+      return s.error();
+    }
+    return page;
+  });
+}
+
+Expected<Page<InvokerRecord>> SqliteStore::list_invoker_records(const InvokerRecordQuery& rq) {
+  return read_txn("listing invoker records", [&](Connection& conn) {
+    // Newest slot first, the invoker id breaking ties.
+    return read_page(conn, Listing{"invoker_records", kInvokerRecordNames, "invoker_id", "slot_ms"},
+                     Filter{{"invoker_id", rq.invoker_ids}}, rq, read_invoker_record);
+  });
+}
+
+Expected<std::vector<Invoker>> SqliteStore::due_invokers(int64_t until_ms, int64_t limit) {
+  static const std::string kSelect = "SELECT " + kInvokerNames + " FROM invokers WHERE " +
+                                     kHasSlot +
+                                     " AND next_slot_ms <= ? ORDER BY next_slot_ms, invoker_id "
+                                     "LIMIT ?";
+  return read_txn("reading due invokers", [&](Connection& conn) -> Expected<std::vector<Invoker>> {
+    auto q = conn.prepare(kSelect, until_ms, std::max<int64_t>(limit, 0));
+    if (!q) {
+      return q.error();
+    }
+    std::vector<Invoker> due;
+    if (auto s = append_rows(*q, read_invoker, due); !s) {
+      return s.error();
+    }
+    if (auto s = read_invoker_children(conn, due); !s) {
+      return s.error();
+    }
+    return due;
+  });
+}
+
+Expected<std::optional<int64_t>> SqliteStore::next_invoker_slot() {
+  // The first entry of invokers_due (ORDER BY ... LIMIT 1 rather than MIN(), which not every
+  // planner takes from a partial index).
+  static const std::string kSelect = std::string("SELECT next_slot_ms FROM invokers WHERE ") +
+                                     kHasSlot + " ORDER BY next_slot_ms LIMIT 1";
+  return read("reading the next invoker slot", [&](Connection& conn) {
+    return first_row(conn.query(kSelect),
+                     [](Query& q) -> Expected<int64_t> { return q.next_int(); });
+  });
+}
+
+Expected<bool> SqliteStore::fire_invoker(const InvokerFiring& f) {
+  static const std::string kInsertRecord = insert_sql("invoker_records", kInvokerRecordNames);
+  if (!f.invocation && !f.tasks.empty()) {
+    return Error{sc::kFailed, "firing invoker " + f.invoker_id + ": tasks without an invocation"};
+  }
+  auto fired = write("firing an invoker", [&](Connection& conn) -> Expected<bool> {
+    // The claim: only the transaction that still finds the slot as the invoker's next one
+    // moves it on. A slot of 0 (none) is never fired.
+    if (auto s = conn.run(
+            "UPDATE invokers SET next_slot_ms = ?, enabled = ?, updated_ms = ? "
+            "WHERE invoker_id = ? AND enabled = 1 AND next_slot_ms = ? AND next_slot_ms > 0",
+            f.next_slot_ms, f.enabled_after, f.now_ms, f.invoker_id, f.slot_ms);
+        !s) {
+      return s.error();
+    }
+    if (conn.changes() == 0) {
+      return false;  // fired elsewhere, changed, disabled or deleted: nothing written
+    }
+    // The record's key is the firing's, whatever f.record says.
+    InvokerRecord record = f.record;
+    record.invoker_id = f.invoker_id;
+    record.slot_ms = f.slot_ms;
+    auto q = conn.query(kInsertRecord);
+    if (!q) {
+      return q.error();
+    }
+    bind_row(*q, record, kInvokerRecordColumns);
+    // The second guard: a slot recorded already (the invoker's next slot was set back to it)
+    // is not fired again.
+    if (auto s = run_insert(*q,
+                            [&] {
+                              return Error{kSlotRecorded, "invoker " + f.invoker_id + " slot " +
+                                                              std::to_string(f.slot_ms) +
+                                                              " has a record"};
+                            });
+        !s) {
+      return s.error();
+    }
+    if (f.invocation) {
+      if (auto s = insert_invocation_rows(conn, *f.invocation, f.tasks); !s) {
+        return s.error();
+      }
+    }
+    return true;
+  });
+  // Rolled back: as if another server had fired the slot.
+  if (!fired && fired.error().code == kSlotRecorded) {
+    return false;
+  }
+  return fired;
+}
+
+}  // namespace ferry::server::sqlite
