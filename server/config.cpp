@@ -170,6 +170,7 @@ const std::map<std::string, KeyReader, std::less<>>& key_readers() {
     field("command_quota", &ServerConfig::command_quota);
     field("register_code_quota", &ServerConfig::register_code_quota);
     field("max_run_instances", &ServerConfig::max_run_instances);
+    field("schedule_time_zone", &ServerConfig::schedule_time_zone);
     field("heartbeat_interval_s", &ServerConfig::heartbeat_interval_s);
     field("online_window_s", &ServerConfig::online_window_s);
     field("max_clock_skew_s", &ServerConfig::max_clock_skew_s);
@@ -381,6 +382,11 @@ Status validate_server_config(const ServerConfig& c) {
   if (c.account_id.size() > 64) {
     return config_error("account_id", "at most 64 characters");
   }
+  if (auto zone = cron::Zone::find(c.schedule_time_zone); !zone) {
+    return config_error(
+        "schedule_time_zone",
+        "must be an IANA time zone name, UTC or GMT+H[:MM], not '" + c.schedule_time_zone + "'");
+  }
   constexpr int64_t kDay = 86400;
   const std::array<std::tuple<const char*, int64_t, int64_t, int64_t>, 10> ranges = {{
       {"command_quota", c.command_quota, 0, 1'000'000},
@@ -497,6 +503,10 @@ ServerSettings server_settings(const ServerConfig& c) {
   s.command_quota = c.command_quota;
   s.register_code_quota = c.register_code_quota;
   s.max_run_instances = c.max_run_instances;
+  // Checked by validate_server_config; UTC otherwise.
+  if (auto zone = cron::Zone::find(c.schedule_time_zone)) {
+    s.schedule_zone = *zone;
+  }
   return s;
 }
 

@@ -23,6 +23,7 @@
 #include "ferry/server/gateway/push_hub.hpp"
 #include "ferry/server/gateway/sweeper.hpp"
 #include "ferry/server/http_server.hpp"
+#include "ferry/server/scheduler/scheduler.hpp"
 #include "ferry/server/store/sqlite_store.hpp"
 #include "ferry/server/tat/tat_actions.hpp"
 #include "ferry/server/tat/tat_dialect.hpp"
@@ -81,7 +82,9 @@ int run(const ServerConfig& config, sigset_t signals) {
   // The push hub keeps this server's sockets and its share of the presence in the store; the
   // sweeper asks it where agents are.
   auto hub = std::make_shared<PushHub>(auth, **store, clock, push_hub_options(effective));
-  ServerContext ctx{**store, clock, settings, *hub, *hub};
+  // The scheduler fires invokers' slots; the domain wakes it when a schedule changes.
+  Scheduler scheduler;
+  ServerContext ctx{**store, clock, settings, *hub, *hub, scheduler};
 
   // The public API: the TAT dialect (the first added answers what no dialect claims).
   ActionRegistry tat_actions;
@@ -116,6 +119,7 @@ int run(const ServerConfig& config, sigset_t signals) {
   }
   hub->start();
   sweeper.start();
+  scheduler.start(ctx);
   const std::string url = std::string((*server)->tls() ? "https" : "http") + "://" +
                           listen_host(effective.listen) + ":" + std::to_string((*server)->port());
   std::cout << "ferry-server listening on " << url << std::endl;
@@ -127,6 +131,7 @@ int run(const ServerConfig& config, sigset_t signals) {
   }
   spdlog::info("received {}, stopping", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->stop();
+  scheduler.stop();
   sweeper.stop();
   hub->stop();
   spdlog::info("stopped");

@@ -129,31 +129,33 @@ Status check_instances(Store& store, const std::vector<std::string>& ids) {
   return {};
 }
 
-RunSettings run_settings_of(const Command& c) {
-  return RunSettings{c.working_directory, c.timeout, c.username, c.output_cos_bucket_url,
-                     c.output_cos_key_prefix};
+}  // namespace
+
+RunSettings run_settings_of(const Command& c, const std::string& username) {
+  return RunSettings{c.working_directory, c.timeout, username.empty() ? c.username : username,
+                     c.output_cos_bucket_url, c.output_cos_key_prefix};
 }
 
-}  // namespace
+Status check_invocation_parameters(const Command& c, const std::optional<std::string>& parameters) {
+  if (auto p = resolve_parameters(c, parameters); !p) {
+    return p.error();
+  }
+  return {};
+}
 
 std::string_view to_string(InvocationSource source) {
   static constexpr std::string_view kNames[] = {"USER", "INVOKER", "SCHEDULE"};
   return kNames[static_cast<std::size_t>(source)];
 }
 
-Expected<std::string> create_invocation(ServerContext& ctx, const Command& c,
-                                        const InvocationSpec& spec, bool new_command) {
+Expected<PreparedInvocation> prepare_invocation(ServerContext& ctx, const Command& c,
+                                                const InvocationSpec& spec) {
   auto params = resolve_parameters(c, spec.parameters);
   if (!params) {
     return params.error();
   }
   if (auto s = check_instances(ctx.store, spec.instance_ids); !s) {
     return s.error();
-  }
-  if (new_command && c.saved) {
-    if (auto s = check_command_quota(ctx); !s) {
-      return s.error();
-    }
   }
   const int64_t now = ctx.clock.now_ms();
   auto invocation_id = random_id("inv-", 8);
@@ -162,7 +164,8 @@ Expected<std::string> create_invocation(ServerContext& ctx, const Command& c,
   }
   const RunSettings& run = spec.run;
   const std::string source(to_string(spec.source));
-  Invocation inv;
+  PreparedInvocation out;
+  Invocation& inv = out.invocation;
   inv.invocation_id = *invocation_id;
   inv.command_id = c.command_id;
   inv.command_name = c.command_name;
@@ -188,8 +191,7 @@ Expected<std::string> create_invocation(ServerContext& ctx, const Command& c,
                                  run.username,
                                  run.output_cos_bucket_url,
                                  run.output_cos_key_prefix};
-  std::vector<InvocationTask> tasks;
-  tasks.reserve(spec.instance_ids.size());
+  out.tasks.reserve(spec.instance_ids.size());
   for (const auto& instance : spec.instance_ids) {
     auto task_id = random_id("invt-", 8);
     if (!task_id) {
@@ -211,18 +213,36 @@ Expected<std::string> create_invocation(ServerContext& ctx, const Command& c,
     t.parameters = parameters;
     t.invocation_source = source;
     t.created_ms = t.updated_ms = now;
-    tasks.push_back(std::move(t));
+    out.tasks.push_back(std::move(t));
   }
-  const std::optional<Command> stored = new_command ? std::optional<Command>(c) : std::nullopt;
-  if (auto s = ctx.store.insert_invocation(stored, inv, tasks); !s) {
-    return s.error();
-  }
+  return out;
+}
+
+void notify_ready_tasks(ServerContext& ctx, const std::vector<InvocationTask>& tasks) {
   for (const auto& t : tasks) {
     if (t.status == TaskStatus::kPending) {
       ctx.notifier.task_ready(t.instance_id, t.invocation_task_id);
     }
   }
-  return inv.invocation_id;
+}
+
+Expected<std::string> create_invocation(ServerContext& ctx, const Command& c,
+                                        const InvocationSpec& spec, bool new_command) {
+  auto prepared = prepare_invocation(ctx, c, spec);
+  if (!prepared) {
+    return prepared.error();
+  }
+  if (new_command && c.saved) {
+    if (auto s = check_command_quota(ctx); !s) {
+      return s.error();
+    }
+  }
+  const std::optional<Command> stored = new_command ? std::optional<Command>(c) : std::nullopt;
+  if (auto s = ctx.store.insert_invocation(stored, prepared->invocation, prepared->tasks); !s) {
+    return s.error();
+  }
+  notify_ready_tasks(ctx, prepared->tasks);
+  return prepared->invocation.invocation_id;
 }
 
 Expected<RunResult> run_command(ServerContext& ctx, const RunRequest& r) {

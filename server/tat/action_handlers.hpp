@@ -98,6 +98,14 @@ Reply describe_register_instances(ServerContext& ctx, Params& p);
 Reply modify_register_instance(ServerContext& ctx, Params& p);
 Reply delete_register_instance(ServerContext& ctx, Params& p);
 Reply describe_automation_agent_status(ServerContext& ctx, Params& p);
+// invoker_actions.cpp
+Reply create_invoker(ServerContext& ctx, Params& p);
+Reply describe_invokers(ServerContext& ctx, Params& p);
+Reply modify_invoker(ServerContext& ctx, Params& p);
+Reply enable_invoker(ServerContext& ctx, Params& p);
+Reply disable_invoker(ServerContext& ctx, Params& p);
+Reply delete_invoker(ServerContext& ctx, Params& p);
+Reply describe_invoker_records(ServerContext& ctx, Params& p);
 // misc.cpp
 Reply describe_regions(ServerContext& ctx, Params& p);
 Reply describe_quotas(ServerContext& ctx, Params& p);

@@ -95,6 +95,13 @@ void register_tat_actions(ActionRegistry& actions, ServerContext& ctx) {
       {"DescribeRegisterInstances", &a::describe_register_instances},
       {"ModifyRegisterInstance", &a::modify_register_instance},
       {"DeleteRegisterInstance", &a::delete_register_instance},
+      {"CreateInvoker", &a::create_invoker, true},
+      {"DescribeInvokers", &a::describe_invokers},
+      {"ModifyInvoker", &a::modify_invoker},
+      {"EnableInvoker", &a::enable_invoker},
+      {"DisableInvoker", &a::disable_invoker},
+      {"DeleteInvoker", &a::delete_invoker},
+      {"DescribeInvokerRecords", &a::describe_invoker_records},
       {"DescribeAutomationAgentStatus", &a::describe_automation_agent_status},
       {"DescribeRegions", &a::describe_regions},
       {"DescribeQuotas", &a::describe_quotas},
@@ -109,15 +116,6 @@ void register_tat_actions(ActionRegistry& actions, ServerContext& ctx) {
               {.serialized = [&ctx](const ApiCall& call, Params& p, std::string& out) {
                 return a::describe_invocation_tasks(ctx, call, p, out);
               }});
-  for (const char* name : {"CreateInvoker", "DescribeInvokers", "ModifyInvoker", "EnableInvoker",
-                           "DisableInvoker", "DeleteInvoker", "DescribeInvokerRecords"}) {
-    actions.add(name, {[](const ApiCall& call, Params&) -> tat_actions::Reply {
-                  return Error{"UnsupportedOperation",
-                               call.action +
-                                   " is not available yet in this ferry-server version: "
-                                   "invokers come in a later release"};
-                }});
-  }
 }
 
 }  // namespace ferry::server

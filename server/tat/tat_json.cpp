@@ -1,10 +1,12 @@
 #include "ferry/server/tat/tat_json.hpp"
 
+#include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "ferry/core/base64.hpp"
 #include "ferry/core/output_excerpt.hpp"
+#include "ferry/core/time.hpp"
 #include "ferry/server/api/json_writer.hpp"
 
 namespace ferry::server {
@@ -205,6 +207,49 @@ nlohmann::json register_code_to_json(const RegisterCode& c) {
                         {"RegisteredCount", c.registered_count},
                         {"CreatedTime", format_time(c.created_ms)},
                         {"UpdatedTime", format_time(c.updated_ms)}};
+}
+
+namespace {
+
+// The invoker models' time form, "2026-12-07T03:00:00Z"; "" for 0.
+std::string z_time(int64_t ms) {
+  return ms == 0 ? std::string()
+                 : to_rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+}
+
+}  // namespace
+
+nlohmann::json invoker_to_json(const Invoker& i) {
+  const InvokerSchedule& s = i.schedule;
+  nlohmann::json schedule{{"Policy", s.policy},
+                          {"Recurrence", s.recurrence},
+                          {"InvokeTime", z_time(i.enabled ? i.next_slot_ms : s.invoke_time_ms)}};
+  if (s.start_time_ms != 0) {
+    schedule["StartTime"] = z_time(s.start_time_ms);
+  }
+  if (s.end_time_ms != 0) {
+    schedule["EndTime"] = z_time(s.end_time_ms);
+  }
+  return nlohmann::json{{"InvokerId", i.invoker_id},
+                        {"Name", i.name},
+                        {"Type", i.type},
+                        {"CommandId", i.command_id},
+                        {"Username", i.username},
+                        {"Parameters", i.parameters},
+                        {"InstanceIds", i.instance_ids},
+                        {"Enable", i.enabled},
+                        {"ScheduleSettings", std::move(schedule)},
+                        {"CreatedTime", z_time(i.created_ms)},
+                        {"UpdatedTime", z_time(i.updated_ms)},
+                        {"Tags", tags_to_json(i.tags)}};
+}
+
+nlohmann::json invoker_record_to_json(const InvokerRecord& r) {
+  return nlohmann::json{{"InvokerId", r.invoker_id},
+                        {"InvokeTime", z_time(r.invoke_ms)},
+                        {"Reason", r.reason},
+                        {"InvocationId", r.invocation_id},
+                        {"Result", r.result}};
 }
 
 nlohmann::json instance_to_json(const domain::InstanceView& v) {

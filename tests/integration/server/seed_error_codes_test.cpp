@@ -19,13 +19,12 @@
 //   001 DescribeCommands
 //     InvalidParameterValue without a sub-code (every value error has one here), InternalError,
 //     UnauthorizedOperation.*.
-//   002 CreateInvoker: invokers are not implemented yet; every call answers UnsupportedOperation
-//     (tested below). Not reachable yet: AuthFailure, AuthFailure.UnauthorizedOperation,
-//     InternalError, InvalidParameter, InvalidParameterValue.ID / InconsistentID /
-//     InconsistentInstance / InvalidCommandId / InvalidCronExpression / InvalidInstanceId /
-//     InvalidTimeFormat / InvokeTimeExpired / ParameterInvalidJsonFormat / Range / TooLong,
-//     ResourceNotFound.CommandNotFound / InstanceNotFound, ResourceUnavailable.AgentNotInstalled /
-//     AgentStatusNotOnline.
+//   002 CreateInvoker
+//     AuthFailure, AuthFailure.UnauthorizedOperation: no CAM; credentials are all or nothing
+//     (signature failures are tested with the envelope). InternalError: no bad request causes
+//     it. InvalidParameterValue.InconsistentInstance (Linux beside Windows),
+//     ResourceUnavailable.AgentNotInstalled and AgentStatusNotOnline need more instances than
+//     this fixture's one online agent: tests/unit/server/domain/invokers_test.cpp shows them.
 //   003 ModifyCommand
 //     ResourceNotFound.CosBucketNotFoundCode, UnauthorizedOperation.*, InternalError.
 #include <catch2/catch.hpp>
@@ -153,10 +152,40 @@ TEST_CASE_METHOD(ScriptedAgentTest, "every reachable business error code of the 
     {"001", "DescribeCommands", {{"Offset", -1}}, "InvalidParameterValue.Range"},
     {"001", "DescribeCommands", {{"Nope", 1}}, "UnknownParameter"},
 
-    // 002 CreateInvoker: not implemented yet.
-    {"002", "CreateInvoker", {{"Name", "test-invoker"}, {"CommandId", "$PLAIN"}, {"InstanceIds", {"$INSTANCE"}},
-                              {"Type", "SCHEDULE"}, {"ScheduleSettings", {{"Policy", "ONCE"}, {"InvokeTime", "2031-09-01T00:00:00+08:00"}}}},
-     "UnsupportedOperation"},
+    // 002 CreateInvoker (and the invoker actions around it)
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "$PLAIN"}, {"InstanceIds", {"$INSTANCE"}}, {"Type", "SCHEDULE"},
+                              {"ScheduleSettings", "ONCE"}}, "InvalidParameter"},
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "$PLAIN"}, {"InstanceIds", {"$INSTANCE"}}, {"Type", "SCHEDULE"},
+                              {"ScheduleSettings", {{"Policy", "ONCE"}, {"InvokeTime", "2031-09-01T00:00:00+08:00"}, {"Recurrence", "* * * * *"}}}}, "InvalidParameter"},
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "$PLAIN"}, {"InstanceIds", {"$INSTANCE"}}, {"Type", "SCHEDULE"}}, "MissingParameter"},
+    {"002", "ModifyInvoker", {{"InvokerId", "ivk-BAD"}, {"Name", "x"}}, "InvalidParameterValue.ID"},
+    {"002", "DescribeInvokers", {{"InvokerIds", {"invoker-1"}}}, "InvalidParameterValue.ID"},
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "$PLAIN"}, {"InstanceIds", {"$INSTANCE", "ins-12345678"}}, {"Type", "SCHEDULE"},
+                              {"ScheduleSettings", {{"Policy", "ONCE"}, {"InvokeTime", "2031-09-01T00:00:00+08:00"}}}}, "InvalidParameterValue.InconsistentID"},
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "cmd-X"}, {"InstanceIds", {"$INSTANCE"}}, {"Type", "SCHEDULE"},
+                              {"ScheduleSettings", {{"Policy", "ONCE"}, {"InvokeTime", "2031-09-01T00:00:00+08:00"}}}}, "InvalidParameterValue.InvalidCommandId"},
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "$PLAIN"}, {"InstanceIds", {"$INSTANCE"}}, {"Type", "SCHEDULE"},
+                              {"ScheduleSettings", {{"Policy", "RECURRENCE"}, {"Recurrence", "0 0 32 * *"}}}}, "InvalidParameterValue.InvalidCronExpression"},
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "$PLAIN"}, {"InstanceIds", {"not an id!"}}, {"Type", "SCHEDULE"},
+                              {"ScheduleSettings", {{"Policy", "ONCE"}, {"InvokeTime", "2031-09-01T00:00:00+08:00"}}}}, "InvalidParameterValue.InvalidInstanceId"},
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "$PLAIN"}, {"InstanceIds", {"$INSTANCE"}}, {"Type", "SCHEDULE"},
+                              {"ScheduleSettings", {{"Policy", "ONCE"}, {"InvokeTime", "2031-09-01 00:00:00"}}}}, "InvalidParameterValue.InvalidTimeFormat"},
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "$PLAIN"}, {"InstanceIds", {"$INSTANCE"}}, {"Type", "SCHEDULE"},
+                              {"ScheduleSettings", {{"Policy", "ONCE"}, {"InvokeTime", "2021-09-01T00:00:00+08:00"}}}}, "InvalidParameterValue.InvokeTimeExpired"},
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "$PARAM"}, {"InstanceIds", {"$INSTANCE"}}, {"Type", "SCHEDULE"}, {"Parameters", "{who"},
+                              {"ScheduleSettings", {{"Policy", "ONCE"}, {"InvokeTime", "2031-09-01T00:00:00+08:00"}}}}, "InvalidParameterValue.ParameterInvalidJsonFormat"},
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "$PLAIN"}, {"InstanceIds", {"$INSTANCE"}}, {"Type", "EVENT"},
+                              {"ScheduleSettings", {{"Policy", "ONCE"}, {"InvokeTime", "2031-09-01T00:00:00+08:00"}}}}, "InvalidParameterValue.Range"},
+    {"002", "CreateInvoker", {{"Name", std::string(121, 'n')}, {"CommandId", "$PLAIN"}, {"InstanceIds", {"$INSTANCE"}}, {"Type", "SCHEDULE"},
+                              {"ScheduleSettings", {{"Policy", "ONCE"}, {"InvokeTime", "2031-09-01T00:00:00+08:00"}}}}, "InvalidParameterValue.TooLong"},
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "cmd-zzzzzzzz"}, {"InstanceIds", {"$INSTANCE"}}, {"Type", "SCHEDULE"},
+                              {"ScheduleSettings", {{"Policy", "ONCE"}, {"InvokeTime", "2031-09-01T00:00:00+08:00"}}}}, "ResourceNotFound.CommandNotFound"},
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "$PLAIN"}, {"InstanceIds", {"rins-zzzzzzzz"}}, {"Type", "SCHEDULE"},
+                              {"ScheduleSettings", {{"Policy", "ONCE"}, {"InvokeTime", "2031-09-01T00:00:00+08:00"}}}}, "ResourceNotFound.InstanceNotFound"},
+    {"002", "EnableInvoker", {{"InvokerId", "ivk-zzzzzzzz"}}, "ResourceNotFound.InvokerNotFound"},
+    {"002", "DeleteInvoker", {{"InvokerId", "ivk-zzzzzzzz"}}, "ResourceNotFound.InvokerNotFound"},
+    {"002", "CreateInvoker", {{"Name", "i"}, {"CommandId", "$PLAIN"}, {"InstanceIds", {"$INSTANCE"}}, {"Type", "SCHEDULE"},
+                              {"ScheduleSettings", {{"Policy", "ONCE"}, {"InvokeTime", "2031-09-01T00:00:00+08:00"}, {"When", "now"}}}}, "UnknownParameter"},
 
     // 003 ModifyCommand
     {"003", "ModifyCommand", {{"Description", "x"}}, "MissingParameter"},

@@ -41,6 +41,9 @@ struct ServerConfig {
   int64_t command_quota = 500;
   int64_t register_code_quota = 100;
   int64_t max_run_instances = 200;
+  // The zone in which invokers' crontabs are read: an IANA name ("Europe/Berlin"), "UTC" or
+  // "GMT+8:00".
+  std::string schedule_time_zone = "UTC";
 
   // Agents and tasks.
   int64_t heartbeat_interval_s = 60;

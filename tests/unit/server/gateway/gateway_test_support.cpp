@@ -14,7 +14,8 @@ Fixture::Fixture()
         o.on_agent_seen = [this](const std::string& id, int64_t) { seen.push_back(id); };
         return o;
       }()) {
-  settings = ServerSettings{"1234567890", {{"ap-test", "Test", "AVAILABLE"}}};
+  settings.account_id = "1234567890";
+  settings.regions = {{"ap-test", "Test", "AVAILABLE"}};
 }
 
 std::string Fixture::add_register_code(const std::string& value, int64_t limit,

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ferry/core/cron.hpp"
 #include "ferry/server/clock.hpp"
 #include "ferry/server/store/store.hpp"
 
@@ -25,6 +26,8 @@ struct ServerSettings {
   int64_t command_quota = 500;        // saved commands
   int64_t register_code_quota = 100;  // register codes
   int64_t max_run_instances = 200;    // RunCommand / InvokeCommand InstanceIds
+  // The time zone in which invokers' crontabs are read (default UTC).
+  cron::Zone schedule_zone;
 };
 
 // Told about work for agents: new tasks and cancels (a WebSocket kick in the server).
@@ -44,12 +47,27 @@ class AgentPresence {
   virtual void disconnect(const std::string& instance_id) = 0;
 };
 
+// Told when a schedule changed (an invoker made, changed, enabled, disabled or deleted), so that
+// the scheduler, asleep until the next slot it knew of, looks again.
+class ScheduleWatcher {
+ public:
+  ScheduleWatcher() = default;
+  ScheduleWatcher(const ScheduleWatcher&) = delete;
+  ScheduleWatcher& operator=(const ScheduleWatcher&) = delete;
+  virtual ~ScheduleWatcher() = default;
+  virtual void schedules_changed() = 0;
+};
+
+// A watcher that does nothing: for contexts with no scheduler (tests of other parts).
+ScheduleWatcher& no_schedule_watcher();
+
 struct ServerContext {
   Store& store;
   const Clock& clock;
   const ServerSettings& settings;
   AgentNotifier& notifier;
   AgentPresence& presence;
+  ScheduleWatcher& schedules = no_schedule_watcher();
 };
 
 }  // namespace ferry::server

@@ -52,6 +52,25 @@ struct InvocationSpec {
 Expected<std::string> create_invocation(ServerContext& ctx, const Command& command,
                                         const InvocationSpec& spec, bool new_command = false);
 
+// An invocation and its tasks as create_invocation makes them, not stored yet: an invoker's
+// firing stores them together with its record (Store::fire_invoker).
+struct PreparedInvocation {
+  Invocation invocation;
+  std::vector<InvocationTask> tasks;
+};
+// create_invocation's checks and records, without the quota check and the write.
+Expected<PreparedInvocation> prepare_invocation(ServerContext& ctx, const Command& command,
+                                                const InvocationSpec& spec);
+// Kicks the agents of the PENDING tasks once they are stored.
+void notify_ready_tasks(ServerContext& ctx, const std::vector<InvocationTask>& tasks);
+// The Parameters rule of create_invocation alone (an invoker's Parameters are checked when it
+// is made): allowed only with EnableParameter, a JSON object of strings, covering with the
+// defaults every name the script uses.
+Status check_invocation_parameters(const Command& command,
+                                   const std::optional<std::string>& parameters);
+// The settings a run of `command` takes with `username` ("": the command's own).
+RunSettings run_settings_of(const Command& command, const std::string& username = "");
+
 // RunCommand: a new command (Content required; saved only with `save_command`, Tags only then)
 // and its invocation by the user.
 struct RunRequest {

@@ -31,6 +31,10 @@ void write_invocation_task(JsonWriter& w, const InvocationTask& t,
                            const std::optional<std::string>& live_log);
 nlohmann::json register_code_to_json(const RegisterCode& c);
 nlohmann::json instance_to_json(const domain::InstanceView& v);
+// An Invoker of DescribeInvokers: its ScheduleSettings.InvokeTime is the next time it fires (for
+// RECURRENCE too, as the model says), "" when it has none. Times in the model's Z form.
+nlohmann::json invoker_to_json(const Invoker& i);
+nlohmann::json invoker_record_to_json(const InvokerRecord& r);
 // An AutomationAgentInfo of DescribeAutomationAgentStatus.
 nlohmann::json agent_status_to_json(const domain::InstanceView& v);
 

@@ -1,0 +1,124 @@
+#include "ferry/server/scheduler/scheduler.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+
+#include "ferry/server/domain/invokers.hpp"
+
+namespace ferry::server {
+
+ScheduleWatcher& no_schedule_watcher() {
+  class Nothing final : public ScheduleWatcher {
+   public:
+    void schedules_changed() override {}
+  };
+  static Nothing nothing;
+  return nothing;
+}
+
+Scheduler::Scheduler(SchedulerOptions options) : options_(options) {}
+
+Scheduler::~Scheduler() {
+  stop();
+}
+
+void Scheduler::start(ServerContext& ctx) {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable() || stopping_) {
+    return;
+  }
+  thread_ = std::thread([this, &ctx] { run(ctx); });
+}
+
+void Scheduler::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
+    thread_.join();
+  }
+}
+
+void Scheduler::schedules_changed() {
+  {
+    std::lock_guard lock(mutex_);
+    changed_ = true;
+  }
+  wake_.notify_all();
+}
+
+Expected<Scheduler::Pass> Scheduler::run_due(ServerContext& ctx, int64_t batch) {
+  Pass pass;
+  // Rounds of `batch` due invokers until a round comes back short. A slot that failed to fire
+  // stays due; it is left for the next pass rather than read again in this one.
+  for (;;) {
+    const int64_t now = ctx.clock.now_ms();
+    auto due = ctx.store.due_invokers(now, batch);
+    if (!due) {
+      return due.error();
+    }
+    int fired_this_round = 0;
+    for (const Invoker& invoker : *due) {
+      auto fired = domain::fire_invoker_slot(ctx, invoker);
+      if (!fired) {
+        pass.failed = true;
+        spdlog::warn("scheduler: invoker {}: the slot {} did not fire: {}", invoker.invoker_id,
+                     invoker.next_slot_ms, fired.error().message);
+        continue;
+      }
+      if (*fired) {
+        ++fired_this_round;
+        spdlog::debug("scheduler: invoker {} fired its slot {} after {} ms", invoker.invoker_id,
+                      invoker.next_slot_ms, now - invoker.next_slot_ms);
+      }
+    }
+    pass.fired += fired_this_round;
+    if (static_cast<int64_t>(due->size()) < batch || pass.failed) {
+      break;
+    }
+  }
+  auto next = ctx.store.next_invoker_slot();
+  if (!next) {
+    return next.error();
+  }
+  pass.next_slot_ms = *next;
+  return pass;
+}
+
+void Scheduler::run(ServerContext& ctx) {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    changed_ = false;
+    lock.unlock();
+    int64_t wait_ms = options_.max_sleep_ms;
+    try {
+      auto pass = run_due(ctx, options_.batch);
+      if (!pass) {
+        spdlog::warn("scheduler: pass failed: {}", pass.error().message);
+        wait_ms = options_.retry_ms;
+      } else if (pass->next_slot_ms) {
+        const int64_t until = *pass->next_slot_ms - ctx.clock.now_ms();
+        if (until > 0) {
+          wait_ms = std::min(until, options_.max_sleep_ms);
+        } else {
+          // Still due after the pass: slots that came due meanwhile (go on at once), or a slot
+          // that would not fire (try again after retry_ms rather than spin).
+          wait_ms = pass->failed || pass->fired == 0 ? options_.retry_ms : 0;
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("scheduler: pass failed: {}", e.what());
+      wait_ms = options_.retry_ms;
+    }
+    lock.lock();
+    wake_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                   [this] { return stopping_ || changed_; });
+  }
+}
+
+}  // namespace ferry::server
