@@ -35,12 +35,16 @@
 #include "agent_process.hpp"
 #include "api_client.hpp"
 #include "ferry/core/base64.hpp"
+#include "proc_stats.hpp"
 #include "server_process.hpp"
 #include "tcp_proxy.hpp"
 
 extern char** environ;
 
 using Clock = std::chrono::steady_clock;
+using ferry::bench::cpu_ticks;
+using ferry::bench::status_kib;
+using ferry::bench::thread_sum;
 using nlohmann::json;
 
 namespace {
@@ -82,48 +86,6 @@ json ok_or_throw(const ferry::test::ApiResponse& r, const char* what) {
     throw std::runtime_error(std::string(what) + ": " + r.describe());
   }
   return r.response;
-}
-
-// Sum over the process's threads of one /proc/<pid>/task/<tid>/status field.
-long long thread_sum(pid_t pid, const std::string& field) {
-  long long total = 0;
-  const auto dir = std::filesystem::path("/proc") / std::to_string(pid) / "task";
-  for (const auto& t : std::filesystem::directory_iterator(dir)) {
-    std::ifstream in(t.path() / "status");
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.starts_with(field + ":")) {
-        total += std::stoll(line.substr(field.size() + 1));
-      }
-    }
-  }
-  return total;
-}
-
-long long status_kib(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.starts_with(field + ":")) {
-      return std::stoll(line.substr(field.size() + 1));
-    }
-  }
-  return -1;
-}
-
-// utime + stime in clock ticks.
-long long cpu_ticks(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = stat.rfind(')');
-  std::istringstream rest(stat.substr(close + 2));
-  std::vector<std::string> f;
-  std::string x;
-  while (rest >> x) {
-    f.push_back(x);
-  }
-  // Fields from state (3rd of the line): utime is the 14th, stime the 15th.
-  return std::stoll(f.at(11)) + std::stoll(f.at(12));
 }
 
 // fork/exec of bash on the script, waited for.

@@ -14,6 +14,9 @@
 #include <vector>
 
 #include "agent_process.hpp"
+#include "api_client.hpp"
+#include "ferry/core/base64.hpp"
+#include "ferry/core/time.hpp"
 #include "process.hpp"
 #include "server_process.hpp"
 #include "started_agent.hpp"
@@ -354,4 +357,76 @@ TEST_CASE("ferry: errors are one line with the API's code", "[cli-e2e]") {
     CHECK(r.err.starts_with("ferry: DescribeInvocationTasks at http://127.0.0.1:1/: "));
     CHECK(lines_in(r.err) == 1);
   }
+}
+
+TEST_CASE("ferry invokers: a ONCE invoker runs on the agent, is listed, recorded and deleted",
+          "[cli-e2e]") {
+  const std::string& id = agent().instance_id();
+  // The command to schedule, saved through the API (ferry runs commands; it does not save them).
+  const auto creds = json::parse(read_file(credentials_file()));
+  ApiClient api(server().endpoint(), creds.at("SecretId").get<std::string>(),
+                creds.at("SecretKey").get<std::string>(), kTestRegion);
+  auto command = api.call(
+      "CreateCommand",
+      {{"CommandName", "cli-invoker"}, {"Content", ferry::base64_encode("echo from-invoker")}});
+  INFO(command.describe());
+  REQUIRE(command.ok());
+  const std::string command_id = command.response.at("CommandId").get<std::string>();
+
+  const std::string at = ferry::to_rfc3339(std::chrono::system_clock::now() + 2s);
+  auto created = ferry_cli({"invokers", "create", "--command-id", command_id, "-i", id, "--at", at,
+                            "--name", "cli-once"});
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  const std::string invoker = created.out.substr(0, created.out.find('\n'));
+  CHECK(invoker.starts_with("ivk-"));
+
+  auto list = ferry_cli({"invokers", "list", "--command-id", command_id});
+  CHECK(list.exit_code == 0);
+  CHECK(list.out.find(invoker + "\tcli-once\t") != std::string::npos);
+
+  // It fires, the command runs on the agent, and the record follows the invocation to SUCCESS.
+  json record;
+  const bool recorded = eventually(
+      [&] {
+        auto r = ferry_cli({"invokers", "records", invoker, "--json"});
+        if (r.exit_code != 0) {
+          return false;
+        }
+        const auto set = json::parse(r.out).at("InvokerRecordSet");
+        if (set.size() != 1 || set[0].at("Result") != "SUCCESS") {
+          return false;
+        }
+        record = set[0];
+        return true;
+      },
+      time_bound(20s, 60s), 250ms);
+  REQUIRE(recorded);
+  CHECK(record.at("Reason").get<std::string>().starts_with("scheduled for "));
+  const std::string invocation = record.at("InvocationId").get<std::string>();
+  auto output = ferry_cli({"tasks", "--invocation", invocation, "--output"});
+  CHECK(output.out.find("from-invoker\n") != std::string::npos);
+  auto records = ferry_cli({"invokers", "records", invoker});
+  CHECK(records.out.find("\tSUCCESS\t" + invocation + "\t") != std::string::npos);
+
+  // A ONCE invoker disables itself once fired, and cannot be enabled with its time past.
+  auto listed = json::parse(ferry_cli({"invokers", "list", "--json"}).out);
+  bool found = false;
+  for (const auto& i : listed.at("InvokerSet")) {
+    if (i.at("InvokerId") == invoker) {
+      found = true;
+      CHECK(i.at("Enable") == false);
+    }
+  }
+  CHECK(found);
+  auto enable = ferry_cli({"invokers", "enable", invoker});
+  CHECK(enable.exit_code == 1);
+  CHECK(enable.err.starts_with("ferry: InvalidParameterValue.InvokeTimeExpired: "));
+
+  auto deleted = ferry_cli({"invokers", "delete", invoker});
+  CHECK(deleted.exit_code == 0);
+  CHECK(deleted.out == "deleted: " + invoker + "\n");
+  auto again = ferry_cli({"invokers", "delete", invoker});
+  CHECK(again.exit_code == 1);
+  CHECK(again.err.starts_with("ferry: ResourceNotFound.InvokerNotFound: "));
 }

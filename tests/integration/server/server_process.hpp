@@ -113,6 +113,8 @@ class ServerProcess {
   [[nodiscard]] const std::string& endpoint() const { return endpoint_; }
   [[nodiscard]] uint16_t port() const { return port_; }
   [[nodiscard]] bool running() const { return server_ != nullptr; }
+  // The running server's process id; -1 when stopped.
+  [[nodiscard]] pid_t pid() const { return server_ ? server_->pid() : -1; }
   [[nodiscard]] std::filesystem::path data_dir() const { return dir_ / "data"; }
   [[nodiscard]] std::string stderr_text() const { return read_file(err_path_); }
 
