@@ -74,6 +74,26 @@ Expected<Page<InstanceView>> describe_instances(ServerContext& ctx, const Instan
   }
 }
 
+Expected<std::map<std::string, RegisterInstance>> registered_instances(
+    Store& store, const std::vector<std::string>& ids) {
+  std::map<std::string, RegisterInstance> out;
+  if (ids.empty()) {
+    return out;
+  }
+  RegisterInstanceQuery q;
+  q.instance_ids = ids;
+  q.limit = static_cast<int64_t>(ids.size());
+  auto page = store.list_instances(q);
+  if (!page) {
+    return page.error();
+  }
+  for (auto& i : page->items) {
+    std::string id = i.instance_id;
+    out.emplace(std::move(id), std::move(i));
+  }
+  return out;
+}
+
 Status rename_instance(ServerContext& ctx, const std::string& id, const std::string& name) {
   if (auto s = validate_instance_ids({id}, 1); !s) {
     return s;

@@ -13,12 +13,12 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include "ferry/core/base64.hpp"
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "ferry/core/parameters.hpp"
+#include "ferry/server/domain/instances.hpp"
 #include "ferry/server/domain/invocation_listings.hpp"
 #include "ferry/server/domain/parameter_rules.hpp"
 #include "ferry/server/domain/value_rules.hpp"
@@ -109,19 +109,12 @@ Expected<InvocationParameters> resolve_parameters(const Command& c,
 
 // Every id must be a registered instance.
 Status check_instances(Store& store, const std::vector<std::string>& ids) {
-  RegisterInstanceQuery q;
-  q.instance_ids = ids;
-  q.limit = static_cast<int64_t>(ids.size());
-  auto page = store.list_instances(q);
-  if (!page) {
-    return page.error();
-  }
-  std::set<std::string> found;
-  for (const auto& i : page->items) {
-    found.insert(i.instance_id);
+  auto found = registered_instances(store, ids);
+  if (!found) {
+    return found.error();
   }
   for (const auto& id : ids) {
-    if (!found.contains(id)) {
+    if (!found->contains(id)) {
       return Error{codes::kInstanceNotFound,
                    "InstanceIds: " + id + " is not a registered instance"};
     }

@@ -23,12 +23,12 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <set>
 
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "ferry/core/time.hpp"
 #include "ferry/server/domain/commands.hpp"
+#include "ferry/server/domain/instances.hpp"
 #include "ferry/server/domain/invocation_listings.hpp"
 #include "ferry/server/domain/invocations.hpp"
 #include "ferry/server/domain/text.hpp"
@@ -190,25 +190,18 @@ Status check_fields(const InvokerFields& f) {
 
 // Every instance registered, of one system, its agent online now.
 Status check_instances(ServerContext& ctx, const std::vector<std::string>& ids) {
-  RegisterInstanceQuery q;
-  q.instance_ids = ids;
-  q.limit = static_cast<int64_t>(ids.size());
-  auto page = ctx.store.list_instances(q);
-  if (!page) {
-    return page.error();
-  }
-  std::map<std::string, const RegisterInstance*> found;
-  for (const auto& i : page->items) {
-    found[i.instance_id] = &i;
+  auto found = registered_instances(ctx.store, ids);
+  if (!found) {
+    return found.error();
   }
   const RegisterInstance* first = nullptr;
   for (const auto& id : ids) {
-    auto it = found.find(id);
-    if (it == found.end()) {
+    auto it = found->find(id);
+    if (it == found->end()) {
       return Error{codes::kInstanceNotFound,
                    "InstanceIds: " + id + " is not a registered instance"};
     }
-    const RegisterInstance& instance = *it->second;
+    const RegisterInstance& instance = it->second;
     if (first == nullptr) {
       first = &instance;
     } else if (instance.system_name != first->system_name) {
@@ -222,7 +215,8 @@ Status check_instances(ServerContext& ctx, const std::vector<std::string>& ids) 
     if (ctx.presence.is_online(id)) {
       continue;
     }
-    if (found[id]->last_heartbeat_ms == 0 && found[id]->agent_version.empty()) {
+    const RegisterInstance& instance = found->at(id);
+    if (instance.last_heartbeat_ms == 0 && instance.agent_version.empty()) {
       return Error{"ResourceUnavailable.AgentNotInstalled",
                    "InstanceIds: no agent of " + id + " has made contact since it registered"};
     }
@@ -285,25 +279,6 @@ std::string firing_reason(const Invoker& invoker, const cron::Zone& zone, int64_
   return "scheduled for " + rfc3339_ms(slot);
 }
 
-// The registered ones among `ids`, in their order.
-Expected<std::vector<std::string>> registered(Store& store, const std::vector<std::string>& ids) {
-  RegisterInstanceQuery q;
-  q.instance_ids = ids;
-  q.limit = static_cast<int64_t>(std::max<std::size_t>(ids.size(), 1));
-  auto page = store.list_instances(q);
-  if (!page) {
-    return page.error();
-  }
-  std::set<std::string> found;
-  for (const auto& i : page->items) {
-    found.insert(i.instance_id);
-  }
-  std::vector<std::string> out;
-  std::copy_if(ids.begin(), ids.end(), std::back_inserter(out),
-               [&](const std::string& id) { return found.contains(id); });
-  return out;
-}
-
 // The invocation a firing makes, or the reason it can make none.
 Expected<PreparedInvocation> invocation_for(ServerContext& ctx, const Invoker& invoker,
                                             std::string& reason) {
@@ -311,25 +286,28 @@ Expected<PreparedInvocation> invocation_for(ServerContext& ctx, const Invoker& i
   if (!command) {
     return command.error();
   }
-  auto instances = registered(ctx.store, invoker.instance_ids);
-  if (!instances) {
-    return instances.error();
+  auto found = registered_instances(ctx.store, invoker.instance_ids);
+  if (!found) {
+    return found.error();
   }
-  if (instances->empty()) {
+  std::vector<std::string> instances;
+  std::string skipped;
+  for (const auto& id : invoker.instance_ids) {
+    if (found->contains(id)) {
+      instances.push_back(id);
+    } else {
+      skipped += (skipped.empty() ? "" : ", ") + id;
+    }
+  }
+  if (instances.empty()) {
     return Error{codes::kInstanceNotFound, "none of its instances is registered any more"};
   }
-  if (instances->size() < invoker.instance_ids.size()) {
-    std::string skipped;
-    for (const auto& id : invoker.instance_ids) {
-      if (std::find(instances->begin(), instances->end(), id) == instances->end()) {
-        skipped += (skipped.empty() ? "" : ", ") + id;
-      }
-    }
+  if (!skipped.empty()) {
     reason += "; skipped, no longer registered: " + skipped;
   }
   return prepare_invocation(
       ctx, *command,
-      InvocationSpec{*instances, run_settings_of(*command, invoker.username),
+      InvocationSpec{instances, run_settings_of(*command, invoker.username),
                      given_parameters(invoker.parameters), InvocationSource::kInvoker});
 }
 

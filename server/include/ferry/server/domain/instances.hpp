@@ -6,6 +6,7 @@
 //   - Online / Offline comes from the agents' presence, not from the last heartbeat.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,11 @@ struct InstanceListing {
 // A page of instances. TotalCount and paging stay exact with the conditions the store cannot
 // evaluate: those are applied to every match before the page is cut.
 Expected<Page<InstanceView>> describe_instances(ServerContext& ctx, const InstanceListing& listing);
+
+// The registered instances among `ids`, by id, in one read (ids that are not registered are
+// absent).
+Expected<std::map<std::string, RegisterInstance>> registered_instances(
+    Store& store, const std::vector<std::string>& ids);
 
 // ModifyRegisterInstance: 1 to 60 characters without control characters.
 Status rename_instance(ServerContext& ctx, const std::string& instance_id, const std::string& name);
