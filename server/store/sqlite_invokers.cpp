@@ -1,6 +1,6 @@
 // The SQLite store's invokers (with their instance ids and tags), their records, the
-// scheduler's reads and fire_invoker, which fires each slot of an invoker once however many
-// servers try.
+// scheduler's reads and fire_invokers, which fires each slot of an invoker once however many
+// servers try, many slots in one transaction.
 #include <algorithm>
 
 #include "sqlite_query.hpp"
@@ -24,10 +24,6 @@ const std::string kInvokerRecordNames = column_names(kInvokerRecordColumns);
 // The WHERE of the scheduler's reads, spelled as the partial index invokers_due is, so that
 // both read it: enabled invokers with a slot.
 constexpr const char* kHasSlot = "enabled = 1 AND next_slot_ms > 0";
-
-// fire_invoker's own code for a firing whose record exists already: it rolls the firing back
-// and becomes `false`, never leaving the store.
-constexpr const char* kSlotRecorded = "Store.SlotRecorded";
 
 Expected<Invoker> read_invoker(Query& q) {
   return read_row<Invoker>(q, kInvokerColumns);
@@ -202,25 +198,40 @@ Expected<std::optional<int64_t>> SqliteStore::next_invoker_slot() {
   });
 }
 
-Expected<bool> SqliteStore::fire_invoker(const InvokerFiring& f) {
+Expected<std::vector<bool>> SqliteStore::fire_invokers(const std::vector<InvokerFiring>& firings) {
+  // The claim: only the transaction that still finds the slot as the invoker's next one, and
+  // unrecorded, moves it on. A slot of 0 (none) is never fired. The record check comes before
+  // any write, so that a firing turned down has nothing to undo and the batch goes on without
+  // a savepoint per firing (which costs SQLite a copy of the pages each firing touches).
+  static const std::string kClaim =
+      "UPDATE invokers SET next_slot_ms = ?, enabled = ?, updated_ms = ? "
+      "WHERE invoker_id = ? AND enabled = 1 AND next_slot_ms = ? AND next_slot_ms > 0 "
+      "AND NOT EXISTS (SELECT 1 FROM invoker_records WHERE invoker_id = ? AND slot_ms = ?)";
   static const std::string kInsertRecord = insert_sql("invoker_records", kInvokerRecordNames);
-  if (!f.invocation && !f.tasks.empty()) {
-    return Error{sc::kFailed, "firing invoker " + f.invoker_id + ": tasks without an invocation"};
+  for (const auto& f : firings) {
+    if (!f.invocation && !f.tasks.empty()) {
+      return Error{sc::kFailed, "firing invoker " + f.invoker_id + ": tasks without an invocation"};
+    }
   }
-  auto fired = write("firing an invoker", [&](Connection& conn) -> Expected<bool> {
-    // The claim: only the transaction that still finds the slot as the invoker's next one
-    // moves it on. A slot of 0 (none) is never fired.
-    if (auto s = conn.run(
-            "UPDATE invokers SET next_slot_ms = ?, enabled = ?, updated_ms = ? "
-            "WHERE invoker_id = ? AND enabled = 1 AND next_slot_ms = ? AND next_slot_ms > 0",
-            f.next_slot_ms, f.enabled_after, f.now_ms, f.invoker_id, f.slot_ms);
+  if (firings.empty()) {
+    return std::vector<bool>{};
+  }
+  // One firing, inside the batch's transaction: true when it fired, false when it wrote
+  // nothing; an error rolls the batch back.
+  const auto fire_one = [&](Connection& conn, const InvokerFiring& f) -> Expected<bool> {
+    if (auto s = conn.run(kClaim, f.next_slot_ms, f.enabled_after, f.now_ms, f.invoker_id,
+                          f.slot_ms, f.invoker_id, f.slot_ms);
         !s) {
       return s.error();
     }
     if (conn.changes() == 0) {
-      return false;  // fired elsewhere, changed, disabled or deleted: nothing written
+      // Fired elsewhere, changed, disabled, deleted, or the slot recorded already (the
+      // invoker's next slot was set back to it): nothing written.
+      return false;
     }
-    // The record's key is the firing's, whatever f.record says.
+    // The record's key is the firing's, whatever f.record says. The key is the second guard:
+    // should a record of the slot appear all the same (a store whose claim cannot see one
+    // inserted concurrently), the batch fails rather than fire the slot twice.
     InvokerRecord record = f.record;
     record.invoker_id = f.invoker_id;
     record.slot_ms = f.slot_ms;
@@ -229,13 +240,11 @@ Expected<bool> SqliteStore::fire_invoker(const InvokerFiring& f) {
       return q.error();
     }
     bind_row(*q, record, kInvokerRecordColumns);
-    // The second guard: a slot recorded already (the invoker's next slot was set back to it)
-    // is not fired again.
     if (auto s = run_insert(*q,
                             [&] {
-                              return Error{kSlotRecorded, "invoker " + f.invoker_id + " slot " +
-                                                              std::to_string(f.slot_ms) +
-                                                              " has a record"};
+                              return Error{sc::kFailed, "invoker " + f.invoker_id + " slot " +
+                                                            std::to_string(f.slot_ms) +
+                                                            " has a record"};
                             });
         !s) {
       return s.error();
@@ -246,12 +255,19 @@ Expected<bool> SqliteStore::fire_invoker(const InvokerFiring& f) {
       }
     }
     return true;
+  };
+  return write("firing invokers", [&](Connection& conn) -> Expected<std::vector<bool>> {
+    std::vector<bool> fired;
+    fired.reserve(firings.size());
+    for (const auto& f : firings) {
+      auto one = fire_one(conn, f);
+      if (!one) {
+        return one.error();
+      }
+      fired.push_back(*one);
+    }
+    return fired;
   });
-  // Rolled back: as if another server had fired the slot.
-  if (!fired && fired.error().code == kSlotRecorded) {
-    return false;
-  }
-  return fired;
 }
 
 }  // namespace ferry::server::sqlite

@@ -227,8 +227,8 @@ const std::vector<Migration>& migrations() {
 ))sql",
            tag_table("invoker_tags", "invokers", "invoker_id"),
            tag_index("invoker_tags"),
-           // One record per (invoker, slot): the key is fire_invoker's second guard against
-           // firing a slot twice. Listed newest slot first.
+           // One record per (invoker, slot): fire_invokers checks it and the key guards it again
+           // against firing a slot twice. Listed newest slot first.
            R"sql(CREATE TABLE invoker_records (
   invoker_id TEXT NOT NULL REFERENCES invokers (invoker_id) ON DELETE CASCADE,
   slot_ms BIGINT NOT NULL,

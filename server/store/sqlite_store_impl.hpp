@@ -61,7 +61,7 @@ class SqliteStore final : public Store {
   Expected<Page<InvokerRecord>> list_invoker_records(const InvokerRecordQuery& q) override;
   Expected<std::vector<Invoker>> due_invokers(int64_t until_ms, int64_t limit) override;
   Expected<std::optional<int64_t>> next_invoker_slot() override;
-  Expected<bool> fire_invoker(const InvokerFiring& f) override;
+  Expected<std::vector<bool>> fire_invokers(const std::vector<InvokerFiring>& firings) override;
 
   Status insert_register_code(const RegisterCode& c) override;
   Expected<Page<RegisterCode>> list_register_codes(const std::vector<std::string>& ids,
@@ -93,7 +93,7 @@ class SqliteStore final : public Store {
  private:
   // A command's row and tags (insert_command and insert_invocation), after the name check.
   static Status insert_command_row(Connection& conn, const Command& c);
-  // An invocation's row and its tasks' (insert_invocation and fire_invoker).
+  // An invocation's row and its tasks' (insert_invocation and fire_invokers).
   static Status insert_invocation_rows(Connection& conn, const Invocation& inv,
                                        const std::vector<InvocationTask>& tasks);
 

@@ -1,7 +1,9 @@
-// The Store contract: invokers, their records, the scheduler's reads and fire_invoker, which
-// fires each slot once however many servers try.
+// The Store contract: invokers, their records, the scheduler's reads and fire_invoker(s), which
+// fire each slot once however many servers try, one slot or many in one transaction.
 #include <algorithm>
 #include <atomic>
+#include <barrier>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -76,6 +78,32 @@ void set_next_slot(Store& store, const std::string& id, int64_t next_slot_ms, bo
     i.enabled = enabled;
     return {};
   }));
+}
+
+// The ids of every invocation and every task in the store, sorted.
+std::vector<std::string> all_invocation_ids(Store& store) {
+  InvocationQuery q;
+  q.limit = 1000;
+  auto ids = ids_of(require_value(store.list_invocations(q)));
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::vector<std::string> all_task_ids(Store& store) {
+  TaskQuery q;
+  q.limit = 1000;
+  auto ids = ids_of(require_value(store.list_tasks(q)));
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// The stored invoker; fails the test when it is missing.
+Invoker invoker_of(Store& store, const std::string& id) {
+  auto got = require_value(store.get_invoker(id));
+  if (!got) {
+    FAIL("invoker " << id << " missing");
+  }
+  return *got;
 }
 
 }  // namespace
@@ -614,6 +642,307 @@ TEST_CASE("two servers racing fire each slot exactly once", "[contract][invokers
   REQUIRE(got);
   CHECK_FALSE(got->enabled);
   CHECK(got->next_slot_ms == 0);
+}
+
+TEST_CASE("fire_invokers decides each firing of a batch on its own", "[contract][invokers]") {
+  ContractFixture f;
+  auto& store = f.store;
+  // Three fresh slots, and one stale of each kind between and after them.
+  for (const char* id : {"ivk-a", "ivk-fired", "ivk-disabled", "ivk-b", "ivk-deleted",
+                         "ivk-changed", "ivk-recorded", "ivk-c"}) {
+    require_ok(store->insert_invoker(make_invoker(id, "cmd-1", 60'000)));
+  }
+  // Fired already, by this or another server.
+  REQUIRE(require_value(store->fire_invoker(firing("ivk-fired", 60'000, 120'000, "inv-pre-1"))));
+  set_next_slot(*store, "ivk-disabled", 60'000, false);
+  require_ok(store->delete_invoker("ivk-deleted"));
+  set_next_slot(*store, "ivk-changed", 90'000);
+  // Fired, then its next slot set back to the slot fired: the record key turns it down.
+  REQUIRE(require_value(store->fire_invoker(firing("ivk-recorded", 60'000, 120'000, "inv-pre-2"))));
+  set_next_slot(*store, "ivk-recorded", 60'000);
+  const auto records_before = keys_of(all_records(*store));
+  const Invoker fired_before = invoker_of(*store, "ivk-fired");
+  const Invoker disabled_before = invoker_of(*store, "ivk-disabled");
+  const Invoker changed_before = invoker_of(*store, "ivk-changed");
+  const Invoker recorded_before = invoker_of(*store, "ivk-recorded");
+
+  InvokerFiring last = firing("ivk-c", 60'000, 0);  // a FAILED record, no invocation
+  last.enabled_after = false;
+  const std::vector<InvokerFiring> batch = {
+      firing("ivk-a", 60'000, 120'000, "inv-a"),
+      firing("ivk-fired", 60'000, 120'000, "inv-fired"),
+      firing("ivk-disabled", 60'000, 120'000, "inv-disabled"),
+      firing("ivk-b", 60'000, 180'000, "inv-b"),
+      firing("ivk-deleted", 60'000, 120'000, "inv-deleted"),
+      firing("ivk-changed", 60'000, 120'000, "inv-changed"),
+      firing("ivk-recorded", 60'000, 120'000, "inv-recorded"),
+      last,
+  };
+  CHECK(require_value(store->fire_invokers(batch)) ==
+        std::vector<bool>{true, false, false, true, false, false, false, true});
+
+  // The fresh ones moved on, every field as a lone firing leaves it.
+  Invoker want_a = make_invoker("ivk-a", "cmd-1", 120'000);
+  want_a.updated_ms = 60'007;
+  CHECK(differing_field(invoker_of(*store, "ivk-a"), want_a) == -1);
+  CHECK(invoker_of(*store, "ivk-b").next_slot_ms == 180'000);
+  const Invoker c = invoker_of(*store, "ivk-c");
+  CHECK_FALSE(c.enabled);
+  CHECK(c.next_slot_ms == 0);
+  // The stale ones as they were.
+  CHECK(differing_field(invoker_of(*store, "ivk-fired"), fired_before) == -1);
+  CHECK(differing_field(invoker_of(*store, "ivk-disabled"), disabled_before) == -1);
+  CHECK(differing_field(invoker_of(*store, "ivk-changed"), changed_before) == -1);
+  CHECK(differing_field(invoker_of(*store, "ivk-recorded"), recorded_before) == -1);
+  CHECK_FALSE(require_value(store->get_invoker("ivk-deleted")));
+
+  // Records: the fresh firings' added, every field; the recorded slot's record still the first.
+  auto records = all_records(*store);
+  auto keys = keys_of(records);
+  std::sort(keys.begin(), keys.end());
+  CHECK(keys == std::vector<std::pair<std::string, int64_t>>{{"ivk-a", 60'000},
+                                                             {"ivk-b", 60'000},
+                                                             {"ivk-c", 60'000},
+                                                             {"ivk-fired", 60'000},
+                                                             {"ivk-recorded", 60'000}});
+  CHECK(records_before.size() == 2);
+  for (const auto& r : records.items) {
+    if (r.invoker_id == "ivk-a") {
+      CHECK(differing_field(r, InvokerRecord{"ivk-a", 60'000, 60'005, "on time", "inv-a", ""}) ==
+            -1);
+    } else if (r.invoker_id == "ivk-c") {
+      CHECK(differing_field(r, InvokerRecord{"ivk-c", 60'000, 60'005, "on time", "", "FAILED"}) ==
+            -1);
+    } else if (r.invoker_id == "ivk-fired") {
+      CHECK(r.invocation_id == "inv-pre-1");
+    } else if (r.invoker_id == "ivk-recorded") {
+      CHECK(r.invocation_id == "inv-pre-2");
+    }
+  }
+  // Invocations and tasks: the fresh firings' only, read back whole.
+  CHECK(all_invocation_ids(*store) ==
+        std::vector<std::string>{"inv-a", "inv-b", "inv-pre-1", "inv-pre-2"});
+  CHECK(all_task_ids(*store) ==
+        std::vector<std::string>{"t-inv-a", "t-inv-b", "t-inv-pre-1", "t-inv-pre-2"});
+  auto inv = require_value(store->get_invocation("inv-b"));
+  REQUIRE(inv);
+  CHECK(differing_field(*inv, *batch[3].invocation) == -1);
+  auto task = require_value(store->get_task("t-inv-b"));
+  REQUIRE(task);
+  CHECK(differing_field(*task, batch[3].tasks.front()) == -1);
+}
+
+TEST_CASE("fire_invokers: order within a batch, empty batches", "[contract][invokers]") {
+  ContractFixture f;
+  auto& store = f.store;
+  require_ok(store->insert_invoker(make_invoker("ivk-1", "cmd-1", 60'000)));
+
+  SECTION("an empty batch fires nothing") {
+    CHECK(require_value(store->fire_invokers({})).empty());
+    CHECK(invoker_of(*store, "ivk-1").next_slot_ms == 60'000);
+  }
+  SECTION("firings run in order: a later one sees an earlier one's slot") {
+    CHECK(require_value(store->fire_invokers({firing("ivk-1", 60'000, 120'000, "inv-1"),
+                                              firing("ivk-1", 120'000, 180'000, "inv-2"),
+                                              firing("ivk-1", 60'000, 240'000, "inv-3")})) ==
+          std::vector<bool>{true, true, false});
+    CHECK(invoker_of(*store, "ivk-1").next_slot_ms == 180'000);
+    CHECK(keys_of(records_of(*store, "ivk-1")) ==
+          std::vector<std::pair<std::string, int64_t>>{{"ivk-1", 120'000}, {"ivk-1", 60'000}});
+    CHECK(all_invocation_ids(*store) == std::vector<std::string>{"inv-1", "inv-2"});
+  }
+  SECTION("a slot ahead of the next one does not fire, the next one after it does") {
+    CHECK(require_value(store->fire_invokers({firing("ivk-1", 120'000, 180'000, "inv-2"),
+                                              firing("ivk-1", 60'000, 120'000, "inv-1")})) ==
+          std::vector<bool>{false, true});
+    CHECK(invoker_of(*store, "ivk-1").next_slot_ms == 120'000);
+    CHECK(all_invocation_ids(*store) == std::vector<std::string>{"inv-1"});
+  }
+}
+
+TEST_CASE("fire_invokers: an error fails the batch whole", "[contract][invokers][errors]") {
+  ContractFixture f;
+  auto& store = f.store;
+  for (const char* id : {"ivk-1", "ivk-2", "ivk-3", "ivk-recorded"}) {
+    require_ok(store->insert_invoker(make_invoker(id, "cmd-1", 60'000)));
+  }
+  add_task(*store);  // inv-1, invt-1
+  REQUIRE(require_value(store->fire_invoker(firing("ivk-recorded", 60'000, 120'000, "inv-pre"))));
+  set_next_slot(*store, "ivk-recorded", 60'000);
+  const auto invokers_before = require_value(store->list_invokers({}));
+  const auto records_before = keys_of(all_records(*store));
+  const auto invocations_before = all_invocation_ids(*store);
+  const auto tasks_before = all_task_ids(*store);
+  REQUIRE(invocations_before == std::vector<std::string>{"inv-1", "inv-pre"});
+
+  // Fresh and turned-down firings before the failing one, a fresh one after it.
+  std::vector<InvokerFiring> batch = {
+      firing("ivk-1", 60'000, 120'000, "inv-a"),
+      firing("ivk-recorded", 60'000, 120'000, "inv-r"),
+      firing("ivk-missing", 60'000, 120'000, "inv-m"),
+      firing("ivk-2", 60'000, 120'000, "inv-1"),  // taken
+      firing("ivk-3", 60'000, 120'000, "inv-c"),
+  };
+  auto check_nothing_written = [&] {
+    auto invokers = require_value(store->list_invokers({}));
+    REQUIRE(invokers.items.size() == invokers_before.items.size());
+    for (std::size_t i = 0; i < invokers.items.size(); ++i) {
+      CHECK(differing_field(invokers.items[i], invokers_before.items[i]) == -1);
+    }
+    CHECK(keys_of(all_records(*store)) == records_before);
+    CHECK(all_invocation_ids(*store) == invocations_before);
+    CHECK(all_task_ids(*store) == tasks_before);
+  };
+
+  SECTION("an invocation id taken") {
+    CHECK(error_code(store->fire_invokers(batch)) == sc::kIdDuplicated);
+    check_nothing_written();
+  }
+  SECTION("an invocation id twice in the batch") {
+    batch[3] = firing("ivk-2", 60'000, 120'000, "inv-a");
+    CHECK(error_code(store->fire_invokers(batch)) == sc::kIdDuplicated);
+    check_nothing_written();
+  }
+  SECTION("a task id taken") {
+    batch[3] = firing("ivk-2", 60'000, 120'000, "inv-b");
+    batch[3].tasks.front().invocation_task_id = "invt-1";
+    CHECK(error_code(store->fire_invokers(batch)) == sc::kIdDuplicated);
+    check_nothing_written();
+  }
+  SECTION("tasks without an invocation") {
+    batch[3] = firing("ivk-2", 60'000, 120'000, "inv-b");
+    batch[3].invocation.reset();
+    CHECK(error_code(store->fire_invokers(batch)) != "OK");
+    check_nothing_written();
+  }
+  // And the store fires the batch once the id is free.
+  batch[3] = firing("ivk-2", 60'000, 120'000, "inv-b");
+  CHECK(require_value(store->fire_invokers(batch)) ==
+        std::vector<bool>{true, false, false, true, true});
+  CHECK(all_invocation_ids(*store) ==
+        std::vector<std::string>{"inv-1", "inv-a", "inv-b", "inv-c", "inv-pre"});
+}
+
+TEST_CASE("two servers racing with batches fire each slot exactly once",
+          "[contract][invokers][concurrency]") {
+  ContractFixture f;
+  auto other = f.another();
+  constexpr int kInvokers = 12;
+  constexpr int64_t kSlots = 40;
+  auto invoker_name = [](int i) { return "ivk-" + std::to_string(i); };
+  for (int i = 0; i < kInvokers; ++i) {
+    require_ok(f.store->insert_invoker(make_invoker(invoker_name(i), "cmd-1", 1)));
+  }
+
+  // Both servers read the same due slots, then fire crossing batches of them at once: server 0
+  // the first five, server 1 the 4th to the 11th, so that in every round the second to commit
+  // finds some of its slots fired and the others not. Each invoker's last slot disables it.
+  // Each server keeps the slots its batches reported fired.
+  constexpr int kMaxRounds = kInvokers * kSlots;  // each round fires one slot at least
+  std::barrier sync(2);
+  std::atomic<int64_t> errors{0};
+  // Batches in which all, none, or some of the firings fired.
+  std::atomic<int64_t> batches_all{0};
+  std::atomic<int64_t> batches_none{0};
+  std::atomic<int64_t> batches_with_both{0};
+  std::set<std::pair<std::string, int64_t>> won[2];
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    Store* s = t == 0 ? f.store.get() : other.get();
+    threads.emplace_back([&, s, t] {
+      const std::size_t from = t == 0 ? 0 : 3;
+      const std::size_t to = t == 0 ? 5 : 11;
+      for (int round = 0;; ++round) {
+        sync.arrive_and_wait();  // the last round's firings done
+        auto due = s->due_invokers(kForever, kInvokers);
+        sync.arrive_and_wait();  // both read before either fires
+        if (!due || due->empty() || round == kMaxRounds) {
+          if (!due || round == kMaxRounds) {
+            ++errors;
+          }
+          sync.arrive_and_drop();
+          return;
+        }
+        std::vector<InvokerFiring> batch;
+        for (std::size_t i = from; i < std::min(to, due->size()); ++i) {
+          const Invoker& ivk = (*due)[i];
+          const int64_t slot = ivk.next_slot_ms;
+          InvokerFiring fire = firing(
+              ivk.invoker_id, slot, slot < kSlots ? slot + 1 : 0,
+              "inv-" + std::to_string(t) + "-" + ivk.invoker_id + "-" + std::to_string(slot));
+          fire.enabled_after = slot < kSlots;
+          batch.push_back(std::move(fire));
+        }
+        if (batch.empty()) {
+          continue;
+        }
+        auto fired = s->fire_invokers(batch);
+        if (!fired || fired->size() != batch.size()) {
+          ++errors;
+          continue;
+        }
+        const auto n = std::count(fired->begin(), fired->end(), true);
+        if (n == 0) {
+          ++batches_none;
+        } else if (n == static_cast<std::ptrdiff_t>(fired->size())) {
+          ++batches_all;
+        } else {
+          ++batches_with_both;
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          if ((*fired)[i] && !won[t].emplace(batch[i].invoker_id, batch[i].slot_ms).second) {
+            ++errors;  // the same slot reported fired twice
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  INFO("wins: " << won[0].size() << " and " << won[1].size() << "; batches all fired "
+                << batches_all << ", none " << batches_none << ", some " << batches_with_both);
+  CHECK(errors == 0);
+  // The race was run: both servers won slots, and some batch was decided partly each way.
+  CHECK_FALSE(won[0].empty());
+  CHECK_FALSE(won[1].empty());
+  CHECK(batches_with_both > 0);
+  // Exactly once: no slot won by both, every slot won by one.
+  std::set<std::pair<std::string, int64_t>> all;
+  for (const auto& w : won) {
+    for (const auto& key : w) {
+      CHECK(all.insert(key).second);
+    }
+  }
+  CHECK(static_cast<int64_t>(all.size()) == kInvokers * kSlots);
+
+  // One record per slot, naming the winner's invocation, which exists with its task; no
+  // invocation of a losing firing.
+  auto records = all_records(*f.store);
+  CHECK(records.total == kInvokers * kSlots);
+  std::set<std::string> recorded;
+  for (const auto& r : records.items) {
+    const int winner = won[0].count({r.invoker_id, r.slot_ms}) != 0 ? 0 : 1;
+    CHECK(won[winner].count({r.invoker_id, r.slot_ms}) == 1);
+    CHECK(r.invocation_id ==
+          "inv-" + std::to_string(winner) + "-" + r.invoker_id + "-" + std::to_string(r.slot_ms));
+    recorded.insert(r.invocation_id);
+  }
+  CHECK(static_cast<int64_t>(recorded.size()) == kInvokers * kSlots);
+  InvocationQuery iq;
+  iq.limit = 1000;
+  auto invocations = require_value(f.store->list_invocations(iq));
+  CHECK(invocations.total == kInvokers * kSlots);
+  auto listed = ids_of(invocations);
+  CHECK(std::set<std::string>(listed.begin(), listed.end()) == recorded);
+  TaskQuery tq;
+  tq.limit = 0;
+  CHECK(require_value(f.store->list_tasks(tq)).total == kInvokers * kSlots);
+  for (int i = 0; i < kInvokers; ++i) {
+    const Invoker got = invoker_of(*f.store, invoker_name(i));
+    CHECK_FALSE(got.enabled);
+    CHECK(got.next_slot_ms == 0);
+  }
 }
 
 }  // namespace ferry::test::contract

@@ -78,7 +78,7 @@ struct InvokerRecordQuery : PageRange {
   std::vector<std::string> invoker_ids;
 };
 
-// One slot of an invoker fired (fire_invoker): what is written, all or nothing, when the slot
+// One slot of an invoker fired (fire_invokers): what is written, all or nothing, when the slot
 // is still the invoker's next one.
 struct InvokerFiring {
   std::string invoker_id;
@@ -175,12 +175,24 @@ class Store {
   // wake-up of every server.
   virtual Expected<std::vector<Invoker>> due_invokers(int64_t until_ms, int64_t limit) = 0;
   virtual Expected<std::optional<int64_t>> next_invoker_slot() = 0;
-  // Fires one slot exactly once: in one transaction, when the invoker exists, is enabled and
-  // its next_slot_ms is still f.slot_ms, moves it to f.next_slot_ms (and enabled_after),
-  // inserts f.record and f.invocation with its tasks, and returns true. Returns false and writes
-  // nothing when another server fired that slot first or the invoker was changed, disabled or
-  // deleted meanwhile. (invoker_id, slot_ms) is also unique among the records.
-  virtual Expected<bool> fire_invoker(const InvokerFiring& f) = 0;
+  // Fires slots, each exactly once, all in one transaction (one commit for however many fall
+  // due together). Each firing, in order, is decided on its own: when its invoker exists, is
+  // enabled and its next_slot_ms is still f.slot_ms, it moves it to f.next_slot_ms (and
+  // enabled_after), inserts f.record and f.invocation with its tasks, and result[i] is true.
+  // A firing whose slot another server fired first, whose invoker was changed, disabled or
+  // deleted meanwhile, or whose (invoker_id, slot_ms) has a record already (the key is unique
+  // among the records) writes nothing and gets false, the others going on. An error (the
+  // store failing, an invocation or task id taken, tasks without an invocation) rolls the
+  // whole batch back: nothing fired.
+  virtual Expected<std::vector<bool>> fire_invokers(const std::vector<InvokerFiring>& firings) = 0;
+  // fire_invokers of the one firing.
+  Expected<bool> fire_invoker(const InvokerFiring& f) {
+    auto fired = fire_invokers({f});
+    if (!fired) {
+      return fired.error();
+    }
+    return fired->size() == 1 && fired->front();
+  }
 
   // Register codes. Enabling, disabling and deleting are all or none: kRegisterCodeNotFound
   // naming the first missing id.
