@@ -532,40 +532,75 @@ Expected<Page<InvokerRecord>> describe_invoker_records(ServerContext& ctx,
   return page;
 }
 
-Expected<bool> fire_invoker_slot(ServerContext& ctx, const Invoker& invoker) {
+SlotFirings fire_invoker_slots(ServerContext& ctx, const std::vector<Invoker>& invokers) {
   const cron::Zone& zone = ctx.settings.schedule_zone;
   const int64_t now = ctx.clock.now_ms();
-  InvokerFiring f;
-  f.invoker_id = invoker.invoker_id;
-  f.slot_ms = invoker.next_slot_ms;
-  f.enabled_after = invoker.schedule.policy != kPolicyOnce;
-  f.next_slot_ms = f.enabled_after ? next_slot_after(invoker.schedule, zone, now) : 0;
-  f.now_ms = now;
-  f.record.invoker_id = invoker.invoker_id;
-  f.record.slot_ms = invoker.next_slot_ms;
-  f.record.invoke_ms = now;
-  std::string reason = firing_reason(invoker, zone, now);
-  auto prepared = invocation_for(ctx, invoker, reason);
-  if (prepared) {
-    f.record.invocation_id = prepared->invocation.invocation_id;
-    f.invocation = std::move(prepared->invocation);
-    f.tasks = std::move(prepared->tasks);
-  } else if (prepared.error().code == codes::kInternalError ||
-             prepared.error().code == store_codes::kFailed) {
-    return prepared.error();  // the store failed: the slot stays due, to be fired on a retry
-  } else {
-    f.record.result = "FAILED";
-    reason = "not fired (" + reason + "): " + prepared.error().message;
+  SlotFirings out;
+  const auto failed = [&out](const Error& e) {
+    if (out.failed++ == 0) {
+      out.first_error = e;
+    }
+  };
+  std::vector<InvokerFiring> firings;
+  firings.reserve(invokers.size());
+  for (const Invoker& invoker : invokers) {
+    InvokerFiring f;
+    f.invoker_id = invoker.invoker_id;
+    f.slot_ms = invoker.next_slot_ms;
+    f.enabled_after = invoker.schedule.policy != kPolicyOnce;
+    f.next_slot_ms = f.enabled_after ? next_slot_after(invoker.schedule, zone, now) : 0;
+    f.now_ms = now;
+    f.record.invoker_id = invoker.invoker_id;
+    f.record.slot_ms = invoker.next_slot_ms;
+    f.record.invoke_ms = now;
+    std::string reason = firing_reason(invoker, zone, now);
+    auto prepared = invocation_for(ctx, invoker, reason);
+    if (prepared) {
+      f.record.invocation_id = prepared->invocation.invocation_id;
+      f.invocation = std::move(prepared->invocation);
+      f.tasks = std::move(prepared->tasks);
+    } else if (prepared.error().code == codes::kInternalError ||
+               prepared.error().code == store_codes::kFailed) {
+      failed(prepared.error());  // the store failed: the slot stays due, to be fired on a retry
+      continue;
+    } else {
+      f.record.result = "FAILED";
+      reason = "not fired (" + reason + "): " + prepared.error().message;
+    }
+    f.record.reason = std::move(reason);
+    firings.push_back(std::move(f));
   }
-  f.record.reason = std::move(reason);
-  auto fired = ctx.store.fire_invoker(f);
-  if (!fired) {
-    return fired.error();
+  if (firings.empty()) {
+    return out;
   }
-  if (*fired) {
-    notify_ready_tasks(ctx, f.tasks);
+  const auto fired_ones = [&](const std::vector<InvokerFiring>& batch,
+                              const std::vector<bool>& fired) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (fired[i]) {
+        ++out.fired;
+        notify_ready_tasks(ctx, batch[i].tasks);
+      }
+    }
+  };
+  // One transaction for the whole batch; if it fails, each firing on its own, so that one that
+  // cannot be written does not hold back the others.
+  if (auto fired = ctx.store.fire_invokers(firings)) {
+    fired_ones(firings, *fired);
+    return out;
+  } else if (firings.size() == 1) {
+    failed(fired.error());
+    return out;
   }
-  return *fired;
+  for (auto& f : firings) {
+    std::vector<InvokerFiring> one;
+    one.push_back(std::move(f));
+    if (auto fired = ctx.store.fire_invokers(one)) {
+      fired_ones(one, *fired);
+    } else {
+      failed(fired.error());
+    }
+  }
+  return out;
 }
 
 }  // namespace ferry::server::domain

@@ -62,22 +62,14 @@ Expected<Scheduler::Pass> Scheduler::run_due(ServerContext& ctx, int64_t batch) 
     if (!due) {
       return due.error();
     }
-    int fired_this_round = 0;
-    for (const Invoker& invoker : *due) {
-      auto fired = domain::fire_invoker_slot(ctx, invoker);
-      if (!fired) {
-        pass.failed = true;
-        spdlog::warn("scheduler: invoker {}: the slot {} did not fire: {}", invoker.invoker_id,
-                     invoker.next_slot_ms, fired.error().message);
-        continue;
-      }
-      if (*fired) {
-        ++fired_this_round;
-        spdlog::debug("scheduler: invoker {} fired its slot {} after {} ms", invoker.invoker_id,
-                      invoker.next_slot_ms, now - invoker.next_slot_ms);
-      }
+    const auto firings = domain::fire_invoker_slots(ctx, *due);
+    if (firings.failed > 0) {
+      pass.failed = true;
+      spdlog::warn("scheduler: {} due slots did not fire, the first because: {}", firings.failed,
+                   firings.first_error ? firings.first_error->message : "?");
     }
-    pass.fired += fired_this_round;
+    spdlog::debug("scheduler: {} slots due by {}: {} fired here", due->size(), now, firings.fired);
+    pass.fired += firings.fired;
     if (static_cast<int64_t>(due->size()) < batch || pass.failed) {
       break;
     }

@@ -539,3 +539,25 @@ TEST_CASE_METHOD(InvokerFixture, "two servers on one store fire each slot exactl
   CHECK(invocations->total == 4 * kSlots);
   CHECK(notifier.kicks().size() + other_notifier.kicks().size() == 4 * kSlots);
 }
+
+TEST_CASE_METHOD(InvokerFixture, "many slots due at once fire in one pass, batch after batch",
+                 "[domain][invokers][scheduler]") {
+  constexpr int kInvokers = 150;  // more than one batch of run_due's 100
+  for (int i = 0; i < kInvokers; ++i) {
+    create(recurrence("*/10 * * * *"));
+  }
+  clock.set_ms(ferry::test::kStartMs + 10 * kMinute);
+  auto p = Scheduler::run_due(ictx, 100);
+  if (!p) {
+    FAIL(p.error().message);
+  }
+  CHECK(p->fired == kInvokers);
+  CHECK_FALSE(p->failed);
+  CHECK(p->next_slot_ms == ferry::test::kStartMs + 20 * kMinute);
+  InvokerRecordQuery q;
+  q.limit = 1;
+  auto page = store->list_invoker_records(q);
+  REQUIRE(page);
+  CHECK(page->total == kInvokers);
+  CHECK(notifier.kicks().size() == kInvokers);
+}

@@ -71,11 +71,16 @@ Expected<Page<InvokerRecord>> describe_invoker_records(ServerContext& ctx,
 // it), within StartTime and EndTime; 0 when it has none left.
 int64_t next_slot_after(const InvokerSchedule& schedule, const cron::Zone& zone, int64_t after_ms);
 
-// Fires the due slot `invoker.next_slot_ms` of an enabled invoker at now: makes the invocation
+// Fires the due slots `next_slot_ms` of enabled invokers at now: for each, makes the invocation
 // (source INVOKER) through the same path as InvokeCommand, records it (or why it could not be
 // made) and moves the invoker to its first slot after now, skipping the slots it missed (one
-// firing for all of them, the Reason says so), all in one store transaction that only one
-// server wins. Returns whether this call fired the slot.
-Expected<bool> fire_invoker_slot(ServerContext& ctx, const Invoker& invoker);
+// firing for all of them, the Reason says so). All in one store transaction when it can be
+// (Store::fire_invokers), each slot won by one server only.
+struct SlotFirings {
+  int fired = 0;   // slots this call fired (the others were fired by another server meanwhile)
+  int failed = 0;  // slots the store could not fire: still due, to be tried again
+  std::optional<Error> first_error;
+};
+SlotFirings fire_invoker_slots(ServerContext& ctx, const std::vector<Invoker>& invokers);
 
 }  // namespace ferry::server::domain
