@@ -146,6 +146,19 @@ const GUANGZHOU = {
   RegionState: 'AVAILABLE',
 };
 
+// Invoker times. The server shows them in UTC, whole seconds ("2026-12-07T03:00:00Z"); the tests
+// give them with an offset ("2026-12-07T11:00:00+08:00"), as RFC 3339 allows.
+const zTime = (ms) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
+function offsetTime(ms, offsetMinutes) {
+  const local = new Date(ms + offsetMinutes * 60000).toISOString().slice(0, 19);
+  const abs = Math.abs(offsetMinutes);
+  const hh = String(Math.floor(abs / 60)).padStart(2, '0');
+  const mm = String(abs % 60).padStart(2, '0');
+  return `${local}${offsetMinutes < 0 ? '-' : '+'}${hh}:${mm}`;
+}
+// The first whole second at least `aheadMs` from now: a ONCE invoker's time.
+const wholeSecondAhead = (aheadMs) => Math.ceil((Date.now() + aheadMs) / 1000) * 1000;
+
 // Polls `probe` until it returns a truthy value, which it returns; bounded. `last` (optional)
 // describes the last value seen, for the timeout message.
 async function waitFor(what, probe, timeoutMs = 5000, intervalMs = 100, last = () => '') {
@@ -263,6 +276,32 @@ async function taskWhen(tat, invocationId, what, pred, timeoutMs, intervalMs = 1
   );
 }
 
+// --- invokers --------------------------------------------------------------------------------
+
+// Every record of DescribeInvokerRecords(`fields`), page by page (`limit` a page, 100 at most);
+// checks that each page says the same TotalCount and that the pages add up to it.
+async function allInvokerRecords(tat, fields = {}, limit = 100) {
+  const records = [];
+  let total = null;
+  for (let offset = 0; total === null || offset < total; offset += limit) {
+    const r = await tat.DescribeInvokerRecords({ ...fields, Offset: offset, Limit: limit });
+    if (total !== null) assert.equal(r.TotalCount, total, 'TotalCount is the same on every page');
+    total = r.TotalCount;
+    assert.ok(r.InvokerRecordSet.length <= limit, `at most ${limit} on a page`);
+    if (offset < total) assert.ok(r.InvokerRecordSet.length > 0, `a page at offset ${offset}`);
+    records.push(...r.InvokerRecordSet);
+  }
+  assert.equal(records.length, total, 'the pages hold TotalCount records');
+  return records;
+}
+
+// The one invoker `id`, through DescribeInvokers.
+async function invokerOf(tat, id) {
+  const r = await tat.DescribeInvokers({ InvokerIds: [id] });
+  assert.equal(r.TotalCount, 1, `the invoker ${id}`);
+  return r.InvokerSet[0];
+}
+
 // --- the server ------------------------------------------------------------------------------
 
 // Starts the server: the check "ferry-server starts" passes or fails (with the server's last
@@ -279,14 +318,29 @@ async function startServer(server, sdkVersion) {
   return true;
 }
 
+// Starts one more server of the run (another on a shared data dir, or one again on the data dir
+// it kept): the check "`label` starts" passes or fails (with its last log lines). Whether it is
+// up.
+async function startAnotherServer(server, label) {
+  return check(`${label} starts`, async () => {
+    try {
+      await server.start();
+    } catch (e) {
+      server.kill();
+      throw new Error(`${e.message}\n${server.logTail()}`);
+    }
+  });
+}
+
 // Stops the server with SIGTERM: it must exit 0. After a failed run its last log lines follow.
-async function stopServer(server) {
-  const status = await server.stop();
-  await check('ferry-server stops on SIGTERM with status 0', () => {
+// `label` names it when a test runs several; `keepData` keeps its data dir to start it again.
+async function stopServer(server, { label = 'ferry-server', keepData = false } = {}) {
+  const status = await server.stop(5000, { keepData });
+  await check(`${label} stops on SIGTERM with status 0`, () => {
     assert.deepEqual(status, { code: 0, signal: null });
   });
   if (anyFailed()) {
-    console.log(`# ferry-server log (last lines):\n${server.logTail()}`);
+    console.log(`# ${label} log (last lines):\n${server.logTail()}`);
   }
 }
 
@@ -305,12 +359,18 @@ module.exports = {
   unb64,
   sleep,
   GUANGZHOU,
+  zTime,
+  offsetTime,
+  wholeSecondAhead,
   waitFor,
   rawClient,
   makeClient,
   taskOf,
   invocationOf,
   taskWhen,
+  allInvokerRecords,
+  invokerOf,
   startServer,
+  startAnotherServer,
   stopServer,
 };

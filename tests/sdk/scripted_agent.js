@@ -81,6 +81,14 @@ class ScriptedAgent {
     this.instanceName = '';
   }
 
+  // The same agent (its key and instance id) talking to the server at `baseUrl`: another
+  // server on the same database, or its own server started again on another port.
+  via(baseUrl) {
+    return Object.assign(Object.create(ScriptedAgent.prototype), this, {
+      url: `${baseUrl}/agent`,
+    });
+  }
+
   // Sends one action. Resolves with the "Response" object (errors included: the caller looks at
   // Response.Error). `opts.instanceId` overrides the X-Ferry-Instance header, `opts.timestamp`
   // the clock, `opts.key` the signing key.

@@ -23,6 +23,7 @@ const { TatClient, sdkVersion, FERRY_SERVER, FERRY_AGENT } = harness.setUp('sdk_
   FERRY_AGENT: 'ferry-agent',
 });
 const { check, section, UUID, RFC3339, b64, unb64, waitFor, invocationOf, taskWhen } = harness;
+const { zTime, offsetTime, invokerOf } = harness;
 const { FerryServer } = require('./ferry_server');
 const { FerryAgent } = require('./ferry_agent');
 
@@ -144,6 +145,7 @@ async function main() {
       await section('live output while the task runs', () => liveOutput(S));
       await section('CancelInvocation of a running task', () => cancelRunning(S));
       await section('InvokeCommand of a saved command', () => invokeCommand(S));
+      await section('invokers: a ONCE invoker runs its command on the agent', () => invokers(S));
       await section('a large output', () => largeOutput(S));
       await section('the whole run', () => wholeRun(S));
     }
@@ -513,6 +515,258 @@ async function invokeCommand(S) {
   });
 }
 
+// The call must fail through the SDK with `code` (the server's Error.Code).
+async function rejectsWith(code, call) {
+  let err = null;
+  try {
+    await call();
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err, `expected ${code}, the call succeeded`);
+  assert.equal(err.code, code, `err.code (message: ${err.message})`);
+}
+
+// The first 29 February hh:mm:00 UTC after `ms`: the next slot of the crontab "mm hh 29 2 *" in
+// the server's zone (UTC, the default schedule_time_zone). A leap day: it never fires in a run.
+function nextLeapDayUtc(ms, hh, mm) {
+  for (let y = new Date(ms).getUTCFullYear(); ; y += 1) {
+    const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+    if (leap && Date.UTC(y, 1, 29, hh, mm) > ms) return Date.UTC(y, 1, 29, hh, mm);
+  }
+}
+
+// Invokers, with the real agent online (CreateInvoker requires it): a ONCE invoker 2 to 3 s
+// ahead runs its saved command on the agent for real, with the invoker's Username and
+// Parameters, and leaves one record; meanwhile a RECURRENCE invoker (on leap days only, so it
+// never fires during the run) is listed with its next slot, modified, disabled and enabled.
+// Then the fired ONCE invoker is disabled, cannot be enabled until it has a new time, and is
+// deleted with its records; the invocation it made stays.
+async function invokers(S) {
+  const { tat } = S;
+  const I = S.instanceId;
+  const created = await tat.CreateCommand({
+    CommandName: 'sdk-agent-invoked',
+    Content: b64('echo "invoked by {{who}} on {{ACS::InstanceId}} as $(id -un)"'),
+    CommandType: 'SHELL',
+    Timeout: 30,
+    EnableParameter: true,
+    DefaultParameters: JSON.stringify({ who: 'nobody' }),
+  });
+  const C = created.CommandId;
+  const slot = harness.wholeSecondAhead(2000);
+  const once = await tat.CreateInvoker({
+    Name: 'sdk-agent-once',
+    Type: 'SCHEDULE',
+    CommandId: C,
+    InstanceIds: [I],
+    Username: 'root',
+    Parameters: JSON.stringify({ who: 'an invoker' }),
+    ScheduleSettings: { Policy: 'ONCE', InvokeTime: offsetTime(slot, 8 * 60) },
+  });
+  const V = once.InvokerId;
+  await check('CreateInvoker ONCE, InvokeTime 2-3 s ahead with offset +08:00: an ivk- id', () => {
+    assert.match(V, /^ivk-[a-z0-9]{8}$/);
+  });
+  await check(
+    'DescribeInvokers: the invoker as made, its InvokeTime in UTC, Enable true',
+    async () => {
+      const v = await invokerOf(tat, V);
+      assert.match(v.CreatedTime, RFC3339);
+      assert.equal(v.UpdatedTime, v.CreatedTime);
+      assert.deepEqual(v, {
+        InvokerId: V,
+        Name: 'sdk-agent-once',
+        Type: 'SCHEDULE',
+        CommandId: C,
+        Username: 'root',
+        Parameters: JSON.stringify({ who: 'an invoker' }),
+        InstanceIds: [I],
+        Enable: true,
+        ScheduleSettings: { Policy: 'ONCE', Recurrence: '', InvokeTime: zTime(slot) },
+        CreatedTime: v.CreatedTime,
+        UpdatedTime: v.UpdatedTime,
+        Tags: [],
+      });
+    },
+  );
+  await check('DescribeInvokerRecords before its time: none', async () => {
+    const r = await tat.DescribeInvokerRecords({ InvokerIds: [V] });
+    assert.ok(Date.now() < slot, 'still before the slot');
+    assert.equal(r.TotalCount, 0);
+    assert.deepEqual(r.InvokerRecordSet, []);
+  });
+
+  // While the ONCE invoker waits for its time: a RECURRENCE invoker, listed with its next slot.
+  const t0 = Date.now();
+  const leapDay = await tat.CreateInvoker({
+    Name: 'sdk-agent-leap-day',
+    Type: 'SCHEDULE',
+    CommandId: C,
+    InstanceIds: [I],
+    ScheduleSettings: { Policy: 'RECURRENCE', Recurrence: '0 3 29 2 *' },
+  });
+  const t1 = Date.now();
+  const R = leapDay.InvokerId;
+  // The slot after the moment of the call (either end of it, should a slot fall in between).
+  const nextSlotIs = (v, hh, mm) =>
+    assert.ok(
+      [nextLeapDayUtc(t0, hh, mm), nextLeapDayUtc(t1, hh, mm)]
+        .map(zTime)
+        .includes(v.ScheduleSettings.InvokeTime),
+      `InvokeTime ${v.ScheduleSettings.InvokeTime}, the next 29 Feb ${hh}:${mm} UTC`,
+    );
+  await check(
+    'CreateInvoker RECURRENCE "0 3 29 2 *": listed with InvokeTime its next slot',
+    async () => {
+      const v = await invokerOf(tat, R);
+      assert.equal(v.Enable, true);
+      assert.equal(v.ScheduleSettings.Policy, 'RECURRENCE');
+      assert.equal(v.ScheduleSettings.Recurrence, '0 3 29 2 *');
+      nextSlotIs(v, 3, 0);
+    },
+  );
+  await check(
+    'ModifyInvoker Name and ScheduleSettings: both reflected, the next slot moved',
+    async () => {
+      await tat.ModifyInvoker({
+        InvokerId: R,
+        Name: 'sdk-agent-leap-day-0430',
+        ScheduleSettings: { Policy: 'RECURRENCE', Recurrence: '30 4 29 2 *' },
+      });
+      const v = await invokerOf(tat, R);
+      assert.equal(v.Name, 'sdk-agent-leap-day-0430');
+      assert.equal(v.ScheduleSettings.Recurrence, '30 4 29 2 *');
+      nextSlotIs(v, 4, 30);
+      assert.equal(v.Enable, true);
+    },
+  );
+  await check('DisableInvoker: Enable false, no next slot (InvokeTime "")', async () => {
+    await tat.DisableInvoker({ InvokerId: R });
+    const v = await invokerOf(tat, R);
+    assert.equal(v.Enable, false);
+    assert.equal(v.ScheduleSettings.InvokeTime, '');
+  });
+  await check('EnableInvoker: Enable true, InvokeTime its next slot again', async () => {
+    await tat.EnableInvoker({ InvokerId: R });
+    const v = await invokerOf(tat, R);
+    assert.equal(v.Enable, true);
+    nextSlotIs(v, 4, 30);
+  });
+
+  // The ONCE invoker fires.
+  let record = null;
+  await check(
+    'at its time the ONCE invoker fires: one record, "scheduled for" its time',
+    async () => {
+      let seen = null;
+      const r = await waitFor(
+        `the record of ${V}`,
+        async () => {
+          seen = await tat.DescribeInvokerRecords({ InvokerIds: [V] });
+          return seen.TotalCount > 0 ? seen : null;
+        },
+        slot - Date.now() + 15000,
+        200,
+        () => JSON.stringify(seen),
+      );
+      assert.equal(r.TotalCount, 1);
+      record = r.InvokerRecordSet[0];
+      assert.equal(record.InvokerId, V);
+      assert.equal(record.Reason, `scheduled for ${zTime(slot)}`);
+      assert.match(record.InvocationId, /^inv-[a-z0-9]{8}$/);
+      assert.match(record.InvokeTime, RFC3339);
+      assert.ok(Date.parse(record.InvokeTime) >= slot, `InvokeTime ${record.InvokeTime}`);
+      assert.ok(['PENDING', 'RUNNING', 'SUCCESS'].includes(record.Result), record.Result);
+    },
+  );
+  if (!record) throw new Error('the ONCE invoker did not fire');
+  S.tasks.push(record.InvocationId);
+  await harness.checkTimeBound('... within 2 s of its time', () => {
+    assert.ok(Date.parse(record.InvokeTime) - slot < 2000, `InvokeTime ${record.InvokeTime}`);
+  });
+  const t = await finalTask(tat, record.InvocationId);
+  await check("the agent ran it: SUCCESS, as root, the invoker's parameter substituted", () => {
+    assert.deepEqual(outcome(t), expected('SUCCESS', 0, `invoked by an invoker on ${I} as root\n`));
+    assert.equal(t.CommandId, C);
+  });
+  await check("DescribeInvocations: InvocationSource INVOKER, the invoker's settings", async () => {
+    const i = await invocationOf(tat, record.InvocationId);
+    assert.equal(i.InvocationSource, 'INVOKER');
+    assert.equal(i.InvocationStatus, 'SUCCESS');
+    assert.equal(i.CommandId, C);
+    assert.equal(i.CommandName, 'sdk-agent-invoked');
+    assert.equal(i.Username, 'root');
+    assert.deepEqual(JSON.parse(i.Parameters), { who: 'an invoker' });
+    assert.deepEqual(
+      i.InvocationTaskBasicInfoSet.map((x) => [x.InstanceId, x.TaskStatus]),
+      [[I, 'SUCCESS']],
+    );
+  });
+  await check('DescribeInvokerRecords: Result SUCCESS, still the one record', async () => {
+    const r = await tat.DescribeInvokerRecords({ InvokerIds: [V] });
+    assert.deepEqual(r.InvokerRecordSet, [{ ...record, Result: 'SUCCESS' }]);
+    assert.equal(r.TotalCount, 1);
+  });
+  await check('DescribeInvokers: a fired ONCE invoker is Enable false', async () => {
+    const v = await invokerOf(tat, V);
+    assert.equal(v.Enable, false);
+    assert.equal(v.ScheduleSettings.InvokeTime, zTime(slot));
+  });
+  await check('EnableInvoker of it -> InvalidParameterValue.InvokeTimeExpired', () =>
+    rejectsWith('InvalidParameterValue.InvokeTimeExpired', () =>
+      tat.EnableInvoker({ InvokerId: V }),
+    ),
+  );
+  const later = harness.wholeSecondAhead(3600 * 1000);
+  await check('ModifyInvoker gives it a new Name and time (offset -05:00): reflected', async () => {
+    await tat.ModifyInvoker({
+      InvokerId: V,
+      Name: 'sdk-agent-once-again',
+      ScheduleSettings: { Policy: 'ONCE', InvokeTime: offsetTime(later, -5 * 60) },
+    });
+    const v = await invokerOf(tat, V);
+    assert.equal(v.Name, 'sdk-agent-once-again');
+    assert.deepEqual(v.ScheduleSettings, {
+      Policy: 'ONCE',
+      Recurrence: '',
+      InvokeTime: zTime(later),
+    });
+    assert.equal(v.Enable, false);
+  });
+  await check('EnableInvoker then: Enable true; DisableInvoker: Enable false', async () => {
+    await tat.EnableInvoker({ InvokerId: V });
+    const on = await invokerOf(tat, V);
+    assert.equal(on.Enable, true);
+    assert.equal(on.ScheduleSettings.InvokeTime, zTime(later));
+    await tat.DisableInvoker({ InvokerId: V });
+    assert.equal((await invokerOf(tat, V)).Enable, false);
+  });
+  await check(
+    'DeleteInvoker: DescribeInvokers and DescribeInvokerRecords find nothing',
+    async () => {
+      await tat.DeleteInvoker({ InvokerId: V });
+      const v = await tat.DescribeInvokers({ InvokerIds: [V] });
+      assert.equal(v.TotalCount, 0);
+      assert.deepEqual(v.InvokerSet, []);
+      const r = await tat.DescribeInvokerRecords({ InvokerIds: [V] });
+      assert.equal(r.TotalCount, 0);
+      assert.deepEqual(r.InvokerRecordSet, []);
+    },
+  );
+  await check('... and the invocation it made is still described', async () => {
+    const i = await invocationOf(tat, record.InvocationId);
+    assert.equal(i.InvocationSource, 'INVOKER');
+    assert.equal(i.InvocationStatus, 'SUCCESS');
+  });
+  await check('DeleteInvoker of the RECURRENCE one, then DeleteCommand: none left', async () => {
+    await tat.DeleteInvoker({ InvokerId: R });
+    assert.equal((await tat.DescribeInvokers({})).TotalCount, 0);
+    await tat.DeleteCommand({ CommandId: C });
+    assert.equal((await tat.DescribeCommands({ CommandIds: [C] })).TotalCount, 0);
+  });
+}
+
 // 1024 lines of 64 bytes: "line 0000 " and 53 letters and digits, then "\n".
 const LINES = 1024;
 const PAD = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0';
@@ -546,13 +800,13 @@ async function largeOutput(S) {
 async function wholeRun(S) {
   const { tat } = S;
   await check(
-    'DescribeInvocationTasks by instance-id lists the 8 tasks of the run, all final',
+    'DescribeInvocationTasks by instance-id lists the 9 tasks of the run, all final',
     async () => {
       const r = await tat.DescribeInvocationTasks({
         Filters: [{ Name: 'instance-id', Values: [S.instanceId] }],
         Limit: 100,
       });
-      assert.equal(r.TotalCount, 8);
+      assert.equal(r.TotalCount, 9);
       assert.deepEqual(r.InvocationTaskSet.map((t) => t.InvocationId).sort(), [...S.tasks].sort());
       for (const t of r.InvocationTaskSet) assert.ok(FINAL.has(t.TaskStatus), t.TaskStatus);
     },

@@ -17,8 +17,8 @@ const harness = require('./harness');
 const { TatClient, sdkVersion, FERRY_SERVER } = harness.setUp('sdk_test', {
   FERRY_SERVER: 'ferry-server',
 });
-const { check, section, UUID, RFC3339, b64, unb64, waitFor } = harness;
-const { taskOf, invocationOf, taskWhen } = harness;
+const { check, section, UUID, RFC3339, b64, unb64, sleep, waitFor } = harness;
+const { taskOf, invocationOf, taskWhen, zTime, offsetTime, invokerOf } = harness;
 const { FerryServer } = require('./ferry_server');
 const { ScriptedAgent } = require('./scripted_agent');
 
@@ -100,13 +100,17 @@ const makeClient = (endpoint, options = {}) =>
 async function main() {
   const started = Date.now();
   const server = new FerryServer(FERRY_SERVER, { ...CREDENTIALS, config: SERVER_CONFIG });
-  onInterrupt = () => server.kill();
+  // The servers of the invoker sections come and go; each is killed with the test too.
+  const others = [];
+  onInterrupt = () => [server, ...others].forEach((x) => x.kill());
   if (!(await harness.startServer(server, sdkVersion))) return;
   const endpoint = `127.0.0.1:${server.port}`;
   const tat = makeClient(endpoint);
-  const S = { server, tat, endpoint }; // state shared by the sections
+  const S = { server, tat, endpoint, others }; // state shared by the sections
 
   try {
+    // First, so that the downtime it needs passes while the other sections run.
+    await section('invokers: a server stops before a ONCE invoker is due', () => downtimeBegins(S));
     await section('what the SDK sends', () => wireFormat(S));
     await section('regions, quotas, scenes', () => misc(S));
     await section('commands', () => commands(S));
@@ -121,6 +125,10 @@ async function main() {
     await section('invokers', () => invokers(S));
     await section('rate limit', () => rateLimit(S));
     await section('clean-up deletes', () => cleanUp(S));
+    await section('invokers: two servers on one data dir fire each slot once', () => twoServers(S));
+    await section('invokers: the server starts again after the slot and catches up', () =>
+      downtimeEnds(S),
+    );
   } finally {
     await harness.stopServer(server);
   }
@@ -1336,45 +1344,18 @@ async function businessErrors(S) {
   );
 }
 
-// Invokers are not served yet by every ferry-server version: UnsupportedOperation is accepted as
-// "not there yet" (and said so), anything else must be the full TAT behaviour.
+// The invoker actions on a RECURRENCE invoker (daily at 03:00 UTC). The invoker sections at the
+// end (downtime, two servers) each run servers of their own.
 async function invokers(S) {
   const { tat } = S;
-  let created;
-  try {
-    created = await tat.CreateInvoker({
-      Name: 'sdk-invoker',
-      Type: 'SCHEDULE',
-      CommandId: S.commandA,
-      InstanceIds: [S.instanceId],
-      Parameters: JSON.stringify({ name: 'invoker' }),
-      ScheduleSettings: { Policy: 'RECURRENCE', Recurrence: '0 3 * * *' },
-    });
-  } catch (e) {
-    if (e.code !== 'UnsupportedOperation') throw e;
-  }
-  if (!created) {
-    for (const action of [
-      'DescribeInvokers',
-      'ModifyInvoker',
-      'EnableInvoker',
-      'DisableInvoker',
-      'DeleteInvoker',
-      'DescribeInvokerRecords',
-    ]) {
-      const req =
-        action === 'DescribeInvokers' || action === 'DescribeInvokerRecords'
-          ? {}
-          : { InvokerId: 'ivk-00000000' };
-      await checkError(
-        `${action} (invokers not served by this server yet)`,
-        'UnsupportedOperation',
-        () => tat[action](req),
-      );
-    }
-    console.log('# note: this ferry-server answers UnsupportedOperation for the invoker actions');
-    return;
-  }
+  const created = await tat.CreateInvoker({
+    Name: 'sdk-invoker',
+    Type: 'SCHEDULE',
+    CommandId: S.commandA,
+    InstanceIds: [S.instanceId],
+    Parameters: JSON.stringify({ name: 'invoker' }),
+    ScheduleSettings: { Policy: 'RECURRENCE', Recurrence: '0 3 * * *' },
+  });
   const V = created.InvokerId;
   await check('CreateInvoker returns an ivk- id', () => assert.match(V, /^ivk-[a-z0-9]{8}$/));
   await check('DescribeInvokers by id', async () => {
@@ -1497,6 +1478,316 @@ async function cleanUp(S) {
       assert.equal((await tat.DescribeRegisterCodes({})).TotalCount, 0);
     });
   }
+}
+
+// --- invokers on servers of their own: downtime, and two servers on one database -----------
+
+// A record's Reason says "fired late" for a slot fired more than this after its time
+// (kLateFiringMs, server/include/ferry/server/domain/invokers.hpp); a slot fired sooner, even
+// by a server started after it, is "scheduled for" its time. The downtime test waits this long
+// (and a margin) while the server is down; the run's other sections take place meanwhile.
+const LATE_FIRING_MS = 30000;
+
+// Starts `server` as one more server of the run (killed with the test): whether it is up.
+async function startOther(S, server, label) {
+  S.others.push(server);
+  return harness.startAnotherServer(server, label);
+}
+
+// What an invoker needs on a server of its own (reached through `tat` and `url`): a register
+// code, a scripted agent registered with it and online (CreateInvoker requires that), and a
+// saved command. {agent, commandId}.
+async function invokerGround(tat, url, commandName, script) {
+  const code = await tat.CreateRegisterCode({ Description: commandName, RegisterLimit: 1 });
+  const agent = new ScriptedAgent(url);
+  const reg = await agent.register(code.RegisterCodeId, code.RegisterCodeValue);
+  if (reg.Error) throw new Error(`RegisterInstance: ${JSON.stringify(reg.Error)}`);
+  await agent.heartbeat(AGENT_VERSION);
+  const command = await tat.CreateCommand({ CommandName: commandName, Content: b64(script) });
+  return { agent, commandId: command.CommandId };
+}
+
+// Downtime, with real processes. A server of its own, on a data dir of its own: a ONCE
+// invoker 3 to 4 s ahead, then the server gets SIGTERM before the slot and keeps its data dir.
+// downtimeEnds starts it again once the slot is more than LATE_FIRING_MS past.
+async function downtimeBegins(S) {
+  const server = new FerryServer(FERRY_SERVER, { ...CREDENTIALS, config: SERVER_CONFIG });
+  if (!(await startOther(S, server, 'a server of its own for the downtime test'))) return;
+  const tat = makeClient(`127.0.0.1:${server.port}`);
+  const D = { server };
+  try {
+    Object.assign(D, await invokerGround(tat, server.url, 'sdk-downtime', 'echo caught up'));
+    D.slot = harness.wholeSecondAhead(3000);
+    const created = await tat.CreateInvoker({
+      Name: 'sdk-downtime',
+      Type: 'SCHEDULE',
+      CommandId: D.commandId,
+      InstanceIds: [D.agent.instanceId],
+      ScheduleSettings: { Policy: 'ONCE', InvokeTime: offsetTime(D.slot, 5 * 60 + 30) },
+    });
+    D.invokerId = created.InvokerId;
+    await check(
+      'CreateInvoker ONCE 3-4 s ahead (offset +05:30): enabled, no record yet',
+      async () => {
+        const v = await invokerOf(tat, D.invokerId);
+        assert.equal(v.Enable, true);
+        assert.equal(v.ScheduleSettings.InvokeTime, zTime(D.slot));
+        assert.equal(
+          (await tat.DescribeInvokerRecords({ InvokerIds: [D.invokerId] })).TotalCount,
+          0,
+        );
+      },
+    );
+  } finally {
+    await harness.stopServer(server, {
+      label: 'the downtime server (before the slot)',
+      keepData: true,
+    });
+  }
+  await check('... and the server stopped before the slot', () => {
+    assert.ok(Date.now() < D.slot, `${D.slot - Date.now()} ms before it`);
+  });
+  if (D.invokerId) S.downtime = D;
+}
+
+async function downtimeEnds(S) {
+  const D = S.downtime;
+  if (!D) throw new Error('no invoker waiting for its server');
+  const { server } = D;
+  const wait = D.slot + LATE_FIRING_MS + 1500 - Date.now();
+  if (wait > 0) {
+    console.log(`# waiting ${(wait / 1000).toFixed(1)} s more: the slot must be over 30 s past`);
+    await sleep(wait);
+  }
+  const restarted = Date.now();
+  if (!(await harness.startAnotherServer(server, 'the downtime server (again, on its data dir)'))) {
+    return;
+  }
+  const tat = makeClient(`127.0.0.1:${server.port}`);
+  const agent = D.agent.via(server.url);
+  try {
+    let record = null;
+    await check(
+      'it fires the missed slot once: Reason "fired late: due at ... while no server was running"',
+      async () => {
+        let seen = null;
+        const r = await waitFor(
+          `the record of ${D.invokerId}`,
+          async () => {
+            seen = await tat.DescribeInvokerRecords({ InvokerIds: [D.invokerId] });
+            return seen.TotalCount > 0 ? seen : null;
+          },
+          15000,
+          200,
+          () => JSON.stringify(seen),
+        );
+        assert.equal(r.TotalCount, 1);
+        record = r.InvokerRecordSet[0];
+        assert.equal(record.InvokerId, D.invokerId);
+        assert.equal(
+          record.Reason,
+          `fired late: due at ${zTime(D.slot)} while no server was running`,
+        );
+        assert.match(record.InvocationId, /^inv-[a-z0-9]{8}$/);
+        // Fired by the server started again, not before the stop.
+        const firedAt = Date.parse(record.InvokeTime);
+        assert.ok(
+          firedAt >= Math.floor(restarted / 1000) * 1000,
+          `InvokeTime ${record.InvokeTime}`,
+        );
+      },
+    );
+    if (!record) return;
+    const inv = record.InvocationId;
+    await check('DescribeInvocations: InvocationSource INVOKER, the saved command', async () => {
+      const i = await invocationOf(tat, inv);
+      assert.equal(i.InvocationSource, 'INVOKER');
+      assert.equal(i.CommandId, D.commandId);
+      assert.equal(i.CommandName, 'sdk-downtime');
+      assert.deepEqual(
+        i.InvocationTaskBasicInfoSet.map((t) => t.InstanceId),
+        [D.agent.instanceId],
+      );
+    });
+    await check(
+      'the agent runs it: the task SUCCESS with its output, the record SUCCESS',
+      async () => {
+        await agent.heartbeat(AGENT_VERSION);
+        const taskId = (await taskOf(tat, inv)).InvocationTaskId;
+        const wire = await agentSees(agent, taskId);
+        assert.equal(unb64(wire.Content), 'echo caught up');
+        await agent.reportStart(taskId);
+        await agent.reportFinish(taskId, {
+          Result: 'SUCCESS',
+          ExitCode: 0,
+          Output: b64('caught up\n'),
+        });
+        const t = await taskOf(tat, inv, false);
+        assert.equal(t.TaskStatus, 'SUCCESS');
+        assert.equal(unb64(t.TaskResult.Output), 'caught up\n');
+        assert.equal((await invocationOf(tat, inv)).InvocationStatus, 'SUCCESS');
+        const r = await tat.DescribeInvokerRecords({ InvokerIds: [D.invokerId] });
+        assert.deepEqual(r.InvokerRecordSet, [{ ...record, Result: 'SUCCESS' }]);
+      },
+    );
+    await check('still one record; the invoker is Enable false', async () => {
+      assert.equal((await tat.DescribeInvokerRecords({})).TotalCount, 1);
+      assert.equal((await invokerOf(tat, D.invokerId)).Enable, false);
+    });
+  } finally {
+    await harness.stopServer(server, { label: 'the downtime server (after the catch-up)' });
+  }
+}
+
+// Two ferry-server processes on one data dir (one SQLite database), each with its scheduler:
+// INVOKERS ONCE invokers, made half through each, their times over SPREAD_S whole seconds
+// (several due at the same second). Each slot must fire exactly once across the two: one record
+// per invoker, and as many INVOKER invocations of the command as invokers.
+const INVOKERS = 30;
+const SPREAD_S = 6;
+const OFFSETS = [8 * 60, -5 * 60, 0, 5 * 60 + 45]; // InvokeTime offsets, in turn
+
+async function twoServers(S) {
+  // Debug logs: each server logs the slots it fired (the split is printed, not checked).
+  const config = { ...SERVER_CONFIG, log_level: 'debug' };
+  const a = new FerryServer(FERRY_SERVER, { ...CREDENTIALS, config });
+  const b = new FerryServer(FERRY_SERVER, { ...CREDENTIALS, config, dataDir: a.dataDir });
+  if (!(await startOther(S, a, 'server A (a data dir of its own)'))) return;
+  try {
+    if (!(await startOther(S, b, 'server B on the data dir of A'))) return;
+    try {
+      await twoServersFire(a, b);
+    } finally {
+      await harness.stopServer(b, { label: 'server B' });
+    }
+  } finally {
+    await harness.stopServer(a, { label: 'server A' });
+  }
+}
+
+async function twoServersFire(a, b) {
+  const tatA = makeClient(`127.0.0.1:${a.port}`);
+  const tatB = makeClient(`127.0.0.1:${b.port}`);
+  const { agent, commandId: C } = await invokerGround(tatA, a.url, 'sdk-two-servers', 'echo once');
+  // Online for B too: its contact through A reaches the shared presence only in a while.
+  await agent.via(b.url).heartbeat(AGENT_VERSION);
+  await check('B sees what A made: the instance Online, the command', async () => {
+    const r = await tatB.DescribeRegisterInstances({ InstanceIds: [agent.instanceId] });
+    assert.equal(r.RegisterInstanceSet[0].Status, 'Online');
+    assert.equal((await tatB.DescribeCommands({ CommandIds: [C] })).TotalCount, 1);
+  });
+
+  // INVOKERS / SPREAD_S invokers a second from 2-3 s ahead; each at least 1 s ahead when it is
+  // made, however slow the server (the calls are paced: 30 take about 2 s).
+  const base = harness.wholeSecondAhead(2000);
+  const slots = new Map(); // InvokerId -> its slot
+  for (let i = 0; i < INVOKERS; i += 1) {
+    const planned = base + Math.floor((i * SPREAD_S) / INVOKERS) * 1000;
+    const slot = Math.max(planned, harness.wholeSecondAhead(1000));
+    const r = await (i % 2 ? tatB : tatA).CreateInvoker({
+      Name: `sdk-two-servers-${i}`,
+      Type: 'SCHEDULE',
+      CommandId: C,
+      InstanceIds: [agent.instanceId],
+      ScheduleSettings: {
+        Policy: 'ONCE',
+        InvokeTime: offsetTime(slot, OFFSETS[i % OFFSETS.length]),
+      },
+    });
+    slots.set(r.InvokerId, slot);
+  }
+  const last = Math.max(...slots.values());
+  const ids = [...slots.keys()].sort();
+  await check(
+    `${INVOKERS} ONCE invokers made, half through each server, over ${SPREAD_S} s`,
+    async () => {
+      assert.equal(ids.length, INVOKERS, 'distinct ids');
+      const r = await tatB.DescribeInvokers({ Limit: 100 });
+      assert.equal(r.TotalCount, INVOKERS);
+      for (const v of r.InvokerSet) {
+        assert.equal(v.ScheduleSettings.InvokeTime, zTime(slots.get(v.InvokerId)), v.InvokerId);
+      }
+    },
+  );
+
+  let seen = null;
+  await check('all slots fire (a record for every invoker, read through A)', async () => {
+    await waitFor(
+      `${INVOKERS} records`,
+      async () => {
+        seen = await tatA.DescribeInvokerRecords({ Limit: 1 });
+        return seen.TotalCount >= INVOKERS;
+      },
+      last - Date.now() + 15000,
+      250,
+      () => `TotalCount ${seen && seen.TotalCount}`,
+    );
+  });
+  // Should a slot fire twice, both servers fire it at its time: a moment's margin.
+  await sleep(500);
+  let records = [];
+  await check('exactly one record per invoker (DescribeInvokerRecords, Limit 100)', async () => {
+    records = await harness.allInvokerRecords(tatA, {}, 100);
+    assert.equal(records.length, INVOKERS);
+    assert.deepEqual(records.map((r) => r.InvokerId).sort(), ids);
+  });
+  await check('the same through B, in pages of 7, and by InvokerIds', async () => {
+    const noResult = (set) => set.map(({ Result, ...rest }) => rest);
+    assert.deepEqual(noResult(await harness.allInvokerRecords(tatB, {}, 7)), noResult(records));
+    const byIds = await harness.allInvokerRecords(tatB, { InvokerIds: ids }, 100);
+    assert.deepEqual(noResult(byIds), noResult(records));
+  });
+  await check('each record: "scheduled for" its slot, an invocation of its own', () => {
+    for (const r of records) {
+      assert.equal(r.Reason, `scheduled for ${zTime(slots.get(r.InvokerId))}`, r.InvokerId);
+      assert.ok(Date.parse(r.InvokeTime) >= slots.get(r.InvokerId), r.InvokeTime);
+      assert.match(r.InvocationId, /^inv-[a-z0-9]{8}$/);
+    }
+    assert.equal(new Set(records.map((r) => r.InvocationId)).size, INVOKERS);
+  });
+  await harness.checkTimeBound('... each fired within 2 s of its time', () => {
+    for (const r of records) {
+      const late = Date.parse(r.InvokeTime) - slots.get(r.InvokerId);
+      assert.ok(late < 2000, `${r.InvokerId} at ${r.InvokeTime}`);
+    }
+  });
+  await check(
+    `DescribeInvocations of the command: ${INVOKERS}, all INVOKER, the records' own`,
+    async () => {
+      const r = await tatB.DescribeInvocations({
+        Filters: [{ Name: 'command-id', Values: [C] }],
+        Limit: 100,
+      });
+      assert.equal(r.TotalCount, INVOKERS);
+      assert.deepEqual(
+        r.InvocationSet.map((i) => i.InvocationId).sort(),
+        records.map((x) => x.InvocationId).sort(),
+      );
+      for (const i of r.InvocationSet) {
+        assert.equal(i.InvocationSource, 'INVOKER', i.InvocationId);
+        assert.deepEqual(
+          i.InvocationTaskBasicInfoSet.map((t) => t.InstanceId),
+          [agent.instanceId],
+        );
+      }
+    },
+  );
+  await check('every invoker fired is Enable false', async () => {
+    const r = await tatA.DescribeInvokers({ Limit: 100 });
+    assert.deepEqual(
+      r.InvokerSet.filter((v) => v.Enable).map((v) => v.InvokerId),
+      [],
+    );
+  });
+  // How many slots each server's debug log says it fired: printed, not checked (the split is a
+  // race, and log lines are no interface). Both wordings: one line per slot, or per pass.
+  const firedBy = (server) => {
+    const log = server.logTail(100000);
+    let n = (log.match(/scheduler: invoker \S+ fired/g) || []).length;
+    for (const m of log.matchAll(/: (\d+) fired here/g)) n += Number(m[1]);
+    return n;
+  };
+  console.log(`# slots fired: ${firedBy(a)} by server A, ${firedBy(b)} by server B`);
 }
 
 // ctest's timeout or a Ctrl-C: what main started goes down with the test.
