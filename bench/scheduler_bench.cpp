@@ -1,6 +1,7 @@
 // The scheduler's cost with many invokers: a real ferry-server (release build from the same
 // build dir) with N enabled RECURRENCE invokers spread over the hour (invoker i fires at minute
 // i % 60 of every hour, so N/60 slots fall due together each minute), no API traffic.
+// With --every-minute all N fire every minute instead (a burst of N slots due at once).
 //  floor:   the same server, idle, before any invoker exists: CPU (% of one core) and RSS;
 //  loaded:  the same over the next M minutes with the N invokers, firing as they fall due;
 //  lag:     for every firing in that window, its invocation's creation time minus the slot's
@@ -8,7 +9,7 @@
 //  firings: the firings expected in the window (each invoker's minute boundaries after it was
 //           made) and those recorded, which must be equal, one per (invoker, slot).
 // Usage: ferry-bench-scheduler [--invokers N] [--minutes M] [--idle-seconds S] [--threads T]
-//                              [--server PATH]   (prints one JSON object)
+//                              [--every-minute] [--server PATH]   (prints one JSON object)
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -43,6 +44,7 @@ struct Options {
   double minutes = 3;
   double idle_seconds = 20;
   int threads = 8;
+  bool every_minute = false;
   std::string server = FERRY_SERVER_BIN;
 };
 
@@ -125,12 +127,14 @@ Options parse_options(int argc, char** argv) {
       o.idle_seconds = std::stod(next());
     } else if (a == "--threads") {
       o.threads = std::stoi(next());
+    } else if (a == "--every-minute") {
+      o.every_minute = true;
     } else if (a == "--server") {
       o.server = next();
     } else {
       throw std::runtime_error(
           "usage: ferry-bench-scheduler [--invokers N] [--minutes M] [--idle-seconds S] "
-          "[--threads T] [--server PATH]");
+          "[--threads T] [--every-minute] [--server PATH]");
     }
   }
   if (o.invokers < 1 || o.minutes <= 0 || o.idle_seconds <= 0 || o.threads < 1) {
@@ -171,6 +175,7 @@ int main(int argc, char** argv) {
 
     json out;
     out["invokers"] = o.invokers;
+    out["schedule"] = o.every_minute ? "every minute, all at once" : "minute i % 60 of the hour";
     out["floor"] = watch(server.pid(), o.idle_seconds);
     out["floor"]["what"] = "the server idle with no invoker";
 
@@ -193,7 +198,9 @@ int main(int argc, char** argv) {
                {"CommandId", command_id},
                {"InstanceIds", {agent.instance_id()}},
                {"ScheduleSettings",
-                {{"Policy", "RECURRENCE"}, {"Recurrence", std::to_string(i % 60) + " * * * *"}}}});
+                {{"Policy", "RECURRENCE"},
+                 {"Recurrence",
+                  o.every_minute ? "* * * * *" : std::to_string(i % 60) + " * * * *"}}}});
           if (!r.ok()) {
             std::lock_guard lock(failure_mutex);
             if (failures++ == 0) {
@@ -250,7 +257,7 @@ int main(int argc, char** argv) {
                                  "FROM invokers")) {
       const int64_t minute = row[0];
       for (int64_t b = (row[1] / kMinuteMs + 1) * kMinuteMs; b <= cutoff; b += kMinuteMs) {
-        expected += (b / kMinuteMs) % 60 == minute ? 1 : 0;
+        expected += o.every_minute || (b / kMinuteMs) % 60 == minute ? 1 : 0;
       }
     }
     out["firings"] = {{"expected", expected}, {"recorded", records}, {"failed", failed}};
