@@ -124,10 +124,11 @@ struct InvokerFixture : ferry::test::ServerFixture {
   std::string param_command;
 };
 
-std::string code_of(const Expected<std::string>& r) {
+// "OK" or the error's code (domain_test.cpp's code_of requires an error).
+std::string outcome(const Expected<std::string>& r) {
   return r ? std::string("OK") : r.error().code;
 }
-std::string code_of(const Status& s) {
+std::string outcome(const Status& s) {
   return s ? std::string("OK") : s.error().code;
 }
 
@@ -250,7 +251,7 @@ TEST_CASE_METHOD(InvokerFixture, "every bad input of CreateInvoker gets its seed
     domain::InvokerFields f = once();
     c.change(f);
     INFO(c.what);
-    CHECK(code_of(domain::create_invoker(ictx, f)) == c.code);
+    CHECK(outcome(domain::create_invoker(ictx, f)) == c.code);
   }
   // None of them left an invoker behind.
   auto page = store->list_invokers({});
@@ -269,16 +270,16 @@ TEST_CASE_METHOD(InvokerFixture, "InvalidCronExpression names the field at fault
 
 TEST_CASE_METHOD(InvokerFixture, "the invoker actions on ids: malformed, unknown",
                  "[domain][invokers]") {
-  CHECK(code_of(domain::set_invoker_enabled(ictx, "ivk-BAD", true)) == "InvalidParameterValue.ID");
-  CHECK(code_of(domain::delete_invoker(ictx, "invoker")) == "InvalidParameterValue.ID");
-  CHECK(code_of(domain::check_invoker_ids({"ivk-12345678", "ivk-1"})) ==
+  CHECK(outcome(domain::set_invoker_enabled(ictx, "ivk-BAD", true)) == "InvalidParameterValue.ID");
+  CHECK(outcome(domain::delete_invoker(ictx, "invoker")) == "InvalidParameterValue.ID");
+  CHECK(outcome(domain::check_invoker_ids({"ivk-12345678", "ivk-1"})) ==
         "InvalidParameterValue.ID");
   // Unknown ids come back in the store's code, which the TAT envelope maps to
   // ResourceNotFound.InvokerNotFound.
-  CHECK(code_of(domain::set_invoker_enabled(ictx, "ivk-00000000", false)) ==
+  CHECK(outcome(domain::set_invoker_enabled(ictx, "ivk-00000000", false)) ==
         store_codes::kInvokerNotFound);
-  CHECK(code_of(domain::delete_invoker(ictx, "ivk-00000000")) == store_codes::kInvokerNotFound);
-  CHECK(code_of(domain::modify_invoker(ictx, "ivk-00000000", {})) == codes::kInvokerNotFound);
+  CHECK(outcome(domain::delete_invoker(ictx, "ivk-00000000")) == store_codes::kInvokerNotFound);
+  CHECK(outcome(domain::modify_invoker(ictx, "ivk-00000000", {})) == codes::kInvokerNotFound);
 }
 
 TEST_CASE_METHOD(InvokerFixture, "a ONCE invoker fires once at its time and disables itself",
@@ -326,7 +327,7 @@ TEST_CASE_METHOD(InvokerFixture, "a ONCE invoker fires once at its time and disa
   CHECK(after.fired == 0);
   CHECK_FALSE(after.next_slot_ms);
   CHECK(records(id).size() == 1);
-  CHECK(code_of(domain::set_invoker_enabled(ictx, id, true)) == codes::kInvokeTimeExpired);
+  CHECK(outcome(domain::set_invoker_enabled(ictx, id, true)) == codes::kInvokeTimeExpired);
 
   // The record's Result follows the invocation.
   for (const auto& t : tasks) {
@@ -413,11 +414,11 @@ TEST_CASE_METHOD(InvokerFixture, "modify changes what and when; describe shows i
   // Parameters must still suit the command after the change.
   domain::InvokerFields back;
   back.command_id = plain_command;
-  CHECK(code_of(domain::modify_invoker(ictx, id, back)) ==
+  CHECK(outcome(domain::modify_invoker(ictx, id, back)) ==
         "InvalidParameterValue.SupportParametersOnlyIfEnableParameter");
   domain::InvokerFields offline;
   offline.instance_ids = std::vector<std::string>{"rins-offline1"};
-  CHECK(code_of(domain::modify_invoker(ictx, id, offline)) ==
+  CHECK(outcome(domain::modify_invoker(ictx, id, offline)) ==
         "ResourceUnavailable.AgentStatusNotOnline");
   CHECK(invoker(id).instance_ids == std::vector<std::string>{"rins-online02"});
 
