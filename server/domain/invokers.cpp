@@ -258,7 +258,8 @@ Expected<int64_t> first_slot(const InvokerSchedule& schedule, const cron::Zone& 
 }
 
 // Why the slot fired when it did: on time, or late, and which slots it stands for.
-std::string firing_reason(const Invoker& invoker, const cron::Zone& zone, int64_t now_ms) {
+std::string firing_reason(const Invoker& invoker, const cron::Zone& zone, int64_t now_ms,
+                          int64_t running_since_ms) {
   const int64_t slot = invoker.next_slot_ms;
   int missed = 0;
   int64_t last_missed = 0;
@@ -273,7 +274,8 @@ std::string firing_reason(const Invoker& invoker, const cron::Zone& zone, int64_
            std::to_string(missed + 1) + " slots missed while no server was running (" +
            rfc3339_ms(slot) + " to " + rfc3339_ms(last_missed) + ")";
   }
-  if (now_ms - slot > kLateFiringMs) {
+  if (now_ms - slot > kLateFiringMs ||
+      (running_since_ms != 0 && slot < running_since_ms - kDueBeforeStartMs)) {
     return "fired late: due at " + rfc3339_ms(slot) + " while no server was running";
   }
   return "scheduled for " + rfc3339_ms(slot);
@@ -532,7 +534,8 @@ Expected<Page<InvokerRecord>> describe_invoker_records(ServerContext& ctx,
   return page;
 }
 
-SlotFirings fire_invoker_slots(ServerContext& ctx, const std::vector<Invoker>& invokers) {
+SlotFirings fire_invoker_slots(ServerContext& ctx, const std::vector<Invoker>& invokers,
+                               int64_t running_since_ms) {
   const cron::Zone& zone = ctx.settings.schedule_zone;
   const int64_t now = ctx.clock.now_ms();
   SlotFirings out;
@@ -553,7 +556,7 @@ SlotFirings fire_invoker_slots(ServerContext& ctx, const std::vector<Invoker>& i
     f.record.invoker_id = invoker.invoker_id;
     f.record.slot_ms = invoker.next_slot_ms;
     f.record.invoke_ms = now;
-    std::string reason = firing_reason(invoker, zone, now);
+    std::string reason = firing_reason(invoker, zone, now, running_since_ms);
     auto prepared = invocation_for(ctx, invoker, reason);
     if (prepared) {
       f.record.invocation_id = prepared->invocation.invocation_id;

@@ -50,11 +50,17 @@ PushHub::~PushHub() {
 
 void PushHub::start() {
   spdlog::info("push: this server is {} in the store's presence", server_id_);
+  started_ = true;
   refresher_.start();
 }
 
 void PushHub::stop() {
   refresher_.stop();
+  if (started_.exchange(false)) {
+    if (auto s = refresh(); !s) {
+      spdlog::warn("push: the last presence refresh failed: {}", s.error().message);
+    }
+  }
 }
 
 std::optional<HttpResponse> PushHub::on_open(const HttpRequest& upgrade_request,

@@ -52,7 +52,8 @@ void Scheduler::schedules_changed() {
   wake_.notify_all();
 }
 
-Expected<Scheduler::Pass> Scheduler::run_due(ServerContext& ctx, int64_t batch) {
+Expected<Scheduler::Pass> Scheduler::run_due(ServerContext& ctx, int64_t batch,
+                                             int64_t running_since_ms) {
   Pass pass;
   // Rounds of `batch` due invokers until a round comes back short. A slot that failed to fire
   // stays due; it is left for the next pass rather than read again in this one.
@@ -62,7 +63,7 @@ Expected<Scheduler::Pass> Scheduler::run_due(ServerContext& ctx, int64_t batch) 
     if (!due) {
       return due.error();
     }
-    const auto firings = domain::fire_invoker_slots(ctx, *due);
+    const auto firings = domain::fire_invoker_slots(ctx, *due, running_since_ms);
     if (firings.failed > 0) {
       pass.failed = true;
       spdlog::warn("scheduler: {} due slots did not fire, the first because: {}", firings.failed,
@@ -83,13 +84,14 @@ Expected<Scheduler::Pass> Scheduler::run_due(ServerContext& ctx, int64_t batch) 
 }
 
 void Scheduler::run(ServerContext& ctx) {
+  const int64_t started_ms = ctx.clock.now_ms();
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     changed_ = false;
     lock.unlock();
     int64_t wait_ms = options_.max_sleep_ms;
     try {
-      auto pass = run_due(ctx, options_.batch);
+      auto pass = run_due(ctx, options_.batch, started_ms);
       if (!pass) {
         spdlog::warn("scheduler: pass failed: {}", pass.error().message);
         wait_ms = options_.retry_ms;

@@ -378,6 +378,25 @@ TEST_CASE_METHOD(InvokerFixture, "a ONCE invoker whose time passed while down fi
   CHECK(recs[0].invoke_ms - recs[0].slot_ms == 3 * 3600'000 - kMinute);
 }
 
+TEST_CASE_METHOD(InvokerFixture, "a slot due before the scheduler started is marked late",
+                 "[domain][invokers][scheduler]") {
+  const std::string id = create(once(10'000));
+  // A scheduler started 3 s after the slot: late, even though only 5 s have passed.
+  clock.advance_ms(15'000);
+  auto p = Scheduler::run_due(ictx, 100, ferry::test::kStartMs + 13'000);
+  REQUIRE(p);
+  CHECK(p->fired == 1);
+  auto recs = records(id);
+  REQUIRE(recs.size() == 1);
+  CHECK(recs[0].reason.find("fired late: due at ") == 0);
+
+  // One that started before the slot, firing it 5 s late: on schedule.
+  const std::string on_time = create(once(10'000));
+  clock.advance_ms(15'000);
+  REQUIRE(Scheduler::run_due(ictx, 100, ferry::test::kStartMs));
+  CHECK(records(on_time).at(0).reason.find("scheduled for ") == 0);
+}
+
 TEST_CASE_METHOD(InvokerFixture, "disabled invokers do not fire; enabling takes up from now",
                  "[domain][invokers][scheduler]") {
   const std::string id = create(recurrence("0 * * * *"));

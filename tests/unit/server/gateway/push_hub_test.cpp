@@ -159,4 +159,28 @@ TEST_CASE("PushHub's refresh thread runs on its own and stops", "[push][presence
   hub.stop();  // idempotent
 }
 
+TEST_CASE("PushHub writes the contact left unwritten when it stops", "[push][presence]") {
+  Fixture f;
+  PushHubOptions o = window_of(180'000);
+  o.refresh_interval_ms = 3'600'000;  // no refresh but the first, at start
+  PushHub hub(f.auth, *f.store, f.clock, o);
+  hub.start();
+  // The first refresh has run once the store knows this server as alive.
+  REQUIRE(f.store->agent_connected("rins-probe001", hub.server_id(), f.clock.now_ms()));
+  REQUIRE(eventually(
+      [&] {
+        auto records = f.store->presence_of({"rins-probe001"});
+        return records.has_value() && records->at(0).server_refreshed_ms != 0;
+      },
+      std::chrono::seconds(10)));
+  f.clock.advance_ms(1000);
+  hub.note_seen("rins-late0001", f.clock.now_ms());
+  hub.stop();
+  // A server started after this one still counts the agent as seen a second ago.
+  auto records = f.store->presence_of({"rins-late0001"});
+  REQUIRE(records.has_value());
+  REQUIRE(records->size() == 1);
+  CHECK(records->at(0).last_seen_ms == f.clock.now_ms());
+}
+
 }  // namespace ferry::test

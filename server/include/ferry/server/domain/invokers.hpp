@@ -19,8 +19,11 @@ namespace ferry::server::domain {
 
 inline constexpr std::size_t kMaxInvokerName = 120;
 inline constexpr std::size_t kMaxInvokerInstances = 100;
-// A slot fired later than this after its time says so in its record's Reason.
+// A slot fired later than this after its time says so in its record's Reason; so does one that
+// was due more than kDueBeforeStartMs before the scheduler firing it started (it was missed
+// while no server ran one).
 inline constexpr int64_t kLateFiringMs = 30'000;
+inline constexpr int64_t kDueBeforeStartMs = 1'000;
 
 // ScheduleSettings as the caller gives them: times as RFC 3339 text.
 struct ScheduleFields {
@@ -81,6 +84,8 @@ struct SlotFirings {
   int failed = 0;  // slots the store could not fire: still due, to be tried again
   std::optional<Error> first_error;
 };
-SlotFirings fire_invoker_slots(ServerContext& ctx, const std::vector<Invoker>& invokers);
+// `running_since_ms`: when the calling scheduler started (0: unknown).
+SlotFirings fire_invoker_slots(ServerContext& ctx, const std::vector<Invoker>& invokers,
+                               int64_t running_since_ms = 0);
 
 }  // namespace ferry::server::domain

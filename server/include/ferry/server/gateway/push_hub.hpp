@@ -90,7 +90,8 @@ class PushHub final : public WebSocketHandler,
 
   // Writes the contact times collected since the last refresh and this server's liveness row.
   Status refresh();
-  // Refreshes now and then every refresh_interval_ms, on a thread of its own, until stop().
+  // Refreshes now and then every refresh_interval_ms, on a thread of its own, until stop(),
+  // which writes what contact is left once more (after a restart it still counts).
   void start();
   void stop();
 
@@ -120,6 +121,7 @@ class PushHub final : public WebSocketHandler,
   std::unordered_map<std::string, int64_t> unwritten_;  // contact not yet in the store
   mutable std::unordered_map<std::string, CachedRecord> cache_;
   PeriodicThread refresher_;
+  std::atomic<bool> started_{false};  // start() ran and stop() has not written the last refresh
 };
 
 }  // namespace ferry::server

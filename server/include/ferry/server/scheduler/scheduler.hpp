@@ -43,7 +43,10 @@ class Scheduler final : public ScheduleWatcher {
     int fired = 0;
     bool failed = false;
   };
-  static Expected<Pass> run_due(ServerContext& ctx, int64_t batch = 100);
+  // `running_since_ms`: when the scheduler started, for the records' Reason (a slot due before
+  // it was missed while no server ran); 0 when unknown.
+  static Expected<Pass> run_due(ServerContext& ctx, int64_t batch = 100,
+                                int64_t running_since_ms = 0);
 
  private:
   void run(ServerContext& ctx);
