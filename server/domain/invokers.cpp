@@ -13,8 +13,10 @@
 //     offline agent waits DELIVER_DELAYED as any task does;
 //   - a Type other than SCHEDULE, a Policy other than ONCE or RECURRENCE, EndTime not after
 //     StartTime: InvalidParameterValue.Range;
-//   - a field the policy does not take (Recurrence with ONCE, InvokeTime with RECURRENCE):
-//     InvalidParameter; one it needs: MissingParameter;
+//   - a field the policy does not take (Recurrence, StartTime or EndTime with ONCE):
+//     InvalidParameter, unless "" (what DescribeInvokers shows for them); one it needs:
+//     MissingParameter. InvokeTime with RECURRENCE is ignored: DescribeInvokers shows the next
+//     slot there, and SDK code that modifies what it read sends it back;
 //   - a crontab with no firing left (February 30, or every firing past EndTime):
 //     InvalidParameterValue.InvalidCronExpression; an EndTime already past:
 //     InvalidParameterValue.InvokeTimeExpired.
@@ -74,7 +76,9 @@ Expected<InvokerSchedule> parse_schedule(const ScheduleFields& f, const cron::Zo
       return Error{codes::kMissingParameter,
                    "ScheduleSettings.InvokeTime: required with Policy ONCE"};
     }
-    if (f.recurrence || f.start_time || f.end_time) {
+    // "" is what DescribeInvokers shows for them, sent back by a read-modify-write.
+    const auto given = [](const std::optional<std::string>& v) { return v && !v->empty(); };
+    if (given(f.recurrence) || given(f.start_time) || given(f.end_time)) {
       return Error{codes::kInvalidParameter,
                    "ScheduleSettings: Recurrence, StartTime and EndTime go with Policy "
                    "RECURRENCE, not ONCE"};
@@ -85,7 +89,7 @@ Expected<InvokerSchedule> parse_schedule(const ScheduleFields& f, const cron::Zo
     }
     if (*at <= now_ms) {
       return Error{codes::kInvokeTimeExpired,
-                   "ScheduleSettings.InvokeTime: " + *f.invoke_time + " has passed"};
+                   "ScheduleSettings.InvokeTime: " + f.invoke_time->substr(0, 64) + " has passed"};
     }
     out.invoke_time_ms = *at;
     return out;
@@ -97,10 +101,8 @@ Expected<InvokerSchedule> parse_schedule(const ScheduleFields& f, const cron::Zo
     return Error{codes::kMissingParameter,
                  "ScheduleSettings.Recurrence: required with Policy RECURRENCE"};
   }
-  if (f.invoke_time) {
-    return Error{codes::kInvalidParameter,
-                 "ScheduleSettings.InvokeTime goes with Policy ONCE, not RECURRENCE"};
-  }
+  // InvokeTime is left alone: DescribeInvokers shows the next slot there, and a
+  // read-modify-write sends it back.
   if (f.recurrence->size() > kMaxRecurrence) {
     return Error{codes::kTooLong, "ScheduleSettings.Recurrence: at most 256 characters"};
   }
@@ -108,21 +110,21 @@ Expected<InvokerSchedule> parse_schedule(const ScheduleFields& f, const cron::Zo
     return parsed.error().wrap("ScheduleSettings.Recurrence");
   }
   out.recurrence = *f.recurrence;
-  if (f.start_time) {
+  if (f.start_time && !f.start_time->empty()) {
     auto t = parse_time("ScheduleSettings.StartTime", *f.start_time);
     if (!t) {
       return t.error();
     }
     out.start_time_ms = *t;
   }
-  if (f.end_time) {
+  if (f.end_time && !f.end_time->empty()) {
     auto t = parse_time("ScheduleSettings.EndTime", *f.end_time);
     if (!t) {
       return t.error();
     }
     if (*t <= now_ms) {
       return Error{codes::kInvokeTimeExpired,
-                   "ScheduleSettings.EndTime: " + *f.end_time + " has passed"};
+                   "ScheduleSettings.EndTime: " + f.end_time->substr(0, 64) + " has passed"};
     }
     if (out.start_time_ms != 0 && *t <= out.start_time_ms) {
       return Error{codes::kRange, "ScheduleSettings.EndTime: must be after StartTime"};

@@ -226,11 +226,6 @@ TEST_CASE_METHOD(InvokerFixture, "every bad input of CreateInvoker gets its seed
       {"a crontab that never fires",
        [](auto& f) { f.schedule = sched("RECURRENCE", "0 0 30 2 *"); },
        codes::kInvalidCronExpression},
-      {"RECURRENCE with an InvokeTime",
-       [this](auto& f) {
-         f.schedule = sched("RECURRENCE", "0 * * * *", at(clock.now_ms() + kMinute));
-       },
-       codes::kInvalidParameter},
       {"an EndTime before the StartTime",
        [this](auto& f) {
          f.schedule = sched("RECURRENCE", "0 * * * *", std::nullopt,
@@ -257,6 +252,21 @@ TEST_CASE_METHOD(InvokerFixture, "every bad input of CreateInvoker gets its seed
   auto page = store->list_invokers({});
   REQUIRE(page);
   CHECK(page->total == 0);
+}
+
+TEST_CASE_METHOD(InvokerFixture,
+                 "ScheduleSettings as DescribeInvokers shows them are accepted back",
+                 "[domain][invokers]") {
+  // A recurrence shows its next slot in InvokeTime; a ONCE invoker shows Recurrence "".
+  domain::InvokerFields f = recurrence("0 * * * *");
+  f.schedule->invoke_time = at(clock.now_ms() + 3600'000);
+  const std::string id = create(f);
+  CHECK(invoker(id).schedule.invoke_time_ms == 0);
+  domain::InvokerFields back;
+  back.schedule = sched("ONCE", "", at(clock.now_ms() + kMinute), "", "");
+  REQUIRE(domain::modify_invoker(ictx, id, back));
+  CHECK(invoker(id).schedule.policy == "ONCE");
+  CHECK(invoker(id).next_slot_ms == clock.now_ms() + kMinute);
 }
 
 TEST_CASE_METHOD(InvokerFixture, "InvalidCronExpression names the field at fault",
