@@ -259,6 +259,16 @@ Expected<int64_t> first_slot(const InvokerSchedule& schedule, const cron::Zone& 
   return slot;
 }
 
+// The outcome of a schedule's write; once written, the scheduler is told to look again.
+template <typename Written>
+Status announced(ServerContext& ctx, const Written& written) {
+  if (!written) {
+    return written.error();
+  }
+  ctx.schedules.schedules_changed();
+  return {};
+}
+
 // Why the slot fired when it did: on time, or late, and which slots it stands for.
 std::string firing_reason(const Invoker& invoker, const cron::Zone& zone, int64_t now_ms,
                           int64_t running_since_ms) {
@@ -381,10 +391,9 @@ Expected<std::string> create_invoker(ServerContext& ctx, const InvokerFields& f)
   invoker.tags = f.tags.value_or(std::vector<Tag>{});
   invoker.next_slot_ms = next_slot_after(*schedule, ctx.settings.schedule_zone, now);
   invoker.created_ms = invoker.updated_ms = now;
-  if (auto s = ctx.store.insert_invoker(invoker); !s) {
+  if (auto s = announced(ctx, ctx.store.insert_invoker(invoker)); !s) {
     return s.error();
   }
-  ctx.schedules.schedules_changed();
   return invoker.invoker_id;
 }
 
@@ -450,11 +459,7 @@ Status modify_invoker(ServerContext& ctx, const std::string& id, const InvokerFi
     inv.updated_ms = now;
     return {};
   });
-  if (!modified) {
-    return modified.error();
-  }
-  ctx.schedules.schedules_changed();
-  return {};
+  return announced(ctx, modified);
 }
 
 Status set_invoker_enabled(ServerContext& ctx, const std::string& id, bool enabled) {
@@ -477,22 +482,14 @@ Status set_invoker_enabled(ServerContext& ctx, const std::string& id, bool enabl
     inv.updated_ms = now;
     return {};
   });
-  if (!modified) {
-    return modified.error();
-  }
-  ctx.schedules.schedules_changed();
-  return {};
+  return announced(ctx, modified);
 }
 
 Status delete_invoker(ServerContext& ctx, const std::string& id) {
   if (auto s = check_invoker_id(id); !s) {
     return s;
   }
-  if (auto s = ctx.store.delete_invoker(id); !s) {
-    return s;
-  }
-  ctx.schedules.schedules_changed();
-  return {};
+  return announced(ctx, ctx.store.delete_invoker(id));
 }
 
 Status check_invoker_ids(const std::vector<std::string>& ids) {
