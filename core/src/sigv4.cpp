@@ -331,7 +331,8 @@ Expected<std::string> amz_date(std::int64_t timestamp) {
   const auto day = floor<days>(t);
   const year_month_day ymd{day};
   const hh_mm_ss hms{t - day};
-  std::array<char, 20> buf{};
+  // Room for any int the format could print (GCC checks that at -O2); 16 characters are used.
+  std::array<char, 64> buf{};
   std::snprintf(buf.data(), buf.size(), "%04d%02u%02uT%02d%02d%02dZ", static_cast<int>(ymd.year()),
                 static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                 static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
