@@ -5,6 +5,7 @@
 
 #include "ferry/core/base64.hpp"
 #include "ferry/core/error_codes.hpp"
+#include "ferry/server/cos/bucket_url.hpp"
 #include "ferry/server/domain/text.hpp"
 
 namespace ferry::server::domain {
@@ -49,16 +50,6 @@ bool is_username(std::string_view username) {
     }
   }
   return true;
-}
-
-bool is_https_url(std::string_view url) {
-  constexpr std::string_view kScheme = "https://";
-  if (url.size() <= kScheme.size() || url.substr(0, kScheme.size()) != kScheme ||
-      url.size() > 1024 || has_control(url) || url.find(' ') != std::string_view::npos) {
-    return false;
-  }
-  const auto host = url.substr(kScheme.size(), url.find('/', kScheme.size()) - kScheme.size());
-  return !host.empty() && host.find('@') == std::string_view::npos;
 }
 
 // "" (none), or at most 60 visible characters, no leading '/', no "//", no ".." segment.
@@ -146,10 +137,12 @@ Status validate_username(std::string_view username) {
 }
 
 Status validate_cos_bucket_url(std::string_view url) {
-  return unless(is_https_url(url),
-                Error{"InvalidParameterValue.InvalidOutputCOSBucketUrl",
-                      "OutputCOSBucketUrl: must be an https URL such as "
-                      "https://BucketName-123454321.cos.ap-beijing.myqcloud.com"});
+  // One rule for the URL: the parser the uploads use, with no host allowed over http.
+  auto bucket = cos::parse_bucket_url(url, {});
+  if (!bucket) {
+    return bucket.error();
+  }
+  return {};
 }
 
 Status validate_cos_key_prefix(std::string_view prefix) {

@@ -46,7 +46,8 @@ Status validate_timeout(int64_t timeout);
 // An account name: 1..256 of [A-Za-z0-9._-], '\' and '@' (Windows domain users), '$' at the
 // end. InvalidParameterValue.InvalidUsername.
 Status validate_username(std::string_view username);
-// https://..., a host and no spaces. InvalidParameterValue.InvalidOutputCOSBucketUrl.
+// A bucket URL as cos::parse_bucket_url reads it, with no host allowed over http.
+// InvalidParameterValue.InvalidOutputCOSBucketUrl.
 Status validate_cos_bucket_url(std::string_view url);
 // <= 60 characters, visible, no leading '/', no "//", no ".." segment.
 // InvalidParameterValue.InvalidOutputCOSKeyPrefix.
