@@ -109,4 +109,16 @@ std::optional<system_clock::time_point> parse_rfc3339(std::string_view s) {
   return system_clock::time_point{local - offset} + fraction;
 }
 
+std::string ms_to_rfc3339(int64_t unix_ms) {
+  return to_rfc3339(system_clock::time_point(std::chrono::milliseconds(unix_ms)));
+}
+
+std::optional<int64_t> parse_rfc3339_ms(std::string_view s) {
+  auto t = parse_rfc3339(s);
+  if (!t) {
+    return std::nullopt;
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
+}
+
 }  // namespace ferry

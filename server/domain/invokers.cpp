@@ -49,22 +49,18 @@ constexpr std::size_t kMaxRecurrence = 256;
 // Missed slots counted one by one for the Reason; past this many it says "at least".
 constexpr int kMaxMissedCounted = 1000;
 
-std::string rfc3339_ms(int64_t ms) {
-  return to_rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
-}
-
 Status check_invoker_id(const std::string& id) {
   return validate_ids({id}, "ivk-", kInvalidId, "InvokerId");
 }
 
 Expected<int64_t> parse_time(const char* field, const std::string& text) {
-  auto t = parse_rfc3339(text);
+  auto t = parse_rfc3339_ms(text);
   if (!t) {
     return Error{
         codes::kInvalidTimeFormat,
         std::string(field) + ": not an RFC 3339 time with an offset (2026-01-31T08:00:00+08:00)"};
   }
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
+  return *t;
 }
 
 Expected<InvokerSchedule> parse_schedule(const ScheduleFields& f, const cron::Zone& zone,
@@ -253,7 +249,7 @@ Expected<int64_t> first_slot(const InvokerSchedule& schedule, const cron::Zone& 
   const int64_t slot = next_slot_after(schedule, zone, now_ms);
   if (slot == 0 && schedule.policy == kPolicyOnce) {
     return Error{codes::kInvokeTimeExpired,
-                 "ScheduleSettings.InvokeTime: " + rfc3339_ms(schedule.invoke_time_ms) +
+                 "ScheduleSettings.InvokeTime: " + ms_to_rfc3339(schedule.invoke_time_ms) +
                      " has passed; give the invoker a new time with ModifyInvoker"};
   }
   return slot;
@@ -284,13 +280,13 @@ std::string firing_reason(const Invoker& invoker, const cron::Zone& zone, int64_
   if (missed > 0) {
     return "fired late, once for " + std::string(missed >= kMaxMissedCounted ? "at least " : "") +
            std::to_string(missed + 1) + " slots missed while no server was running (" +
-           rfc3339_ms(slot) + " to " + rfc3339_ms(last_missed) + ")";
+           ms_to_rfc3339(slot) + " to " + ms_to_rfc3339(last_missed) + ")";
   }
   if (now_ms - slot > kLateFiringMs ||
       (running_since_ms != 0 && slot < running_since_ms - kDueBeforeStartMs)) {
-    return "fired late: due at " + rfc3339_ms(slot) + " while no server was running";
+    return "fired late: due at " + ms_to_rfc3339(slot) + " while no server was running";
   }
-  return "scheduled for " + rfc3339_ms(slot);
+  return "scheduled for " + ms_to_rfc3339(slot);
 }
 
 // The invocation a firing makes, or the reason it can make none.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
 
 #include "ferry/core/time.hpp"
 #include "ferry/server/domain/value_rules.hpp"
@@ -31,11 +30,11 @@ Expected<int64_t> parse_time_field(std::string_view field, const std::optional<s
   if (!text || text->empty()) {
     return int64_t{0};
   }
-  auto t = parse_rfc3339(*text);
+  auto t = parse_rfc3339_ms(*text);
   if (!t) {
     return domain::invalid_value(field, "must be an RFC 3339 time such as 2024-05-01T12:00:00Z");
   }
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
+  return *t;
 }
 
 }  // namespace ferry::server

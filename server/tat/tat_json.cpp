@@ -1,6 +1,5 @@
 #include "ferry/server/tat/tat_json.hpp"
 
-#include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -213,8 +212,7 @@ namespace {
 
 // The invoker models' time form, "2026-12-07T03:00:00Z"; "" for 0.
 std::string z_time(int64_t ms) {
-  return ms == 0 ? std::string()
-                 : to_rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+  return ms == 0 ? std::string() : ms_to_rfc3339(ms);
 }
 
 }  // namespace

@@ -80,3 +80,10 @@ TEST_CASE("to_rfc3339 and parse_rfc3339 round-trip", "[time]") {
     CHECK(*parsed == t);
   }
 }
+
+TEST_CASE("the millisecond forms agree with the time_point ones", "[time]") {
+  // 2024-05-01T00:00:00.750Z: whole seconds when printed, milliseconds kept when read.
+  CHECK(ferry::ms_to_rfc3339(1'714'521'600'750) == "2024-05-01T00:00:00Z");
+  CHECK(ferry::parse_rfc3339_ms("2024-05-01T08:00:00.750+08:00") == 1'714'521'600'750);
+  CHECK(ferry::parse_rfc3339_ms("2024-05-01 00:00:00") == std::nullopt);
+}

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,5 +14,9 @@ std::string to_rfc3339(std::chrono::system_clock::time_point t);
 // Fraction digits past the clock's precision are dropped; a leap second (:60) becomes the next
 // second. nullopt for anything else, including out-of-range fields and trailing text.
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s);
+
+// The same for times kept as Unix milliseconds, as the server's records keep them.
+std::string ms_to_rfc3339(int64_t unix_ms);
+std::optional<int64_t> parse_rfc3339_ms(std::string_view s);
 
 }  // namespace ferry

@@ -25,7 +25,7 @@ constexpr int64_t kMinute = 60'000;
 
 // RFC 3339 of a time in ms.
 std::string at(int64_t ms) {
-  return to_rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+  return ms_to_rfc3339(ms);
 }
 
 domain::ScheduleFields sched(std::string policy, std::optional<std::string> recurrence = {},
