@@ -284,6 +284,8 @@ Expected<Task> parse_task(const json& j) {
           f->string("AccountId", t.builtins.account_id),
           f->string("InstanceId", t.builtins.instance_id),
           f->string("InstanceName", t.builtins.instance_name),
+          f->string("OutputCOSBucketUrl", t.output_cos_bucket_url),
+          f->string("OutputCOSKeyPrefix", t.output_cos_key_prefix),
       });
       !s) {
     return s.error();
@@ -352,6 +354,8 @@ json to_json(const Task& task) {
       {"AccountId", task.builtins.account_id},
       {"InstanceId", task.builtins.instance_id},
       {"InstanceName", task.builtins.instance_name},
+      {"OutputCOSBucketUrl", task.output_cos_bucket_url},
+      {"OutputCOSKeyPrefix", task.output_cos_key_prefix},
   };
 }
 
@@ -387,7 +391,7 @@ Expected<std::string> prepare_script(const Task& task) {
 }
 
 json to_json(const TaskResult& result) {
-  return json{
+  json j{
       {"InvocationTaskId", result.invocation_task_id},
       {"Result", to_string(result.status)},
       {"ExitCode", result.exit_code},
@@ -398,6 +402,13 @@ json to_json(const TaskResult& result) {
       {"ExecEndTime", result.exec_end_time},
       {"ErrorInfo", result.error_info},
   };
+  if (!result.output_url.empty()) {
+    j["OutputUrl"] = result.output_url;
+  }
+  if (!result.output_upload_error.empty()) {
+    j["OutputUploadCOSErrorInfo"] = result.output_upload_error;
+  }
+  return j;
 }
 
 Expected<TaskResult> parse_task_result(const json& j) {
@@ -422,6 +433,8 @@ Expected<TaskResult> parse_task_result(const json& j) {
           f->string("ExecStartTime", r.exec_start_time),
           f->string("ExecEndTime", r.exec_end_time),
           f->string("ErrorInfo", r.error_info),
+          f->string("OutputUrl", r.output_url),
+          f->string("OutputUploadCOSErrorInfo", r.output_upload_error),
       });
       !s) {
     return s.error();

@@ -84,6 +84,8 @@ TEST_CASE("every field of a task is read", "[task]") {
     "AccountId": "1000",
     "InstanceId": "ins-1",
     "InstanceName": "web-1",
+    "OutputCOSBucketUrl": "https://b-1250000000.cos.ap-beijing.myqcloud.com",
+    "OutputCOSKeyPrefix": "logs",
     "SomethingNew": {"x": [1, 2]}
   })");
   const Task t = parsed(j);
@@ -103,6 +105,8 @@ TEST_CASE("every field of a task is read", "[task]") {
   CHECK(t.builtins.account_id == "1000");
   CHECK(t.builtins.instance_id == "ins-1");
   CHECK(t.builtins.instance_name == "web-1");
+  CHECK(t.output_cos_bucket_url == "https://b-1250000000.cos.ap-beijing.myqcloud.com");
+  CHECK(t.output_cos_key_prefix == "logs");
 
   SECTION("to_json round-trips") {
     const json out = ferry::to_json(t);
@@ -419,6 +423,19 @@ TEST_CASE("TaskResult JSON", "[task]") {
   CHECK(*back2 == failed_start);
   CHECK(back2->exit_code == -1);
   CHECK(back2->status == TaskStatus::kStartFailed);
+
+  // The upload's outcome goes only where there is one.
+  ferry::TaskResult uploaded = r;
+  uploaded.output_url = "https://b-1.cos.ap-beijing.myqcloud.com/logs/inv-1/invt-1.log";
+  CHECK(ferry::to_json(uploaded)["OutputUrl"] == uploaded.output_url);
+  CHECK_FALSE(ferry::to_json(uploaded).contains("OutputUploadCOSErrorInfo"));
+  CHECK(*ferry::parse_task_result(ferry::to_json(uploaded)) == uploaded);
+  ferry::TaskResult upload_failed = r;
+  upload_failed.output_upload_error = "HTTP 403 AccessDenied: Access Denied";
+  CHECK(ferry::to_json(upload_failed)["OutputUploadCOSErrorInfo"] ==
+        upload_failed.output_upload_error);
+  CHECK_FALSE(ferry::to_json(upload_failed).contains("OutputUrl"));
+  CHECK(*ferry::parse_task_result(ferry::to_json(upload_failed)) == upload_failed);
 
   json bad_status = j;
   bad_status["Result"] = "DONE";

@@ -76,6 +76,10 @@ struct Task {
   std::string launcher;  // empty: none
   TerminationMode termination_mode = TerminationMode::kProcessTree;
   InstanceBuiltins builtins;
+  // Where the complete output goes (RunCommand's OutputCOSBucketUrl and OutputCOSKeyPrefix): the
+  // agent only needs to know that there is a bucket; the server signs the URLs of the object.
+  std::string output_cos_bucket_url;  // empty: none
+  std::string output_cos_key_prefix;
 
   friend bool operator==(const Task&, const Task&) = default;
 };
@@ -83,11 +87,11 @@ struct Task {
 // Parses a task from its JSON form (the field names of the agent protocol: InvocationTaskId,
 // InvocationId, CommandId, Content, CommandType, WorkingDirectory, Username, Timeout,
 // EnableParameter, Parameters, Launcher, TerminationMode, RegionId, AccountId, InstanceId,
-// InstanceName). Errors name the field, e.g. "Timeout: must be an integer in [1, 86400]".
-// Unknown fields are ignored (newer servers may send more); a null value counts as absent.
-// A missing InvocationTaskId or Content is MissingParameter, a value of the wrong JSON type
-// InvalidParameter. Parameters: an object of at most 20 string values with valid names.
-// Launcher is only checked for its length here (parse_launcher() does the rest).
+// InstanceName, OutputCOSBucketUrl, OutputCOSKeyPrefix). Errors name the field, e.g. "Timeout: must
+// be an integer in [1, 86400]". Unknown fields are ignored (newer servers may send more); a null
+// value counts as absent. A missing InvocationTaskId or Content is MissingParameter, a value of the
+// wrong JSON type InvalidParameter. Parameters: an object of at most 20 string values with valid
+// names. Launcher is only checked for its length here (parse_launcher() does the rest).
 Expected<Task> parse_task(const nlohmann::json& j);
 Expected<Task> parse_task_json(std::string_view text);
 nlohmann::json to_json(const Task& task);
@@ -109,12 +113,16 @@ struct TaskResult {
   std::string exec_start_time;  // RFC 3339, empty if it never started
   std::string exec_end_time;
   std::string error_info;  // why it failed to start or ended abnormally; empty otherwise
+  // The complete output in the task's bucket: where it is, or why the upload failed.
+  std::string output_url;
+  std::string output_upload_error;
 
   friend bool operator==(const TaskResult&, const TaskResult&) = default;
 };
 
 // {"InvocationTaskId", "Result" (the TaskStatus), "ExitCode", "Output" (base64), "Dropped",
-//  "OutputSize", "ExecStartTime", "ExecEndTime", "ErrorInfo"}
+//  "OutputSize", "ExecStartTime", "ExecEndTime", "ErrorInfo"}, and "OutputUrl" and
+//  "OutputUploadCOSErrorInfo" when they are not empty.
 nlohmann::json to_json(const TaskResult& result);
 // The inverse of to_json(TaskResult): InvocationTaskId (checked as in parse_task) and Result are
 // required, Output must be strict base64, the times RFC 3339 or empty, Dropped and OutputSize >= 0.
