@@ -108,6 +108,23 @@ const std::map<std::string_view, Apply>& keys() {
                                     [](AgentConfig& c, std::int64_t v) {
                                       c.daemon.journal_max_bytes = static_cast<std::uint64_t>(v);
                                     })},
+      // Output uploads (daemon.hpp). S3 and COS take parts of 5 MiB to 5 GiB.
+      {"multipart_threshold_bytes", integer(5 << 20, std::int64_t{5} << 30,
+                                            [](AgentConfig& c, std::int64_t v) {
+                                              c.daemon.multipart_threshold =
+                                                  static_cast<std::uint64_t>(v);
+                                            })},
+      {"multipart_part_bytes", integer(5 << 20, std::int64_t{5} << 30,
+                                       [](AgentConfig& c, std::int64_t v) {
+                                         c.daemon.part_size = static_cast<std::uint64_t>(v);
+                                       })},
+      {"upload_min_window_ms", duration(0, 3'600'000, &DaemonOptions::upload_min_window)},
+      {"upload_workers", integer(1, 16,
+                                 [](AgentConfig& c, std::int64_t v) {
+                                   c.daemon.objects.workers = static_cast<std::size_t>(v);
+                                 })},
+      {"bucket_ca_file",
+       string([](AgentConfig& c, std::string v) { c.daemon.objects.ca_file = std::move(v); })},
   };
   return kKeys;
 }

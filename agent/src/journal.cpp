@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "ferry/core/error_codes.hpp"
+#include "ferry/core/time.hpp"
 
 namespace ferry::agent {
 namespace {
@@ -46,6 +47,72 @@ void quarantine(const fs::path& state_dir, const std::string& id, std::size_t ke
   }
 }
 
+nlohmann::json upload_to_json(const OutputUpload& u) {
+  nlohmann::json parts = nlohmann::json::array();
+  for (const auto& p : u.parts) {
+    parts.push_back({{"PartNumber", p.number}, {"ETag", p.etag}});
+  }
+  return {{"Target", u.target == UploadTarget::kBucket ? "bucket" : "server"},
+          {"Size", u.size},
+          {"Deadline", u.deadline},
+          {"PartSize", u.part_size},
+          {"UploadId", u.upload_id},
+          {"Parts", std::move(parts)},
+          {"Completing", u.completing},
+          {"Stored", u.stored}};
+}
+
+Expected<OutputUpload> parse_upload(const nlohmann::json& j) {
+  const auto fail = [](const std::string& what) { return bad("Upload: " + what); };
+  if (!j.is_object()) {
+    return fail("not an object");
+  }
+  OutputUpload u;
+  const auto target = j.value("Target", std::string());
+  if (target != "bucket" && target != "server") {
+    return fail("Target must be bucket or server");
+  }
+  u.target = target == "bucket" ? UploadTarget::kBucket : UploadTarget::kServer;
+  for (const char* key : {"Size", "PartSize", "Stored"}) {
+    if (!j.contains(key) || !j[key].is_number_unsigned()) {
+      return fail(std::string(key) + " must be a non-negative integer");
+    }
+  }
+  u.size = j["Size"].get<std::uint64_t>();
+  u.part_size = j["PartSize"].get<std::uint64_t>();
+  u.stored = j["Stored"].get<std::uint64_t>();
+  for (const char* key : {"Deadline", "UploadId"}) {
+    if (!j.contains(key) || !j[key].is_string()) {
+      return fail(std::string(key) + " must be a string");
+    }
+  }
+  u.deadline = j["Deadline"].get<std::string>();
+  u.upload_id = j["UploadId"].get<std::string>();
+  if (!j.contains("Completing") || !j["Completing"].is_boolean()) {
+    return fail("Completing must be true or false");
+  }
+  u.completing = j["Completing"].get<bool>();
+  if (!j.contains("Parts") || !j["Parts"].is_array()) {
+    return fail("Parts must be an array");
+  }
+  for (const auto& p : j["Parts"]) {
+    if (!p.is_object() || !p.contains("PartNumber") || !p["PartNumber"].is_number_integer() ||
+        !p.contains("ETag") || !p["ETag"].is_string()) {
+      return fail("each part needs a PartNumber and an ETag");
+    }
+    const auto number = p["PartNumber"].get<std::int64_t>();
+    // Parts are taken in order: the n-th is number n.
+    if (number != static_cast<std::int64_t>(u.parts.size()) + 1) {
+      return fail("part numbers must run 1, 2, ...");
+    }
+    u.parts.push_back({static_cast<int>(number), p["ETag"].get<std::string>()});
+  }
+  if (!parse_rfc3339_ms(u.deadline)) {
+    return fail("Deadline must be an RFC 3339 time");
+  }
+  return u;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const JournalRecord& r) {
@@ -66,6 +133,9 @@ nlohmann::json to_json(const JournalRecord& r) {
   }
   if (r.result) {
     j["Result"] = to_json(*r.result);
+  }
+  if (r.upload) {
+    j["Upload"] = upload_to_json(*r.upload);
   }
   return j;
 }
@@ -147,6 +217,16 @@ Expected<JournalRecord> parse_journal_record(const nlohmann::json& j) {
       return bad("Result is for another task");
     }
     r.result = std::move(*result);
+  }
+  if (auto it = j.find("Upload"); it != j.end()) {
+    auto upload = parse_upload(*it);
+    if (!upload) {
+      return upload.error();
+    }
+    if (!r.result) {
+      return bad("Upload without a Result");
+    }
+    r.upload = std::move(*upload);
   }
   return r;
 }

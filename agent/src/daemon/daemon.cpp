@@ -6,6 +6,7 @@
 //   HeldTasks              the tasks held and the runner: start, end, cancel, forget
 //   ReportQueue            per task reports, in order, retried with backoff
 //   LiveOutput             UploadTaskLog pieces while tasks run
+//   OutputUploads          a finished task's complete output to its bucket or the server
 //   Recovery               the journal scan at start-up
 //   ReattachedSupervisors  supervisors of an earlier agent, watched until they end
 // and owns the one shutdown path.
@@ -19,6 +20,7 @@
 #include "heartbeat.hpp"
 #include "held_tasks.hpp"
 #include "live_output.hpp"
+#include "output_uploads.hpp"
 #include "reattached_supervisors.hpp"
 #include "recovery.hpp"
 #include "report_queue.hpp"
@@ -34,19 +36,21 @@ DaemonServices make_daemon_services(platform::EventLoop& loop, const DaemonOptio
   // The task directory is the journal entry: it goes once the server has the finish.
   runner.keep_task_dirs = true;
   return DaemonServices{std::move(control_plane), std::make_unique<TaskRunner>(loop, runner),
-                        make_system_clock(loop)};
+                        make_system_clock(loop), make_curl_object_client(loop, options.objects)};
 }
 
 struct Daemon::Impl {
   // The services first: every part below uses them.
   std::unique_ptr<ControlPlane> server;
   std::unique_ptr<Clock> clock;
+  std::unique_ptr<ObjectClient> objects;
   DaemonContext ctx;
   ReportQueue reports;
   HeldTasks tasks;
   Retention retention;
   Admission admission;
   LiveOutput live;
+  OutputUploads uploads;
   ReattachedSupervisors reattached;
   Recovery recovery;
   ServerLink link;
@@ -59,6 +63,7 @@ struct Daemon::Impl {
   Impl(DaemonOptions options, Identity identity, DaemonServices services)
       : server(std::move(services.control_plane)),
         clock(std::move(services.clock)),
+        objects(std::move(services.objects)),
         ctx(std::move(options), std::move(identity), *server, *clock),
         reports(
             ctx,
@@ -67,13 +72,17 @@ struct Daemon::Impl {
             },
             [this] { maybe_finish_stop(); }),
         tasks(ctx, reports, std::move(services.runner),
-              HeldTasks::Hooks{[this] { live.arm(); },
-                               [this](const std::string& id) { admission.note_forgotten(id); }}),
+              HeldTasks::Hooks{
+                  [this] { live.arm(); },
+                  [this](const std::string& id) { admission.note_forgotten(id); },
+                  [this](const HeldTask& t, const TaskResult& r) { return uploads.plan(t, r); },
+                  [this](const std::string& id) { uploads.start(id); }}),
         retention(ctx, tasks),
         admission(ctx, tasks, retention),
         live(ctx, tasks, reports),
+        uploads(ctx, tasks, objects.get()),
         reattached(ctx, tasks),
-        recovery(ctx, tasks, reports, reattached, live),
+        recovery(ctx, tasks, reports, reattached, live, uploads),
         link(ctx, [this] { admission.describe(); }),
         heartbeat(ctx),
         flush_timer(clock->make_timer()),
@@ -128,6 +137,11 @@ struct Daemon::Impl {
     reports.stop();
     flush_timer->cancel();
     live.stop();
+    // Uploads stop where they stand; the journal has them for the next agent.
+    uploads.stop();
+    if (objects) {
+      objects->stop();
+    }
     reattached.stop();
     heartbeat.stop();
     link.stop();

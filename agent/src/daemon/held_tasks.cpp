@@ -111,8 +111,28 @@ void HeldTasks::finished(const std::string& id, TaskResult result) {
   }
   t->journal.final_log_index = t->next_index - 1;
   t->journal.result = result;
+  if (hooks_.plan_upload) {
+    t->journal.upload = hooks_.plan_upload(*t, result);
+  }
   journal_write(*t, platform::Durability::kSynced);
+  if (t->journal.upload) {
+    hooks_.start_upload(id);
+    return;
+  }
   reports_.push(id, Report::task_finish(result, t->next_index - 1, ctx_.now_text()));
+}
+
+void HeldTasks::upload_ended(const std::string& id, std::string output_url, std::string error) {
+  HeldTask* t = find(id);
+  if (t == nullptr || !t->journal.result || !t->journal.upload) {
+    return;
+  }
+  t->journal.upload.reset();
+  t->journal.result->output_url = std::move(output_url);
+  t->journal.result->output_upload_error = std::move(error);
+  journal_write(*t, platform::Durability::kSynced);
+  reports_.push(
+      id, Report::task_finish(*t->journal.result, t->journal.final_log_index, ctx_.now_text()));
 }
 
 void HeldTasks::cancel(HeldTask& task) {

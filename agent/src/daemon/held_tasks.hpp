@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "daemon_context.hpp"
@@ -30,6 +31,8 @@ struct HeldTask {
   std::int64_t finished_order = 0;  // retention: spools of tasks finished first go first
 
   [[nodiscard]] bool finished() const { return journal.result.has_value(); }
+  // Finished, with its output still to upload: its spool must stay.
+  [[nodiscard]] bool uploading() const { return journal.upload.has_value(); }
 };
 
 class HeldTasks {
@@ -37,6 +40,9 @@ class HeldTasks {
   struct Hooks {
     std::function<void()> output_started;                  // a task runs: its output flows
     std::function<void(const std::string& id)> forgotten;  // a task left the books
+    // The upload a finished task owes before its finish goes (OutputUploads), and its start.
+    std::function<std::optional<OutputUpload>(const HeldTask&, const TaskResult&)> plan_upload;
+    std::function<void(const std::string& id)> start_upload;
   };
 
   HeldTasks(DaemonContext& context, ReportQueue& reports, std::unique_ptr<Runner> runner,
@@ -56,8 +62,12 @@ class HeldTasks {
   // Settles a task without running it: only its finish is reported.
   void refuse(const std::string& id, TaskResult result);
   void started(const std::string& id, platform::ProcessIdentity supervisor);
-  // The task's final result: journaled (synced), then reported.
+  // The task's final result: journaled (synced), then its output uploaded if it owes one, then
+  // reported.
   void finished(const std::string& id, TaskResult result);
+  // The upload is over: the result gets the object's URL or why the upload failed (both empty
+  // for the server's own store), and the finish goes.
+  void upload_ended(const std::string& id, std::string output_url, std::string error);
   // Cancels a running task: through the runner, or straight to a re-attached supervisor once
   // it is checked to be the same process (it terminates the tree and reports TERMINATED).
   void cancel(HeldTask& task);

@@ -14,8 +14,13 @@ constexpr const char* kRebootReason =
 }  // namespace
 
 Recovery::Recovery(DaemonContext& context, HeldTasks& tasks, ReportQueue& reports,
-                   ReattachedSupervisors& reattached, LiveOutput& live)
-    : ctx_(context), tasks_(tasks), reports_(reports), reattached_(reattached), live_(live) {}
+                   ReattachedSupervisors& reattached, LiveOutput& live, OutputUploads& uploads)
+    : ctx_(context),
+      tasks_(tasks),
+      reports_(reports),
+      reattached_(reattached),
+      live_(live),
+      uploads_(uploads) {}
 
 void Recovery::run() {
   auto scan = scan_journal(ctx_.options.state_dir);
@@ -65,6 +70,10 @@ void Recovery::recover_record(JournalRecord record) {
       // The spool lost it: the final report's excerpt still has the output.
       t.journal.pending_piece.reset();
     }
+  }
+  if (t.journal.result && t.journal.upload) {
+    uploads_.start(id);
+    return;
   }
   if (t.journal.result) {
     reports_.push(

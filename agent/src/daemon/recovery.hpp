@@ -7,6 +7,7 @@
 #include "daemon_context.hpp"
 #include "held_tasks.hpp"
 #include "live_output.hpp"
+#include "output_uploads.hpp"
 #include "reattached_supervisors.hpp"
 #include "report_queue.hpp"
 
@@ -15,7 +16,7 @@ namespace ferry::agent {
 class Recovery {
  public:
   Recovery(DaemonContext& context, HeldTasks& tasks, ReportQueue& reports,
-           ReattachedSupervisors& reattached, LiveOutput& live);
+           ReattachedSupervisors& reattached, LiveOutput& live, OutputUploads& uploads);
 
   // Scans <state>/tasks/ once.
   void run();
@@ -30,6 +31,7 @@ class Recovery {
   ReportQueue& reports_;
   ReattachedSupervisors& reattached_;
   LiveOutput& live_;
+  OutputUploads& uploads_;
 };
 
 }  // namespace ferry::agent

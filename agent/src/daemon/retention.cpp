@@ -30,7 +30,8 @@ std::string Retention::check() {
     std::error_code ec;
     const auto size =
         t.has_dir ? std::filesystem::file_size(task_paths(o.state_dir, id).output_file, ec) : 0;
-    entries.push_back({id, t.finished(), ec ? 0 : size, t.finished_order});
+    // A spool whose upload is still to come stays: it is the only copy of the full output.
+    entries.push_back({id, t.finished() && !t.uploading(), ec ? 0 : size, t.finished_order});
   }
   const auto decision =
       apply_retention(std::move(entries), journal_size_, o.journal_max_tasks, o.journal_max_bytes);

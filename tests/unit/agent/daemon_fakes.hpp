@@ -18,6 +18,7 @@
 #include "ferry/agent/clock.hpp"
 #include "ferry/agent/control_plane.hpp"
 #include "ferry/agent/daemon.hpp"
+#include "ferry/agent/object_client.hpp"
 #include "ferry/agent/runner.hpp"
 
 namespace ferry::test {
@@ -125,7 +126,9 @@ struct FakeServer {
   std::vector<Call> calls;
   std::map<std::string, int> fail_next;  // action -> transport errors before an answer
   std::map<std::string, std::deque<std::string>> errors_next;  // action -> API error codes
-  std::map<std::string, json> answers;   // action -> the Response object it gets
+  std::map<std::string, json> answers;  // action -> the Response object it gets
+  // When set, answers every action not in `answers` (after fail_next and errors_next).
+  std::function<json(const std::string& action, const json& fields)> responder;
   json describe_reply = json::object();  // the next DescribeTasks reply (then empty)
   bool hold_describe = false;            // DescribeTasks replies wait in `held`
   std::vector<std::function<void()>> held;
@@ -187,6 +190,8 @@ class FakeControlPlane : public agent::ControlPlane {
         server_->describe_reply = json::object();
       } else if (auto it = server_->answers.find(action); it != server_->answers.end()) {
         r.set_response(it->second);
+      } else if (server_->responder) {
+        r.set_response(server_->responder(action, fields));
       }
     }
     deferred_.post([done = std::move(done), r = std::move(r)] { done(r); });
@@ -241,10 +246,47 @@ class FakeRunner : public agent::Runner {
   std::shared_ptr<RunnerLog> log_;
 };
 
+// What the daemon asked of the object store, and how the store answers.
+struct ObjectLog {
+  struct Sent {
+    agent::ObjectRequest request;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::vector<Sent> sent;
+  // The answer to each request; by default a success with an ETag or an UploadId.
+  std::function<agent::ObjectReply(const agent::ObjectRequest&)> answer;
+  int stops = 0;
+};
+
+class FakeObjectClient : public agent::ObjectClient {
+ public:
+  FakeObjectClient(Deferred& deferred, std::shared_ptr<ObjectLog> log)
+      : deferred_(deferred), log_(std::move(log)) {}
+  void send(agent::ObjectRequest request, std::chrono::steady_clock::time_point deadline,
+            Done done) override {
+    log_->sent.push_back({request, deadline});
+    agent::ObjectReply r;
+    if (log_->answer) {
+      r = log_->answer(request);
+    } else {
+      r.ok = true;
+      r.etag = "\"etag-" + std::to_string(log_->sent.size()) + "\"";
+      r.upload_id = "upload-1";
+    }
+    deferred_.post([done = std::move(done), r] { done(r); });
+  }
+  void stop() override { ++log_->stops; }
+
+ private:
+  Deferred& deferred_;
+  std::shared_ptr<ObjectLog> log_;
+};
+
 struct Harness {
   Deferred deferred;
   std::shared_ptr<FakeServer> server = std::make_shared<FakeServer>();
   std::shared_ptr<RunnerLog> runner = std::make_shared<RunnerLog>();
+  std::shared_ptr<ObjectLog> objects = std::make_shared<ObjectLog>();
   FakeClock* clock = nullptr;  // owned by the daemon
   std::unique_ptr<agent::Daemon> daemon;
   bool stopped = false;
@@ -259,8 +301,13 @@ struct Harness {
     return o;
   }
 
-  explicit Harness(agent::DaemonOptions o, bool hold_describe = false) {
+  // `prepare` sets up the fake server before the daemon starts (and recovers its journal).
+  explicit Harness(agent::DaemonOptions o, bool hold_describe = false,
+                   const std::function<void(FakeServer&)>& prepare = {}) {
     server->hold_describe = hold_describe;
+    if (prepare) {
+      prepare(*server);
+    }
     auto fake_clock = std::make_unique<FakeClock>();
     clock = fake_clock.get();
     server->clock = clock;
@@ -268,7 +315,8 @@ struct Harness {
     id.instance_id = "rins-test0001";
     id.server_url = "http://127.0.0.1:1";
     agent::DaemonServices services{std::make_unique<FakeControlPlane>(deferred, server),
-                                   std::make_unique<FakeRunner>(runner), std::move(fake_clock)};
+                                   std::make_unique<FakeRunner>(runner), std::move(fake_clock),
+                                   std::make_unique<FakeObjectClient>(deferred, objects)};
     daemon = std::make_unique<agent::Daemon>(std::move(o), id, std::move(services));
     // Started, its first calls made; their answers wait for the test's first settle().
     daemon->start([this] { stopped = true; });

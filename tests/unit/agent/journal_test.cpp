@@ -42,6 +42,14 @@ JournalRecord full_record(const std::string& id) {
   r.result->output_size = 12;
   r.result->error_info = "why";
   r.final_log_index = 3;
+  ferry::agent::OutputUpload u;
+  u.size = 12 << 20;
+  u.deadline = "2026-12-04T17:01:00Z";
+  u.part_size = 5 << 20;
+  u.upload_id = "2~abc/def";
+  u.parts = {{1, "\"e1\""}, {2, "\"e2\""}};
+  u.completing = true;
+  r.upload = u;
   return r;
 }
 
@@ -109,6 +117,28 @@ TEST_CASE("journal: bad records are refused with the field named") {
   CHECK_FALSE(ferry::agent::parse_journal_record(bad));
   bad = j;
   bad["Result"]["InvocationTaskId"] = "invt-other";
+  CHECK_FALSE(ferry::agent::parse_journal_record(bad));
+  // The upload record: every field checked, parts numbered in order, only beside a result.
+  for (const char* key :
+       {"Target", "Size", "Deadline", "PartSize", "UploadId", "Parts", "Completing", "Stored"}) {
+    INFO(key);
+    bad = j;
+    bad["Upload"].erase(key);
+    auto r = ferry::agent::parse_journal_record(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("Upload") != std::string::npos);
+  }
+  bad = j;
+  bad["Upload"]["Parts"][1]["PartNumber"] = 3;
+  CHECK_FALSE(ferry::agent::parse_journal_record(bad));
+  bad = j;
+  bad["Upload"]["Deadline"] = "soon";
+  CHECK_FALSE(ferry::agent::parse_journal_record(bad));
+  bad = j;
+  bad["Upload"]["Target"] = "elsewhere";
+  CHECK_FALSE(ferry::agent::parse_journal_record(bad));
+  bad = j;
+  bad.erase("Result");
   CHECK_FALSE(ferry::agent::parse_journal_record(bad));
   CHECK_FALSE(ferry::agent::parse_journal_record(nlohmann::json::array()));
 }

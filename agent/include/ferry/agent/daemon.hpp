@@ -16,6 +16,7 @@
 #include "ferry/agent/clock.hpp"
 #include "ferry/agent/control_plane.hpp"
 #include "ferry/agent/identity.hpp"
+#include "ferry/agent/object_client.hpp"
 #include "ferry/agent/runner.hpp"
 #include "ferry/agent/task_runner.hpp"
 #include "ferry/platform/event_loop.hpp"
@@ -43,16 +44,32 @@ struct DaemonOptions {
   std::size_t journal_max_tasks = 10'000;
   std::uint64_t journal_max_bytes = 1ULL << 30;
   std::string version;  // sent in Heartbeat
+  // The complete output of a task with an OutputCOSBucketUrl goes to that bucket, and one larger
+  // than the report's excerpt goes to the server's output store, before the finish is reported:
+  // one PutObject up to multipart_threshold, else parts of part_size (grown so that one upload
+  // has at most kMaxUploadParts parts); pieces of server_output_piece to the server.
+  std::uint64_t multipart_threshold = 16ULL << 20;
+  std::uint64_t part_size = 8ULL << 20;
+  std::size_t server_output_piece = 256U << 10;
+  // The upload must end within the task's Timeout (counted from its start, as seed 003 says),
+  // but gets at least this long after the task ended (a TIMEOUT task's output is the one most
+  // worth having).
+  std::chrono::milliseconds upload_min_window{30'000};
+  ObjectClientOptions objects;
 };
+
+inline constexpr std::uint64_t kMaxUploadParts = 1000;
 
 // What the daemon runs on: the real ones from make_daemon_services(), fakes in tests.
 struct DaemonServices {
   std::unique_ptr<ControlPlane> control_plane;
   std::unique_ptr<Runner> runner;
   std::unique_ptr<Clock> clock;
+  std::unique_ptr<ObjectClient> objects;  // null: no upload to a bucket works
 };
 
-// The system clock and a TaskRunner as options.runner says, on `loop`.
+// The system clock, a TaskRunner as options.runner says and the libcurl object client, on
+// `loop`.
 DaemonServices make_daemon_services(platform::EventLoop& loop, const DaemonOptions& options,
                                     std::unique_ptr<ControlPlane> control_plane);
 

@@ -5,7 +5,10 @@
 //   ReportTaskStart      while start_acked is false
 //   UploadTaskLog        the piece in pending_piece (re-read from the spool), then new pieces
 //                        from log_offset with index next_log_index
-//   ReportTaskFinish     once result is set; the task directory goes when it is acknowledged
+//   (the upload)         while `upload` is set: the complete output goes to the task's bucket or
+//                        to the server's output store first, resumed from where it stopped
+//   ReportTaskFinish     once result is set and no upload is left; the task directory goes when
+//                        it is acknowledged
 #pragma once
 
 #include <cstdint>
@@ -32,6 +35,34 @@ struct LogPiece {
   friend bool operator==(const LogPiece&, const LogPiece&) = default;
 };
 
+// One part of a multipart upload that the store took.
+struct UploadedPart {
+  int number = 0;
+  std::string etag;
+
+  friend bool operator==(const UploadedPart&, const UploadedPart&) = default;
+};
+
+// The upload of a finished task's complete output (the spool), while its finish report waits.
+enum class UploadTarget {
+  kBucket,  // the task's OutputCOSBucketUrl, on URLs the server presigns (PresignOutputUpload)
+  kServer,  // the server's own output store (UploadTaskOutput)
+};
+
+struct OutputUpload {
+  UploadTarget target = UploadTarget::kBucket;
+  std::uint64_t size = 0;  // bytes of the spool to send: the task's OutputSize
+  std::string deadline;    // RFC 3339: the upload is given up at this time
+  // Bucket: 0 for one PutObject, else the size of each part (the last one may be smaller).
+  std::uint64_t part_size = 0;
+  std::string upload_id;            // once CreateMultipartUpload answered
+  std::vector<UploadedPart> parts;  // the parts the store took, numbered 1, 2, ...
+  bool completing = false;          // CompleteMultipartUpload was sent (perhaps taken)
+  std::uint64_t stored = 0;         // server: the bytes it holds
+
+  friend bool operator==(const OutputUpload&, const OutputUpload&) = default;
+};
+
 struct JournalRecord {
   std::string task_id;
   // The supervisor, named as process_identity.hpp says: pid, start time, boot.
@@ -44,6 +75,7 @@ struct JournalRecord {
   std::optional<LogPiece> pending_piece;
   std::optional<TaskResult> result;  // set once the task is final
   std::int64_t final_log_index = -1;
+  std::optional<OutputUpload> upload;  // the output still to upload before the finish goes
 
   friend bool operator==(const JournalRecord&, const JournalRecord&) = default;
 };
