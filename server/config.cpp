@@ -18,6 +18,7 @@
 #include <system_error>
 #include <tuple>
 
+#include "config_buckets.hpp"
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
 
@@ -182,6 +183,14 @@ const std::map<std::string, KeyReader, std::less<>>& key_readers() {
     field("max_body_bytes", &ServerConfig::max_body_bytes);
     field("ws_idle_timeout_s", &ServerConfig::ws_idle_timeout_s);
     field("sqlite_max_connections", &ServerConfig::sqlite_max_connections);
+    // Output buckets (config_buckets.cpp).
+    m["buckets"] = [](const nlohmann::json& v, ServerConfig& c) {
+      return read_buckets_key(v, c.buckets);
+    };
+    m["allow_http_bucket_hosts"] = [](const nlohmann::json& v, ServerConfig& c) {
+      return read_allow_http_bucket_hosts_key(v, c.allow_http_bucket_hosts);
+    };
+    field("output_url_ttl_s", &ServerConfig::output_url_ttl_s);
     return m;
   }();
   return kReaders;
@@ -414,7 +423,10 @@ Status validate_server_config(const ServerConfig& c) {
   if (auto s = check_size("max_body_bytes", c.max_body_bytes, 64 * 1024, 64 * 1024 * 1024); !s) {
     return s;
   }
-  return check_size("sqlite_max_connections", c.sqlite_max_connections, 1, 256);
+  if (auto s = check_size("sqlite_max_connections", c.sqlite_max_connections, 1, 256); !s) {
+    return s;
+  }
+  return validate_output_bucket_config(c);
 }
 
 Status ensure_data_dir(const fs::path& dir) {
@@ -496,8 +508,9 @@ TatOptions tat_options(const ServerConfig& c) {
   return o;
 }
 
-ServerSettings server_settings(const ServerConfig& c) {
+ServerSettings server_settings(const ServerConfig& c, cos::EnvironmentLookup environment) {
   ServerSettings s;
+  s.output_buckets = output_buckets(c, std::move(environment));
   s.account_id = c.account_id;
   s.regions = c.regions;
   s.command_quota = c.command_quota;

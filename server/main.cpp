@@ -14,11 +14,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ferry/server/api/action_registry.hpp"
 #include "ferry/server/api/api_front.hpp"
 #include "ferry/server/clock.hpp"
 #include "ferry/server/config.hpp"
+#include "ferry/server/cos/output_buckets.hpp"
 #include "ferry/server/gateway/agent_gateway.hpp"
 #include "ferry/server/gateway/push_hub.hpp"
 #include "ferry/server/gateway/sweeper.hpp"
@@ -77,7 +79,11 @@ int run(const ServerConfig& config, sigset_t signals) {
     return kExitFailure;
   }
 
-  const ServerSettings settings = server_settings(effective);
+  // The bucket credentials fall back to the AWS_* variables the server was started with.
+  const ServerSettings settings = server_settings(effective, cos::process_environment());
+  for (const auto& [bucket, credentials] : settings.output_buckets.credentials) {
+    spdlog::info("output bucket credentials for {}", bucket);  // the name only, never the keys
+  }
   AgentAuthenticator auth(**store, clock, agent_auth_options(effective));
   // The push hub keeps this server's sockets and its share of the presence in the store; the
   // sweeper asks it where agents are.
@@ -158,6 +164,7 @@ int main(int argc, char** argv) {
   std::optional<std::string> tls_cert;
   std::optional<std::string> tls_key;
   std::optional<std::string> log_level;
+  std::vector<std::string> allow_http_bucket_hosts;
   bool allow_plain_http = false;
   app.add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)");
   app.add_option("--data-dir", data_dir, "Directory of the database and credentials");
@@ -173,6 +180,9 @@ int main(int argc, char** argv) {
   cert_opt->needs(tls_key_opt);
   tls_key_opt->needs(cert_opt);
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off");
+  app.add_option("--allow-http-bucket-host", allow_http_bucket_hosts,
+                 "HOST:PORT of an output bucket store that may be reached over http (repeatable; "
+                 "added to allow_http_bucket_hosts)");
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_color_mt("ferry-server");
@@ -204,11 +214,19 @@ int main(int argc, char** argv) {
   if (log_level) {
     config.log_level = *log_level;
   }
+  config.allow_http_bucket_hosts.insert(config.allow_http_bucket_hosts.end(),
+                                        allow_http_bucket_hosts.begin(),
+                                        allow_http_bucket_hosts.end());
   if (auto s = validate_server_config(config); !s) {
     std::cerr << "ferry-server: " << s.error().message << "\n";
     return kExitConfig;
   }
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (config_file) {
+    if (auto warning = config_file_exposure_warning(*config_file, config)) {
+      spdlog::warn("{}", *warning);
+    }
+  }
 
   // Blocked before any thread starts, so that every thread inherits the mask and the signals
   // reach only sigwait below: one shutdown path, run on the main thread.

@@ -115,8 +115,9 @@ void apply_command_fields(const CommandFields& f, Command& c) {
   }
 }
 
-Status check_command_fields(const CommandFields& f, std::optional<std::string_view> directory_type,
-                            bool non_ascii_name) {
+Status check_command_fields(const ServerSettings& settings, const CommandFields& f,
+                            std::optional<std::string_view> directory_type, bool non_ascii_name) {
+  const auto& http_hosts = settings.output_buckets.allow_http_hosts;
   const auto given = [](const auto& field, auto&& rule) { return field ? rule(*field) : Status{}; };
   const Status checks[] = {
       given(f.command_name,
@@ -132,7 +133,9 @@ Status check_command_fields(const CommandFields& f, std::optional<std::string_vi
       given(f.timeout, [](int64_t v) { return validate_timeout(v); }),
       given(f.username, [](const std::string& v) { return validate_username(v); }),
       given(f.output_cos_bucket_url,
-            [](const std::string& v) { return v.empty() ? Status{} : validate_cos_bucket_url(v); }),
+            [&](const std::string& v) {
+              return v.empty() ? Status{} : validate_cos_bucket_url(v, http_hosts);
+            }),
       given(f.output_cos_key_prefix,
             [](const std::string& v) { return validate_cos_key_prefix(v); }),
       given(f.tags, [](const std::vector<Tag>& v) { return validate_tags(v); }),
@@ -163,7 +166,7 @@ Expected<std::string> create_command(ServerContext& ctx, const CommandFields& fi
   given.command_name = fields.command_name.value_or("");  // required, unlike RunCommand's
   Command c;
   apply_command_fields(given, c);
-  if (auto s = check_command_fields(given, c.command_type); !s) {
+  if (auto s = check_command_fields(ctx.settings, given, c.command_type); !s) {
     return s.error();
   }
   if (c.enable_parameter) {
@@ -194,7 +197,7 @@ Status modify_command(ServerContext& ctx, const std::string& id, const CommandFi
     return Error{codes::kInvalidParameter,
                  "EnableParameter and Tags of a saved command cannot be modified"};
   }
-  if (auto s = check_command_fields(changes, std::nullopt, true); !s) {
+  if (auto s = check_command_fields(ctx.settings, changes, std::nullopt, true); !s) {
     return s;
   }
   if (changes.command_name) {

@@ -8,7 +8,9 @@
 //     invocation to cancel: ResourceNotFound.InvocationNotFound;
 //   - CancelInvocation with nothing left to cancel (every targeted task final):
 //     InvalidParameterValue, "already finished";
-//   - Tags without SaveCommand: InvalidParameterValue (tags belong to a saved command only).
+//   - Tags without SaveCommand: InvalidParameterValue (tags belong to a saved command only);
+//   - an OutputCOSBucketUrl the server holds no credentials (or no region) for:
+//     InvalidParameterValue.InvalidOutputCOSBucketUrl naming the bucket (cos/presigner.hpp).
 #include "ferry/server/domain/invocations.hpp"
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "ferry/core/parameters.hpp"
+#include "ferry/server/cos/output_buckets.hpp"
 #include "ferry/server/domain/instances.hpp"
 #include "ferry/server/domain/invocation_listings.hpp"
 #include "ferry/server/domain/parameter_rules.hpp"
@@ -122,6 +125,19 @@ Status check_instances(Store& store, const std::vector<std::string>& ids) {
   return {};
 }
 
+// A run that names a bucket needs one the server can sign for now: refused here, the caller
+// learns it at once instead of from every task's OutputUploadCOSErrorInfo later. Commands are
+// checked for the URL's syntax only (the operator may configure the bucket after).
+Status check_output_bucket(const ServerContext& ctx, const std::string& url) {
+  if (url.empty()) {
+    return {};
+  }
+  if (auto bucket = cos::usable_bucket(url, ctx.settings.output_buckets); !bucket) {
+    return bucket.error();
+  }
+  return {};
+}
+
 }  // namespace
 
 RunSettings run_settings_of(const Command& c, const std::string& username) {
@@ -146,6 +162,9 @@ Expected<PreparedInvocation> prepare_invocation(ServerContext& ctx, const Comman
   auto params = resolve_parameters(c, spec.parameters);
   if (!params) {
     return params.error();
+  }
+  if (auto s = check_output_bucket(ctx, spec.run.output_cos_bucket_url); !s) {
+    return s.error();
   }
   if (auto s = check_instances(ctx.store, spec.instance_ids); !s) {
     return s.error();
@@ -244,7 +263,7 @@ Expected<RunResult> run_command(ServerContext& ctx, const RunRequest& r) {
   c.saved = r.save_command;
   c.created_by = kCreatedBy;
   apply_command_fields(given, c);
-  if (auto s = check_command_fields(given, c.command_type); !s) {
+  if (auto s = check_command_fields(ctx.settings, given, c.command_type); !s) {
     return s.error();
   }
   if (auto s = validate_instance_ids(r.instance_ids,
@@ -301,7 +320,7 @@ Expected<std::string> invoke_command(ServerContext& ctx, const InvokeRequest& r)
   }
   picked.output_cos_bucket_url = run.output_cos_bucket_url;
   picked.output_cos_key_prefix = run.output_cos_key_prefix;
-  if (auto s = check_command_fields(picked, c->command_type); !s) {
+  if (auto s = check_command_fields(ctx.settings, picked, c->command_type); !s) {
     return s.error();
   }
   if (auto s = validate_instance_ids(r.instance_ids,

@@ -136,9 +136,10 @@ Status validate_username(std::string_view username) {
                       "'@'"});
 }
 
-Status validate_cos_bucket_url(std::string_view url) {
-  // One rule for the URL: the parser the uploads use, with no host allowed over http.
-  auto bucket = cos::parse_bucket_url(url, {});
+Status validate_cos_bucket_url(std::string_view url,
+                               const std::vector<std::string>& allow_http_hosts) {
+  // One rule for the URL: the parser the uploads use.
+  auto bucket = cos::parse_bucket_url(url, allow_http_hosts);
   if (!bucket) {
     return bucket.error();
   }

@@ -93,6 +93,7 @@ AgentGateway::Reply AgentGateway::dispatch(const std::string& action, const Http
       {"UploadTaskLog", &AgentGateway::upload_task_log},
       {"ReportTaskFinish", &AgentGateway::report_task_finish},
       {"Heartbeat", &AgentGateway::heartbeat},
+      {"PresignOutputUpload", &AgentGateway::presign_output_upload},
   };
   const auto it = kActions.find(action);
   if (it == kActions.end()) {

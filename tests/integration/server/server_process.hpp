@@ -15,6 +15,7 @@
 #include <regex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "api_client.hpp"
 #include "process.hpp"
@@ -47,9 +48,15 @@ inline nlohmann::json default_test_config() {
 
 class ServerProcess {
  public:
-  // `overrides` are merged over default_test_config().
-  explicit ServerProcess(std::string binary, const nlohmann::json& overrides = {})
-      : binary_(std::move(binary)), config_(default_test_config()) {
+  // `overrides` are merged over default_test_config(); `extra_args` follow --config on the
+  // command line; `env` ("K=V") is added to the environment the server inherits.
+  explicit ServerProcess(std::string binary, const nlohmann::json& overrides = {},
+                         std::vector<std::string> extra_args = {},
+                         std::vector<std::string> env = {})
+      : binary_(std::move(binary)),
+        config_(default_test_config()),
+        extra_args_(std::move(extra_args)),
+        env_(std::move(env)) {
     if (overrides.is_object()) {
       for (const auto& [k, v] : overrides.items()) {
         config_[k] = v;
@@ -77,6 +84,8 @@ class ServerProcess {
     err_path_ = dir_ / (run + ".err");
     LaunchOptions o;
     o.argv = {binary_, "--config", config_file};
+    o.argv.insert(o.argv.end(), extra_args_.begin(), extra_args_.end());
+    o.env = env_;
     o.out_file = out_path_;
     o.err_file = err_path_;
     server_ = std::make_unique<Process>(std::move(o));
@@ -125,6 +134,8 @@ class ServerProcess {
  private:
   std::string binary_;
   nlohmann::json config_;
+  std::vector<std::string> extra_args_;
+  std::vector<std::string> env_;
   TempDir dir_{"ferry-bb", 0700};
   std::filesystem::path out_path_;
   std::filesystem::path err_path_;

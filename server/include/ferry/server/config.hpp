@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ferry/core/error.hpp"
 #include "ferry/server/api/api_credential.hpp"
+#include "ferry/server/cos/output_buckets.hpp"
 #include "ferry/server/domain/context.hpp"
 #include "ferry/server/gateway/agent_gateway.hpp"
 #include "ferry/server/gateway/push_hub.hpp"
@@ -59,6 +61,13 @@ struct ServerConfig {
   std::size_t max_body_bytes = 1024 * 1024;
   int64_t ws_idle_timeout_s = 60;
   std::size_t sqlite_max_connections = 8;
+
+  // Output buckets (config_buckets.cpp). The credentials the server presigns uploads with, by
+  // bucket URL (its normal form) or "default"; secrets: never logged.
+  cos::BucketCredentialsConfig buckets;
+  // HOST:PORT of stores that may be reached over http (also --allow-http-bucket-host).
+  std::vector<std::string> allow_http_bucket_hosts;
+  int64_t output_url_ttl_s = cos::kDefaultUrlTtlSeconds;  // presigned URLs' lifetime
 };
 
 // Reads `json` over the defaults in `config`. InvalidParameterValue naming the key.
@@ -81,13 +90,21 @@ struct StoredCredential {
 // a new pair (SecretId "AKID" + 32 alphanumerics, SecretKey 40 alphanumerics) is written there.
 Expected<StoredCredential> load_or_create_credentials(const std::filesystem::path& data_dir);
 
-// The pieces of the configuration each component takes.
+// The pieces of the configuration each component takes. `environment` is the AWS_* fallback
+// of the bucket credentials (cos::process_environment() in ferry-server; none by default).
 HttpServerOptions http_server_options(const ServerConfig& config);
 TatOptions tat_options(const ServerConfig& config);
-ServerSettings server_settings(const ServerConfig& config);
+ServerSettings server_settings(const ServerConfig& config, cos::EnvironmentLookup environment = {});
 AgentAuthOptions agent_auth_options(const ServerConfig& config);
 GatewayOptions gateway_options(const ServerConfig& config);
 PushHubOptions push_hub_options(const ServerConfig& config);
 SweeperOptions sweeper_options(const ServerConfig& config);
+
+// Output buckets (config_buckets.cpp): the settings the domain and the gateway take.
+cos::OutputBuckets output_buckets(const ServerConfig& config, cos::EnvironmentLookup environment);
+// A warning to log at start when `file` holds bucket secrets (`buckets`) and its group or others
+// may read it (the server still starts); nullopt otherwise.
+std::optional<std::string> config_file_exposure_warning(const std::filesystem::path& file,
+                                                        const ServerConfig& config);
 
 }  // namespace ferry::server

@@ -154,17 +154,24 @@ TEST_CASE("bucket URLs refused", "[cos][bucket_url]") {
   refusal("https://" + std::string(1100, 'a') + ".com");
 }
 
-TEST_CASE("validate_cos_bucket_url is the parser with no http host", "[cos][bucket_url]") {
+TEST_CASE("validate_cos_bucket_url is the parser with the server's http hosts",
+          "[cos][bucket_url]") {
   using ferry::server::domain::validate_cos_bucket_url;
-  CHECK(validate_cos_bucket_url("https://bucket-1.cos.ap-guangzhou.myqcloud.com").has_value());
-  CHECK(validate_cos_bucket_url("https://s3.example.internal:9000/bucket").has_value());
+  const std::vector<std::string> none;
+  CHECK(
+      validate_cos_bucket_url("https://bucket-1.cos.ap-guangzhou.myqcloud.com", none).has_value());
+  CHECK(validate_cos_bucket_url("https://s3.example.internal:9000/bucket", none).has_value());
   for (const char* bad : {"http://bucket.example", "ftp://x", "https://user@bucket.example.com",
-                          "https://s3.example.internal/a/b"}) {
+                          "https://s3.example.internal/a/b", "http://127.0.0.1:9000/bucket"}) {
     INFO(bad);
-    auto s = validate_cos_bucket_url(bad);
+    auto s = validate_cos_bucket_url(bad, none);
     REQUIRE_FALSE(s.has_value());
     CHECK(s.error().code == "InvalidParameterValue.InvalidOutputCOSBucketUrl");
   }
+  const std::vector<std::string> allowed = {"127.0.0.1:9000"};
+  CHECK(validate_cos_bucket_url("http://127.0.0.1:9000/bucket", allowed).has_value());
+  CHECK_FALSE(validate_cos_bucket_url("http://127.0.0.1:9001/bucket", allowed).has_value());
+  CHECK_FALSE(validate_cos_bucket_url("ftp://127.0.0.1:9000/bucket", allowed).has_value());
 }
 
 TEST_CASE("parse_configured_bucket_url takes http from the operator", "[cos][bucket_url]") {

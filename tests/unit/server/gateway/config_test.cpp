@@ -150,3 +150,170 @@ TEST_CASE("Credentials are made once, mode 0600, and reused", "[config]") {
   REQUIRE(::chmod(open_dir.c_str(), 0777) == 0);
   CHECK_FALSE(ensure_data_dir(open_dir).has_value());
 }
+
+namespace {
+
+constexpr const char* kConfigBucketSecret = "configBucketSecretNeverShown0001";
+
+nlohmann::json bucket_entry(const char* key_id = "AKIDconfig") {
+  return {{"AccessKeyId", key_id}, {"SecretAccessKey", kConfigBucketSecret}};
+}
+
+// The message of a refused `buckets` value; it must never hold the secret.
+std::string buckets_error(const nlohmann::json& buckets) {
+  const std::string message = apply_error({{"buckets", buckets}});
+  CHECK(message.find(kConfigBucketSecret) == std::string::npos);
+  return message;
+}
+
+std::string validate_error(const ServerConfig& c) {
+  auto s = validate_server_config(c);
+  return s ? std::string() : s.error().message;
+}
+
+}  // namespace
+
+TEST_CASE("Output bucket keys", "[config][buckets]") {
+  ServerConfig c;
+  c.data_dir = "/x";
+  CHECK(c.buckets.empty());
+  CHECK(c.allow_http_bucket_hosts.empty());
+  CHECK(c.output_url_ttl_s == 3600);
+
+  nlohmann::json self_hosted = bucket_entry("minio-key");
+  self_hosted["Region"] = "us-east-1";
+  self_hosted["SessionToken"] = "token-1";
+  const nlohmann::json j = {
+      {"buckets",
+       {// Stored by their normal form: lowercase host, no default port, no trailing '/'.
+        {"https://Outputs-1250000000.cos.ap-guangzhou.myqcloud.com:443/", bucket_entry()},
+        {"http://127.0.0.1:9000/outputs", self_hosted},
+        {"default", bucket_entry("AKIDdefault")}}},
+      {"allow_http_bucket_hosts", {"127.0.0.1:9000", "[::1]:9000", "Minio.Internal:80"}},
+      {"output_url_ttl_s", 900}};
+  REQUIRE(apply_server_config_json(j, c).has_value());
+  REQUIRE(validate_server_config(c).has_value());
+  REQUIRE(c.buckets.size() == 3);
+  const auto& cos_entry = c.buckets.at("https://outputs-1250000000.cos.ap-guangzhou.myqcloud.com");
+  CHECK(cos_entry.credentials.access_key_id == "AKIDconfig");
+  CHECK(cos_entry.credentials.secret_access_key == kConfigBucketSecret);
+  CHECK(cos_entry.region.empty());
+  const auto& minio = c.buckets.at("http://127.0.0.1:9000/outputs");
+  CHECK(minio.credentials.session_token == "token-1");
+  CHECK(minio.region == "us-east-1");
+  CHECK(c.buckets.at("default").credentials.access_key_id == "AKIDdefault");
+
+  // What the domain gets, with the environment injected.
+  const auto settings = server_settings(c, [](std::string_view name) {
+    return name == "AWS_REGION" ? std::optional<std::string>("eu-west-1") : std::nullopt;
+  });
+  const auto& out = settings.output_buckets;
+  CHECK(out.url_ttl_s == 900);
+  CHECK(out.allow_http_hosts == c.allow_http_bucket_hosts);
+  CHECK(out.credentials.size() == 3);
+  REQUIRE(out.environment);
+  CHECK(out.environment("AWS_REGION") == std::optional<std::string>("eu-west-1"));
+  auto usable = cos::usable_bucket("http://127.0.0.1:9000/outputs", out);
+  REQUIRE(usable.has_value());
+  CHECK(usable->credentials.credentials.access_key_id == "minio-key");
+  CHECK(usable->credentials.region == "us-east-1");
+  // The default entry serves the rest, but names no region, and neither does this host.
+  auto no_region = cos::usable_bucket("http://minio.internal/outputs", out);
+  REQUIRE_FALSE(no_region.has_value());
+  CHECK_THAT(no_region.error().message, Catch::Contains("region"));
+  CHECK(cos::usable_bucket("https://other-1250000000.cos.ap-guangzhou.myqcloud.com", out)
+            ->credentials.credentials.access_key_id == "AKIDdefault");
+  CHECK_FALSE(cos::usable_bucket("http://127.0.0.1:9001/outputs", out).has_value());
+  CHECK_FALSE(server_settings(c).output_buckets.environment);  // none unless given
+
+  // Empty optional values are not given.
+  self_hosted["Region"] = "";
+  self_hosted["SessionToken"] = "";
+  REQUIRE(apply_server_config_json({{"buckets", {{"default", self_hosted}}}}, c).has_value());
+  CHECK(c.buckets.at("default").region.empty());
+}
+
+TEST_CASE("Output bucket key errors name the entry, never a secret", "[config][buckets]") {
+  const std::string url = "https://outputs-1250000000.cos.ap-guangzhou.myqcloud.com";
+  const auto with = [](nlohmann::json entry, const char* key, nlohmann::json value) {
+    entry[key] = std::move(value);
+    return entry;
+  };
+  auto without_key_id = bucket_entry();
+  without_key_id.erase("AccessKeyId");
+
+  CHECK_THAT(buckets_error(nlohmann::json::array()), Catch::Contains("\"buckets\""));
+  CHECK_THAT(buckets_error({{url, "AKID:secret"}}),
+             Catch::Contains(url) && Catch::Contains("must be an object"));
+  CHECK_THAT(buckets_error({{url, with(bucket_entry(), "Secret", "x")}}),
+             Catch::Contains(url) && Catch::Contains("unknown key \"Secret\""));
+  CHECK_THAT(buckets_error({{url, with(bucket_entry(), "AccessKeyId", 42)}}),
+             Catch::Contains(url) && Catch::Contains("AccessKeyId must be a string"));
+  CHECK_THAT(buckets_error({{url, without_key_id}}), Catch::Contains("AccessKeyId is required"));
+  CHECK_THAT(buckets_error({{url, with(bucket_entry(), "SecretAccessKey", "")}}),
+             Catch::Contains("SecretAccessKey is required"));
+  CHECK_THAT(buckets_error({{url, with(bucket_entry(), "SecretAccessKey",
+                                       std::string(kConfigBucketSecret) + " \n")}}),
+             Catch::Contains("SecretAccessKey must be"));
+  CHECK_THAT(buckets_error({{url, with(bucket_entry(), "SessionToken", "tok en")}}),
+             Catch::Contains("SessionToken must be"));
+  CHECK_THAT(buckets_error({{url, with(bucket_entry(), "Region", "us east/1")}}),
+             Catch::Contains("Region must be"));
+  CHECK_THAT(buckets_error({{"ftp://outputs.example.com", bucket_entry()}}),
+             Catch::Contains("ftp://outputs.example.com") && Catch::Contains("bucket URL"));
+  CHECK_THAT(buckets_error({{"https://s3.example.internal/a/b", bucket_entry()}}),
+             Catch::Contains("path segment"));
+  CHECK_THAT(buckets_error({{url, bucket_entry()}, {url + ":443/", bucket_entry()}}),
+             Catch::Contains("names the same bucket"));
+  CHECK(buckets_error({{url, bucket_entry()}, {"default", bucket_entry()}}).empty());
+
+  CHECK_THAT(apply_error({{"allow_http_bucket_hosts", "127.0.0.1:9000"}}),
+             Catch::Contains("\"allow_http_bucket_hosts\""));
+  CHECK_THAT(apply_error({{"allow_http_bucket_hosts", {9000}}}),
+             Catch::Contains("\"allow_http_bucket_hosts\""));
+  CHECK_THAT(apply_error({{"output_url_ttl_s", "1h"}}), Catch::Contains("\"output_url_ttl_s\""));
+
+  ServerConfig c;
+  c.data_dir = "/x";
+  for (const char* bad :
+       {"minio", "minio:", "minio:0", "minio:65536", "minio:port", "[::1]", "::1:9000", "[::1]9000",
+        "a/b:80", "bad_host:80", "user@h:80", "[not-v6]:80", "", "h:80/x"}) {
+    INFO(bad);
+    c.allow_http_bucket_hosts = {"127.0.0.1:9000", bad};
+    CHECK_THAT(validate_error(c), Catch::Contains("allow_http_bucket_hosts[1]"));
+  }
+  c.allow_http_bucket_hosts = {"127.0.0.1:9000", "[::1]:9000", "[2001:db8::1]:65535",
+                               "minio.internal:1", "MINIO-2.internal:80"};
+  CHECK(validate_error(c).empty());
+
+  for (const int64_t ttl : {int64_t{59}, int64_t{604801}, int64_t{0}}) {
+    c.output_url_ttl_s = ttl;
+    CHECK_THAT(validate_error(c), Catch::Contains("output_url_ttl_s"));
+  }
+  for (const int64_t ttl : {int64_t{60}, int64_t{604800}}) {
+    c.output_url_ttl_s = ttl;
+    CHECK(validate_error(c).empty());
+  }
+}
+
+TEST_CASE("A config file with bucket secrets that others may read is warned of",
+          "[config][buckets]") {
+  TempDir dir;
+  const auto file = dir.path() / "server.json";
+  write_file(file,
+             nlohmann::json{{"data_dir", "/x"}, {"buckets", {{"default", bucket_entry()}}}}.dump());
+  ServerConfig c;
+  REQUIRE(load_server_config_file(file, c).has_value());
+  for (const unsigned mode : {0644u, 0640u, 0604u}) {
+    REQUIRE(::chmod(file.c_str(), mode) == 0);
+    auto warning = config_file_exposure_warning(file, c);
+    REQUIRE(warning.has_value());
+    CHECK_THAT(*warning, Catch::Contains(file.string()) && Catch::Contains("chmod 600"));
+    CHECK(warning->find(kConfigBucketSecret) == std::string::npos);
+  }
+  REQUIRE(::chmod(file.c_str(), 0600) == 0);
+  CHECK_FALSE(config_file_exposure_warning(file, c).has_value());
+  // Readable, but no bucket secrets in it.
+  REQUIRE(::chmod(file.c_str(), 0644) == 0);
+  CHECK_FALSE(config_file_exposure_warning(file, ServerConfig{}).has_value());
+}

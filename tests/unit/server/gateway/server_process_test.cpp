@@ -139,4 +139,18 @@ TEST_CASE("ferry-server refuses a bad configuration with exit code 2", "[process
   auto r = ferry::test::run_process({FERRY_SERVER_BIN, "--config", config}, dir.str());
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("\"sweep_interval\""));
+
+  // A bad --allow-http-bucket-host, after the key's own entries.
+  {
+    std::ofstream f(config);
+    f << R"({"data_dir": ")" << dir.str()
+      << R"(/data", "allow_http_bucket_hosts": ["a.internal:1"]})";
+  }
+  auto host =
+      ferry::test::run_process({FERRY_SERVER_BIN, "--config", config, "--allow-http-bucket-host",
+                                "127.0.0.1:9000", "--allow-http-bucket-host", "minio.internal"},
+                               dir.str());
+  CHECK(host.exit_code == 2);
+  CHECK_THAT(host.err, Catch::Contains("allow_http_bucket_hosts[2]") &&
+                           Catch::Contains("minio.internal") && Catch::Contains("HOST:PORT"));
 }

@@ -20,6 +20,9 @@ struct RunFixture : ActionFixture {
     add_instance({.id = "rins-aaaaaaa1"});
     add_instance({.id = "rins-aaaaaaa2"});
     add_instance({.id = "rins-aaaaaaa3", .online = false});
+    // The buckets the tests name are ones the server holds credentials for.
+    settings.output_buckets.credentials["default"] = {{"AKIDtatbuckets", "tat-bucket-secret", ""},
+                                                      ""};
   }
 
   json run(json body) {
@@ -167,6 +170,9 @@ TEST_CASE_METHOD(RunFixture, "RunCommand refuses bad requests with the seed's co
   CHECK(run_code({{"Timeout", 86401}}) == "InvalidParameterValue.Range");
   CHECK(run_code({{"Username", "bad user"}}) == "InvalidParameterValue.InvalidUsername");
   CHECK(run_code({{"OutputCOSBucketUrl", "http://bucket"}}) ==
+        "InvalidParameterValue.InvalidOutputCOSBucketUrl");
+  settings.output_buckets.credentials.clear();  // a bucket the server cannot sign for
+  CHECK(run_code({{"OutputCOSBucketUrl", "https://b-1.cos.ap-guangzhou.myqcloud.com"}}) ==
         "InvalidParameterValue.InvalidOutputCOSBucketUrl");
   CHECK(run_code({{"OutputCOSKeyPrefix", "/abs"}}) ==
         "InvalidParameterValue.InvalidOutputCOSKeyPrefix");

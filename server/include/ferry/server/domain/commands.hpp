@@ -58,8 +58,9 @@ void apply_command_fields(const CommandFields& fields, Command& c);
 // The value rules of every given field, in one order: CommandName (ASCII letters only unless
 // `non_ascii_name`), Content, Description, CommandType, WorkingDirectory (for `directory_type`,
 // the type the command ends up with; not checked without one), Timeout, Username,
-// OutputCOSBucketUrl ("" is none), OutputCOSKeyPrefix, Tags.
-Status check_command_fields(const CommandFields& fields,
+// OutputCOSBucketUrl ("" is none; its syntax, http only to the hosts `settings` allows, not
+// whether the server holds credentials for it), OutputCOSKeyPrefix, Tags.
+Status check_command_fields(const ServerSettings& settings, const CommandFields& fields,
                             std::optional<std::string_view> directory_type,
                             bool non_ascii_name = false);
 

@@ -8,6 +8,7 @@
 
 #include "ferry/core/cron.hpp"
 #include "ferry/server/clock.hpp"
+#include "ferry/server/cos/output_buckets.hpp"
 #include "ferry/server/store/store.hpp"
 
 namespace ferry::server {
@@ -28,6 +29,9 @@ struct ServerSettings {
   int64_t max_run_instances = 200;    // RunCommand / InvokeCommand InstanceIds
   // The time zone in which invokers' crontabs are read (default UTC).
   cron::Zone schedule_zone;
+  // The output buckets: what OutputCOSBucketUrl may name, the credentials the server signs
+  // with, the lifetime of the URLs it gives the agents.
+  cos::OutputBuckets output_buckets;
 };
 
 // Told about work for agents: new tasks and cancels (a WebSocket kick in the server).

@@ -44,10 +44,11 @@ struct InvocationSpec {
 // One invocation of `command` with one task per instance, stored together (with `command` too
 // when `new_command`, which then counts against the command quota if saved). The Parameters
 // must suit the command (allowed only with EnableParameter; with it, merged over the defaults,
-// every name the script uses covered), and every instance must be registered
-// (ResourceNotFound.InstanceNotFound). Tasks of connected agents start PENDING and are kicked;
-// the others wait DELIVER_DELAYED until their agent connects. The value rules of `spec.run` and
-// the instance ids are the caller's to check first (check_command_fields,
+// every name the script uses covered), a bucket named must be one the server can sign for now
+// (cos::usable_bucket: InvalidParameterValue.InvalidOutputCOSBucketUrl), and every instance must
+// be registered (ResourceNotFound.InstanceNotFound). Tasks of connected agents start PENDING and
+// are kicked; the others wait DELIVER_DELAYED until their agent connects. The value rules of
+// `spec.run` and the instance ids are the caller's to check first (check_command_fields,
 // validate_instance_ids). Returns the InvocationId.
 Expected<std::string> create_invocation(ServerContext& ctx, const Command& command,
                                         const InvocationSpec& spec, bool new_command = false);

@@ -46,9 +46,12 @@ Status validate_timeout(int64_t timeout);
 // An account name: 1..256 of [A-Za-z0-9._-], '\' and '@' (Windows domain users), '$' at the
 // end. InvalidParameterValue.InvalidUsername.
 Status validate_username(std::string_view username);
-// A bucket URL as cos::parse_bucket_url reads it, with no host allowed over http.
+// A bucket URL as cos::parse_bucket_url reads it, http only to the `allow_http_hosts`
+// ("host:port", the server's allow_http_bucket_hosts). The syntax alone: whether the server
+// holds credentials for the bucket is cos::usable_bucket's question.
 // InvalidParameterValue.InvalidOutputCOSBucketUrl.
-Status validate_cos_bucket_url(std::string_view url);
+Status validate_cos_bucket_url(std::string_view url,
+                               const std::vector<std::string>& allow_http_hosts);
 // <= 60 characters, visible, no leading '/', no "//", no ".." segment.
 // InvalidParameterValue.InvalidOutputCOSKeyPrefix.
 Status validate_cos_key_prefix(std::string_view prefix);

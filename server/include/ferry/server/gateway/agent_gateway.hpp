@@ -3,8 +3,9 @@
 // checks the signature, freshness and nonce (AgentAuthenticator), then runs the action. Reports
 // are idempotent: a repeated or late one answers success and changes nothing. Its parts, one
 // file each: the exchange and envelope (agent_gateway.cpp), registration
-// (agent_registration.cpp), DescribeTasks and the task reports (agent_tasks.cpp), and the
-// heartbeat (agent_heartbeat.cpp).
+// (agent_registration.cpp), DescribeTasks and the task reports (agent_tasks.cpp), the
+// heartbeat (agent_heartbeat.cpp), and the presigned URLs of a task's output
+// (agent_outputs.cpp).
 #pragma once
 
 #include <cstddef>
@@ -60,6 +61,7 @@ class AgentGateway {
   Reply upload_task_log(const RegisterInstance& agent, Params& p);
   Reply report_task_finish(const RegisterInstance& agent, Params& p);
   Reply heartbeat(const RegisterInstance& agent, Params& p);
+  Reply presign_output_upload(const RegisterInstance& agent, Params& p);
 
   // The task, when it exists and belongs to `agent`.
   Expected<InvocationTask> owned_task(const RegisterInstance& agent, const std::string& task_id);

@@ -23,6 +23,10 @@ inline constexpr const char* kInstanceNotFound = "AuthFailure.InstanceNotFound";
 inline constexpr const char* kNonceReused = "AuthFailure.NonceReused";
 inline constexpr const char* kUnauthorizedOperation = "AuthFailure.UnauthorizedOperation";
 inline constexpr const char* kUnsupportedProtocolVersion = "UnsupportedProtocolVersion";
+// PresignOutputUpload's refusals (agent_outputs.cpp).
+inline constexpr const char* kNoOutputBucket = "FailedOperation.NoOutputBucket";
+inline constexpr const char* kTaskFinished = "FailedOperation.TaskFinished";
+inline constexpr const char* kBucketCredentials = "FailedOperation.BucketCredentials";
 }  // namespace agent_codes
 
 }  // namespace ferry::server
