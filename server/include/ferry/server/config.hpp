@@ -18,6 +18,7 @@
 #include "ferry/server/gateway/push_hub.hpp"
 #include "ferry/server/gateway/sweeper.hpp"
 #include "ferry/server/http_server.hpp"
+#include "ferry/server/outputs/output_store.hpp"
 #include "ferry/server/tat/tat_dialect.hpp"
 
 namespace ferry::server {
@@ -59,6 +60,11 @@ struct ServerConfig {
   std::size_t max_body_bytes = 1024 * 1024;
   int64_t ws_idle_timeout_s = 60;
   std::size_t sqlite_max_connections = 8;
+
+  // The server's own store of complete outputs, for tasks that name no bucket.
+  std::string output_dir;                                     // "": DATA_DIR/outputs
+  std::size_t output_store_max_bytes = std::size_t{1} << 30;  // over every output; 0: no store
+  int64_t output_retention_days = 7;
 };
 
 // Reads `json` over the defaults in `config`. InvalidParameterValue naming the key.
@@ -89,5 +95,6 @@ AgentAuthOptions agent_auth_options(const ServerConfig& config);
 GatewayOptions gateway_options(const ServerConfig& config);
 PushHubOptions push_hub_options(const ServerConfig& config);
 SweeperOptions sweeper_options(const ServerConfig& config);
+OutputStoreOptions output_store_options(const ServerConfig& config);
 
 }  // namespace ferry::server
