@@ -20,9 +20,11 @@
 #include "ferry/server/clock.hpp"
 #include "ferry/server/config.hpp"
 #include "ferry/server/gateway/agent_gateway.hpp"
+#include "ferry/server/gateway/periodic_thread.hpp"
 #include "ferry/server/gateway/push_hub.hpp"
 #include "ferry/server/gateway/sweeper.hpp"
 #include "ferry/server/http_server.hpp"
+#include "ferry/server/outputs/output_store.hpp"
 #include "ferry/server/scheduler/scheduler.hpp"
 #include "ferry/server/store/sqlite_store.hpp"
 #include "ferry/server/tat/tat_actions.hpp"
@@ -77,6 +79,28 @@ int run(const ServerConfig& config, sigset_t signals) {
     return kExitFailure;
   }
 
+  // Complete outputs of the tasks that name no bucket; past the retention they go, at start and
+  // hourly.
+  auto outputs = OutputStore::open(output_store_options(effective), clock);
+  if (!outputs) {
+    spdlog::critical("output store: {}", outputs.error().message);
+    return kExitFailure;
+  }
+  if ((*outputs)->enabled()) {
+    spdlog::info("output store in {}: {} bytes held, cap {} bytes, retention {} days",
+                 (*outputs)->options().dir.string(), (*outputs)->total_bytes(),
+                 (*outputs)->options().max_bytes, (*outputs)->options().retention_days);
+  } else {
+    spdlog::info("output store disabled (output_store_max_bytes 0)");
+  }
+  PeriodicThread output_retention("output store retention", std::chrono::hours(1),
+                                  [&outputs]() -> ferry::Status {
+                                    if (auto removed = (*outputs)->remove_expired(); !removed) {
+                                      return removed.error();
+                                    }
+                                    return {};
+                                  });
+
   const ServerSettings settings = server_settings(effective);
   AgentAuthenticator auth(**store, clock, agent_auth_options(effective));
   // The push hub keeps this server's sockets and its share of the presence in the store; the
@@ -96,6 +120,7 @@ int run(const ServerConfig& config, sigset_t signals) {
   gateway_opts.on_agent_seen = [hub](const std::string& id, int64_t now_ms) {
     hub->note_seen(id, now_ms);
   };
+  gateway_opts.output_store = outputs->get();
   AgentGateway gateway(ctx, auth, std::move(gateway_opts));
   Sweeper sweeper(**store, clock, *hub, *hub, sweeper_options(effective));
 
@@ -119,6 +144,7 @@ int run(const ServerConfig& config, sigset_t signals) {
   }
   hub->start();
   sweeper.start();
+  output_retention.start();
   scheduler.start(ctx);
   const std::string url = std::string((*server)->tls() ? "https" : "http") + "://" +
                           listen_host(effective.listen) + ":" + std::to_string((*server)->port());
@@ -132,6 +158,7 @@ int run(const ServerConfig& config, sigset_t signals) {
   spdlog::info("received {}, stopping", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->stop();
   scheduler.stop();
+  output_retention.stop();
   sweeper.stop();
   hub->stop();
   spdlog::info("stopped");

@@ -93,6 +93,7 @@ AgentGateway::Reply AgentGateway::dispatch(const std::string& action, const Http
       {"UploadTaskLog", &AgentGateway::upload_task_log},
       {"ReportTaskFinish", &AgentGateway::report_task_finish},
       {"Heartbeat", &AgentGateway::heartbeat},
+      {"UploadTaskOutput", &AgentGateway::upload_task_output},
   };
   const auto it = kActions.find(action);
   if (it == kActions.end()) {

@@ -23,6 +23,8 @@ inline constexpr const char* kInstanceNotFound = "AuthFailure.InstanceNotFound";
 inline constexpr const char* kNonceReused = "AuthFailure.NonceReused";
 inline constexpr const char* kUnauthorizedOperation = "AuthFailure.UnauthorizedOperation";
 inline constexpr const char* kUnsupportedProtocolVersion = "UnsupportedProtocolVersion";
+// UploadTaskOutput for a task whose output goes to its bucket.
+inline constexpr const char* kOutputBucketNamed = "FailedOperation.OutputBucketNamed";
 }  // namespace agent_codes
 
 }  // namespace ferry::server
