@@ -27,6 +27,7 @@
 #include "ferry/server/outputs/output_store.hpp"
 #include "ferry/server/scheduler/scheduler.hpp"
 #include "ferry/server/store/sqlite_store.hpp"
+#include "ferry/server/tat/output_actions.hpp"
 #include "ferry/server/tat/tat_actions.hpp"
 #include "ferry/server/tat/tat_dialect.hpp"
 
@@ -113,6 +114,7 @@ int run(const ServerConfig& config, sigset_t signals) {
   // The public API: the TAT dialect (the first added answers what no dialect claims).
   ActionRegistry tat_actions;
   register_tat_actions(tat_actions, ctx);
+  register_output_actions(tat_actions, ctx, OutputActionDeps{outputs->get(), {}});
   auto api = std::make_shared<ApiFront>();
   api->add_dialect(std::make_unique<TatDialect>(tat_options(effective), clock, tat_actions));
 
