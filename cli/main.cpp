@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "ferry/cli/commands.hpp"
 #include "ferry/cli/config.hpp"
 #include "ferry/cli/invokers.hpp"
+#include "ferry/cli/output.hpp"
 #include "ferry/cli/run.hpp"
 
 namespace {
@@ -67,6 +69,42 @@ int local_error(const ferry::Error& e) {
 int api_error(const ferry::Error& e) {
   std::cerr << "ferry: " << ferry::cli::describe_error(e) << "\n";
   return 1;
+}
+
+// `ferry output`: to stdout, or to the -o file, which is put in place only when all went well.
+ferry::Expected<int> run_output(ferry::cli::Api& api, const ferry::cli::OutputOptions& options,
+                                const std::optional<std::string>& file, Console& console) {
+  ferry::cli::OutputHooks hooks;
+  hooks.download = [](const std::string& url, const ferry::cli::ByteSink& sink) {
+    return ferry::cli::download_url(url, sink, ferry::cli::DownloadOptions{});
+  };
+  hooks.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  // --json prints the first reply, not the output: no file then.
+  if (!file || options.json) {
+    const ferry::cli::ByteSink to_stdout = [&console](std::string_view bytes) -> ferry::Status {
+      console.out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      if (!console.out) {
+        return ferry::Error{"", "writing to stdout failed"};
+      }
+      return {};
+    };
+    auto r = ferry::cli::output_command(api, options, to_stdout, console, hooks);
+    console.out.flush();
+    return r;
+  }
+  auto out = ferry::cli::OutputFile::create(*file);
+  if (!out) {
+    return out.error();
+  }
+  const ferry::cli::ByteSink to_file = [&out](std::string_view bytes) { return out->write(bytes); };
+  auto r = ferry::cli::output_command(api, options, to_file, console, hooks);
+  if (!r) {
+    return r;
+  }
+  if (auto s = out->close(); !s) {
+    return s.error();
+  }
+  return r;
 }
 
 }  // namespace
@@ -175,6 +213,16 @@ int main(int argc, char** argv) {
   code_create->add_option("--limit", code_options.limit, "How many instances it may register (10)");
   code_create->add_option("--effective-hours", code_options.effective_hours,
                           "Hours it stays valid (EffectiveTime, default 4)");
+
+  // ferry output: one task's complete output.
+  ferry::cli::OutputOptions output_options;
+  std::optional<std::string> output_file;
+  auto* output = app.add_subcommand(
+      "output",
+      "Print a task's complete output, byte for byte (exit 3 when only an excerpt is known)");
+  output->add_option("task", output_options.task_id, "The InvocationTaskId (invt-...)")->required();
+  output->add_option("-o,--output-file", output_file,
+                     "Write it to this file (mode 0600) instead of stdout");
 
   // ferry invokers: scheduled runs of saved commands.
   ferry::cli::InvokerCreateOptions invoker_create_options;
@@ -294,8 +342,8 @@ int main(int argc, char** argv) {
        {&run_options.json, &tasks_options.json, &invocations_options.json, &commands_options.json,
         &instances_options.json, &cancel_options.json, &code_options.json,
         &invoker_create_options.json, &invokers_list_options.json, &invoker_enable_options.json,
-        &invoker_disable_options.json, &invoker_delete_options.json,
-        &invoker_records_options.json}) {
+        &invoker_disable_options.json, &invoker_delete_options.json, &invoker_records_options.json,
+        &output_options.json}) {
     *json_of = json;
   }
 
@@ -349,6 +397,8 @@ int main(int argc, char** argv) {
       result = ferry::cli::cancel_command(api, cancel_options, console);
     } else if (*code_create) {
       result = ferry::cli::register_code_create_command(api, code_options, endpoint_text, console);
+    } else if (*output) {
+      result = run_output(api, output_options, output_file, console);
     } else if (*invoker_create) {
       // Everything that can be checked without the server is a usage error.
       if (auto p = ferry::cli::create_invoker_params(invoker_create_options); !p) {

@@ -191,6 +191,10 @@ const std::map<std::string, KeyReader, std::less<>>& key_readers() {
       return read_allow_http_bucket_hosts_key(v, c.allow_http_bucket_hosts);
     };
     field("output_url_ttl_s", &ServerConfig::output_url_ttl_s);
+    // The output store.
+    field("output_dir", &ServerConfig::output_dir);
+    field("output_store_max_bytes", &ServerConfig::output_store_max_bytes);
+    field("output_retention_days", &ServerConfig::output_retention_days);
     return m;
   }();
   return kReaders;
@@ -208,6 +212,24 @@ Status check_size(std::string_view key, std::size_t v, std::size_t min, std::siz
   if (v < min || v > max) {
     return config_error(key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) +
                                  "], not " + std::to_string(v));
+  }
+  return {};
+}
+
+// An enabled output store takes pieces of up to 512 KiB (UploadTaskOutput), base64 in a JSON
+// body: 4/3 of it and room for the other fields.
+constexpr std::size_t kOutputPieceBody = 768 * 1024;
+
+Status check_output_store(const ServerConfig& c) {
+  if (auto s = check_range("output_retention_days", c.output_retention_days, 1, 3650); !s) {
+    return s;
+  }
+  if (c.output_store_max_bytes > 0 && c.max_body_bytes < kOutputPieceBody) {
+    return config_error("max_body_bytes",
+                        "must be at least " + std::to_string(kOutputPieceBody) +
+                            " (768 KiB) while the output store is enabled: agents upload "
+                            "outputs in pieces of 512 KiB, base64 in JSON (or set "
+                            "output_store_max_bytes to 0)");
   }
   return {};
 }
@@ -423,6 +445,9 @@ Status validate_server_config(const ServerConfig& c) {
   if (auto s = check_size("max_body_bytes", c.max_body_bytes, 64 * 1024, 64 * 1024 * 1024); !s) {
     return s;
   }
+  if (auto s = check_output_store(c); !s) {
+    return s;
+  }
   if (auto s = check_size("sqlite_max_connections", c.sqlite_max_connections, 1, 256); !s) {
     return s;
   }
@@ -546,6 +571,14 @@ SweeperOptions sweeper_options(const ServerConfig& c) {
   o.interval_ms = c.sweep_interval_ms;
   o.deliver_timeout_ms = c.deliver_timeout_s * 1000;
   o.task_timeout_grace_ms = c.task_timeout_grace_s * 1000;
+  return o;
+}
+
+OutputStoreOptions output_store_options(const ServerConfig& c) {
+  OutputStoreOptions o;
+  o.dir = c.output_dir.empty() ? fs::path(c.data_dir) / "outputs" : fs::path(c.output_dir);
+  o.max_bytes = c.output_store_max_bytes;
+  o.retention_days = c.output_retention_days;
   return o;
 }
 

@@ -22,11 +22,14 @@
 #include "ferry/server/config.hpp"
 #include "ferry/server/cos/output_buckets.hpp"
 #include "ferry/server/gateway/agent_gateway.hpp"
+#include "ferry/server/gateway/periodic_thread.hpp"
 #include "ferry/server/gateway/push_hub.hpp"
 #include "ferry/server/gateway/sweeper.hpp"
 #include "ferry/server/http_server.hpp"
+#include "ferry/server/outputs/output_store.hpp"
 #include "ferry/server/scheduler/scheduler.hpp"
 #include "ferry/server/store/sqlite_store.hpp"
+#include "ferry/server/tat/output_actions.hpp"
 #include "ferry/server/tat/tat_actions.hpp"
 #include "ferry/server/tat/tat_dialect.hpp"
 
@@ -79,6 +82,28 @@ int run(const ServerConfig& config, sigset_t signals) {
     return kExitFailure;
   }
 
+  // Complete outputs of the tasks that name no bucket; past the retention they go, at start and
+  // hourly.
+  auto outputs = OutputStore::open(output_store_options(effective), clock);
+  if (!outputs) {
+    spdlog::critical("output store: {}", outputs.error().message);
+    return kExitFailure;
+  }
+  if ((*outputs)->enabled()) {
+    spdlog::info("output store in {}: {} bytes held, cap {} bytes, retention {} days",
+                 (*outputs)->options().dir.string(), (*outputs)->total_bytes(),
+                 (*outputs)->options().max_bytes, (*outputs)->options().retention_days);
+  } else {
+    spdlog::info("output store disabled (output_store_max_bytes 0)");
+  }
+  PeriodicThread output_retention("output store retention", std::chrono::hours(1),
+                                  [&outputs]() -> ferry::Status {
+                                    if (auto removed = (*outputs)->remove_expired(); !removed) {
+                                      return removed.error();
+                                    }
+                                    return {};
+                                  });
+
   // The bucket credentials fall back to the AWS_* variables the server was started with.
   const ServerSettings settings = server_settings(effective, cos::process_environment());
   for (const auto& [bucket, credentials] : settings.output_buckets.credentials) {
@@ -95,6 +120,19 @@ int run(const ServerConfig& config, sigset_t signals) {
   // The public API: the TAT dialect (the first added answers what no dialect claims).
   ActionRegistry tat_actions;
   register_tat_actions(tat_actions, ctx);
+  // A bucket's output is read back through a presigned GET, like its upload.
+  const DownloadLinkMaker download_link =
+      [&ctx](const InvocationTask& t) -> ferry::Expected<DownloadLink> {
+    auto get =
+        cos::presign_output_download(ctx.settings.output_buckets, t.document.output_cos_bucket_url,
+                                     t.document.output_cos_key_prefix, t.invocation_id,
+                                     t.invocation_task_id, ctx.clock.now_ms() / 1000);
+    if (!get) {
+      return get.error();
+    }
+    return DownloadLink{get->url, ctx.settings.output_buckets.url_ttl_s};
+  };
+  register_output_actions(tat_actions, ctx, OutputActionDeps{outputs->get(), download_link});
   auto api = std::make_shared<ApiFront>();
   api->add_dialect(std::make_unique<TatDialect>(tat_options(effective), clock, tat_actions));
 
@@ -102,6 +140,7 @@ int run(const ServerConfig& config, sigset_t signals) {
   gateway_opts.on_agent_seen = [hub](const std::string& id, int64_t now_ms) {
     hub->note_seen(id, now_ms);
   };
+  gateway_opts.output_store = outputs->get();
   AgentGateway gateway(ctx, auth, std::move(gateway_opts));
   Sweeper sweeper(**store, clock, *hub, *hub, sweeper_options(effective));
 
@@ -125,6 +164,7 @@ int run(const ServerConfig& config, sigset_t signals) {
   }
   hub->start();
   sweeper.start();
+  output_retention.start();
   scheduler.start(ctx);
   const std::string url = std::string((*server)->tls() ? "https" : "http") + "://" +
                           listen_host(effective.listen) + ":" + std::to_string((*server)->port());
@@ -138,6 +178,7 @@ int run(const ServerConfig& config, sigset_t signals) {
   spdlog::info("received {}, stopping", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->stop();
   scheduler.stop();
+  output_retention.stop();
   sweeper.stop();
   hub->stop();
   spdlog::info("stopped");

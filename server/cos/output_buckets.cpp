@@ -32,4 +32,17 @@ EnvironmentLookup process_environment() {
   };
 }
 
+Expected<PresignedRequest> presign_output_download(const OutputBuckets& buckets,
+                                                   std::string_view bucket_url,
+                                                   std::string_view key_prefix,
+                                                   std::string_view invocation_id,
+                                                   std::string_view task_id, std::int64_t now) {
+  auto bucket = usable_bucket(bucket_url, buckets);
+  if (!bucket) {
+    return bucket.error();
+  }
+  return Presigner(bucket->url, bucket->credentials)
+      .get_object(object_key(key_prefix, invocation_id, task_id), now, buckets.url_ttl_s);
+}
+
 }  // namespace ferry::server::cos

@@ -94,6 +94,7 @@ AgentGateway::Reply AgentGateway::dispatch(const std::string& action, const Http
       {"ReportTaskFinish", &AgentGateway::report_task_finish},
       {"Heartbeat", &AgentGateway::heartbeat},
       {"PresignOutputUpload", &AgentGateway::presign_output_upload},
+      {"UploadTaskOutput", &AgentGateway::upload_task_output},
   };
   const auto it = kActions.find(action);
   if (it == kActions.end()) {

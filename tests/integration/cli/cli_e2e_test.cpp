@@ -15,6 +15,7 @@
 
 #include "agent_process.hpp"
 #include "api_client.hpp"
+#include "blackbox.hpp"
 #include "ferry/core/base64.hpp"
 #include "ferry/core/time.hpp"
 #include "process.hpp"
@@ -429,4 +430,131 @@ TEST_CASE("ferry invokers: a ONCE invoker runs on the agent, is listed, recorded
   auto again = ferry_cli({"invokers", "delete", invoker});
   CHECK(again.exit_code == 1);
   CHECK(again.err.starts_with("ferry: ResourceNotFound.InvokerNotFound: "));
+}
+
+namespace {
+
+// The API with the server's own credentials, as ferry uses them.
+ApiClient server_api() {
+  const auto creds = json::parse(read_file(credentials_file()));
+  return ApiClient(server().endpoint(), creds.at("SecretId").get<std::string>(),
+                   creds.at("SecretKey").get<std::string>(), kTestRegion);
+}
+
+// A task of a scripted agent (no agent process: the test speaks the protocol), started.
+std::string scripted_task(ApiClient& api, ScriptedAgent& scripted) {
+  run_command(api, {scripted.id()}, "cat big-file");
+  const std::string task = scripted.fetch_task();
+  must(scripted.start(task));
+  return task;
+}
+
+// ReportTaskFinish SUCCESS with the head+tail excerpt of `whole` and its Dropped.
+void finish_with_excerpt(ScriptedAgent& scripted, const std::string& task,
+                         const std::string& excerpt, std::size_t whole_size) {
+  must(scripted.client().call("ReportTaskFinish", {{"InvocationTaskId", task},
+                                                   {"Result", "SUCCESS"},
+                                                   {"ExitCode", 0},
+                                                   {"Output", b64(excerpt)},
+                                                   {"Dropped", whole_size - excerpt.size()},
+                                                   {"OutputSize", whole_size}}));
+}
+
+std::string task_of_invocation(const std::string& invocation) {
+  const auto j = tasks_json({"--invocation", invocation});
+  REQUIRE(j.at("InvocationTaskSet").size() == 1);
+  return j["InvocationTaskSet"][0].at("InvocationTaskId").get<std::string>();
+}
+
+}  // namespace
+
+TEST_CASE("ferry output: a short output is the task's result, byte for byte", "[cli-e2e]") {
+  const std::string& id = agent().instance_id();
+  auto run = ferry_cli({"run", "--no-wait", "-i", id, "--", "printf 'one\\ntwo\\n\\001\\377'"});
+  REQUIRE(run.exit_code == 0);
+  const std::string invocation = run.out.substr(0, run.out.find('\n'));
+  REQUIRE(wait_status(invocation, "SUCCESS", 20s));
+  const std::string task = task_of_invocation(invocation);
+
+  auto out = ferry_cli({"output", task});
+  INFO(out.err);
+  CHECK(out.exit_code == 0);
+  CHECK(out.out == "one\ntwo\n\001\377");
+  CHECK(out.err.empty());
+
+  const TempDir dir(kScratch, kScratchMode);
+  const fs::path file = dir.path() / "out.log";
+  auto to_file = ferry_cli({"output", task, "-o", file.string()});
+  CHECK(to_file.exit_code == 0);
+  CHECK(to_file.out.empty());
+  CHECK(read_file(file) == "one\ntwo\n\001\377");
+  struct stat st {};
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+
+  auto json_reply = ferry_cli({"output", task, "--json"});
+  CHECK(json_reply.exit_code == 0);
+  CHECK(json::parse(json_reply.out).at("Source") == "RESULT");
+
+  auto missing = ferry_cli({"output", "invt-00000000"});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err.starts_with("ferry: ResourceNotFound.InvocationTaskNotFound: "));
+}
+
+TEST_CASE("ferry output: an output uploaded to the server comes back whole", "[cli-e2e]") {
+  ApiClient api = server_api();
+  ScriptedAgent scripted(api, server().endpoint());
+  const std::string task = scripted_task(api, scripted);
+  // 1.5 MiB and a bit of every byte value: two pages of ferry's, four pieces of the agent's.
+  std::string whole;
+  for (std::size_t i = 0; whole.size() < 1536 * 1024 + 1000; ++i) {
+    whole.push_back(static_cast<char>((i * 7 + i / 251) & 0xff));
+  }
+  constexpr std::size_t kPiece = 512 * 1024;
+  const auto upload = [&](std::size_t offset, std::size_t length, bool final) {
+    return must(scripted.client().call(
+        "UploadTaskOutput", {{"InvocationTaskId", task},
+                             {"Offset", offset},
+                             {"Output", b64(std::string_view(whole).substr(offset, length))},
+                             {"Final", final}}));
+  };
+  CHECK(upload(0, kPiece, false)["Stored"] == kPiece);
+  CHECK(upload(0, kPiece, false)["Stored"] == kPiece);  // a resend
+  // A gap: nothing stored, resume from Stored.
+  CHECK(upload(2 * kPiece, kPiece, false)["Stored"] == kPiece);
+  CHECK(upload(kPiece, kPiece, false)["Stored"] == 2 * kPiece);
+  CHECK(upload(2 * kPiece, kPiece, false)["Stored"] == 3 * kPiece);
+  auto last = upload(3 * kPiece, whole.size() - 3 * kPiece, true);
+  CHECK(last["Stored"] == whole.size());
+  CHECK(last["Complete"] == true);
+  const std::string excerpt = whole.substr(0, 100) + whole.substr(whole.size() - 100);
+  finish_with_excerpt(scripted, task, excerpt, whole.size());
+
+  const fs::path stored = server().data_dir() / "outputs" / (task + ".log");
+  struct stat st {};
+  REQUIRE(::stat(stored.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  CHECK(static_cast<std::size_t>(st.st_size) == whole.size());
+
+  auto out = ferry_cli({"output", task});
+  INFO(out.err);
+  CHECK(out.exit_code == 0);
+  CHECK(out.out.size() == whole.size());
+  CHECK(out.out == whole);
+  CHECK(json::parse(ferry_cli({"output", task, "--json"}).out).at("Source") == "SERVER");
+}
+
+TEST_CASE("ferry output: only the excerpt is known: printed, the reason on stderr, exit 3",
+          "[cli-e2e]") {
+  ApiClient api = server_api();
+  ScriptedAgent scripted(api, server().endpoint());
+  const std::string task = scripted_task(api, scripted);
+  finish_with_excerpt(scripted, task, "head\ntail\n", 5000);
+  auto out = ferry_cli({"output", task});
+  CHECK(out.exit_code == 3);
+  CHECK(out.out == "head\ntail\n");
+  CHECK(out.err ==
+        "ferry: only an excerpt of the output of " + task +
+            " is known: the server's output store does not hold it (disabled, over its cap, or "
+            "past retention) (4990 bytes in the middle are missing)\n");
 }

@@ -20,6 +20,7 @@
 #include "ferry/server/gateway/push_hub.hpp"
 #include "ferry/server/gateway/sweeper.hpp"
 #include "ferry/server/http_server.hpp"
+#include "ferry/server/outputs/output_store.hpp"
 #include "ferry/server/tat/tat_dialect.hpp"
 
 namespace ferry::server {
@@ -68,6 +69,10 @@ struct ServerConfig {
   // HOST:PORT of stores that may be reached over http (also --allow-http-bucket-host).
   std::vector<std::string> allow_http_bucket_hosts;
   int64_t output_url_ttl_s = cos::kDefaultUrlTtlSeconds;  // presigned URLs' lifetime
+  // The server's own store of complete outputs, for tasks that name no bucket.
+  std::string output_dir;                                     // "": DATA_DIR/outputs
+  std::size_t output_store_max_bytes = std::size_t{1} << 30;  // over every output; 0: no store
+  int64_t output_retention_days = 7;
 };
 
 // Reads `json` over the defaults in `config`. InvalidParameterValue naming the key.
@@ -99,6 +104,7 @@ AgentAuthOptions agent_auth_options(const ServerConfig& config);
 GatewayOptions gateway_options(const ServerConfig& config);
 PushHubOptions push_hub_options(const ServerConfig& config);
 SweeperOptions sweeper_options(const ServerConfig& config);
+OutputStoreOptions output_store_options(const ServerConfig& config);
 
 // Output buckets (config_buckets.cpp): the settings the domain and the gateway take.
 cos::OutputBuckets output_buckets(const ServerConfig& config, cos::EnvironmentLookup environment);

@@ -96,6 +96,48 @@ TEST_CASE("Server configuration errors name the key", "[config]") {
   CHECK_THAT(validate_server_config(c).error().message, Catch::Contains("log_level"));
 }
 
+TEST_CASE("The output store's keys, and the body size it needs", "[config][outputs]") {
+  ServerConfig c;
+  c.data_dir = "/var/lib/ferry-server";
+  REQUIRE(validate_server_config(c).has_value());
+  auto defaults = output_store_options(c);
+  CHECK(defaults.dir == "/var/lib/ferry-server/outputs");
+  CHECK(defaults.max_bytes == 1024u * 1024u * 1024u);
+  CHECK(defaults.retention_days == 7);
+
+  REQUIRE(apply_server_config_json({{"output_dir", "/srv/outputs"},
+                                    {"output_store_max_bytes", 5000000},
+                                    {"output_retention_days", 30}},
+                                   c)
+              .has_value());
+  REQUIRE(validate_server_config(c).has_value());
+  const auto o = output_store_options(c);
+  CHECK(o.dir == "/srv/outputs");
+  CHECK(o.max_bytes == 5'000'000);
+  CHECK(o.retention_days == 30);
+
+  CHECK_THAT(apply_error({{"output_store_max_bytes", -1}}),
+             Catch::Contains("\"output_store_max_bytes\""));
+  CHECK_THAT(apply_error({{"output_dir", 7}}), Catch::Contains("\"output_dir\""));
+  for (const int64_t days : {0, 3651}) {
+    c.output_retention_days = days;
+    CHECK_THAT(validate_server_config(c).error().message,
+               Catch::Contains("output_retention_days") && Catch::Contains("[1, 3650]"));
+  }
+  c.output_retention_days = 3650;
+  REQUIRE(validate_server_config(c).has_value());
+
+  // Pieces of 512 KiB, base64 in JSON, must fit in a request body while the store is on.
+  c.max_body_bytes = 768 * 1024 - 1;
+  CHECK_THAT(validate_server_config(c).error().message,
+             Catch::Contains("max_body_bytes") && Catch::Contains("output store"));
+  c.max_body_bytes = 768 * 1024;
+  CHECK(validate_server_config(c).has_value());
+  c.max_body_bytes = 64 * 1024;
+  c.output_store_max_bytes = 0;
+  CHECK(validate_server_config(c).has_value());
+}
+
 TEST_CASE("Server configuration files", "[config]") {
   TempDir dir;
   ServerConfig c;

@@ -48,6 +48,15 @@ struct UsableBucket {
 // never a key.
 Expected<UsableBucket> usable_bucket(std::string_view url, const OutputBuckets& buckets);
 
+// A presigned GET of a task's output object, valid url_ttl_s from `now` (Unix seconds): the
+// DownloadUrl of DescribeInvocationTaskOutput, so that `ferry output` reads a bucket it holds no
+// key of. The bucket is checked as for an upload; the key is the one the agent uploaded to.
+Expected<PresignedRequest> presign_output_download(const OutputBuckets& buckets,
+                                                   std::string_view bucket_url,
+                                                   std::string_view key_prefix,
+                                                   std::string_view invocation_id,
+                                                   std::string_view task_id, std::int64_t now);
+
 // The process environment (getenv): the AWS_* variables ferry-server was started with.
 EnvironmentLookup process_environment();
 

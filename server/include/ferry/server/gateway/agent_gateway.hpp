@@ -4,8 +4,8 @@
 // are idempotent: a repeated or late one answers success and changes nothing. Its parts, one
 // file each: the exchange and envelope (agent_gateway.cpp), registration
 // (agent_registration.cpp), DescribeTasks and the task reports (agent_tasks.cpp), the
-// heartbeat (agent_heartbeat.cpp), and the presigned URLs of a task's output
-// (agent_outputs.cpp).
+// heartbeat (agent_heartbeat.cpp), the presigned URLs of a task's output (agent_outputs.cpp),
+// and the upload of a complete output to the server's own store (agent_output_upload.cpp).
 #pragma once
 
 #include <cstddef>
@@ -21,6 +21,7 @@
 #include "ferry/server/gateway/agent_protocol.hpp"
 #include "ferry/server/http_server.hpp"
 #include "ferry/server/model.hpp"
+#include "ferry/server/outputs/output_store.hpp"
 
 namespace ferry::server {
 
@@ -36,6 +37,8 @@ struct GatewayOptions {
   std::size_t max_tasks_per_reply = 100;
   // Told about every authenticated agent request (the push hub's presence), with the time.
   std::function<void(const std::string& instance_id, int64_t now_ms)> on_agent_seen;
+  // Where UploadTaskOutput keeps complete outputs; nullptr: no store (every piece refused).
+  OutputStore* output_store = nullptr;
 };
 
 class AgentGateway {
@@ -62,6 +65,7 @@ class AgentGateway {
   Reply report_task_finish(const RegisterInstance& agent, Params& p);
   Reply heartbeat(const RegisterInstance& agent, Params& p);
   Reply presign_output_upload(const RegisterInstance& agent, Params& p);
+  Reply upload_task_output(const RegisterInstance& agent, Params& p);
 
   // The task, when it exists and belongs to `agent`.
   Expected<InvocationTask> owned_task(const RegisterInstance& agent, const std::string& task_id);

@@ -27,6 +27,8 @@ inline constexpr const char* kUnsupportedProtocolVersion = "UnsupportedProtocolV
 inline constexpr const char* kNoOutputBucket = "FailedOperation.NoOutputBucket";
 inline constexpr const char* kTaskFinished = "FailedOperation.TaskFinished";
 inline constexpr const char* kBucketCredentials = "FailedOperation.BucketCredentials";
+// UploadTaskOutput for a task whose output goes to its bucket.
+inline constexpr const char* kOutputBucketNamed = "FailedOperation.OutputBucketNamed";
 }  // namespace agent_codes
 
 }  // namespace ferry::server
