@@ -76,6 +76,21 @@ struct UploadWorld {
     return store.object_file(kBucketName,
                              std::string(kPrefix) + "/" + invocation + "/" + task + ".log");
   }
+  // `ferry output TASK -o FILE`, the real client against this server.
+  ProcessResult ferry_output(const std::string& task, const fs::path& file) const {
+    LaunchOptions o;
+    o.argv = {FERRY_CLI_BIN, "output", task, "-o", file.string()};
+    o.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+             "HOME=" + scratch.str(),
+             "FERRY_ENDPOINT=" + server->endpoint(),
+             std::string("FERRY_SECRET_ID=") + kTestSecretId,
+             std::string("FERRY_SECRET_KEY=") + kTestSecretKey,
+             std::string("FERRY_REGION=") + kTestRegion};
+    o.clean_env = true;
+    o.out_file = scratch / "ferry.out";
+    o.err_file = scratch / "ferry.err";
+    return run_process(std::move(o));
+  }
   [[nodiscard]] std::string object_url(const std::string& invocation,
                                        const std::string& task) const {
     return store.bucket_url(kBucketName) + "/" + kPrefix + "/" + invocation + "/" + task + ".log";
@@ -138,6 +153,12 @@ TEST_CASE("upload e2e: outputs of 0 B, 1 KiB and 10 MiB land whole in the bucket
     CHECK(t["TaskResult"]["OutputUrl"] == w.object_url(inv, task));
     CHECK(t["TaskResult"]["OutputUploadCOSErrorInfo"] == "");
     CHECK(same_bytes(w.object_of(inv, task), copy));
+    // `ferry output` reads it back from the bucket through a URL the server presigns.
+    const fs::path back = w.scratch / ("back-" + std::to_string(size));
+    const auto r = w.ferry_output(task, back);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(same_bytes(back, copy));
   }
   // The agent holds no secret and no signature of the store: not in its files, not in its log.
   check_nothing_leaked(*w.agent, {std::string(S3Store::kSecretAccessKey), "X-Amz-Signature"});
@@ -223,4 +244,34 @@ TEST_CASE(
   CHECK(log.find("uploading its output (41943040 bytes) to its bucket, resumed") !=
         std::string::npos);
   REQUIRE(eventually([&] { return w.agent->journal_empty(); }, 10s));
+}
+
+TEST_CASE("upload e2e: without a bucket, an output over the excerpt is kept by the server",
+          "[upload]") {
+  UploadWorld w;
+  const fs::path copy = w.scratch / "expected";
+  const auto inv =
+      run_command(w.api, {w.agent->instance_id()}, random_output(std::uint64_t{3} << 20, copy));
+  const json t = w.finished(inv);
+  const std::string task = t["InvocationTaskId"];
+  REQUIRE(t["TaskStatus"] == "SUCCESS");
+  CHECK(t["TaskResult"]["OutputUrl"] == "");
+  CHECK(t["TaskResult"]["Dropped"].get<std::int64_t>() > 0);
+  const json out = must(w.api.call("DescribeInvocationTaskOutput", {{"InvocationTaskId", task}}));
+  CHECK(out["Source"] == "SERVER");
+  CHECK(out["Size"] == 3 << 20);
+  const fs::path back = w.scratch / "back";
+  const auto r = w.ferry_output(task, back);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(same_bytes(back, copy));
+
+  SECTION("an output that fits in the excerpt is not uploaded, and still printed whole") {
+    const auto small = run_command(w.api, {w.agent->instance_id()}, "seq 1 100");
+    const std::string small_task = w.finished(small)["InvocationTaskId"];
+    const json answer =
+        must(w.api.call("DescribeInvocationTaskOutput", {{"InvocationTaskId", small_task}}));
+    CHECK(answer["Source"] == "RESULT");
+    CHECK_FALSE(fs::exists(w.server->data_dir() / "outputs" / (small_task + ".log")));
+  }
 }
