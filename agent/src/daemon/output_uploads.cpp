@@ -249,6 +249,7 @@ void OutputUploads::step_bucket(const std::string& id, HeldTask& task, OutputUpl
   }
   const bool sent_before = u.completing;
   if (!u.completing) {
+    spdlog::info("task {}: {} parts uploaded; completing the upload", id, u.parts.size());
     u.completing = true;
     tasks_.journal_write(task, platform::Durability::kAtomicOnly);
   }

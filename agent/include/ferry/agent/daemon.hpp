@@ -48,8 +48,8 @@ struct DaemonOptions {
   // than the report's excerpt goes to the server's output store, before the finish is reported:
   // one PutObject up to multipart_threshold, else parts of part_size (grown so that one upload
   // has at most kMaxUploadParts parts); pieces of server_output_piece to the server.
-  std::uint64_t multipart_threshold = 16ULL << 20;
-  std::uint64_t part_size = 8ULL << 20;
+  std::uint64_t multipart_threshold = 64ULL << 20;
+  std::uint64_t part_size = 32ULL << 20;
   std::size_t server_output_piece = 256U << 10;
   // The upload must end within the task's Timeout (counted from its start, as seed 003 says),
   // but gets at least this long after the task ended (a TIMEOUT task's output is the one most
