@@ -29,10 +29,14 @@ std::uint64_t part_count(const OutputUpload& u) {
                           : std::max<std::uint64_t>(1, (u.size + u.part_size - 1) / u.part_size);
 }
 
-// Server errors after which asking again cannot help.
-bool presign_refused_for_good(const CallResult& r) {
+// Server errors after which asking again cannot help: not a transport error, InternalError, or
+// a signature refused for the clock (the context corrects it; the retry signs anew).
+bool refused_for_good(DaemonContext& ctx, const CallResult& r) {
   const std::string code = r.error_code();
-  return !r.transport_error.empty() ? false : code != "InternalError" && !code.empty();
+  if (!r.transport_error.empty() || code.empty() || code == "InternalError") {
+    return false;
+  }
+  return !ctx.fix_clock(r);
 }
 
 }  // namespace
@@ -300,7 +304,7 @@ void OutputUploads::step_server(const std::string& id, HeldTask& task, OutputUpl
                        return;
                      }
                      if (!r.ok()) {
-                       if (presign_refused_for_good(r)) {
+                       if (refused_for_good(ctx_, r)) {
                          // The store is full, disabled, or the server predates it: the excerpt
                          // remains.
                          spdlog::warn("task {}: the server's output store refused its output ({})",
@@ -349,7 +353,7 @@ void OutputUploads::presign(const std::string& id, nlohmann::json fields,
           return;
         }
         const std::string why = "PresignOutputUpload " + operation + ": " + r.describe();
-        if (!presign_refused_for_good(r)) {
+        if (!refused_for_good(ctx_, r)) {
           retry(id, why);
           return;
         }

@@ -219,6 +219,14 @@ TEST_CASE("uploads: a store that fails for a while is retried; one that refuses 
     CHECK_FALSE(finish.contains("OutputUrl"));
     CHECK(finish["OutputUploadCOSErrorInfo"] == "HTTP 403 AccessDenied: Access Denied");
   }
+  SECTION("a signature refused for the clock: the clock is corrected and the upload goes on") {
+    h.server->errors_next["PresignOutputUpload"] = {"AuthFailure.SignatureExpire"};
+    h.finish_task("invt-up", result);
+    REQUIRE(h.run_until([&] { return !h.server->of("ReportTaskFinish").empty(); }));
+    CHECK(h.server->clock_offset.has_value());
+    CHECK(h.server->of("PresignOutputUpload").size() == 2);
+    CHECK(h.server->of("ReportTaskFinish").at(0).fields["OutputUrl"] == kObjectUrl);
+  }
   SECTION("the server will not sign: reported the same way") {
     h.server->responder = nullptr;
     h.server->errors_next["PresignOutputUpload"] = {"FailedOperation.BucketCredentials"};
