@@ -28,6 +28,8 @@ namespace {
 
 constexpr const char* kBucketName = "ferry-test";
 constexpr const char* kPrefix = "runs";
+// Configured with the right keys, but never made in the store.
+constexpr const char* kMissingBucket = "ferry-missing";
 
 // Smaller parts than the defaults, so that multipart uploads are reached with outputs of MiBs.
 json upload_agent_config() {
@@ -52,6 +54,10 @@ struct UploadWorld {
                   {{store.bucket_url(kBucketName),
                     {{"AccessKeyId", std::string(S3Store::kAccessKeyId)},
                      {"SecretAccessKey", secret},
+                     {"Region", std::string(S3Store::kRegion)}}},
+                   {store.bucket_url(kMissingBucket),
+                    {{"AccessKeyId", std::string(S3Store::kAccessKeyId)},
+                     {"SecretAccessKey", std::string(S3Store::kSecretAccessKey)},
                      {"Region", std::string(S3Store::kRegion)}}}}},
                  {"allow_http_bucket_hosts", {"127.0.0.1:" + std::to_string(store.port())}}})),
         api(server->api()) {
@@ -138,6 +144,17 @@ void check_nothing_leaked(const AgentProcess& agent, const std::vector<std::stri
   }
 }
 
+// Whether a journal record of the agent holds a part the store took.
+bool journal_has_part(const AgentProcess& agent) {
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(agent.state_dir() / "tasks", ec)) {
+    if (read_file(d.path() / "journal.json").find("\"PartNumber\"") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("upload e2e: outputs of 0 B, 1 KiB and 10 MiB land whole in the bucket", "[upload]") {
@@ -195,9 +212,10 @@ TEST_CASE("upload e2e: wrong credentials: the task keeps SUCCESS and says why", 
 TEST_CASE("upload e2e: the store stopped during the upload and started again", "[upload]") {
   UploadWorld w;
   const fs::path copy = w.scratch / "expected";
-  // The store goes down before the task ends, so that the upload meets it down.
+  const auto inv = w.run(random_output(std::uint64_t{40} << 20, copy));
+  // Down in the middle of the multipart upload: after its first part, while the next ones go.
+  REQUIRE(eventually([&] { return journal_has_part(*w.agent); }, 60s, 5ms));
   w.store.stop();
-  const auto inv = w.run(random_output(std::uint64_t{12} << 20, copy));
   REQUIRE(w.agent->wait_log("output upload:", 30s));  // a failed attempt, to be retried
   w.store.start();
   const json t = w.finished(inv);
@@ -216,19 +234,13 @@ TEST_CASE(
   const auto inv = w.run(random_output(std::uint64_t{40} << 20, copy));
   // As soon as the journal holds a part, the store stalls (so no more parts go) and the agent
   // dies.
-  const auto tasks = w.agent->state_dir() / "tasks";
-  bool has_part = false;
   REQUIRE(eventually(
       [&] {
-        std::error_code ec;
-        for (const auto& d : fs::directory_iterator(tasks, ec)) {
-          const std::string j = read_file(d.path() / "journal.json");
-          if (j.find("\"PartNumber\"") != std::string::npos) {
-            w.store.pause();
-            has_part = true;
-          }
+        if (!journal_has_part(*w.agent)) {
+          return false;
         }
-        return has_part;
+        w.store.pause();
+        return true;
       },
       60s, 5ms));
   w.agent->kill();
@@ -274,4 +286,17 @@ TEST_CASE("upload e2e: without a bucket, an output over the excerpt is kept by t
     CHECK(answer["Source"] == "RESULT");
     CHECK_FALSE(fs::exists(w.server->data_dir() / "outputs" / (small_task + ".log")));
   }
+}
+
+TEST_CASE("upload e2e: a bucket that does not exist: the task keeps SUCCESS and says why",
+          "[upload]") {
+  UploadWorld w;
+  const auto inv = run_command(w.api, {w.agent->instance_id()}, "echo hello",
+                               {{"OutputCOSBucketUrl", w.store.bucket_url(kMissingBucket)}});
+  const json t = w.finished(inv);
+  CHECK(t["TaskStatus"] == "SUCCESS");
+  CHECK(t["TaskResult"]["OutputUrl"] == "");
+  const std::string why = t["TaskResult"]["OutputUploadCOSErrorInfo"];
+  INFO(why);
+  CHECK(why.find("NoSuchBucket") != std::string::npos);
 }
