@@ -15,6 +15,10 @@ namespace {
 
 using std::chrono::milliseconds;
 
+constexpr const char* kDeadlinePassed =
+    "the upload did not finish within the task's Timeout (counted from the task's start, as the "
+    "upload is part of it)";
+
 // Part URLs asked for in one PresignOutputUpload (the protocol allows 100).
 constexpr int kPartUrlBatch = 16;
 // The smallest part S3 and COS take (all but the last).
@@ -113,12 +117,6 @@ std::chrono::steady_clock::time_point OutputUploads::deadline_of(const OutputUpl
   return ctx_.clock.now() + milliseconds(at - wall_ms(ctx_.clock));
 }
 
-std::string OutputUploads::expired_text(const std::string& id) const {
-  (void)id;
-  return "the upload did not finish within the task's Timeout (the output is on the instance "
-         "until the finish is reported; the result is kept)";
-}
-
 void OutputUploads::step(const std::string& id) {
   HeldTask* t = uploading(id);
   if (t == nullptr) {
@@ -128,9 +126,9 @@ void OutputUploads::step(const std::string& id) {
   if (ctx_.clock.now() >= deadline_of(u)) {
     spdlog::warn("task {}: output upload given up at its deadline {}", id, u.deadline);
     if (u.target == UploadTarget::kBucket && !u.upload_id.empty() && !u.completing) {
-      abort_then_end(id, expired_text(id));
+      abort_then_end(id, kDeadlinePassed);
     } else {
-      end(id, "", u.target == UploadTarget::kBucket ? expired_text(id) : std::string());
+      end(id, "", u.target == UploadTarget::kBucket ? kDeadlinePassed : std::string());
     }
     return;
   }
@@ -149,7 +147,7 @@ void OutputUploads::step(const std::string& id) {
     return;
   }
   if (u.target == UploadTarget::kServer) {
-    step_server(id, *t, u);
+    step_server(id, u);
   } else {
     step_bucket(id, *t, u, active_[id]);
   }
@@ -278,7 +276,7 @@ void OutputUploads::step_bucket(const std::string& id, HeldTask& task, OutputUpl
       });
 }
 
-void OutputUploads::step_server(const std::string& id, HeldTask& task, OutputUpload& u) {
+void OutputUploads::step_server(const std::string& id, const OutputUpload& u) {
   const std::uint64_t offset = u.stored;
   const std::size_t want = static_cast<std::size_t>(
       std::min<std::uint64_t>(ctx_.options.server_output_piece, u.size - offset));
@@ -288,7 +286,6 @@ void OutputUploads::step_server(const std::string& id, HeldTask& task, OutputUpl
     end(id, "", "");
     return;
   }
-  (void)task;
   const bool last = offset + want == u.size;
   ctx_.server.call("UploadTaskOutput",
                    {{"InvocationTaskId", id},

@@ -47,7 +47,7 @@ class OutputUploads {
 
   void step(const std::string& id);
   void step_bucket(const std::string& id, HeldTask& task, OutputUpload& upload, Active& a);
-  void step_server(const std::string& id, HeldTask& task, OutputUpload& upload);
+  void step_server(const std::string& id, const OutputUpload& upload);
   // Asks the server for presigned URLs; `then` runs with the reply when it is a success.
   void presign(const std::string& id, nlohmann::json fields,
                std::function<void(const nlohmann::json&)> then);
@@ -66,7 +66,6 @@ class OutputUploads {
   void abort_then_end(const std::string& id, std::string error);
 
   [[nodiscard]] std::chrono::steady_clock::time_point deadline_of(const OutputUpload& u) const;
-  [[nodiscard]] std::string expired_text(const std::string& id) const;
   [[nodiscard]] HeldTask* uploading(const std::string& id);
 
   DaemonContext& ctx_;

@@ -42,7 +42,7 @@ void dispatch_task(Harness& h, StateDir& state, const json& task) {
   REQUIRE(ferry::agent::write_task_file(state.task(id), h.runner->tasks[id].task));
 }
 
-// Runs a task that wrote `size` bytes of `fill` and ended with SUCCESS.
+// Runs a task whose spool holds `size` bytes; its SUCCESS result, not yet given to the agent.
 ferry::TaskResult run_with_output(Harness& h, StateDir& state, const json& task, std::size_t size) {
   dispatch_task(h, state, task);
   const std::string id = task["InvocationTaskId"];
