@@ -33,7 +33,9 @@ TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
     "ca_file": "/etc/ca.pem", "allow_plain_http": true, "max_concurrent_tasks": 8,
     "kill_grace_ms": 100, "use_cgroup": false, "poll_interval_ms": 500,
     "live_output_interval_ms": 2000, "reconnect_max_ms": 5000, "retry_max_ms": 4000,
-    "shutdown_flush_ms": 0, "journal_max_tasks": 500, "journal_max_bytes": 2097152
+    "shutdown_flush_ms": 0, "journal_max_tasks": 500, "journal_max_bytes": 2097152,
+    "multipart_threshold_bytes": 10485760, "multipart_part_bytes": 6291456,
+    "upload_min_window_ms": 5000, "upload_workers": 4, "bucket_ca_file": "/etc/store-ca.pem"
   })");
   auto c = ferry::agent::load_agent_config(path, base);
   std::filesystem::remove(path);
@@ -54,6 +56,11 @@ TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
   CHECK(c->daemon.shutdown_flush == std::chrono::milliseconds(0));
   CHECK(c->daemon.journal_max_tasks == 500);
   CHECK(c->daemon.journal_max_bytes == 2097152);
+  CHECK(c->daemon.multipart_threshold == 10485760);
+  CHECK(c->daemon.part_size == 6291456);
+  CHECK(c->daemon.upload_min_window == std::chrono::milliseconds(5000));
+  CHECK(c->daemon.objects.workers == 4);
+  CHECK(c->daemon.objects.ca_file == "/etc/store-ca.pem");
 }
 
 TEST_CASE("agent config: unknown keys, wrong types and ranges name the key") {
@@ -69,7 +76,10 @@ TEST_CASE("agent config: unknown keys, wrong types and ranges name the key") {
         Case{R"({"state_dir": "relative"})", "state_dir"},
         Case{R"({"log_level": "loud"})", "log_level"}, Case{R"({"use_cgroup": 1})", "use_cgroup"},
         Case{R"({"journal_max_tasks": 0})", "journal_max_tasks"},
-        Case{R"({"journal_max_bytes": 1024})", "journal_max_bytes"}}) {
+        Case{R"({"journal_max_bytes": 1024})", "journal_max_bytes"},
+        Case{R"({"multipart_part_bytes": 1048576})", "multipart_part_bytes"},
+        Case{R"({"multipart_threshold_bytes": true})", "multipart_threshold_bytes"},
+        Case{R"({"upload_workers": 17})", "upload_workers"}}) {
     INFO(k.text);
     const auto path = write_config(k.text);
     auto c = ferry::agent::load_agent_config(path, ferry::agent::default_agent_config());
