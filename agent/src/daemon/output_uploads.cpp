@@ -220,7 +220,6 @@ void OutputUploads::step_bucket(const std::string& id, HeldTask& task, OutputUpl
                     it->second.part_urls[p.value("PartNumber", 0)] = p.value("Url", "");
                   }
                 }
-                it->second.object_url = reply.value("ObjectUrl", it->second.object_url);
                 if (!it->second.part_urls.contains(number)) {
                   retry(id, "PresignOutputUpload UploadPart: the reply has no URL for part " +
                                 std::to_string(number));
@@ -257,7 +256,7 @@ void OutputUploads::step_bucket(const std::string& id, HeldTask& task, OutputUpl
   }
   presign(
       id, {{"Operation", "CompleteMultipartUpload"}, {"UploadId", u.upload_id}},
-      [this, id, sent_before, spool](const nlohmann::json& reply) {
+      [this, id, sent_before](const nlohmann::json& reply) {
         HeldTask* t = uploading(id);
         if (t == nullptr) {
           return;

@@ -38,7 +38,6 @@ class OutputUploads {
 
  private:
   struct Active {
-    std::string object_url;  // from the server's presign replies
     std::map<int, std::string> part_urls;
     int attempts = 0;      // failures in a row
     bool resumed = false;  // started from a journal record: a Complete may already be taken
