@@ -125,11 +125,7 @@ void OutputUploads::step(const std::string& id) {
   OutputUpload& u = *t->journal.upload;
   if (ctx_.clock.now() >= deadline_of(u)) {
     spdlog::warn("task {}: output upload given up at its deadline {}", id, u.deadline);
-    if (u.target == UploadTarget::kBucket && !u.upload_id.empty() && !u.completing) {
-      abort_then_end(id, kDeadlinePassed);
-    } else {
-      end(id, "", u.target == UploadTarget::kBucket ? kDeadlinePassed : std::string());
-    }
+    fail(id, kDeadlinePassed);
     return;
   }
   // The spool must still hold every byte (the journal's retention cap may have removed it).
@@ -354,13 +350,7 @@ void OutputUploads::presign(const std::string& id, nlohmann::json fields,
           return;
         }
         spdlog::warn("task {}: {}", id, why);
-        HeldTask* t = uploading(id);
-        if (t != nullptr && !t->journal.upload->upload_id.empty() &&
-            !t->journal.upload->completing) {
-          abort_then_end(id, why);
-        } else {
-          end(id, "", why);
-        }
+        fail(id, why);
       }));
 }
 
@@ -393,11 +383,7 @@ void OutputUploads::send_object(const std::string& id, ObjectRequest request,
                      return;
                    }
                    spdlog::warn("task {}: output upload failed: {}", id, r.error);
-                   if (!t->journal.upload->upload_id.empty() && !t->journal.upload->completing) {
-                     abort_then_end(id, r.error);
-                   } else {
-                     end(id, "", r.error);
-                   }
+                   fail(id, r.error);
                  }));
 }
 
@@ -417,6 +403,21 @@ void OutputUploads::retry(const std::string& id, const std::string& why) {
       delay,
       std::chrono::duration_cast<milliseconds>(deadline - ctx_.clock.now()) + milliseconds(1));
   a.retry->start(std::max(wait, milliseconds(0)), [this, id] { step(id); });
+}
+
+void OutputUploads::fail(const std::string& id, std::string why) {
+  const HeldTask* t = uploading(id);
+  if (t == nullptr) {
+    return;
+  }
+  const OutputUpload& u = *t->journal.upload;
+  if (u.target == UploadTarget::kServer) {
+    end(id, "", "");
+  } else if (!u.upload_id.empty() && !u.completing) {
+    abort_then_end(id, std::move(why));
+  } else {
+    end(id, "", std::move(why));
+  }
 }
 
 void OutputUploads::abort_then_end(const std::string& id, std::string error) {

@@ -61,6 +61,9 @@ class OutputUploads {
   void retry(const std::string& id, const std::string& why);
   // Ends the upload: the finish goes with `url` or `error` (bucket), or with neither (server).
   void end(const std::string& id, std::string url, std::string error);
+  // The upload cannot succeed: a bucket's ends with `why` in OutputUploadCOSErrorInfo (a
+  // multipart upload not yet completing is aborted first); the server store's ends with nothing.
+  void fail(const std::string& id, std::string why);
   // A multipart upload that failed: its parts are removed from the store (best effort).
   void abort_then_end(const std::string& id, std::string error);
 
