@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ferry/core/error_codes.hpp"
+#include "ferry/core/task.hpp"
 
 namespace ferry::server {
 namespace {
@@ -21,7 +22,6 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kCompleteSuffix = ".log";
 constexpr std::string_view kPartSuffix = ".part";
-constexpr std::size_t kMaxTaskIdLength = 64;
 constexpr std::int64_t kNsPerMs = 1'000'000;
 constexpr std::int64_t kMsPerDay = 86'400'000;
 
@@ -133,11 +133,8 @@ Expected<std::unique_ptr<OutputStore>> OutputStore::open(OutputStoreOptions opti
 }
 
 bool OutputStore::valid_task_id(std::string_view task_id) {
-  return !task_id.empty() && task_id.size() <= kMaxTaskIdLength &&
-         std::all_of(task_id.begin(), task_id.end(), [](char c) {
-           return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-';
-         });
+  // The agent protocol's rule for a task id, which already makes it a safe file name.
+  return ferry::is_valid_task_id(task_id);
 }
 
 std::uint64_t OutputStore::total_bytes() const {
