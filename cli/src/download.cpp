@@ -3,10 +3,10 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <mutex>
 #include <optional>
 #include <string>
 
+#include "curl_basics.hpp"
 #include "ferry/cli/output.hpp"
 
 namespace ferry::cli {
@@ -82,11 +82,6 @@ std::string without_url(std::string message, const std::string& url) {
   return message;
 }
 
-void init_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 }  // namespace
 
 Status download_url(const std::string& url, const ByteSink& sink, const DownloadOptions& options) {
@@ -99,19 +94,11 @@ Status download_url(const std::string& url, const ByteSink& sink, const Download
   state.curl = curl;
   state.sink = &sink;
   char error_buffer[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  set_request_basics(curl, url, error_buffer, options.connect_timeout);
   // A large output takes as long as it takes; a transfer that stalls does not.
-  const long connect_timeout_ms = options.connect_timeout.count();
   const long stall_s = options.stall_timeout.count();
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_s);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_download_data);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
   const CURLcode rc = curl_easy_perform(curl);

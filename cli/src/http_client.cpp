@@ -2,7 +2,7 @@
 
 #include <curl/curl.h>
 
-#include <mutex>
+#include "curl_basics.hpp"
 
 namespace ferry::cli {
 namespace {
@@ -24,15 +24,10 @@ std::size_t collect(char* data, std::size_t size, std::size_t n, void* user) {
   return bytes;
 }
 
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 }  // namespace
 
 HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {
-  global_init();
+  init_curl_once();
   handle_ = curl_easy_init();
 }
 
@@ -52,20 +47,10 @@ Expected<HttpReply> HttpClient::post(
   HttpReply reply;
   Sink sink{&reply.body, options_.max_body_bytes};
   char error_buffer[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
-  // Our own SIGINT handler stays in charge; libcurl must not touch signals.
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  // libcurl's varargs want a long; milliseconds::rep is one on this platform.
+  set_request_basics(curl, url, error_buffer, options_.connect_timeout);
   const long timeout_ms = options_.timeout.count();
-  const long connect_timeout_ms = options_.connect_timeout.count();
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!options_.ca_file.empty()) {
     curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
   }
