@@ -119,11 +119,19 @@ Status check_command_fields(const ServerSettings& settings, const CommandFields&
                             std::optional<std::string_view> directory_type, bool non_ascii_name) {
   const auto& http_hosts = settings.output_buckets.allow_http_hosts;
   const auto given = [](const auto& field, auto&& rule) { return field ? rule(*field) : Status{}; };
+  const bool acs = f.text_rules == TextRules::kCloudAssistant;
   const Status checks[] = {
       given(f.command_name,
-            [&](const std::string& v) { return validate_command_name(v, non_ascii_name); }),
+            [&](const std::string& v) {
+              return acs ? validate_text("Name", v, kMaxAcsCommandName)
+                         : validate_command_name(v, non_ascii_name);
+            }),
       given(f.content, [](const std::string& v) { return validate_content(v); }),
-      given(f.description, [](const std::string& v) { return validate_description(v); }),
+      given(f.description,
+            [&](const std::string& v) {
+              return acs ? validate_text("Description", v, kMaxAcsDescription)
+                         : validate_description(v);
+            }),
       given(f.command_type, [](const std::string& v) { return validate_command_type(v); }),
       directory_type ? given(f.working_directory,
                              [&](const std::string& v) {
@@ -138,7 +146,10 @@ Status check_command_fields(const ServerSettings& settings, const CommandFields&
             }),
       given(f.output_cos_key_prefix,
             [](const std::string& v) { return validate_cos_key_prefix(v); }),
-      given(f.tags, [](const std::vector<Tag>& v) { return validate_tags(v); }),
+      given(f.tags,
+            [&](const std::vector<Tag>& v) {
+              return validate_tags(v, acs ? kMaxAcsTags : kMaxTags);
+            }),
   };
   for (const Status& s : checks) {
     if (!s) {

@@ -271,7 +271,8 @@ Expected<RunResult> run_command(ServerContext& ctx, const RunRequest& r) {
       !s) {
     return s.error();
   }
-  if (!c.tags.empty() && !c.saved) {
+  // Cloud Assistant tags the run itself: its unsaved command keeps them for the listings.
+  if (!c.tags.empty() && !c.saved && given.text_rules == TextRules::kTat) {
     return Error{codes::kInvalidParameterValue,
                  "Tags: tags belong to a saved command; set SaveCommand to true or drop Tags"};
   }

@@ -153,9 +153,9 @@ Status validate_cos_key_prefix(std::string_view prefix) {
                       "'//', no '..' folder"});
 }
 
-Status validate_tags(const std::vector<Tag>& tags) {
-  if (tags.size() > kMaxTags) {
-    return Error{codes::kLimitExceeded, "Tags: at most 10 tags"};
+Status validate_tags(const std::vector<Tag>& tags, std::size_t max) {
+  if (tags.size() > max) {
+    return Error{codes::kLimitExceeded, "Tags: at most " + std::to_string(max) + " tags"};
   }
   std::set<std::string> keys;
   for (const auto& t : tags) {

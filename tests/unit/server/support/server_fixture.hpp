@@ -84,6 +84,9 @@ class ServerFixture {
   // The tasks of an invocation, by instance id.
   std::vector<server::InvocationTask> tasks_of(const std::string& invocation_id);
   server::InvocationTask task(const std::string& task_id);
+  // Sets a task's status (and times) the way the agent gateway would, through the states a
+  // real task passes.
+  void set_task_status(const std::string& task_id, TaskStatus status);
 
   TempDir dir{"ferry-server-test"};
   FakeClock clock;

@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include "ferry/core/base64.hpp"
-#include "ferry/server/task_state.hpp"
 #include "ferry/server/tat/tat_actions.hpp"
 #include "ferry/server/tat/tat_envelope.hpp"
 
@@ -44,43 +43,6 @@ std::string ActionFixture::code(const std::string& action, const nlohmann::json&
     return "";
   }
   return r.error().code;
-}
-
-void ActionFixture::set_task_status(const std::string& task_id, TaskStatus status) {
-  const int64_t now = clock.now_ms();
-  auto r = store->modify_task(task_id, [&](InvocationTask& t) {
-    // Walk through the states a real task passes, as the gateway would.
-    if (t.status == TaskStatus::kPending && status != TaskStatus::kDeliverDelayed &&
-        status != TaskStatus::kCancelled && status != TaskStatus::kDeliverFailed) {
-      t.status = TaskStatus::kDelivering;
-    }
-    if (t.status == TaskStatus::kDelivering && status != TaskStatus::kDelivering &&
-        status != TaskStatus::kRunning && !is_final(status)) {
-      t.status = TaskStatus::kRunning;
-    }
-    if (t.status != status) {
-      REQUIRE(can_transition(t.status, status));
-      t.status = status;
-    }
-    if (status == TaskStatus::kRunning) {
-      t.start_ms = now;
-      t.exec_start_ms = now;
-    }
-    if (is_final(status)) {
-      if (t.start_ms == 0) {
-        t.start_ms = now;
-      }
-      t.end_ms = now;
-      t.exec_end_ms = now;
-      if (status == TaskStatus::kSuccess || status == TaskStatus::kFailed) {
-        t.exit_code = status == TaskStatus::kSuccess ? 0 : 1;
-      }
-    }
-    t.updated_ms = now;
-    return true;
-  });
-  REQUIRE(r.has_value());
-  REQUIRE(r->has_value());
 }
 
 std::string b64(const std::string& text) {

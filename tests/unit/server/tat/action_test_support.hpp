@@ -23,9 +23,6 @@ class ActionFixture : public ServerFixture {
   // The call's error code, failing the test when it succeeded ("" then).
   std::string code(const std::string& action, const nlohmann::json& body);
 
-  // Sets a task's status (and times) the way the agent gateway would.
-  void set_task_status(const std::string& task_id, TaskStatus status);
-
   server::ActionRegistry actions;
 };
 

@@ -22,6 +22,12 @@ struct DefaultParameters {
       confs;  // Command::default_parameter_confs ({} when given as JSON)
 };
 
+// Which API's limits a command's free texts keep: TAT's (CommandName of [a-zA-Z0-9_.-] up to 60,
+// Description up to 120, 10 tags) or Cloud Assistant's (Name and Description any text up to
+// 128 and 512 characters, 20 tags). A command made through one API stays valid in the other's
+// listings either way; only the checks of a new value differ.
+enum class TextRules { kTat, kCloudAssistant };
+
 // A command's fields as a caller gives them; nullopt: not given. For a new command
 // (CreateCommand, RunCommand) what is not given takes the model's default; for ModifyCommand
 // they are the changes; for InvokeCommand, the settings that override the saved command's
@@ -39,6 +45,7 @@ struct CommandFields {
   std::optional<std::string> output_cos_bucket_url;
   std::optional<std::string> output_cos_key_prefix;
   std::optional<DefaultParameters> defaults;  // from resolve_default_parameters
+  TextRules text_rules = TextRules::kTat;     // how CommandName, Description, Tags are checked
 };
 
 // The defaults in their two exclusive forms (InvalidParameter.ConflictParameter when both are

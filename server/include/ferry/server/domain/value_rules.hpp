@@ -20,6 +20,10 @@ inline constexpr std::size_t kMaxDescription = 120;
 inline constexpr std::size_t kMaxWorkingDirectory = 512;
 inline constexpr std::size_t kMaxUsername = 256;
 inline constexpr std::size_t kMaxTags = 10;
+// Cloud Assistant's limits for the same fields (TextRules::kCloudAssistant).
+inline constexpr std::size_t kMaxAcsCommandName = 128;
+inline constexpr std::size_t kMaxAcsDescription = 512;
+inline constexpr std::size_t kMaxAcsTags = 20;
 inline constexpr std::size_t kMaxCosKeyPrefix = 60;
 // An instance's name, given by ModifyInstancesAttribute or made at registration.
 inline constexpr std::size_t kMaxInstanceName = 60;
@@ -55,8 +59,8 @@ Status validate_cos_bucket_url(std::string_view url,
 // <= 60 characters, visible, no leading '/', no "//", no ".." segment.
 // InvalidParameterValue.InvalidOutputCOSKeyPrefix.
 Status validate_cos_key_prefix(std::string_view prefix);
-// At most 10, keys 1..128 characters, values <= 256, no duplicate keys.
-Status validate_tags(const std::vector<Tag>& tags);
+// At most `max`, keys 1..128 characters, values <= 256, no duplicate keys.
+Status validate_tags(const std::vector<Tag>& tags, std::size_t max = kMaxTags);
 // At most `max` ids, each a well-formed instance id, no duplicates.
 // InvalidParameterValue.LimitExceeded / InvalidParameterValue.InvalidInstanceId.
 Status validate_instance_ids(const std::vector<std::string>& ids, std::size_t max);

@@ -1,0 +1,299 @@
+// RunCommand, InvokeCommand, DescribeInvocations, DescribeInvocationResults, StopInvocation.
+#include <algorithm>
+#include <map>
+
+#include "acs_handlers.hpp"
+#include "acs_vocabulary.hpp"
+#include "ferry/core/base64.hpp"
+#include "ferry/core/error_codes.hpp"
+#include "ferry/server/acs/acs_codes.hpp"
+#include "ferry/server/domain/commands.hpp"
+#include "ferry/server/domain/invocations.hpp"
+#include "ferry/server/domain/text.hpp"
+#include "ferry/server/domain/value_rules.hpp"
+
+namespace ferry::server::acs {
+namespace {
+
+// The settings of a run that this server does not carry out yet are refused, never dropped.
+void refuse_unsupported_run_settings(AcsParams& p) {
+  for (const char* name : {"ContainerId", "ContainerName", "TerminationMode", "Frequency",
+                           "WindowsPasswordName", "ClientToken"}) {
+    if (auto v = p.opt_string(name); v && !v->empty()) {
+      p.fail(Error{"Operation.Forbidden",
+                   std::string(name) + " is not supported by this server yet."});
+      return;
+    }
+  }
+  if (auto tags = p.opt_objects("ResourceTag", {"Key", "Value"}); tags && !tags->empty()) {
+    p.fail(Error{"Operation.Forbidden", "ResourceTag is not supported by this server yet."});
+  }
+}
+
+// RepeatMode: Once only, for now; other modes are refused by name.
+void read_repeat_mode(AcsParams& p) {
+  const auto mode = p.opt_string("RepeatMode");
+  if (!mode || mode->empty() || *mode == "Once") {
+    return;
+  }
+  if (*mode == "Period" || *mode == "NextRebootOnly" || *mode == "EveryReboot") {
+    p.fail(Error{"Operation.Forbidden", "RepeatMode " + *mode + " is not supported yet."});
+    return;
+  }
+  p.fail(Error{codes::acs::kRepeatModeNotFound, "The specified repeat mode does not exist."});
+}
+
+std::optional<std::string> read_username(AcsParams& p) {
+  auto username = p.opt_string("Username");
+  if (username && username->size() > 255) {
+    p.fail(Error{codes::acs::kUsernameExceedLimit,
+                 "The length of the username exceeds the upper limit of 255."});
+  }
+  if (username && username->empty()) {
+    return std::nullopt;
+  }
+  return username;
+}
+
+// The tasks of an invocation on one instance, newest first; the number of runs.
+int64_t runs_on(const std::vector<InvocationTask>& tasks, const std::string& instance_id) {
+  return std::count_if(tasks.begin(), tasks.end(),
+                       [&](const InvocationTask& t) { return t.instance_id == instance_id; });
+}
+
+// The summary with its tasks' outputs (a listing reads tasks without them), the live output of
+// running ones included.
+Expected<domain::InvocationSummary> tasks_with_output(ServerContext& ctx,
+                                                      domain::InvocationSummary s) {
+  TaskQuery q;
+  q.invocation_ids = {s.invocation.invocation_id};
+  q.limit = domain::kListAllPage;
+  auto page = domain::describe_tasks(ctx, q);
+  if (!page) {
+    return page.error();
+  }
+  s.tasks.clear();
+  for (auto& view : page->items) {
+    if (view.live_log) {
+      view.task.output = base64_encode(*view.live_log);
+    }
+    s.tasks.push_back(std::move(view.task));
+  }
+  return s;
+}
+
+}  // namespace
+
+Reply run_command(ServerContext& ctx, AcsParams& p) {
+  domain::RunRequest r;
+  r.command.command_type = read_command_type(p, true);
+  const bool keep = p.opt_bool("KeepCommand").value_or(false);
+  r.command.content = read_content(p, keep ? kMaxKeptContent : kMaxRunContent, true);
+  read_command_texts(p, r.command);
+  if (r.command.command_name && r.command.command_name->empty()) {
+    r.command.command_name.reset();
+  }
+  r.command.username = read_username(p);
+  r.command.enable_parameter = p.opt_bool("EnableParameter");
+  r.command.tags = read_tags(p);
+  read_repeat_mode(p);
+  refuse_unsupported_run_settings(p);
+  const auto parameters = p.opt_string("Parameters");
+  r.instance_ids = read_instance_ids(p, ctx.settings.max_run_instances);
+  r.save_command = keep;
+  if (auto s = p.finish(); !s) {
+    return s.error();
+  }
+  auto resolved = resolve_parameters(parameters, r.command.enable_parameter.value_or(false),
+                                     *r.command.content);
+  if (!resolved) {
+    return resolved.error();
+  }
+  r.parameters = *resolved;
+  auto result = domain::run_command(ctx, r);
+  if (!result) {
+    return to_acs_error(result.error());
+  }
+  return nlohmann::json{{"CommandId", result->command_id}, {"InvokeId", result->invocation_id}};
+}
+
+Reply invoke_command(ServerContext& ctx, AcsParams& p) {
+  domain::InvokeRequest r;
+  r.command_id = p.req_string("CommandId");
+  r.overrides.working_directory = p.opt_string("WorkingDir");
+  r.overrides.timeout = p.opt_int("Timeout");
+  r.overrides.username = read_username(p);
+  read_launcher(p);
+  read_repeat_mode(p);
+  refuse_unsupported_run_settings(p);
+  const auto parameters = p.opt_string("Parameters");
+  r.instance_ids = read_instance_ids(p, ctx.settings.max_run_instances);
+  if (auto s = p.finish(); !s) {
+    return s.error();
+  }
+  auto command = domain::get_saved_command(ctx, r.command_id);
+  if (!command) {
+    return to_acs_error(command.error());
+  }
+  auto resolved = resolve_parameters(parameters, command->enable_parameter, command->content);
+  if (!resolved) {
+    return resolved.error();
+  }
+  r.parameters = *resolved;
+  auto id = domain::invoke_command(ctx, r);
+  if (!id) {
+    return to_acs_error(id.error());
+  }
+  return nlohmann::json{{"InvokeId", *id}};
+}
+
+Reply describe_invocations(ServerContext& ctx, AcsParams& p) {
+  InvocationQuery q;
+  if (auto id = p.opt_string("InvokeId"); id && !id->empty()) {
+    q.invocation_ids = {*id};
+  }
+  if (auto id = p.opt_string("CommandId"); id && !id->empty()) {
+    q.command_ids = {*id};
+  }
+  if (auto id = p.opt_string("InstanceId"); id && !id->empty()) {
+    q.instance_ids = {*id};
+  }
+  const auto command_name = p.opt_string("CommandName");
+  const auto command_type = read_command_type(p, false, "CommandType");
+  const auto invoke_status = p.opt_string("InvokeStatus");
+  const bool include_output = p.opt_bool("IncludeOutput").value_or(false);
+  const bool plain = read_plain_text(p);
+  read_repeat_mode(p);
+  const Paging paging = read_paging(p);
+  if (auto s = p.finish(); !s) {
+    return s.error();
+  }
+  // What the store cannot filter (the command's name and type, the status made of the tasks)
+  // is filtered here over every match, so that TotalCount and the pages stay exact.
+  const bool filtered = (command_name && !command_name->empty()) || command_type ||
+                        (invoke_status && !invoke_status->empty());
+  q.offset = filtered ? 0 : paging.offset;
+  q.limit = filtered ? domain::kListAllPage : paging.size;
+  nlohmann::json invocations = nlohmann::json::array();
+  int64_t total = 0;
+  for (;;) {
+    auto page = domain::describe_invocations(ctx, q);
+    if (!page) {
+      return to_acs_error(page.error());
+    }
+    for (const auto& s : page->items) {
+      if (filtered) {
+        const auto words = invocation_status_words(s.tasks);
+        if ((command_name && !command_name->empty() &&
+             s.invocation.command_name != *command_name) ||
+            (command_type && s.invocation.command_type != *command_type) ||
+            (invoke_status && !invoke_status->empty() && words.invoke_status != *invoke_status &&
+             words.invocation_status != *invoke_status)) {
+          continue;
+        }
+        ++total;
+        if (total <= paging.offset || total > paging.offset + paging.size) {
+          continue;
+        }
+      }
+      if (include_output) {
+        auto with_output = tasks_with_output(ctx, s);
+        if (!with_output) {
+          return to_acs_error(with_output.error());
+        }
+        invocations.push_back(invocation_json(*with_output, plain, true));
+      } else {
+        invocations.push_back(invocation_json(s, plain, false));
+      }
+    }
+    if (!filtered) {
+      total = page->total;
+      break;
+    }
+    q.offset += static_cast<int64_t>(page->items.size());
+    if (page->items.empty() || q.offset >= page->total) {
+      break;
+    }
+  }
+  nlohmann::json out{{"Invocations", {{"Invocation", std::move(invocations)}}}};
+  write_paging(out, paging, total);
+  return out;
+}
+
+Reply describe_invocation_results(ServerContext& ctx, AcsParams& p) {
+  TaskQuery q;
+  const auto invoke_id = p.opt_string("InvokeId");
+  if (invoke_id && !invoke_id->empty()) {
+    q.invocation_ids = {*invoke_id};
+  }
+  if (auto id = p.opt_string("InstanceId"); id && !id->empty()) {
+    q.instance_ids = {*id};
+  }
+  if (auto id = p.opt_string("CommandId"); id && !id->empty()) {
+    q.command_ids = {*id};
+  }
+  if (auto status = p.opt_string("InvokeRecordStatus"); status && !status->empty()) {
+    q.statuses = statuses_of_record_status(*status);
+    if (q.statuses.empty()) {
+      p.fail(Error{codes::kInvalidParameter,
+                   "InvokeRecordStatus must be Running, Finished, Failed or Stopped."});
+    }
+  }
+  // Every run of an invocation is one task: with Once there is one per instance, so the
+  // history and the latest runs are the same list.
+  p.opt_bool("IncludeHistory");
+  const bool plain = read_plain_text(p);
+  const Paging paging = read_paging(p);
+  if (auto s = p.finish(); !s) {
+    return s.error();
+  }
+  q.offset = paging.offset;
+  q.limit = paging.size;
+  auto page = domain::describe_tasks(ctx, q);
+  if (!page) {
+    return to_acs_error(page.error());
+  }
+  std::map<std::string, Invocation> invocations;
+  std::map<std::string, std::vector<InvocationTask>> tasks_of;
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& view : page->items) {
+    const std::string& id = view.task.invocation_id;
+    if (!invocations.count(id)) {
+      auto inv = ctx.store.get_invocation(id);
+      if (!inv) {
+        return to_acs_error(inv.error());
+      }
+      invocations[id] = inv->value_or(Invocation{});
+      auto tasks = domain::invocation_tasks(ctx.store, {id});
+      if (!tasks) {
+        return to_acs_error(tasks.error());
+      }
+      tasks_of[id] = std::move(*tasks);
+    }
+    results.push_back(
+        result_json(view, invocations[id], plain, runs_on(tasks_of[id], view.task.instance_id)));
+  }
+  nlohmann::json inner{{"InvocationResults", {{"InvocationResult", std::move(results)}}}};
+  write_paging(inner, paging, page->total);
+  return nlohmann::json{{"Invocation", std::move(inner)}};
+}
+
+Reply stop_invocation(ServerContext& ctx, AcsParams& p) {
+  const std::string id = p.req_string("InvokeId");
+  auto instance_ids = p.opt_list("InstanceId");
+  if (auto s = p.finish(); !s) {
+    return s.error();
+  }
+  if (instance_ids && instance_ids->empty()) {
+    instance_ids.reset();
+  }
+  if (auto s = domain::cancel_invocation(ctx, id, instance_ids); !s) {
+    // Stopping what has already ended changes nothing: the call is done.
+    if (s.error().code != codes::kInvalidParameterValue) {
+      return to_acs_error(s.error());
+    }
+  }
+  return nlohmann::json::object();
+}
+
+}  // namespace ferry::server::acs

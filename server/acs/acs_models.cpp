@@ -1,0 +1,218 @@
+// The reply models of the Cloud Assistant actions, with the field names of the official SDK's
+// response classes (ecs20140526).
+#include <algorithm>
+
+#include "acs_handlers.hpp"
+#include "acs_vocabulary.hpp"
+#include "ferry/core/base64.hpp"
+#include "ferry/core/parameters.hpp"
+#include "ferry/server/acs/acs_codes.hpp"
+
+namespace ferry::server::acs {
+namespace {
+
+// The latest change of a task: its end, else its start, else its creation.
+int64_t task_update_ms(const InvocationTask& t) {
+  return std::max({t.updated_ms, t.end_ms, t.start_ms, t.created_ms});
+}
+
+std::string output_of(const std::string& base64, bool plain_text) {
+  return shown_content(base64, plain_text);
+}
+
+}  // namespace
+
+std::optional<std::string> read_launcher(AcsParams& p) {
+  auto launcher = p.opt_string("Launcher");
+  if (launcher && launcher->size() > 1024) {
+    p.fail(Error{codes::acs::kLauncherLengthLimitExceeded,
+                 "The length of the parameter Launcher exceeds the limit of 1 KB characters."});
+    return std::nullopt;
+  }
+  if (launcher && !launcher->empty()) {
+    p.fail(Error{"Operation.Forbidden", "Launcher is not supported by this server yet."});
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+Expected<int64_t> invocation_count(ServerContext& ctx, const std::string& command_id) {
+  InvocationQuery q;
+  q.command_ids = {command_id};
+  q.limit = 1;
+  auto page = ctx.store.list_invocations(q);
+  if (!page) {
+    return page.error();
+  }
+  return page->total;
+}
+
+nlohmann::json command_json(const Command& c, bool plain_text, int64_t invoke_times) {
+  nlohmann::json names = nlohmann::json::array();
+  if (c.enable_parameter) {
+    if (auto found = content_parameter_names(c.content)) {
+      names = *found;
+    }
+  }
+  return {
+      {"CommandId", c.command_id},
+      {"Name", c.command_name},
+      {"Description", c.description},
+      {"Type", acs_command_type(c.command_type)},
+      {"CommandContent", shown_content(c.content, plain_text)},
+      {"WorkingDir", c.working_directory},
+      {"Timeout", c.timeout},
+      {"EnableParameter", c.enable_parameter},
+      {"ParameterNames", {{"ParameterName", std::move(names)}}},
+      {"InvokeTimes", invoke_times},
+      {"CreationTime", acs_time(c.created_ms)},
+      {"Version", 1},
+      {"Latest", true},
+      {"Provider", ""},
+      {"Category", ""},
+      {"Launcher", ""},
+      {"ResourceGroupId", ""},
+      {"Tags", tags_json(c.tags)},
+  };
+}
+
+nlohmann::json invocation_json(const domain::InvocationSummary& s, bool plain_text,
+                               bool include_output) {
+  const Invocation& inv = s.invocation;
+  nlohmann::json instances = nlohmann::json::array();
+  for (const auto& t : s.tasks) {
+    const TaskStatusWords words = task_status_words(t);
+    nlohmann::json item{
+        {"InstanceId", t.instance_id},
+        {"InvocationStatus", words.invocation_status},
+        {"InstanceInvokeStatus", words.record_status},
+        {"Dropped", t.dropped},
+        {"Repeats", t.start_ms != 0 ? 1 : 0},
+        {"ErrorCode", words.error_code},
+        {"ErrorInfo", t.error_info},
+        {"CreationTime", acs_time(t.created_ms)},
+        {"StartTime", acs_time(t.exec_start_ms != 0 ? t.exec_start_ms : t.start_ms)},
+        {"FinishTime", acs_time(t.exec_end_ms != 0 ? t.exec_end_ms : t.end_ms)},
+        {"StopTime", (t.status == TaskStatus::kCancelled || t.status == TaskStatus::kTerminated)
+                         ? acs_time(t.end_ms)
+                         : std::string()},
+        {"UpdateTime", acs_time(task_update_ms(t))},
+        {"Timed", false},
+        {"OssOutputDelivery", ""},
+    };
+    if (t.exit_code) {
+      item["ExitCode"] = *t.exit_code;
+    }
+    if (include_output) {
+      item["Output"] = output_of(t.output, plain_text);
+    }
+    instances.push_back(std::move(item));
+  }
+  const InvocationStatusWords words = invocation_status_words(s.tasks);
+  return {
+      {"InvokeId", inv.invocation_id},
+      {"CommandId", inv.command_id},
+      {"CommandName", inv.command_name},
+      {"CommandType", acs_command_type(inv.command_type)},
+      {"CommandDescription", inv.description},
+      {"CommandContent", shown_content(inv.command_content, plain_text)},
+      {"InvocationStatus", words.invocation_status},
+      {"InvokeStatus", words.invoke_status},
+      {"RepeatMode", "Once"},
+      {"Frequency", ""},
+      {"Timed", false},
+      {"Timeout", inv.timeout},
+      {"Parameters", inv.parameters.empty() ? std::string("{}") : inv.parameters},
+      {"Username", inv.username},
+      {"WorkingDir", inv.working_directory},
+      {"ContainerId", ""},
+      {"ContainerName", ""},
+      {"TerminationMode", "ProcessTree"},
+      {"Launcher", ""},
+      {"CreationTime", acs_time(inv.created_ms)},
+      {"InvokeInstances", {{"InvokeInstance", std::move(instances)}}},
+      {"Tags", tags_json({})},
+  };
+}
+
+nlohmann::json result_json(const domain::TaskView& view, const Invocation& inv, bool plain_text,
+                           int64_t repeats) {
+  const InvocationTask& t = view.task;
+  const TaskStatusWords words = task_status_words(t);
+  const std::string output = view.live_log
+                                 ? (plain_text ? *view.live_log : base64_encode(*view.live_log))
+                                 : output_of(t.output, plain_text);
+  nlohmann::json r{
+      {"InvokeId", t.invocation_id},
+      {"CommandId", t.command_id},
+      {"InstanceId", t.instance_id},
+      {"InvocationStatus", words.invocation_status},
+      {"InvokeRecordStatus", words.record_status},
+      {"Output", output},
+      {"Dropped", t.dropped},
+      {"Repeats", repeats},
+      {"ErrorCode", words.error_code},
+      {"ErrorInfo", t.error_info},
+      {"StartTime", acs_time(t.exec_start_ms != 0 ? t.exec_start_ms : t.start_ms)},
+      {"FinishedTime", acs_time(t.exec_end_ms != 0 ? t.exec_end_ms : t.end_ms)},
+      {"StopTime", (t.status == TaskStatus::kCancelled || t.status == TaskStatus::kTerminated)
+                       ? acs_time(t.end_ms)
+                       : std::string()},
+      {"Username", inv.username},
+      {"ContainerId", ""},
+      {"ContainerName", ""},
+      {"Launcher", ""},
+      {"TerminationMode", "ProcessTree"},
+      {"OssOutputDelivery", ""},
+      {"Tags", tags_json({})},
+  };
+  if (t.exit_code) {
+    r["ExitCode"] = *t.exit_code;
+  }
+  return r;
+}
+
+nlohmann::json activation_json(const RegisterCode& code) {
+  const int64_t ttl_hours =
+      code.expired_ms == 0 ? 0 : (code.expired_ms - code.created_ms) / (3600 * 1000);
+  return {
+      {"ActivationId", code.register_code_id},
+      {"InstanceName", code.instance_name_prefix},
+      {"Description", code.description},
+      {"InstanceCount", code.register_limit},
+      {"RegisteredCount", code.registered_count},
+      {"DeregisteredCount", 0},
+      {"TimeToLiveInHours", ttl_hours},
+      {"IpAddressRange", code.ip_address_range},
+      {"CreationTime", acs_time(code.created_ms)},
+      {"Disabled", !code.enabled},
+      {"ResourceGroupId", ""},
+      {"Tags", nlohmann::json::array()},
+  };
+}
+
+nlohmann::json managed_instance_json(const domain::InstanceView& view) {
+  const RegisterInstance& i = view.instance;
+  nlohmann::json tags = nlohmann::json::array();
+  for (const auto& t : i.tags) {
+    tags.push_back({{"TagKey", t.key}, {"TagValue", t.value}});
+  }
+  return {
+      {"InstanceId", i.instance_id},
+      {"InstanceName", i.instance_name},
+      {"Hostname", i.host_name},
+      {"AgentVersion", i.agent_version},
+      {"Connected", view.online},
+      {"OsType", domain::environment_of(i)},
+      {"OsVersion", ""},
+      {"IntranetIp", i.local_ip},
+      {"InternetIp", ""},
+      {"ActivationId", i.register_code_id},
+      {"MachineId", i.machine_id},
+      {"RegistrationTime", acs_time(i.created_ms)},
+      {"ResourceGroupId", ""},
+      {"Tags", std::move(tags)},
+  };
+}
+
+}  // namespace ferry::server::acs

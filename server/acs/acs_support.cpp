@@ -1,0 +1,324 @@
+#include "acs_support.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+#include <set>
+
+#include "acs_vocabulary.hpp"
+#include "ferry/core/base64.hpp"
+#include "ferry/core/error_codes.hpp"
+#include "ferry/core/parameters.hpp"
+#include "ferry/server/acs/acs_codes.hpp"
+
+namespace ferry::server::acs {
+namespace {
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return lowercase(a) == lowercase(b);
+}
+
+bool has_url(std::string_view s) {
+  const std::string l = lowercase(s);
+  return l.find("http://") != std::string::npos || l.find("https://") != std::string::npos;
+}
+
+bool is_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+}
+
+std::string trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(first, last - first + 1));
+}
+
+}  // namespace
+
+Paging read_paging(AcsParams& p, int64_t max_size) {
+  Paging paging;
+  const auto max_results = p.opt_int("MaxResults");
+  const auto next_token = p.opt_string("NextToken");
+  const auto page_number = p.opt_int("PageNumber");
+  const auto page_size = p.opt_int("PageSize");
+  if (max_results || (next_token && !next_token->empty())) {
+    paging.size = max_results.value_or(10);
+    if (next_token && !next_token->empty()) {
+      int64_t offset = -1;
+      const auto* end = next_token->data() + next_token->size();
+      auto [ptr, ec] = std::from_chars(next_token->data(), end, offset);
+      if (ec != std::errc() || ptr != end || offset < 0) {
+        p.fail(Error{"InvalidNextToken", "The specified NextToken is not valid."});
+        return paging;
+      }
+      paging.offset = offset;
+    }
+    paging.page_number = paging.size > 0 ? paging.offset / paging.size + 1 : 1;
+  } else {
+    paging.size = page_size.value_or(10);
+    paging.page_number = page_number.value_or(1);
+    if (paging.page_number < 1) {
+      p.fail(Error{codes::kInvalidParameter, "PageNumber must be at least 1."});
+      return paging;
+    }
+  }
+  if (paging.size < 1 || paging.size > max_size) {
+    p.fail(Error{codes::kInvalidParameter,
+                 "PageSize / MaxResults must be between 1 and " + std::to_string(max_size) + "."});
+    return paging;
+  }
+  if (!max_results && !(next_token && !next_token->empty())) {
+    paging.offset = (paging.page_number - 1) * paging.size;
+  }
+  return paging;
+}
+
+void write_paging(nlohmann::json& out, const Paging& paging, int64_t total) {
+  out["TotalCount"] = total;
+  out["PageNumber"] = paging.page_number;
+  out["PageSize"] = paging.size;
+  const int64_t next = paging.offset + paging.size;
+  out["NextToken"] = next < total ? std::to_string(next) : std::string();
+}
+
+std::optional<std::string> read_content(AcsParams& p, std::size_t max_base64, bool required) {
+  auto text = required ? std::optional<std::string>(p.req_string("CommandContent"))
+                       : p.opt_string("CommandContent");
+  const bool base64 = iequals(p.opt_string("ContentEncoding").value_or(""), "Base64");
+  if (!p.ok() || !text) {
+    return std::nullopt;
+  }
+  std::string encoded;
+  if (base64) {
+    auto decoded = base64_decode(*text);
+    if (!decoded) {
+      p.fail(Error{codes::acs::kCmdContentDecodeError,
+                   "The CommandContent can not be base64 decoded."});
+      return std::nullopt;
+    }
+    encoded = *text;
+  } else {
+    encoded = base64_encode(*text);
+  }
+  if (encoded.size() > max_base64) {
+    p.fail(Error{codes::acs::kCmdContentExceedLimit,
+                 "The length of the command content exceeds the upper limit (" +
+                     std::to_string(max_base64 / 1024) + " KB of base64)."});
+    return std::nullopt;
+  }
+  if (text->empty()) {
+    p.fail(Error{codes::kMissingParameter, "The input parameter \"CommandContent\" is empty."});
+    return std::nullopt;
+  }
+  return encoded;
+}
+
+std::string shown_content(const std::string& base64, bool plain_text) {
+  if (!plain_text) {
+    return base64;
+  }
+  auto decoded = base64_decode(base64);
+  return decoded ? *decoded : base64;
+}
+
+bool read_plain_text(AcsParams& p) {
+  return iequals(p.opt_string("ContentEncoding").value_or(""), "PlainText");
+}
+
+std::optional<std::string> read_command_type(AcsParams& p, bool required, const char* name) {
+  auto type = required ? std::optional<std::string>(p.req_string(name)) : p.opt_string(name);
+  if (!p.ok() || !type) {
+    return std::nullopt;
+  }
+  auto ferry_type = ferry_command_type(*type);
+  if (!ferry_type) {
+    p.fail(Error{codes::acs::kCmdTypeNotFound, "The specified command type does not exist."});
+  }
+  return ferry_type;
+}
+
+std::optional<std::vector<Tag>> read_tags(AcsParams& p, const char* name) {
+  auto items = p.opt_objects(name, {"Key", "Value"});
+  if (!p.ok() || !items) {
+    return std::nullopt;
+  }
+  if (items->size() > 20) {
+    p.fail(Error{codes::acs::kNumberExceedTags,
+                 "Ensure the number of tag parameters is not greater than 20."});
+    return std::nullopt;
+  }
+  std::vector<Tag> tags;
+  std::set<std::string> keys;
+  for (auto& item : *items) {
+    Tag t{item["Key"], item["Value"]};
+    if (t.key.empty()) {
+      p.fail(Error{codes::acs::kMissingTagKey, "You must specify Tag.N.Key."});
+      return std::nullopt;
+    }
+    const std::string lkey = lowercase(t.key);
+    if (t.key.size() > 64 || lkey.rfind("acs:", 0) == 0 || lkey.rfind("aliyun", 0) == 0 ||
+        has_url(t.key)) {
+      p.fail(Error{codes::acs::kTagKeyMalformed, "The specified Tag.n.Key is not valid."});
+      return std::nullopt;
+    }
+    if (t.value.size() > 128 || has_url(t.value)) {
+      p.fail(Error{codes::acs::kTagValueMalformed, "The specified Tag.n.Value is not valid."});
+      return std::nullopt;
+    }
+    if (!keys.insert(t.key).second) {
+      p.fail(Error{codes::acs::kDuplicateTagKey, "The Tag.N.Key contain duplicate key."});
+      return std::nullopt;
+    }
+    tags.push_back(std::move(t));
+  }
+  return tags;
+}
+
+nlohmann::json tags_json(const std::vector<Tag>& tags) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& t : tags) {
+    list.push_back({{"TagKey", t.key}, {"TagValue", t.value}});
+  }
+  return {{"Tag", std::move(list)}};
+}
+
+Expected<std::vector<std::string>> content_parameter_names(const std::string& content_base64) {
+  auto script = base64_decode(content_base64);
+  if (!script) {
+    return Error{codes::acs::kCmdContentDecodeError,
+                 "The CommandContent can not be base64 decoded."};
+  }
+  std::vector<std::string> names;  // distinct ignoring case, first spelling first
+  std::size_t at = 0;
+  while ((at = script->find("{{", at)) != std::string::npos) {
+    const auto close = script->find("}}", at + 2);
+    if (close == std::string::npos) {
+      break;
+    }
+    // In "{{{x}}}" the innermost braces count, as the agent substitutes.
+    std::size_t open = at;
+    while (open + 2 < close && (*script)[open + 2] == '{') {
+      ++open;
+    }
+    const std::string name = trim(std::string_view(*script).substr(open + 2, close - open - 2));
+    at = close + 2;
+    if (lowercase(name).rfind("acs::", 0) == 0) {
+      continue;
+    }
+    if (name.empty()) {
+      return Error{codes::acs::kCmdParamEmptyKey, "Command parameters can not be empty."};
+    }
+    if (!std::all_of(name.begin(), name.end(), is_name_char)) {
+      return Error{codes::acs::kCmdParamInvalidName,
+                   "A command parameter name is invalid: " + name.substr(0, 64)};
+    }
+    if (name.size() > kMaxParameterNameLength) {
+      return Error{codes::acs::kCmdParamNameExceedLimit,
+                   "The length of the command parameter name exceeds the limit of 64."};
+    }
+    const bool known = std::any_of(names.begin(), names.end(),
+                                   [&](const std::string& n) { return iequals(n, name); });
+    if (!known) {
+      names.push_back(name);
+    }
+  }
+  if (names.size() > kMaxParameters) {
+    return Error{codes::acs::kCmdParamCountExceedLimit,
+                 "You've reached the limit of 20 command parameters."};
+  }
+  return names;
+}
+
+Expected<std::optional<std::string>> resolve_parameters(const std::optional<std::string>& given,
+                                                        bool enable_parameter,
+                                                        const std::string& content_base64) {
+  if (!enable_parameter) {
+    if (given && !given->empty() && *given != "{}") {
+      return Error{codes::acs::kParameterDisabled,
+                   "Parameters should not be passed when EnableParameter is false."};
+    }
+    return std::optional<std::string>();
+  }
+  auto names = content_parameter_names(content_base64);
+  if (!names) {
+    return names.error();
+  }
+  nlohmann::json object = nlohmann::json::object();
+  if (given && !given->empty()) {
+    object = nlohmann::json::parse(*given, nullptr, false);
+    if (!object.is_object()) {
+      return Error{codes::kInvalidParameter, "Parameters must be a JSON object."};
+    }
+  }
+  if (object.size() > 10) {
+    return Error{codes::acs::kParameterCountExceedLimit,
+                 "The number of command parameters exceeds the maximum of 10."};
+  }
+  std::map<std::string, std::string> by_lower;
+  for (const auto& [key, value] : object.items()) {
+    if (key.empty()) {
+      return Error{codes::acs::kCmdParamEmptyKey, "Command parameters can not be empty."};
+    }
+    if (key.size() > kMaxParameterNameLength) {
+      return Error{codes::acs::kParameterKeyExceedLimit,
+                   "The length of the parameter key exceeds the maximum of 64."};
+    }
+    if (!value.is_string()) {
+      return Error{codes::acs::kParameterTypeNotSupported,
+                   "The type of parameter value is not supported: " + key};
+    }
+    if (!by_lower.emplace(lowercase(key), value.get<std::string>()).second) {
+      return Error{codes::acs::kParameterKeyDuplicate,
+                   "The parameter may not contain duplicate keys: " + key};
+    }
+    const bool known = std::any_of(names->begin(), names->end(),
+                                   [&](const std::string& n) { return iequals(n, key); });
+    if (!known) {
+      return Error{codes::acs::kParameterNotMatched,
+                   "The parameters of creation do not match those of invocation: " + key};
+    }
+  }
+  // The agent substitutes names as written: give the value under every spelling the script uses.
+  auto script = base64_decode(content_base64);
+  auto spellings = referenced_parameters(script ? *script : std::string());
+  nlohmann::json resolved = nlohmann::json::object();
+  for (const auto& spelling : spellings ? *spellings : *names) {
+    const auto it = by_lower.find(lowercase(spelling));
+    resolved[spelling] = it == by_lower.end() ? std::string() : it->second;
+  }
+  if (resolved.empty()) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(resolved.dump());
+}
+
+std::vector<std::string> read_instance_ids(AcsParams& p, int64_t max) {
+  auto ids = p.opt_list("InstanceId");
+  if (!p.ok()) {
+    return {};
+  }
+  if (!ids || ids->empty()) {
+    p.fail(Error{codes::acs::kMissingInstanceId, "The parameter instanceId is missing or empty."});
+    return {};
+  }
+  if (static_cast<int64_t>(ids->size()) > max) {
+    p.fail(Error{
+        codes::acs::kInstanceIdsExceedLimit,
+        "The number of instance IDs exceeds the upper limit of " + std::to_string(max) + "."});
+    return {};
+  }
+  return *ids;
+}
+
+}  // namespace ferry::server::acs

@@ -1,0 +1,76 @@
+// What the Cloud Assistant actions read and write alike: paging, command content, tags, custom
+// parameters, target instances. Each reader records its refusal in the AcsParams (the first one
+// sticks) or returns it, always with a Cloud Assistant code.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ferry/core/error.hpp"
+#include "ferry/server/acs/acs_params.hpp"
+#include "ferry/server/domain/context.hpp"
+#include "ferry/server/model.hpp"
+
+namespace ferry::server::acs {
+
+using Reply = Expected<nlohmann::json>;
+
+// PageNumber/PageSize, or MaxResults/NextToken (NextToken: the offset of the next page, as
+// this server wrote it).
+struct Paging {
+  int64_t offset = 0;
+  int64_t size = 10;
+  int64_t page_number = 1;
+};
+Paging read_paging(AcsParams& p, int64_t max_size = 50);
+// TotalCount, PageNumber, PageSize and NextToken ("" on the last page) into `out`.
+void write_paging(nlohmann::json& out, const Paging& paging, int64_t total);
+
+// Seed 004's content limits: the base64 of a kept command at most 18 KB, of a run's own 24 KB.
+inline constexpr std::size_t kMaxKeptContent = 18 * 1024;
+inline constexpr std::size_t kMaxRunContent = 24 * 1024;
+// CommandContent read with ContentEncoding (PlainText unless Base64, case-insensitive), as
+// base64. nullopt when absent (and `required` not set) or refused.
+std::optional<std::string> read_content(AcsParams& p, std::size_t max_base64, bool required);
+// The text of stored base64 content as asked: base64 by default, the decoded text for
+// ContentEncoding PlainText.
+std::string shown_content(const std::string& base64, bool plain_text);
+// ContentEncoding of a listing: true for PlainText.
+bool read_plain_text(AcsParams& p);
+
+// `name` (Type, or CommandType in listings: RunShellScript...) as Ferry's command type;
+// InvalidCmdType.NotFound for others.
+std::optional<std::string> read_command_type(AcsParams& p, bool required,
+                                             const char* name = "Type");
+
+// Tag.N.Key / Tag.N.Value by seed 004's rules (at most 20, keys 1..64 not starting with acs: or
+// aliyun, values <= 128, no http(s)://, keys unique).
+std::optional<std::vector<Tag>> read_tags(AcsParams& p, const char* name = "Tag");
+nlohmann::json tags_json(const std::vector<Tag>& tags);  // {"Tag": [{TagKey, TagValue}]}
+
+// The custom parameter names of a script, by seed 004's rules for EnableParameter commands:
+// {{}} is CmdParam.EmptyKey, a name not of [a-zA-Z0-9_-] CmdParam.InvalidParamName, over 64
+// bytes CmdParamName.ExceedLimit, more than 20 distinct names CmdParamCount.ExceedLimit
+// (names are case-insensitive). Built-ins ({{ACS::...}}) are not custom parameters.
+Expected<std::vector<std::string>> content_parameter_names(const std::string& content_base64);
+
+// An invocation's Parameters (a JSON object as text) for a command with `content_base64`:
+// refused without EnableParameter (Parameter.Disabled), at most 10 keys of <= 64 bytes
+// (ParameterCount.ExceedLimit, ParameterKey.ExceedLimit), string values
+// (ParameterType.NotSupported), no key twice ignoring case (ParameterKey.Duplicate), every key
+// one of the script's names (Parameter.NotMatched). Returns the parameters as the agent
+// substitutes them: every name of the script under each of its spellings there, "" for the
+// names not given; nullopt when the command takes none.
+Expected<std::optional<std::string>> resolve_parameters(const std::optional<std::string>& given,
+                                                        bool enable_parameter,
+                                                        const std::string& content_base64);
+
+// InstanceId.N: at least one (MissingParam.InstanceId), at most `max`
+// (InstanceIds.ExceedLimit).
+std::vector<std::string> read_instance_ids(AcsParams& p, int64_t max);
+
+}  // namespace ferry::server::acs

@@ -1,0 +1,199 @@
+#include "acs_vocabulary.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "ferry/core/error_codes.hpp"
+#include "ferry/core/time.hpp"
+#include "ferry/server/acs/acs_codes.hpp"
+
+namespace ferry::server::acs {
+namespace {
+
+constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kTypes = {{
+    {"RunShellScript", "SHELL"},
+    {"RunBatScript", "BAT"},
+    {"RunPowerShellScript", "POWERSHELL"},
+}};
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// Why a task never started, in the ErrorCode words, from the agent's ErrorInfo ("CODE: why").
+std::string start_failure_code(const InvocationTask& t) {
+  const std::string_view info = t.error_info;
+  if (starts_with(info, codes::kInvalidUsername)) {
+    return "AccountNotExists";
+  }
+  if (starts_with(info, codes::kInvalidWorkingDirectory)) {
+    return "DirectoryNotExists";
+  }
+  if (starts_with(info, "ContainerNotFound") || starts_with(info, "ContainerRuntimeNotFound")) {
+    return "InstanceNotRunning";
+  }
+  return "ExecutionException";
+}
+
+}  // namespace
+
+std::optional<std::string> ferry_command_type(std::string_view acs_type) {
+  for (const auto& [acs, ferry] : kTypes) {
+    if (acs == acs_type) {
+      return std::string(ferry);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view acs_command_type(std::string_view ferry_type) {
+  for (const auto& [acs, ferry] : kTypes) {
+    if (ferry == ferry_type) {
+      return acs;
+    }
+  }
+  return kTypes.front().first;
+}
+
+std::string acs_time(int64_t ms) {
+  if (ms == 0) {
+    return {};
+  }
+  // RFC 3339 in UTC without fractions: the SDKs' samples spell it with a Z.
+  std::string text = ms_to_rfc3339(ms - ms % 1000);
+  if (const auto dot = text.find('.'); dot != std::string::npos) {
+    text.erase(dot, text.size() - dot - 1);
+  }
+  if (text.size() > 6 && text.compare(text.size() - 6, 6, "+00:00") == 0) {
+    text.replace(text.size() - 6, 6, "Z");
+  }
+  return text;
+}
+
+TaskStatusWords task_status_words(const InvocationTask& t) {
+  switch (t.status) {
+    case TaskStatus::kPending:
+    case TaskStatus::kDelivering:
+    case TaskStatus::kDeliverDelayed:
+      return {"Pending", "Running", ""};
+    case TaskStatus::kRunning:
+      return {"Running", "Running", ""};
+    case TaskStatus::kCancelling:
+      return {"Stopping", "Running", ""};
+    case TaskStatus::kSuccess:
+      return {"Success", "Finished", ""};
+    case TaskStatus::kFailed:
+      return {"Failed", "Failed", "ExitCodeNonzero"};
+    case TaskStatus::kTimeout:
+      return {"Timeout", "Failed", "ExecutionTimeout"};
+    case TaskStatus::kTaskTimeout:
+      // The whole task's time ran out: before the agent took it, a delivery that timed out.
+      return t.start_ms == 0 ? TaskStatusWords{"Failed", "Failed", "DeliveryTimeout"}
+                             : TaskStatusWords{"Timeout", "Failed", "ExecutionTimeout"};
+    case TaskStatus::kDeliverFailed:
+      return {"Failed", "Failed", t.delivered_ms == 0 ? "ClientNotRunning" : "DeliveryTimeout"};
+    case TaskStatus::kStartFailed:
+      return {"Failed", "Failed", start_failure_code(t)};
+    case TaskStatus::kCancelled:
+      return {"Cancelled", "Stopped", ""};
+    case TaskStatus::kTerminated:
+      return {"Terminated", "Stopped", "ExecutionInterrupted"};
+  }
+  return {"Failed", "Failed", "ExecutionException"};
+}
+
+std::vector<TaskStatus> statuses_of_record_status(std::string_view record_status) {
+  using S = TaskStatus;
+  if (record_status == "Running") {
+    return {S::kPending, S::kDelivering, S::kDeliverDelayed, S::kRunning, S::kCancelling};
+  }
+  if (record_status == "Finished") {
+    return {S::kSuccess};
+  }
+  if (record_status == "Failed") {
+    return {S::kFailed, S::kTimeout, S::kTaskTimeout, S::kDeliverFailed, S::kStartFailed};
+  }
+  if (record_status == "Stopped") {
+    return {S::kCancelled, S::kTerminated};
+  }
+  return {};
+}
+
+InvocationStatusWords invocation_status_words(const std::vector<InvocationTask>& tasks) {
+  int pending = 0;
+  int running = 0;
+  int stopping = 0;
+  int success = 0;
+  int failed = 0;
+  int stopped = 0;
+  for (const auto& t : tasks) {
+    const std::string_view s = task_status_words(t).invocation_status;
+    if (s == "Pending") {
+      ++pending;
+    } else if (s == "Running") {
+      ++running;
+    } else if (s == "Stopping") {
+      ++stopping;
+    } else if (s == "Success") {
+      ++success;
+    } else if (s == "Cancelled" || s == "Terminated") {
+      ++stopped;
+    } else {
+      ++failed;
+    }
+  }
+  if (stopping > 0) {
+    return {"Stopping", "Running"};
+  }
+  if (running > 0 || (pending > 0 && pending < static_cast<int>(tasks.size()))) {
+    return {"Running", "Running"};
+  }
+  if (pending > 0 || tasks.empty()) {
+    return {"Pending", "Running"};
+  }
+  if (stopped > 0) {
+    return {"Stopped", "Stopped"};
+  }
+  if (failed == 0) {
+    return {"Success", "Finished"};
+  }
+  return success == 0 ? InvocationStatusWords{"Failed", "Failed"}
+                      : InvocationStatusWords{"PartialFailed", "Failed"};
+}
+
+Error to_acs_error(Error error) {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 20> kMap = {{
+      {"ResourceNotFound.InstanceNotFound", codes::acs::kInstanceNotFound},
+      {"InvalidParameterValue.InvalidInstanceId", codes::acs::kInstanceNotFound},
+      {"ResourceNotFound.CommandNotFound", codes::acs::kCmdIdNotFound},
+      {"InvalidParameterValue.InvalidCommandId", codes::acs::kCmdIdNotFound},
+      {"ResourceNotFound.InvocationNotFound", codes::acs::kInvokeIdNotFound},
+      {"InvalidParameterValue.InvalidInvocationId", codes::acs::kInvokeIdNotFound},
+      {"InvalidParameterValue.LimitExceeded", codes::acs::kInstanceIdsExceedLimit},
+      {"ResourceUnavailable.UserHasNoQuotaCode", codes::acs::kCmdCountExceedQuota},
+      {"InvalidParameterValue.CommandContentInvalid", codes::acs::kCmdContentDecodeError},
+      {"InvalidParameterValue.InvalidWorkingDirectory", codes::acs::kInvalidWorkingDir},
+      {"InvalidParameterValue.LackOfParameterInfo", codes::acs::kParameterNotMatched},
+      {"InvalidParameterValue.ParameterKeyContainsInvalidChar", codes::acs::kCmdParamInvalidName},
+      {"InvalidParameterValue.ParameterKeyLenExceeded", codes::acs::kParameterKeyExceedLimit},
+      {"InvalidParameterValue.ParameterNumberExceeded", codes::acs::kParameterCountExceedLimit},
+      {"InvalidParameterValue.ParameterValueNotString", codes::acs::kParameterTypeNotSupported},
+      {"InvalidParameterValue.ParameterInvalidJsonFormat", codes::kInvalidParameter},
+      {"InvalidParameterValue.SupportParametersOnlyIfEnableParameter",
+       codes::acs::kParameterDisabled},
+      {"InvalidParameterValue.CommandNameDuplicated", codes::acs::kCmdNameDuplicated},
+      {"ResourceNotFound.RegisterCodeNotFound", codes::acs::kActivationNotFound},
+      {"InvalidParameterValue.InvalidUsername", codes::acs::kInvalidUsername},
+  }};
+  const auto it = std::find_if(kMap.begin(), kMap.end(),
+                               [&](const auto& entry) { return entry.first == error.code; });
+  if (it != kMap.end()) {
+    error.code = std::string(it->second);
+  } else if (starts_with(error.code, "InvalidParameterValue")) {
+    error.code = codes::kInvalidParameter;
+  }
+  return error;
+}
+
+}  // namespace ferry::server::acs

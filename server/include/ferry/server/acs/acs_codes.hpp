@@ -1,0 +1,59 @@
+// The Cloud Assistant API's error codes that its actions answer, spelled as seed 004's table (and
+// Alibaba's common codes) spell them. The HTTP status of each is the envelope's (acs_envelope).
+#pragma once
+
+namespace ferry::codes::acs {
+
+// Instances, commands, invocations, activations that do not exist.
+inline constexpr const char* kInstanceNotFound = "InvalidInstance.NotFound";
+inline constexpr const char* kCmdIdNotFound = "InvalidCmdId.NotFound";
+inline constexpr const char* kInvokeIdNotFound = "InvalidInvokeId.NotFound";
+inline constexpr const char* kActivationNotFound = "InvalidActivationId.NotFound";
+inline constexpr const char* kResourceTagInstanceNotFound = "InvalidResourceTag.InstanceNotFound";
+
+// Command fields.
+inline constexpr const char* kCmdTypeNotFound = "InvalidCmdType.NotFound";
+inline constexpr const char* kCmdContentDecodeError = "CmdContent.DecodeError";
+inline constexpr const char* kCmdContentExceedLimit = "CmdContent.ExceedLimit";
+inline constexpr const char* kCmdNameExceedLimit = "CmdName.ExceedLimit";
+inline constexpr const char* kCmdDescExceedLimit = "CmdDesc.ExceedLimit";
+inline constexpr const char* kCmdCountExceedQuota = "CmdCount.ExceedQuota";
+inline constexpr const char* kCmdNameDuplicated = "InvalidParameter.Name";
+inline constexpr const char* kInvalidWorkingDir = "InvalidParameter.WorkingDir";
+inline constexpr const char* kInvalidUsername = "InvalidParameter.Username";
+inline constexpr const char* kUsernameExceedLimit = "Username.ExceedLimit";
+inline constexpr const char* kWindowsPasswordNameExceedLimit = "WindowsPasswordName.ExceedLimit";
+inline constexpr const char* kLauncherLengthLimitExceeded = "InvalidLauncher.LengthLimitExceeded";
+inline constexpr const char* kTerminationModeNotFound = "InvalidTerminationMode.NotFound";
+inline constexpr const char* kContainerIdMalformed = "InvalidContainerId.Malformed";
+inline constexpr const char* kContainerNameMalformed = "InvalidContainerName.Malformed";
+
+// Custom parameters: in the command's content, then in an invocation's Parameters.
+inline constexpr const char* kCmdParamEmptyKey = "CmdParam.EmptyKey";
+inline constexpr const char* kCmdParamInvalidName = "CmdParam.InvalidParamName";
+inline constexpr const char* kCmdParamCountExceedLimit = "CmdParamCount.ExceedLimit";
+inline constexpr const char* kCmdParamNameExceedLimit = "CmdParamName.ExceedLimit";
+inline constexpr const char* kParameterDisabled = "Parameter.Disabled";
+inline constexpr const char* kParameterNotMatched = "Parameter.NotMatched";
+inline constexpr const char* kParameterKeyDuplicate = "ParameterKey.Duplicate";
+inline constexpr const char* kParameterKeyExceedLimit = "ParameterKey.ExceedLimit";
+inline constexpr const char* kParameterCountExceedLimit = "ParameterCount.ExceedLimit";
+inline constexpr const char* kParameterTypeNotSupported = "ParameterType.NotSupported";
+
+// Targets.
+inline constexpr const char* kMissingInstanceId = "MissingParam.InstanceId";
+inline constexpr const char* kInstanceIdsExceedLimit = "InstanceIds.ExceedLimit";
+
+// Repeat modes.
+inline constexpr const char* kRepeatModeNotFound = "InvalidRepeatMode.NotFound";
+inline constexpr const char* kMissingFrequency = "MissingParam.Frequency";
+inline constexpr const char* kInvalidFrequency = "InvalidParam.Frequency";
+
+// Tags.
+inline constexpr const char* kNumberExceedTags = "NumberExceed.Tags";
+inline constexpr const char* kDuplicateTagKey = "Duplicate.TagKey";
+inline constexpr const char* kMissingTagKey = "MissingParameter.TagKey";
+inline constexpr const char* kTagKeyMalformed = "InvalidTagKey.Malformed";
+inline constexpr const char* kTagValueMalformed = "InvalidTagValue.Malformed";
+
+}  // namespace ferry::codes::acs

@@ -1,0 +1,446 @@
+// The Cloud Assistant actions through their registry, as the ACS dialect calls them after
+// verifying a request: parameters as the SDKs flatten them, replies in the SDK's models, errors
+// in seed 004's codes.
+#include "ferry/server/acs/acs_actions.hpp"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "ferry/core/base64.hpp"
+#include "server_fixture.hpp"
+
+namespace ferry::test {
+namespace {
+
+using namespace ferry::server;
+using Args = std::map<std::string, std::string>;
+
+std::string b64(const std::string& text) {
+  return base64_encode(text);
+}
+
+class AcsFixture : public ServerFixture {
+ public:
+  AcsFixture() {
+    register_acs_actions(actions, ctx);
+    add_instance({"rins-aaaaaaa1"});
+    add_instance({"rins-aaaaaaa2"});
+  }
+
+  Expected<nlohmann::json> call(const std::string& action, const Args& args) {
+    const AcsActionSpec* spec = actions.find(action);
+    REQUIRE(spec != nullptr);
+    AcsParams params(args);
+    return spec->handler(ApiCall{action, "LTAItest", "cn-hangzhou", "req-1"}, params);
+  }
+
+  nlohmann::json ok(const std::string& action, const Args& args) {
+    auto r = call(action, args);
+    if (!r) {
+      FAIL_CHECK(action << " failed: " << r.error().code << ": " << r.error().message);
+      return nlohmann::json::object();
+    }
+    CHECK_FALSE(r->contains("Code"));
+    return *r;
+  }
+
+  std::string code(const std::string& action, const Args& args) {
+    auto r = call(action, args);
+    if (r) {
+      FAIL_CHECK(action << " succeeded: " << r->dump());
+      return "";
+    }
+    return r.error().code;
+  }
+
+  // RunCommand of `script` on the first instance (and `more` arguments).
+  nlohmann::json run(const std::string& script, Args more = {}) {
+    Args args = std::move(more);
+    args.merge(Args{
+        {"Type", "RunShellScript"}, {"CommandContent", script}, {"InstanceId.1", "rins-aaaaaaa1"}});
+    return ok("RunCommand", args);
+  }
+
+  nlohmann::json invocation(const std::string& invoke_id) {
+    auto r = ok("DescribeInvocations", {{"InvokeId", invoke_id}, {"IncludeOutput", "true"}});
+    REQUIRE(r["Invocations"]["Invocation"].size() == 1);
+    return r["Invocations"]["Invocation"][0];
+  }
+
+  AcsActionRegistry actions;
+};
+
+TEST_CASE_METHOD(AcsFixture, "CreateCommand and DescribeCommands speak the SDK's model") {
+  auto created = ok("CreateCommand", {{"Name", "a name with spaces, 中文"},
+                                      {"Type", "RunShellScript"},
+                                      {"CommandContent", b64("echo {{who}}")},
+                                      {"ContentEncoding", "Base64"},
+                                      {"EnableParameter", "true"},
+                                      {"Description", std::string(512, 'd')},
+                                      {"Timeout", "120"},
+                                      {"Tag.1.Key", "team"},
+                                      {"Tag.1.Value", "ops"}});
+  const std::string id = created["CommandId"];
+  auto listed = ok("DescribeCommands", {{"CommandId", id}});
+  CHECK(listed["TotalCount"] == 1);
+  CHECK(listed["PageNumber"] == 1);
+  CHECK(listed["NextToken"] == "");
+  const auto& c = listed["Commands"]["Command"][0];
+  CHECK(c["Name"] == "a name with spaces, 中文");
+  CHECK(c["Type"] == "RunShellScript");
+  CHECK(c["CommandContent"] == b64("echo {{who}}"));
+  CHECK(c["Timeout"] == 120);
+  CHECK(c["EnableParameter"] == true);
+  CHECK(c["ParameterNames"]["ParameterName"] == nlohmann::json{"who"});
+  CHECK(c["Tags"]["Tag"][0]["TagKey"] == "team");
+  CHECK(c["InvokeTimes"] == 0);
+  CHECK(c["CreationTime"] == "2024-05-01T00:00:00Z");
+
+  SECTION("PlainText shows the script as text") {
+    auto plain = ok("DescribeCommands", {{"CommandId", id}, {"ContentEncoding", "PlainText"}});
+    CHECK(plain["Commands"]["Command"][0]["CommandContent"] == "echo {{who}}");
+  }
+  SECTION("filters by type and tag") {
+    CHECK(ok("DescribeCommands", {{"Type", "RunBatScript"}})["TotalCount"] == 0);
+    CHECK(ok("DescribeCommands", {{"Tag.1.Key", "team"}, {"Tag.1.Value", "ops"}})["TotalCount"] ==
+          1);
+    CHECK(ok("DescribeCommands", {{"Provider", "AlibabaCloud"}})["TotalCount"] == 0);
+  }
+  SECTION("ModifyCommand and DeleteCommand") {
+    ok("ModifyCommand", {{"CommandId", id}, {"CommandContent", "echo {{Who}} again"}});
+    auto after = ok("DescribeCommands", {{"CommandId", id}, {"ContentEncoding", "PlainText"}});
+    CHECK(after["Commands"]["Command"][0]["CommandContent"] == "echo {{Who}} again");
+    ok("DeleteCommand", {{"CommandId", id}});
+    CHECK(code("DeleteCommand", {{"CommandId", id}}) == "InvalidCmdId.NotFound");
+  }
+}
+
+TEST_CASE_METHOD(AcsFixture, "command fields refused with seed 004's codes") {
+  const Args base{{"Name", "n"}, {"Type", "RunShellScript"}, {"CommandContent", "echo"}};
+  const auto with = [&](Args changes) {
+    Args a = changes;
+    a.merge(Args(base));
+    return code("CreateCommand", a);
+  };
+  CHECK(with({{"Type", "RunPython"}}) == "InvalidCmdType.NotFound");
+  CHECK(with({{"Name", std::string(129, 'n')}}) == "CmdName.ExceedLimit");
+  CHECK(with({{"Description", std::string(513, 'd')}}) == "CmdDesc.ExceedLimit");
+  CHECK(with({{"CommandContent", std::string(14 * 1024, 'x')}}) == "CmdContent.ExceedLimit");
+  CHECK(with({{"CommandContent", "not base64!"}, {"ContentEncoding", "base64"}}) ==
+        "CmdContent.DecodeError");
+  CHECK(with({{"WorkingDir", std::string(201, 'w')}}) == "InvalidParameter.WorkingDir");
+  CHECK(with({{"Launcher", std::string(1025, 'l')}}) == "InvalidLauncher.LengthLimitExceeded");
+  CHECK(with({{"CommandContent", "echo {{}}"}, {"EnableParameter", "true"}}) ==
+        "CmdParam.EmptyKey");
+  CHECK(with({{"CommandContent", "echo {{a.b}}"}, {"EnableParameter", "true"}}) ==
+        "CmdParam.InvalidParamName");
+  CHECK(with({{"CommandContent", "echo {{" + std::string(65, 'p') + "}}"},
+              {"EnableParameter", "true"}}) == "CmdParamName.ExceedLimit");
+  std::string many;
+  for (int i = 0; i < 21; ++i) {
+    many += "{{p" + std::to_string(i) + "}}";
+  }
+  CHECK(with({{"CommandContent", many}, {"EnableParameter", "true"}}) ==
+        "CmdParamCount.ExceedLimit");
+  CHECK(with({{"Tag.1.Key", "aliyun-x"}, {"Tag.1.Value", "v"}}) == "InvalidTagKey.Malformed");
+  CHECK(with({{"Tag.1.Key", "k"}, {"Tag.1.Value", "http://x"}}) == "InvalidTagValue.Malformed");
+  CHECK(with({{"Tag.1.Key", "k"}, {"Tag.2.Key", "k"}}) == "Duplicate.TagKey");
+  CHECK(with({{"Tag.1.Value", "v"}}) == "MissingParameter.TagKey");
+  Args tags;
+  for (int i = 1; i <= 21; ++i) {
+    tags["Tag." + std::to_string(i) + ".Key"] = "k" + std::to_string(i);
+  }
+  CHECK(with(tags) == "NumberExceed.Tags");
+  CHECK(code("CreateCommand", {{"Type", "RunShellScript"}, {"CommandContent", "echo"}}) ==
+        "MissingParameter");
+  settings.command_quota = 0;
+  CHECK(with({}) == "CmdCount.ExceedQuota");
+}
+
+TEST_CASE_METHOD(AcsFixture, "RunCommand runs once on each instance and reports as the SDK reads") {
+  auto r = run("echo hi", {{"InstanceId.2", "rins-aaaaaaa2"}, {"Name", "greet"}});
+  const std::string invoke_id = r["InvokeId"];
+  CHECK(std::string(r["CommandId"]).rfind("cmd-", 0) == 0);
+  // KeepCommand false: the command is not listed.
+  CHECK(ok("DescribeCommands", {})["TotalCount"] == 0);
+
+  auto inv = invocation(invoke_id);
+  CHECK(inv["InvocationStatus"] == "Pending");
+  CHECK(inv["InvokeStatus"] == "Running");
+  CHECK(inv["RepeatMode"] == "Once");
+  CHECK(inv["CommandName"] == "greet");
+  CHECK(inv["CommandType"] == "RunShellScript");
+  CHECK(inv["InvokeInstances"]["InvokeInstance"].size() == 2);
+
+  const auto tasks = tasks_of(invoke_id);
+  REQUIRE(tasks.size() == 2);
+  set_task_status(tasks[0].invocation_task_id, TaskStatus::kRunning);
+  CHECK(invocation(invoke_id)["InvocationStatus"] == "Running");
+  set_task_status(tasks[0].invocation_task_id, TaskStatus::kSuccess);
+  set_task_status(tasks[1].invocation_task_id, TaskStatus::kFailed);
+  inv = invocation(invoke_id);
+  CHECK(inv["InvocationStatus"] == "PartialFailed");
+  CHECK(inv["InvokeStatus"] == "Failed");
+  for (const auto& item : inv["InvokeInstances"]["InvokeInstance"]) {
+    if (item["InstanceId"] == tasks[1].instance_id) {
+      CHECK(item["InvocationStatus"] == "Failed");
+      CHECK(item["ErrorCode"] == "ExitCodeNonzero");
+      CHECK(item["ExitCode"] == 1);
+    } else {
+      CHECK(item["InvocationStatus"] == "Success");
+      CHECK(item["ErrorCode"] == "");
+      CHECK(item["ExitCode"] == 0);
+    }
+  }
+
+  SECTION("DescribeInvocationResults: one result a task, filters, paging both ways") {
+    auto results = ok("DescribeInvocationResults", {{"InvokeId", invoke_id}});
+    CHECK(results["Invocation"]["TotalCount"] == 2);
+    CHECK(results["Invocation"]["InvocationResults"]["InvocationResult"].size() == 2);
+    auto failed = ok("DescribeInvocationResults",
+                     {{"InvokeId", invoke_id}, {"InvokeRecordStatus", "Failed"}});
+    REQUIRE(failed["Invocation"]["TotalCount"] == 1);
+    const auto& f = failed["Invocation"]["InvocationResults"]["InvocationResult"][0];
+    CHECK(f["InstanceId"] == tasks[1].instance_id);
+    CHECK(f["InvokeRecordStatus"] == "Failed");
+    CHECK(f["Repeats"] == 1);
+    auto first = ok("DescribeInvocationResults", {{"InvokeId", invoke_id}, {"MaxResults", "1"}});
+    CHECK(first["Invocation"]["NextToken"] == "1");
+    auto second = ok("DescribeInvocationResults",
+                     {{"InvokeId", invoke_id}, {"MaxResults", "1"}, {"NextToken", "1"}});
+    CHECK(second["Invocation"]["NextToken"] == "");
+    CHECK(second["Invocation"]["InvocationResults"]["InvocationResult"][0]["InstanceId"] !=
+          first["Invocation"]["InvocationResults"]["InvocationResult"][0]["InstanceId"]);
+    auto paged = ok("DescribeInvocationResults",
+                    {{"InvokeId", invoke_id}, {"PageSize", "1"}, {"PageNumber", "2"}});
+    CHECK(paged["Invocation"]["PageNumber"] == 2);
+    CHECK(paged["Invocation"]["InvocationResults"]["InvocationResult"].size() == 1);
+    CHECK(code("DescribeInvocationResults", {{"InvokeRecordStatus", "Done"}}) ==
+          "InvalidParameter");
+    CHECK(code("DescribeInvocationResults", {{"NextToken", "x"}}) == "InvalidNextToken");
+  }
+  SECTION("DescribeInvocations filters by what the store does not hold") {
+    run("echo other");
+    CHECK(ok("DescribeInvocations", {})["TotalCount"] == 2);
+    CHECK(ok("DescribeInvocations", {{"CommandName", "greet"}})["TotalCount"] == 1);
+    CHECK(ok("DescribeInvocations", {{"InvokeStatus", "Failed"}})["TotalCount"] == 1);
+    CHECK(ok("DescribeInvocations", {{"InvokeStatus", "Running"}})["TotalCount"] == 1);
+    CHECK(ok("DescribeInvocations", {{"CommandType", "RunBatScript"}})["TotalCount"] == 0);
+  }
+}
+
+TEST_CASE_METHOD(AcsFixture, "output is base64 unless PlainText is asked") {
+  const std::string id = run("echo hi")["InvokeId"];
+  const auto task = tasks_of(id).at(0);
+  set_task_status(task.invocation_task_id, TaskStatus::kSuccess);
+  auto stored = store->modify_task(task.invocation_task_id, [](InvocationTask& t) {
+    t.output = base64_encode("hi\n");
+    return true;
+  });
+  REQUIRE(stored);
+  auto b = ok("DescribeInvocationResults", {{"InvokeId", id}});
+  CHECK(b["Invocation"]["InvocationResults"]["InvocationResult"][0]["Output"] ==
+        base64_encode("hi\n"));
+  auto p = ok("DescribeInvocationResults", {{"InvokeId", id}, {"ContentEncoding", "PlainText"}});
+  CHECK(p["Invocation"]["InvocationResults"]["InvocationResult"][0]["Output"] == "hi\n");
+  CHECK(invocation(id)["InvokeInstances"]["InvokeInstance"][0]["Output"] == base64_encode("hi\n"));
+}
+
+TEST_CASE_METHOD(AcsFixture, "RunCommand's custom parameters by seed 004's rules") {
+  const Args on{{"EnableParameter", "true"}};
+  const auto run_with = [&](const std::string& script, const std::string& params) {
+    Args a{{"Type", "RunShellScript"},
+           {"CommandContent", script},
+           {"InstanceId.1", "rins-aaaaaaa1"},
+           {"EnableParameter", "true"},
+           {"Parameters", params}};
+    return call("RunCommand", a);
+  };
+  SECTION("names are case-insensitive; the agent gets every spelling; missing ones are empty") {
+    auto r = run_with("echo {{Name}} {{name}} {{other}}", R"({"NAME":"Jack"})");
+    REQUIRE(r);
+    const auto task = tasks_of((*r)["InvokeId"]).at(0);
+    CHECK(nlohmann::json::parse(task.parameters) ==
+          nlohmann::json{{"Name", "Jack"}, {"name", "Jack"}, {"other", ""}});
+  }
+  SECTION("refusals") {
+    const auto code_of = [](const Expected<nlohmann::json>& r) {
+      return r ? std::string("ok") : r.error().code;
+    };
+    CHECK(code_of(run_with("echo {{a}}", R"({"b":"x"})")) == "Parameter.NotMatched");
+    CHECK(code_of(run_with("echo {{a}}", R"({"a":"x","A":"y"})")) == "ParameterKey.Duplicate");
+    CHECK(code_of(run_with("echo {{a}}", R"({"a":1})")) == "ParameterType.NotSupported");
+    CHECK(code_of(run_with("echo {{a}}", R"({"":"x"})")) == "CmdParam.EmptyKey");
+    CHECK(code_of(run_with("echo {{a}}", "{\"" + std::string(65, 'a') + "\":\"x\"}")) ==
+          "ParameterKey.ExceedLimit");
+    std::string script = "echo";
+    nlohmann::json eleven = nlohmann::json::object();
+    for (int i = 0; i < 11; ++i) {
+      script += " {{p" + std::to_string(i) + "}}";
+      eleven["p" + std::to_string(i)] = "v";
+    }
+    CHECK(code_of(run_with(script, eleven.dump())) == "ParameterCount.ExceedLimit");
+    CHECK(code("RunCommand", {{"Type", "RunShellScript"},
+                              {"CommandContent", "echo {{a}}"},
+                              {"InstanceId.1", "rins-aaaaaaa1"},
+                              {"Parameters", R"({"a":"x"})"}}) == "Parameter.Disabled");
+  }
+}
+
+TEST_CASE_METHOD(AcsFixture, "RunCommand's targets and run settings") {
+  CHECK(code("RunCommand", {{"Type", "RunShellScript"}, {"CommandContent", "echo"}}) ==
+        "MissingParam.InstanceId");
+  CHECK(code("RunCommand", {{"Type", "RunShellScript"},
+                            {"CommandContent", "echo"},
+                            {"InstanceId.1", "rins-00000000"}}) == "InvalidInstance.NotFound");
+  settings.max_run_instances = 1;
+  CHECK(code("RunCommand", {{"Type", "RunShellScript"},
+                            {"CommandContent", "echo"},
+                            {"InstanceId.1", "rins-aaaaaaa1"},
+                            {"InstanceId.2", "rins-aaaaaaa2"}}) == "InstanceIds.ExceedLimit");
+  settings.max_run_instances = 100;
+  const auto run_code = [&](Args more) {
+    Args a = std::move(more);
+    a.merge(Args{
+        {"Type", "RunShellScript"}, {"CommandContent", "echo"}, {"InstanceId.1", "rins-aaaaaaa1"}});
+    return code("RunCommand", a);
+  };
+  CHECK(run_code({{"RepeatMode", "Sometimes"}}) == "InvalidRepeatMode.NotFound");
+  CHECK(run_code({{"Username", std::string(256, 'u')}}) == "Username.ExceedLimit");
+  CHECK(run_code({{"CommandContent", std::string(19 * 1024, 'x')}}) == "CmdContent.ExceedLimit");
+  CHECK(run_code({{"CommandContent", std::string(19 * 1024, 'x')}, {"KeepCommand", "true"}}) ==
+        "CmdContent.ExceedLimit");
+  SECTION("24 KB of base64 without KeepCommand, 18 KB with it") {
+    CHECK(run(std::string(17 * 1024, 'x'))["InvokeId"].is_string());
+    auto kept = run(std::string(13 * 1024, 'x'), {{"KeepCommand", "true"}});
+    CHECK(ok("DescribeCommands", {{"CommandId", kept["CommandId"]}})["TotalCount"] == 1);
+  }
+}
+
+TEST_CASE_METHOD(AcsFixture, "InvokeCommand runs a kept command; StopInvocation stops it") {
+  const std::string command_id = ok("CreateCommand", {{"Name", "kept"},
+                                                      {"Type", "RunShellScript"},
+                                                      {"CommandContent", "sleep {{t}}"},
+                                                      {"EnableParameter", "true"}})["CommandId"];
+  auto r = ok("InvokeCommand", {{"CommandId", command_id},
+                                {"InstanceId.1", "rins-aaaaaaa1"},
+                                {"Parameters", R"({"T":"5"})"}});
+  const std::string invoke_id = r["InvokeId"];
+  CHECK(nlohmann::json::parse(tasks_of(invoke_id).at(0).parameters) == nlohmann::json{{"t", "5"}});
+  CHECK(ok("DescribeCommands",
+           {{"CommandId", command_id}})["Commands"]["Command"][0]["InvokeTimes"] == 1);
+  CHECK(code("InvokeCommand", {{"CommandId", "cmd-00000000"}, {"InstanceId.1", "rins-aaaaaaa1"}}) ==
+        "InvalidCmdId.NotFound");
+
+  set_task_status(tasks_of(invoke_id).at(0).invocation_task_id, TaskStatus::kRunning);
+  ok("StopInvocation", {{"InvokeId", invoke_id}});
+  CHECK(invocation(invoke_id)["InvocationStatus"] == "Stopping");
+  CHECK(notifier.cancels().size() == 1);
+  set_task_status(tasks_of(invoke_id).at(0).invocation_task_id, TaskStatus::kTerminated);
+  auto inv = invocation(invoke_id);
+  CHECK(inv["InvocationStatus"] == "Stopped");
+  CHECK(inv["InvokeInstances"]["InvokeInstance"][0]["InvocationStatus"] == "Terminated");
+  CHECK(inv["InvokeInstances"]["InvokeInstance"][0]["StopTime"] != "");
+  // Stopping what has ended is done already.
+  ok("StopInvocation", {{"InvokeId", invoke_id}});
+  CHECK(code("StopInvocation", {{"InvokeId", "inv-00000000"}}) == "InvalidInvokeId.NotFound");
+  CHECK(code("StopInvocation", {}) == "MissingParameter");
+}
+
+TEST_CASE_METHOD(AcsFixture, "per-instance error codes from how a task ended") {
+  const std::string id = run("echo", {{"InstanceId.2", "rins-aaaaaaa2"}})["InvokeId"];
+  const auto tasks = tasks_of(id);
+  set_task_status(tasks[0].invocation_task_id, TaskStatus::kTimeout);
+  set_task_status(tasks[1].invocation_task_id, TaskStatus::kStartFailed);
+  REQUIRE(store->modify_task(tasks[1].invocation_task_id, [](InvocationTask& t) {
+    t.error_info = "InvalidParameterValue.InvalidWorkingDirectory: /nope does not exist";
+    return true;
+  }));
+  std::map<std::string, std::string> codes;
+  const auto inv = invocation(id);
+  for (const auto& item : inv["InvokeInstances"]["InvokeInstance"]) {
+    codes[item["InstanceId"].get<std::string>()] = item["ErrorCode"].get<std::string>();
+  }
+  CHECK(codes[tasks[0].instance_id] == "ExecutionTimeout");
+  CHECK(codes[tasks[1].instance_id] == "DirectoryNotExists");
+  CHECK(inv["InvocationStatus"] == "Failed");
+}
+
+TEST_CASE_METHOD(AcsFixture, "activations are register codes") {
+  auto created = ok("CreateActivation", {{"InstanceName", "web"},
+                                         {"InstanceCount", "5"},
+                                         {"TimeToLiveInHours", "8"},
+                                         {"Description", "for the web tier"}});
+  const std::string id = created["ActivationId"];
+  CHECK(std::string(created["ActivationCode"]).size() >= 16);
+  auto listed = ok("DescribeActivations", {{"ActivationId", id}});
+  REQUIRE(listed["TotalCount"] == 1);
+  const auto& a = listed["ActivationList"][0];
+  CHECK(a["InstanceName"] == "web");
+  CHECK(a["InstanceCount"] == 5);
+  CHECK(a["TimeToLiveInHours"] == 8);
+  CHECK(a["Disabled"] == false);
+  CHECK(ok("DescribeActivations", {{"InstanceName", "db"}})["TotalCount"] == 0);
+  CHECK(ok("DisableActivation", {{"ActivationId", id}})["Activation"]["Disabled"] == true);
+  CHECK(ok("DeleteActivation", {{"ActivationId", id}})["Activation"]["ActivationId"] == id);
+  CHECK(code("DeleteActivation", {{"ActivationId", id}}) == "InvalidActivationId.NotFound");
+}
+
+TEST_CASE_METHOD(AcsFixture, "managed instances and the Cloud Assistant status are the instances") {
+  presence.set_online("rins-aaaaaaa2", false);
+  auto listed = ok("DescribeManagedInstances", {});
+  CHECK(listed["TotalCount"] == 2);
+  auto online = ok("DescribeManagedInstances", {{"Connected", "true"}});
+  REQUIRE(online["TotalCount"] == 1);
+  CHECK(online["Instances"][0]["InstanceId"] == "rins-aaaaaaa1");
+  CHECK(online["Instances"][0]["OsType"] == "Linux");
+
+  run("echo");
+  auto status = ok("DescribeCloudAssistantStatus",
+                   {{"InstanceId.1", "rins-aaaaaaa1"}, {"InstanceId.2", "rins-aaaaaaa2"}});
+  REQUIRE(status["TotalCount"] == 2);
+  for (const auto& s : status["InstanceCloudAssistantStatusSet"]["InstanceCloudAssistantStatus"]) {
+    if (s["InstanceId"] == "rins-aaaaaaa1") {
+      CHECK(s["CloudAssistantStatus"] == "true");
+      CHECK(s["ActiveTaskCount"] == 1);
+      CHECK(s["InvocationCount"] == 1);
+      CHECK(s["LastInvokedTime"] != "");
+    } else {
+      CHECK(s["CloudAssistantStatus"] == "false");
+      CHECK(s["InvocationCount"] == 0);
+    }
+  }
+
+  auto renamed =
+      ok("ModifyManagedInstance", {{"InstanceId", "rins-aaaaaaa2"}, {"InstanceName", "db-1"}});
+  CHECK(renamed["Instance"]["InstanceName"] == "db-1");
+  CHECK(ok("DescribeManagedInstances", {{"InstanceName", "db-1"}})["TotalCount"] == 1);
+  auto gone = ok("DeregisterManagedInstance", {{"InstanceId", "rins-aaaaaaa2"}});
+  CHECK(gone["Instance"]["InstanceId"] == "rins-aaaaaaa2");
+  CHECK(ok("DescribeManagedInstances", {})["TotalCount"] == 1);
+  CHECK(code("DeregisterManagedInstance", {{"InstanceId", "rins-aaaaaaa2"}}) ==
+        "InvalidInstance.NotFound");
+}
+
+TEST_CASE_METHOD(AcsFixture, "what the server cannot do yet is refused, not dropped") {
+  for (const auto& [name, value] :
+       std::map<std::string, std::string>{{"ContainerId", "docker://abc"},
+                                          {"TerminationMode", "Process"},
+                                          {"Frequency", "rate(5m)"},
+                                          {"ClientToken", "t-1"},
+                                          {"Launcher", "python3 {{ACS::ScriptFileName}}"},
+                                          {"ResourceTag.1.Key", "team"},
+                                          {"RepeatMode", "EveryReboot"}}) {
+    Args a{{"Type", "RunShellScript"}, {"CommandContent", "echo"}, {name, value}};
+    if (name != "ResourceTag.1.Key") {
+      a["InstanceId.1"] = "rins-aaaaaaa1";
+    }
+    CAPTURE(name);
+    CHECK(code("RunCommand", a) == "Operation.Forbidden");
+  }
+}
+
+}  // namespace
+}  // namespace ferry::test
