@@ -24,6 +24,9 @@ void register_acs_actions(AcsActionRegistry& actions, ServerContext& ctx) {
       {"DescribeManagedInstances", &acs::describe_managed_instances},
       {"ModifyManagedInstance", &acs::modify_managed_instance},
       {"DeregisterManagedInstance", &acs::deregister_managed_instance},
+      {"TagResources", &acs::tag_resources},
+      {"UntagResources", &acs::untag_resources},
+      {"ListTagResources", &acs::list_tag_resources},
   };
   for (const auto& [name, handler] : table) {
     actions.add(name, AcsActionSpec{[&ctx, handler = handler](const ApiCall&, AcsParams& p) {

@@ -56,5 +56,9 @@ Reply delete_activation(ServerContext& ctx, AcsParams& p);
 Reply describe_managed_instances(ServerContext& ctx, AcsParams& p);
 Reply modify_managed_instance(ServerContext& ctx, AcsParams& p);
 Reply deregister_managed_instance(ServerContext& ctx, AcsParams& p);
+// tags of instances and commands
+Reply tag_resources(ServerContext& ctx, AcsParams& p);
+Reply untag_resources(ServerContext& ctx, AcsParams& p);
+Reply list_tag_resources(ServerContext& ctx, AcsParams& p);
 
 }  // namespace ferry::server::acs

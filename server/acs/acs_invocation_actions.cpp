@@ -25,9 +25,6 @@ void refuse_unsupported_run_settings(AcsParams& p) {
       return;
     }
   }
-  if (auto tags = p.opt_objects("ResourceTag", {"Key", "Value"}); tags && !tags->empty()) {
-    p.fail(Error{"Operation.Forbidden", "ResourceTag is not supported by this server yet."});
-  }
 }
 
 // RepeatMode: Once only, for now; other modes are refused by name.
@@ -82,6 +79,9 @@ Expected<domain::InvocationSummary> tasks_with_output(ServerContext& ctx,
   return s;
 }
 
+// Seed 004: InstanceId.N up to 100, and at most 100 instances found by ResourceTag.
+constexpr int64_t kMaxTargets = 100;
+
 }  // namespace
 
 Reply run_command(ServerContext& ctx, AcsParams& p) {
@@ -99,7 +99,8 @@ Reply run_command(ServerContext& ctx, AcsParams& p) {
   read_repeat_mode(p);
   refuse_unsupported_run_settings(p);
   const auto parameters = p.opt_string("Parameters");
-  r.instance_ids = read_instance_ids(p, ctx.settings.max_run_instances);
+  r.instance_ids =
+      read_targets(ctx, p, std::min<int64_t>(kMaxTargets, ctx.settings.max_run_instances));
   r.save_command = keep;
   if (auto s = p.finish(); !s) {
     return s.error();
@@ -127,7 +128,8 @@ Reply invoke_command(ServerContext& ctx, AcsParams& p) {
   read_repeat_mode(p);
   refuse_unsupported_run_settings(p);
   const auto parameters = p.opt_string("Parameters");
-  r.instance_ids = read_instance_ids(p, ctx.settings.max_run_instances);
+  r.instance_ids =
+      read_targets(ctx, p, std::min<int64_t>(kMaxTargets, ctx.settings.max_run_instances));
   if (auto s = p.finish(); !s) {
     return s.error();
   }

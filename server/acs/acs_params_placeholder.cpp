@@ -55,7 +55,8 @@ std::optional<bool> AcsParams::opt_bool(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<std::vector<std::string>> AcsParams::opt_list(std::string_view name) {
+std::optional<std::vector<std::string>> AcsParams::opt_list(std::string_view name,
+                                                            std::size_t /*max*/) {
   std::vector<std::string> out;
   for (int i = 1;; ++i) {
     auto v = opt_string(std::string(name) + "." + std::to_string(i));

@@ -148,14 +148,43 @@ std::optional<std::string> read_command_type(AcsParams& p, bool required, const 
   return ferry_type;
 }
 
-std::optional<std::vector<Tag>> read_tags(AcsParams& p, const char* name) {
-  auto items = p.opt_objects(name, {"Key", "Value"});
+namespace {
+
+// The codes of one kind of tag list: Tag.N (a resource's own tags) or ResourceTag.N (targets).
+struct TagCodes {
+  const char* name;
+  std::size_t max;
+  const char* too_many;
+  const char* missing_key;
+  const char* bad_key;
+  const char* bad_value;
+  const char* duplicate;
+};
+
+constexpr TagCodes kTagCodes{"Tag",
+                             20,
+                             codes::acs::kNumberExceedTags,
+                             codes::acs::kMissingTagKey,
+                             codes::acs::kTagKeyMalformed,
+                             codes::acs::kTagValueMalformed,
+                             codes::acs::kDuplicateTagKey};
+constexpr TagCodes kResourceTagCodes{"ResourceTag",
+                                     10,
+                                     codes::acs::kNumberExceedResourceTags,
+                                     codes::acs::kMissingResourceTagKey,
+                                     codes::acs::kResourceTagKeyMalformed,
+                                     codes::acs::kResourceTagValueMalformed,
+                                     codes::acs::kDuplicateResourceTagKey};
+
+std::optional<std::vector<Tag>> read_tag_list(AcsParams& p, const TagCodes& c) {
+  auto items = p.opt_objects(c.name, {"Key", "Value"});
   if (!p.ok() || !items) {
     return std::nullopt;
   }
-  if (items->size() > 20) {
-    p.fail(Error{codes::acs::kNumberExceedTags,
-                 "Ensure the number of tag parameters is not greater than 20."});
+  const std::string n = c.name;
+  if (items->size() > c.max) {
+    p.fail(Error{c.too_many, "The number of " + n + " parameters is greater than " +
+                                 std::to_string(c.max) + "."});
     return std::nullopt;
   }
   std::vector<Tag> tags;
@@ -163,26 +192,36 @@ std::optional<std::vector<Tag>> read_tags(AcsParams& p, const char* name) {
   for (auto& item : *items) {
     Tag t{item["Key"], item["Value"]};
     if (t.key.empty()) {
-      p.fail(Error{codes::acs::kMissingTagKey, "You must specify Tag.N.Key."});
+      p.fail(Error{c.missing_key, "You must specify " + n + ".N.Key."});
       return std::nullopt;
     }
     const std::string lkey = lowercase(t.key);
     if (t.key.size() > 64 || lkey.rfind("acs:", 0) == 0 || lkey.rfind("aliyun", 0) == 0 ||
         has_url(t.key)) {
-      p.fail(Error{codes::acs::kTagKeyMalformed, "The specified Tag.n.Key is not valid."});
+      p.fail(Error{c.bad_key, "The specified " + n + ".N.Key is not valid."});
       return std::nullopt;
     }
     if (t.value.size() > 128 || has_url(t.value)) {
-      p.fail(Error{codes::acs::kTagValueMalformed, "The specified Tag.n.Value is not valid."});
+      p.fail(Error{c.bad_value, "The specified " + n + ".N.Value is not valid."});
       return std::nullopt;
     }
     if (!keys.insert(t.key).second) {
-      p.fail(Error{codes::acs::kDuplicateTagKey, "The Tag.N.Key contain duplicate key."});
+      p.fail(Error{c.duplicate, "The " + n + ".N.Key contain duplicate key: " + t.key});
       return std::nullopt;
     }
     tags.push_back(std::move(t));
   }
   return tags;
+}
+
+}  // namespace
+
+std::optional<std::vector<Tag>> read_tags(AcsParams& p) {
+  return read_tag_list(p, kTagCodes);
+}
+
+std::optional<std::vector<Tag>> read_resource_tags(AcsParams& p) {
+  return read_tag_list(p, kResourceTagCodes);
 }
 
 nlohmann::json tags_json(const std::vector<Tag>& tags) {
@@ -303,20 +342,56 @@ Expected<std::optional<std::string>> resolve_parameters(const std::optional<std:
   return std::optional<std::string>(resolved.dump());
 }
 
-std::vector<std::string> read_instance_ids(AcsParams& p, int64_t max) {
+std::vector<std::string> read_targets(ServerContext& ctx, AcsParams& p, int64_t max) {
   auto ids = p.opt_list("InstanceId");
+  const auto resource_tags = read_resource_tags(p);
   if (!p.ok()) {
     return {};
+  }
+  const auto too_many = [&] {
+    p.fail(Error{
+        codes::acs::kInstanceIdsExceedLimit,
+        "The number of instance IDs exceeds the upper limit of " + std::to_string(max) + "."});
+    return std::vector<std::string>{};
+  };
+  if (resource_tags && !resource_tags->empty()) {
+    if (ids && !ids->empty()) {
+      p.fail(Error{codes::acs::kResourceTagConflict,
+                   "The specified param ResourceTag conflicts with InstanceId."});
+      return {};
+    }
+    RegisterInstanceQuery q;
+    // Every tag is its own condition; a pair without values matches on the key alone.
+    for (const auto& t : *resource_tags) {
+      q.tag_pairs.emplace_back(
+          t.key, t.value.empty() ? std::vector<std::string>{} : std::vector<std::string>{t.value});
+    }
+    q.limit = max + 1;
+    auto page = ctx.store.list_instances(q);
+    if (!page) {
+      p.fail(to_acs_error(page.error()));
+      return {};
+    }
+    if (page->items.empty()) {
+      p.fail(Error{codes::acs::kResourceTagInstanceNotFound,
+                   "InstanceIds are not found by the specified ResourceTag."});
+      return {};
+    }
+    if (page->total > max) {
+      return too_many();
+    }
+    std::vector<std::string> found;
+    for (const auto& i : page->items) {
+      found.push_back(i.instance_id);
+    }
+    return found;
   }
   if (!ids || ids->empty()) {
     p.fail(Error{codes::acs::kMissingInstanceId, "The parameter instanceId is missing or empty."});
     return {};
   }
   if (static_cast<int64_t>(ids->size()) > max) {
-    p.fail(Error{
-        codes::acs::kInstanceIdsExceedLimit,
-        "The number of instance IDs exceeds the upper limit of " + std::to_string(max) + "."});
-    return {};
+    return too_many();
   }
   return *ids;
 }

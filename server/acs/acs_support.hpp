@@ -48,8 +48,10 @@ std::optional<std::string> read_command_type(AcsParams& p, bool required,
                                              const char* name = "Type");
 
 // Tag.N.Key / Tag.N.Value by seed 004's rules (at most 20, keys 1..64 not starting with acs: or
-// aliyun, values <= 128, no http(s)://, keys unique).
-std::optional<std::vector<Tag>> read_tags(AcsParams& p, const char* name = "Tag");
+// aliyun, values <= 128, no http(s)://, keys unique) and codes.
+std::optional<std::vector<Tag>> read_tags(AcsParams& p);
+// ResourceTag.N.Key / .Value: the same rules, at most 10, with the ResourceTag codes.
+std::optional<std::vector<Tag>> read_resource_tags(AcsParams& p);
 nlohmann::json tags_json(const std::vector<Tag>& tags);  // {"Tag": [{TagKey, TagValue}]}
 
 // The custom parameter names of a script, by seed 004's rules for EnableParameter commands:
@@ -69,8 +71,10 @@ Expected<std::optional<std::string>> resolve_parameters(const std::optional<std:
                                                         bool enable_parameter,
                                                         const std::string& content_base64);
 
-// InstanceId.N: at least one (MissingParam.InstanceId), at most `max`
-// (InstanceIds.ExceedLimit).
-std::vector<std::string> read_instance_ids(AcsParams& p, int64_t max);
+// The instances a run targets: InstanceId.N, or every instance with all the ResourceTag.N tags
+// (a tag without a Value matches any value of its key). At least one (MissingParam.InstanceId;
+// InvalidResourceTag.InstanceNotFound when the tags match none), at most `max`
+// (InstanceIds.ExceedLimit); both kinds at once are InvalidResourceTag.ConflictWithInstanceIds.
+std::vector<std::string> read_targets(ServerContext& ctx, AcsParams& p, int64_t max);
 
 }  // namespace ferry::server::acs

@@ -7,6 +7,7 @@
 #include "ferry/core/error_codes.hpp"
 #include "ferry/core/time.hpp"
 #include "ferry/server/acs/acs_codes.hpp"
+#include "ferry/server/store/store_errors.hpp"
 
 namespace ferry::server::acs {
 namespace {
@@ -163,7 +164,14 @@ InvocationStatusWords invocation_status_words(const std::vector<InvocationTask>&
 }
 
 Error to_acs_error(Error error) {
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 20> kMap = {{
+  // Ferry's vocabulary (domain and store codes) to Cloud Assistant's.
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 26> kMap = {{
+      {store_codes::kCommandNotFound, codes::acs::kCmdIdNotFound},
+      {store_codes::kInstanceNotFound, codes::acs::kInstanceNotFound},
+      {store_codes::kRegisterCodeNotFound, codes::acs::kActivationNotFound},
+      {store_codes::kCommandNameDuplicated, codes::acs::kCmdNameDuplicated},
+      {store_codes::kFailed, codes::kInternalError},
+      {store_codes::kIdDuplicated, codes::kInternalError},
       {"ResourceNotFound.InstanceNotFound", codes::acs::kInstanceNotFound},
       {"InvalidParameterValue.InvalidInstanceId", codes::acs::kInstanceNotFound},
       {"ResourceNotFound.CommandNotFound", codes::acs::kCmdIdNotFound},

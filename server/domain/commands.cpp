@@ -244,6 +244,28 @@ Status modify_command(ServerContext& ctx, const std::string& id, const CommandFi
   return {};
 }
 
+Expected<std::vector<Tag>> modify_command_tags(
+    ServerContext& ctx, const std::string& id,
+    const std::function<Status(std::vector<Tag>&)>& mutate, std::size_t max_tags) {
+  if (auto s = validate_command_id(id); !s) {
+    return s.error();
+  }
+  auto updated = ctx.store.modify_command(id, [&](Command& c) -> Status {
+    if (!c.saved) {
+      return command_not_found(id);
+    }
+    if (auto s = mutate(c.tags); !s) {
+      return s;
+    }
+    c.updated_ms = ctx.clock.now_ms();
+    return validate_tags(c.tags, max_tags);
+  });
+  if (!updated) {
+    return updated.error();
+  }
+  return updated->tags;
+}
+
 Status delete_commands(ServerContext& ctx, const std::vector<std::string>& ids) {
   if (auto s = validate_id_count(ids, "CommandIds"); !s) {
     return s;

@@ -106,6 +106,23 @@ Status rename_instance(ServerContext& ctx, const std::string& id, const std::str
   return ctx.store.rename_instance(id, name, ctx.clock.now_ms());
 }
 
+Expected<std::vector<Tag>> modify_instance_tags(
+    ServerContext& ctx, const std::string& id,
+    const std::function<Status(std::vector<Tag>&)>& mutate, std::size_t max_tags) {
+  if (auto s = validate_instance_ids({id}, 1); !s) {
+    return s.error();
+  }
+  return ctx.store.modify_instance_tags(
+      id,
+      [&](std::vector<Tag>& tags) -> Status {
+        if (auto s = mutate(tags); !s) {
+          return s;
+        }
+        return validate_tags(tags, max_tags);
+      },
+      ctx.clock.now_ms());
+}
+
 Status delete_instance(ServerContext& ctx, const std::string& id) {
   if (auto s = validate_instance_ids({id}, 1); !s) {
     return s;

@@ -126,6 +126,31 @@ Status SqliteStore::rename_instance(const std::string& id, const std::string& na
   });
 }
 
+Expected<std::vector<Tag>> SqliteStore::modify_instance_tags(
+    const std::string& id, const std::function<Status(std::vector<Tag>&)>& mutate, int64_t now_ms) {
+  return write("tagging an instance", [&](Connection& conn) -> Expected<std::vector<Tag>> {
+    if (auto s = conn.run("UPDATE register_instances SET updated_ms = ? WHERE instance_id = ?",
+                          now_ms, id);
+        !s) {
+      return s.error();
+    }
+    if (auto s = expect_changed(conn, sc::kInstanceNotFound, "instance", id); !s) {
+      return s.error();
+    }
+    auto tags = read_tags(conn, select_tags_sql(kInstanceTags), id);
+    if (!tags) {
+      return tags;
+    }
+    if (auto s = mutate(*tags); !s) {
+      return s.error();
+    }
+    if (auto s = write_tags(conn, kInstanceTags, id, *tags); !s) {
+      return s.error();
+    }
+    return tags;
+  });
+}
+
 Status SqliteStore::delete_instance(const std::string& id) {
   return write("deleting an instance", [&](Connection& conn) -> Status {
     if (auto s = conn.run(

@@ -74,6 +74,9 @@ class SqliteStore final : public Store {
   Expected<std::optional<RegisterInstance>> get_instance(const std::string& id) override;
   Expected<Page<RegisterInstance>> list_instances(const RegisterInstanceQuery& q) override;
   Status rename_instance(const std::string& id, const std::string& name, int64_t now_ms) override;
+  Expected<std::vector<Tag>> modify_instance_tags(
+      const std::string& id, const std::function<Status(std::vector<Tag>&)>& mutate,
+      int64_t now_ms) override;
   Status delete_instance(const std::string& id) override;
   Status record_heartbeat(const std::string& id, const std::string& version,
                           const std::string& environment, const std::vector<std::string>& features,

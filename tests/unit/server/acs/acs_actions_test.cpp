@@ -431,14 +431,112 @@ TEST_CASE_METHOD(AcsFixture, "what the server cannot do yet is refused, not drop
                                           {"Frequency", "rate(5m)"},
                                           {"ClientToken", "t-1"},
                                           {"Launcher", "python3 {{ACS::ScriptFileName}}"},
-                                          {"ResourceTag.1.Key", "team"},
                                           {"RepeatMode", "EveryReboot"}}) {
-    Args a{{"Type", "RunShellScript"}, {"CommandContent", "echo"}, {name, value}};
-    if (name != "ResourceTag.1.Key") {
-      a["InstanceId.1"] = "rins-aaaaaaa1";
-    }
+    Args a{{"Type", "RunShellScript"},
+           {"CommandContent", "echo"},
+           {name, value},
+           {"InstanceId.1", "rins-aaaaaaa1"}};
     CAPTURE(name);
     CHECK(code("RunCommand", a) == "Operation.Forbidden");
+  }
+}
+
+TEST_CASE_METHOD(AcsFixture, "tags of instances and commands; ResourceTag targets by them") {
+  ok("TagResources", {{"ResourceType", "managedinstance"},
+                      {"ResourceId.1", "rins-aaaaaaa1"},
+                      {"ResourceId.2", "rins-aaaaaaa2"},
+                      {"Tag.1.Key", "env"},
+                      {"Tag.1.Value", "prod"}});
+  ok("TagResources", {{"ResourceType", "instance"},
+                      {"ResourceId.1", "rins-aaaaaaa2"},
+                      {"Tag.1.Key", "role"},
+                      {"Tag.1.Value", "db"}});
+  auto listed = ok("ListTagResources", {{"ResourceType", "instance"}});
+  CHECK(listed["TagResources"]["TagResource"].size() == 3);
+  CHECK(listed["NextToken"] == "");
+  auto db = ok("ListTagResources",
+               {{"ResourceType", "instance"}, {"Tag.1.Key", "role"}, {"Tag.1.Value", "db"}});
+  for (const auto& row : db["TagResources"]["TagResource"]) {
+    CHECK(row["ResourceId"] == "rins-aaaaaaa2");
+  }
+
+  SECTION("ResourceTag runs on every instance with all the tags") {
+    auto both = ok("RunCommand", {{"Type", "RunShellScript"},
+                                  {"CommandContent", "echo"},
+                                  {"ResourceTag.1.Key", "env"},
+                                  {"ResourceTag.1.Value", "prod"}});
+    CHECK(tasks_of(both["InvokeId"]).size() == 2);
+    auto one = ok("RunCommand", {{"Type", "RunShellScript"},
+                                 {"CommandContent", "echo"},
+                                 {"ResourceTag.1.Key", "env"},
+                                 {"ResourceTag.2.Key", "role"},
+                                 {"ResourceTag.2.Value", "db"}});
+    const auto tasks = tasks_of(one["InvokeId"]);
+    REQUIRE(tasks.size() == 1);
+    CHECK(tasks[0].instance_id == "rins-aaaaaaa2");
+    const Args base{{"Type", "RunShellScript"}, {"CommandContent", "echo"}};
+    const auto with = [&](Args more) {
+      more.merge(Args(base));
+      return code("RunCommand", more);
+    };
+    CHECK(with({{"ResourceTag.1.Key", "env"}, {"InstanceId.1", "rins-aaaaaaa1"}}) ==
+          "InvalidResourceTag.ConflictWithInstanceIds");
+    CHECK(with({{"ResourceTag.1.Key", "nobody"}}) == "InvalidResourceTag.InstanceNotFound");
+    CHECK(with({{"ResourceTag.1.Value", "x"}}) == "MissingParameter.ResourceTagKey");
+    CHECK(with({{"ResourceTag.1.Key", "acs:x"}}) == "InvalidResourceTagKey.Malformed");
+    CHECK(with({{"ResourceTag.1.Key", "k"}, {"ResourceTag.1.Value", "https://x"}}) ==
+          "InvalidResourceTagValue.Malformed");
+    CHECK(with({{"ResourceTag.1.Key", "k"}, {"ResourceTag.2.Key", "k"}}) ==
+          "Duplicate.ResourceTagKey");
+    Args eleven;
+    for (int i = 1; i <= 11; ++i) {
+      eleven["ResourceTag." + std::to_string(i) + ".Key"] = "k" + std::to_string(i);
+    }
+    CHECK(with(eleven) == "NumberExceed.ResourceTags");
+    settings.max_run_instances = 1;
+    CHECK(with({{"ResourceTag.1.Key", "env"}}) == "InstanceIds.ExceedLimit");
+  }
+  SECTION("UntagResources by key, or all") {
+    ok("UntagResources",
+       {{"ResourceType", "instance"}, {"ResourceId.1", "rins-aaaaaaa2"}, {"TagKey.1", "env"}});
+    auto left =
+        ok("ListTagResources", {{"ResourceType", "instance"}, {"ResourceId.1", "rins-aaaaaaa2"}});
+    REQUIRE(left["TagResources"]["TagResource"].size() == 1);
+    CHECK(left["TagResources"]["TagResource"][0]["TagKey"] == "role");
+    ok("UntagResources",
+       {{"ResourceType", "instance"}, {"ResourceId.1", "rins-aaaaaaa2"}, {"All", "true"}});
+    CHECK(ok("ListTagResources", {{"ResourceType", "instance"},
+                                  {"ResourceId.1", "rins-aaaaaaa2"}})["TagResources"]["TagResource"]
+              .empty());
+  }
+  SECTION("commands are tagged the same way") {
+    const std::string id =
+        ok("CreateCommand",
+           {{"Name", "c"}, {"Type", "RunShellScript"}, {"CommandContent", "echo"}})["CommandId"];
+    ok("TagResources", {{"ResourceType", "command"},
+                        {"ResourceId.1", id},
+                        {"Tag.1.Key", "k"},
+                        {"Tag.1.Value", "v"}});
+    CHECK(ok("DescribeCommands", {{"Tag.1.Key", "k"}, {"Tag.1.Value", "v"}})["TotalCount"] == 1);
+    auto rows = ok("ListTagResources", {{"ResourceType", "command"}});
+    REQUIRE(rows["TagResources"]["TagResource"].size() == 1);
+    CHECK(rows["TagResources"]["TagResource"][0]["ResourceType"] == "command");
+  }
+  SECTION("refusals") {
+    CHECK(code("TagResources",
+               {{"ResourceType", "disk"}, {"ResourceId.1", "d-1"}, {"Tag.1.Key", "k"}}) ==
+          "InvalidResourceType.NotFound");
+    CHECK(code("TagResources", {{"ResourceType", "instance"},
+                                {"ResourceId.1", "rins-00000000"},
+                                {"Tag.1.Key", "k"}}) == "InvalidResourceId.NotFound");
+    CHECK(code("TagResources", {{"ResourceType", "instance"}, {"Tag.1.Key", "k"}}) ==
+          "MissingParameter");
+    Args many{{"ResourceType", "instance"}, {"ResourceId.1", "rins-aaaaaaa1"}};
+    for (int i = 1; i <= 20; ++i) {
+      many["Tag." + std::to_string(i) + ".Key"] = "t" + std::to_string(i);
+    }
+    // 20 new ones on top of env: 21 on the instance.
+    CHECK(code("TagResources", many) == "NumberExceed.Tags");
   }
 }
 

@@ -197,6 +197,33 @@ TEST_CASE("registered instances", "[contract][instances]") {
     CHECK(got->updated_ms == 99);
     CHECK(error_code(store->rename_instance("rins-x", "n", 1)) == sc::kInstanceNotFound);
   }
+  SECTION("tags replaced through a mutation, all or nothing") {
+    auto tags = require_value(store->modify_instance_tags(
+        "rins-1",
+        [](std::vector<Tag>& t) {
+          t.push_back({"role", "web"});
+          return Status{};
+        },
+        77));
+    CHECK(tags.back() == Tag{"role", "web"});
+    auto got = require_value(store->get_instance("rins-1"));
+    CHECK(got->tags == tags);
+    CHECK(got->updated_ms == 77);
+    RegisterInstanceQuery by_tag;
+    by_tag.tag_pairs = {{"role", {"web"}}};
+    CHECK(require_value(store->list_instances(by_tag)).total == 1);
+    // A mutation that fails changes nothing.
+    CHECK(error_code(store->modify_instance_tags(
+              "rins-1",
+              [](std::vector<Tag>& t) {
+                t.clear();
+                return Status{Error{"Refused", "no"}};
+              },
+              78)) == "Refused");
+    CHECK(require_value(store->get_instance("rins-1"))->tags == tags);
+    CHECK(error_code(store->modify_instance_tags(
+              "rins-x", [](std::vector<Tag>&) { return Status{}; }, 1)) == sc::kInstanceNotFound);
+  }
   SECTION("heartbeat") {
     require_ok(store->record_heartbeat("rins-2", "1.2.3", "{\"os\":\"linux\"}",
                                        {"shell", "powershell"}, 1234));

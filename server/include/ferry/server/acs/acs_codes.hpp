@@ -49,6 +49,18 @@ inline constexpr const char* kRepeatModeNotFound = "InvalidRepeatMode.NotFound";
 inline constexpr const char* kMissingFrequency = "MissingParam.Frequency";
 inline constexpr const char* kInvalidFrequency = "InvalidParam.Frequency";
 
+// ResourceTag.N: the instances to run on, by their tags.
+inline constexpr const char* kNumberExceedResourceTags = "NumberExceed.ResourceTags";
+inline constexpr const char* kMissingResourceTagKey = "MissingParameter.ResourceTagKey";
+inline constexpr const char* kResourceTagKeyMalformed = "InvalidResourceTagKey.Malformed";
+inline constexpr const char* kResourceTagValueMalformed = "InvalidResourceTagValue.Malformed";
+inline constexpr const char* kDuplicateResourceTagKey = "Duplicate.ResourceTagKey";
+inline constexpr const char* kResourceTagConflict = "InvalidResourceTag.ConflictWithInstanceIds";
+
+// TagResources, UntagResources, ListTagResources.
+inline constexpr const char* kResourceTypeNotFound = "InvalidResourceType.NotFound";
+inline constexpr const char* kResourceIdNotFound = "InvalidResourceId.NotFound";
+
 // Tags.
 inline constexpr const char* kNumberExceedTags = "NumberExceed.Tags";
 inline constexpr const char* kDuplicateTagKey = "Duplicate.TagKey";

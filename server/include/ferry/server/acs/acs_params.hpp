@@ -24,7 +24,7 @@ class AcsParams {
   std::string req_string(std::string_view name);
   std::optional<int64_t> opt_int(std::string_view name);
   std::optional<bool> opt_bool(std::string_view name);
-  std::optional<std::vector<std::string>> opt_list(std::string_view name);
+  std::optional<std::vector<std::string>> opt_list(std::string_view name, std::size_t max = 1000);
   std::optional<std::vector<std::map<std::string, std::string>>> opt_objects(
       std::string_view name, std::initializer_list<std::string_view> keys);
   void fail(Error error) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,6 +88,12 @@ Expected<std::string> create_command(ServerContext& ctx, const CommandFields& fi
 // default parameters need the command's EnableParameter.
 Status modify_command(ServerContext& ctx, const std::string& command_id,
                       const CommandFields& changes);
+
+// Changes a saved command's tags through `mutate` (given the stored ones), in one transaction;
+// the result must keep the tag rules (validate_tags with `max_tags`).
+Expected<std::vector<Tag>> modify_command_tags(
+    ServerContext& ctx, const std::string& command_id,
+    const std::function<Status(std::vector<Tag>&)>& mutate, std::size_t max_tags);
 
 // DeleteCommand(s): at most 100 saved commands, all or none.
 // ResourceNotFound.CommandNotFound naming the first one missing.

@@ -6,6 +6,7 @@
 //   - Online / Offline comes from the agents' presence, not from the last heartbeat.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -47,6 +48,11 @@ Expected<std::map<std::string, RegisterInstance>> registered_instances(
 
 // ModifyRegisterInstance: 1 to 60 characters without control characters.
 Status rename_instance(ServerContext& ctx, const std::string& instance_id, const std::string& name);
+// Changes an instance's tags through `mutate` (given the stored ones), in one transaction; the
+// result must keep the tag rules (validate_tags with `max_tags`).
+Expected<std::vector<Tag>> modify_instance_tags(
+    ServerContext& ctx, const std::string& instance_id,
+    const std::function<Status(std::vector<Tag>&)>& mutate, std::size_t max_tags);
 // DeleteRegisterInstance: the instance's key is revoked and its agent's connection dropped.
 Status delete_instance(ServerContext& ctx, const std::string& instance_id);
 

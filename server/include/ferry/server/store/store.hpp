@@ -213,6 +213,11 @@ class Store {
   virtual Expected<Page<RegisterInstance>> list_instances(const RegisterInstanceQuery& q) = 0;
   virtual Status rename_instance(const std::string& id, const std::string& name,
                                  int64_t now_ms) = 0;
+  // Replaces an instance's tags through `mutate` (given the stored ones) in one transaction; a
+  // mutate error aborts. kInstanceNotFound for an unknown id. Returns the tags as stored.
+  virtual Expected<std::vector<Tag>> modify_instance_tags(
+      const std::string& id, const std::function<Status(std::vector<Tag>&)>& mutate,
+      int64_t now_ms) = 0;
   // Deleting an instance revokes its key (later signed requests find no instance) and drops
   // its nonces and presence.
   virtual Status delete_instance(const std::string& id) = 0;

@@ -1,0 +1,440 @@
+#!/usr/bin/env node
+'use strict';
+// A real ferry-agent driven through the official Alibaba Cloud SDK for ECS
+// (@alicloud/ecs20140526, pinned in package.json, signing with ACS3-HMAC-SHA256) and the older
+// @alicloud/pop-core (signature v1): an activation registers the agent, then the Cloud Assistant
+// actions run commands on it for real and the checks compare what the API shows (statuses, exit
+// codes, decoded output, error codes and HTTP statuses) with exact values. The Tencent SDK sees
+// the same store: an invocation made through one API is listed by the other.
+//
+// Run by ctest (tests/acs/CMakeLists.txt) with FERRY_SERVER and FERRY_AGENT set; by hand:
+//   FERRY_SERVER=build/bin/ferry-server FERRY_AGENT=build/bin/ferry-agent \
+//     node tests/acs/acs_sdk_test.js
+// Prints one line per check and "N passed, N failed" at the end; exits 1 on any failure.
+
+const assert = require('node:assert/strict');
+const path = require('node:path');
+
+const harness = require('../sdk/harness');
+
+const { TatClient, FERRY_SERVER, FERRY_AGENT } = harness.setUp('acs_sdk_test', {
+  FERRY_SERVER: 'ferry-server',
+  FERRY_AGENT: 'ferry-agent',
+});
+const { check, section, b64, unb64, waitFor } = harness;
+const { FerryServer } = require('../sdk/ferry_server');
+const { FerryAgent } = require('../sdk/ferry_agent');
+
+const ACS_DIR = path.join(__dirname, 'node_modules');
+let Ecs;
+let OpenApi;
+let PopCore;
+try {
+  Ecs = require(path.join(ACS_DIR, '@alicloud/ecs20140526'));
+  OpenApi = require(path.join(ACS_DIR, '@alicloud/openapi-core'));
+  PopCore = require(path.join(ACS_DIR, '@alicloud/pop-core'));
+} catch (e) {
+  console.error(`acs_sdk_test: the Alibaba Cloud SDKs are not installed (${e.message}).`);
+  console.error('Run scripts/test, or: npm ci --prefix tests/acs --no-audit --no-fund');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const ecsVersion = require(path.join(ACS_DIR, '@alicloud/ecs20140526/package.json')).version;
+
+const AK = 'LTAIferryacstest0000000000';
+const SECRET = 'ferryacstestsecret0000000000000000';
+const REGION = 'cn-hangzhou';
+const SERVER_CONFIG = { log_level: 'warn', task_timeout_grace_s: 30, regions: [harness.GUANGZHOU] };
+
+// --- clients -------------------------------------------------------------------------------
+
+function ecsClient(port, secret = SECRET) {
+  const config = new OpenApi.$OpenApiUtil.Config({
+    accessKeyId: AK,
+    accessKeySecret: secret,
+    endpoint: `127.0.0.1:${port}`,
+    protocol: 'http',
+    regionId: REGION,
+  });
+  return new Ecs.default(config);
+}
+
+// The SDK's call of `action` (its method name) with a request of its model; the reply's body.
+async function call(ecs, action, fields = {}) {
+  const Request = Ecs[`${action}Request`];
+  const method = action.charAt(0).toLowerCase() + action.slice(1);
+  const r = await ecs[method](new Request({ regionId: REGION, ...fields }));
+  assert.equal(r.statusCode, 200);
+  return r.body;
+}
+
+// The error of a call that must fail: {code, status}.
+async function refusal(ecs, action, fields) {
+  try {
+    await call(ecs, action, fields);
+  } catch (e) {
+    return { code: e.code, status: e.statusCode };
+  }
+  throw new Error(`${action} succeeded`);
+}
+
+const FINAL = new Set(['Success', 'Failed', 'Timeout', 'Cancelled', 'Terminated', 'Error']);
+
+// The one result of `invokeId` once it is final (bounded).
+async function finalResult(ecs, invokeId, timeoutMs = 30000, encoding = undefined) {
+  let last;
+  return waitFor(
+    `a final result of ${invokeId}`,
+    async () => {
+      const r = await call(ecs, 'DescribeInvocationResults', {
+        invokeId,
+        contentEncoding: encoding,
+      });
+      last = r.invocation.invocationResults.invocationResult[0];
+      return last && FINAL.has(last.invocationStatus) ? last : null;
+    },
+    timeoutMs,
+    200,
+    () => JSON.stringify(last),
+  );
+}
+
+// --- sections ------------------------------------------------------------------------------
+
+async function registration(S) {
+  const { ecs, agent, server } = S;
+  let activation;
+  await check('CreateActivation returns an ActivationId and an ActivationCode', async () => {
+    activation = await call(ecs, 'CreateActivation', {
+      instanceName: 'acs-sdk',
+      instanceCount: 1,
+      timeToLiveInHours: 1,
+      ipAddressRange: '127.0.0.1/32',
+    });
+    assert.match(activation.activationId, /^[0-9a-f-]{36}$/);
+    assert.ok(activation.activationCode.length >= 16);
+    assert.equal(activation.code, undefined, 'no Code in a success body');
+  });
+  if (!activation) throw new Error('no activation');
+  await check('ferry-agent registers with the activation', async () => {
+    const reg = await agent.register(server.url, activation.activationId, activation.activationCode);
+    assert.equal(reg.code, 0, reg.stderr);
+  });
+  if (!agent.instanceId) throw new Error('the agent did not register');
+  S.instanceId = agent.instanceId;
+  S.activationId = activation.activationId;
+  await check('the daemon starts and its push socket comes up', async () => {
+    agent.start();
+    await agent.waitLog(/push socket up/, 15000);
+  });
+  S.daemonUp = !agent.exited && /push socket up/.test(agent.log);
+  if (!S.daemonUp) throw new Error('the agent daemon is not up');
+  await check('DescribeActivations: RegisteredCount 1', async () => {
+    const r = await call(ecs, 'DescribeActivations', { activationId: S.activationId });
+    assert.equal(r.totalCount, 1);
+    assert.equal(r.activationList[0].registeredCount, 1);
+    assert.equal(r.activationList[0].instanceName, 'acs-sdk');
+  });
+  await check('DescribeManagedInstances: the instance, Connected, with its activation', async () => {
+    await waitFor('the instance connected', async () => {
+      const r = await call(ecs, 'DescribeManagedInstances', { instanceId: [S.instanceId] });
+      return r.totalCount === 1 && r.instances[0].connected;
+    });
+    const r = await call(ecs, 'DescribeManagedInstances', { instanceId: [S.instanceId] });
+    assert.equal(r.instances[0].activationId, S.activationId);
+    assert.equal(r.instances[0].osType, 'Linux');
+  });
+  await check('DescribeCloudAssistantStatus: "true" with the agent version', async () => {
+    await waitFor('a heartbeat', async () => {
+      const r = await call(ecs, 'DescribeCloudAssistantStatus', { instanceId: [S.instanceId] });
+      const s = r.instanceCloudAssistantStatusSet.instanceCloudAssistantStatus[0];
+      return s && s.cloudAssistantStatus === 'true' && s.cloudAssistantVersion !== '';
+    }, 15000);
+  });
+}
+
+async function runCommands(S) {
+  const { ecs } = S;
+  let invokeId;
+  await check('RunCommand with a case-insensitive parameter runs on the agent: Success', async () => {
+    const r = await call(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      commandContent: 'echo "hello {{Name}}"; echo "{{ACS::InstanceId}}"',
+      enableParameter: true,
+      parameters: { name: 'Jack' },
+      instanceId: [S.instanceId],
+      name: 'greeting',
+      timeout: 60,
+    });
+    invokeId = r.invokeId;
+    const result = await finalResult(ecs, invokeId);
+    assert.equal(result.invocationStatus, 'Success');
+    assert.equal(result.invokeRecordStatus, 'Finished');
+    assert.equal(result.exitCode, 0);
+    assert.equal(result.errorCode, '');
+    assert.equal(unb64(result.output), `hello Jack\n${S.instanceId}\n`);
+  });
+  S.acsInvokeId = invokeId;
+  await check('DescribeInvocationResults with ContentEncoding PlainText', async () => {
+    const r = await finalResult(ecs, invokeId, 5000, 'PlainText');
+    assert.equal(r.output, `hello Jack\n${S.instanceId}\n`);
+  });
+  await check('DescribeInvocations: Success, the name, the content and the instance', async () => {
+    const r = await call(ecs, 'DescribeInvocations', { invokeId, includeOutput: true });
+    assert.equal(r.totalCount, 1);
+    const inv = r.invocations.invocation[0];
+    assert.equal(inv.invocationStatus, 'Success');
+    assert.equal(inv.invokeStatus, 'Finished');
+    assert.equal(inv.commandName, 'greeting');
+    assert.equal(inv.commandType, 'RunShellScript');
+    assert.equal(inv.repeatMode, 'Once');
+    assert.equal(unb64(inv.commandContent), 'echo "hello {{Name}}"; echo "{{ACS::InstanceId}}"');
+    const ii = inv.invokeInstances.invokeInstance[0];
+    assert.equal(ii.instanceId, S.instanceId);
+    assert.equal(ii.invocationStatus, 'Success');
+    assert.equal(unb64(ii.output), `hello Jack\n${S.instanceId}\n`);
+  });
+  await check('a nonzero exit: Failed, ExitCodeNonzero, the exit code', async () => {
+    const r = await call(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      commandContent: b64('echo bad; exit 3'),
+      contentEncoding: 'Base64',
+      instanceId: [S.instanceId],
+    });
+    const result = await finalResult(ecs, r.invokeId);
+    assert.deepEqual(
+      [result.invocationStatus, result.invokeRecordStatus, result.errorCode, result.exitCode],
+      ['Failed', 'Failed', 'ExitCodeNonzero', 3],
+    );
+    assert.equal(unb64(result.output), 'bad\n');
+  });
+  await check('over its Timeout: Timeout, ExecutionTimeout', async () => {
+    const r = await call(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      commandContent: 'sleep 30',
+      timeout: 2,
+      instanceId: [S.instanceId],
+    });
+    const result = await finalResult(ecs, r.invokeId);
+    assert.deepEqual([result.invocationStatus, result.errorCode], ['Timeout', 'ExecutionTimeout']);
+  });
+  await check('a WorkingDir that does not exist: Failed, DirectoryNotExists', async () => {
+    const r = await call(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      commandContent: 'pwd',
+      workingDir: '/nonexistent/ferry-acs',
+      instanceId: [S.instanceId],
+    });
+    const result = await finalResult(ecs, r.invokeId);
+    assert.deepEqual([result.invocationStatus, result.errorCode], ['Failed', 'DirectoryNotExists']);
+  });
+  await check('StopInvocation of a running command: Stopped, Terminated', async () => {
+    const r = await call(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      commandContent: 'echo started; sleep 60',
+      instanceId: [S.instanceId],
+    });
+    await waitFor('the command running', async () => {
+      const x = await call(ecs, 'DescribeInvocationResults', { invokeId: r.invokeId });
+      return x.invocation.invocationResults.invocationResult[0].invocationStatus === 'Running';
+    }, 15000);
+    await call(ecs, 'StopInvocation', { invokeId: r.invokeId });
+    const result = await finalResult(ecs, r.invokeId, 15000);
+    assert.equal(result.invocationStatus, 'Terminated');
+    assert.equal(result.invokeRecordStatus, 'Stopped');
+    assert.notEqual(result.stopTime, '');
+    const inv = await call(ecs, 'DescribeInvocations', { invokeId: r.invokeId });
+    assert.equal(inv.invocations.invocation[0].invocationStatus, 'Stopped');
+  });
+}
+
+async function keptCommands(S) {
+  const { ecs } = S;
+  let commandId;
+  await check('CreateCommand, then DescribeCommands shows it in the SDK model', async () => {
+    const r = await call(ecs, 'CreateCommand', {
+      name: 'kept command',
+      type: 'RunShellScript',
+      commandContent: 'echo {{word}}',
+      enableParameter: true,
+      description: 'made by the ACS SDK test',
+      tag: [{ key: 'team', value: 'ops' }],
+    });
+    commandId = r.commandId;
+    const d = await call(ecs, 'DescribeCommands', { commandId, contentEncoding: 'PlainText' });
+    assert.equal(d.totalCount, 1);
+    const c = d.commands.command[0];
+    assert.equal(c.name, 'kept command');
+    assert.equal(c.commandContent, 'echo {{word}}');
+    assert.deepEqual(c.parameterNames.parameterName, ['word']);
+    assert.equal(c.tags.tag[0].tagKey, 'team');
+    assert.equal(c.tags.tag[0].tagValue, 'ops');
+  });
+  await check('InvokeCommand runs it with its parameter; InvokeTimes counts it', async () => {
+    const r = await call(ecs, 'InvokeCommand', {
+      commandId,
+      instanceId: [S.instanceId],
+      parameters: { word: 'kept' },
+    });
+    const result = await finalResult(ecs, r.invokeId);
+    assert.equal(result.invocationStatus, 'Success');
+    assert.equal(unb64(result.output), 'kept\n');
+    const d = await call(ecs, 'DescribeCommands', { commandId });
+    assert.equal(d.commands.command[0].invokeTimes, 1);
+  });
+  await check('ModifyCommand changes it; DeleteCommand removes it', async () => {
+    await call(ecs, 'ModifyCommand', { commandId, description: 'changed' });
+    const d = await call(ecs, 'DescribeCommands', { commandId });
+    assert.equal(d.commands.command[0].description, 'changed');
+    await call(ecs, 'DeleteCommand', { commandId });
+    const e = await refusal(ecs, 'DeleteCommand', { commandId });
+    assert.deepEqual(e, { code: 'InvalidCmdId.NotFound', status: 404 });
+  });
+  await check('RunCommand with KeepCommand true keeps its command; without, not', async () => {
+    const kept = await call(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      commandContent: 'true',
+      keepCommand: true,
+      instanceId: [S.instanceId],
+    });
+    const gone = await call(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      commandContent: 'true',
+      instanceId: [S.instanceId],
+    });
+    assert.equal((await call(ecs, 'DescribeCommands', { commandId: kept.commandId })).totalCount, 1);
+    assert.equal((await call(ecs, 'DescribeCommands', { commandId: gone.commandId })).totalCount, 0);
+  });
+}
+
+async function errors(S) {
+  const { ecs } = S;
+  const run = (fields) =>
+    refusal(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      commandContent: 'echo',
+      instanceId: [S.instanceId],
+      ...fields,
+    });
+  const cases = [
+    ['an unknown Type', { type: 'RunPython' }, 'InvalidCmdType.NotFound', 404],
+    ['no instance', { instanceId: undefined }, 'MissingParam.InstanceId', 400],
+    ['an unknown instance', { instanceId: ['rins-00000000'] }, 'InvalidInstance.NotFound', 404],
+    ['content over 24 KB', { commandContent: 'x'.repeat(19 * 1024) }, 'CmdContent.ExceedLimit', 403],
+    ['bad base64', { commandContent: '!!', contentEncoding: 'Base64' }, 'CmdContent.DecodeError', 400],
+    ['a name over 128', { name: 'n'.repeat(129) }, 'CmdName.ExceedLimit', 403],
+    ['Parameters without EnableParameter', { parameters: { a: 'b' } }, 'Parameter.Disabled', 400],
+    ['an unknown RepeatMode', { repeatMode: 'Sometimes' }, 'InvalidRepeatMode.NotFound', 404],
+    ['a Launcher over 1 KB', { launcher: 'l'.repeat(1025) }, 'InvalidLauncher.LengthLimitExceeded', 403],
+  ];
+  for (const [what, fields, code, status] of cases) {
+    await check(`RunCommand with ${what}: ${code} (${status})`, async () => {
+      assert.deepEqual(await run(fields), { code, status });
+    });
+  }
+  await check('an action Ferry does not serve: InvalidAction.NotFound (404)', async () => {
+    const e = await refusal(ecs, 'DescribeInstances', {});
+    assert.deepEqual(e, { code: 'InvalidAction.NotFound', status: 404 });
+  });
+  await check('a wrong secret: SignatureDoesNotMatch', async () => {
+    const e = await refusal(ecsClient(S.server.port, 'wrong'), 'DescribeCommands', {});
+    assert.equal(e.code, 'SignatureDoesNotMatch');
+  });
+}
+
+async function bothApis(S) {
+  const { ecs, tat } = S;
+  await check('the TAT API lists the invocation made through Cloud Assistant', async () => {
+    const r = await tat.DescribeInvocations({ InvocationIds: [S.acsInvokeId] });
+    assert.equal(r.TotalCount, 1);
+    assert.equal(r.InvocationSet[0].InvocationStatus, 'SUCCESS');
+  });
+  await check('Cloud Assistant lists and stops what the TAT API started', async () => {
+    const run = await tat.RunCommand({ Content: b64('sleep 60'), InstanceIds: [S.instanceId] });
+    const r = await call(ecs, 'DescribeInvocations', { invokeId: run.InvocationId });
+    assert.equal(r.totalCount, 1);
+    assert.equal(r.invocations.invocation[0].invokeInstances.invokeInstance[0].instanceId, S.instanceId);
+    await call(ecs, 'StopInvocation', { invokeId: run.InvocationId });
+    await waitFor('the TAT task ended', async () => {
+      const t = await tat.DescribeInvocations({ InvocationIds: [run.InvocationId] });
+      return ['CANCELLED', 'TERMINATED'].includes(t.InvocationSet[0].InvocationStatus);
+    }, 15000);
+  });
+  await check('pop-core (signature v1, GET) reads the same invocation', async () => {
+    const pop = new PopCore({
+      accessKeyId: AK,
+      accessKeySecret: SECRET,
+      endpoint: `http://127.0.0.1:${S.server.port}`,
+      apiVersion: '2014-05-26',
+    });
+    const r = await pop.request('DescribeInvocations', { RegionId: REGION, InvokeId: S.acsInvokeId });
+    assert.equal(r.TotalCount, 1);
+    assert.equal(r.Invocations.Invocation[0].InvocationStatus, 'Success');
+    const post = await pop.request(
+      'DescribeInvocationResults',
+      { RegionId: REGION, InvokeId: S.acsInvokeId, ContentEncoding: 'PlainText' },
+      { method: 'POST' },
+    );
+    assert.equal(post.Invocation.InvocationResults.InvocationResult[0].Output, `hello Jack\n${S.instanceId}\n`);
+  });
+}
+
+async function instances(S) {
+  const { ecs } = S;
+  await check('ModifyManagedInstance renames it', async () => {
+    const r = await call(ecs, 'ModifyManagedInstance', { instanceId: S.instanceId, instanceName: 'acs-renamed' });
+    assert.equal(r.instance.instanceName, 'acs-renamed');
+    const d = await call(ecs, 'DescribeManagedInstances', { instanceName: 'acs-renamed' });
+    assert.equal(d.totalCount, 1);
+  });
+  await check('DisableActivation and DeleteActivation', async () => {
+    const d = await call(ecs, 'DisableActivation', { activationId: S.activationId });
+    assert.equal(d.activation.disabled, true);
+    const g = await call(ecs, 'DeleteActivation', { activationId: S.activationId });
+    assert.equal(g.activation.activationId, S.activationId);
+  });
+}
+
+// --- the run -------------------------------------------------------------------------------
+
+async function main() {
+  const started = Date.now();
+  const server = new FerryServer(FERRY_SERVER, {
+    secretId: AK,
+    secretKey: SECRET,
+    config: SERVER_CONFIG,
+  });
+  const agent = new FerryAgent(FERRY_AGENT);
+  if (!(await harness.startServer(server, `@alicloud/ecs20140526 ${ecsVersion}`))) {
+    agent.kill();
+    return;
+  }
+  const S = {
+    server,
+    agent,
+    ecs: ecsClient(server.port),
+    tat: harness.makeClient(TatClient, `127.0.0.1:${server.port}`, {
+      secretId: AK,
+      secretKey: SECRET,
+      region: 'ap-guangzhou',
+    }),
+  };
+  try {
+    await section('a real agent registers with an activation', () => registration(S));
+    if (S.instanceId && S.daemonUp) {
+      await section('RunCommand on the agent', () => runCommands(S));
+      await section('kept commands', () => keptCommands(S));
+      await section('refusals with seed 004 codes', () => errors(S));
+      await section('one store for both APIs', () => bothApis(S));
+      await section('managed instances and activations', () => instances(S));
+    }
+  } finally {
+    if (agent.child) await agent.stop();
+    if (harness.anyFailed()) console.log(`# ferry-agent log (last lines):\n${agent.logTail()}`);
+    await harness.stopServer(server);
+    agent.kill();
+  }
+  console.log(`# ACS SDK tests took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+harness.run(main, () => {});
