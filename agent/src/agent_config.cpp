@@ -82,6 +82,20 @@ Apply command(std::vector<std::string> DaemonOptions::*member) {
   };
 }
 
+// A container runtime setting (container.hpp): a string without NUL bytes or newlines.
+Apply runtime(const char* key) {
+  return string(
+      [key](AgentConfig& c, std::string v) {
+        (void)set_runtime_value(c.daemon.runner.runtimes, key, std::move(v));
+      },
+      [](const std::string& v) -> std::optional<std::string> {
+        if (v.size() > 4096 || v.find_first_of(std::string("\0\n", 2)) != std::string::npos) {
+          return "must be at most 4096 bytes, without NUL or newline";
+        }
+        return std::nullopt;
+      });
+}
+
 // A duration of the daemon's, in milliseconds.
 Apply duration(std::int64_t lo, std::int64_t hi, milliseconds DaemonOptions::*member) {
   return integer(lo, hi,
@@ -147,6 +161,13 @@ const std::map<std::string_view, Apply>& keys() {
                                    c.daemon.objects.workers = static_cast<std::size_t>(v);
                                  })},
       {"poweroff_command", command(&DaemonOptions::poweroff_command)},
+      {"docker_path", runtime("docker_path")},
+      {"docker_host", runtime("docker_host")},
+      {"podman_path", runtime("podman_path")},
+      {"podman_url", runtime("podman_url")},
+      {"crictl_path", runtime("crictl_path")},
+      {"containerd_endpoint", runtime("containerd_endpoint")},
+      {"crio_endpoint", runtime("crio_endpoint")},
       {"reboot_command", command(&DaemonOptions::reboot_command)},
       {"bucket_ca_file",
        string([](AgentConfig& c, std::string v) { c.daemon.objects.ca_file = std::move(v); })},
