@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "ferry/agent/agent_paths.hpp"
 #include "ferry/agent/commands.hpp"
@@ -73,6 +74,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_flag("--no-cgroup", no_cgroup, "Do not use a per-task cgroup (subreaper only)");
   run->add_flag("--keep", run_options.keep, "Keep the task's directory (spool, state) afterwards");
+  std::vector<std::string> runtime_settings;
+  run->add_option("--runtime", runtime_settings,
+                  "KEY=VALUE: a container runtime setting (docker_path, docker_host, podman_path, "
+                  "podman_url, crictl_path, containerd_endpoint, crio_endpoint)");
 
   ferry::agent::SupervisorOptions sup_options;
   long long grace_ms = 3000;
@@ -81,12 +86,25 @@ int main(int argc, char** argv) {
   sup->add_option("--task-dir", sup_options.task_dir)->required();
   sup->add_option("--kill-grace-ms", grace_ms)->check(CLI::Range(0LL, 300000LL));
   sup->add_flag("--no-cgroup", no_cgroup);
+  sup->add_option("--runtime", runtime_settings);
 
   CLI11_PARSE(app, argc, argv);
+
+  ferry::agent::ContainerRuntimes runtimes;
+  for (const auto& kv : runtime_settings) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos ||
+        !ferry::agent::set_runtime_value(runtimes, kv.substr(0, eq), kv.substr(eq + 1))) {
+      std::fprintf(stderr, "ferry-agent: --runtime %s: not KEY=VALUE with a known KEY\n",
+                   kv.c_str());
+      return 2;
+    }
+  }
 
   if (*sup) {
     sup_options.kill_grace = std::chrono::milliseconds(grace_ms);
     sup_options.use_cgroup = !no_cgroup;
+    sup_options.runtimes = runtimes;
     return ferry::agent::supervisor_main(sup_options);
   }
 
@@ -105,6 +123,7 @@ int main(int argc, char** argv) {
     run_options.kill_grace =
         std::chrono::milliseconds(static_cast<long long>(grace_seconds * 1000.0));
     run_options.use_cgroup = !no_cgroup;
+    run_options.runtimes = runtimes;
     return ferry::agent::run_task_command(run_options);
   }
 

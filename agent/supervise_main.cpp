@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   if (!options) {
     std::fprintf(stderr,
                  "usage: ferry-supervise [supervise] --task-dir DIR [--kill-grace-ms 0..300000] "
-                 "[--no-cgroup]\n"
+                 "[--no-cgroup] [--runtime KEY=VALUE]...\n"
                  "Started by ferry-agent, one per task; not meant to be run by hand.\n");
     return 2;
   }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "ferry/agent/agent_paths.hpp"
 #include "ferry/agent/commands.hpp"
@@ -57,6 +58,42 @@ Apply boolean(std::function<void(AgentConfig&, bool)> set) {
     set(c, v.get<bool>());
     return std::nullopt;
   };
+}
+
+// A program and its arguments: a non-empty array of non-empty strings without NUL bytes.
+Apply command(std::vector<std::string> DaemonOptions::*member) {
+  return [=](const json& v, AgentConfig& c) -> std::optional<std::string> {
+    constexpr std::size_t kMaxArguments = 64;
+    const auto problem = std::optional<std::string>(
+        "must be an array of 1 to " + std::to_string(kMaxArguments) + " non-empty strings");
+    if (!v.is_array() || v.empty() || v.size() > kMaxArguments) {
+      return problem;
+    }
+    std::vector<std::string> argv;
+    for (const auto& a : v) {
+      if (!a.is_string() || a.get<std::string>().empty() ||
+          a.get<std::string>().find('\0') != std::string::npos) {
+        return problem;
+      }
+      argv.push_back(a.get<std::string>());
+    }
+    c.daemon.*member = std::move(argv);
+    return std::nullopt;
+  };
+}
+
+// A container runtime setting (container.hpp): a string without NUL bytes or newlines.
+Apply runtime(const char* key) {
+  return string(
+      [key](AgentConfig& c, std::string v) {
+        (void)set_runtime_value(c.daemon.runner.runtimes, key, std::move(v));
+      },
+      [](const std::string& v) -> std::optional<std::string> {
+        if (v.size() > 4096 || v.find_first_of(std::string("\0\n", 2)) != std::string::npos) {
+          return "must be at most 4096 bytes, without NUL or newline";
+        }
+        return std::nullopt;
+      });
 }
 
 // A duration of the daemon's, in milliseconds.
@@ -123,6 +160,15 @@ const std::map<std::string_view, Apply>& keys() {
                                  [](AgentConfig& c, std::int64_t v) {
                                    c.daemon.objects.workers = static_cast<std::size_t>(v);
                                  })},
+      {"poweroff_command", command(&DaemonOptions::poweroff_command)},
+      {"docker_path", runtime("docker_path")},
+      {"docker_host", runtime("docker_host")},
+      {"podman_path", runtime("podman_path")},
+      {"podman_url", runtime("podman_url")},
+      {"crictl_path", runtime("crictl_path")},
+      {"containerd_endpoint", runtime("containerd_endpoint")},
+      {"crio_endpoint", runtime("crio_endpoint")},
+      {"reboot_command", command(&DaemonOptions::reboot_command)},
       {"bucket_ca_file",
        string([](AgentConfig& c, std::string v) { c.daemon.objects.ca_file = std::move(v); })},
   };

@@ -115,6 +115,31 @@ Expected<OutputUpload> parse_upload(const nlohmann::json& j) {
 
 }  // namespace
 
+PowerAction power_action_after(const TaskResult& result, bool in_container) {
+  if (in_container || result.status != TaskStatus::kFailed) {
+    return PowerAction::kNone;
+  }
+  if (result.exit_code == kPowerOffExitCode) {
+    return PowerAction::kPowerOff;
+  }
+  if (result.exit_code == kRebootExitCode) {
+    return PowerAction::kReboot;
+  }
+  return PowerAction::kNone;
+}
+
+std::string_view to_string(PowerAction action) {
+  switch (action) {
+    case PowerAction::kPowerOff:
+      return "PowerOff";
+    case PowerAction::kReboot:
+      return "Reboot";
+    case PowerAction::kNone:
+      break;
+  }
+  return "";
+}
+
 nlohmann::json to_json(const JournalRecord& r) {
   nlohmann::json j{{"Version", kJournalVersion},
                    {"InvocationTaskId", r.task_id},
@@ -136,6 +161,10 @@ nlohmann::json to_json(const JournalRecord& r) {
   }
   if (r.upload) {
     j["Upload"] = upload_to_json(*r.upload);
+  }
+  if (r.power_action != PowerAction::kNone) {
+    j["PowerAction"] = to_string(r.power_action);
+    j["PowerActionDone"] = r.power_action_done;
   }
   return j;
 }
@@ -227,6 +256,20 @@ Expected<JournalRecord> parse_journal_record(const nlohmann::json& j) {
       return bad("Upload without a Result");
     }
     r.upload = std::move(*upload);
+  }
+  if (auto it = j.find("PowerAction"); it != j.end()) {
+    if (*it == "PowerOff") {
+      r.power_action = PowerAction::kPowerOff;
+    } else if (*it == "Reboot") {
+      r.power_action = PowerAction::kReboot;
+    } else {
+      return bad("PowerAction must be PowerOff or Reboot");
+    }
+    const auto done = j.find("PowerActionDone");
+    if (done == j.end() || !done->is_boolean()) {
+      return bad("PowerActionDone must be true or false");
+    }
+    r.power_action_done = done->get<bool>();
   }
   return r;
 }

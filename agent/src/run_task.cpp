@@ -67,6 +67,7 @@ int run_task_command(const RunTaskOptions& options) {
   runner_options.kill_grace = options.kill_grace;
   runner_options.use_cgroup = options.use_cgroup;
   runner_options.keep_task_dirs = options.keep;
+  runner_options.runtimes = options.runtimes;
   TaskRunner runner(io, runner_options);
 
   std::optional<TaskResult> result;

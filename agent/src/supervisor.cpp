@@ -17,6 +17,7 @@
 #include "ferry/platform/environment.hpp"
 #include "ferry/platform/fs.hpp"
 #include "ferry/platform/process_identity.hpp"
+#include "ferry/platform/run_command.hpp"
 #include "ferry/platform/supervise.hpp"
 #include "ferry/platform/users.hpp"
 
@@ -78,6 +79,58 @@ Expected<std::vector<std::string>> plan_argv(const Task& task, const Launcher* l
   return std::vector<std::string>{*shell, script_path};
 }
 
+constexpr std::chrono::seconds kContainerProbeTimeout{15};
+// The stop inside a container waits kill_grace, then this long at most for the runtime.
+constexpr std::chrono::seconds kContainerStopSlack{15};
+
+// A task in a container: the script is kept on the host (0400, the supervisor's) and fed to the
+// runtime's exec on stdin; Username and WorkingDirectory do not apply.
+Expected<ExecutionPlan> plan_container_task(const Task& task, const std::string& script,
+                                            const TaskPaths& paths,
+                                            const SupervisorOptions& options) {
+  auto target = find_container(task, options.runtimes, kContainerProbeTimeout);
+  if (!target) {
+    return target.error();
+  }
+  const platform::Account self = platform::current_account();
+  if (auto s =
+          platform::ensure_directory(paths.script_dir, platform::DirectoryAccess::kPrivate, self);
+      !s) {
+    return s.error().wrap("ScriptStoreFailed");
+  }
+  const std::string script_path = (paths.script_dir / (task.invocation_task_id + ".sh")).string();
+  if (auto s = platform::write_new_file(script_path, script, platform::FileAccess::kReadOnly, self);
+      !s) {
+    return s.error().wrap("ScriptStoreFailed");
+  }
+  ExecutionPlan plan;
+  auto& spec = plan.spec;
+  spec.argv = container_exec_argv(*target, task.invocation_task_id);
+  spec.env = {"PATH=" + std::string(platform::kSanePath), "LC_ALL=C"};
+  spec.working_directory = "/";
+  spec.stdin_path = script_path;
+  spec.output_path = paths.output_file.string();
+  spec.timeout = std::chrono::seconds(task.timeout_seconds);
+  spec.kill_grace = options.kill_grace;
+  spec.kill_process_tree = task.termination_mode == TerminationMode::kProcessTree;
+  spec.contain_tree = options.use_cgroup;
+  spec.container_name = task.invocation_task_id;
+  const auto grace = options.kill_grace;
+  spec.stop_inside = [target = *target, id = task.invocation_task_id, grace](bool whole_tree) {
+    const auto stop = container_stop_argv(target, id, whole_tree, grace);
+    auto r = platform::run_command(
+        stop, {"PATH=" + std::string(platform::kSanePath), "LC_ALL=C"},
+        grace + std::chrono::duration_cast<std::chrono::milliseconds>(kContainerStopSlack));
+    if (!r || r->exit_code != 0) {
+      std::fprintf(
+          stderr, "ferry-agent supervise: stopping the task inside its container: %s\n",
+          r ? (r->timed_out ? "the runtime did not answer in time" : "the runtime's exec failed")
+            : r.error().message.c_str());
+    }
+  };
+  return plan;
+}
+
 // Decodes the task, resolves its user and writes its script: everything that can fail before
 // the program starts, each failure a START_FAILED with a code.
 Expected<ExecutionPlan> plan_task(const Task& task, const TaskPaths& paths,
@@ -85,6 +138,9 @@ Expected<ExecutionPlan> plan_task(const Task& task, const TaskPaths& paths,
   auto script = prepare_script(task);
   if (!script) {
     return script.error();
+  }
+  if (task.in_container()) {
+    return plan_container_task(task, *script, paths, options);
   }
   const std::string username = task.username.empty() ? "root" : task.username;
   auto user = platform::lookup_user(username);
@@ -189,6 +245,12 @@ TaskResult to_result(const Task& task, const platform::SuperviseOutcome& outcome
   if (outcome.kind != Kind::kStartFailed && !outcome.error.empty()) {
     r.error_info += (r.error_info.empty() ? "" : "; ") + outcome.error;
   }
+  if (outcome.kind != Kind::kStartFailed && task.in_container() &&
+      (!task.username.empty() || !task.working_directory.empty())) {
+    r.error_info += std::string(r.error_info.empty() ? "" : "; ") +
+                    "Username and WorkingDirectory do not apply in a container: it ran as the "
+                    "container's default user in its default directory";
+  }
   if (outcome.kind != Kind::kStartFailed) {
     r.exec_start_time = to_rfc3339(outcome.start_time);
     r.exec_end_time = to_rfc3339(outcome.end_time);
@@ -257,6 +319,13 @@ std::optional<SupervisorOptions> parse_supervisor_arguments(int argc, const char
     const std::string_view arg = argv[i];
     if (arg == "--no-cgroup") {
       options.use_cgroup = false;
+    } else if (arg == "--runtime" && i + 1 < argc) {
+      const std::string_view kv = argv[++i];
+      const auto eq = kv.find('=');
+      if (eq == std::string_view::npos ||
+          !set_runtime_value(options.runtimes, kv.substr(0, eq), std::string(kv.substr(eq + 1)))) {
+        return std::nullopt;
+      }
     } else if (arg == "--task-dir" && i + 1 < argc && argv[i + 1][0] != '\0') {
       options.task_dir = argv[++i];
       have_dir = true;

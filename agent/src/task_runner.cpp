@@ -95,6 +95,8 @@ struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
     if (!options.use_cgroup) {
       args.emplace_back("--no-cgroup");
     }
+    const auto runtime_args = runtime_arguments(options.runtimes);
+    args.insert(args.end(), runtime_args.begin(), runtime_args.end());
     auto supervisor =
         platform::DetachedProcess::start(loop, options.supervisor_executable, args, *log);
     if (!supervisor) {

@@ -20,6 +20,11 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxInvocationTaskIdLength = 64;
 constexpr std::size_t kMaxEncodedContent = 64 * 1024;
+constexpr std::size_t kMinContainerIdDigits = 12;
+constexpr std::size_t kFullContainerIdDigits = 64;
+constexpr std::size_t kMaxContainerNameLength = 255;
+constexpr std::array<std::string_view, 3> kContainerRuntimePrefixes{"docker://", "containerd://",
+                                                                    "cri-o://"};
 
 // One row per enumerator; lookups in both directions go through these tables.
 struct StatusRow {
@@ -181,6 +186,39 @@ bool is_task_id_char(char c) {
          c == '-';
 }
 
+bool is_container_id_digit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+bool is_container_name_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// At most one container, given in a valid form, and only for what runs as `/bin/sh -c` there.
+Status check_container(const Task& t) {
+  if (!t.container_id.empty() && !is_valid_container_id(t.container_id)) {
+    return field_error(codes::kInvalidContainerId, "ContainerId",
+                       "must be 12 to 64 lowercase hex digits, optionally after docker://, "
+                       "containerd:// or cri-o://");
+  }
+  if (!t.container_name.empty() && !is_valid_container_name(t.container_name)) {
+    return field_error(codes::kInvalidContainerName, "ContainerName",
+                       "must be 1 to 255 characters of [A-Za-z0-9_.-] starting with a letter or "
+                       "digit");
+  }
+  if (!t.container_id.empty() && !t.container_name.empty()) {
+    return field_error(codes::kInvalidParameter, "ContainerId",
+                       "give ContainerId or ContainerName, not both");
+  }
+  if (t.in_container() && !t.launcher.empty()) {
+    return field_error(codes::kInvalidParameter, "Launcher", "does not apply in a container");
+  }
+  if (t.in_container() && t.command_type != CommandType::kShell) {
+    return field_error(codes::kInvalidParameter, "CommandType", "only SHELL runs in a container");
+  }
+  return {};
+}
+
 // The id names the task's journal directory, so only a safe, bounded file name passes.
 Status check_task_id(const std::string& id) {
   if (!is_valid_task_id(id)) {
@@ -254,6 +292,24 @@ bool is_valid_task_id(std::string_view id) {
          std::all_of(id.begin(), id.end(), is_task_id_char);
 }
 
+bool is_valid_container_id(std::string_view id) {
+  for (const std::string_view prefix : kContainerRuntimePrefixes) {
+    if (id.starts_with(prefix)) {
+      id.remove_prefix(prefix.size());
+      break;
+    }
+  }
+  return id.size() >= kMinContainerIdDigits && id.size() <= kFullContainerIdDigits &&
+         std::all_of(id.begin(), id.end(), is_container_id_digit);
+}
+
+bool is_valid_container_name(std::string_view name) {
+  return !name.empty() && name.size() <= kMaxContainerNameLength &&
+         is_container_name_start(name.front()) && std::all_of(name.begin(), name.end(), [](char c) {
+           return is_container_name_start(c) || c == '_' || c == '.' || c == '-';
+         });
+}
+
 std::string_view script_extension(CommandType t) {
   return row_of(kCommandTypes, t).extension;
 }
@@ -286,6 +342,8 @@ Expected<Task> parse_task(const json& j) {
           f->string("InstanceName", t.builtins.instance_name),
           f->string("OutputCOSBucketUrl", t.output_cos_bucket_url),
           f->string("OutputCOSKeyPrefix", t.output_cos_key_prefix),
+          f->string("ContainerId", t.container_id),
+          f->string("ContainerName", t.container_name),
       });
       !s) {
     return s.error();
@@ -320,6 +378,9 @@ Expected<Task> parse_task(const json& j) {
   if (t.launcher.size() > kMaxLauncherLength) {
     return field_error(codes::kTooLong, "Launcher",
                        "must be at most " + std::to_string(kMaxLauncherLength) + " bytes");
+  }
+  if (Status s = check_container(t); !s) {
+    return s.error();
   }
   return t;
 }
@@ -356,6 +417,8 @@ json to_json(const Task& task) {
       {"InstanceName", task.builtins.instance_name},
       {"OutputCOSBucketUrl", task.output_cos_bucket_url},
       {"OutputCOSKeyPrefix", task.output_cos_key_prefix},
+      {"ContainerId", task.container_id},
+      {"ContainerName", task.container_name},
   };
 }
 

@@ -560,9 +560,11 @@ SuperviseOutcome Supervision::run() {
   UniqueFd go_read = above_stdio(fds[0]);
   UniqueFd go_write = above_stdio(fds[1]);
 
-  UniqueFd dev_null = above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!dev_null.valid() || !output_fd_.valid() || !output_write.valid() || !error_fd_.valid() ||
-      !error_write.valid() || !go_read.valid() || !go_write.valid() || !spool_fd_.valid()) {
+  const char* stdin_source = spec_.stdin_path.empty() ? "/dev/null" : spec_.stdin_path.c_str();
+  UniqueFd stdin_source_fd = above_stdio(::open(stdin_source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!stdin_source_fd.valid() || !output_fd_.valid() || !output_write.valid() ||
+      !error_fd_.valid() || !error_write.valid() || !go_read.valid() || !go_write.valid() ||
+      !spool_fd_.valid()) {
     return fail_start(errno_error(codes::kInternalError, "setting up descriptors", errno));
   }
 
@@ -596,7 +598,7 @@ SuperviseOutcome Supervision::run() {
       .working_directory =
           spec_.working_directory.empty() ? nullptr : spec_.working_directory.c_str(),
       .script_path = spec_.script_path.empty() ? nullptr : spec_.script_path.c_str(),
-      .stdin_fd = dev_null.get(),
+      .stdin_fd = stdin_source_fd.get(),
       .output_fd = output_write.get(),
       .go_fd = go_read.get(),
       .error_fd = error_write.get(),
@@ -646,7 +648,7 @@ SuperviseOutcome Supervision::run() {
   output_write.reset();
   error_write.reset();
   go_read.reset();
-  dev_null.reset();
+  stdin_source_fd.reset();
   if (pid < 0) {
     const int err = errno;
     if (cgroup_) {
@@ -721,6 +723,9 @@ void Supervision::signal_tree(int sig) {
 
 void Supervision::begin_kill(Kind reason) {
   kill_reason_ = reason;
+  if (spec_.stop_inside) {
+    spec_.stop_inside(spec_.kill_process_tree);
+  }
   phase_ = KillPhase::kTerm;
   phase_since_ = SteadyClock::now();
   if (spec_.kill_process_tree) {

@@ -16,6 +16,9 @@
 
 #include "admission.hpp"
 #include "daemon_context.hpp"
+#include "ferry/platform/detached_process.hpp"
+#include "ferry/platform/environment.hpp"
+#include "ferry/platform/fs.hpp"
 #include "ferry/platform/process_identity.hpp"
 #include "heartbeat.hpp"
 #include "held_tasks.hpp"
@@ -35,8 +38,49 @@ DaemonServices make_daemon_services(platform::EventLoop& loop, const DaemonOptio
   runner.state_dir = options.state_dir;
   // The task directory is the journal entry: it goes once the server has the finish.
   runner.keep_task_dirs = true;
+  const auto log = options.state_dir / "power-command.log";
   return DaemonServices{std::move(control_plane), std::make_unique<TaskRunner>(loop, runner),
-                        make_system_clock(loop), make_curl_object_client(loop, options.objects)};
+                        make_system_clock(loop), make_curl_object_client(loop, options.objects),
+                        [&loop, log](const std::vector<std::string>& argv) {
+                          start_detached_command(loop, argv, log);
+                        }};
+}
+
+void start_detached_command(platform::EventLoop& loop, const std::vector<std::string>& argv,
+                            const std::filesystem::path& log) {
+  if (argv.empty()) {
+    spdlog::error("power command: none configured");
+    return;
+  }
+  auto program = argv.front().starts_with('/')
+                     ? Expected<std::string>(argv.front())
+                     : platform::find_program(argv.front(), platform::kSanePath);
+  if (!program) {
+    spdlog::error("power command: {} not found on {}", argv.front(), platform::kSanePath);
+    return;
+  }
+  std::error_code ignored;
+  std::filesystem::remove(log, ignored);
+  auto log_file = platform::create_file(log, platform::FileAccess::kPrivate, "power command log");
+  if (!log_file) {
+    spdlog::error("power command: {}", log_file.error().message);
+    return;
+  }
+  const std::vector<std::string> args(argv.begin() + 1, argv.end());
+  auto process = platform::DetachedProcess::start(loop, *program, args, *log_file);
+  if (!process) {
+    spdlog::error("power command: {}", process.error().message);
+    return;
+  }
+  spdlog::info("power command {} started (pid {}; its errors go to {})", *program,
+               (*process)->identity().pid, log.string());
+  // Reaped on the loop; the handle lives until then.
+  std::shared_ptr<platform::DetachedProcess> held(std::move(*process));
+  held->async_wait([held, program = *program](int exit_code) {
+    if (exit_code != 0) {
+      spdlog::error("power command {} exited with {}", program, exit_code);
+    }
+  });
 }
 
 struct Daemon::Impl {
@@ -44,6 +88,7 @@ struct Daemon::Impl {
   std::unique_ptr<ControlPlane> server;
   std::unique_ptr<Clock> clock;
   std::unique_ptr<ObjectClient> objects;
+  std::function<void(const std::vector<std::string>&)> run_command;
   DaemonContext ctx;
   ReportQueue reports;
   HeldTasks tasks;
@@ -64,6 +109,7 @@ struct Daemon::Impl {
       : server(std::move(services.control_plane)),
         clock(std::move(services.clock)),
         objects(std::move(services.objects)),
+        run_command(std::move(services.run_command)),
         ctx(std::move(options), std::move(identity), *server, *clock),
         reports(
             ctx,
@@ -76,7 +122,10 @@ struct Daemon::Impl {
                   [this] { live.arm(); },
                   [this](const std::string& id) { admission.note_forgotten(id); },
                   [this](const HeldTask& t, const TaskResult& r) { return uploads.plan(t, r); },
-                  [this](const std::string& id) { uploads.start(id); }}),
+                  [this](const std::string& id) { uploads.start(id); },
+                  [this](const std::string& id, PowerAction action) {
+                    run_power_command(id, action);
+                  }}),
         retention(ctx, tasks),
         admission(ctx, tasks, retention),
         live(ctx, tasks, reports),
@@ -92,6 +141,17 @@ struct Daemon::Impl {
       exit_code = 2;
       stop();
     };
+  }
+
+  void run_power_command(const std::string& id, PowerAction action) {
+    const auto& argv =
+        action == PowerAction::kReboot ? ctx.options.reboot_command : ctx.options.poweroff_command;
+    if (!run_command) {
+      spdlog::error("task {}: {} asked for, and this agent has no way to run it", id,
+                    to_string(action));
+      return;
+    }
+    run_command(argv);
   }
 
   void start(std::function<void()> done) {

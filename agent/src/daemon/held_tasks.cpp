@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "ferry/agent/agent_paths.hpp"
+#include "ferry/agent/task_files.hpp"
 #include "ferry/agent/task_runner.hpp"
 #include "ferry/platform/fs.hpp"
 
@@ -48,7 +49,7 @@ HeldTask& HeldTasks::add(const std::string& id) {
 
 void HeldTasks::submit(Task task) {
   const std::string id = task.invocation_task_id;
-  add(id);
+  add(id).in_container = task.in_container();
   if (!runner_) {
     return;
   }
@@ -111,6 +112,7 @@ void HeldTasks::finished(const std::string& id, TaskResult result) {
   }
   t->journal.final_log_index = t->next_index - 1;
   t->journal.result = result;
+  t->journal.power_action = power_action_after(result, ran_in_container(*t));
   if (hooks_.plan_upload) {
     t->journal.upload = hooks_.plan_upload(*t, result);
   }
@@ -174,6 +176,7 @@ void HeldTasks::report_answered(const std::string& id, const Report& report, con
     if (r.ok()) {
       spdlog::debug("task {}: finish acknowledged ({})", id, task_status_of(r));
     }
+    take_power_action(*t);
     forget(id);
   }
 }
@@ -194,6 +197,29 @@ void HeldTasks::journal_write(HeldTask& task, platform::Durability durability) {
 
 void HeldTasks::detach_runner() {
   runner_.reset();
+}
+
+bool HeldTasks::ran_in_container(const HeldTask& task) const {
+  if (task.in_container) {
+    return *task.in_container;
+  }
+  // Started by an earlier agent: its task.json says. Unreadable: no power action, the safe side.
+  const auto task_file = read_task_file(task_paths(ctx_.options.state_dir, task.id));
+  return !task_file || task_file->in_container();
+}
+
+void HeldTasks::take_power_action(HeldTask& task) {
+  if (task.journal.power_action == PowerAction::kNone || task.journal.power_action_done) {
+    return;
+  }
+  task.journal.power_action_done = true;
+  journal_write(task, platform::Durability::kSynced);
+  spdlog::warn("task {}: exit code {} asks for {}; its finish is reported, running it now", task.id,
+               task.journal.result ? task.journal.result->exit_code : -1,
+               to_string(task.journal.power_action));
+  if (hooks_.power_action) {
+    hooks_.power_action(task.id, task.journal.power_action);
+  }
 }
 
 // The journal entry goes once the server has the result.

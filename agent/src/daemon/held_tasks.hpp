@@ -24,6 +24,8 @@ struct HeldTask {
   bool cancel_sent = false;  // a cancel went to its supervisor
   bool reattached = false;   // run by a supervisor an earlier agent started: watched by polling
   bool journaled = false;    // tasks/<id>/journal.json is this task's record
+  // Whether it runs in a container; nullopt for a task an earlier agent started (task.json says).
+  std::optional<bool> in_container;
   // Live output: read from the spool up to spool_offset; the next piece gets next_index.
   std::uint64_t spool_offset = 0;
   std::int64_t next_index = 0;
@@ -43,6 +45,8 @@ class HeldTasks {
     // The upload a finished task owes before its finish goes (OutputUploads), and its start.
     std::function<std::optional<OutputUpload>(const HeldTask&, const TaskResult&)> plan_upload;
     std::function<void(const std::string& id)> start_upload;
+    // The power action a task's exit code asked for, once its finish is reported.
+    std::function<void(const std::string& id, PowerAction action)> power_action;
   };
 
   HeldTasks(DaemonContext& context, ReportQueue& reports, std::unique_ptr<Runner> runner,
@@ -81,6 +85,9 @@ class HeldTasks {
 
  private:
   void forget(const std::string& id);
+  [[nodiscard]] bool ran_in_container(const HeldTask& task) const;
+  // Runs the task's power action if it has one not done yet, after journaling it done.
+  void take_power_action(HeldTask& task);
 
   DaemonContext& ctx_;
   ReportQueue& reports_;

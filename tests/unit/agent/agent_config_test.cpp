@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "ferry/agent/commands.hpp"
 #include "ferry/agent/control_plane.hpp"
@@ -28,6 +29,8 @@ TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
   CHECK(base.daemon.poll_interval == std::chrono::milliseconds(15000));
   CHECK(base.daemon.journal_max_tasks == 10000);
   CHECK(base.daemon.journal_max_bytes == 1ULL << 30);
+  CHECK(base.daemon.poweroff_command == std::vector<std::string>{"systemctl", "poweroff"});
+  CHECK(base.daemon.reboot_command == std::vector<std::string>{"systemctl", "reboot"});
   const auto path = write_config(R"({
     "state_dir": "/srv/ferry", "log_level": "debug", "server_url": "https://x",
     "ca_file": "/etc/ca.pem", "allow_plain_http": true, "max_concurrent_tasks": 8,
@@ -35,7 +38,8 @@ TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
     "live_output_interval_ms": 2000, "reconnect_max_ms": 5000, "retry_max_ms": 4000,
     "shutdown_flush_ms": 0, "journal_max_tasks": 500, "journal_max_bytes": 2097152,
     "multipart_threshold_bytes": 10485760, "multipart_part_bytes": 6291456,
-    "upload_min_window_ms": 5000, "upload_workers": 4, "bucket_ca_file": "/etc/store-ca.pem"
+    "upload_min_window_ms": 5000, "upload_workers": 4, "bucket_ca_file": "/etc/store-ca.pem",
+    "poweroff_command": ["/sbin/shutdown", "-h", "now"], "reboot_command": ["reboot"]
   })");
   auto c = ferry::agent::load_agent_config(path, base);
   std::filesystem::remove(path);
@@ -61,6 +65,8 @@ TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
   CHECK(c->daemon.upload_min_window == std::chrono::milliseconds(5000));
   CHECK(c->daemon.objects.workers == 4);
   CHECK(c->daemon.objects.ca_file == "/etc/store-ca.pem");
+  CHECK(c->daemon.poweroff_command == std::vector<std::string>{"/sbin/shutdown", "-h", "now"});
+  CHECK(c->daemon.reboot_command == std::vector<std::string>{"reboot"});
 }
 
 TEST_CASE("agent config: unknown keys, wrong types and ranges name the key") {
@@ -79,7 +85,11 @@ TEST_CASE("agent config: unknown keys, wrong types and ranges name the key") {
         Case{R"({"journal_max_bytes": 1024})", "journal_max_bytes"},
         Case{R"({"multipart_part_bytes": 1048576})", "multipart_part_bytes"},
         Case{R"({"multipart_threshold_bytes": true})", "multipart_threshold_bytes"},
-        Case{R"({"upload_workers": 17})", "upload_workers"}}) {
+        Case{R"({"upload_workers": 17})", "upload_workers"},
+        Case{R"({"poweroff_command": "systemctl poweroff"})", "poweroff_command"},
+        Case{R"({"poweroff_command": []})", "poweroff_command"},
+        Case{R"({"reboot_command": ["systemctl", ""]})", "reboot_command"},
+        Case{R"({"reboot_command": ["systemctl", 1]})", "reboot_command"}}) {
     INFO(k.text);
     const auto path = write_config(k.text);
     auto c = ferry::agent::load_agent_config(path, ferry::agent::default_agent_config());

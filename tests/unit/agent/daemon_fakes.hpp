@@ -282,8 +282,16 @@ class FakeObjectClient : public agent::ObjectClient {
   std::shared_ptr<ObjectLog> log_;
 };
 
+// A power command the daemon ran, and how many ReportTaskFinish calls the server had by then.
+struct PowerCommand {
+  std::vector<std::string> argv;
+  std::size_t finishes_seen = 0;
+};
+
 struct Harness {
   Deferred deferred;
+  std::shared_ptr<std::vector<PowerCommand>> power_commands =
+      std::make_shared<std::vector<PowerCommand>>();
   std::shared_ptr<FakeServer> server = std::make_shared<FakeServer>();
   std::shared_ptr<RunnerLog> runner = std::make_shared<RunnerLog>();
   std::shared_ptr<ObjectLog> objects = std::make_shared<ObjectLog>();
@@ -314,9 +322,12 @@ struct Harness {
     agent::Identity id;
     id.instance_id = "rins-test0001";
     id.server_url = "http://127.0.0.1:1";
-    agent::DaemonServices services{std::make_unique<FakeControlPlane>(deferred, server),
-                                   std::make_unique<FakeRunner>(runner), std::move(fake_clock),
-                                   std::make_unique<FakeObjectClient>(deferred, objects)};
+    agent::DaemonServices services{
+        std::make_unique<FakeControlPlane>(deferred, server), std::make_unique<FakeRunner>(runner),
+        std::move(fake_clock), std::make_unique<FakeObjectClient>(deferred, objects),
+        [commands = power_commands, server = server](const std::vector<std::string>& argv) {
+          commands->push_back({argv, server->of("ReportTaskFinish").size()});
+        }};
     daemon = std::make_unique<agent::Daemon>(std::move(o), id, std::move(services));
     // Started, its first calls made; their answers wait for the test's first settle().
     daemon->start([this] { stopped = true; });

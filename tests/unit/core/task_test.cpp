@@ -454,3 +454,76 @@ TEST_CASE("TaskResult JSON", "[task]") {
   no_id.erase("InvocationTaskId");
   CHECK(ferry::parse_task_result(no_id).error().code == codes::kMissingParameter);
 }
+
+TEST_CASE("is_valid_container_id", "[task][container]") {
+  const std::string full(64, 'a');
+  CHECK(ferry::is_valid_container_id(full));
+  CHECK(ferry::is_valid_container_id("docker://" + full));
+  CHECK(ferry::is_valid_container_id("containerd://" + full));
+  CHECK(ferry::is_valid_container_id("cri-o://" + full));
+  CHECK(ferry::is_valid_container_id("0123456789ab"));  // the short form of `docker ps`
+  CHECK(ferry::is_valid_container_id("docker://0123456789abcdef"));
+  CHECK_FALSE(ferry::is_valid_container_id(""));
+  CHECK_FALSE(ferry::is_valid_container_id("docker://"));
+  CHECK_FALSE(ferry::is_valid_container_id("0123456789a"));  // 11 digits
+  CHECK_FALSE(ferry::is_valid_container_id(full + "a"));     // 65 digits
+  CHECK_FALSE(ferry::is_valid_container_id(std::string(64, 'A')));
+  CHECK_FALSE(ferry::is_valid_container_id(std::string(63, 'a') + "g"));
+  CHECK_FALSE(ferry::is_valid_container_id("podman://" + full));
+  CHECK_FALSE(ferry::is_valid_container_id("docker://docker://" + full));
+  CHECK_FALSE(ferry::is_valid_container_id(full + "\n"));
+}
+
+TEST_CASE("is_valid_container_name", "[task][container]") {
+  CHECK(ferry::is_valid_container_name("a"));
+  CHECK(ferry::is_valid_container_name("web-1"));
+  CHECK(ferry::is_valid_container_name("My_app.v2"));
+  CHECK(ferry::is_valid_container_name(std::string(255, 'x')));
+  CHECK_FALSE(ferry::is_valid_container_name(""));
+  CHECK_FALSE(ferry::is_valid_container_name(std::string(256, 'x')));
+  CHECK_FALSE(ferry::is_valid_container_name("-web"));
+  CHECK_FALSE(ferry::is_valid_container_name(".web"));
+  CHECK_FALSE(ferry::is_valid_container_name("_web"));
+  CHECK_FALSE(ferry::is_valid_container_name("/web"));
+  CHECK_FALSE(ferry::is_valid_container_name("web 1"));
+  CHECK_FALSE(ferry::is_valid_container_name("web;rm"));
+  CHECK_FALSE(ferry::is_valid_container_name("we$b"));
+  CHECK_FALSE(ferry::is_valid_container_name(std::string("we\0b", 4)));
+}
+
+TEST_CASE("ContainerId and ContainerName in a task", "[task][container]") {
+  const std::string id = "docker://" + std::string(64, 'f');
+  const Task by_id = parsed(with(minimal(), "ContainerId", id));
+  CHECK(by_id.container_id == id);
+  CHECK(by_id.container_name.empty());
+  CHECK(by_id.in_container());
+  CHECK(parsed(ferry::to_json(by_id)) == by_id);
+
+  const Task by_name = parsed(with(minimal(), "ContainerName", "web-1"));
+  CHECK(by_name.container_name == "web-1");
+  CHECK(by_name.in_container());
+  CHECK_FALSE(parsed(minimal()).in_container());
+  CHECK(parsed(with(minimal(), "ContainerName", nullptr)).container_name.empty());
+
+  auto e = task_error(with(minimal(), "ContainerId", "abc"));
+  CHECK(e.code == codes::kInvalidContainerId);
+  CHECK(e.message.starts_with("ContainerId: "));
+  e = task_error(with(minimal(), "ContainerName", "bad name"));
+  CHECK(e.code == codes::kInvalidContainerName);
+  CHECK(e.message.starts_with("ContainerName: "));
+  CHECK(task_error(with(minimal(), "ContainerId", 12)).code == codes::kInvalidParameter);
+
+  e = task_error(with(with(minimal(), "ContainerId", id), "ContainerName", "web-1"));
+  CHECK(e.code == codes::kInvalidParameter);
+  CHECK(e.message.starts_with("ContainerId: "));
+  e = task_error(with(with(minimal(), "ContainerName", "web-1"), "Launcher", "python3"));
+  CHECK(e.code == codes::kInvalidParameter);
+  CHECK(e.message.starts_with("Launcher: "));
+  e = task_error(with(with(minimal(), "ContainerName", "web-1"), "CommandType", "POWERSHELL"));
+  CHECK(e.code == codes::kInvalidParameter);
+  CHECK(e.message.starts_with("CommandType: "));
+  // Username and WorkingDirectory are accepted and ignored in a container (the server refuses
+  // them together; an agent does not fail a task over them).
+  const Task with_user = parsed(with(with(minimal(), "ContainerName", "web-1"), "Username", "bob"));
+  CHECK(with_user.username == "bob");
+}

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ferry/agent/clock.hpp"
 #include "ferry/agent/control_plane.hpp"
@@ -56,6 +57,11 @@ struct DaemonOptions {
   // worth having).
   std::chrono::milliseconds upload_min_window{30'000};
   ObjectClientOptions objects;
+  // What runs after a host task's exit code 193 (power off) or 194 (reboot), once its finish is
+  // reported (journal.hpp, PowerAction): a program (looked up on the sane PATH unless absolute)
+  // and its arguments, started detached.
+  std::vector<std::string> poweroff_command{"systemctl", "poweroff"};
+  std::vector<std::string> reboot_command{"systemctl", "reboot"};
 };
 
 inline constexpr std::uint64_t kMaxUploadParts = 1000;
@@ -66,7 +72,15 @@ struct DaemonServices {
   std::unique_ptr<Runner> runner;
   std::unique_ptr<Clock> clock;
   std::unique_ptr<ObjectClient> objects;  // null: no upload to a bucket works
+  // Starts a power command (DaemonOptions::poweroff_command / reboot_command) and returns at
+  // once; null: it is logged and not run.
+  std::function<void(const std::vector<std::string>& argv)> run_command;
 };
+
+// Starts `argv` detached on `loop` (its stderr in `log`, replaced), logging failures; the
+// real DaemonServices::run_command.
+void start_detached_command(platform::EventLoop& loop, const std::vector<std::string>& argv,
+                            const std::filesystem::path& log);
 
 // The system clock, a TaskRunner as options.runner says and the libcurl object client, on
 // `loop`.

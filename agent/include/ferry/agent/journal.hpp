@@ -16,6 +16,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ferry/core/error.hpp"
@@ -63,6 +64,17 @@ struct OutputUpload {
   friend bool operator==(const OutputUpload&, const OutputUpload&) = default;
 };
 
+// What a task's exit code asks of the machine once its finish is reported: Cloud Assistant's
+// convention for a task that ran on the host and exited by itself with 193 (power off) or 194
+// (reboot). Windows' 3009 / 3010 are not built here.
+enum class PowerAction { kNone, kPowerOff, kReboot };
+inline constexpr std::int64_t kPowerOffExitCode = 193;
+inline constexpr std::int64_t kRebootExitCode = 194;
+// kNone for a task in a container, for any status but FAILED (a timeout, a cancel, a signal and a
+// start failure ask nothing) and for any other exit code.
+PowerAction power_action_after(const TaskResult& result, bool in_container);
+std::string_view to_string(PowerAction action);  // "", "PowerOff", "Reboot"
+
 struct JournalRecord {
   std::string task_id;
   // The supervisor, named as process_identity.hpp says: pid, start time, boot.
@@ -76,6 +88,10 @@ struct JournalRecord {
   std::optional<TaskResult> result;  // set once the task is final
   std::int64_t final_log_index = -1;
   std::optional<OutputUpload> upload;  // the output still to upload before the finish goes
+  // Set with the result; done is set (synced) right before the command runs, so that it never
+  // runs twice for one task, whatever restarts.
+  PowerAction power_action = PowerAction::kNone;
+  bool power_action_done = false;
 
   friend bool operator==(const JournalRecord&, const JournalRecord&) = default;
 };

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include "ferry/agent/container.hpp"
+
 namespace ferry::agent {
 
 struct RunTaskOptions {
@@ -14,6 +16,7 @@ struct RunTaskOptions {
   std::chrono::milliseconds kill_grace{3000};
   bool use_cgroup = true;
   bool keep = false;
+  ContainerRuntimes runtimes;  // for a task in a container
 };
 
 // Exit code: 0 when the task ran (whatever its result), 2 when the task file is invalid, 1 on

@@ -10,12 +10,15 @@
 #include <optional>
 #include <string>
 
+#include "ferry/agent/container.hpp"
+
 namespace ferry::agent {
 
 struct SupervisorOptions {
   std::filesystem::path task_dir;
   std::chrono::milliseconds kill_grace{3000};
   bool use_cgroup = true;
+  ContainerRuntimes runtimes;  // for tasks in a container
 };
 
 // Runs the task in options.task_dir to its end. Returns the process exit code: 0 once
@@ -24,7 +27,8 @@ struct SupervisorOptions {
 int supervisor_main(const SupervisorOptions& options);
 
 // The supervisor's arguments as the agent writes them, from argv[first] on:
-// `--task-dir DIR [--kill-grace-ms N] [--no-cgroup]` (N from 0 to 300000). nullopt for anything
+// `--task-dir DIR [--kill-grace-ms N] [--no-cgroup] [--runtime KEY=VALUE]...` (N from 0 to
+// 300000; KEY a field of ContainerRuntimes, container.hpp). nullopt for anything
 // else, including a missing or empty --task-dir.
 std::optional<SupervisorOptions> parse_supervisor_arguments(int argc, const char* const* argv,
                                                             int first);

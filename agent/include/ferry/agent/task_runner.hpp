@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "ferry/agent/container.hpp"
 #include "ferry/agent/runner.hpp"
 #include "ferry/platform/event_loop.hpp"
 
@@ -27,6 +28,7 @@ struct RunnerOptions {
   std::chrono::milliseconds kill_grace{3000};
   bool use_cgroup = true;
   bool keep_task_dirs = false;  // leave tasks/<id>/ in place after the result (debugging)
+  ContainerRuntimes runtimes;   // handed to each supervisor
 };
 
 class TaskRunner : public Runner {

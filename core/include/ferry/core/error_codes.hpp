@@ -23,6 +23,8 @@ inline constexpr const char* kParameterInvalidJsonFormat =
     "InvalidParameterValue.ParameterInvalidJsonFormat";
 inline constexpr const char* kAgentUnsupportedCommandType =
     "InvalidParameterValue.AgentUnsupportedCommandType";
+inline constexpr const char* kInvalidContainerId = "InvalidContainerId.Malformed";
+inline constexpr const char* kInvalidContainerName = "InvalidContainerName.Malformed";
 inline constexpr const char* kInvalidUsername = "InvalidParameterValue.InvalidUsername";
 inline constexpr const char* kInvalidWorkingDirectory =
     "InvalidParameterValue.InvalidWorkingDirectory";

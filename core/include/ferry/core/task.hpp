@@ -45,6 +45,13 @@ bool is_final(TaskStatus s);
 // Whether `id` is a valid InvocationTaskId: 1 to 64 characters of [A-Za-z0-9_-], so that it is
 // safe as a file name (the agent's task directory).
 bool is_valid_task_id(std::string_view id);
+// Whether `id` names a container for ContainerId: an optional runtime prefix (`docker://`,
+// `containerd://`, `cri-o://`) and then 12 to 64 lowercase hex digits: the full 64-digit id, or
+// the unique short form (12 digits and more) that `docker ps` shows and runtimes accept.
+bool is_valid_container_id(std::string_view id);
+// Whether `name` is a valid ContainerName: 1 to 255 characters of [A-Za-z0-9_.-] starting with a
+// letter or digit (Docker's rule, which also admits the DNS labels Kubernetes gives containers).
+bool is_valid_container_name(std::string_view name);
 // The file extension a script of this type gets: ".sh", ".ps1", ".bat".
 std::string_view script_extension(CommandType t);
 
@@ -80,6 +87,14 @@ struct Task {
   // agent only needs to know that there is a bucket; the server signs the URLs of the object.
   std::string output_cos_bucket_url;  // empty: none
   std::string output_cos_key_prefix;
+  // The container the task runs in (RunCommand's ContainerId / ContainerName); at most one is
+  // set, both empty: the host. In a container, Username, WorkingDirectory do not apply.
+  std::string container_id;    // is_valid_container_id()
+  std::string container_name;  // is_valid_container_name()
+
+  [[nodiscard]] bool in_container() const {
+    return !container_id.empty() || !container_name.empty();
+  }
 
   friend bool operator==(const Task&, const Task&) = default;
 };
@@ -87,11 +102,15 @@ struct Task {
 // Parses a task from its JSON form (the field names of the agent protocol: InvocationTaskId,
 // InvocationId, CommandId, Content, CommandType, WorkingDirectory, Username, Timeout,
 // EnableParameter, Parameters, Launcher, TerminationMode, RegionId, AccountId, InstanceId,
-// InstanceName, OutputCOSBucketUrl, OutputCOSKeyPrefix). Errors name the field, e.g. "Timeout: must
+// InstanceName, OutputCOSBucketUrl, OutputCOSKeyPrefix, ContainerId, ContainerName). Errors name
+// the field, e.g. "Timeout: must
 // be an integer in [1, 86400]". Unknown fields are ignored (newer servers may send more); a null
 // value counts as absent. A missing InvocationTaskId or Content is MissingParameter, a value of the
 // wrong JSON type InvalidParameter. Parameters: an object of at most 20 string values with valid
 // names. Launcher is only checked for its length here (parse_launcher() does the rest).
+// ContainerId and ContainerName must pass their validators (InvalidContainerId.Malformed,
+// InvalidContainerName.Malformed); both together, or either with a Launcher or a CommandType
+// other than SHELL, is InvalidParameter.
 Expected<Task> parse_task(const nlohmann::json& j);
 Expected<Task> parse_task_json(std::string_view text);
 nlohmann::json to_json(const Task& task);

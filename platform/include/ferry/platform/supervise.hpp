@@ -33,6 +33,12 @@ struct SuperviseSpec {
   // Job Object). Without it the tree is still found and killed, by parentage.
   bool contain_tree = true;
   std::string container_name;  // unique per task, e.g. the task id
+  // The program's stdin, opened read-only before the switch to `run_as`; empty: the null device.
+  std::string stdin_path;
+  // Called once, first thing, when a timeout or cancel begins to kill the program: for a program
+  // that is only a client of what really runs (a container runtime's exec), it stops that too.
+  // `whole_tree` is kill_process_tree. It blocks the supervision while it runs: keep it bounded.
+  std::function<void(bool whole_tree)> stop_inside;
   // Called once the program runs (its exec succeeded), with its pid.
   std::function<void(int pid)> on_started;
 };
