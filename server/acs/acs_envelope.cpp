@@ -96,7 +96,7 @@ constexpr CodeStatus kStatuses[] = {
 };
 
 // Alibaba's error bodies point to its error center; ours point to the page that lists the codes.
-constexpr const char* kRecommend = "ferry:docs/protocol.md#the-cloud-assistant-dialect";
+constexpr const char* kRecommend = "ferry:docs/architecture.md#the-cloud-assistant-dialect";
 
 std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

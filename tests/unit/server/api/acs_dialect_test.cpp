@@ -396,7 +396,7 @@ TEST_CASE("the ACS dialect refuses what it must, with Alibaba's codes and status
     auto j =
         acs_error_of(d.acs.handle(acs3_request(d.clock, params, s)), "SignatureDoesNotMatch", 400);
     CHECK(j["HostId"] == "ecs.example.test");
-    CHECK(j["Recommend"].get<std::string>().find("protocol.md") != std::string::npos);
+    CHECK(j["Recommend"].get<std::string>().find("architecture.md") != std::string::npos);
   }
 }
 
