@@ -167,6 +167,16 @@ const std::map<std::string, KeyReader, std::less<>>& key_readers() {
     m["regions"] = [](const nlohmann::json& v, ServerConfig& c) {
       return read_regions(v, c.regions);
     };
+    m["acs_regions"] = [](const nlohmann::json& v, ServerConfig& c) -> Status {
+      const bool valid = v.is_array() && std::all_of(v.begin(), v.end(), [](const auto& e) {
+                           return e.is_string() && !e.template get<std::string>().empty();
+                         });
+      if (!valid) {
+        return config_error("acs_regions", "must be an array of region ids (non-empty strings)");
+      }
+      c.acs_regions = v.get<std::vector<std::string>>();
+      return {};
+    };
     field("account_id", &ServerConfig::account_id);
     field("command_quota", &ServerConfig::command_quota);
     field("register_code_quota", &ServerConfig::register_code_quota);
@@ -528,6 +538,15 @@ TatOptions tat_options(const ServerConfig& c) {
   TatOptions o;
   o.credentials = c.credentials;
   o.regions = c.regions;
+  o.rate_limit = c.rate_limit;
+  o.rate_burst = c.rate_burst;
+  return o;
+}
+
+AcsOptions acs_options(const ServerConfig& c) {
+  AcsOptions o;
+  o.credentials = c.credentials;
+  o.regions = c.acs_regions;
   o.rate_limit = c.rate_limit;
   o.rate_burst = c.rate_burst;
   return o;

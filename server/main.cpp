@@ -1,6 +1,6 @@
-// ferry-server: the public API at "/", the agent gateway at "/agent" and "/ws", the sweeper,
-// over one SQLite store in the data directory. Everything here is wiring; the logic lives in
-// the ferry::server libraries.
+// ferry-server: the public API at "/" (TAT and Cloud Assistant dialects), the agent gateway at
+// "/agent" and "/ws", the sweeper, over one SQLite store in the data directory. Everything here is
+// wiring; the logic lives in the ferry::server libraries.
 #include <malloc.h>
 #include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "ferry/server/acs/acs_actions.hpp"
+#include "ferry/server/acs/acs_dialect.hpp"
 #include "ferry/server/api/action_registry.hpp"
 #include "ferry/server/api/api_front.hpp"
 #include "ferry/server/clock.hpp"
@@ -133,8 +135,15 @@ int run(const ServerConfig& config, sigset_t signals) {
     return DownloadLink{get->url, ctx.settings.output_buckets.url_ttl_s};
   };
   register_output_actions(tat_actions, ctx, OutputActionDeps{outputs->get(), download_link});
+  // The Cloud Assistant dialect after it, with the same credentials; its nonces are kept in the
+  // store, so that every server on one database refuses a replay.
+  AcsActionRegistry acs_actions;
+  register_acs_actions(acs_actions, ctx);
+  StoreAcsNonces acs_nonces(**store);
   auto api = std::make_shared<ApiFront>();
   api->add_dialect(std::make_unique<TatDialect>(tat_options(effective), clock, tat_actions));
+  api->add_dialect(
+      std::make_unique<AcsDialect>(acs_options(effective), clock, acs_actions, acs_nonces));
 
   GatewayOptions gateway_opts = gateway_options(effective);
   gateway_opts.on_agent_seen = [hub](const std::string& id, int64_t now_ms) {

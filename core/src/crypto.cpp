@@ -22,6 +22,7 @@ using detail::bytes_of;
 using detail::openssl_error_text;
 
 constexpr std::size_t kSha256Size = 32;
+constexpr std::size_t kSha1Size = 20;
 
 std::string take(const unsigned char* p, std::size_t n) {
   return std::string(reinterpret_cast<const char*>(p), n);
@@ -39,6 +40,24 @@ EVP_MAC* hmac_algorithm() {
 struct MacCtxFree {
   void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
 };
+
+// HMAC with the digest `digest_name` whose output is `size` bytes.
+std::string hmac(char* digest_name, std::size_t size, std::string_view key, std::string_view data) {
+  const std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(hmac_algorithm()));
+  const std::array<OSSL_PARAM, 2> params = {
+      OSSL_PARAM_construct_utf8_string("digest", digest_name, 0),
+      OSSL_PARAM_construct_end(),
+  };
+  std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+  std::size_t len = 0;
+  if (!ctx || EVP_MAC_init(ctx.get(), bytes_of(key), key.size(), params.data()) != 1 ||
+      EVP_MAC_update(ctx.get(), bytes_of(data), data.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1 || len != size) {
+    ERR_clear_error();
+    throw std::bad_alloc();
+  }
+  return take(out.data(), len);
+}
 
 }  // namespace
 
@@ -58,21 +77,13 @@ std::string sha256_hex(std::string_view data) {
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
-  const std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(hmac_algorithm()));
   static char digest_name[] = "SHA256";  // OSSL_PARAM wants a mutable pointer
-  const std::array<OSSL_PARAM, 2> params = {
-      OSSL_PARAM_construct_utf8_string("digest", digest_name, 0),
-      OSSL_PARAM_construct_end(),
-  };
-  std::array<unsigned char, kSha256Size> out{};
-  std::size_t len = 0;
-  if (!ctx || EVP_MAC_init(ctx.get(), bytes_of(key), key.size(), params.data()) != 1 ||
-      EVP_MAC_update(ctx.get(), bytes_of(data), data.size()) != 1 ||
-      EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1 || len != kSha256Size) {
-    ERR_clear_error();
-    throw std::bad_alloc();
-  }
-  return take(out.data(), len);
+  return hmac(digest_name, kSha256Size, key, data);
+}
+
+std::string hmac_sha1(std::string_view key, std::string_view data) {
+  static char digest_name[] = "SHA1";
+  return hmac(digest_name, kSha1Size, key, data);
 }
 
 std::string hex_encode(std::string_view bytes) {

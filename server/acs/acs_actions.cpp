@@ -5,7 +5,7 @@
 namespace ferry::server {
 
 void register_acs_actions(AcsActionRegistry& actions, ServerContext& ctx) {
-  using Handler = Expected<nlohmann::json> (*)(ServerContext&, AcsParams&);
+  using Handler = Expected<nlohmann::json> (*)(ServerContext&, acs::AcsFields&);
   const std::pair<const char*, Handler> table[] = {
       {"CreateCommand", &acs::create_command},
       {"DescribeCommands", &acs::describe_commands},
@@ -29,8 +29,9 @@ void register_acs_actions(AcsActionRegistry& actions, ServerContext& ctx) {
       {"ListTagResources", &acs::list_tag_resources},
   };
   for (const auto& [name, handler] : table) {
-    actions.add(name, AcsActionSpec{[&ctx, handler = handler](const ApiCall&, AcsParams& p) {
-                  return handler(ctx, p);
+    actions.add(name, AcsActionSpec{[&ctx, handler = handler](const ApiCall&, AcsParams& params) {
+                  acs::AcsFields fields(params);
+                  return handler(ctx, fields);
                 }});
   }
 }

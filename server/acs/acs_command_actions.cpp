@@ -8,7 +8,7 @@
 
 namespace ferry::server::acs {
 
-void read_command_texts(AcsParams& p, domain::CommandFields& f) {
+void read_command_texts(AcsFields& p, domain::CommandFields& f) {
   f.text_rules = domain::TextRules::kCloudAssistant;
   f.command_name = p.opt_string("Name");
   if (f.command_name && domain::utf8_length(*f.command_name) > 128) {
@@ -30,7 +30,7 @@ void read_command_texts(AcsParams& p, domain::CommandFields& f) {
   read_launcher(p);
 }
 
-Reply create_command(ServerContext& ctx, AcsParams& p) {
+Reply create_command(ServerContext& ctx, AcsFields& p) {
   domain::CommandFields f;
   read_command_texts(p, f);
   if (!f.command_name) {
@@ -55,7 +55,7 @@ Reply create_command(ServerContext& ctx, AcsParams& p) {
   return nlohmann::json{{"CommandId", *id}};
 }
 
-Reply describe_commands(ServerContext& ctx, AcsParams& p) {
+Reply describe_commands(ServerContext& ctx, AcsFields& p) {
   CommandQuery q;
   if (auto id = p.opt_string("CommandId"); id && !id->empty()) {
     q.command_ids = {*id};
@@ -101,7 +101,7 @@ Reply describe_commands(ServerContext& ctx, AcsParams& p) {
   return out;
 }
 
-Reply modify_command(ServerContext& ctx, AcsParams& p) {
+Reply modify_command(ServerContext& ctx, AcsFields& p) {
   const std::string id = p.req_string("CommandId");
   domain::CommandFields f;
   read_command_texts(p, f);
@@ -126,7 +126,7 @@ Reply modify_command(ServerContext& ctx, AcsParams& p) {
   return nlohmann::json::object();
 }
 
-Reply delete_command(ServerContext& ctx, AcsParams& p) {
+Reply delete_command(ServerContext& ctx, AcsFields& p) {
   const std::string id = p.req_string("CommandId");
   if (auto s = p.finish(); !s) {
     return s.error();

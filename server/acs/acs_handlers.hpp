@@ -17,12 +17,12 @@
 namespace ferry::server::acs {
 
 // Launcher: at most 1 KB (InvalidLauncher.LengthLimitExceeded).
-std::optional<std::string> read_launcher(AcsParams& p);
+std::optional<std::string> read_launcher(AcsFields& p);
 
 // Name, Description, WorkingDir, Timeout, Launcher: the fields CreateCommand, ModifyCommand
 // and RunCommand share, with seed 004's limits and codes, and Cloud Assistant's TextRules for
 // what the domain checks after them.
-void read_command_texts(AcsParams& p, domain::CommandFields& f);
+void read_command_texts(AcsFields& p, domain::CommandFields& f);
 
 // How many invocations ran the command (DescribeCommands' InvokeTimes).
 Expected<int64_t> invocation_count(ServerContext& ctx, const std::string& command_id);
@@ -37,28 +37,28 @@ nlohmann::json activation_json(const RegisterCode& code);
 nlohmann::json managed_instance_json(const domain::InstanceView& view);
 
 // commands
-Reply create_command(ServerContext& ctx, AcsParams& p);
-Reply describe_commands(ServerContext& ctx, AcsParams& p);
-Reply modify_command(ServerContext& ctx, AcsParams& p);
-Reply delete_command(ServerContext& ctx, AcsParams& p);
+Reply create_command(ServerContext& ctx, AcsFields& p);
+Reply describe_commands(ServerContext& ctx, AcsFields& p);
+Reply modify_command(ServerContext& ctx, AcsFields& p);
+Reply delete_command(ServerContext& ctx, AcsFields& p);
 // invocations
-Reply run_command(ServerContext& ctx, AcsParams& p);
-Reply invoke_command(ServerContext& ctx, AcsParams& p);
-Reply describe_invocations(ServerContext& ctx, AcsParams& p);
-Reply describe_invocation_results(ServerContext& ctx, AcsParams& p);
-Reply stop_invocation(ServerContext& ctx, AcsParams& p);
+Reply run_command(ServerContext& ctx, AcsFields& p);
+Reply invoke_command(ServerContext& ctx, AcsFields& p);
+Reply describe_invocations(ServerContext& ctx, AcsFields& p);
+Reply describe_invocation_results(ServerContext& ctx, AcsFields& p);
+Reply stop_invocation(ServerContext& ctx, AcsFields& p);
 // instances and activations
-Reply describe_cloud_assistant_status(ServerContext& ctx, AcsParams& p);
-Reply create_activation(ServerContext& ctx, AcsParams& p);
-Reply describe_activations(ServerContext& ctx, AcsParams& p);
-Reply disable_activation(ServerContext& ctx, AcsParams& p);
-Reply delete_activation(ServerContext& ctx, AcsParams& p);
-Reply describe_managed_instances(ServerContext& ctx, AcsParams& p);
-Reply modify_managed_instance(ServerContext& ctx, AcsParams& p);
-Reply deregister_managed_instance(ServerContext& ctx, AcsParams& p);
+Reply describe_cloud_assistant_status(ServerContext& ctx, AcsFields& p);
+Reply create_activation(ServerContext& ctx, AcsFields& p);
+Reply describe_activations(ServerContext& ctx, AcsFields& p);
+Reply disable_activation(ServerContext& ctx, AcsFields& p);
+Reply delete_activation(ServerContext& ctx, AcsFields& p);
+Reply describe_managed_instances(ServerContext& ctx, AcsFields& p);
+Reply modify_managed_instance(ServerContext& ctx, AcsFields& p);
+Reply deregister_managed_instance(ServerContext& ctx, AcsFields& p);
 // tags of instances and commands
-Reply tag_resources(ServerContext& ctx, AcsParams& p);
-Reply untag_resources(ServerContext& ctx, AcsParams& p);
-Reply list_tag_resources(ServerContext& ctx, AcsParams& p);
+Reply tag_resources(ServerContext& ctx, AcsFields& p);
+Reply untag_resources(ServerContext& ctx, AcsFields& p);
+Reply list_tag_resources(ServerContext& ctx, AcsFields& p);
 
 }  // namespace ferry::server::acs

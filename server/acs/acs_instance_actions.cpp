@@ -82,7 +82,7 @@ Expected<domain::InstanceView> one_instance(ServerContext& ctx, const std::strin
 
 }  // namespace
 
-Reply describe_cloud_assistant_status(ServerContext& ctx, AcsParams& p) {
+Reply describe_cloud_assistant_status(ServerContext& ctx, AcsFields& p) {
   domain::InstanceListing listing;
   if (auto ids = p.opt_list("InstanceId")) {
     listing.query.instance_ids = *ids;
@@ -124,7 +124,7 @@ Reply describe_cloud_assistant_status(ServerContext& ctx, AcsParams& p) {
   return out;
 }
 
-Reply create_activation(ServerContext& ctx, AcsParams& p) {
+Reply create_activation(ServerContext& ctx, AcsFields& p) {
   domain::RegisterCodeFields f;
   f.instance_name_prefix = p.opt_string("InstanceName");
   f.description = p.opt_string("Description");
@@ -141,7 +141,7 @@ Reply create_activation(ServerContext& ctx, AcsParams& p) {
   return nlohmann::json{{"ActivationId", code->register_code_id}, {"ActivationCode", code->value}};
 }
 
-Reply describe_activations(ServerContext& ctx, AcsParams& p) {
+Reply describe_activations(ServerContext& ctx, AcsFields& p) {
   std::vector<std::string> ids;
   if (auto id = p.opt_string("ActivationId"); id && !id->empty()) {
     ids = {*id};
@@ -172,7 +172,7 @@ Reply describe_activations(ServerContext& ctx, AcsParams& p) {
   return out;
 }
 
-Reply disable_activation(ServerContext& ctx, AcsParams& p) {
+Reply disable_activation(ServerContext& ctx, AcsFields& p) {
   const std::string id = p.req_string("ActivationId");
   if (auto s = p.finish(); !s) {
     return s.error();
@@ -187,7 +187,7 @@ Reply disable_activation(ServerContext& ctx, AcsParams& p) {
   return nlohmann::json{{"Activation", activation_json(*code)}};
 }
 
-Reply delete_activation(ServerContext& ctx, AcsParams& p) {
+Reply delete_activation(ServerContext& ctx, AcsFields& p) {
   const std::string id = p.req_string("ActivationId");
   if (auto s = p.finish(); !s) {
     return s.error();
@@ -202,7 +202,7 @@ Reply delete_activation(ServerContext& ctx, AcsParams& p) {
   return nlohmann::json{{"Activation", activation_json(*code)}};
 }
 
-Reply describe_managed_instances(ServerContext& ctx, AcsParams& p) {
+Reply describe_managed_instances(ServerContext& ctx, AcsFields& p) {
   domain::InstanceListing listing;
   if (auto ids = p.opt_list("InstanceId")) {
     listing.query.instance_ids = *ids;
@@ -253,7 +253,7 @@ Reply describe_managed_instances(ServerContext& ctx, AcsParams& p) {
   return out;
 }
 
-Reply modify_managed_instance(ServerContext& ctx, AcsParams& p) {
+Reply modify_managed_instance(ServerContext& ctx, AcsFields& p) {
   const std::string id = p.req_string("InstanceId");
   const std::string name = p.req_string("InstanceName");
   if (auto s = p.finish(); !s) {
@@ -265,7 +265,7 @@ Reply modify_managed_instance(ServerContext& ctx, AcsParams& p) {
   return nlohmann::json{{"Instance", {{"InstanceId", id}, {"InstanceName", name}}}};
 }
 
-Reply deregister_managed_instance(ServerContext& ctx, AcsParams& p) {
+Reply deregister_managed_instance(ServerContext& ctx, AcsFields& p) {
   const std::string id = p.req_string("InstanceId");
   if (auto s = p.finish(); !s) {
     return s.error();

@@ -16,7 +16,7 @@ namespace ferry::server::acs {
 namespace {
 
 // The settings of a run that this server does not carry out yet are refused, never dropped.
-void refuse_unsupported_run_settings(AcsParams& p) {
+void refuse_unsupported_run_settings(AcsFields& p) {
   for (const char* name : {"ContainerId", "ContainerName", "TerminationMode", "Frequency",
                            "WindowsPasswordName", "ClientToken"}) {
     if (auto v = p.opt_string(name); v && !v->empty()) {
@@ -28,7 +28,7 @@ void refuse_unsupported_run_settings(AcsParams& p) {
 }
 
 // RepeatMode: Once only, for now; other modes are refused by name.
-void read_repeat_mode(AcsParams& p) {
+void read_repeat_mode(AcsFields& p) {
   const auto mode = p.opt_string("RepeatMode");
   if (!mode || mode->empty() || *mode == "Once") {
     return;
@@ -40,7 +40,7 @@ void read_repeat_mode(AcsParams& p) {
   p.fail(Error{codes::acs::kRepeatModeNotFound, "The specified repeat mode does not exist."});
 }
 
-std::optional<std::string> read_username(AcsParams& p) {
+std::optional<std::string> read_username(AcsFields& p) {
   auto username = p.opt_string("Username");
   if (username && username->size() > 255) {
     p.fail(Error{codes::acs::kUsernameExceedLimit,
@@ -84,7 +84,7 @@ constexpr int64_t kMaxTargets = 100;
 
 }  // namespace
 
-Reply run_command(ServerContext& ctx, AcsParams& p) {
+Reply run_command(ServerContext& ctx, AcsFields& p) {
   domain::RunRequest r;
   r.command.command_type = read_command_type(p, true);
   const bool keep = p.opt_bool("KeepCommand").value_or(false);
@@ -118,7 +118,7 @@ Reply run_command(ServerContext& ctx, AcsParams& p) {
   return nlohmann::json{{"CommandId", result->command_id}, {"InvokeId", result->invocation_id}};
 }
 
-Reply invoke_command(ServerContext& ctx, AcsParams& p) {
+Reply invoke_command(ServerContext& ctx, AcsFields& p) {
   domain::InvokeRequest r;
   r.command_id = p.req_string("CommandId");
   r.overrides.working_directory = p.opt_string("WorkingDir");
@@ -149,7 +149,7 @@ Reply invoke_command(ServerContext& ctx, AcsParams& p) {
   return nlohmann::json{{"InvokeId", *id}};
 }
 
-Reply describe_invocations(ServerContext& ctx, AcsParams& p) {
+Reply describe_invocations(ServerContext& ctx, AcsFields& p) {
   InvocationQuery q;
   if (auto id = p.opt_string("InvokeId"); id && !id->empty()) {
     q.invocation_ids = {*id};
@@ -222,7 +222,7 @@ Reply describe_invocations(ServerContext& ctx, AcsParams& p) {
   return out;
 }
 
-Reply describe_invocation_results(ServerContext& ctx, AcsParams& p) {
+Reply describe_invocation_results(ServerContext& ctx, AcsFields& p) {
   TaskQuery q;
   const auto invoke_id = p.opt_string("InvokeId");
   if (invoke_id && !invoke_id->empty()) {
@@ -280,7 +280,7 @@ Reply describe_invocation_results(ServerContext& ctx, AcsParams& p) {
   return nlohmann::json{{"Invocation", std::move(inner)}};
 }
 
-Reply stop_invocation(ServerContext& ctx, AcsParams& p) {
+Reply stop_invocation(ServerContext& ctx, AcsFields& p) {
   const std::string id = p.req_string("InvokeId");
   auto instance_ids = p.opt_list("InstanceId");
   if (auto s = p.finish(); !s) {

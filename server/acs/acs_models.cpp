@@ -22,7 +22,7 @@ std::string output_of(const std::string& base64, bool plain_text) {
 
 }  // namespace
 
-std::optional<std::string> read_launcher(AcsParams& p) {
+std::optional<std::string> read_launcher(AcsFields& p) {
   auto launcher = p.opt_string("Launcher");
   if (launcher && launcher->size() > 1024) {
     p.fail(Error{codes::acs::kLauncherLengthLimitExceeded,

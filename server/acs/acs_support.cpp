@@ -46,7 +46,7 @@ std::string trim(std::string_view s) {
 
 }  // namespace
 
-Paging read_paging(AcsParams& p, int64_t max_size) {
+Paging read_paging(AcsFields& p, int64_t max_size) {
   Paging paging;
   const auto max_results = p.opt_int("MaxResults");
   const auto next_token = p.opt_string("NextToken");
@@ -92,7 +92,7 @@ void write_paging(nlohmann::json& out, const Paging& paging, int64_t total) {
   out["NextToken"] = next < total ? std::to_string(next) : std::string();
 }
 
-std::optional<std::string> read_content(AcsParams& p, std::size_t max_base64, bool required) {
+std::optional<std::string> read_content(AcsFields& p, std::size_t max_base64, bool required) {
   auto text = required ? std::optional<std::string>(p.req_string("CommandContent"))
                        : p.opt_string("CommandContent");
   const bool base64 = iequals(p.opt_string("ContentEncoding").value_or(""), "Base64");
@@ -132,11 +132,11 @@ std::string shown_content(const std::string& base64, bool plain_text) {
   return decoded ? *decoded : base64;
 }
 
-bool read_plain_text(AcsParams& p) {
+bool read_plain_text(AcsFields& p) {
   return iequals(p.opt_string("ContentEncoding").value_or(""), "PlainText");
 }
 
-std::optional<std::string> read_command_type(AcsParams& p, bool required, const char* name) {
+std::optional<std::string> read_command_type(AcsFields& p, bool required, const char* name) {
   auto type = required ? std::optional<std::string>(p.req_string(name)) : p.opt_string(name);
   if (!p.ok() || !type) {
     return std::nullopt;
@@ -176,7 +176,7 @@ constexpr TagCodes kResourceTagCodes{"ResourceTag",
                                      codes::acs::kResourceTagValueMalformed,
                                      codes::acs::kDuplicateResourceTagKey};
 
-std::optional<std::vector<Tag>> read_tag_list(AcsParams& p, const TagCodes& c) {
+std::optional<std::vector<Tag>> read_tag_list(AcsFields& p, const TagCodes& c) {
   auto items = p.opt_objects(c.name, {"Key", "Value"});
   if (!p.ok() || !items) {
     return std::nullopt;
@@ -216,11 +216,11 @@ std::optional<std::vector<Tag>> read_tag_list(AcsParams& p, const TagCodes& c) {
 
 }  // namespace
 
-std::optional<std::vector<Tag>> read_tags(AcsParams& p) {
+std::optional<std::vector<Tag>> read_tags(AcsFields& p) {
   return read_tag_list(p, kTagCodes);
 }
 
-std::optional<std::vector<Tag>> read_resource_tags(AcsParams& p) {
+std::optional<std::vector<Tag>> read_resource_tags(AcsFields& p) {
   return read_tag_list(p, kResourceTagCodes);
 }
 
@@ -342,7 +342,7 @@ Expected<std::optional<std::string>> resolve_parameters(const std::optional<std:
   return std::optional<std::string>(resolved.dump());
 }
 
-std::vector<std::string> read_targets(ServerContext& ctx, AcsParams& p, int64_t max) {
+std::vector<std::string> read_targets(ServerContext& ctx, AcsFields& p, int64_t max) {
   auto ids = p.opt_list("InstanceId");
   const auto resource_tags = read_resource_tags(p);
   if (!p.ok()) {

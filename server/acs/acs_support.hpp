@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "ferry/core/error.hpp"
-#include "ferry/server/acs/acs_params.hpp"
+#include "acs_fields.hpp"
 #include "ferry/server/domain/context.hpp"
 #include "ferry/server/model.hpp"
 
@@ -26,7 +26,7 @@ struct Paging {
   int64_t size = 10;
   int64_t page_number = 1;
 };
-Paging read_paging(AcsParams& p, int64_t max_size = 50);
+Paging read_paging(AcsFields& p, int64_t max_size = 50);
 // TotalCount, PageNumber, PageSize and NextToken ("" on the last page) into `out`.
 void write_paging(nlohmann::json& out, const Paging& paging, int64_t total);
 
@@ -35,23 +35,23 @@ inline constexpr std::size_t kMaxKeptContent = 18 * 1024;
 inline constexpr std::size_t kMaxRunContent = 24 * 1024;
 // CommandContent read with ContentEncoding (PlainText unless Base64, case-insensitive), as
 // base64. nullopt when absent (and `required` not set) or refused.
-std::optional<std::string> read_content(AcsParams& p, std::size_t max_base64, bool required);
+std::optional<std::string> read_content(AcsFields& p, std::size_t max_base64, bool required);
 // The text of stored base64 content as asked: base64 by default, the decoded text for
 // ContentEncoding PlainText.
 std::string shown_content(const std::string& base64, bool plain_text);
 // ContentEncoding of a listing: true for PlainText.
-bool read_plain_text(AcsParams& p);
+bool read_plain_text(AcsFields& p);
 
 // `name` (Type, or CommandType in listings: RunShellScript...) as Ferry's command type;
 // InvalidCmdType.NotFound for others.
-std::optional<std::string> read_command_type(AcsParams& p, bool required,
+std::optional<std::string> read_command_type(AcsFields& p, bool required,
                                              const char* name = "Type");
 
 // Tag.N.Key / Tag.N.Value by seed 004's rules (at most 20, keys 1..64 not starting with acs: or
 // aliyun, values <= 128, no http(s)://, keys unique) and codes.
-std::optional<std::vector<Tag>> read_tags(AcsParams& p);
+std::optional<std::vector<Tag>> read_tags(AcsFields& p);
 // ResourceTag.N.Key / .Value: the same rules, at most 10, with the ResourceTag codes.
-std::optional<std::vector<Tag>> read_resource_tags(AcsParams& p);
+std::optional<std::vector<Tag>> read_resource_tags(AcsFields& p);
 nlohmann::json tags_json(const std::vector<Tag>& tags);  // {"Tag": [{TagKey, TagValue}]}
 
 // The custom parameter names of a script, by seed 004's rules for EnableParameter commands:
@@ -75,6 +75,6 @@ Expected<std::optional<std::string>> resolve_parameters(const std::optional<std:
 // (a tag without a Value matches any value of its key). At least one (MissingParam.InstanceId;
 // InvalidResourceTag.InstanceNotFound when the tags match none), at most `max`
 // (InstanceIds.ExceedLimit); both kinds at once are InvalidResourceTag.ConflictWithInstanceIds.
-std::vector<std::string> read_targets(ServerContext& ctx, AcsParams& p, int64_t max);
+std::vector<std::string> read_targets(ServerContext& ctx, AcsFields& p, int64_t max);
 
 }  // namespace ferry::server::acs

@@ -16,7 +16,7 @@ namespace {
 
 enum class Kind { kInstance, kCommand };
 
-std::optional<Kind> read_kind(AcsParams& p) {
+std::optional<Kind> read_kind(AcsFields& p) {
   const std::string type = p.req_string("ResourceType");
   if (!p.ok()) {
     return std::nullopt;
@@ -60,7 +60,7 @@ Status change_tags(ServerContext& ctx, Kind kind, const std::vector<std::string>
   return {};
 }
 
-std::vector<std::string> read_resource_ids(AcsParams& p) {
+std::vector<std::string> read_resource_ids(AcsFields& p) {
   auto ids = p.opt_list("ResourceId", 50);
   if (p.ok() && (!ids || ids->empty())) {
     p.fail(Error{codes::kMissingParameter,
@@ -80,7 +80,7 @@ nlohmann::json tag_row(const std::string& id, Kind kind, const Tag& t) {
 
 }  // namespace
 
-Reply tag_resources(ServerContext& ctx, AcsParams& p) {
+Reply tag_resources(ServerContext& ctx, AcsFields& p) {
   const auto kind = read_kind(p);
   const auto ids = read_resource_ids(p);
   const auto tags = read_tags(p);
@@ -109,7 +109,7 @@ Reply tag_resources(ServerContext& ctx, AcsParams& p) {
   return nlohmann::json::object();
 }
 
-Reply untag_resources(ServerContext& ctx, AcsParams& p) {
+Reply untag_resources(ServerContext& ctx, AcsFields& p) {
   const auto kind = read_kind(p);
   const auto ids = read_resource_ids(p);
   const auto keys = p.opt_list("TagKey", 20);
@@ -135,7 +135,7 @@ Reply untag_resources(ServerContext& ctx, AcsParams& p) {
   return nlohmann::json::object();
 }
 
-Reply list_tag_resources(ServerContext& ctx, AcsParams& p) {
+Reply list_tag_resources(ServerContext& ctx, AcsFields& p) {
   const auto kind = read_kind(p);
   const auto ids = p.opt_list("ResourceId", 50);
   const auto tags = read_tags(p);

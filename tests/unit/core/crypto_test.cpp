@@ -38,6 +38,16 @@ TEST_CASE("hmac_sha256 matches RFC 4231", "[crypto]") {
         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
+TEST_CASE("hmac_sha1 matches RFC 2202", "[crypto]") {
+  CHECK(hex_encode(hmac_sha1(std::string(20, '\x0b'), "Hi There")) ==
+        "b617318655057264e28bc0b6fb378c8ef146be00");
+  CHECK(hex_encode(hmac_sha1("Jefe", "what do ya want for nothing?")) ==
+        "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+  CHECK(hex_encode(hmac_sha1(std::string(80, '\xaa'),
+                             "Test Using Larger Than Block-Size Key - Hash Key First")) ==
+        "aa4ae5e15272d00e95705637ce8a3b55ed402112");
+}
+
 TEST_CASE("hmac_sha256 accepts an empty key and empty data", "[crypto]") {
   CHECK(hex_encode(hmac_sha256("", "")) ==
         "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");

@@ -21,6 +21,8 @@ std::string sha256(std::string_view data);
 std::string sha256_hex(std::string_view data);
 // HMAC-SHA256(key, data): 32 raw bytes.
 std::string hmac_sha256(std::string_view key, std::string_view data);
+// HMAC-SHA1(key, data): 20 raw bytes (Alibaba Cloud's signature v1 still uses it).
+std::string hmac_sha1(std::string_view key, std::string_view data);
 // Lowercase hex of raw bytes.
 std::string hex_encode(std::string_view bytes);
 

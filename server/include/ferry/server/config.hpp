@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ferry/core/error.hpp"
+#include "ferry/server/acs/acs_dialect.hpp"
 #include "ferry/server/api/api_credential.hpp"
 #include "ferry/server/cos/output_buckets.hpp"
 #include "ferry/server/domain/context.hpp"
@@ -40,6 +41,8 @@ struct ServerConfig {
   double rate_burst = 30;
   // {"Region", "RegionName"} objects, or plain region strings.
   std::vector<Region> regions{{"ap-guangzhou", "South China(Guangzhou)", "AVAILABLE"}};
+  // The RegionIds the Cloud Assistant API serves; empty: any.
+  std::vector<std::string> acs_regions;
   std::string account_id;
   int64_t command_quota = 500;
   int64_t register_code_quota = 100;
@@ -99,6 +102,7 @@ Expected<StoredCredential> load_or_create_credentials(const std::filesystem::pat
 // of the bucket credentials (cos::process_environment() in ferry-server; none by default).
 HttpServerOptions http_server_options(const ServerConfig& config);
 TatOptions tat_options(const ServerConfig& config);
+AcsOptions acs_options(const ServerConfig& config);
 ServerSettings server_settings(const ServerConfig& config, cos::EnvironmentLookup environment = {});
 AgentAuthOptions agent_auth_options(const ServerConfig& config);
 GatewayOptions gateway_options(const ServerConfig& config);

@@ -129,12 +129,12 @@ struct HttpServerOptions {
   std::string tls_cert_file;  // PEM, certificate chain
   std::string tls_key_file;   // PEM, private key
   std::size_t max_body_bytes = 1024 * 1024;
-  std::size_t max_header_bytes = 16 * 1024;
-  std::chrono::seconds header_timeout{10};  // TLS handshake + request line and header
-  std::chrono::seconds idle_timeout{60};    // a kept-alive connection waiting for a request
-  std::chrono::seconds body_timeout{30};    // reading the body; also writing the response
-  std::size_t max_connections = 10000;      // beyond this, new connections are closed at once
-  std::size_t io_threads = 0;               // 0: std::thread::hardware_concurrency()
+  std::size_t max_header_bytes = 64 * 1024;  // Cloud Assistant requests carry all in the URL
+  std::chrono::seconds header_timeout{10};   // TLS handshake + request line and header
+  std::chrono::seconds idle_timeout{60};     // a kept-alive connection waiting for a request
+  std::chrono::seconds body_timeout{30};     // reading the body; also writing the response
+  std::size_t max_connections = 10000;       // beyond this, new connections are closed at once
+  std::size_t io_threads = 0;                // 0: std::thread::hardware_concurrency()
   std::string websocket_path = "/ws";
   // A ping goes out after half of this without traffic; no answer by the end: closed.
   std::chrono::seconds ws_idle_timeout{60};

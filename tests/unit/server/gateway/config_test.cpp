@@ -45,6 +45,7 @@ TEST_CASE("Server configuration from JSON", "[config]") {
       {"credentials", {{{"SecretId", "AKIDtest"}, {"SecretKey", "secret"}}}},
       {"regions", {"ap-shanghai", {{"Region", "ap-beijing"}, {"RegionName", "Beijing"}}}},
       {"rate_limit", 5},
+      {"acs_regions", {"cn-hangzhou", "cn-beijing"}},
       {"deliver_timeout_s", 600},
       {"task_timeout_grace_s", 30},
       {"sweep_interval_ms", 250},
@@ -65,6 +66,11 @@ TEST_CASE("Server configuration from JSON", "[config]") {
   CHECK(push_hub_options(c).online_window_ms == 90'000);
   CHECK(gateway_options(c).heartbeat_interval_s == 30);
   CHECK(tat_options(c).rate_limit == 5);
+  CHECK(acs_options(c).rate_limit == 5);
+  CHECK(acs_options(c).regions == std::vector<std::string>{"cn-hangzhou", "cn-beijing"});
+  REQUIRE(acs_options(c).credentials.size() == 1);
+  CHECK(acs_options(c).credentials[0].secret_id == "AKIDtest");
+  CHECK(acs_options(ServerConfig{}).regions.empty());  // default: any RegionId
   CHECK(http_server_options(c).allow_plain_http);
 }
 
@@ -78,6 +84,8 @@ TEST_CASE("Server configuration errors name the key", "[config]") {
   CHECK_THAT(apply_error({{"credentials", {{{"SecretId", "a"}, {"Secret", "b"}}}}}),
              Catch::Contains("credentials[0].Secret"));
   CHECK_THAT(apply_error({{"regions", {42}}}), Catch::Contains("regions[0]"));
+  CHECK_THAT(apply_error({{"acs_regions", "cn-hangzhou"}}), Catch::Contains("\"acs_regions\""));
+  CHECK_THAT(apply_error({{"acs_regions", {""}}}), Catch::Contains("\"acs_regions\""));
   CHECK_THAT(apply_error(nlohmann::json::array()), Catch::Contains("JSON object"));
 
   ServerConfig c;
