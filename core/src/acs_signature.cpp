@@ -51,7 +51,7 @@ Expected<std::string> form_decode(std::string_view text) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
+std::string_view acs_trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t");
   if (first == std::string_view::npos) {
     return {};
@@ -146,7 +146,7 @@ Expected<Acs3Authorization> parse_acs3_authorization(std::string_view header) {
   bool have_signature = false;
   while (!rest.empty()) {
     const auto comma = rest.find(',');
-    const std::string_view field = trim(rest.substr(0, comma));
+    const std::string_view field = acs_trim(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     const auto eq = field.find('=');
     if (eq == std::string_view::npos) {
@@ -231,7 +231,7 @@ Status acs3_verify(const Acs3Authorization& auth, std::string_view secret,
     if (it == headers.end()) {
       return Error{kAcsIncompleteSignature, "the signed header " + name + " is not in the request"};
     }
-    lines.emplace_back(name, std::string(trim(it->second)));
+    lines.emplace_back(name, std::string(acs_trim(it->second)));
   }
   const std::string payload_hash = sha256_hex(body);
   if (const auto it = headers.find("x-acs-content-sha256");

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "ferry/core/time.hpp"
@@ -21,12 +22,12 @@ constexpr std::string_view kSignatureParams[] = {
 
 constexpr std::size_t kMaxNonceBytes = 256;
 
-std::string_view query_of(const std::string& target) {
+std::string_view target_query(const std::string& target) {
   const auto q = target.find('?');
   return q == std::string::npos ? std::string_view{} : std::string_view(target).substr(q + 1);
 }
 
-std::string_view path_of(const std::string& target) {
+std::string_view target_path(const std::string& target) {
   return std::string_view(target).substr(0, target.find('?'));
 }
 
@@ -82,7 +83,7 @@ AcsDialect::AcsDialect(AcsOptions options, const Clock& clock, const AcsActionRe
       limiter_(options_.rate_limit, options_.rate_burst) {}
 
 bool AcsDialect::accepts(const HttpRequest& head) const {
-  return !head.header("x-acs-action").empty() || has_action_param(query_of(head.target)) ||
+  return !head.header("x-acs-action").empty() || has_action_param(target_query(head.target)) ||
          is_form(head);
 }
 
@@ -147,7 +148,7 @@ Expected<AcsDialect::Verified> AcsDialect::authenticate_acs3(const HttpRequest& 
   }
   const AcsHeaderMap headers(request.headers.begin(), request.headers.end());
   if (auto s = acs3_verify(*auth, cred->secret_key, headers, request.method,
-                           path_of(request.target), query, request.body);
+                           target_path(request.target), query, request.body);
       !s) {
     return s.error();
   }
@@ -261,7 +262,7 @@ HttpResponse AcsDialect::handle(const HttpRequest& request) {
   if (request.method != "GET" && request.method != "POST") {
     return fail(Error{acs_codes::kUnsupportedHttpMethod, "Only GET and POST are supported."});
   }
-  auto query = parse_acs_form(query_of(request.target));
+  auto query = parse_acs_form(target_query(request.target));
   if (!query) {
     return fail(acs_invalid_parameter("query", query.error().message));
   }

@@ -98,7 +98,7 @@ constexpr CodeStatus kStatuses[] = {
 // Alibaba's error bodies point to its error center; ours point to the page that lists the codes.
 constexpr const char* kRecommend = "ferry:docs/architecture.md#the-cloud-assistant-dialect";
 
-std::string dump(const nlohmann::json& j) {
+std::string acs_json_text(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -136,7 +136,7 @@ HttpResponse acs_reply(nlohmann::json fields, const std::string& request_id) {
   fields.erase("Code");
   fields["RequestId"] = request_id;
   HttpResponse r;
-  r.body = dump(fields);
+  r.body = acs_json_text(fields);
   return r;
 }
 
@@ -144,11 +144,11 @@ HttpResponse acs_error_response(const Error& error, const std::string& request_i
                                 const std::string& host_id) {
   HttpResponse r;
   r.status = acs_http_status(error.code);
-  r.body = dump({{"RequestId", request_id},
-                 {"HostId", host_id},
-                 {"Code", error.code},
-                 {"Message", error.message},
-                 {"Recommend", kRecommend}});
+  r.body = acs_json_text({{"RequestId", request_id},
+                          {"HostId", host_id},
+                          {"Code", error.code},
+                          {"Message", error.message},
+                          {"Recommend", kRecommend}});
   return r;
 }
 

@@ -23,7 +23,7 @@ std::optional<std::size_t> list_index(std::string_view text) {
   return n;
 }
 
-std::string lowercase(std::string_view s) {
+std::string ascii_lowercase(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -103,7 +103,7 @@ Expected<std::optional<bool>> AcsParams::opt_bool(std::string_view name) const {
   if (!text) {
     return std::optional<bool>{};
   }
-  const std::string lower = lowercase(*text);
+  const std::string lower = ascii_lowercase(*text);
   if (lower == "true") {
     return std::optional<bool>{true};
   }

@@ -99,7 +99,7 @@ Status verify_acs3(const AcsHeaderMap& headers, const AcsParamList& query,
   return acs3_verify(*auth, secret, headers, "POST", "/", query, body);
 }
 
-AcsParamList parsed(std::string_view text) {
+AcsParamList form_pairs(std::string_view text) {
   auto params = parse_acs_form(text);
   REQUIRE(params.has_value());
   return *params;
@@ -116,14 +116,14 @@ TEST_CASE("acs_percent_encode is RFC 3986 with uppercase hex", "[acs]") {
 }
 
 TEST_CASE("parse_acs_form decodes pairs in order and refuses bad escapes", "[acs]") {
-  const auto params = parsed("b=x%20y+z&a=%E8%AF%B4&&flag&empty=&c=1%3D2");
+  const auto params = form_pairs("b=x%20y+z&a=%E8%AF%B4&&flag&empty=&c=1%3D2");
   REQUIRE(params.size() == 5);
   CHECK(params[0] == AcsParam{"b", "x y z"});
   CHECK(params[1] == AcsParam{"a", "\xe8\xaf\xb4"});
   CHECK(params[2] == AcsParam{"flag", ""});
   CHECK(params[3] == AcsParam{"empty", ""});
   CHECK(params[4] == AcsParam{"c", "1=2"});
-  CHECK(parsed("").empty());
+  CHECK(form_pairs("").empty());
   for (const char* bad : {"a=%", "a=%4", "a=%zz", "%G0=1", "a=1%"}) {
     INFO(bad);
     auto r = parse_acs_form(bad);
@@ -238,14 +238,15 @@ TEST_CASE("ACS3: a request signed here verifies, with a body", "[acs]") {
 
 TEST_CASE("v1: the official SDKs' requests verify, and any change to them does not", "[acs]") {
   CHECK(acs_v1_verify("POST", ecs_v1_query(), kSdkSecret));
-  CHECK(acs_v1_verify("GET", parsed(kPopGetQuery), kSdkSecret));
-  CHECK(acs_v1_verify("POST", parsed(kPopPostBody), kSdkSecret));
+  CHECK(acs_v1_verify("GET", form_pairs(kPopGetQuery), kSdkSecret));
+  CHECK(acs_v1_verify("POST", form_pairs(kPopPostBody), kSdkSecret));
 
   const auto refused = [](const Status& s) {
     REQUIRE_FALSE(s.has_value());
     return s.error().code;
   };
-  CHECK(refused(acs_v1_verify("GET", parsed(kPopPostBody), kSdkSecret)) == "SignatureDoesNotMatch");
+  CHECK(refused(acs_v1_verify("GET", form_pairs(kPopPostBody), kSdkSecret)) ==
+        "SignatureDoesNotMatch");
   CHECK(refused(acs_v1_verify("POST", ecs_v1_query(), "wrong")) == "SignatureDoesNotMatch");
   auto params = ecs_v1_query();
   params[5].second = "echo changed";
