@@ -1,0 +1,273 @@
+#include "ferry/server/domain/repeats.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <chrono>
+
+#include "ferry/core/error_codes.hpp"
+#include "ferry/core/time.hpp"
+
+namespace ferry::server::domain {
+namespace {
+
+namespace acs = codes::acs;
+
+Error bad_frequency(const std::string& why) {
+  return Error{acs::kInvalidFrequency, "Frequency: " + why};
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// `count` decimal digits at `pos` of `s` as a number; nullopt when they are not all digits.
+std::optional<int> digits(std::string_view s, std::size_t pos, std::size_t count) {
+  if (pos + count > s.size()) {
+    return std::nullopt;
+  }
+  int v = 0;
+  for (std::size_t i = pos; i < pos + count; ++i) {
+    if (std::isdigit(static_cast<unsigned char>(s[i])) == 0) {
+      return std::nullopt;
+    }
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+// "N" followed by s, m, h or d: 1 to 9 digits.
+Expected<Frequency> parse_rate(std::string_view body) {
+  body = trim(body);
+  if (body.size() < 2 || body.size() > 10) {
+    return bad_frequency("rate(N unit): N of 1 to 9 digits and a unit s, m, h or d");
+  }
+  const char unit = static_cast<char>(std::tolower(static_cast<unsigned char>(body.back())));
+  const auto n = digits(body, 0, body.size() - 1);
+  static constexpr std::array<std::pair<char, int64_t>, 4> kUnits{
+      {{'s', 1'000}, {'m', 60'000}, {'h', 3'600'000}, {'d', 86'400'000}}};
+  const auto* u = std::find_if(kUnits.begin(), kUnits.end(),
+                               [unit](const auto& entry) { return entry.first == unit; });
+  if (!n || u == kUnits.end()) {
+    return bad_frequency("rate(N unit): N of 1 to 9 digits and a unit s, m, h or d");
+  }
+  Frequency f;
+  f.kind = Frequency::Kind::kRate;
+  f.period_ms = int64_t{*n} * u->second;
+  return f;
+}
+
+// "yyyy-MM-dd HH:mm:ss" and an optional zone.
+Expected<Frequency> parse_at(std::string_view body) {
+  body = trim(body);
+  constexpr std::size_t kStamp = 19;  // yyyy-MM-dd HH:mm:ss
+  const auto year = digits(body, 0, 4);
+  const auto month = digits(body, 5, 2);
+  const auto day = digits(body, 8, 2);
+  const auto hour = digits(body, 11, 2);
+  const auto minute = digits(body, 14, 2);
+  const auto second = digits(body, 17, 2);
+  if (!year || !month || !day || !hour || !minute || !second || body[4] != '-' || body[7] != '-' ||
+      body[10] != ' ' || body[13] != ':' || body[16] != ':' ||
+      (body.size() > kStamp && body[kStamp] != ' ')) {
+    return bad_frequency("at(yyyy-MM-dd HH:mm:ss [time zone]) expected");
+  }
+  using namespace std::chrono;
+  const year_month_day date{std::chrono::year{*year},
+                            std::chrono::month{static_cast<unsigned>(*month)},
+                            std::chrono::day{static_cast<unsigned>(*day)}};
+  if (!date.ok() || *hour > 23 || *minute > 59 || *second > 59) {
+    return bad_frequency("at(): no such date or time");
+  }
+  cron::Zone zone;
+  const std::string_view zone_name = trim(body.substr(std::min(body.size(), kStamp)));
+  if (!zone_name.empty()) {
+    auto found = cron::Zone::find(zone_name);
+    if (!found) {
+      return bad_frequency("at(): " + found.error().message);
+    }
+    zone = std::move(*found);
+  }
+  const seconds local =
+      sys_days(date).time_since_epoch() + hours(*hour) + minutes(*minute) + seconds(*second);
+  Frequency f;
+  f.kind = Frequency::Kind::kAt;
+  f.at_ms = duration_cast<milliseconds>(zone.to_sys(local).time_since_epoch()).count();
+  return f;
+}
+
+// The body of `name(...)` when `text` is that call; nullopt otherwise.
+std::optional<std::string_view> call_body(std::string_view text, std::string_view name) {
+  if (text.size() < name.size() + 2 || !iequals(text.substr(0, name.size()), name) ||
+      text[name.size()] != '(' || text.back() != ')') {
+    return std::nullopt;
+  }
+  return text.substr(name.size() + 1, text.size() - name.size() - 2);
+}
+
+int64_t floor_seconds(int64_t ms) {
+  return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+}
+
+std::optional<int64_t> cron_after(const cron::Schedule& schedule, int64_t after_ms) {
+  auto next = schedule.next_after(cron::SysSeconds(std::chrono::seconds(floor_seconds(after_ms))));
+  if (!next) {
+    return std::nullopt;
+  }
+  return next->time_since_epoch().count() * 1000;
+}
+
+}  // namespace
+
+std::string_view to_string(RepeatMode mode) {
+  static constexpr std::string_view kNames[] = {"Once", "Period", "NextRebootOnly", "EveryReboot"};
+  return kNames[static_cast<std::size_t>(mode)];
+}
+
+std::optional<RepeatMode> parse_repeat_mode(std::string_view text) {
+  for (auto mode : {RepeatMode::kOnce, RepeatMode::kPeriod, RepeatMode::kNextRebootOnly,
+                    RepeatMode::kEveryReboot}) {
+    if (iequals(text, to_string(mode))) {
+      return mode;
+    }
+  }
+  return std::nullopt;
+}
+
+Expected<Frequency> parse_frequency(std::string_view text) {
+  if (text.size() > kMaxFrequency) {
+    return bad_frequency("at most 256 characters");
+  }
+  text = trim(text);
+  if (text.empty()) {
+    return bad_frequency("empty");
+  }
+  if (auto body = call_body(text, "rate")) {
+    return parse_rate(*body);
+  }
+  if (auto body = call_body(text, "at")) {
+    return parse_at(*body);
+  }
+  auto schedule = cron::Schedule::parse_quartz(text, cron::Zone{});
+  if (!schedule) {
+    return bad_frequency(schedule.error().message);
+  }
+  Frequency f;
+  f.kind = Frequency::Kind::kCron;
+  f.cron = std::move(*schedule);
+  return f;
+}
+
+Status check_frequency(const Frequency& f, int64_t timeout_s, int64_t now_ms) {
+  const int64_t timeout_ms = timeout_s * 1000;
+  switch (f.kind) {
+    case Frequency::Kind::kRate:
+      if (f.period_ms < kMinRateMs || f.period_ms > kMaxRateMs) {
+        return bad_frequency("a rate from 60 seconds to 7 days");
+      }
+      if (f.period_ms <= timeout_ms) {
+        return bad_frequency("the rate must be longer than the Timeout");
+      }
+      return {};
+    case Frequency::Kind::kAt:
+      if (f.at_ms <= now_ms) {
+        return bad_frequency("at(): " + ms_to_rfc3339(f.at_ms) + " has passed");
+      }
+      return {};
+    case Frequency::Kind::kCron: {
+      auto first = cron_after(*f.cron, now_ms);
+      if (!first) {
+        return bad_frequency("the cron expression has no firing left");
+      }
+      int64_t previous = *first;
+      for (int i = 0; i < kCronGapProbe; ++i) {
+        auto next = cron_after(*f.cron, previous);
+        if (!next) {
+          break;
+        }
+        const int64_t gap = *next - previous;
+        if (gap < kMinCronGapMs || gap < timeout_ms) {
+          return bad_frequency("firings at " + ms_to_rfc3339(previous) + " and " +
+                               ms_to_rfc3339(*next) +
+                               " are less than 10 seconds or the Timeout apart");
+        }
+        previous = *next;
+      }
+      return {};
+    }
+  }
+  return bad_frequency("unknown kind");
+}
+
+Status check_repeat(const RepeatSpec& spec, int64_t timeout_s, int64_t now_ms) {
+  if (spec.mode != RepeatMode::kPeriod) {
+    if (!spec.frequency.empty()) {
+      return bad_frequency("only RepeatMode Period takes a Frequency");
+    }
+    return {};
+  }
+  if (spec.frequency.empty()) {
+    return Error{acs::kMissingFrequency, "Frequency: required with RepeatMode Period"};
+  }
+  auto f = parse_frequency(spec.frequency);
+  if (!f) {
+    return f.error();
+  }
+  return check_frequency(*f, timeout_s, now_ms);
+}
+
+Expected<RepeatSpec> resolve_repeat(const std::optional<std::string>& repeat_mode,
+                                    const std::optional<std::string>& frequency, int64_t timeout_s,
+                                    int64_t now_ms) {
+  RepeatSpec spec;
+  if (repeat_mode && !repeat_mode->empty()) {
+    auto mode = parse_repeat_mode(*repeat_mode);
+    if (!mode) {
+      return Error{acs::kInvalidRepeatMode,
+                   "RepeatMode: Once, Period, NextRebootOnly or EveryReboot"};
+    }
+    spec.mode = *mode;
+  }
+  if (frequency && !frequency->empty()) {
+    spec.mode = RepeatMode::kPeriod;
+    spec.frequency = std::string(trim(*frequency));
+  }
+  if (auto s = check_repeat(spec, timeout_s, now_ms); !s) {
+    return s.error();
+  }
+  return spec;
+}
+
+int64_t next_run_after(const Frequency& f, int64_t anchor_ms, int64_t after_ms) {
+  switch (f.kind) {
+    case Frequency::Kind::kRate: {
+      if (f.period_ms <= 0) {
+        return 0;
+      }
+      if (after_ms < anchor_ms) {
+        return anchor_ms + f.period_ms;
+      }
+      return anchor_ms + ((after_ms - anchor_ms) / f.period_ms + 1) * f.period_ms;
+    }
+    case Frequency::Kind::kAt:
+      return f.at_ms > after_ms ? f.at_ms : 0;
+    case Frequency::Kind::kCron:
+      return cron_after(*f.cron, after_ms).value_or(0);
+  }
+  return 0;
+}
+
+}  // namespace ferry::server::domain

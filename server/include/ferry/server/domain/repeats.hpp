@@ -1,0 +1,80 @@
+// Cloud Assistant's repeat modes (RunCommand / InvokeCommand RepeatMode and Frequency): what a
+// Frequency means, when its runs fall, and the rules a caller's values must keep. The runs
+// themselves are made by the scheduler (Period) and by the agents' heartbeats (the reboot
+// modes); docs/schedules.md tells the whole story.
+//
+// Codes (core/error_codes.hpp, ferry::codes::acs):
+//   - Period without a Frequency: MissingParam.Frequency;
+//   - a Frequency that does not parse, or breaks a rule (rate outside 60 s .. 7 days or not
+//     longer than the Timeout; at() in the past; a cron with no firing left, or two firings
+//     less than 10 s or less than the Timeout apart): InvalidParam.Frequency;
+//   - a RepeatMode other than Once, Period, NextRebootOnly, EveryReboot (any case):
+//     InvalidRepeatMode.NotFound.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ferry/core/cron.hpp"
+#include "ferry/core/error.hpp"
+
+namespace ferry::server::domain {
+
+enum class RepeatMode { kOnce, kPeriod, kNextRebootOnly, kEveryReboot };  // in to_string's order
+// "Once", "Period", "NextRebootOnly", "EveryReboot": Invocation::repeat_mode as stored and shown.
+std::string_view to_string(RepeatMode mode);
+// Any case; nullopt for anything else.
+std::optional<RepeatMode> parse_repeat_mode(std::string_view text);
+[[nodiscard]] inline bool is_reboot_mode(RepeatMode mode) {
+  return mode == RepeatMode::kNextRebootOnly || mode == RepeatMode::kEveryReboot;
+}
+
+// How an invocation repeats. The default is a single run now: every TAT invocation.
+struct RepeatSpec {
+  RepeatMode mode = RepeatMode::kOnce;
+  std::string frequency;  // Period only: rate(...), at(...) or a Quartz cron
+};
+
+// Bounds of Frequency (seed 004).
+inline constexpr int64_t kMinRateMs = 60'000;
+inline constexpr int64_t kMaxRateMs = 7 * 86'400'000LL;
+inline constexpr int64_t kMinCronGapMs = 10'000;
+// How many consecutive firings of a cron are checked for the minimum gap.
+inline constexpr int kCronGapProbe = 1000;
+inline constexpr std::size_t kMaxFrequency = 256;
+
+// A Frequency as parsed: one of three kinds.
+struct Frequency {
+  enum class Kind { kRate, kAt, kCron };
+  Kind kind = Kind::kRate;
+  int64_t period_ms = 0;               // kRate
+  int64_t at_ms = 0;                   // kAt: the instant, UTC
+  std::optional<cron::Schedule> cron;  // kCron, in its zone (UTC when it names none)
+};
+
+// `rate(N s|m|h|d)`, `at(yyyy-MM-dd HH:mm:ss [zone])` (zone: an IANA name, UTC, GMT, GMT+8:00;
+// default UTC) or a Quartz cron with seconds, optional year and zone (default UTC). Syntax only:
+// InvalidParam.Frequency naming what is wrong.
+Expected<Frequency> parse_frequency(std::string_view text);
+// The rules of a parsed Frequency for runs of `timeout_s` seconds, made at now_ms (see the codes
+// above).
+Status check_frequency(const Frequency& frequency, int64_t timeout_s, int64_t now_ms);
+
+// RunCommand's and InvokeCommand's RepeatMode and Frequency as the caller gives them (nullopt:
+// absent), checked for runs of `timeout_s` seconds made at now_ms. A Frequency makes the mode
+// Period whatever RepeatMode says (a reboot mode included); without either the mode is Once.
+Expected<RepeatSpec> resolve_repeat(const std::optional<std::string>& repeat_mode,
+                                    const std::optional<std::string>& frequency, int64_t timeout_s,
+                                    int64_t now_ms);
+// The same rules for a spec already built (Period needs a valid Frequency; the other modes take
+// none).
+Status check_repeat(const RepeatSpec& spec, int64_t timeout_s, int64_t now_ms);
+
+// The first run of `frequency` strictly after `after_ms`; 0 when none is left. A rate's runs
+// fall at anchor_ms + k * period (k >= 1): the anchor is the invocation's creation (or the
+// change of its Frequency), or any run of that chain. A cron's runs are whole seconds.
+int64_t next_run_after(const Frequency& frequency, int64_t anchor_ms, int64_t after_ms);
+
+}  // namespace ferry::server::domain

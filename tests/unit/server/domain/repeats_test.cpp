@@ -1,0 +1,163 @@
+// Cloud Assistant repeat modes through the domain: Frequency forms and rules, and (below) the
+// runs that the scheduler and the heartbeats make, on a fake clock: no test sleeps.
+#include "ferry/server/domain/repeats.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "ferry/core/error_codes.hpp"
+#include "ferry/core/time.hpp"
+#include "server_fixture.hpp"
+
+using namespace ferry;
+using namespace ferry::server;
+using domain::Frequency;
+
+namespace {
+
+constexpr int64_t kSecond = 1'000;
+constexpr int64_t kMinuteMs = 60'000;
+constexpr int64_t kNow = ferry::test::kStartMs;  // 2024-05-01T00:00:00Z
+
+int64_t ms(const std::string& rfc3339) {
+  auto t = parse_rfc3339_ms(rfc3339);
+  REQUIRE(t);
+  return *t;
+}
+
+std::string code_of(const Status& s) {
+  return s ? std::string("ok") : s.error().code;
+}
+
+// The code check_repeat gives a Period Frequency with a 60 s timeout at kNow.
+std::string period_code(const std::string& frequency, int64_t timeout_s = 60) {
+  return code_of(domain::check_repeat({domain::RepeatMode::kPeriod, frequency}, timeout_s, kNow));
+}
+
+}  // namespace
+
+TEST_CASE("repeat modes parse in any case and print as Cloud Assistant spells them") {
+  CHECK(domain::parse_repeat_mode("Once") == domain::RepeatMode::kOnce);
+  CHECK(domain::parse_repeat_mode("period") == domain::RepeatMode::kPeriod);
+  CHECK(domain::parse_repeat_mode("NEXTREBOOTONLY") == domain::RepeatMode::kNextRebootOnly);
+  CHECK(domain::parse_repeat_mode("EveryReboot") == domain::RepeatMode::kEveryReboot);
+  CHECK_FALSE(domain::parse_repeat_mode("Hourly"));
+  CHECK(domain::to_string(domain::RepeatMode::kNextRebootOnly) == "NextRebootOnly");
+}
+
+TEST_CASE("rate(): each unit, the 60 s to 7 days range and the timeout rule") {
+  auto f = domain::parse_frequency("rate(5m)");
+  REQUIRE(f);
+  CHECK(f->kind == Frequency::Kind::kRate);
+  CHECK(f->period_ms == 5 * kMinuteMs);
+  CHECK(domain::parse_frequency("rate(90s)")->period_ms == 90 * kSecond);
+  CHECK(domain::parse_frequency("rate(2h)")->period_ms == 7'200'000);
+  CHECK(domain::parse_frequency("rate(7d)")->period_ms == 7 * 86'400'000LL);
+
+  CHECK(period_code("rate(60s)") == "InvalidParam.Frequency");  // not longer than Timeout 60
+  CHECK(period_code("rate(60s)", 59) == "ok");
+  CHECK(period_code("rate(59s)", 10) == "InvalidParam.Frequency");
+  CHECK(period_code("rate(7d)") == "ok");
+  CHECK(period_code("rate(8d)") == "InvalidParam.Frequency");
+  CHECK(period_code("rate(169h)") == "InvalidParam.Frequency");
+  CHECK(period_code("rate(5m)", 300) == "InvalidParam.Frequency");
+  CHECK(period_code("rate(5m)", 299) == "ok");
+  for (const char* bad :
+       {"rate()", "rate(5)", "rate(m)", "rate(5w)", "rate(-5m)", "rate(5 m", "rate(1234567890s)"}) {
+    INFO(bad);
+    CHECK(period_code(bad) == "InvalidParam.Frequency");
+  }
+}
+
+TEST_CASE("at(): UTC by default, IANA and GMT zones, to the second; the past is refused") {
+  auto f = domain::parse_frequency("at(2024-05-01 10:15:30)");
+  REQUIRE(f);
+  CHECK(f->kind == Frequency::Kind::kAt);
+  CHECK(f->at_ms == ms("2024-05-01T10:15:30Z"));
+  CHECK(domain::parse_frequency("at(2024-06-06 13:15:30 Asia/Shanghai)")->at_ms ==
+        ms("2024-06-06T05:15:30Z"));
+  CHECK(domain::parse_frequency("at(2024-06-06 13:15:30 GMT-7:00)")->at_ms ==
+        ms("2024-06-06T20:15:30Z"));
+  CHECK(domain::parse_frequency("at(2024-06-06 13:15:30 UTC)")->at_ms ==
+        ms("2024-06-06T13:15:30Z"));
+
+  CHECK(period_code("at(2024-05-01 00:00:01)") == "ok");
+  CHECK(period_code("at(2024-05-01 00:00:00)") == "InvalidParam.Frequency");  // now: passed
+  CHECK(period_code("at(2023-12-31 23:00:00)") == "InvalidParam.Frequency");
+  for (const char* bad : {"at(2024-02-30 10:00:00)", "at(2024-05-01 24:00:00)",
+                          "at(2024-05-01T10:00:00)", "at(2024-5-1 10:00:00)",
+                          "at(2024-05-01 10:00:00 Mars/Base)", "at(2024-05-01 10:00)", "at()"}) {
+    INFO(bad);
+    CHECK(period_code(bad) == "InvalidParam.Frequency");
+  }
+}
+
+TEST_CASE("cron: Quartz with seconds, year and zone; 10 s and Timeout apart; firings left") {
+  auto f = domain::parse_frequency("0 */20 * * * ?");
+  REQUIRE(f);
+  CHECK(f->kind == Frequency::Kind::kCron);
+  CHECK(period_code("0 */20 * * * ?") == "ok");
+  CHECK(period_code("0 15 10 ? * * 2030 Asia/Shanghai") == "ok");
+  CHECK(period_code("0 0/30 10-11 * * ? 2030 GMT+8:00") == "ok");
+  CHECK(period_code("*/10 * * * * ?", 10) == "ok");
+  CHECK(period_code("*/5 * * * * ?", 1) == "InvalidParam.Frequency");    // 5 s apart
+  CHECK(period_code("*/10 * * * * ?", 11) == "InvalidParam.Frequency");  // < Timeout
+  CHECK(period_code("0,5 0 * * * ?", 1) == "InvalidParam.Frequency");    // once an hour
+  CHECK(period_code("0 0 0 1 1 ? 2020") == "InvalidParam.Frequency");    // none left
+  CHECK(period_code("0 0 0 30 2 ?") == "InvalidParam.Frequency");        // never
+  CHECK(period_code("0 61 * * * ?") == "InvalidParam.Frequency");        // syntax
+  CHECK(period_code("0 0 * * * ? 2030 Nowhere/City") == "InvalidParam.Frequency");
+}
+
+TEST_CASE("resolve_repeat: Frequency makes Period; the ACS codes of each bad input") {
+  auto once = domain::resolve_repeat(std::nullopt, std::nullopt, 60, kNow);
+  REQUIRE(once);
+  CHECK(once->mode == domain::RepeatMode::kOnce);
+  auto forced =
+      domain::resolve_repeat(std::string("EveryReboot"), std::string("rate(5m)"), 60, kNow);
+  REQUIRE(forced);
+  CHECK(forced->mode == domain::RepeatMode::kPeriod);
+  CHECK(forced->frequency == "rate(5m)");
+  auto reboot = domain::resolve_repeat(std::string("nextrebootonly"), std::nullopt, 60, kNow);
+  REQUIRE(reboot);
+  CHECK(reboot->mode == domain::RepeatMode::kNextRebootOnly);
+
+  const auto code = [](std::optional<std::string> mode, std::optional<std::string> frequency) {
+    auto r = domain::resolve_repeat(mode, frequency, 60, kNow);
+    return r ? std::string("ok") : r.error().code;
+  };
+  CHECK(code(std::string("Period"), std::nullopt) == codes::acs::kMissingFrequency);
+  CHECK(code(std::string("Period"), std::string("")) == codes::acs::kMissingFrequency);
+  CHECK(code(std::string("Weekly"), std::nullopt) == codes::acs::kInvalidRepeatMode);
+  CHECK(code(std::string("Period"), std::string("rate(1m")) == codes::acs::kInvalidFrequency);
+  CHECK(code(std::nullopt, std::string("at(2020-01-01 00:00:00)")) ==
+        codes::acs::kInvalidFrequency);
+  // A spec built by hand: only Period takes a Frequency.
+  CHECK(code_of(domain::check_repeat({domain::RepeatMode::kOnce, "rate(5m)"}, 60, kNow)) ==
+        codes::acs::kInvalidFrequency);
+}
+
+TEST_CASE("next_run_after: rate anchored at its anchor, at() once, cron to the second") {
+  auto rate = domain::parse_frequency("rate(5m)");
+  REQUIRE(rate);
+  const int64_t created = kNow + 1'234;
+  CHECK(domain::next_run_after(*rate, created, created) == created + 5 * kMinuteMs);
+  // Anchored at creation, not at when the last run ended: from any time, the next multiple.
+  CHECK(domain::next_run_after(*rate, created, created + 5 * kMinuteMs) ==
+        created + 10 * kMinuteMs);
+  CHECK(domain::next_run_after(*rate, created, created + 27 * kMinuteMs) ==
+        created + 30 * kMinuteMs);
+
+  auto at = domain::parse_frequency("at(2024-05-01 10:00:00)");
+  REQUIRE(at);
+  CHECK(domain::next_run_after(*at, kNow, kNow) == ms("2024-05-01T10:00:00Z"));
+  CHECK(domain::next_run_after(*at, kNow, ms("2024-05-01T10:00:00Z")) == 0);
+
+  auto cron = domain::parse_frequency("*/10 * * * * ?");
+  REQUIRE(cron);
+  CHECK(domain::next_run_after(*cron, kNow, kNow) == kNow + 10 * kSecond);
+  CHECK(domain::next_run_after(*cron, kNow, kNow + 10 * kSecond + 999) == kNow + 20 * kSecond);
+  auto ended = domain::parse_frequency("0 0 0 1 1 ? 2020");
+  REQUIRE(ended);
+  CHECK(domain::next_run_after(*ended, kNow, kNow) == 0);
+}
