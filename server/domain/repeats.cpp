@@ -7,6 +7,9 @@
 
 #include "ferry/core/error_codes.hpp"
 #include "ferry/core/time.hpp"
+#include "ferry/server/domain/instances.hpp"
+#include "ferry/server/domain/invocations.hpp"
+#include "ferry/server/store/store_errors.hpp"
 
 namespace ferry::server::domain {
 namespace {
@@ -268,6 +271,105 @@ int64_t next_run_after(const Frequency& f, int64_t anchor_ms, int64_t after_ms) 
       return cron_after(*f.cron, after_ms).value_or(0);
   }
   return 0;
+}
+
+namespace {
+
+// The firing of `inv`'s due slot at now: the slot after now, and a run on each target that is
+// not stopped and is still registered. A Frequency that no longer parses ends the schedule.
+Expected<RepeatFiring> repeat_firing_of(ServerContext& ctx, const Invocation& inv, int64_t now) {
+  RepeatFiring f;
+  f.invocation_id = inv.invocation_id;
+  f.slot_ms = inv.next_slot_ms;
+  f.now_ms = now;
+  auto frequency = parse_frequency(inv.frequency);
+  f.next_slot_ms = frequency ? next_run_after(*frequency, inv.next_slot_ms, now) : 0;
+  std::vector<std::string> ids;
+  for (const auto& target : inv.targets) {
+    if (!target.stopped) {
+      ids.push_back(target.instance_id);
+    }
+  }
+  auto registered = registered_instances(ctx.store, ids);
+  if (!registered) {
+    return registered.error();
+  }
+  for (const auto& id : ids) {
+    if (!registered->contains(id)) {
+      continue;  // deleted since: no run there
+    }
+    auto task = make_run_task(ctx, inv, id, inv.next_slot_ms);
+    if (!task) {
+      return task.error();
+    }
+    f.tasks.push_back(std::move(*task));
+  }
+  return f;
+}
+
+bool is_store_failure(const Error& e) {
+  return e.code == codes::kInternalError || e.code == store_codes::kFailed;
+}
+
+}  // namespace
+
+SlotFirings fire_repeat_slots(ServerContext& ctx, const std::vector<Invocation>& due) {
+  const int64_t now = ctx.clock.now_ms();
+  SlotFirings out;
+  const auto failed = [&out](const Error& e) {
+    if (out.failed++ == 0) {
+      out.first_error = e;
+    }
+  };
+  std::vector<RepeatFiring> firings;
+  firings.reserve(due.size());
+  for (const Invocation& inv : due) {
+    auto f = repeat_firing_of(ctx, inv, now);
+    if (!f) {
+      if (is_store_failure(f.error())) {
+        failed(f.error());  // the slot stays due, to be fired on a retry
+        continue;
+      }
+      // Its content no longer makes a run (cannot happen through the API): the slot passes
+      // without runs rather than stay due for ever.
+      RepeatFiring empty;
+      empty.invocation_id = inv.invocation_id;
+      empty.slot_ms = inv.next_slot_ms;
+      empty.now_ms = now;
+      auto frequency = parse_frequency(inv.frequency);
+      empty.next_slot_ms = frequency ? next_run_after(*frequency, inv.next_slot_ms, now) : 0;
+      firings.push_back(std::move(empty));
+      continue;
+    }
+    firings.push_back(std::move(*f));
+  }
+  const auto fired_ones = [&](const std::vector<RunsFired>& fired) {
+    for (const auto& one : fired) {
+      if (one.fired) {
+        ++out.fired;
+        notify_ready_tasks(ctx, one.tasks);
+      }
+    }
+  };
+  if (firings.empty()) {
+    return out;
+  }
+  // One transaction for the batch; if it fails, each firing on its own.
+  if (auto fired = ctx.store.fire_repeats(firings)) {
+    fired_ones(*fired);
+    return out;
+  } else if (firings.size() == 1) {
+    failed(fired.error());
+    return out;
+  }
+  for (auto& f : firings) {
+    if (auto fired = ctx.store.fire_repeats({f})) {
+      fired_ones(*fired);
+    } else {
+      failed(fired.error());
+    }
+  }
+  return out;
 }
 
 }  // namespace ferry::server::domain

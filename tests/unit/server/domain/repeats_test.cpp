@@ -5,8 +5,11 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "ferry/core/base64.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "ferry/core/time.hpp"
+#include "ferry/server/domain/invocations.hpp"
+#include "ferry/server/scheduler/scheduler.hpp"
 #include "server_fixture.hpp"
 
 using namespace ferry;
@@ -33,6 +36,63 @@ std::string code_of(const Status& s) {
 std::string period_code(const std::string& frequency, int64_t timeout_s = 60) {
   return code_of(domain::check_repeat({domain::RepeatMode::kPeriod, frequency}, timeout_s, kNow));
 }
+
+class WatcherCount final : public ScheduleWatcher {
+ public:
+  void schedules_changed() override { ++count; }
+  int count = 0;
+};
+
+struct RepeatFixture : ferry::test::ServerFixture {
+  RepeatFixture() {
+    add_instance({.id = "rins-repeat1"});
+    add_instance({.id = "rins-repeat2"});
+  }
+
+  // RunCommand of "echo {{who}}" (who=world) on both instances, repeating as `repeat` says.
+  std::string run(domain::RepeatSpec repeat, int64_t timeout = 5) {
+    domain::RunRequest r;
+    r.command.content = base64_encode("echo {{who}}");
+    r.command.enable_parameter = true;
+    r.command.timeout = timeout;
+    r.parameters = R"({"who":"world"})";
+    r.instance_ids = {"rins-repeat1", "rins-repeat2"};
+    r.repeat = std::move(repeat);
+    auto made = domain::run_command(rctx, r);
+    if (!made) {
+      FAIL(made.error().code << ": " << made.error().message);
+    }
+    return made->invocation_id;
+  }
+
+  Invocation invocation(const std::string& id) {
+    auto got = store->get_invocation(id);
+    REQUIRE(got);
+    REQUIRE(*got);
+    return **got;
+  }
+
+  std::vector<InvocationTask> runs(const std::string& id, bool latest_only = false) {
+    TaskQuery q;
+    q.invocation_ids = {id};
+    q.latest_run_only = latest_only;
+    q.limit = 100;
+    auto page = store->list_tasks(q);
+    REQUIRE(page);
+    return page->items;
+  }
+
+  Scheduler::Pass pass() {
+    auto p = Scheduler::run_due(rctx);
+    if (!p) {
+      FAIL(p.error().code << ": " << p.error().message);
+    }
+    return *p;
+  }
+
+  WatcherCount watcher;
+  ServerContext rctx{*store, clock, settings, notifier, presence, watcher};
+};
 
 }  // namespace
 
@@ -160,4 +220,112 @@ TEST_CASE("next_run_after: rate anchored at its anchor, at() once, cron to the s
   auto ended = domain::parse_frequency("0 0 0 1 1 ? 2020");
   REQUIRE(ended);
   CHECK(domain::next_run_after(*ended, kNow, kNow) == 0);
+}
+
+TEST_CASE_METHOD(RepeatFixture,
+                 "rate(): no task at creation, a run per instance every period "
+                 "anchored at creation, missed periods fired once",
+                 "[domain][repeats]") {
+  const int64_t created = clock.now_ms();
+  const std::string id = run({domain::RepeatMode::kPeriod, "rate(5m)"});
+  CHECK(watcher.count == 1);
+  Invocation inv = invocation(id);
+  CHECK(inv.repeat_mode == "Period");
+  CHECK(inv.frequency == "rate(5m)");
+  CHECK(inv.schedule_state == schedule_states::kScheduled);
+  CHECK(inv.next_slot_ms == created + 5 * kMinuteMs);
+  CHECK(inv.targets.size() == 2);
+  CHECK(runs(id).empty());
+  CHECK(pass().next_slot_ms == created + 5 * kMinuteMs);
+
+  clock.set_ms(created + 5 * kMinuteMs - 1);
+  CHECK(pass().fired == 0);
+  clock.set_ms(created + 5 * kMinuteMs + 400);  // a run that starts late...
+  CHECK(pass().fired == 1);
+  auto first = runs(id);
+  REQUIRE(first.size() == 2);
+  for (const auto& t : first) {
+    CHECK(t.run_number == 1);
+    CHECK(t.slot_ms == created + 5 * kMinuteMs);
+    CHECK(t.parameters == R"({"who":"world"})");
+  }
+  CHECK(notifier.kicks().size() == 2);
+  // ...does not move the next one: anchored at creation.
+  CHECK(invocation(id).next_slot_ms == created + 10 * kMinuteMs);
+  CHECK(pass().fired == 0);
+
+  // Down from minute 6 to minute 27: the slots of minutes 10 to 25 fire once, then 30.
+  clock.set_ms(created + 27 * kMinuteMs);
+  const auto late = pass();
+  CHECK(late.fired == 1);
+  CHECK(late.next_slot_ms == created + 30 * kMinuteMs);
+  CHECK(runs(id).size() == 4);
+  const auto latest = runs(id, true);
+  REQUIRE(latest.size() == 2);
+  CHECK(latest[0].run_number == 2);
+  CHECK(latest[0].slot_ms == created + 10 * kMinuteMs);
+  inv = invocation(id);
+  CHECK(inv.targets[0].repeats == 2);
+  CHECK(inv.schedule_state == schedule_states::kScheduled);  // a rate never ends by itself
+}
+
+TEST_CASE_METHOD(RepeatFixture, "at(): one run at the instant, to the second, then Finished",
+                 "[domain][repeats]") {
+  // 08:00:10 in Shanghai is 00:00:10 UTC: ten seconds after the fixture's now.
+  const std::string id =
+      run({domain::RepeatMode::kPeriod, "at(2024-05-01 08:00:10 Asia/Shanghai)"});
+  CHECK(invocation(id).next_slot_ms == kNow + 10 * kSecond);
+  clock.set_ms(kNow + 10 * kSecond - 1);
+  CHECK(pass().fired == 0);
+  clock.set_ms(kNow + 10 * kSecond);
+  const auto fired = pass();
+  CHECK(fired.fired == 1);
+  CHECK_FALSE(fired.next_slot_ms);
+  CHECK(runs(id).size() == 2);
+  const Invocation inv = invocation(id);
+  CHECK(inv.schedule_state == schedule_states::kFinished);
+  CHECK(inv.next_slot_ms == 0);
+  clock.set_ms(kNow + 86'400'000);
+  CHECK(pass().fired == 0);
+  CHECK(runs(id).size() == 2);
+}
+
+TEST_CASE_METHOD(RepeatFixture, "cron: a seconds-level schedule runs twice, 10 s apart",
+                 "[domain][repeats]") {
+  const std::string id = run({domain::RepeatMode::kPeriod, "*/10 * * * * ?"}, 5);
+  CHECK(invocation(id).next_slot_ms == kNow + 10 * kSecond);
+  clock.set_ms(kNow + 10 * kSecond);
+  CHECK(pass().fired == 1);
+  CHECK(pass().fired == 0);  // the same slot never twice
+  clock.set_ms(kNow + 20 * kSecond + 3);
+  const auto second = pass();
+  CHECK(second.fired == 1);
+  CHECK(second.next_slot_ms == kNow + 30 * kSecond);
+  const auto latest = runs(id, true);
+  REQUIRE(latest.size() == 2);
+  CHECK(latest[0].run_number == 2);
+  CHECK(latest[0].slot_ms == kNow + 20 * kSecond);
+  CHECK(runs(id).size() == 4);
+}
+
+TEST_CASE_METHOD(RepeatFixture, "a repeat RunCommand with a bad Frequency makes nothing",
+                 "[domain][repeats]") {
+  const auto code = [&](domain::RepeatSpec repeat) {
+    domain::RunRequest r;
+    r.command.content = base64_encode("echo hi");
+    r.command.timeout = 60;
+    r.instance_ids = {"rins-repeat1"};
+    r.repeat = std::move(repeat);
+    auto made = domain::run_command(rctx, r);
+    return made ? std::string("ok") : made.error().code;
+  };
+  CHECK(code({domain::RepeatMode::kPeriod, ""}) == codes::acs::kMissingFrequency);
+  CHECK(code({domain::RepeatMode::kPeriod, "rate(1m)"}) == codes::acs::kInvalidFrequency);
+  CHECK(code({domain::RepeatMode::kPeriod, "at(2024-04-30 23:59:59)"}) ==
+        codes::acs::kInvalidFrequency);
+  CHECK(code({domain::RepeatMode::kPeriod, "*/20 * * * * ?"}) == codes::acs::kInvalidFrequency);
+  InvocationQuery q;
+  CHECK(store->list_invocations(q)->total == 0);
+  CHECK(code({domain::RepeatMode::kEveryReboot, ""}) == "ok");
+  CHECK(store->list_invocations(q)->total == 1);
 }

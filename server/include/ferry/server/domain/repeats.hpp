@@ -16,9 +16,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ferry/core/cron.hpp"
 #include "ferry/core/error.hpp"
+#include "ferry/server/domain/context.hpp"
+#include "ferry/server/domain/invokers.hpp"
+#include "ferry/server/model.hpp"
 
 namespace ferry::server::domain {
 
@@ -76,5 +80,13 @@ Status check_repeat(const RepeatSpec& spec, int64_t timeout_s, int64_t now_ms);
 // fall at anchor_ms + k * period (k >= 1): the anchor is the invocation's creation (or the
 // change of its Frequency), or any run of that chain. A cron's runs are whole seconds.
 int64_t next_run_after(const Frequency& frequency, int64_t anchor_ms, int64_t after_ms);
+
+// The scheduler's side: fires the due slots (next_slot_ms) of Scheduled Period invocations at
+// now. Each slot makes one run (a new task) on each target instance that is not stopped and
+// still registered, and moves the invocation to its first slot after now: slots missed while
+// no server ran fire once, not once each (a rate stays anchored: the next slot is the first of
+// its chain after now). With no slot left the schedule is Finished. All in one store
+// transaction when it can be (Store::fire_repeats), each slot won by one server only.
+SlotFirings fire_repeat_slots(ServerContext& ctx, const std::vector<Invocation>& due);
 
 }  // namespace ferry::server::domain
