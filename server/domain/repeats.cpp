@@ -5,10 +5,14 @@
 #include <cctype>
 #include <chrono>
 
+#include "ferry/core/base64.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "ferry/core/time.hpp"
 #include "ferry/server/domain/instances.hpp"
+#include "ferry/server/domain/invocation_listings.hpp"
 #include "ferry/server/domain/invocations.hpp"
+#include "ferry/server/domain/parameter_rules.hpp"
+#include "ferry/server/domain/value_rules.hpp"
 #include "ferry/server/store/store_errors.hpp"
 
 namespace ferry::server::domain {
@@ -38,7 +42,7 @@ std::string_view trim(std::string_view s) {
 }
 
 // `count` decimal digits at `pos` of `s` as a number; nullopt when they are not all digits.
-std::optional<int> digits(std::string_view s, std::size_t pos, std::size_t count) {
+std::optional<int> read_digits(std::string_view s, std::size_t pos, std::size_t count) {
   if (pos + count > s.size()) {
     return std::nullopt;
   }
@@ -59,7 +63,7 @@ Expected<Frequency> parse_rate(std::string_view body) {
     return bad_frequency("rate(N unit): N of 1 to 9 digits and a unit s, m, h or d");
   }
   const char unit = static_cast<char>(std::tolower(static_cast<unsigned char>(body.back())));
-  const auto n = digits(body, 0, body.size() - 1);
+  const auto n = read_digits(body, 0, body.size() - 1);
   static constexpr std::array<std::pair<char, int64_t>, 4> kUnits{
       {{'s', 1'000}, {'m', 60'000}, {'h', 3'600'000}, {'d', 86'400'000}}};
   const auto* u = std::find_if(kUnits.begin(), kUnits.end(),
@@ -77,12 +81,12 @@ Expected<Frequency> parse_rate(std::string_view body) {
 Expected<Frequency> parse_at(std::string_view body) {
   body = trim(body);
   constexpr std::size_t kStamp = 19;  // yyyy-MM-dd HH:mm:ss
-  const auto year = digits(body, 0, 4);
-  const auto month = digits(body, 5, 2);
-  const auto day = digits(body, 8, 2);
-  const auto hour = digits(body, 11, 2);
-  const auto minute = digits(body, 14, 2);
-  const auto second = digits(body, 17, 2);
+  const auto year = read_digits(body, 0, 4);
+  const auto month = read_digits(body, 5, 2);
+  const auto day = read_digits(body, 8, 2);
+  const auto hour = read_digits(body, 11, 2);
+  const auto minute = read_digits(body, 14, 2);
+  const auto second = read_digits(body, 17, 2);
   if (!year || !month || !day || !hour || !minute || !second || body[4] != '-' || body[7] != '-' ||
       body[10] != ' ' || body[13] != ':' || body[16] != ':' ||
       (body.size() > kStamp && body[kStamp] != ' ')) {
@@ -275,8 +279,14 @@ int64_t next_run_after(const Frequency& f, int64_t anchor_ms, int64_t after_ms) 
 
 namespace {
 
+bool is_store_failure(const Error& e) {
+  return e.code == codes::kInternalError || e.code == store_codes::kFailed;
+}
+
 // The firing of `inv`'s due slot at now: the slot after now, and a run on each target that is
-// not stopped and is still registered. A Frequency that no longer parses ends the schedule.
+// not stopped and is still registered. A Frequency that no longer parses ends the schedule; a
+// run that cannot be made (content the API would have refused) is left out rather than keep the
+// slot due for ever. Errors are the store's only: the slot stays due.
 Expected<RepeatFiring> repeat_firing_of(ServerContext& ctx, const Invocation& inv, int64_t now) {
   RepeatFiring f;
   f.invocation_id = inv.invocation_id;
@@ -299,16 +309,13 @@ Expected<RepeatFiring> repeat_firing_of(ServerContext& ctx, const Invocation& in
       continue;  // deleted since: no run there
     }
     auto task = make_run_task(ctx, inv, id, inv.next_slot_ms);
-    if (!task) {
+    if (task) {
+      f.tasks.push_back(std::move(*task));
+    } else if (is_store_failure(task.error())) {
       return task.error();
     }
-    f.tasks.push_back(std::move(*task));
   }
   return f;
-}
-
-bool is_store_failure(const Error& e) {
-  return e.code == codes::kInternalError || e.code == store_codes::kFailed;
 }
 
 }  // namespace
@@ -326,19 +333,7 @@ SlotFirings fire_repeat_slots(ServerContext& ctx, const std::vector<Invocation>&
   for (const Invocation& inv : due) {
     auto f = repeat_firing_of(ctx, inv, now);
     if (!f) {
-      if (is_store_failure(f.error())) {
-        failed(f.error());  // the slot stays due, to be fired on a retry
-        continue;
-      }
-      // Its content no longer makes a run (cannot happen through the API): the slot passes
-      // without runs rather than stay due for ever.
-      RepeatFiring empty;
-      empty.invocation_id = inv.invocation_id;
-      empty.slot_ms = inv.next_slot_ms;
-      empty.now_ms = now;
-      auto frequency = parse_frequency(inv.frequency);
-      empty.next_slot_ms = frequency ? next_run_after(*frequency, inv.next_slot_ms, now) : 0;
-      firings.push_back(std::move(empty));
+      failed(f.error());  // the slot stays due, to be fired on a retry
       continue;
     }
     firings.push_back(std::move(*f));
@@ -370,6 +365,37 @@ SlotFirings fire_repeat_slots(ServerContext& ctx, const std::vector<Invocation>&
     }
   }
   return out;
+}
+
+Expected<std::vector<InvocationTask>> record_agent_boot(ServerContext& ctx,
+                                                        const RegisterInstance& instance,
+                                                        const std::string& boot_id) {
+  if (boot_id.empty() || boot_id == instance.boot_id) {
+    return std::vector<InvocationTask>{};
+  }
+  BootReport report;
+  report.instance_id = instance.instance_id;
+  report.boot_id = boot_id;
+  report.now_ms = ctx.clock.now_ms();
+  // Runs are prepared even for what looks like a first report: another server may have stored
+  // a boot id meanwhile, and then this is a boot. The store decides.
+  auto invocations = ctx.store.reboot_invocations(instance.instance_id);
+  if (!invocations) {
+    return invocations.error();
+  }
+  for (const auto& inv : *invocations) {
+    auto task = make_run_task(ctx, inv, instance.instance_id);
+    if (!task) {
+      return task.error();
+    }
+    report.tasks.push_back(std::move(*task));
+  }
+  auto recorded = ctx.store.record_boot(report);
+  if (!recorded) {
+    return recorded.error();
+  }
+  notify_ready_tasks(ctx, recorded->tasks);
+  return std::move(recorded->tasks);
 }
 
 }  // namespace ferry::server::domain

@@ -329,3 +329,47 @@ TEST_CASE_METHOD(RepeatFixture, "a repeat RunCommand with a bad Frequency makes 
   CHECK(code({domain::RepeatMode::kEveryReboot, ""}) == "ok");
   CHECK(store->list_invocations(q)->total == 1);
 }
+
+TEST_CASE_METHOD(RepeatFixture,
+                 "reboots: NextRebootOnly runs once per instance, EveryReboot at "
+                 "every boot, the first report and a repeated boot id never",
+                 "[domain][repeats]") {
+  const std::string next_only = run({domain::RepeatMode::kNextRebootOnly, ""});
+  const std::string every = run({domain::RepeatMode::kEveryReboot, ""});
+  CHECK(watcher.count == 0);  // nothing for the scheduler
+  CHECK(invocation(every).next_slot_ms == 0);
+  CHECK(invocation(every).schedule_state == schedule_states::kScheduled);
+
+  // The instance as the gateway reads it before each report.
+  const auto report = [&](const std::string& instance_id, const std::string& boot_id) {
+    auto inst = store->get_instance(instance_id);
+    REQUIRE(inst);
+    REQUIRE(*inst);
+    auto made = domain::record_agent_boot(rctx, **inst, boot_id);
+    if (!made) {
+      FAIL(made.error().code << ": " << made.error().message);
+    }
+    return made->size();
+  };
+  CHECK(report("rins-repeat1", "boot-a") == 0);  // first report ever
+  CHECK(report("rins-repeat1", "boot-a") == 0);
+  CHECK(report("rins-repeat1", "") == 0);
+  CHECK(report("rins-repeat1", "boot-b") == 2);  // a boot: one run of each
+  CHECK(report("rins-repeat1", "boot-b") == 0);  // the same boot again
+  CHECK(notifier.kicks().size() == 2);
+  CHECK(report("rins-repeat1", "boot-c") == 1);  // EveryReboot only
+  CHECK(runs(next_only).size() == 1);
+  const auto every_runs = runs(every, true);
+  REQUIRE(every_runs.size() == 1);
+  CHECK(every_runs[0].run_number == 2);
+  CHECK(runs(every).size() == 2);
+  CHECK(invocation(next_only).schedule_state == schedule_states::kScheduled);
+
+  // The other instance: its first boot after its first report; then NextRebootOnly is done.
+  CHECK(report("rins-repeat2", "x-1") == 0);
+  CHECK(report("rins-repeat2", "x-2") == 2);
+  CHECK(invocation(next_only).schedule_state == schedule_states::kFinished);
+  CHECK(invocation(next_only).targets ==
+        std::vector<InvocationTarget>{{"rins-repeat1", 1, false}, {"rins-repeat2", 1, false}});
+  CHECK(report("rins-repeat2", "x-3") == 1);
+}

@@ -89,4 +89,14 @@ int64_t next_run_after(const Frequency& frequency, int64_t anchor_ms, int64_t af
 // transaction when it can be (Store::fire_repeats), each slot won by one server only.
 SlotFirings fire_repeat_slots(ServerContext& ctx, const std::vector<Invocation>& due);
 
+// The heartbeat's side: the agent of `instance` (as read before this report: its stored
+// boot_id) reported `boot_id`. The first report ever and the same boot id again only store it;
+// a different one means the machine booted: each Scheduled NextRebootOnly invocation that has
+// not run there yet and each EveryReboot invocation targeting the instance (not stopped there)
+// gets one run, once per boot whichever server sees the report (Store::record_boot). Returns
+// the runs made (their agents are kicked). "" reports nothing.
+Expected<std::vector<InvocationTask>> record_agent_boot(ServerContext& ctx,
+                                                        const RegisterInstance& instance,
+                                                        const std::string& boot_id);
+
 }  // namespace ferry::server::domain
