@@ -413,7 +413,7 @@ Status cancel_invocation(ServerContext& ctx, const std::string& id,
   if (!tasks) {
     return tasks.error();
   }
-  std::vector<const InvocationTask*> targets;
+  std::vector<InvocationTask> targets;
   // An empty list names no subset: the whole invocation is meant, as when it is absent.
   if (instance_ids && !instance_ids->empty()) {
     for (const auto& instance : *instance_ids) {
@@ -423,20 +423,30 @@ Status cancel_invocation(ServerContext& ctx, const std::string& id,
         return Error{"InvalidParameterValue.InvalidInstanceId",
                      "InstanceIds: the invocation " + id + " has no task on " + instance};
       }
-      targets.push_back(&*it);
+      targets.push_back(*it);
     }
   } else {
-    for (const auto& t : *tasks) {
-      targets.push_back(&t);
-    }
+    targets = std::move(*tasks);
   }
+  auto any_live = cancel_tasks(ctx, targets);
+  if (!any_live) {
+    return any_live.error();
+  }
+  if (!*any_live) {
+    return Error{codes::kInvalidParameterValue,
+                 "the invocation " + id + " has already finished on the targeted instances"};
+  }
+  return {};
+}
+
+Expected<bool> cancel_tasks(ServerContext& ctx, const std::vector<InvocationTask>& tasks) {
   const int64_t now = ctx.clock.now_ms();
   std::vector<std::pair<std::string, std::string>> to_notify;  // instance, task
   bool any_live = false;
-  for (const InvocationTask* target : targets) {
+  for (const InvocationTask& target : tasks) {
     // Decided inside the store's transaction: the agent may have moved the task meanwhile.
     CancelMove move;
-    auto updated = ctx.store.modify_task(target->invocation_task_id, [&](InvocationTask& t) {
+    auto updated = ctx.store.modify_task(target.invocation_task_id, [&](InvocationTask& t) {
       move = cancel_task(t, now);
       return move.changed;
     });
@@ -445,17 +455,13 @@ Status cancel_invocation(ServerContext& ctx, const std::string& id,
     }
     any_live = any_live || move.live;
     if (move.notify) {
-      to_notify.emplace_back(target->instance_id, target->invocation_task_id);
+      to_notify.emplace_back(target.instance_id, target.invocation_task_id);
     }
-  }
-  if (!any_live) {
-    return Error{codes::kInvalidParameterValue,
-                 "the invocation " + id + " has already finished on the targeted instances"};
   }
   for (const auto& [instance, task] : to_notify) {
     ctx.notifier.task_cancelled(instance, task);
   }
-  return {};
+  return any_live;
 }
 
 }  // namespace ferry::server::domain

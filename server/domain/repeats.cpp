@@ -398,4 +398,273 @@ Expected<std::vector<InvocationTask>> record_agent_boot(ServerContext& ctx,
   return std::move(recorded->tasks);
 }
 
+namespace {
+
+constexpr std::size_t kMaxStopInstances = 100;
+
+Error nothing_to_stop(const std::string& id) {
+  return Error{acs::kOperationForbidden,
+               "the invocation " + id + " has nothing left to stop on the targeted instances"};
+}
+
+Expected<Invocation> existing_invocation(ServerContext& ctx, const std::string& id) {
+  if (auto s =
+          validate_ids({id}, "inv-", "InvalidParameterValue.InvalidInvocationId", "InvocationId");
+      !s) {
+    return s.error();
+  }
+  auto inv = ctx.store.get_invocation(id);
+  if (!inv) {
+    return inv.error();
+  }
+  if (!*inv) {
+    return Error{"ResourceNotFound.InvocationNotFound", "the invocation " + id + " does not exist"};
+  }
+  return std::move(**inv);
+}
+
+bool is_live(TaskStatus s) {
+  return !is_final(s);
+}
+
+std::string_view instance_status_of(TaskStatus s) {
+  switch (s) {
+    case TaskStatus::kPending:
+    case TaskStatus::kDelivering:
+    case TaskStatus::kDeliverDelayed:
+      return "Pending";
+    case TaskStatus::kRunning:
+      return "Running";
+    case TaskStatus::kSuccess:
+      return "Success";
+    case TaskStatus::kFailed:
+    case TaskStatus::kStartFailed:
+      return "Failed";
+    case TaskStatus::kTimeout:
+    case TaskStatus::kTaskTimeout:
+      return "Timeout";
+    case TaskStatus::kDeliverFailed:
+      return "Aborted";
+    case TaskStatus::kCancelling:
+      return "Stopping";
+    case TaskStatus::kCancelled:
+      return "Cancelled";
+    case TaskStatus::kTerminated:
+      return "Terminated";
+  }
+  return "Failed";
+}
+
+}  // namespace
+
+Status stop_invocation(ServerContext& ctx, const std::string& id,
+                       const std::vector<std::string>& instance_ids) {
+  if (auto s = validate_instance_ids(instance_ids, kMaxStopInstances); !s) {
+    return s;
+  }
+  auto inv = existing_invocation(ctx, id);
+  if (!inv) {
+    return inv.error();
+  }
+  const auto named = [&](const std::string& instance) {
+    return instance_ids.empty() ||
+           std::find(instance_ids.begin(), instance_ids.end(), instance) != instance_ids.end();
+  };
+  auto tasks = invocation_tasks(ctx.store, {id});
+  if (!tasks) {
+    return tasks.error();
+  }
+  for (const auto& instance : instance_ids) {
+    const bool target = std::any_of(inv->targets.begin(), inv->targets.end(),
+                                    [&](const auto& t) { return t.instance_id == instance; });
+    const bool has_task = std::any_of(tasks->begin(), tasks->end(),
+                                      [&](const auto& t) { return t.instance_id == instance; });
+    if (!target && !has_task) {
+      return Error{codes::kInvalidInstanceId,
+                   "InstanceIds: the invocation " + id + " does not run on " + instance};
+    }
+  }
+  bool schedule_ended = false;
+  if (inv->repeat_mode != to_string(RepeatMode::kOnce)) {
+    const int64_t now = ctx.clock.now_ms();
+    auto stopped = ctx.store.modify_invocation(id, [&](Invocation& i) -> Status {
+      if (i.schedule_state != schedule_states::kScheduled) {
+        return {};  // ended already: only tasks may be left to cancel
+      }
+      bool any_left = false;
+      for (auto& target : i.targets) {
+        if (named(target.instance_id) && !target.stopped) {
+          target.stopped = true;
+          schedule_ended = true;
+        }
+        any_left = any_left || !target.stopped;
+      }
+      if (!any_left) {
+        i.schedule_state = schedule_states::kStopped;
+        i.next_slot_ms = 0;
+      }
+      i.updated_ms = now;
+      return {};
+    });
+    if (!stopped) {
+      return stopped.error();
+    }
+  }
+  std::vector<InvocationTask> live;
+  for (auto& t : *tasks) {
+    if (named(t.instance_id) && is_live(t.status)) {
+      live.push_back(std::move(t));
+    }
+  }
+  auto any_live = cancel_tasks(ctx, live);
+  if (!any_live) {
+    return any_live.error();
+  }
+  if (schedule_ended) {
+    ctx.schedules.schedules_changed();
+  }
+  if (!schedule_ended && !*any_live) {
+    return nothing_to_stop(id);
+  }
+  return {};
+}
+
+Status modify_invocation_schedule(ServerContext& ctx, const std::string& id,
+                                  const ScheduleChanges& changes) {
+  auto inv = existing_invocation(ctx, id);
+  if (!inv) {
+    return inv.error();
+  }
+  const int64_t now = ctx.clock.now_ms();
+  const auto ended = [&](const Invocation& i) -> Status {
+    if (i.repeat_mode == to_string(RepeatMode::kOnce) ||
+        i.schedule_state != schedule_states::kScheduled) {
+      return Error{acs::kOperationForbidden,
+                   "the invocation " + id + " has no runs to come: nothing to modify"};
+    }
+    return {};
+  };
+  if (auto s = ended(*inv); !s) {
+    return s;
+  }
+  int64_t next_slot = inv->next_slot_ms;
+  if (changes.frequency) {
+    if (inv->repeat_mode != to_string(RepeatMode::kPeriod)) {
+      return Error{acs::kOperationForbidden,
+                   "Frequency: the invocation " + id + " runs at reboots, not on a schedule"};
+    }
+    if (auto s = check_repeat({RepeatMode::kPeriod, *changes.frequency}, inv->timeout, now); !s) {
+      return s;
+    }
+    next_slot = next_run_after(*parse_frequency(*changes.frequency), now, now);
+  }
+  const std::string content = changes.content.value_or(inv->command_content);
+  const std::string parameters = changes.parameters.value_or(inv->parameters);
+  if (changes.content || changes.parameters) {
+    if (content.empty() || !base64_decode(content)) {
+      return Error{codes::kCommandContentInvalid, "CommandContent: not base64"};
+    }
+    // The runs to come must substitute: the same rules as RunCommand's Parameters.
+    Command c;
+    c.content = content;
+    c.enable_parameter = inv->enable_parameter;
+    c.default_parameters = inv->default_parameters;
+    if (auto s = check_invocation_parameters(
+            c, parameters.empty() ? std::nullopt : std::optional<std::string>(parameters));
+        !s) {
+      return s;
+    }
+  }
+  auto modified = ctx.store.modify_invocation(id, [&](Invocation& i) -> Status {
+    if (auto s = ended(i); !s) {
+      return s;  // it ended meanwhile
+    }
+    if (changes.frequency) {
+      i.frequency = *changes.frequency;
+      i.next_slot_ms = next_slot;
+    }
+    i.command_content = content;
+    i.parameters = parameters;
+    i.updated_ms = now;
+    return {};
+  });
+  if (!modified) {
+    return modified.error();
+  }
+  if (changes.frequency) {
+    ctx.schedules.schedules_changed();
+  }
+  return {};
+}
+
+AcsInvocationStatus acs_invocation_status(const Invocation& inv,
+                                          const std::vector<InvocationTask>& latest_tasks) {
+  AcsInvocationStatus out;
+  const bool scheduled = inv.schedule_state == schedule_states::kScheduled;
+  const auto latest_on = [&](const std::string& instance) -> const InvocationTask* {
+    const InvocationTask* found = nullptr;
+    for (const auto& t : latest_tasks) {
+      if (t.instance_id == instance && (found == nullptr || t.run_number > found->run_number)) {
+        found = &t;
+      }
+    }
+    return found;
+  };
+  if (inv.targets.empty()) {
+    for (const auto& t : latest_tasks) {
+      out.instances.push_back({t.instance_id, instance_status_of(t.status), t.run_number, &t});
+    }
+  }
+  for (const auto& target : inv.targets) {
+    InstanceStatus s{target.instance_id, "", target.repeats, latest_on(target.instance_id)};
+    if (s.latest != nullptr && is_live(s.latest->status)) {
+      s.status = instance_status_of(s.latest->status);
+    } else if (scheduled && !target.stopped) {
+      s.status = "Scheduled";
+    } else if (target.stopped || inv.schedule_state == schedule_states::kStopped) {
+      s.status = "Cancelled";
+    } else {
+      s.status = s.latest != nullptr ? instance_status_of(s.latest->status) : "Cancelled";
+    }
+    out.instances.push_back(s);
+  }
+  const auto any = [&](std::string_view status) {
+    return std::any_of(out.instances.begin(), out.instances.end(),
+                       [&](const InstanceStatus& i) { return i.status == status; });
+  };
+  const auto count = [&](std::string_view status) {
+    return std::count_if(out.instances.begin(), out.instances.end(),
+                         [&](const InstanceStatus& i) { return i.status == status; });
+  };
+  for (std::string_view status : {"Stopping", "Running", "Pending", "Scheduled"}) {
+    if (any(status)) {
+      out.status = status;
+      return out;
+    }
+  }
+  if (inv.schedule_state == schedule_states::kStopped || any("Cancelled") || any("Terminated")) {
+    out.status = "Stopped";
+  } else if (count("Success") == static_cast<std::ptrdiff_t>(out.instances.size())) {
+    out.status = "Success";
+  } else if (count("Success") == 0) {
+    out.status = "Failed";
+  } else {
+    out.status = "PartialFailed";
+  }
+  return out;
+}
+
+std::string_view legacy_invoke_status(std::string_view status) {
+  if (status == "Success") {
+    return "Finished";
+  }
+  if (status == "Failed" || status == "PartialFailed") {
+    return "Failed";
+  }
+  if (status == "Stopped") {
+    return "Stopped";
+  }
+  return "Running";
+}
+
 }  // namespace ferry::server::domain

@@ -373,3 +373,147 @@ TEST_CASE_METHOD(RepeatFixture,
         std::vector<InvocationTarget>{{"rins-repeat1", 1, false}, {"rins-repeat2", 1, false}});
   CHECK(report("rins-repeat2", "x-3") == 1);
 }
+
+TEST_CASE_METHOD(RepeatFixture,
+                 "stop_invocation ends the schedule and cancels live runs; "
+                 "stopping what has ended is refused",
+                 "[domain][repeats]") {
+  const int64_t created = clock.now_ms();
+  const std::string id = run({domain::RepeatMode::kPeriod, "rate(5m)"});
+  CHECK(domain::acs_invocation_status(invocation(id), runs(id, true)).status == "Scheduled");
+  clock.set_ms(created + 5 * kMinuteMs);
+  REQUIRE(pass().fired == 1);
+  auto view = domain::acs_invocation_status(invocation(id), runs(id, true));
+  CHECK(view.status == "Pending");
+  REQUIRE(view.instances.size() == 2);
+  CHECK(view.instances[0].repeats == 1);
+  REQUIRE(view.instances[0].latest != nullptr);
+
+  // One instance drops out: its pending run is cancelled, the other goes on.
+  const int before = watcher.count;
+  REQUIRE(domain::stop_invocation(rctx, id, {"rins-repeat1"}));
+  CHECK(watcher.count == before + 1);
+  Invocation inv = invocation(id);
+  CHECK(inv.schedule_state == schedule_states::kScheduled);
+  CHECK(inv.targets[0].stopped);
+  CHECK_FALSE(inv.targets[1].stopped);
+  for (const auto& t : runs(id)) {  // never delivered: cancelled at once, nobody to tell
+    CHECK(t.status ==
+          (t.instance_id == "rins-repeat1" ? TaskStatus::kCancelled : TaskStatus::kPending));
+  }
+  CHECK(code_of(domain::stop_invocation(rctx, id, {"rins-repeat1"})) ==
+        codes::acs::kOperationForbidden);
+  clock.set_ms(created + 10 * kMinuteMs);
+  REQUIRE(pass().fired == 1);
+  CHECK(runs(id).size() == 3);  // rins-repeat1 got no second run
+
+  // The whole invocation: no more slots, the live run cancelled; then nothing left to stop.
+  REQUIRE(domain::stop_invocation(rctx, id));
+  inv = invocation(id);
+  CHECK(inv.schedule_state == schedule_states::kStopped);
+  CHECK(inv.next_slot_ms == 0);
+  CHECK(domain::acs_invocation_status(inv, runs(id, true)).status == "Stopped");
+  clock.set_ms(created + 15 * kMinuteMs);
+  CHECK(pass().fired == 0);
+  CHECK(code_of(domain::stop_invocation(rctx, id)) == codes::acs::kOperationForbidden);
+  CHECK(code_of(domain::stop_invocation(rctx, id, {"rins-other99"})) == codes::kInvalidInstanceId);
+  CHECK(code_of(domain::stop_invocation(rctx, "inv-00000000")) ==
+        "ResourceNotFound.InvocationNotFound");
+  CHECK(code_of(domain::stop_invocation(rctx, "bogus")) ==
+        "InvalidParameterValue.InvalidInvocationId");
+}
+
+TEST_CASE_METHOD(RepeatFixture,
+                 "modify_invocation_schedule re-anchors the Frequency and "
+                 "changes what later runs run",
+                 "[domain][repeats]") {
+  const int64_t created = clock.now_ms();
+  const std::string id = run({domain::RepeatMode::kPeriod, "rate(5m)"});
+  clock.set_ms(created + 2 * kMinuteMs);
+  domain::ScheduleChanges to_ten;
+  to_ten.frequency = "rate(10m)";
+  const int before = watcher.count;
+  REQUIRE(domain::modify_invocation_schedule(rctx, id, to_ten));
+  CHECK(watcher.count == before + 1);
+  CHECK(invocation(id).next_slot_ms == created + 12 * kMinuteMs);  // anchored at the change
+
+  domain::ScheduleChanges content;
+  content.content = base64_encode("echo {{who}} again");
+  content.parameters = R"({"who":"moon"})";
+  REQUIRE(domain::modify_invocation_schedule(rctx, id, content));
+  clock.set_ms(created + 12 * kMinuteMs);
+  REQUIRE(pass().fired == 1);
+  const auto fired = runs(id);
+  REQUIRE(fired.size() == 2);
+  CHECK(fired[0].document.content == base64_encode("echo {{who}} again"));
+  CHECK(fired[0].parameters == R"({"who":"moon"})");
+
+  const auto code = [&](domain::ScheduleChanges c) {
+    return code_of(domain::modify_invocation_schedule(rctx, id, c));
+  };
+  domain::ScheduleChanges bad;
+  bad.frequency = "rate(30s)";
+  CHECK(code(bad) == codes::acs::kInvalidFrequency);
+  bad = {};
+  bad.content = base64_encode("echo {{where}}");  // a name with no value
+  CHECK(code(bad) == codes::kLackOfParameterInfo);
+  bad = {};
+  bad.content = "***";
+  CHECK(code(bad) == codes::kCommandContentInvalid);
+  CHECK(invocation(id).frequency == "rate(10m)");
+
+  const std::string reboot = run({domain::RepeatMode::kEveryReboot, ""});
+  domain::ScheduleChanges freq;
+  freq.frequency = "rate(5m)";
+  CHECK(code_of(domain::modify_invocation_schedule(rctx, reboot, freq)) ==
+        codes::acs::kOperationForbidden);
+  REQUIRE(domain::stop_invocation(rctx, id));
+  CHECK(code(to_ten) == codes::acs::kOperationForbidden);
+}
+
+TEST_CASE("acs_invocation_status: per instance and whole, in the documented order",
+          "[domain][repeats]") {
+  Invocation once;
+  once.repeat_mode = "Once";
+  const auto task = [](const std::string& instance, TaskStatus status) {
+    InvocationTask t;
+    t.instance_id = instance;
+    t.status = status;
+    return t;
+  };
+  const auto whole = [&](const Invocation& inv, std::vector<InvocationTask> tasks) {
+    return std::string(domain::acs_invocation_status(inv, tasks).status);
+  };
+  CHECK(whole(once, {task("a", TaskStatus::kSuccess), task("b", TaskStatus::kSuccess)}) ==
+        "Success");
+  CHECK(whole(once, {task("a", TaskStatus::kSuccess), task("b", TaskStatus::kTimeout)}) ==
+        "PartialFailed");
+  CHECK(whole(once, {task("a", TaskStatus::kFailed), task("b", TaskStatus::kStartFailed)}) ==
+        "Failed");
+  CHECK(whole(once, {task("a", TaskStatus::kRunning), task("b", TaskStatus::kDeliverDelayed)}) ==
+        "Running");
+  CHECK(whole(once, {task("a", TaskStatus::kCancelling), task("b", TaskStatus::kRunning)}) ==
+        "Stopping");
+  CHECK(whole(once, {task("a", TaskStatus::kSuccess), task("b", TaskStatus::kTerminated)}) ==
+        "Stopped");
+  const auto mixed = domain::acs_invocation_status(
+      once, {task("a", TaskStatus::kDeliverFailed), task("b", TaskStatus::kTaskTimeout)});
+  CHECK(mixed.instances[0].status == "Aborted");
+  CHECK(mixed.instances[1].status == "Timeout");
+
+  Invocation period;
+  period.repeat_mode = "Period";
+  period.schedule_state = schedule_states::kScheduled;
+  period.targets = {{"a", 1, false}, {"b", 0, false}};
+  const auto scheduled = domain::acs_invocation_status(period, {task("a", TaskStatus::kFailed)});
+  CHECK(scheduled.status == "Scheduled");
+  CHECK(scheduled.instances[0].status == "Scheduled");
+  CHECK(scheduled.instances[1].latest == nullptr);
+  period.schedule_state = schedule_states::kFinished;
+  CHECK(whole(period, {task("a", TaskStatus::kSuccess), task("b", TaskStatus::kSuccess)}) ==
+        "Success");
+  CHECK(domain::legacy_invoke_status("Scheduled") == "Running");
+  CHECK(domain::legacy_invoke_status("PartialFailed") == "Failed");
+  CHECK(domain::legacy_invoke_status("Success") == "Finished");
+  CHECK(domain::legacy_invoke_status("Stopped") == "Stopped");
+}

@@ -110,6 +110,11 @@ struct InvokeRequest {
 // Returns the InvocationId.
 Expected<std::string> invoke_command(ServerContext& ctx, const InvokeRequest& request);
 
+// The cancel of each of `tasks` that is still to run or running (decided inside the store, as
+// the agents may move them meanwhile): not started ones CANCELLED, running ones CANCELLING and
+// their agents told. Returns whether any of them was live.
+Expected<bool> cancel_tasks(ServerContext& ctx, const std::vector<InvocationTask>& tasks);
+
 // CancelInvocation: the tasks of the invocation (or those on `instance_ids`, when some are
 // named) that have not started are CANCELLED; running ones go CANCELLING and their agents are
 // told. InvalidParameterValue when every targeted task had already finished.

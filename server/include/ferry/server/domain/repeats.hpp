@@ -99,4 +99,57 @@ Expected<std::vector<InvocationTask>> record_agent_boot(ServerContext& ctx,
                                                         const RegisterInstance& instance,
                                                         const std::string& boot_id);
 
+// StopInvocation. Ends the schedule of a repeat invocation (no more runs) or, when
+// `instance_ids` names some, takes those instances out of it (it ends when none is left), and
+// cancels the invocation's tasks there that are still to run or running (cancel_tasks). Codes:
+// a malformed id InvalidParameterValue.InvalidInvocationId; an unknown one
+// ResourceNotFound.InvocationNotFound; an instance the invocation does not run on
+// InvalidParameterValue.InvalidInstanceId; nothing left to stop (the schedule already ended
+// there and no task is live; a Once invocation whose tasks are all final) Operation.Forbidden.
+Status stop_invocation(ServerContext& ctx, const std::string& invocation_id,
+                       const std::vector<std::string>& instance_ids = {});
+
+// ModifyInvocationAttribute's changes of a repeat invocation, for its later runs (a run made
+// already keeps what it was made with); nullopt: unchanged.
+struct ScheduleChanges {
+  std::optional<std::string> frequency;   // Period only: checked as at creation, re-anchored now
+  std::optional<std::string> content;     // base64
+  std::optional<std::string> parameters;  // a JSON object's text ("" drops them)
+};
+// Codes: those of stop_invocation for the id; Operation.Forbidden for an invocation whose
+// schedule has ended, a Once invocation, or a Frequency for a reboot mode; check_repeat's for a
+// bad Frequency; the Parameters rules of RunCommand (InvalidParameterValue.*) for content and
+// parameters that do not suit each other.
+Status modify_invocation_schedule(ServerContext& ctx, const std::string& invocation_id,
+                                  const ScheduleChanges& changes);
+
+// Cloud Assistant's statuses of an invocation, computed here only:
+//   per instance (InvokeInstances[].InvocationStatus), from its latest run (TaskStatus):
+//     PENDING, DELIVERING, DELIVER_DELAYED -> Pending; RUNNING -> Running; SUCCESS -> Success;
+//     FAILED, START_FAILED -> Failed; TIMEOUT, TASK_TIMEOUT -> Timeout; DELIVER_FAILED ->
+//     Aborted; CANCELLING -> Stopping; CANCELLED -> Cancelled; TERMINATED -> Terminated;
+//     and, where no run is live: Scheduled while the schedule still holds runs for the
+//     instance (Scheduled, instance not stopped); Cancelled when it was stopped there before
+//     any run or after its last run ended;
+//   whole invocation (InvocationStatus), in this order: Stopping if an instance is; Running if
+//     one is; Pending if one is; Scheduled if one is; Stopped when StopInvocation ended the
+//     schedule or an instance is Cancelled or Terminated; Success when every instance is;
+//     Failed when none is; PartialFailed otherwise;
+//   the legacy InvokeStatus / InvokeRecordStatus: Running for Pending, Scheduled, Running and
+//     Stopping; Finished for Success; Failed for Failed and PartialFailed; Stopped.
+struct InstanceStatus {
+  std::string instance_id;
+  std::string_view status;
+  int64_t repeats = 0;                     // runs made there (Repeats)
+  const InvocationTask* latest = nullptr;  // its latest run, when it has one (points into tasks)
+};
+struct AcsInvocationStatus {
+  std::string_view status;
+  std::vector<InstanceStatus> instances;  // the targets (a Once invocation: its tasks) in order
+};
+// `latest_tasks`: the invocation's latest run on each instance (TaskQuery::latest_run_only).
+AcsInvocationStatus acs_invocation_status(const Invocation& invocation,
+                                          const std::vector<InvocationTask>& latest_tasks);
+std::string_view legacy_invoke_status(std::string_view invocation_status);
+
 }  // namespace ferry::server::domain
