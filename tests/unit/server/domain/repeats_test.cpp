@@ -20,21 +20,22 @@ namespace {
 
 constexpr int64_t kSecond = 1'000;
 constexpr int64_t kMinuteMs = 60'000;
-constexpr int64_t kNow = ferry::test::kStartMs;  // 2024-05-01T00:00:00Z
+constexpr int64_t kRepeatNow = ferry::test::kStartMs;  // 2024-05-01T00:00:00Z
 
-int64_t ms(const std::string& rfc3339) {
+int64_t utc_ms(const std::string& rfc3339) {
   auto t = parse_rfc3339_ms(rfc3339);
   REQUIRE(t);
   return *t;
 }
 
-std::string code_of(const Status& s) {
+std::string status_code(const Status& s) {
   return s ? std::string("ok") : s.error().code;
 }
 
-// The code check_repeat gives a Period Frequency with a 60 s timeout at kNow.
+// The code check_repeat gives a Period Frequency with a 60 s timeout at kRepeatNow.
 std::string period_code(const std::string& frequency, int64_t timeout_s = 60) {
-  return code_of(domain::check_repeat({domain::RepeatMode::kPeriod, frequency}, timeout_s, kNow));
+  return status_code(
+      domain::check_repeat({domain::RepeatMode::kPeriod, frequency}, timeout_s, kRepeatNow));
 }
 
 class WatcherCount final : public ScheduleWatcher {
@@ -133,13 +134,13 @@ TEST_CASE("at(): UTC by default, IANA and GMT zones, to the second; the past is 
   auto f = domain::parse_frequency("at(2024-05-01 10:15:30)");
   REQUIRE(f);
   CHECK(f->kind == Frequency::Kind::kAt);
-  CHECK(f->at_ms == ms("2024-05-01T10:15:30Z"));
+  CHECK(f->at_ms == utc_ms("2024-05-01T10:15:30Z"));
   CHECK(domain::parse_frequency("at(2024-06-06 13:15:30 Asia/Shanghai)")->at_ms ==
-        ms("2024-06-06T05:15:30Z"));
+        utc_ms("2024-06-06T05:15:30Z"));
   CHECK(domain::parse_frequency("at(2024-06-06 13:15:30 GMT-7:00)")->at_ms ==
-        ms("2024-06-06T20:15:30Z"));
+        utc_ms("2024-06-06T20:15:30Z"));
   CHECK(domain::parse_frequency("at(2024-06-06 13:15:30 UTC)")->at_ms ==
-        ms("2024-06-06T13:15:30Z"));
+        utc_ms("2024-06-06T13:15:30Z"));
 
   CHECK(period_code("at(2024-05-01 00:00:01)") == "ok");
   CHECK(period_code("at(2024-05-01 00:00:00)") == "InvalidParam.Frequency");  // now: passed
@@ -170,20 +171,20 @@ TEST_CASE("cron: Quartz with seconds, year and zone; 10 s and Timeout apart; fir
 }
 
 TEST_CASE("resolve_repeat: Frequency makes Period; the ACS codes of each bad input") {
-  auto once = domain::resolve_repeat(std::nullopt, std::nullopt, 60, kNow);
+  auto once = domain::resolve_repeat(std::nullopt, std::nullopt, 60, kRepeatNow);
   REQUIRE(once);
   CHECK(once->mode == domain::RepeatMode::kOnce);
   auto forced =
-      domain::resolve_repeat(std::string("EveryReboot"), std::string("rate(5m)"), 60, kNow);
+      domain::resolve_repeat(std::string("EveryReboot"), std::string("rate(5m)"), 60, kRepeatNow);
   REQUIRE(forced);
   CHECK(forced->mode == domain::RepeatMode::kPeriod);
   CHECK(forced->frequency == "rate(5m)");
-  auto reboot = domain::resolve_repeat(std::string("nextrebootonly"), std::nullopt, 60, kNow);
+  auto reboot = domain::resolve_repeat(std::string("nextrebootonly"), std::nullopt, 60, kRepeatNow);
   REQUIRE(reboot);
   CHECK(reboot->mode == domain::RepeatMode::kNextRebootOnly);
 
   const auto code = [](std::optional<std::string> mode, std::optional<std::string> frequency) {
-    auto r = domain::resolve_repeat(mode, frequency, 60, kNow);
+    auto r = domain::resolve_repeat(mode, frequency, 60, kRepeatNow);
     return r ? std::string("ok") : r.error().code;
   };
   CHECK(code(std::string("Period"), std::nullopt) == codes::acs::kMissingFrequency);
@@ -193,14 +194,14 @@ TEST_CASE("resolve_repeat: Frequency makes Period; the ACS codes of each bad inp
   CHECK(code(std::nullopt, std::string("at(2020-01-01 00:00:00)")) ==
         codes::acs::kInvalidFrequency);
   // A spec built by hand: only Period takes a Frequency.
-  CHECK(code_of(domain::check_repeat({domain::RepeatMode::kOnce, "rate(5m)"}, 60, kNow)) ==
-        codes::acs::kInvalidFrequency);
+  CHECK(status_code(domain::check_repeat({domain::RepeatMode::kOnce, "rate(5m)"}, 60,
+                                         kRepeatNow)) == codes::acs::kInvalidFrequency);
 }
 
 TEST_CASE("next_run_after: rate anchored at its anchor, at() once, cron to the second") {
   auto rate = domain::parse_frequency("rate(5m)");
   REQUIRE(rate);
-  const int64_t created = kNow + 1'234;
+  const int64_t created = kRepeatNow + 1'234;
   CHECK(domain::next_run_after(*rate, created, created) == created + 5 * kMinuteMs);
   // Anchored at creation, not at when the last run ended: from any time, the next multiple.
   CHECK(domain::next_run_after(*rate, created, created + 5 * kMinuteMs) ==
@@ -210,16 +211,17 @@ TEST_CASE("next_run_after: rate anchored at its anchor, at() once, cron to the s
 
   auto at = domain::parse_frequency("at(2024-05-01 10:00:00)");
   REQUIRE(at);
-  CHECK(domain::next_run_after(*at, kNow, kNow) == ms("2024-05-01T10:00:00Z"));
-  CHECK(domain::next_run_after(*at, kNow, ms("2024-05-01T10:00:00Z")) == 0);
+  CHECK(domain::next_run_after(*at, kRepeatNow, kRepeatNow) == utc_ms("2024-05-01T10:00:00Z"));
+  CHECK(domain::next_run_after(*at, kRepeatNow, utc_ms("2024-05-01T10:00:00Z")) == 0);
 
   auto cron = domain::parse_frequency("*/10 * * * * ?");
   REQUIRE(cron);
-  CHECK(domain::next_run_after(*cron, kNow, kNow) == kNow + 10 * kSecond);
-  CHECK(domain::next_run_after(*cron, kNow, kNow + 10 * kSecond + 999) == kNow + 20 * kSecond);
+  CHECK(domain::next_run_after(*cron, kRepeatNow, kRepeatNow) == kRepeatNow + 10 * kSecond);
+  CHECK(domain::next_run_after(*cron, kRepeatNow, kRepeatNow + 10 * kSecond + 999) ==
+        kRepeatNow + 20 * kSecond);
   auto ended = domain::parse_frequency("0 0 0 1 1 ? 2020");
   REQUIRE(ended);
-  CHECK(domain::next_run_after(*ended, kNow, kNow) == 0);
+  CHECK(domain::next_run_after(*ended, kRepeatNow, kRepeatNow) == 0);
 }
 
 TEST_CASE_METHOD(RepeatFixture,
@@ -274,10 +276,10 @@ TEST_CASE_METHOD(RepeatFixture, "at(): one run at the instant, to the second, th
   // 08:00:10 in Shanghai is 00:00:10 UTC: ten seconds after the fixture's now.
   const std::string id =
       run({domain::RepeatMode::kPeriod, "at(2024-05-01 08:00:10 Asia/Shanghai)"});
-  CHECK(invocation(id).next_slot_ms == kNow + 10 * kSecond);
-  clock.set_ms(kNow + 10 * kSecond - 1);
+  CHECK(invocation(id).next_slot_ms == kRepeatNow + 10 * kSecond);
+  clock.set_ms(kRepeatNow + 10 * kSecond - 1);
   CHECK(pass().fired == 0);
-  clock.set_ms(kNow + 10 * kSecond);
+  clock.set_ms(kRepeatNow + 10 * kSecond);
   const auto fired = pass();
   CHECK(fired.fired == 1);
   CHECK_FALSE(fired.next_slot_ms);
@@ -285,7 +287,7 @@ TEST_CASE_METHOD(RepeatFixture, "at(): one run at the instant, to the second, th
   const Invocation inv = invocation(id);
   CHECK(inv.schedule_state == schedule_states::kFinished);
   CHECK(inv.next_slot_ms == 0);
-  clock.set_ms(kNow + 86'400'000);
+  clock.set_ms(kRepeatNow + 86'400'000);
   CHECK(pass().fired == 0);
   CHECK(runs(id).size() == 2);
 }
@@ -293,18 +295,18 @@ TEST_CASE_METHOD(RepeatFixture, "at(): one run at the instant, to the second, th
 TEST_CASE_METHOD(RepeatFixture, "cron: a seconds-level schedule runs twice, 10 s apart",
                  "[domain][repeats]") {
   const std::string id = run({domain::RepeatMode::kPeriod, "*/10 * * * * ?"}, 5);
-  CHECK(invocation(id).next_slot_ms == kNow + 10 * kSecond);
-  clock.set_ms(kNow + 10 * kSecond);
+  CHECK(invocation(id).next_slot_ms == kRepeatNow + 10 * kSecond);
+  clock.set_ms(kRepeatNow + 10 * kSecond);
   CHECK(pass().fired == 1);
   CHECK(pass().fired == 0);  // the same slot never twice
-  clock.set_ms(kNow + 20 * kSecond + 3);
+  clock.set_ms(kRepeatNow + 20 * kSecond + 3);
   const auto second = pass();
   CHECK(second.fired == 1);
-  CHECK(second.next_slot_ms == kNow + 30 * kSecond);
+  CHECK(second.next_slot_ms == kRepeatNow + 30 * kSecond);
   const auto latest = runs(id, true);
   REQUIRE(latest.size() == 2);
   CHECK(latest[0].run_number == 2);
-  CHECK(latest[0].slot_ms == kNow + 20 * kSecond);
+  CHECK(latest[0].slot_ms == kRepeatNow + 20 * kSecond);
   CHECK(runs(id).size() == 4);
 }
 
@@ -401,7 +403,7 @@ TEST_CASE_METHOD(RepeatFixture,
     CHECK(t.status ==
           (t.instance_id == "rins-repeat1" ? TaskStatus::kCancelled : TaskStatus::kPending));
   }
-  CHECK(code_of(domain::stop_invocation(rctx, id, {"rins-repeat1"})) ==
+  CHECK(status_code(domain::stop_invocation(rctx, id, {"rins-repeat1"})) ==
         codes::acs::kOperationForbidden);
   clock.set_ms(created + 10 * kMinuteMs);
   REQUIRE(pass().fired == 1);
@@ -415,11 +417,12 @@ TEST_CASE_METHOD(RepeatFixture,
   CHECK(domain::acs_invocation_status(inv, runs(id, true)).status == "Stopped");
   clock.set_ms(created + 15 * kMinuteMs);
   CHECK(pass().fired == 0);
-  CHECK(code_of(domain::stop_invocation(rctx, id)) == codes::acs::kOperationForbidden);
-  CHECK(code_of(domain::stop_invocation(rctx, id, {"rins-other99"})) == codes::kInvalidInstanceId);
-  CHECK(code_of(domain::stop_invocation(rctx, "inv-00000000")) ==
+  CHECK(status_code(domain::stop_invocation(rctx, id)) == codes::acs::kOperationForbidden);
+  CHECK(status_code(domain::stop_invocation(rctx, id, {"rins-other99"})) ==
+        codes::kInvalidInstanceId);
+  CHECK(status_code(domain::stop_invocation(rctx, "inv-00000000")) ==
         "ResourceNotFound.InvocationNotFound");
-  CHECK(code_of(domain::stop_invocation(rctx, "bogus")) ==
+  CHECK(status_code(domain::stop_invocation(rctx, "bogus")) ==
         "InvalidParameterValue.InvalidInvocationId");
 }
 
@@ -449,7 +452,7 @@ TEST_CASE_METHOD(RepeatFixture,
   CHECK(fired[0].parameters == R"({"who":"moon"})");
 
   const auto code = [&](domain::ScheduleChanges c) {
-    return code_of(domain::modify_invocation_schedule(rctx, id, c));
+    return status_code(domain::modify_invocation_schedule(rctx, id, c));
   };
   domain::ScheduleChanges bad;
   bad.frequency = "rate(30s)";
@@ -465,7 +468,7 @@ TEST_CASE_METHOD(RepeatFixture,
   const std::string reboot = run({domain::RepeatMode::kEveryReboot, ""});
   domain::ScheduleChanges freq;
   freq.frequency = "rate(5m)";
-  CHECK(code_of(domain::modify_invocation_schedule(rctx, reboot, freq)) ==
+  CHECK(status_code(domain::modify_invocation_schedule(rctx, reboot, freq)) ==
         codes::acs::kOperationForbidden);
   REQUIRE(domain::stop_invocation(rctx, id));
   CHECK(code(to_ten) == codes::acs::kOperationForbidden);
