@@ -15,6 +15,7 @@
 #include "ferry/core/time.hpp"
 #include "ferry/platform/fs.hpp"
 #include "ferry/platform/host.hpp"
+#include "ferry/platform/process_identity.hpp"
 #include "ferry/platform/service.hpp"
 #include "ferry/platform/stop_requests.hpp"
 
@@ -205,6 +206,7 @@ int daemon_command(const AgentConfig& config) {
   }
   spdlog::info("task supervisor: {}", options.runner.supervisor_executable.string());
   options.version = FERRY_VERSION;
+  options.boot_id = platform::boot_id();
   platform::prepare_service_process();
 
   net::io_context io(1);

@@ -138,6 +138,42 @@ Status check_output_bucket(const ServerContext& ctx, const std::string& url) {
   return {};
 }
 
+// The Parameters an invocation keeps ("" when none were given) as resolve_parameters takes them.
+std::optional<std::string> kept_parameters(const std::string& text) {
+  return text.empty() ? std::nullopt : std::optional<std::string>(text);
+}
+
+// A new task of `inv` on `instance` with the invocation's content and settings: PENDING, or
+// DELIVER_DELAYED while its agent is offline.
+Expected<InvocationTask> new_task(ServerContext& ctx, const Invocation& inv,
+                                  const std::string& instance, const std::string& parameters,
+                                  int64_t now) {
+  auto task_id = random_id("invt-", 8);
+  if (!task_id) {
+    return task_id.error();
+  }
+  InvocationTask t;
+  t.invocation_task_id = *task_id;
+  t.invocation_id = inv.invocation_id;
+  t.command_id = inv.command_id;
+  t.command_name = inv.command_name;
+  t.instance_id = instance;
+  t.status = TaskStatus::kPending;
+  if (!ctx.presence.is_online(instance) &&
+      can_transition(TaskStatus::kPending, TaskStatus::kDeliverDelayed)) {
+    t.status = TaskStatus::kDeliverDelayed;
+  }
+  t.document =
+      CommandDocument{inv.command_content,      inv.command_type, inv.timeout,
+                      inv.working_directory,    inv.username,     inv.output_cos_bucket_url,
+                      inv.output_cos_key_prefix};
+  t.enable_parameter = inv.enable_parameter;
+  t.parameters = parameters;
+  t.invocation_source = inv.invocation_source;
+  t.created_ms = t.updated_ms = now;
+  return t;
+}
+
 }  // namespace
 
 RunSettings run_settings_of(const Command& c, const std::string& username) {
@@ -170,6 +206,9 @@ Expected<PreparedInvocation> prepare_invocation(ServerContext& ctx, const Comman
     return s.error();
   }
   const int64_t now = ctx.clock.now_ms();
+  if (auto s = check_repeat(spec.repeat, spec.run.timeout, now); !s) {
+    return s.error();
+  }
   auto invocation_id = random_id("inv-", 8);
   if (!invocation_id) {
     return invocation_id.error();
@@ -195,39 +234,54 @@ Expected<PreparedInvocation> prepare_invocation(ServerContext& ctx, const Comman
   inv.output_cos_key_prefix = run.output_cos_key_prefix;
   inv.created_ms = inv.updated_ms = now;
 
+  inv.enable_parameter = c.enable_parameter;
+  inv.repeat_mode = std::string(to_string(spec.repeat.mode));
+
+  if (spec.repeat.mode != RepeatMode::kOnce) {
+    // Runs come later: the instances wait as targets.
+    inv.frequency = spec.repeat.frequency;
+    inv.schedule_state = schedule_states::kScheduled;
+    if (spec.repeat.mode == RepeatMode::kPeriod) {
+      auto f = parse_frequency(spec.repeat.frequency);
+      if (!f) {
+        return f.error();
+      }
+      inv.next_slot_ms = next_run_after(*f, now, now);
+    }
+    for (const auto& instance : spec.instance_ids) {
+      inv.targets.push_back(InvocationTarget{instance, 0, false});
+    }
+    return out;
+  }
   const std::string parameters = c.enable_parameter ? parameter_map_to_json(params->merged) : "";
-  const CommandDocument document{c.content,
-                                 c.command_type,
-                                 run.timeout,
-                                 run.working_directory,
-                                 run.username,
-                                 run.output_cos_bucket_url,
-                                 run.output_cos_key_prefix};
   out.tasks.reserve(spec.instance_ids.size());
   for (const auto& instance : spec.instance_ids) {
-    auto task_id = random_id("invt-", 8);
-    if (!task_id) {
-      return task_id.error();
+    auto t = new_task(ctx, inv, instance, parameters, now);
+    if (!t) {
+      return t.error();
     }
-    InvocationTask t;
-    t.invocation_task_id = *task_id;
-    t.invocation_id = inv.invocation_id;
-    t.command_id = c.command_id;
-    t.command_name = c.command_name;
-    t.instance_id = instance;
-    t.status = TaskStatus::kPending;
-    if (!ctx.presence.is_online(instance) &&
-        can_transition(TaskStatus::kPending, TaskStatus::kDeliverDelayed)) {
-      t.status = TaskStatus::kDeliverDelayed;
-    }
-    t.document = document;
-    t.enable_parameter = c.enable_parameter;
-    t.parameters = parameters;
-    t.invocation_source = source;
-    t.created_ms = t.updated_ms = now;
-    out.tasks.push_back(std::move(t));
+    out.tasks.push_back(std::move(*t));
   }
   return out;
+}
+
+Expected<InvocationTask> make_run_task(ServerContext& ctx, const Invocation& inv,
+                                       const std::string& instance_id, int64_t slot_ms) {
+  Command c;
+  c.content = inv.command_content;
+  c.enable_parameter = inv.enable_parameter;
+  c.default_parameters = inv.default_parameters;
+  auto params = resolve_parameters(c, kept_parameters(inv.parameters));
+  if (!params) {
+    return params.error();
+  }
+  auto t = new_task(ctx, inv, instance_id,
+                    inv.enable_parameter ? parameter_map_to_json(params->merged) : "",
+                    ctx.clock.now_ms());
+  if (t) {
+    t->slot_ms = slot_ms;
+  }
+  return t;
 }
 
 void notify_ready_tasks(ServerContext& ctx, const std::vector<InvocationTask>& tasks) {
@@ -252,6 +306,9 @@ Expected<std::string> create_invocation(ServerContext& ctx, const Command& c,
   const std::optional<Command> stored = new_command ? std::optional<Command>(c) : std::nullopt;
   if (auto s = ctx.store.insert_invocation(stored, prepared->invocation, prepared->tasks); !s) {
     return s.error();
+  }
+  if (prepared->invocation.next_slot_ms != 0) {
+    ctx.schedules.schedules_changed();
   }
   notify_ready_tasks(ctx, prepared->tasks);
   return prepared->invocation.invocation_id;
@@ -286,7 +343,8 @@ Expected<RunResult> run_command(ServerContext& ctx, const RunRequest& r) {
     c.command_name = c.command_id;
   }
   c.created_ms = c.updated_ms = ctx.clock.now_ms();
-  InvocationSpec spec{r.instance_ids, run_settings_of(c), r.parameters, InvocationSource::kUser};
+  InvocationSpec spec{r.instance_ids, run_settings_of(c), r.parameters, InvocationSource::kUser,
+                      r.repeat};
   auto invocation_id = create_invocation(ctx, c, spec, true);
   if (!invocation_id) {
     return invocation_id.error();
@@ -329,7 +387,8 @@ Expected<std::string> invoke_command(ServerContext& ctx, const InvokeRequest& r)
       !s) {
     return s.error();
   }
-  return create_invocation(ctx, *c, InvocationSpec{r.instance_ids, run, r.parameters, r.source});
+  return create_invocation(ctx, *c,
+                           InvocationSpec{r.instance_ids, run, r.parameters, r.source, r.repeat});
 }
 
 Status cancel_invocation(ServerContext& ctx, const std::string& id,
@@ -355,7 +414,7 @@ Status cancel_invocation(ServerContext& ctx, const std::string& id,
   if (!tasks) {
     return tasks.error();
   }
-  std::vector<const InvocationTask*> targets;
+  std::vector<InvocationTask> targets;
   // An empty list names no subset: the whole invocation is meant, as when it is absent.
   if (instance_ids && !instance_ids->empty()) {
     for (const auto& instance : *instance_ids) {
@@ -365,20 +424,30 @@ Status cancel_invocation(ServerContext& ctx, const std::string& id,
         return Error{"InvalidParameterValue.InvalidInstanceId",
                      "InstanceIds: the invocation " + id + " has no task on " + instance};
       }
-      targets.push_back(&*it);
+      targets.push_back(*it);
     }
   } else {
-    for (const auto& t : *tasks) {
-      targets.push_back(&t);
-    }
+    targets = std::move(*tasks);
   }
+  auto any_live = cancel_tasks(ctx, targets);
+  if (!any_live) {
+    return any_live.error();
+  }
+  if (!*any_live) {
+    return Error{codes::kInvalidParameterValue,
+                 "the invocation " + id + " has already finished on the targeted instances"};
+  }
+  return {};
+}
+
+Expected<bool> cancel_tasks(ServerContext& ctx, const std::vector<InvocationTask>& tasks) {
   const int64_t now = ctx.clock.now_ms();
   std::vector<std::pair<std::string, std::string>> to_notify;  // instance, task
   bool any_live = false;
-  for (const InvocationTask* target : targets) {
+  for (const InvocationTask& target : tasks) {
     // Decided inside the store's transaction: the agent may have moved the task meanwhile.
     CancelMove move;
-    auto updated = ctx.store.modify_task(target->invocation_task_id, [&](InvocationTask& t) {
+    auto updated = ctx.store.modify_task(target.invocation_task_id, [&](InvocationTask& t) {
       move = cancel_task(t, now);
       return move.changed;
     });
@@ -387,17 +456,13 @@ Status cancel_invocation(ServerContext& ctx, const std::string& id,
     }
     any_live = any_live || move.live;
     if (move.notify) {
-      to_notify.emplace_back(target->instance_id, target->invocation_task_id);
+      to_notify.emplace_back(target.instance_id, target.invocation_task_id);
     }
-  }
-  if (!any_live) {
-    return Error{codes::kInvalidParameterValue,
-                 "the invocation " + id + " has already finished on the targeted instances"};
   }
   for (const auto& [instance, task] : to_notify) {
     ctx.notifier.task_cancelled(instance, task);
   }
-  return {};
+  return any_live;
 }
 
 }  // namespace ferry::server::domain

@@ -315,10 +315,12 @@ Expected<PreparedInvocation> invocation_for(ServerContext& ctx, const Invoker& i
   if (!skipped.empty()) {
     reason += "; skipped, no longer registered: " + skipped;
   }
-  return prepare_invocation(
-      ctx, *command,
-      InvocationSpec{instances, run_settings_of(*command, invoker.username),
-                     given_parameters(invoker.parameters), InvocationSource::kInvoker});
+  return prepare_invocation(ctx, *command,
+                            InvocationSpec{instances,
+                                           run_settings_of(*command, invoker.username),
+                                           given_parameters(invoker.parameters),
+                                           InvocationSource::kInvoker,
+                                           {}});
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
-// Heartbeat: the agent's version, environment and features, and the interval it keeps to.
+// Heartbeat: the agent's version, environment and features, its machine's boot id (a new one
+// starts the runs of reboot-mode invocations), and the interval it keeps to.
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "ferry/server/domain/repeats.hpp"
 #include "ferry/server/domain/text.hpp"
 #include "ferry/server/domain/value_rules.hpp"
 #include "ferry/server/gateway/agent_gateway.hpp"
@@ -11,6 +13,7 @@ namespace {
 
 constexpr std::size_t kMaxShortText = 128;
 constexpr std::size_t kMaxFeatures = 64;
+constexpr std::size_t kMaxBootId = 64;
 
 }  // namespace
 
@@ -18,6 +21,7 @@ AgentGateway::Reply AgentGateway::heartbeat(const RegisterInstance& agent, Param
   const std::string version = p.opt_string("Version").value_or("");
   const std::string environment = p.opt_string("Environment").value_or("");
   const auto features = p.opt_string_list("SupportFeatures");
+  const std::string boot_id = p.opt_string("BootId").value_or("");
   (void)p.opt_int("ProtocolVersion");
   if (auto s = p.finish(); !s) {
     return s.error();
@@ -34,11 +38,17 @@ AgentGateway::Reply AgentGateway::heartbeat(const RegisterInstance& agent, Param
                    }))) {
     return domain::invalid_value("SupportFeatures", "at most 64 names of at most 128 characters");
   }
+  if (!domain::is_short_text(boot_id, kMaxBootId)) {
+    return domain::invalid_value("BootId", "at most 64 characters, no control characters");
+  }
   const int64_t now = ctx_.clock.now_ms();
   if (auto s = ctx_.store.record_heartbeat(agent.instance_id, version, environment,
                                            features.value_or(std::vector<std::string>{}), now);
       !s) {
     return s.error();
+  }
+  if (auto runs = domain::record_agent_boot(ctx_, agent, boot_id); !runs) {
+    return runs.error();
   }
   return nlohmann::json{{"HeartbeatInterval", options_.heartbeat_interval_s}};
 }

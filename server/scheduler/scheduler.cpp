@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "ferry/server/domain/invokers.hpp"
+#include "ferry/server/domain/repeats.hpp"
 
 namespace ferry::server {
 
@@ -55,31 +56,57 @@ void Scheduler::schedules_changed() {
 Expected<Scheduler::Pass> Scheduler::run_due(ServerContext& ctx, int64_t batch,
                                              int64_t running_since_ms) {
   Pass pass;
-  // Rounds of `batch` due invokers until a round comes back short. A slot that failed to fire
-  // stays due; it is left for the next pass rather than read again in this one.
-  for (;;) {
-    const int64_t now = ctx.clock.now_ms();
-    auto due = ctx.store.due_invokers(now, batch);
-    if (!due) {
-      return due.error();
+  // Rounds of `batch` due schedules until a round comes back short: invokers' slots, then
+  // Cloud Assistant's Period invocations'. A slot that failed to fire stays due; it is left
+  // for the next pass rather than read again in this one.
+  const auto rounds = [&](const char* what, const auto& read_due, const auto& fire) -> Status {
+    for (;;) {
+      const int64_t now = ctx.clock.now_ms();
+      auto due = read_due(now);
+      if (!due) {
+        return due.error();
+      }
+      const domain::SlotFirings firings = fire(*due);
+      if (firings.failed > 0) {
+        pass.failed = true;
+        spdlog::warn("scheduler: {} due {} slots did not fire, the first because: {}",
+                     firings.failed, what,
+                     firings.first_error ? firings.first_error->message : "?");
+      }
+      spdlog::debug("scheduler: {} {} slots due by {}: {} fired here", due->size(), what, now,
+                    firings.fired);
+      pass.fired += firings.fired;
+      if (static_cast<int64_t>(due->size()) < batch || firings.failed > 0) {
+        return {};
+      }
     }
-    const auto firings = domain::fire_invoker_slots(ctx, *due, running_since_ms);
-    if (firings.failed > 0) {
-      pass.failed = true;
-      spdlog::warn("scheduler: {} due slots did not fire, the first because: {}", firings.failed,
-                   firings.first_error ? firings.first_error->message : "?");
-    }
-    spdlog::debug("scheduler: {} slots due by {}: {} fired here", due->size(), now, firings.fired);
-    pass.fired += firings.fired;
-    if (static_cast<int64_t>(due->size()) < batch || pass.failed) {
-      break;
-    }
+  };
+  if (auto s = rounds(
+          "invoker", [&](int64_t now) { return ctx.store.due_invokers(now, batch); },
+          [&](const std::vector<Invoker>& due) {
+            return domain::fire_invoker_slots(ctx, due, running_since_ms);
+          });
+      !s) {
+    return s.error();
   }
-  auto next = ctx.store.next_invoker_slot();
-  if (!next) {
-    return next.error();
+  if (auto s = rounds(
+          "repeat", [&](int64_t now) { return ctx.store.due_repeat_invocations(now, batch); },
+          [&](const std::vector<Invocation>& due) { return domain::fire_repeat_slots(ctx, due); });
+      !s) {
+    return s.error();
   }
-  pass.next_slot_ms = *next;
+  auto next_invoker = ctx.store.next_invoker_slot();
+  if (!next_invoker) {
+    return next_invoker.error();
+  }
+  auto next_repeat = ctx.store.next_repeat_slot();
+  if (!next_repeat) {
+    return next_repeat.error();
+  }
+  pass.next_slot_ms = *next_invoker;
+  if (*next_repeat && (!pass.next_slot_ms || **next_repeat < *pass.next_slot_ms)) {
+    pass.next_slot_ms = *next_repeat;
+  }
   return pass;
 }
 

@@ -126,8 +126,9 @@ inline constexpr auto kCommandFields = std::make_tuple(
     column("created_ms", &Command::created_ms), column("updated_ms", &Command::updated_ms));
 inline constexpr auto kCommandColumns = std::tuple_cat(kCommandId, kCommandFields);
 
-inline constexpr auto kInvocationColumns = std::make_tuple(
-    column("invocation_id", &Invocation::invocation_id),
+inline constexpr auto kInvocationId =
+    std::make_tuple(column("invocation_id", &Invocation::invocation_id));
+inline constexpr auto kInvocationFields = std::make_tuple(
     column("command_id", &Invocation::command_id),
     column("command_name", &Invocation::command_name),
     column("description", &Invocation::description), column("parameters", &Invocation::parameters),
@@ -139,7 +140,16 @@ inline constexpr auto kInvocationColumns = std::make_tuple(
     column("working_directory", &Invocation::working_directory),
     column("output_cos_bucket_url", &Invocation::output_cos_bucket_url),
     column("output_cos_key_prefix", &Invocation::output_cos_key_prefix),
-    column("created_ms", &Invocation::created_ms), column("updated_ms", &Invocation::updated_ms));
+    column("created_ms", &Invocation::created_ms), column("updated_ms", &Invocation::updated_ms),
+    column("repeat_mode", &Invocation::repeat_mode), column("frequency", &Invocation::frequency),
+    column("enable_parameter", &Invocation::enable_parameter),
+    column("schedule_state", &Invocation::schedule_state),
+    column("next_slot_ms", &Invocation::next_slot_ms));
+inline constexpr auto kInvocationColumns = std::tuple_cat(kInvocationId, kInvocationFields);
+// A repeat invocation's targets are rows of their own (invocation_targets).
+inline constexpr auto kTargetColumns = std::make_tuple(
+    column("instance_id", &InvocationTarget::instance_id),
+    column("repeats", &InvocationTarget::repeats), column("stopped", &InvocationTarget::stopped));
 
 inline constexpr auto kTaskId =
     std::make_tuple(column("invocation_task_id", &InvocationTask::invocation_task_id));
@@ -172,7 +182,9 @@ inline constexpr auto kTaskFields = std::make_tuple(
     column("updated_ms", &InvocationTask::updated_ms),
     column("delivered_ms", &InvocationTask::delivered_ms),
     column("last_log_index", &InvocationTask::last_log_index),
-    column("cancel_requested", &InvocationTask::cancel_requested));
+    column("cancel_requested", &InvocationTask::cancel_requested),
+    column("run_number", &InvocationTask::run_number), column("slot_ms", &InvocationTask::slot_ms),
+    column("latest_run", &InvocationTask::latest_run));
 inline constexpr auto kTaskColumns = std::tuple_cat(kTaskId, kTaskFields);
 // The task columns to SELECT; HideOutput reads '' in place of the output, so that large outputs
 // are not even loaded.
@@ -205,7 +217,8 @@ inline constexpr auto kInstanceColumns =
                     column("agent_version", &RegisterInstance::agent_version),
                     column("last_heartbeat_ms", &RegisterInstance::last_heartbeat_ms),
                     column("environment", &RegisterInstance::environment),
-                    column("support_features", &RegisterInstance::support_features));
+                    column("support_features", &RegisterInstance::support_features),
+                    column("boot_id", &RegisterInstance::boot_id));
 
 inline constexpr auto kInvokerId = std::make_tuple(column("invoker_id", &Invoker::invoker_id));
 // Instance ids and tags are rows of their own (invoker_instances, invoker_tags).

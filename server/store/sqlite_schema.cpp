@@ -240,6 +240,44 @@ const std::vector<Migration>& migrations() {
 ))sql",
            "CREATE INDEX invoker_records_newest ON invoker_records (slot_ms DESC, invoker_id)",
        }},
+      // Cloud Assistant's repeat modes: an invocation runs many times, each run a task of its
+      // own numbered per instance (run_number), the latest run per instance flagged for
+      // listings without history. A repeat invocation's instances are its targets (with their
+      // run counts); its Period slots are found through invocations_due as invokers' are, and
+      // its reboot runs are keyed by (invocation, instance, boot id) so that one boot makes
+      // one run whichever server sees it. Existing rows are Once invocations and their tasks.
+      {5,
+       {
+           "ALTER TABLE invocations ADD COLUMN repeat_mode TEXT NOT NULL DEFAULT 'Once'",
+           "ALTER TABLE invocations ADD COLUMN frequency TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocations ADD COLUMN enable_parameter INTEGER NOT NULL DEFAULT 0",
+           "ALTER TABLE invocations ADD COLUMN schedule_state TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocations ADD COLUMN next_slot_ms BIGINT NOT NULL DEFAULT 0",
+           "CREATE INDEX invocations_due ON invocations (next_slot_ms, invocation_id) "
+           "WHERE schedule_state = 'Scheduled' AND next_slot_ms > 0",
+           "ALTER TABLE invocation_tasks ADD COLUMN run_number BIGINT NOT NULL DEFAULT 1",
+           "ALTER TABLE invocation_tasks ADD COLUMN slot_ms BIGINT NOT NULL DEFAULT 0",
+           "ALTER TABLE invocation_tasks ADD COLUMN latest_run INTEGER NOT NULL DEFAULT 1",
+           "CREATE INDEX invocation_tasks_latest ON invocation_tasks (invocation_id, instance_id) "
+           "WHERE latest_run = 1",
+           "ALTER TABLE register_instances ADD COLUMN boot_id TEXT NOT NULL DEFAULT ''",
+           R"sql(CREATE TABLE invocation_targets (
+  invocation_id TEXT NOT NULL REFERENCES invocations (invocation_id) ON DELETE CASCADE,
+  ordinal INTEGER NOT NULL,
+  instance_id TEXT NOT NULL,
+  repeats BIGINT NOT NULL,
+  stopped INTEGER NOT NULL,
+  PRIMARY KEY (invocation_id, ordinal)
+))sql",
+           "CREATE UNIQUE INDEX invocation_targets_instance ON invocation_targets (instance_id, "
+           "invocation_id)",
+           R"sql(CREATE TABLE invocation_boot_runs (
+  invocation_id TEXT NOT NULL REFERENCES invocations (invocation_id) ON DELETE CASCADE,
+  instance_id TEXT NOT NULL,
+  boot_id TEXT NOT NULL,
+  PRIMARY KEY (invocation_id, instance_id, boot_id)
+))sql",
+       }},
   };
   return kMigrations;
 }

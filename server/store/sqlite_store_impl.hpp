@@ -1,7 +1,8 @@
 // The SQLite Store, declared once and defined by entity: sqlite_store.cpp (opening, migrations,
 // transactions), sqlite_commands.cpp, sqlite_tasks.cpp (invocations, tasks and their logs),
 // sqlite_register_codes.cpp, sqlite_instances.cpp (instances and nonces), sqlite_presence.cpp,
-// sqlite_invokers.cpp (invokers, their records and firings).
+// sqlite_invokers.cpp (invokers, their records and firings), sqlite_repeats.cpp (Cloud
+// Assistant's repeat runs).
 // Every method is one transaction through write(), read() or read_txn() below. Private to
 // server/store/.
 #pragma once
@@ -26,6 +27,12 @@
 
 namespace ferry::server::sqlite {
 
+// A repeat invocation's targets: replaced (written in order), read (for each invocation that is
+// not Once). And one invocation with its targets. Defined in sqlite_tasks.cpp.
+Status write_invocation_targets(Connection& conn, const Invocation& inv);
+Status read_invocation_targets(Connection& conn, std::vector<Invocation>& invocations);
+Expected<std::optional<Invocation>> load_invocation(Connection& conn, const std::string& id);
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::filesystem::path& file, const Clock& clock, SqliteOptions options);
@@ -45,6 +52,14 @@ class SqliteStore final : public Store {
                            const std::vector<InvocationTask>& tasks) override;
   Expected<std::optional<Invocation>> get_invocation(const std::string& id) override;
   Expected<Page<Invocation>> list_invocations(const InvocationQuery& q) override;
+  Expected<Invocation> modify_invocation(const std::string& id,
+                                         const std::function<Status(Invocation&)>& mutate) override;
+  Expected<std::vector<Invocation>> due_repeat_invocations(int64_t until_ms,
+                                                           int64_t limit) override;
+  Expected<std::optional<int64_t>> next_repeat_slot() override;
+  Expected<std::vector<RunsFired>> fire_repeats(const std::vector<RepeatFiring>& firings) override;
+  Expected<std::vector<Invocation>> reboot_invocations(const std::string& instance_id) override;
+  Expected<RunsFired> record_boot(const BootReport& r) override;
   Expected<std::optional<InvocationTask>> get_task(const std::string& id) override;
   Expected<Page<InvocationTask>> list_tasks(const TaskQuery& q) override;
   Expected<std::optional<InvocationTask>> modify_task(

@@ -23,6 +23,69 @@ Expected<InvocationTask> read_task(Query& q) {
   return read_row<InvocationTask>(q, kTaskColumns);
 }
 
+}  // namespace
+
+Status write_invocation_targets(Connection& conn, const Invocation& inv) {
+  static const std::string kInsert =
+      insert_sql("invocation_targets", "invocation_id, ordinal, " + column_names(kTargetColumns));
+  if (auto s =
+          conn.run("DELETE FROM invocation_targets WHERE invocation_id = ?", inv.invocation_id);
+      !s) {
+    return s;
+  }
+  for (std::size_t i = 0; i < inv.targets.size(); ++i) {
+    auto q = conn.query(kInsert);
+    if (!q) {
+      return q.error();
+    }
+    q->bind(inv.invocation_id, static_cast<int64_t>(i));
+    bind_row(*q, inv.targets[i], kTargetColumns);
+    if (auto s = q->run(); !s) {
+      return s;
+    }
+  }
+  return {};
+}
+
+Status read_invocation_targets(Connection& conn, std::vector<Invocation>& invocations) {
+  static const std::string kSelect = "SELECT " + column_names(kTargetColumns) +
+                                     " FROM invocation_targets WHERE invocation_id = ? "
+                                     "ORDER BY ordinal";
+  for (auto& inv : invocations) {
+    if (inv.repeat_mode == "Once") {
+      continue;  // a Once invocation has tasks, no targets
+    }
+    auto q = conn.prepare(kSelect, inv.invocation_id);
+    if (!q) {
+      return q.error();
+    }
+    inv.targets.clear();
+    if (auto s = append_rows(
+            *q, [](Query& row) { return read_row<InvocationTarget>(row, kTargetColumns); },
+            inv.targets);
+        !s) {
+      return s;
+    }
+  }
+  return {};
+}
+
+Expected<std::optional<Invocation>> load_invocation(Connection& conn, const std::string& id) {
+  static const std::string kSelect =
+      "SELECT " + kInvocationNames + " FROM invocations WHERE invocation_id = ?";
+  auto found = first_row(conn.prepare(kSelect, id), read_invocation);
+  if (!found || !*found) {
+    return found;
+  }
+  std::vector<Invocation> one{std::move(**found)};
+  if (auto s = read_invocation_targets(conn, one); !s) {
+    return s.error();
+  }
+  return std::optional<Invocation>(std::move(one.front()));
+}
+
+namespace {
+
 Expected<std::optional<InvocationTask>> load_task(Connection& conn, const std::string& id) {
   static const std::string kSelect =
       "SELECT " + task_columns(true) + " FROM invocation_tasks WHERE invocation_task_id = ?";
@@ -41,7 +104,7 @@ Status SqliteStore::insert_invocation_rows(Connection& conn, const Invocation& i
       return s;
     }
   }
-  return {};
+  return inv.targets.empty() ? Status{} : write_invocation_targets(conn, inv);
 }
 
 Status SqliteStore::insert_invocation(const std::optional<Command>& command, const Invocation& inv,
@@ -57,27 +120,70 @@ Status SqliteStore::insert_invocation(const std::optional<Command>& command, con
 }
 
 Expected<std::optional<Invocation>> SqliteStore::get_invocation(const std::string& id) {
-  static const std::string kSelect =
-      "SELECT " + kInvocationNames + " FROM invocations WHERE invocation_id = ?";
-  return read("reading an invocation", [&](Connection& conn) {
-    return first_row(conn.prepare(kSelect, id), read_invocation);
+  return read_txn("reading an invocation",
+                  [&](Connection& conn) { return load_invocation(conn, id); });
+}
+
+Expected<Invocation> SqliteStore::modify_invocation(
+    const std::string& id, const std::function<Status(Invocation&)>& mutate) {
+  static const std::string kUpdate =
+      update_sql("invocations", column_names(kInvocationFields), "invocation_id");
+  return write("modifying an invocation", [&](Connection& conn) -> Expected<Invocation> {
+    auto found = load_invocation(conn, id);
+    if (!found) {
+      return found.error();
+    }
+    if (!*found) {
+      return Error{sc::kInvocationNotFound, "invocation " + id + " not found"};
+    }
+    Invocation inv = std::move(**found);
+    if (auto s = mutate(inv); !s) {
+      return s.error();
+    }
+    inv.invocation_id = id;
+    auto q = conn.query(kUpdate);
+    if (!q) {
+      return q.error();
+    }
+    bind_row(*q, inv, kInvocationFields);
+    if (auto s = q->bind(id).run(); !s) {
+      return s.error();
+    }
+    if (auto s = write_invocation_targets(conn, inv); !s) {
+      return s.error();
+    }
+    return inv;
   });
 }
 
 Expected<Page<Invocation>> SqliteStore::list_invocations(const InvocationQuery& iq) {
-  return read_txn("listing invocations", [&](Connection& conn) {
+  return read_txn("listing invocations", [&](Connection& conn) -> Expected<Page<Invocation>> {
     Filter f{{"invocation_id", iq.invocation_ids},
              {"command_id", iq.command_ids},
-             {"invocation_source", iq.sources}};
+             {"invocation_source", iq.sources},
+             {"repeat_mode", iq.repeat_modes}};
     if (!iq.instance_ids.empty()) {
+      // A repeat invocation targets its instances before it has any task there.
+      const std::string in = placeholders(iq.instance_ids.size());
       f.clauses.push_back(
-          "EXISTS (SELECT 1 FROM invocation_tasks t WHERE t.invocation_id = "
+          "(EXISTS (SELECT 1 FROM invocation_tasks t WHERE t.invocation_id = "
           "invocations.invocation_id AND t.instance_id IN (" +
-          placeholders(iq.instance_ids.size()) + "))");
+          in +
+          ")) OR EXISTS (SELECT 1 FROM invocation_targets g WHERE g.invocation_id = "
+          "invocations.invocation_id AND g.instance_id IN (" +
+          in + ")))");
+      f.args.insert(f.args.end(), iq.instance_ids.begin(), iq.instance_ids.end());
       f.args.insert(f.args.end(), iq.instance_ids.begin(), iq.instance_ids.end());
     }
-    return read_page(conn, Listing{"invocations", kInvocationNames, "invocation_id"}, f, iq,
-                     read_invocation);
+    auto page = read_page(conn, Listing{"invocations", kInvocationNames, "invocation_id"}, f, iq,
+                          read_invocation);
+    if (!page) {
+      return page;
+    }
+    if (auto s = read_invocation_targets(conn, page->items); !s) {
+      return s.error();
+    }
+    return page;
   });
 }
 
@@ -91,11 +197,14 @@ Expected<Page<InvocationTask>> SqliteStore::list_tasks(const TaskQuery& tq) {
     for (auto s : tq.statuses) {
       statuses.emplace_back(to_string(s));
     }
-    const Filter f{{"invocation_task_id", tq.task_ids},
-                   {"invocation_id", tq.invocation_ids},
-                   {"instance_id", tq.instance_ids},
-                   {"command_id", tq.command_ids},
-                   {"status", statuses}};
+    Filter f{{"invocation_task_id", tq.task_ids},
+             {"invocation_id", tq.invocation_ids},
+             {"instance_id", tq.instance_ids},
+             {"command_id", tq.command_ids},
+             {"status", statuses}};
+    if (tq.latest_run_only) {
+      f.clauses.emplace_back("latest_run = 1");
+    }
     // ORDER BY created_ms DESC, invocation_task_id (BINARY collation: bytewise, as here).
     const auto newest_first = [](const InvocationTask& a, const InvocationTask& b) {
       return a.created_ms != b.created_ms ? a.created_ms > b.created_ms

@@ -23,11 +23,14 @@ void Heartbeat::beat() {
   if (!ctx_.running()) {
     return;
   }
-  const nlohmann::json fields{
+  nlohmann::json fields{
       {"Version", ctx_.options.version},
       {"Environment", platform::os_name()},
       {"SupportFeatures", nlohmann::json::array({"ProcessTree", "Process", "Parameters", "Launcher",
                                                  "LiveOutput", "Cancel"})}};
+  if (!ctx_.options.boot_id.empty()) {
+    fields["BootId"] = ctx_.options.boot_id;
+  }
   ctx_.server.call("Heartbeat", fields, ctx_.guard([this](CallResult r) { answered(r); }));
 }
 

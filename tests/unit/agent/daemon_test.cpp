@@ -215,6 +215,25 @@ TEST_CASE("daemon: heartbeats follow the server's interval, sooner after a failu
   CHECK(h.server->of("Heartbeat").size() == 5);
 }
 
+TEST_CASE("daemon: every heartbeat carries the machine's boot id, when it has one") {
+  StateDir state;
+  auto options = Harness::options(state.path());
+  options.boot_id = "0f3c2a9e-5b1d-4c61-9f0e-2d7a8b6c4e11";
+  Harness h(options);
+  h.server->answers["Heartbeat"] = json{{"HeartbeatInterval", 10}};
+  h.advance(seconds(60));  // the default interval, then the server's
+  h.advance(seconds(10));
+  const auto beats = h.server->of("Heartbeat");
+  REQUIRE(beats.size() >= 2);
+  for (const auto& beat : beats) {
+    CHECK(beat.fields["BootId"] == "0f3c2a9e-5b1d-4c61-9f0e-2d7a8b6c4e11");
+  }
+  StateDir other;
+  Harness without(Harness::options(other.path()));
+  REQUIRE(without.server->of("Heartbeat").size() == 1);
+  CHECK_FALSE(without.server->of("Heartbeat")[0].fields.contains("BootId"));
+}
+
 TEST_CASE("daemon: a signature too old is signed again with the server's clock, at once") {
   StateDir state;
   Harness h(Harness::options(state.path()));

@@ -45,6 +45,9 @@ struct DaemonOptions {
   std::size_t journal_max_tasks = 10'000;
   std::uint64_t journal_max_bytes = 1ULL << 30;
   std::string version;  // sent in Heartbeat
+  // The machine's boot id (platform::boot_id, process_identity.hpp), sent in every Heartbeat so
+  // that the server sees reboots; "" sends none.
+  std::string boot_id;
   // The complete output of a task with an OutputCOSBucketUrl goes to that bucket, and one larger
   // than the report's excerpt goes to the server's output store, before the finish is reported:
   // one PutObject up to multipart_threshold, else parts of part_size (grown so that one upload

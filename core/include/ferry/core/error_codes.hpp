@@ -52,6 +52,18 @@ inline constexpr const char* kIdDuplicated = "ResourceInUse.IdDuplicated";
 
 }  // namespace ferry::codes
 
+// Cloud Assistant (ECS 2014-05-26) codes, spelled as seed 004 spells them.
+namespace ferry::codes::acs {
+
+inline constexpr const char* kMissingFrequency = "MissingParam.Frequency";
+inline constexpr const char* kInvalidFrequency = "InvalidParam.Frequency";
+inline constexpr const char* kInvalidRepeatMode = "InvalidRepeatMode.NotFound";
+// Seed 004's "The operation is not permitted": Ferry's answer to stopping or modifying an
+// invocation whose schedule has ended.
+inline constexpr const char* kOperationForbidden = "Operation.Forbidden";
+
+}  // namespace ferry::codes::acs
+
 // Authentication error codes of the Tencent Cloud API 3.0 common error set.
 namespace ferry::auth_codes {
 

@@ -87,6 +87,30 @@ struct InvocationTask {
   int64_t delivered_ms = 0;     // first handed to the agent by DescribeTasks
   int64_t last_log_index = -1;  // highest UploadTaskLog piece stored
   bool cancel_requested = false;
+  // Which run of its invocation on its instance this task is (Cloud Assistant's repeat modes
+  // run one invocation many times): 1, 2, ... per instance; the slot a Period run was fired for
+  // (0 for other runs); whether it is the instance's latest run (what a listing without
+  // IncludeHistory shows). A Once invocation's task is run 1 and the latest.
+  int64_t run_number = 1;
+  int64_t slot_ms = 0;
+  bool latest_run = true;
+};
+
+// The schedule states of a repeat invocation (Invocation::schedule_state): runs are still to
+// come, none is left (the last slot fired, or every instance had its NextRebootOnly run), or
+// StopInvocation ended it. A Once invocation has none ("").
+namespace schedule_states {
+inline constexpr const char* kScheduled = "Scheduled";
+inline constexpr const char* kFinished = "Finished";
+inline constexpr const char* kStopped = "Stopped";
+}  // namespace schedule_states
+
+// An instance a repeat invocation runs on, and how many runs it has had there (Repeats).
+struct InvocationTarget {
+  std::string instance_id;
+  int64_t repeats = 0;
+  bool stopped = false;  // StopInvocation named it: no more runs there
+  bool operator==(const InvocationTarget&) const = default;
 };
 
 struct Invocation {
@@ -107,6 +131,17 @@ struct Invocation {
   std::string output_cos_key_prefix;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
+  // Cloud Assistant's RepeatMode (Once, Period, NextRebootOnly, EveryReboot; Once for every TAT
+  // invocation) and Frequency (Period only). A repeat invocation's later runs take the content
+  // and parameters above as they are then (ModifyInvocationAttribute may change them), with
+  // parameter substitution when enable_parameter.
+  std::string repeat_mode = "Once";
+  std::string frequency;
+  bool enable_parameter = false;
+  std::string schedule_state;  // schedule_states::*; "" for Once
+  int64_t next_slot_ms = 0;    // Period: the next run; 0 when none is left
+  // A repeat invocation's instances, in the order given (a Once invocation has its tasks).
+  std::vector<InvocationTarget> targets;
 };
 
 struct RegisterCode {
@@ -140,6 +175,8 @@ struct RegisterInstance {
   int64_t last_heartbeat_ms = 0;
   std::string environment;
   std::vector<std::string> support_features;
+  // The machine's boot id as the agent last reported it (Heartbeat BootId); "" before any.
+  std::string boot_id;
 };
 
 // When an invoker fires (ScheduleSettings). Times are Unix milliseconds; 0 is "not set".

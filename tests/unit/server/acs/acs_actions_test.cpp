@@ -32,7 +32,7 @@ class AcsFixture : public ServerFixture {
   Expected<nlohmann::json> call(const std::string& action, const Args& args) {
     const AcsActionSpec* spec = actions.find(action);
     REQUIRE(spec != nullptr);
-    AcsParams params(args);
+    AcsParams params(AcsParams::Map(args.begin(), args.end()));
     return spec->handler(ApiCall{action, "LTAItest", "cn-hangzhou", "req-1"}, params);
   }
 

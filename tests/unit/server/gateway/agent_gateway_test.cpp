@@ -5,6 +5,7 @@
 #include "ferry/core/base64.hpp"
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/task.hpp"
+#include "ferry/server/domain/invocations.hpp"
 #include "gateway_test_support.hpp"
 
 using namespace ferry;
@@ -515,5 +516,38 @@ TEST_CASE("Heartbeat records the agent and tells the interval", "[gateway][heart
   CHECK((*inst)->last_heartbeat_ms == f.clock.now_ms());
   CHECK((*inst)->support_features == std::vector<std::string>{"LAUNCHER", "TERMINATION_MODE"});
   CHECK(error_code(f.agent_call(agent, "Heartbeat", {{"Environment", "BeOS"}})) ==
+        "InvalidParameterValue");
+}
+
+TEST_CASE("Heartbeat stores the BootId; a new one starts the instance's reboot runs once",
+          "[gateway][heartbeat]") {
+  Fixture f;
+  const auto code = f.add_register_code(kRegisterCodeValue);
+  auto agent = f.register_agent(code, kRegisterCodeValue);
+  const auto beat = [&](const std::string& boot_id) {
+    auto resp = f.agent_call(agent, "Heartbeat", {{"Version", "0.1.0"}, {"BootId", boot_id}});
+    REQUIRE(error_code(resp).empty());
+  };
+  domain::RunRequest r;
+  r.command.content = base64_encode("echo booted");
+  r.instance_ids = {agent.instance_id};
+  r.repeat.mode = domain::RepeatMode::kEveryReboot;
+  auto made = domain::run_command(f.ctx, r);
+  REQUIRE(made);
+  const auto runs = [&] { return f.tasks_of(made->invocation_id).size(); };
+
+  beat("boot-one");  // the first report: stored, no run
+  auto inst = f.store->get_instance(agent.instance_id);
+  REQUIRE(inst);
+  REQUIRE(*inst);
+  CHECK((*inst)->boot_id == "boot-one");
+  CHECK(runs() == 0);
+  beat("boot-one");
+  CHECK(runs() == 0);
+  beat("boot-two");
+  CHECK(runs() == 1);
+  beat("boot-two");
+  CHECK(runs() == 1);
+  CHECK(error_code(f.agent_call(agent, "Heartbeat", {{"BootId", std::string(65, 'a')}})) ==
         "InvalidParameterValue");
 }

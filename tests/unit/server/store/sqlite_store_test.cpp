@@ -115,6 +115,24 @@ void drop_invokers(RawDb& raw) {
   }
 }
 
+// Drops what schema version 5 created (repeat modes), and its row in schema_migrations.
+void drop_repeats(RawDb& raw) {
+  for (const char* sql : {"DROP TABLE invocation_boot_runs", "DROP TABLE invocation_targets",
+                          "DROP INDEX invocations_due", "DROP INDEX invocation_tasks_latest",
+                          "ALTER TABLE invocations DROP COLUMN repeat_mode",
+                          "ALTER TABLE invocations DROP COLUMN frequency",
+                          "ALTER TABLE invocations DROP COLUMN enable_parameter",
+                          "ALTER TABLE invocations DROP COLUMN schedule_state",
+                          "ALTER TABLE invocations DROP COLUMN next_slot_ms",
+                          "ALTER TABLE invocation_tasks DROP COLUMN run_number",
+                          "ALTER TABLE invocation_tasks DROP COLUMN slot_ms",
+                          "ALTER TABLE invocation_tasks DROP COLUMN latest_run",
+                          "ALTER TABLE register_instances DROP COLUMN boot_id",
+                          "DELETE FROM schema_migrations WHERE version = 5"}) {
+    raw.exec(sql);
+  }
+}
+
 // The firing of an invoker's slot `slot`, without an invocation, leaving it no next slot.
 InvokerFiring firing_of(const std::string& invoker_id, int64_t slot) {
   InvokerFiring fire;
@@ -250,6 +268,7 @@ TEST_CASE("a database of schema version 2 upgrades to presence in the store", "[
   {
     // Back to what ferry-server wrote before version 3.
     RawDb raw(f.db());
+    drop_repeats(raw);
     drop_invokers(raw);
     raw.exec("DROP TABLE agent_presence");
     raw.exec("DROP TABLE presence_servers");
@@ -260,7 +279,7 @@ TEST_CASE("a database of schema version 2 upgrades to presence in the store", "[
   auto store = f.open();
   RawDb raw(f.db());
   CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 2") ==
-        std::vector<std::vector<int64_t>>{{2, 5000}, {3, 9000}, {4, 9000}});
+        std::vector<std::vector<int64_t>>{{2, 5000}, {3, 9000}, {4, 9000}, {5, 9000}});
   // The data written before the upgrade is all there, and presence works.
   CHECK(require_value(store->get_instance("rins-1")));
   CHECK(require_value(store->get_command("cmd-1")));
@@ -283,6 +302,7 @@ TEST_CASE("a database of schema version 3 upgrades to invokers", "[store][schema
   {
     // Back to what ferry-server wrote before version 4.
     RawDb raw(f.db());
+    drop_repeats(raw);
     drop_invokers(raw);
     raw.exec("DELETE FROM schema_migrations WHERE version = 4");
     REQUIRE(raw.count("SELECT MAX(version) FROM schema_migrations") == 3);
@@ -291,7 +311,7 @@ TEST_CASE("a database of schema version 3 upgrades to invokers", "[store][schema
   auto store = f.open();
   RawDb raw(f.db());
   CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 3") ==
-        std::vector<std::vector<int64_t>>{{3, 5000}, {4, 9000}});
+        std::vector<std::vector<int64_t>>{{3, 5000}, {4, 9000}, {5, 9000}});
   CHECK(require_value(store->get_command("cmd-1")));
   CHECK(require_value(store->presence_of({"rins-1"})).size() == 1);
   require_ok(store->insert_invoker(make_invoker("ivk-1", "cmd-1", 100)));
@@ -449,4 +469,38 @@ TEST_CASE("a malformed stored value fails the read with what is malformed", "[st
   check_malformed(store->get_task("invt-1"), "task status");
   check_malformed(store->get_command("cmd-1"), "default parameter confs");
   check_malformed(store->list_instances({}), "support features");
+}
+
+TEST_CASE("a database of schema version 4 upgrades to repeat modes", "[store][schema]") {
+  SqliteFile f;
+  f.clock.set_ms(5000);
+  {
+    auto store = f.open();
+    add_instance(*store, "rins-a");
+    add_task(*store, "rins-a");
+  }
+  {
+    // Back to what ferry-server wrote before version 5.
+    RawDb raw(f.db());
+    drop_repeats(raw);
+    REQUIRE(raw.count("SELECT MAX(version) FROM schema_migrations") == 4);
+  }
+  f.clock.set_ms(9000);
+  auto store = f.open();
+  RawDb raw(f.db());
+  CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 4") ==
+        std::vector<std::vector<int64_t>>{{4, 5000}, {5, 9000}});
+  // What was there reads as a Once invocation whose one task is its first and latest run.
+  auto inv = require_value(store->get_invocation("inv-1"));
+  REQUIRE(inv);
+  CHECK(inv->repeat_mode == "Once");
+  CHECK(inv->schedule_state.empty());
+  auto task = require_value(store->get_task("invt-1"));
+  REQUIRE(task);
+  CHECK(task->run_number == 1);
+  CHECK(task->latest_run);
+  auto instance = require_value(store->get_instance("rins-a"));
+  REQUIRE(instance);
+  CHECK(instance->boot_id.empty());
+  CHECK_FALSE(require_value(store->record_boot({"rins-a", "boot-1", 9000, {}})).fired);
 }

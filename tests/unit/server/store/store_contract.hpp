@@ -110,7 +110,9 @@ inline auto fields_of(const Invocation& i) {
   return std::tie(i.invocation_id, i.command_id, i.command_name, i.description, i.parameters,
                   i.default_parameters, i.instance_kind, i.username, i.invocation_source,
                   i.command_content, i.command_type, i.timeout, i.working_directory,
-                  i.output_cos_bucket_url, i.output_cos_key_prefix, i.created_ms, i.updated_ms);
+                  i.output_cos_bucket_url, i.output_cos_key_prefix, i.created_ms, i.updated_ms,
+                  i.repeat_mode, i.frequency, i.enable_parameter, i.schedule_state, i.next_slot_ms,
+                  i.targets);
 }
 inline auto fields_of(const InvocationTask& t) {
   const CommandDocument& d = t.document;
@@ -120,7 +122,7 @@ inline auto fields_of(const InvocationTask& t) {
                   t.enable_parameter, t.parameters, t.invocation_source, t.exit_code, t.output,
                   t.dropped, t.exec_start_ms, t.exec_end_ms, t.output_url, t.output_upload_error,
                   t.error_info, t.start_ms, t.end_ms, t.created_ms, t.updated_ms, t.delivered_ms,
-                  t.last_log_index, t.cancel_requested);
+                  t.last_log_index, t.cancel_requested, t.run_number, t.slot_ms, t.latest_run);
 }
 inline auto fields_of(const RegisterCode& c) {
   return std::tie(c.register_code_id, c.value_hash, c.description, c.instance_name_prefix,
@@ -130,7 +132,8 @@ inline auto fields_of(const RegisterCode& c) {
 inline auto fields_of(const RegisterInstance& i) {
   return std::tie(i.instance_id, i.register_code_id, i.instance_name, i.machine_id, i.system_name,
                   i.host_name, i.local_ip, i.public_key, i.tags, i.created_ms, i.updated_ms,
-                  i.agent_version, i.last_heartbeat_ms, i.environment, i.support_features);
+                  i.agent_version, i.last_heartbeat_ms, i.environment, i.support_features,
+                  i.boot_id);
 }
 inline auto fields_of(const Invoker& i) {
   const InvokerSchedule& s = i.schedule;

@@ -11,6 +11,7 @@
 #include "ferry/core/error.hpp"
 #include "ferry/server/domain/commands.hpp"
 #include "ferry/server/domain/context.hpp"
+#include "ferry/server/domain/repeats.hpp"
 #include "ferry/server/model.hpp"
 
 namespace ferry::server::domain {
@@ -39,6 +40,10 @@ struct InvocationSpec {
   RunSettings run;
   std::optional<std::string> parameters;  // the caller's Parameters (a JSON object's text)
   InvocationSource source = InvocationSource::kUser;
+  // Cloud Assistant's RepeatMode and Frequency, checked with run.timeout (check_repeat's codes).
+  // Anything but Once makes no task now: the invocation keeps its instances as targets and the
+  // scheduler (Period) or the agents' boots (NextRebootOnly, EveryReboot) make the runs.
+  RepeatSpec repeat;
 };
 
 // One invocation of `command` with one task per instance, stored together (with `command` too
@@ -62,6 +67,11 @@ struct PreparedInvocation {
 // create_invocation's checks and records, without the quota check and the write.
 Expected<PreparedInvocation> prepare_invocation(ServerContext& ctx, const Command& command,
                                                 const InvocationSpec& spec);
+// One run of a stored invocation on `instance_id` at now, as its next run: a new task (new id)
+// with the invocation's content, settings and parameters as they are now (the Parameters over
+// the defaults when enable_parameter). `slot_ms`: the Period slot it is for (0: none).
+Expected<InvocationTask> make_run_task(ServerContext& ctx, const Invocation& invocation,
+                                       const std::string& instance_id, int64_t slot_ms = 0);
 // Kicks the agents of the PENDING tasks once they are stored.
 void notify_ready_tasks(ServerContext& ctx, const std::vector<InvocationTask>& tasks);
 // The Parameters rule of create_invocation alone (an invoker's Parameters are checked when it
@@ -79,6 +89,7 @@ struct RunRequest {
   bool save_command = false;
   std::optional<std::string> parameters;
   std::vector<std::string> instance_ids;  // at most ServerSettings::max_run_instances
+  RepeatSpec repeat;
 };
 struct RunResult {
   std::string command_id;
@@ -94,9 +105,15 @@ struct InvokeRequest {
   std::optional<std::string> parameters;
   std::vector<std::string> instance_ids;
   InvocationSource source = InvocationSource::kUser;
+  RepeatSpec repeat;
 };
 // Returns the InvocationId.
 Expected<std::string> invoke_command(ServerContext& ctx, const InvokeRequest& request);
+
+// The cancel of each of `tasks` that is still to run or running (decided inside the store, as
+// the agents may move them meanwhile): not started ones CANCELLED, running ones CANCELLING and
+// their agents told. Returns whether any of them was live.
+Expected<bool> cancel_tasks(ServerContext& ctx, const std::vector<InvocationTask>& tasks);
 
 // CancelInvocation: the tasks of the invocation (or those on `instance_ids`, when some are
 // named) that have not started are CANCELLED; running ones go CANCELLING and their agents are

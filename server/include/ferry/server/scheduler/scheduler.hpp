@@ -1,8 +1,9 @@
-// The scheduler: fires the due slots of every schedule in the store, on time to the second. It
+// The scheduler: fires the due slots of every schedule in the store (invokers, and Cloud
+// Assistant's Period invocations), on time to the second. It
 // sleeps until the earliest next slot (no polling tick), and wakes early when told that a
 // schedule changed (ScheduleWatcher), or after max_sleep to see what other servers on the same
-// store changed. Several servers may run one each: Store::fire_invoker lets one server fire
-// each slot.
+// store changed. Several servers may run one each: Store::fire_invokers and
+// Store::fire_repeats let one server fire each slot.
 #pragma once
 
 #include <condition_variable>
@@ -19,7 +20,7 @@ namespace ferry::server {
 struct SchedulerOptions {
   int64_t max_sleep_ms = 60'000;  // the longest sleep, for changes made by other servers
   int64_t retry_ms = 1'000;       // the wait before a slot that failed to fire is tried again
-  int64_t batch = 100;            // due invokers read from the store at a time
+  int64_t batch = 100;            // due invokers (or invocations) read from the store at a time
 };
 
 class Scheduler final : public ScheduleWatcher {

@@ -48,6 +48,7 @@ struct InvocationQuery : PageRange {
   std::vector<std::string> command_ids;
   std::vector<std::string> instance_ids;  // invocations with a task on one of these
   std::vector<std::string> sources;       // USER | INVOKER
+  std::vector<std::string> repeat_modes;  // Once | Period | NextRebootOnly | EveryReboot
 };
 
 struct TaskQuery : PageRange {
@@ -57,6 +58,8 @@ struct TaskQuery : PageRange {
   std::vector<std::string> command_ids;
   std::vector<TaskStatus> statuses;
   bool with_output = true;  // false leaves TaskResult.Output empty (HideOutput)
+  // Only each instance's latest run of its invocation (a listing without IncludeHistory).
+  bool latest_run_only = false;
 };
 
 struct RegisterInstanceQuery : TagFilter, PageRange {
@@ -90,6 +93,32 @@ struct InvokerFiring {
   // The invocation the slot made and its tasks; none when it could not make one (the record
   // says why).
   std::optional<Invocation> invocation;
+  std::vector<InvocationTask> tasks;
+};
+
+// One slot of a Period invocation fired (fire_repeats): written, all or nothing, when the slot is
+// still the invocation's next one and its schedule is Scheduled.
+struct RepeatFiring {
+  std::string invocation_id;
+  int64_t slot_ms = 0;       // must be the stored next_slot_ms
+  int64_t next_slot_ms = 0;  // the slot after it; 0: none left, the schedule becomes Finished
+  int64_t now_ms = 0;        // the invocation's updated_ms
+  // One run per target instance; the store numbers each (run_number), makes it the latest run
+  // and counts it, skipping targets stopped or gone meanwhile.
+  std::vector<InvocationTask> tasks;
+};
+// What a firing or a boot wrote: the runs stored, as stored.
+struct RunsFired {
+  bool fired = false;
+  std::vector<InvocationTask> tasks;
+};
+
+// An agent reported its machine's boot id (record_boot), with a run prepared for each
+// reboot-mode invocation on the instance (reboot_invocations), used only if it booted.
+struct BootReport {
+  std::string instance_id;
+  std::string boot_id;
+  int64_t now_ms = 0;
   std::vector<InvocationTask> tasks;
 };
 
@@ -135,13 +164,43 @@ class Store {
   virtual Expected<Page<Command>> list_commands(const CommandQuery& q) = 0;
   virtual Expected<int64_t> count_saved_commands() = 0;
 
-  // Invocations and their tasks, created together (and the command, when `command` is set):
-  // all or none.
+  // Invocations and their tasks (a repeat invocation: its targets, and no task yet), created
+  // together (and the command, when `command` is set): all or none. Reads give the targets.
   virtual Status insert_invocation(const std::optional<Command>& command,
                                    const Invocation& invocation,
                                    const std::vector<InvocationTask>& tasks) = 0;
   virtual Expected<std::optional<Invocation>> get_invocation(const std::string& id) = 0;
   virtual Expected<Page<Invocation>> list_invocations(const InvocationQuery& q) = 0;
+
+  // Replaces the invocation (same id) and its targets through `mutate` inside one transaction;
+  // a mutate error aborts. kInvocationNotFound when missing.
+  virtual Expected<Invocation> modify_invocation(
+      const std::string& id, const std::function<Status(Invocation&)>& mutate) = 0;
+
+  // Cloud Assistant's repeat modes. The scheduler's reads, like due_invokers and
+  // next_invoker_slot: Scheduled invocations whose next slot is due by `until_ms`, earliest
+  // first, at most `limit`; the earliest next slot of any (nullopt when none). Both indexed.
+  virtual Expected<std::vector<Invocation>> due_repeat_invocations(int64_t until_ms,
+                                                                   int64_t limit) = 0;
+  virtual Expected<std::optional<int64_t>> next_repeat_slot() = 0;
+  // Fires Period slots, each exactly once, in one transaction. Each firing is decided on its
+  // own: when the invocation is Scheduled and its next_slot_ms is still f.slot_ms, it moves to
+  // f.next_slot_ms (0: Finished) and the runs are stored (RepeatFiring::tasks); otherwise
+  // nothing is written and fired is false (another server fired it, or it was stopped or
+  // changed). An error rolls the whole batch back.
+  virtual Expected<std::vector<RunsFired>> fire_repeats(
+      const std::vector<RepeatFiring>& firings) = 0;
+  // Scheduled NextRebootOnly and EveryReboot invocations with `instance_id` among their
+  // targets, not stopped there (for NextRebootOnly: not run there yet).
+  virtual Expected<std::vector<Invocation>> reboot_invocations(const std::string& instance_id) = 0;
+  // Stores the boot id an agent reported, in one transaction. The first ever report, or the
+  // same boot id again, only stores it (fired false). A different one is a boot: each of
+  // r.tasks is stored as a run of its invocation unless that invocation already has a run for
+  // (instance, boot id) (the key of a table of its own, so that two servers cannot both make
+  // it), is no longer Scheduled, its target was stopped, or it is NextRebootOnly and ran there
+  // already; a NextRebootOnly invocation whose targets have all run is Finished.
+  // kInstanceNotFound for an unknown instance.
+  virtual Expected<RunsFired> record_boot(const BootReport& r) = 0;
 
   // Tasks.
   virtual Expected<std::optional<InvocationTask>> get_task(const std::string& id) = 0;

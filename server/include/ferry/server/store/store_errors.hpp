@@ -14,6 +14,7 @@ inline constexpr const char* kInstanceNotFound = "Store.InstanceNotFound";
 inline constexpr const char* kInvocationTaskNotFound = "Store.TaskNotFound";
 inline constexpr const char* kRegisterCodeNotFound = "Store.RegisterCodeNotFound";
 inline constexpr const char* kInvokerNotFound = "Store.InvokerNotFound";
+inline constexpr const char* kInvocationNotFound = "Store.InvocationNotFound";
 // A saved command already has the name.
 inline constexpr const char* kCommandNameDuplicated = "Store.CommandNameTaken";
 // register_instance, checked in this order after the code was found.
