@@ -16,6 +16,7 @@ void register_acs_actions(AcsActionRegistry& actions, ServerContext& ctx) {
       {"DescribeInvocations", &acs::describe_invocations},
       {"DescribeInvocationResults", &acs::describe_invocation_results},
       {"StopInvocation", &acs::stop_invocation},
+      {"ModifyInvocationAttribute", &acs::modify_invocation_attribute},
       {"DescribeCloudAssistantStatus", &acs::describe_cloud_assistant_status},
       {"CreateActivation", &acs::create_activation},
       {"DescribeActivations", &acs::describe_activations},

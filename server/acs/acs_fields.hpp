@@ -29,8 +29,9 @@ class AcsFields {
   std::optional<std::vector<std::string>> opt_list(std::string_view name,
                                                    std::size_t max = kMaxItems);
   // Name.N.Key for each key, "" for a key not given; nullopt when none is given.
-  std::optional<std::vector<AcsParams::Object>> opt_objects(
-      std::string_view name, std::initializer_list<std::string> keys, std::size_t max = kMaxItems);
+  std::optional<std::vector<AcsParams::Object>> opt_objects(std::string_view name,
+                                                            std::initializer_list<std::string> keys,
+                                                            std::size_t max = kMaxItems);
 
   // Records `error` unless one is recorded already.
   void fail(Error error);

@@ -32,7 +32,7 @@ nlohmann::json command_json(const Command& c, bool plain_text, int64_t invoke_ti
 nlohmann::json invocation_json(const domain::InvocationSummary& s, bool plain_text,
                                bool include_output);
 nlohmann::json result_json(const domain::TaskView& view, const Invocation& invocation,
-                           bool plain_text, int64_t repeats);
+                           bool plain_text);
 nlohmann::json activation_json(const RegisterCode& code);
 nlohmann::json managed_instance_json(const domain::InstanceView& view);
 
@@ -47,6 +47,7 @@ Reply invoke_command(ServerContext& ctx, AcsFields& p);
 Reply describe_invocations(ServerContext& ctx, AcsFields& p);
 Reply describe_invocation_results(ServerContext& ctx, AcsFields& p);
 Reply stop_invocation(ServerContext& ctx, AcsFields& p);
+Reply modify_invocation_attribute(ServerContext& ctx, AcsFields& p);
 // instances and activations
 Reply describe_cloud_assistant_status(ServerContext& ctx, AcsFields& p);
 Reply create_activation(ServerContext& ctx, AcsFields& p);

@@ -9,6 +9,7 @@
 #include "ferry/server/acs/acs_codes.hpp"
 #include "ferry/server/domain/commands.hpp"
 #include "ferry/server/domain/invocations.hpp"
+#include "ferry/server/domain/repeats.hpp"
 #include "ferry/server/domain/text.hpp"
 #include "ferry/server/domain/value_rules.hpp"
 
@@ -17,8 +18,8 @@ namespace {
 
 // The settings of a run that this server does not carry out yet are refused, never dropped.
 void refuse_unsupported_run_settings(AcsFields& p) {
-  for (const char* name : {"ContainerId", "ContainerName", "TerminationMode", "Frequency",
-                           "WindowsPasswordName", "ClientToken"}) {
+  for (const char* name :
+       {"ContainerId", "ContainerName", "TerminationMode", "WindowsPasswordName", "ClientToken"}) {
     if (auto v = p.opt_string(name); v && !v->empty()) {
       p.fail(Error{"Operation.Forbidden",
                    std::string(name) + " is not supported by this server yet."});
@@ -27,17 +28,20 @@ void refuse_unsupported_run_settings(AcsFields& p) {
   }
 }
 
-// RepeatMode: Once only, for now; other modes are refused by name.
-void read_repeat_mode(AcsFields& p) {
-  const auto mode = p.opt_string("RepeatMode");
-  if (!mode || mode->empty() || *mode == "Once") {
-    return;
+// RepeatMode and Frequency, checked with the run's timeout (domain::resolve_repeat's codes).
+struct RepeatText {
+  std::optional<std::string> mode;
+  std::optional<std::string> frequency;
+};
+RepeatText read_repeat(AcsFields& p) {
+  RepeatText r{p.opt_string("RepeatMode"), p.opt_string("Frequency")};
+  if (r.mode && r.mode->empty()) {
+    r.mode.reset();
   }
-  if (*mode == "Period" || *mode == "NextRebootOnly" || *mode == "EveryReboot") {
-    p.fail(Error{"Operation.Forbidden", "RepeatMode " + *mode + " is not supported yet."});
-    return;
+  if (r.frequency && r.frequency->empty()) {
+    r.frequency.reset();
   }
-  p.fail(Error{codes::acs::kRepeatModeNotFound, "The specified repeat mode does not exist."});
+  return r;
 }
 
 std::optional<std::string> read_username(AcsFields& p) {
@@ -50,12 +54,6 @@ std::optional<std::string> read_username(AcsFields& p) {
     return std::nullopt;
   }
   return username;
-}
-
-// The tasks of an invocation on one instance, newest first; the number of runs.
-int64_t runs_on(const std::vector<InvocationTask>& tasks, const std::string& instance_id) {
-  return std::count_if(tasks.begin(), tasks.end(),
-                       [&](const InvocationTask& t) { return t.instance_id == instance_id; });
 }
 
 // The summary with its tasks' outputs (a listing reads tasks without them), the live output of
@@ -96,7 +94,7 @@ Reply run_command(ServerContext& ctx, AcsFields& p) {
   r.command.username = read_username(p);
   r.command.enable_parameter = p.opt_bool("EnableParameter");
   r.command.tags = read_tags(p);
-  read_repeat_mode(p);
+  const RepeatText repeat = read_repeat(p);
   refuse_unsupported_run_settings(p);
   const auto parameters = p.opt_string("Parameters");
   r.instance_ids =
@@ -111,6 +109,13 @@ Reply run_command(ServerContext& ctx, AcsFields& p) {
     return resolved.error();
   }
   r.parameters = *resolved;
+  auto spec = domain::resolve_repeat(repeat.mode, repeat.frequency,
+                                     r.command.timeout.value_or(kDefaultTimeoutSeconds),
+                                     ctx.clock.now_ms());
+  if (!spec) {
+    return spec.error();
+  }
+  r.repeat = *spec;
   auto result = domain::run_command(ctx, r);
   if (!result) {
     return to_acs_error(result.error());
@@ -125,7 +130,7 @@ Reply invoke_command(ServerContext& ctx, AcsFields& p) {
   r.overrides.timeout = p.opt_int("Timeout");
   r.overrides.username = read_username(p);
   read_launcher(p);
-  read_repeat_mode(p);
+  const RepeatText repeat = read_repeat(p);
   refuse_unsupported_run_settings(p);
   const auto parameters = p.opt_string("Parameters");
   r.instance_ids =
@@ -142,6 +147,13 @@ Reply invoke_command(ServerContext& ctx, AcsFields& p) {
     return resolved.error();
   }
   r.parameters = *resolved;
+  auto spec =
+      domain::resolve_repeat(repeat.mode, repeat.frequency,
+                             r.overrides.timeout.value_or(command->timeout), ctx.clock.now_ms());
+  if (!spec) {
+    return spec.error();
+  }
+  r.repeat = *spec;
   auto id = domain::invoke_command(ctx, r);
   if (!id) {
     return to_acs_error(id.error());
@@ -165,7 +177,14 @@ Reply describe_invocations(ServerContext& ctx, AcsFields& p) {
   const auto invoke_status = p.opt_string("InvokeStatus");
   const bool include_output = p.opt_bool("IncludeOutput").value_or(false);
   const bool plain = read_plain_text(p);
-  read_repeat_mode(p);
+  if (auto mode = p.opt_string("RepeatMode"); mode && !mode->empty()) {
+    auto parsed = domain::parse_repeat_mode(*mode);
+    if (!parsed) {
+      p.fail(Error{codes::acs::kInvalidRepeatMode, "The specified repeat mode does not exist."});
+    } else {
+      q.repeat_modes = {std::string(domain::to_string(*parsed))};
+    }
+  }
   const Paging paging = read_paging(p);
   if (auto s = p.finish(); !s) {
     return s.error();
@@ -185,12 +204,12 @@ Reply describe_invocations(ServerContext& ctx, AcsFields& p) {
     }
     for (const auto& s : page->items) {
       if (filtered) {
-        const auto words = invocation_status_words(s.tasks);
+        const std::string_view status = domain::acs_invocation_status(s.invocation, s.tasks).status;
         if ((command_name && !command_name->empty() &&
              s.invocation.command_name != *command_name) ||
             (command_type && s.invocation.command_type != *command_type) ||
-            (invoke_status && !invoke_status->empty() && words.invoke_status != *invoke_status &&
-             words.invocation_status != *invoke_status)) {
+            (invoke_status && !invoke_status->empty() && status != *invoke_status &&
+             domain::legacy_invoke_status(status) != *invoke_status)) {
           continue;
         }
         ++total;
@@ -241,9 +260,8 @@ Reply describe_invocation_results(ServerContext& ctx, AcsFields& p) {
                    "InvokeRecordStatus must be Running, Finished, Failed or Stopped."});
     }
   }
-  // Every run of an invocation is one task: with Once there is one per instance, so the
-  // history and the latest runs are the same list.
-  p.opt_bool("IncludeHistory");
+  // Every run is a task of the invocation; without IncludeHistory only each instance's latest.
+  q.latest_run_only = !p.opt_bool("IncludeHistory").value_or(false);
   const bool plain = read_plain_text(p);
   const Paging paging = read_paging(p);
   if (auto s = p.finish(); !s) {
@@ -256,7 +274,6 @@ Reply describe_invocation_results(ServerContext& ctx, AcsFields& p) {
     return to_acs_error(page.error());
   }
   std::map<std::string, Invocation> invocations;
-  std::map<std::string, std::vector<InvocationTask>> tasks_of;
   nlohmann::json results = nlohmann::json::array();
   for (const auto& view : page->items) {
     const std::string& id = view.task.invocation_id;
@@ -266,14 +283,8 @@ Reply describe_invocation_results(ServerContext& ctx, AcsFields& p) {
         return to_acs_error(inv.error());
       }
       invocations[id] = inv->value_or(Invocation{});
-      auto tasks = domain::invocation_tasks(ctx.store, {id});
-      if (!tasks) {
-        return to_acs_error(tasks.error());
-      }
-      tasks_of[id] = std::move(*tasks);
     }
-    results.push_back(
-        result_json(view, invocations[id], plain, runs_on(tasks_of[id], view.task.instance_id)));
+    results.push_back(result_json(view, invocations[id], plain));
   }
   nlohmann::json inner{{"InvocationResults", {{"InvocationResult", std::move(results)}}}};
   write_paging(inner, paging, page->total);
@@ -282,20 +293,52 @@ Reply describe_invocation_results(ServerContext& ctx, AcsFields& p) {
 
 Reply stop_invocation(ServerContext& ctx, AcsFields& p) {
   const std::string id = p.req_string("InvokeId");
-  auto instance_ids = p.opt_list("InstanceId");
+  const auto instance_ids = p.opt_list("InstanceId");
   if (auto s = p.finish(); !s) {
     return s.error();
   }
-  if (instance_ids && instance_ids->empty()) {
-    instance_ids.reset();
-  }
-  if (auto s = domain::cancel_invocation(ctx, id, instance_ids); !s) {
-    // Stopping what has already ended changes nothing: the call is done.
-    if (s.error().code != codes::kInvalidParameterValue) {
-      return to_acs_error(s.error());
-    }
+  if (auto s = domain::stop_invocation(ctx, id, instance_ids.value_or(std::vector<std::string>{}));
+      !s) {
+    return to_acs_error(s.error());
   }
   return nlohmann::json::object();
+}
+
+Reply modify_invocation_attribute(ServerContext& ctx, AcsFields& p) {
+  const std::string id = p.req_string("InvokeId");
+  domain::ScheduleChanges changes;
+  changes.frequency = p.opt_string("Frequency");
+  changes.content = read_content(p, kMaxRunContent, false);
+  const auto parameters = p.opt_string("Parameters");
+  p.opt_bool("EnableParameter");  // the invocation keeps its command's setting
+  if (auto ids = p.opt_list("InstanceId"); ids && !ids->empty()) {
+    p.fail(Error{"Operation.Forbidden",
+                 "InstanceId.N: an invocation's instances cannot be changed here."});
+  }
+  if (auto s = p.finish(); !s) {
+    return s.error();
+  }
+  auto found = ctx.store.get_invocation(id);
+  if (!found) {
+    return to_acs_error(found.error());
+  }
+  if (!*found) {
+    return Error{codes::acs::kInvokeIdNotFound, "The specified invocation does not exist."};
+  }
+  const Invocation& inv = **found;
+  if (parameters || changes.content) {
+    auto resolved =
+        resolve_parameters(parameters ? parameters : std::optional<std::string>(),
+                           inv.enable_parameter, changes.content.value_or(inv.command_content));
+    if (!resolved) {
+      return resolved.error();
+    }
+    changes.parameters = resolved->value_or("");
+  }
+  if (auto s = domain::modify_invocation_schedule(ctx, id, changes); !s) {
+    return to_acs_error(s.error());
+  }
+  return nlohmann::json{{"CommandId", inv.command_id}};
 }
 
 }  // namespace ferry::server::acs

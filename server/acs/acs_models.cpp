@@ -7,6 +7,7 @@
 #include "ferry/core/base64.hpp"
 #include "ferry/core/parameters.hpp"
 #include "ferry/server/acs/acs_codes.hpp"
+#include "ferry/server/domain/repeats.hpp"
 
 namespace ferry::server::acs {
 namespace {
@@ -76,39 +77,61 @@ nlohmann::json command_json(const Command& c, bool plain_text, int64_t invoke_ti
   };
 }
 
+namespace {
+
+// The times, ErrorCode and exit code of one run, as InvokeInstance and InvocationResult show
+// them.
+void add_run_fields(nlohmann::json& item, const InvocationTask& t) {
+  const TaskStatusWords words = task_status_words(t);
+  item["Dropped"] = t.dropped;
+  item["ErrorCode"] = words.error_code;
+  item["ErrorInfo"] = t.error_info;
+  item["StartTime"] = acs_time(t.exec_start_ms != 0 ? t.exec_start_ms : t.start_ms);
+  item["StopTime"] = (t.status == TaskStatus::kCancelled || t.status == TaskStatus::kTerminated)
+                         ? acs_time(t.end_ms)
+                         : std::string();
+  if (t.exit_code) {
+    item["ExitCode"] = *t.exit_code;
+  }
+}
+
+}  // namespace
+
 nlohmann::json invocation_json(const domain::InvocationSummary& s, bool plain_text,
                                bool include_output) {
   const Invocation& inv = s.invocation;
+  const domain::AcsInvocationStatus status = domain::acs_invocation_status(inv, s.tasks);
   nlohmann::json instances = nlohmann::json::array();
-  for (const auto& t : s.tasks) {
-    const TaskStatusWords words = task_status_words(t);
+  for (const auto& i : status.instances) {
     nlohmann::json item{
-        {"InstanceId", t.instance_id},
-        {"InvocationStatus", words.invocation_status},
-        {"InstanceInvokeStatus", words.record_status},
-        {"Dropped", t.dropped},
-        {"Repeats", t.start_ms != 0 ? 1 : 0},
-        {"ErrorCode", words.error_code},
-        {"ErrorInfo", t.error_info},
-        {"CreationTime", acs_time(t.created_ms)},
-        {"StartTime", acs_time(t.exec_start_ms != 0 ? t.exec_start_ms : t.start_ms)},
-        {"FinishTime", acs_time(t.exec_end_ms != 0 ? t.exec_end_ms : t.end_ms)},
-        {"StopTime", (t.status == TaskStatus::kCancelled || t.status == TaskStatus::kTerminated)
-                         ? acs_time(t.end_ms)
-                         : std::string()},
-        {"UpdateTime", acs_time(task_update_ms(t))},
-        {"Timed", false},
+        {"InstanceId", i.instance_id},
+        {"InvocationStatus", i.status},
+        {"InstanceInvokeStatus", domain::legacy_invoke_status(i.status)},
+        {"Repeats", i.repeats},
+        {"Timed", inv.repeat_mode != "Once"},
         {"OssOutputDelivery", ""},
+        {"CreationTime", acs_time(inv.created_ms)},
+        {"UpdateTime", acs_time(inv.updated_ms)},
+        {"Dropped", 0},
+        {"ErrorCode", ""},
+        {"ErrorInfo", ""},
+        {"StartTime", ""},
+        {"FinishTime", ""},
+        {"StopTime", ""},
     };
-    if (t.exit_code) {
-      item["ExitCode"] = *t.exit_code;
-    }
-    if (include_output) {
-      item["Output"] = output_of(t.output, plain_text);
+    if (const InvocationTask* t = i.latest) {
+      add_run_fields(item, *t);
+      item["CreationTime"] = acs_time(t->created_ms);
+      item["FinishTime"] = acs_time(t->exec_end_ms != 0 ? t->exec_end_ms : t->end_ms);
+      item["UpdateTime"] = acs_time(task_update_ms(*t));
+      if (include_output) {
+        item["Output"] = output_of(t->output, plain_text);
+      }
+    } else if (include_output) {
+      item["Output"] = "";
     }
     instances.push_back(std::move(item));
   }
-  const InvocationStatusWords words = invocation_status_words(s.tasks);
   return {
       {"InvokeId", inv.invocation_id},
       {"CommandId", inv.command_id},
@@ -116,11 +139,11 @@ nlohmann::json invocation_json(const domain::InvocationSummary& s, bool plain_te
       {"CommandType", acs_command_type(inv.command_type)},
       {"CommandDescription", inv.description},
       {"CommandContent", shown_content(inv.command_content, plain_text)},
-      {"InvocationStatus", words.invocation_status},
-      {"InvokeStatus", words.invoke_status},
-      {"RepeatMode", "Once"},
-      {"Frequency", ""},
-      {"Timed", false},
+      {"InvocationStatus", status.status},
+      {"InvokeStatus", domain::legacy_invoke_status(status.status)},
+      {"RepeatMode", inv.repeat_mode},
+      {"Frequency", inv.frequency},
+      {"Timed", inv.repeat_mode != "Once"},
       {"Timeout", inv.timeout},
       {"Parameters", inv.parameters.empty() ? std::string("{}") : inv.parameters},
       {"Username", inv.username},
@@ -135,8 +158,7 @@ nlohmann::json invocation_json(const domain::InvocationSummary& s, bool plain_te
   };
 }
 
-nlohmann::json result_json(const domain::TaskView& view, const Invocation& inv, bool plain_text,
-                           int64_t repeats) {
+nlohmann::json result_json(const domain::TaskView& view, const Invocation& inv, bool plain_text) {
   const InvocationTask& t = view.task;
   const TaskStatusWords words = task_status_words(t);
   const std::string output = view.live_log
@@ -149,15 +171,8 @@ nlohmann::json result_json(const domain::TaskView& view, const Invocation& inv, 
       {"InvocationStatus", words.invocation_status},
       {"InvokeRecordStatus", words.record_status},
       {"Output", output},
-      {"Dropped", t.dropped},
-      {"Repeats", repeats},
-      {"ErrorCode", words.error_code},
-      {"ErrorInfo", t.error_info},
-      {"StartTime", acs_time(t.exec_start_ms != 0 ? t.exec_start_ms : t.start_ms)},
+      {"Repeats", t.run_number},
       {"FinishedTime", acs_time(t.exec_end_ms != 0 ? t.exec_end_ms : t.end_ms)},
-      {"StopTime", (t.status == TaskStatus::kCancelled || t.status == TaskStatus::kTerminated)
-                       ? acs_time(t.end_ms)
-                       : std::string()},
       {"Username", inv.username},
       {"ContainerId", ""},
       {"ContainerName", ""},
@@ -166,9 +181,7 @@ nlohmann::json result_json(const domain::TaskView& view, const Invocation& inv, 
       {"OssOutputDelivery", ""},
       {"Tags", tags_json({})},
   };
-  if (t.exit_code) {
-    r["ExitCode"] = *t.exit_code;
-  }
+  add_run_fields(r, t);
   return r;
 }
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "ferry/core/error.hpp"
 #include "acs_fields.hpp"
+#include "ferry/core/error.hpp"
 #include "ferry/server/domain/context.hpp"
 #include "ferry/server/model.hpp"
 

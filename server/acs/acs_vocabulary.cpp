@@ -7,6 +7,7 @@
 #include "ferry/core/error_codes.hpp"
 #include "ferry/core/time.hpp"
 #include "ferry/server/acs/acs_codes.hpp"
+#include "ferry/server/domain/repeats.hpp"
 #include "ferry/server/store/store_errors.hpp"
 
 namespace ferry::server::acs {
@@ -31,10 +32,33 @@ std::string start_failure_code(const InvocationTask& t) {
   if (starts_with(info, codes::kInvalidWorkingDirectory)) {
     return "DirectoryNotExists";
   }
-  if (starts_with(info, "ContainerNotFound") || starts_with(info, "ContainerRuntimeNotFound")) {
-    return "InstanceNotRunning";
+  // A container task whose runtime the machine lacks cannot run there at all; a container that
+  // is missing or stopped is an execution failure (ErrorInfo names which).
+  if (starts_with(info, "ContainerRuntimeNotFound")) {
+    return "CommandNotApplicable";
   }
   return "ExecutionException";
+}
+
+// The ErrorCode of how a run ended.
+std::string error_code_of(const InvocationTask& t) {
+  switch (t.status) {
+    case TaskStatus::kFailed:
+      return "ExitCodeNonzero";
+    case TaskStatus::kTimeout:
+      return "ExecutionTimeout";
+    case TaskStatus::kTaskTimeout:
+      // The whole task's time ran out: before the agent took it, a delivery that timed out.
+      return t.start_ms == 0 ? "DeliveryTimeout" : "ExecutionTimeout";
+    case TaskStatus::kDeliverFailed:
+      return t.delivered_ms == 0 ? "ClientNotRunning" : "DeliveryTimeout";
+    case TaskStatus::kStartFailed:
+      return start_failure_code(t);
+    case TaskStatus::kTerminated:
+      return "ExecutionInterrupted";
+    default:
+      return "";
+  }
 }
 
 }  // namespace
@@ -73,35 +97,8 @@ std::string acs_time(int64_t ms) {
 }
 
 TaskStatusWords task_status_words(const InvocationTask& t) {
-  switch (t.status) {
-    case TaskStatus::kPending:
-    case TaskStatus::kDelivering:
-    case TaskStatus::kDeliverDelayed:
-      return {"Pending", "Running", ""};
-    case TaskStatus::kRunning:
-      return {"Running", "Running", ""};
-    case TaskStatus::kCancelling:
-      return {"Stopping", "Running", ""};
-    case TaskStatus::kSuccess:
-      return {"Success", "Finished", ""};
-    case TaskStatus::kFailed:
-      return {"Failed", "Failed", "ExitCodeNonzero"};
-    case TaskStatus::kTimeout:
-      return {"Timeout", "Failed", "ExecutionTimeout"};
-    case TaskStatus::kTaskTimeout:
-      // The whole task's time ran out: before the agent took it, a delivery that timed out.
-      return t.start_ms == 0 ? TaskStatusWords{"Failed", "Failed", "DeliveryTimeout"}
-                             : TaskStatusWords{"Timeout", "Failed", "ExecutionTimeout"};
-    case TaskStatus::kDeliverFailed:
-      return {"Failed", "Failed", t.delivered_ms == 0 ? "ClientNotRunning" : "DeliveryTimeout"};
-    case TaskStatus::kStartFailed:
-      return {"Failed", "Failed", start_failure_code(t)};
-    case TaskStatus::kCancelled:
-      return {"Cancelled", "Stopped", ""};
-    case TaskStatus::kTerminated:
-      return {"Terminated", "Stopped", "ExecutionInterrupted"};
-  }
-  return {"Failed", "Failed", "ExecutionException"};
+  const std::string_view status = domain::acs_task_status(t.status);
+  return {status, domain::legacy_invoke_status(status), error_code_of(t)};
 }
 
 std::vector<TaskStatus> statuses_of_record_status(std::string_view record_status) {
@@ -119,48 +116,6 @@ std::vector<TaskStatus> statuses_of_record_status(std::string_view record_status
     return {S::kCancelled, S::kTerminated};
   }
   return {};
-}
-
-InvocationStatusWords invocation_status_words(const std::vector<InvocationTask>& tasks) {
-  int pending = 0;
-  int running = 0;
-  int stopping = 0;
-  int success = 0;
-  int failed = 0;
-  int stopped = 0;
-  for (const auto& t : tasks) {
-    const std::string_view s = task_status_words(t).invocation_status;
-    if (s == "Pending") {
-      ++pending;
-    } else if (s == "Running") {
-      ++running;
-    } else if (s == "Stopping") {
-      ++stopping;
-    } else if (s == "Success") {
-      ++success;
-    } else if (s == "Cancelled" || s == "Terminated") {
-      ++stopped;
-    } else {
-      ++failed;
-    }
-  }
-  if (stopping > 0) {
-    return {"Stopping", "Running"};
-  }
-  if (running > 0 || (pending > 0 && pending < static_cast<int>(tasks.size()))) {
-    return {"Running", "Running"};
-  }
-  if (pending > 0 || tasks.empty()) {
-    return {"Pending", "Running"};
-  }
-  if (stopped > 0) {
-    return {"Stopped", "Stopped"};
-  }
-  if (failed == 0) {
-    return {"Success", "Finished"};
-  }
-  return success == 0 ? InvocationStatusWords{"Failed", "Failed"}
-                      : InvocationStatusWords{"PartialFailed", "Failed"};
 }
 
 Error to_acs_error(Error error) {

@@ -21,25 +21,18 @@ std::string_view acs_command_type(std::string_view ferry_type);
 // A time as Cloud Assistant writes it: "2024-05-01T08:00:00Z"; "" for 0 (not yet).
 std::string acs_time(int64_t ms);
 
-// What one task is, in Cloud Assistant's per-instance words.
+// What one run (task) is, in Cloud Assistant's words: its status (domain::acs_task_status), the
+// legacy InvokeRecordStatus, and the ErrorCode of how it ended ("" when none).
 struct TaskStatusWords {
-  std::string_view invocation_status;  // Pending, Running, Success, Failed, Timeout, ...
-  std::string_view record_status;      // the legacy InvokeRecordStatus / InstanceInvokeStatus
-  std::string error_code;              // "" when none (ExitCodeNonzero, ExecutionTimeout, ...)
+  std::string_view invocation_status;
+  std::string_view record_status;
+  std::string error_code;
 };
 TaskStatusWords task_status_words(const InvocationTask& task);
 
 // The task statuses a legacy InvokeRecordStatus (Running, Finished, Failed, Stopped) stands
 // for; empty for another word.
 std::vector<TaskStatus> statuses_of_record_status(std::string_view record_status);
-
-// The whole invocation's InvocationStatus and the legacy InvokeStatus, from its tasks'
-// per-instance statuses (Pending, Running, Success, Failed, PartialFailed, Stopping, Stopped).
-struct InvocationStatusWords {
-  std::string_view invocation_status;
-  std::string_view invoke_status;  // Running, Finished, Failed, Stopped
-};
-InvocationStatusWords invocation_status_words(const std::vector<InvocationTask>& tasks);
 
 // A domain error in Cloud Assistant's codes: Ferry's vocabulary (the TAT codes) mapped where
 // the Cloud Assistant API has its own word, left as it is otherwise. The message stays.

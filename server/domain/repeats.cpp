@@ -427,34 +427,6 @@ bool is_live(TaskStatus s) {
   return !is_final(s);
 }
 
-std::string_view instance_status_of(TaskStatus s) {
-  switch (s) {
-    case TaskStatus::kPending:
-    case TaskStatus::kDelivering:
-    case TaskStatus::kDeliverDelayed:
-      return "Pending";
-    case TaskStatus::kRunning:
-      return "Running";
-    case TaskStatus::kSuccess:
-      return "Success";
-    case TaskStatus::kFailed:
-    case TaskStatus::kStartFailed:
-      return "Failed";
-    case TaskStatus::kTimeout:
-    case TaskStatus::kTaskTimeout:
-      return "Timeout";
-    case TaskStatus::kDeliverFailed:
-      return "Aborted";
-    case TaskStatus::kCancelling:
-      return "Stopping";
-    case TaskStatus::kCancelled:
-      return "Cancelled";
-    case TaskStatus::kTerminated:
-      return "Terminated";
-  }
-  return "Failed";
-}
-
 }  // namespace
 
 Status stop_invocation(ServerContext& ctx, const std::string& id,
@@ -597,6 +569,34 @@ Status modify_invocation_schedule(ServerContext& ctx, const std::string& id,
   return {};
 }
 
+std::string_view acs_task_status(TaskStatus s) {
+  switch (s) {
+    case TaskStatus::kPending:
+    case TaskStatus::kDelivering:
+    case TaskStatus::kDeliverDelayed:
+      return "Pending";
+    case TaskStatus::kRunning:
+      return "Running";
+    case TaskStatus::kSuccess:
+      return "Success";
+    case TaskStatus::kFailed:
+    case TaskStatus::kStartFailed:
+      return "Failed";
+    case TaskStatus::kTimeout:
+    case TaskStatus::kTaskTimeout:
+      return "Timeout";
+    case TaskStatus::kDeliverFailed:
+      return "Aborted";
+    case TaskStatus::kCancelling:
+      return "Stopping";
+    case TaskStatus::kCancelled:
+      return "Cancelled";
+    case TaskStatus::kTerminated:
+      return "Terminated";
+  }
+  return "Failed";
+}
+
 AcsInvocationStatus acs_invocation_status(const Invocation& inv,
                                           const std::vector<InvocationTask>& latest_tasks) {
   AcsInvocationStatus out;
@@ -612,19 +612,19 @@ AcsInvocationStatus acs_invocation_status(const Invocation& inv,
   };
   if (inv.targets.empty()) {
     for (const auto& t : latest_tasks) {
-      out.instances.push_back({t.instance_id, instance_status_of(t.status), t.run_number, &t});
+      out.instances.push_back({t.instance_id, acs_task_status(t.status), t.run_number, &t});
     }
   }
   for (const auto& target : inv.targets) {
     InstanceStatus s{target.instance_id, "", target.repeats, latest_on(target.instance_id)};
     if (s.latest != nullptr && is_live(s.latest->status)) {
-      s.status = instance_status_of(s.latest->status);
+      s.status = acs_task_status(s.latest->status);
     } else if (scheduled && !target.stopped) {
       s.status = "Scheduled";
     } else if (target.stopped || inv.schedule_state == schedule_states::kStopped) {
       s.status = "Cancelled";
     } else {
-      s.status = s.latest != nullptr ? instance_status_of(s.latest->status) : "Cancelled";
+      s.status = s.latest != nullptr ? acs_task_status(s.latest->status) : "Cancelled";
     }
     out.instances.push_back(s);
   }

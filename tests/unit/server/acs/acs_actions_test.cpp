@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ferry/core/base64.hpp"
+#include "ferry/server/domain/repeats.hpp"
 #include "server_fixture.hpp"
 
 namespace ferry::test {
@@ -343,8 +344,8 @@ TEST_CASE_METHOD(AcsFixture, "InvokeCommand runs a kept command; StopInvocation 
   CHECK(inv["InvocationStatus"] == "Stopped");
   CHECK(inv["InvokeInstances"]["InvokeInstance"][0]["InvocationStatus"] == "Terminated");
   CHECK(inv["InvokeInstances"]["InvokeInstance"][0]["StopTime"] != "");
-  // Stopping what has ended is done already.
-  ok("StopInvocation", {{"InvokeId", invoke_id}});
+  // Nothing is left to stop.
+  CHECK(code("StopInvocation", {{"InvokeId", invoke_id}}) == "Operation.Forbidden");
   CHECK(code("StopInvocation", {{"InvokeId", "inv-00000000"}}) == "InvalidInvokeId.NotFound");
   CHECK(code("StopInvocation", {}) == "MissingParameter");
 }
@@ -428,10 +429,8 @@ TEST_CASE_METHOD(AcsFixture, "what the server cannot do yet is refused, not drop
   for (const auto& [name, value] :
        std::map<std::string, std::string>{{"ContainerId", "docker://abc"},
                                           {"TerminationMode", "Process"},
-                                          {"Frequency", "rate(5m)"},
                                           {"ClientToken", "t-1"},
-                                          {"Launcher", "python3 {{ACS::ScriptFileName}}"},
-                                          {"RepeatMode", "EveryReboot"}}) {
+                                          {"Launcher", "python3 {{ACS::ScriptFileName}}"}}) {
     Args a{{"Type", "RunShellScript"},
            {"CommandContent", "echo"},
            {name, value},
@@ -538,6 +537,110 @@ TEST_CASE_METHOD(AcsFixture, "tags of instances and commands; ResourceTag target
     // 20 new ones on top of env: 21 on the instance.
     CHECK(code("TagResources", many) == "NumberExceed.Tags");
   }
+}
+
+TEST_CASE_METHOD(AcsFixture, "RepeatMode Period: runs on schedule, history, modify, stop") {
+  const auto fire_due = [&] {
+    auto due = store->due_repeat_invocations(clock.now_ms(), 10);
+    REQUIRE(due);
+    domain::fire_repeat_slots(ctx, *due);
+  };
+  auto r = run("echo tick", {{"Frequency", "rate(1m)"}, {"RepeatMode", "Once"}, {"Timeout", "30"}});
+  const std::string id = r["InvokeId"];
+  auto inv = invocation(id);
+  // A Frequency makes it Period whatever RepeatMode says; no run before the first period.
+  CHECK(inv["RepeatMode"] == "Period");
+  CHECK(inv["Frequency"] == "rate(1m)");
+  CHECK(inv["Timed"] == true);
+  CHECK(inv["InvocationStatus"] == "Scheduled");
+  CHECK(inv["InvokeInstances"]["InvokeInstance"][0]["InvocationStatus"] == "Scheduled");
+  CHECK(tasks_of(id).empty());
+
+  clock.advance_ms(60'000);
+  fire_due();
+  REQUIRE(tasks_of(id).size() == 1);
+  set_task_status(tasks_of(id)[0].invocation_task_id, TaskStatus::kSuccess);
+  clock.advance_ms(60'000);
+  fire_due();
+  REQUIRE(tasks_of(id).size() == 2);
+
+  auto latest = ok("DescribeInvocationResults", {{"InvokeId", id}});
+  REQUIRE(latest["Invocation"]["TotalCount"] == 1);
+  CHECK(latest["Invocation"]["InvocationResults"]["InvocationResult"][0]["Repeats"] == 2);
+  auto history = ok("DescribeInvocationResults", {{"InvokeId", id}, {"IncludeHistory", "true"}});
+  CHECK(history["Invocation"]["TotalCount"] == 2);
+  CHECK(invocation(id)["InvokeInstances"]["InvokeInstance"][0]["Repeats"] == 2);
+  CHECK(ok("DescribeInvocations", {{"RepeatMode", "Period"}})["TotalCount"] == 1);
+  CHECK(ok("DescribeInvocations", {{"RepeatMode", "Once"}})["TotalCount"] == 0);
+
+  SECTION("ModifyInvocationAttribute changes the later runs") {
+    auto m = ok("ModifyInvocationAttribute",
+                {{"InvokeId", id}, {"Frequency", "rate(2m)"}, {"CommandContent", "echo tock"}});
+    CHECK(m["CommandId"] == r["CommandId"]);
+    CHECK(invocation(id)["Frequency"] == "rate(2m)");
+    clock.advance_ms(120'000);
+    fire_due();
+    const auto tasks = tasks_of(id);
+    REQUIRE(tasks.size() == 3);
+    CHECK(std::any_of(tasks.begin(), tasks.end(), [](const InvocationTask& t) {
+      return t.document.content == base64_encode("echo tock");
+    }));
+    CHECK(code("ModifyInvocationAttribute", {{"InvokeId", id}, {"Frequency", "rate(5s)"}}) ==
+          "InvalidParam.Frequency");
+    CHECK(code("ModifyInvocationAttribute", {{"InvokeId", "inv-00000000"}}) ==
+          "InvalidInvokeId.NotFound");
+  }
+  SECTION("StopInvocation ends the schedule") {
+    ok("StopInvocation", {{"InvokeId", id}});
+    // The pending second run is cancelled at once.
+    CHECK(invocation(id)["InvocationStatus"] == "Stopped");
+    CHECK(invocation(id)["InvokeInstances"]["InvokeInstance"][0]["InvocationStatus"] ==
+          "Cancelled");
+    clock.advance_ms(600'000);
+    fire_due();
+    CHECK(tasks_of(id).size() == 2);
+    CHECK(code("StopInvocation", {{"InvokeId", id}}) == "Operation.Forbidden");
+  }
+}
+
+TEST_CASE_METHOD(AcsFixture, "RepeatMode and Frequency refusals") {
+  const auto run_code = [&](Args more) {
+    more.merge(Args{
+        {"Type", "RunShellScript"}, {"CommandContent", "echo"}, {"InstanceId.1", "rins-aaaaaaa1"}});
+    return code("RunCommand", more);
+  };
+  CHECK(run_code({{"RepeatMode", "Period"}}) == "MissingParam.Frequency");
+  CHECK(run_code({{"Frequency", "rate(30s)"}}) == "InvalidParam.Frequency");
+  CHECK(run_code({{"Frequency", "rate(2m)"}, {"Timeout", "300"}}) == "InvalidParam.Frequency");
+  CHECK(run_code({{"Frequency", "*/5 * * * * ?"}}) == "InvalidParam.Frequency");
+  CHECK(run_code({{"Frequency", "at(2020-01-01 00:00:00 UTC)"}}) == "InvalidParam.Frequency");
+  CHECK(run_code({{"RepeatMode", "Hourly"}}) == "InvalidRepeatMode.NotFound");
+  CHECK(code("DescribeInvocations", {{"RepeatMode", "Hourly"}}) == "InvalidRepeatMode.NotFound");
+  // Once has no schedule to change.
+  const std::string once = run("echo")["InvokeId"];
+  CHECK(code("ModifyInvocationAttribute", {{"InvokeId", once}, {"Frequency", "rate(5m)"}}) ==
+        "Operation.Forbidden");
+}
+
+TEST_CASE_METHOD(AcsFixture, "EveryReboot runs at each boot the agent reports") {
+  const auto boot = [&](const std::string& boot_id) {
+    auto inst = store->get_instance("rins-aaaaaaa1");
+    REQUIRE(inst);
+    REQUIRE(*inst);
+    REQUIRE(domain::record_agent_boot(ctx, **inst, boot_id));
+  };
+  boot("boot-0");
+  const std::string id = run("echo booted", {{"RepeatMode", "EveryReboot"}})["InvokeId"];
+  CHECK(invocation(id)["RepeatMode"] == "EveryReboot");
+  CHECK(tasks_of(id).empty());
+  boot("boot-0");
+  CHECK(tasks_of(id).empty());
+  boot("boot-1");
+  CHECK(tasks_of(id).size() == 1);
+  boot("boot-2");
+  CHECK(tasks_of(id).size() == 2);
+  CHECK(ok("DescribeInvocationResults",
+           {{"InvokeId", id}, {"IncludeHistory", "true"}})["Invocation"]["TotalCount"] == 2);
 }
 
 }  // namespace

@@ -1,6 +1,10 @@
 // The Cloud Assistant API's error codes that its actions answer, spelled as seed 004's table (and
-// Alibaba's common codes) spell them. The HTTP status of each is the envelope's (acs_envelope).
+// Alibaba's common codes) spell them; the domain's own (repeat modes) are in core's
+// error_codes.hpp, in the same namespace. The HTTP status of each is the envelope's table
+// (acs_envelope.cpp).
 #pragma once
+
+#include "ferry/core/error_codes.hpp"
 
 namespace ferry::codes::acs {
 
@@ -43,11 +47,6 @@ inline constexpr const char* kParameterTypeNotSupported = "ParameterType.NotSupp
 // Targets.
 inline constexpr const char* kMissingInstanceId = "MissingParam.InstanceId";
 inline constexpr const char* kInstanceIdsExceedLimit = "InstanceIds.ExceedLimit";
-
-// Repeat modes.
-inline constexpr const char* kRepeatModeNotFound = "InvalidRepeatMode.NotFound";
-inline constexpr const char* kMissingFrequency = "MissingParam.Frequency";
-inline constexpr const char* kInvalidFrequency = "InvalidParam.Frequency";
 
 // ResourceTag.N: the instances to run on, by their tags.
 inline constexpr const char* kNumberExceedResourceTags = "NumberExceed.ResourceTags";

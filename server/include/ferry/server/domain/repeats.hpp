@@ -137,6 +137,8 @@ Status modify_invocation_schedule(ServerContext& ctx, const std::string& invocat
 //     Failed when none is; PartialFailed otherwise;
 //   the legacy InvokeStatus / InvokeRecordStatus: Running for Pending, Scheduled, Running and
 //     Stopping; Finished for Success; Failed for Failed and PartialFailed; Stopped.
+// The per-instance word for one run's TaskStatus (the first mapping above).
+std::string_view acs_task_status(TaskStatus status);
 struct InstanceStatus {
   std::string instance_id;
   std::string_view status;
