@@ -106,7 +106,7 @@ nlohmann::json invocation_json(const domain::InvocationSummary& s, bool plain_te
     nlohmann::json item{
         {"InstanceId", i.instance_id},
         {"InvocationStatus", i.status},
-        {"InstanceInvokeStatus", domain::legacy_invoke_status(i.status)},
+        {"InstanceInvokeStatus", record_status_of(i.status)},
         {"Repeats", i.repeats},
         {"Timed", inv.repeat_mode != "Once"},
         {"OssOutputDelivery", ""},

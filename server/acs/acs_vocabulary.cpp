@@ -98,7 +98,20 @@ std::string acs_time(int64_t ms) {
 
 TaskStatusWords task_status_words(const InvocationTask& t) {
   const std::string_view status = domain::acs_task_status(t.status);
-  return {status, domain::legacy_invoke_status(status), error_code_of(t)};
+  return {status, record_status_of(status), error_code_of(t)};
+}
+
+std::string_view record_status_of(std::string_view s) {
+  if (s == "Success") {
+    return "Finished";
+  }
+  if (s == "Failed" || s == "Timeout" || s == "Aborted" || s == "Error" || s == "Invalid") {
+    return "Failed";
+  }
+  if (s == "Cancelled" || s == "Terminated") {
+    return "Stopped";
+  }
+  return "Running";
 }
 
 std::vector<TaskStatus> statuses_of_record_status(std::string_view record_status) {

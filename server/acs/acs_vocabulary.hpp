@@ -30,6 +30,11 @@ struct TaskStatusWords {
 };
 TaskStatusWords task_status_words(const InvocationTask& task);
 
+// The legacy per-instance word (InstanceInvokeStatus, InvokeRecordStatus) of a per-instance
+// status: Finished for Success; Failed for Failed, Timeout, Aborted, Error, Invalid; Stopped for
+// Cancelled, Terminated; Running otherwise (Pending, Scheduled, Running, Stopping).
+std::string_view record_status_of(std::string_view instance_status);
+
 // The task statuses a legacy InvokeRecordStatus (Running, Finished, Failed, Stopped) stands
 // for; empty for another word.
 std::vector<TaskStatus> statuses_of_record_status(std::string_view record_status);

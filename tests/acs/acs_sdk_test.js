@@ -244,7 +244,11 @@ async function runCommands(S) {
     assert.equal(result.invokeRecordStatus, 'Stopped');
     assert.notEqual(result.stopTime, '');
     const inv = await call(ecs, 'DescribeInvocations', { invokeId: r.invokeId });
-    assert.equal(inv.invocations.invocation[0].invocationStatus, 'Stopped');
+    assert.equal(
+      inv.invocations.invocation[0].invocationStatus,
+      'Stopped',
+      JSON.stringify(inv.invocations.invocation[0]),
+    );
   });
 }
 
@@ -379,6 +383,130 @@ async function bothApis(S) {
   });
 }
 
+// Every result of `invokeId`, with IncludeHistory.
+async function history(ecs, invokeId) {
+  const r = await call(ecs, 'DescribeInvocationResults', { invokeId, includeHistory: true });
+  return r.invocation.invocationResults.invocationResult;
+}
+
+async function schedules(S) {
+  const { ecs } = S;
+  let cronId;
+  await check('a seconds-level cron (every 10 s) runs several times on the agent', async () => {
+    const r = await call(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      commandContent: 'echo tick',
+      frequency: '0/10 * * * * ?',
+      timeout: 5,
+      instanceId: [S.instanceId],
+    });
+    cronId = r.invokeId;
+    const inv = await call(ecs, 'DescribeInvocations', { invokeId: cronId });
+    assert.equal(inv.invocations.invocation[0].repeatMode, 'Period');
+    assert.equal(inv.invocations.invocation[0].frequency, '0/10 * * * * ?');
+    const runs = await waitFor(
+      'two finished runs',
+      async () => {
+        const h = await history(ecs, cronId);
+        return h.filter((x) => x.invocationStatus === 'Success').length >= 2 ? h : null;
+      },
+      35000,
+      500,
+    );
+    for (const run of runs.filter((x) => x.invocationStatus === 'Success')) {
+      assert.equal(unb64(run.output), 'tick\n');
+      // A cron run starts on its slot: a whole multiple of 10 s.
+      assert.equal(new Date(run.startTime).getUTCSeconds() % 10, 0, run.startTime);
+    }
+    const latest = await call(ecs, 'DescribeInvocationResults', { invokeId: cronId });
+    assert.equal(latest.invocation.totalCount, 1, 'without IncludeHistory: the latest run');
+  });
+  await check('ModifyInvocationAttribute changes what the next runs print', async () => {
+    await call(ecs, 'ModifyInvocationAttribute', { invokeId: cronId, commandContent: 'echo tock' });
+    await waitFor(
+      'a run of the new content',
+      async () => (await history(ecs, cronId)).some((x) => unb64(x.output) === 'tock\n'),
+      25000,
+      500,
+    );
+  });
+  await check('StopInvocation ends the schedule: Stopped, and no run after', async () => {
+    await call(ecs, 'StopInvocation', { invokeId: cronId });
+    const inv = await call(ecs, 'DescribeInvocations', { invokeId: cronId });
+    assert.ok(['Stopped', 'Stopping'].includes(inv.invocations.invocation[0].invocationStatus));
+    const count = (await history(ecs, cronId)).length;
+    await harness.sleep(11000);
+    assert.equal((await history(ecs, cronId)).length, count, 'no run after the stop');
+  });
+  await check('at() runs once, on time to the second', async () => {
+    const at = Math.ceil((Date.now() + 4000) / 1000) * 1000;
+    const text = new Date(at).toISOString().slice(0, 19).replace('T', ' ');
+    const r = await call(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      commandContent: 'echo at',
+      frequency: `at(${text} UTC)`,
+      instanceId: [S.instanceId],
+    });
+    const result = await finalResult(ecs, r.invokeId, 20000);
+    assert.equal(result.invocationStatus, 'Success');
+    const started = Date.parse(result.startTime);
+    assert.ok(started >= at, `started ${result.startTime}, slot ${text}`);
+    if (process.env.FERRY_SANITIZED !== '1') {
+      assert.ok(started < at + 2000, `started ${result.startTime}, slot ${text}`);
+    }
+    await harness.sleep(1500);
+    assert.equal((await history(ecs, r.invokeId)).length, 1, 'one run only');
+  });
+  await check('Period refusals: a rate under 60 s, Period without a Frequency', async () => {
+    const base = { type: 'RunShellScript', commandContent: 'echo', instanceId: [S.instanceId] };
+    assert.deepEqual(await refusal(ecs, 'RunCommand', { ...base, frequency: 'rate(30s)' }), {
+      code: 'InvalidParam.Frequency',
+      status: 400,
+    });
+    assert.deepEqual(await refusal(ecs, 'RunCommand', { ...base, repeatMode: 'Period' }), {
+      code: 'MissingParam.Frequency',
+      status: 400,
+    });
+  });
+}
+
+async function tags(S) {
+  const { ecs } = S;
+  await check('TagResources, then RunCommand with ResourceTag targets the tagged instance', async () => {
+    await call(ecs, 'TagResources', {
+      resourceType: 'managedinstance',
+      resourceId: [S.instanceId],
+      tag: [{ key: 'tier', value: 'web' }],
+    });
+    const listed = await call(ecs, 'ListTagResources', { resourceType: 'instance' });
+    assert.deepEqual(
+      listed.tagResources.tagResource.map((t) => [t.resourceId, t.tagKey, t.tagValue]),
+      [[S.instanceId, 'tier', 'web']],
+    );
+    const r = await call(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      commandContent: 'echo tagged',
+      resourceTag: [{ key: 'tier', value: 'web' }],
+    });
+    const result = await finalResult(ecs, r.invokeId);
+    assert.equal(result.instanceId, S.instanceId);
+    assert.equal(unb64(result.output), 'tagged\n');
+    const e = await refusal(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      commandContent: 'echo',
+      resourceTag: [{ key: 'tier', value: 'db' }],
+    });
+    assert.deepEqual(e, { code: 'InvalidResourceTag.InstanceNotFound', status: 400 });
+    await call(ecs, 'UntagResources', {
+      resourceType: 'instance',
+      resourceId: [S.instanceId],
+      tagKey: ['tier'],
+    });
+    const after = await call(ecs, 'ListTagResources', { resourceType: 'instance' });
+    assert.equal(after.tagResources.tagResource.length, 0);
+  });
+}
+
 async function instances(S) {
   const { ecs } = S;
   await check('ModifyManagedInstance renames it', async () => {
@@ -426,6 +554,8 @@ async function main() {
       await section('kept commands', () => keptCommands(S));
       await section('refusals with seed 004 codes', () => errors(S));
       await section('one store for both APIs', () => bothApis(S));
+      await section('tags and ResourceTag', () => tags(S));
+      await section('schedules: cron, at()', () => schedules(S));
       await section('managed instances and activations', () => instances(S));
     }
   } finally {

@@ -343,6 +343,9 @@ TEST_CASE_METHOD(AcsFixture, "InvokeCommand runs a kept command; StopInvocation 
   auto inv = invocation(invoke_id);
   CHECK(inv["InvocationStatus"] == "Stopped");
   CHECK(inv["InvokeInstances"]["InvokeInstance"][0]["InvocationStatus"] == "Terminated");
+  CHECK(inv["InvokeInstances"]["InvokeInstance"][0]["InstanceInvokeStatus"] == "Stopped");
+  CHECK(ok("DescribeInvocationResults", {{"InvokeId", invoke_id}})["Invocation"]
+            ["InvocationResults"]["InvocationResult"][0]["InvokeRecordStatus"] == "Stopped");
   CHECK(inv["InvokeInstances"]["InvokeInstance"][0]["StopTime"] != "");
   // Nothing is left to stop.
   CHECK(code("StopInvocation", {{"InvokeId", invoke_id}}) == "Operation.Forbidden");
