@@ -27,7 +27,7 @@ void read_command_texts(AcsFields& p, domain::CommandFields& f) {
         Error{codes::acs::kInvalidWorkingDir, "The specified parameter WorkingDir is not valid."});
   }
   f.timeout = p.opt_int("Timeout");
-  read_launcher(p);
+  f.launcher = read_launcher(p);
 }
 
 Reply create_command(ServerContext& ctx, AcsFields& p) {

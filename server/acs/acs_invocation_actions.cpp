@@ -18,8 +18,7 @@ namespace {
 
 // The settings of a run that this server does not carry out yet are refused, never dropped.
 void refuse_unsupported_run_settings(AcsFields& p) {
-  for (const char* name :
-       {"ContainerId", "ContainerName", "TerminationMode", "WindowsPasswordName", "ClientToken"}) {
+  for (const char* name : {"WindowsPasswordName", "ClientToken"}) {
     if (auto v = p.opt_string(name); v && !v->empty()) {
       p.fail(Error{"Operation.Forbidden",
                    std::string(name) + " is not supported by this server yet."});
@@ -77,6 +76,16 @@ Expected<domain::InvocationSummary> tasks_with_output(ServerContext& ctx,
   return s;
 }
 
+// TerminationMode, ContainerId, ContainerName of a run (the domain checks them:
+// check_execution).
+ExecutionSettings read_execution(AcsFields& p) {
+  ExecutionSettings e;
+  e.termination_mode = p.opt_string("TerminationMode").value_or("");
+  e.container_id = p.opt_string("ContainerId").value_or("");
+  e.container_name = p.opt_string("ContainerName").value_or("");
+  return e;
+}
+
 // Seed 004: InstanceId.N up to 100, and at most 100 instances found by ResourceTag.
 constexpr int64_t kMaxTargets = 100;
 
@@ -94,6 +103,7 @@ Reply run_command(ServerContext& ctx, AcsFields& p) {
   r.command.username = read_username(p);
   r.command.enable_parameter = p.opt_bool("EnableParameter");
   r.command.tags = read_tags(p);
+  r.execution = read_execution(p);
   const RepeatText repeat = read_repeat(p);
   refuse_unsupported_run_settings(p);
   const auto parameters = p.opt_string("Parameters");
@@ -129,7 +139,8 @@ Reply invoke_command(ServerContext& ctx, AcsFields& p) {
   r.overrides.working_directory = p.opt_string("WorkingDir");
   r.overrides.timeout = p.opt_int("Timeout");
   r.overrides.username = read_username(p);
-  read_launcher(p);
+  r.execution = read_execution(p);
+  r.execution.launcher = read_launcher(p).value_or("");
   const RepeatText repeat = read_repeat(p);
   refuse_unsupported_run_settings(p);
   const auto parameters = p.opt_string("Parameters");

@@ -8,6 +8,7 @@
 #include "ferry/core/parameters.hpp"
 #include "ferry/server/acs/acs_codes.hpp"
 #include "ferry/server/domain/repeats.hpp"
+#include "ferry/server/domain/value_rules.hpp"
 
 namespace ferry::server::acs {
 namespace {
@@ -15,6 +16,10 @@ namespace {
 // The latest change of a task: its end, else its start, else its creation.
 int64_t task_update_ms(const InvocationTask& t) {
   return std::max({t.updated_ms, t.end_ms, t.start_ms, t.created_ms});
+}
+
+std::string termination_mode_of(const ExecutionSettings& e) {
+  return e.termination_mode.empty() ? std::string("ProcessTree") : e.termination_mode;
 }
 
 std::string output_of(const std::string& base64, bool plain_text) {
@@ -25,16 +30,12 @@ std::string output_of(const std::string& base64, bool plain_text) {
 
 std::optional<std::string> read_launcher(AcsFields& p) {
   auto launcher = p.opt_string("Launcher");
-  if (launcher && launcher->size() > 1024) {
+  if (launcher && launcher->size() > domain::kMaxLauncher) {
     p.fail(Error{codes::acs::kLauncherLengthLimitExceeded,
                  "The length of the parameter Launcher exceeds the limit of 1 KB characters."});
     return std::nullopt;
   }
-  if (launcher && !launcher->empty()) {
-    p.fail(Error{"Operation.Forbidden", "Launcher is not supported by this server yet."});
-    return std::nullopt;
-  }
-  return std::nullopt;
+  return launcher;
 }
 
 Expected<int64_t> invocation_count(ServerContext& ctx, const std::string& command_id) {
@@ -71,7 +72,7 @@ nlohmann::json command_json(const Command& c, bool plain_text, int64_t invoke_ti
       {"Latest", true},
       {"Provider", ""},
       {"Category", ""},
-      {"Launcher", ""},
+      {"Launcher", c.launcher},
       {"ResourceGroupId", ""},
       {"Tags", tags_json(c.tags)},
   };
@@ -148,10 +149,10 @@ nlohmann::json invocation_json(const domain::InvocationSummary& s, bool plain_te
       {"Parameters", inv.parameters.empty() ? std::string("{}") : inv.parameters},
       {"Username", inv.username},
       {"WorkingDir", inv.working_directory},
-      {"ContainerId", ""},
-      {"ContainerName", ""},
-      {"TerminationMode", "ProcessTree"},
-      {"Launcher", ""},
+      {"ContainerId", inv.execution.container_id},
+      {"ContainerName", inv.execution.container_name},
+      {"TerminationMode", termination_mode_of(inv.execution)},
+      {"Launcher", inv.execution.launcher},
       {"CreationTime", acs_time(inv.created_ms)},
       {"InvokeInstances", {{"InvokeInstance", std::move(instances)}}},
       {"Tags", tags_json({})},
@@ -174,10 +175,10 @@ nlohmann::json result_json(const domain::TaskView& view, const Invocation& inv, 
       {"Repeats", t.run_number},
       {"FinishedTime", acs_time(t.exec_end_ms != 0 ? t.exec_end_ms : t.end_ms)},
       {"Username", inv.username},
-      {"ContainerId", ""},
-      {"ContainerName", ""},
-      {"Launcher", ""},
-      {"TerminationMode", "ProcessTree"},
+      {"ContainerId", t.document.execution.container_id},
+      {"ContainerName", t.document.execution.container_name},
+      {"Launcher", t.document.execution.launcher},
+      {"TerminationMode", termination_mode_of(t.document.execution)},
       {"OssOutputDelivery", ""},
       {"Tags", tags_json({})},
   };

@@ -5,6 +5,8 @@
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "ferry/core/parameters.hpp"
+#include "ferry/core/script_command.hpp"
+#include "ferry/core/task.hpp"
 #include "ferry/server/domain/parameter_rules.hpp"
 #include "ferry/server/domain/value_rules.hpp"
 
@@ -109,10 +111,47 @@ void apply_command_fields(const CommandFields& f, Command& c) {
   set(c.username, f.username);
   set(c.output_cos_bucket_url, f.output_cos_bucket_url);
   set(c.output_cos_key_prefix, f.output_cos_key_prefix);
+  set(c.launcher, f.launcher);
   if (f.defaults) {
     c.default_parameters = f.defaults->json;
     c.default_parameter_confs = f.defaults->confs;
   }
+}
+
+Status check_execution(const ExecutionSettings& e, std::string_view command_type) {
+  if (e.launcher.size() > kMaxLauncher) {
+    return Error{codes::acs::kLauncherLengthLimitExceeded, "Launcher: at most 1 KB (1024 bytes)"};
+  }
+  if (!e.launcher.empty()) {
+    if (auto parsed = parse_launcher(e.launcher); !parsed) {
+      return Error{codes::kInvalidParameter, "Launcher: " + parsed.error().message};
+    }
+  }
+  if (!e.termination_mode.empty() && !parse_termination_mode(e.termination_mode)) {
+    return Error{
+        codes::acs::kInvalidTerminationMode,
+        "TerminationMode: Process or ProcessTree, not " + e.termination_mode.substr(0, 32)};
+  }
+  if (!e.container_id.empty() && !is_valid_container_id(e.container_id)) {
+    return Error{codes::kInvalidContainerId,
+                 "ContainerId: an optional docker://, containerd:// or cri-o:// and 12 to 64 hex "
+                 "digits"};
+  }
+  if (!e.container_name.empty() && !is_valid_container_name(e.container_name)) {
+    return Error{codes::kInvalidContainerName,
+                 "ContainerName: 1 to 255 of [A-Za-z0-9_.-], first a letter or digit"};
+  }
+  const bool container = !e.container_id.empty() || !e.container_name.empty();
+  if (container && !e.container_id.empty() && !e.container_name.empty()) {
+    return Error{codes::kInvalidParameter, "ContainerId and ContainerName: give one of them"};
+  }
+  if (container && !e.launcher.empty()) {
+    return Error{codes::kInvalidParameter, "Launcher: not for a command in a container"};
+  }
+  if (container && command_type != "SHELL") {
+    return Error{codes::kInvalidParameter, "a container runs shell scripts only"};
+  }
+  return {};
 }
 
 Status check_command_fields(const ServerSettings& settings, const CommandFields& f,
@@ -146,6 +185,11 @@ Status check_command_fields(const ServerSettings& settings, const CommandFields&
             }),
       given(f.output_cos_key_prefix,
             [](const std::string& v) { return validate_cos_key_prefix(v); }),
+      given(f.launcher,
+            [&](const std::string& v) {
+              return check_execution(ExecutionSettings{v, "", "", ""},
+                                     directory_type.value_or("SHELL"));
+            }),
       given(f.tags,
             [&](const std::vector<Tag>& v) {
               return validate_tags(v, acs ? kMaxAcsTags : kMaxTags);

@@ -164,9 +164,9 @@ Expected<InvocationTask> new_task(ServerContext& ctx, const Invocation& inv,
     t.status = TaskStatus::kDeliverDelayed;
   }
   t.document =
-      CommandDocument{inv.command_content,      inv.command_type, inv.timeout,
-                      inv.working_directory,    inv.username,     inv.output_cos_bucket_url,
-                      inv.output_cos_key_prefix};
+      CommandDocument{inv.command_content,       inv.command_type, inv.timeout,
+                      inv.working_directory,     inv.username,     inv.output_cos_bucket_url,
+                      inv.output_cos_key_prefix, inv.execution};
   t.enable_parameter = inv.enable_parameter;
   t.parameters = parameters;
   t.invocation_source = inv.invocation_source;
@@ -177,8 +177,12 @@ Expected<InvocationTask> new_task(ServerContext& ctx, const Invocation& inv,
 }  // namespace
 
 RunSettings run_settings_of(const Command& c, const std::string& username) {
-  return RunSettings{c.working_directory, c.timeout, username.empty() ? c.username : username,
-                     c.output_cos_bucket_url, c.output_cos_key_prefix};
+  return RunSettings{c.working_directory,
+                     c.timeout,
+                     username.empty() ? c.username : username,
+                     c.output_cos_bucket_url,
+                     c.output_cos_key_prefix,
+                     ExecutionSettings{c.launcher, "", "", ""}};
 }
 
 Status check_invocation_parameters(const Command& c, const std::optional<std::string>& parameters) {
@@ -200,6 +204,9 @@ Expected<PreparedInvocation> prepare_invocation(ServerContext& ctx, const Comman
     return params.error();
   }
   if (auto s = check_output_bucket(ctx, spec.run.output_cos_bucket_url); !s) {
+    return s.error();
+  }
+  if (auto s = check_execution(spec.run.execution, c.command_type); !s) {
     return s.error();
   }
   if (auto s = check_instances(ctx.store, spec.instance_ids); !s) {
@@ -232,6 +239,7 @@ Expected<PreparedInvocation> prepare_invocation(ServerContext& ctx, const Comman
   inv.working_directory = run.working_directory;
   inv.output_cos_bucket_url = run.output_cos_bucket_url;
   inv.output_cos_key_prefix = run.output_cos_key_prefix;
+  inv.execution = run.execution;
   inv.created_ms = inv.updated_ms = now;
 
   inv.enable_parameter = c.enable_parameter;
@@ -343,8 +351,11 @@ Expected<RunResult> run_command(ServerContext& ctx, const RunRequest& r) {
     c.command_name = c.command_id;
   }
   c.created_ms = c.updated_ms = ctx.clock.now_ms();
-  InvocationSpec spec{r.instance_ids, run_settings_of(c), r.parameters, InvocationSource::kUser,
-                      r.repeat};
+  RunSettings run = run_settings_of(c);
+  run.execution.termination_mode = r.execution.termination_mode;
+  run.execution.container_id = r.execution.container_id;
+  run.execution.container_name = r.execution.container_name;
+  InvocationSpec spec{r.instance_ids, run, r.parameters, InvocationSource::kUser, r.repeat};
   auto invocation_id = create_invocation(ctx, c, spec, true);
   if (!invocation_id) {
     return invocation_id.error();
@@ -366,11 +377,15 @@ Expected<std::string> invoke_command(ServerContext& ctx, const InvokeRequest& r)
   const auto pick = [](const std::optional<std::string>& v, const std::string& fallback) {
     return v && !v->empty() ? *v : fallback;
   };
-  const RunSettings run{pick(r.overrides.working_directory, c->working_directory),
-                        r.overrides.timeout.value_or(c->timeout),
-                        pick(r.overrides.username, c->username),
-                        pick(r.overrides.output_cos_bucket_url, c->output_cos_bucket_url),
-                        pick(r.overrides.output_cos_key_prefix, c->output_cos_key_prefix)};
+  const RunSettings run{
+      pick(r.overrides.working_directory, c->working_directory),
+      r.overrides.timeout.value_or(c->timeout),
+      pick(r.overrides.username, c->username),
+      pick(r.overrides.output_cos_bucket_url, c->output_cos_bucket_url),
+      pick(r.overrides.output_cos_key_prefix, c->output_cos_key_prefix),
+      ExecutionSettings{r.execution.launcher.empty() ? c->launcher : r.execution.launcher,
+                        r.execution.termination_mode, r.execution.container_id,
+                        r.execution.container_name}};
   CommandFields picked;
   picked.working_directory = run.working_directory;
   picked.timeout = run.timeout;

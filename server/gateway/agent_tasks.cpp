@@ -59,6 +59,12 @@ nlohmann::json AgentGateway::task_to_wire(const InvocationTask& t,
   task.timeout_seconds = std::clamp(t.document.timeout, kMinTimeoutSeconds, kMaxTimeoutSeconds);
   task.enable_parameter = t.enable_parameter;
   task.parameters = parameter_map(t.parameters);
+  const ExecutionSettings& e = t.document.execution;
+  task.launcher = e.launcher;
+  task.termination_mode =
+      parse_termination_mode(e.termination_mode).value_or(TerminationMode::kProcessTree);
+  task.container_id = e.container_id;
+  task.container_name = e.container_name;
   task.builtins.region_id = ctx_.settings.regions.empty() ? "" : ctx_.settings.regions[0].region;
   task.builtins.account_id = ctx_.settings.account_id;
   task.builtins.instance_id = agent.instance_id;

@@ -123,7 +123,8 @@ inline constexpr auto kCommandFields = std::make_tuple(
     column("output_cos_bucket_url", &Command::output_cos_bucket_url),
     column("output_cos_key_prefix", &Command::output_cos_key_prefix),
     column("created_by", &Command::created_by), column("saved", &Command::saved),
-    column("created_ms", &Command::created_ms), column("updated_ms", &Command::updated_ms));
+    column("created_ms", &Command::created_ms), column("updated_ms", &Command::updated_ms),
+    column("launcher", &Command::launcher));
 inline constexpr auto kCommandColumns = std::tuple_cat(kCommandId, kCommandFields);
 
 inline constexpr auto kInvocationId =
@@ -144,7 +145,11 @@ inline constexpr auto kInvocationFields = std::make_tuple(
     column("repeat_mode", &Invocation::repeat_mode), column("frequency", &Invocation::frequency),
     column("enable_parameter", &Invocation::enable_parameter),
     column("schedule_state", &Invocation::schedule_state),
-    column("next_slot_ms", &Invocation::next_slot_ms));
+    column("next_slot_ms", &Invocation::next_slot_ms),
+    column("launcher", &Invocation::execution, &ExecutionSettings::launcher),
+    column("termination_mode", &Invocation::execution, &ExecutionSettings::termination_mode),
+    column("container_id", &Invocation::execution, &ExecutionSettings::container_id),
+    column("container_name", &Invocation::execution, &ExecutionSettings::container_name));
 inline constexpr auto kInvocationColumns = std::tuple_cat(kInvocationId, kInvocationFields);
 // A repeat invocation's targets are rows of their own (invocation_targets).
 inline constexpr auto kTargetColumns = std::make_tuple(
@@ -184,7 +189,15 @@ inline constexpr auto kTaskFields = std::make_tuple(
     column("last_log_index", &InvocationTask::last_log_index),
     column("cancel_requested", &InvocationTask::cancel_requested),
     column("run_number", &InvocationTask::run_number), column("slot_ms", &InvocationTask::slot_ms),
-    column("latest_run", &InvocationTask::latest_run));
+    column("latest_run", &InvocationTask::latest_run),
+    column("doc_launcher", &InvocationTask::document, &CommandDocument::execution,
+           &ExecutionSettings::launcher),
+    column("doc_termination_mode", &InvocationTask::document, &CommandDocument::execution,
+           &ExecutionSettings::termination_mode),
+    column("doc_container_id", &InvocationTask::document, &CommandDocument::execution,
+           &ExecutionSettings::container_id),
+    column("doc_container_name", &InvocationTask::document, &CommandDocument::execution,
+           &ExecutionSettings::container_name));
 inline constexpr auto kTaskColumns = std::tuple_cat(kTaskId, kTaskFields);
 // The task columns to SELECT; HideOutput reads '' in place of the output, so that large outputs
 // are not even loaded.

@@ -278,6 +278,20 @@ const std::vector<Migration>& migrations() {
   PRIMARY KEY (invocation_id, instance_id, boot_id)
 ))sql",
        }},
+      // Cloud Assistant's execution settings: a command's Launcher; an invocation's and each
+      // task's Launcher, TerminationMode and container ("" for the defaults).
+      {6,
+       {
+           "ALTER TABLE commands ADD COLUMN launcher TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocations ADD COLUMN launcher TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocations ADD COLUMN termination_mode TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocations ADD COLUMN container_id TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocations ADD COLUMN container_name TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocation_tasks ADD COLUMN doc_launcher TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocation_tasks ADD COLUMN doc_termination_mode TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocation_tasks ADD COLUMN doc_container_id TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocation_tasks ADD COLUMN doc_container_name TEXT NOT NULL DEFAULT ''",
+       }},
   };
   return kMigrations;
 }

@@ -228,6 +228,20 @@ async function runCommands(S) {
     const result = await finalResult(ecs, r.invokeId);
     assert.deepEqual([result.invocationStatus, result.errorCode], ['Failed', 'DirectoryNotExists']);
   });
+  await check('a Launcher runs the script file: its name ends as Ext() says', async () => {
+    const r = await call(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      commandContent: 'echo "launched $0"',
+      launcher: '/bin/sh {{ACS::ScriptFileName|Ext(".sh")}}',
+      terminationMode: 'Process',
+      instanceId: [S.instanceId],
+    });
+    const result = await finalResult(ecs, r.invokeId);
+    assert.equal(result.invocationStatus, 'Success', result.errorInfo);
+    assert.match(unb64(result.output), /^launched \/.+\.sh\n$/);
+    assert.equal(result.launcher, '/bin/sh {{ACS::ScriptFileName|Ext(".sh")}}');
+    assert.equal(result.terminationMode, 'Process');
+  });
   await check('StopInvocation of a running command: Stopped, Terminated', async () => {
     const r = await call(ecs, 'RunCommand', {
       type: 'RunShellScript',

@@ -61,6 +61,9 @@ inline constexpr const char* kInvalidRepeatMode = "InvalidRepeatMode.NotFound";
 // Seed 004's "The operation is not permitted": Ferry's answer to stopping or modifying an
 // invocation whose schedule has ended.
 inline constexpr const char* kOperationForbidden = "Operation.Forbidden";
+// The execution settings of a run (Launcher, TerminationMode).
+inline constexpr const char* kLauncherLengthLimitExceeded = "InvalidLauncher.LengthLimitExceeded";
+inline constexpr const char* kInvalidTerminationMode = "InvalidTerminationMode.NotFound";
 
 }  // namespace ferry::codes::acs
 

@@ -25,6 +25,17 @@ struct DefaultParameterConf {
   bool operator==(const DefaultParameterConf&) const = default;
 };
 
+// How a run executes beyond its script (Cloud Assistant's RunCommand settings): the launcher that
+// runs the script file, how a stop or a timeout ends it, the container it runs in. "" is the
+// default of each (no launcher, ProcessTree, on the host).
+struct ExecutionSettings {
+  std::string launcher;
+  std::string termination_mode;  // "" | Process | ProcessTree
+  std::string container_id;      // at most one of container_id and container_name
+  std::string container_name;
+  bool operator==(const ExecutionSettings&) const = default;
+};
+
 struct Command {
   std::string command_id;
   std::string command_name;
@@ -39,6 +50,7 @@ struct Command {
   std::string username;
   std::string output_cos_bucket_url;
   std::string output_cos_key_prefix;
+  std::string launcher;  // Cloud Assistant's Launcher ("" none)
   std::string created_by = "USER";
   std::vector<Tag> tags;
   // RunCommand without SaveCommand keeps its command for the invocation's sake but does not
@@ -57,6 +69,7 @@ struct CommandDocument {
   std::string username;
   std::string output_cos_bucket_url;
   std::string output_cos_key_prefix;
+  ExecutionSettings execution;
 };
 
 struct InvocationTask {
@@ -129,6 +142,7 @@ struct Invocation {
   std::string working_directory;
   std::string output_cos_bucket_url;
   std::string output_cos_key_prefix;
+  ExecutionSettings execution;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
   // Cloud Assistant's RepeatMode (Once, Period, NextRebootOnly, EveryReboot; Once for every TAT

@@ -344,8 +344,9 @@ TEST_CASE_METHOD(AcsFixture, "InvokeCommand runs a kept command; StopInvocation 
   CHECK(inv["InvocationStatus"] == "Stopped");
   CHECK(inv["InvokeInstances"]["InvokeInstance"][0]["InvocationStatus"] == "Terminated");
   CHECK(inv["InvokeInstances"]["InvokeInstance"][0]["InstanceInvokeStatus"] == "Stopped");
-  CHECK(ok("DescribeInvocationResults", {{"InvokeId", invoke_id}})["Invocation"]
-            ["InvocationResults"]["InvocationResult"][0]["InvokeRecordStatus"] == "Stopped");
+  CHECK(ok("DescribeInvocationResults",
+           {{"InvokeId", invoke_id}})["Invocation"]["InvocationResults"]["InvocationResult"][0]
+                                     ["InvokeRecordStatus"] == "Stopped");
   CHECK(inv["InvokeInstances"]["InvokeInstance"][0]["StopTime"] != "");
   // Nothing is left to stop.
   CHECK(code("StopInvocation", {{"InvokeId", invoke_id}}) == "Operation.Forbidden");
@@ -429,11 +430,8 @@ TEST_CASE_METHOD(AcsFixture, "managed instances and the Cloud Assistant status a
 }
 
 TEST_CASE_METHOD(AcsFixture, "what the server cannot do yet is refused, not dropped") {
-  for (const auto& [name, value] :
-       std::map<std::string, std::string>{{"ContainerId", "docker://abc"},
-                                          {"TerminationMode", "Process"},
-                                          {"ClientToken", "t-1"},
-                                          {"Launcher", "python3 {{ACS::ScriptFileName}}"}}) {
+  for (const auto& [name, value] : std::map<std::string, std::string>{
+           {"WindowsPasswordName", "axtSecretPassword"}, {"ClientToken", "t-1"}}) {
     Args a{{"Type", "RunShellScript"},
            {"CommandContent", "echo"},
            {name, value},
@@ -441,6 +439,51 @@ TEST_CASE_METHOD(AcsFixture, "what the server cannot do yet is refused, not drop
     CAPTURE(name);
     CHECK(code("RunCommand", a) == "Operation.Forbidden");
   }
+}
+
+TEST_CASE_METHOD(AcsFixture, "Launcher, TerminationMode and containers reach the tasks") {
+  auto r = run("print(1)", {{"Launcher", "python3 -u {{ACS::ScriptFileName|Ext(\".py\")}}"},
+                            {"TerminationMode", "Process"},
+                            {"KeepCommand", "true"}});
+  auto task = tasks_of(r["InvokeId"]).at(0);
+  CHECK(task.document.execution.launcher == "python3 -u {{ACS::ScriptFileName|Ext(\".py\")}}");
+  CHECK(task.document.execution.termination_mode == "Process");
+  auto inv = invocation(r["InvokeId"]);
+  CHECK(inv["TerminationMode"] == "Process");
+  CHECK(inv["Launcher"] == "python3 -u {{ACS::ScriptFileName|Ext(\".py\")}}");
+  // The kept command keeps its Launcher; InvokeCommand runs with it unless told otherwise.
+  auto listed = ok("DescribeCommands", {{"CommandId", r["CommandId"]}});
+  CHECK(listed["Commands"]["Command"][0]["Launcher"] == inv["Launcher"]);
+  auto again =
+      ok("InvokeCommand", {{"CommandId", r["CommandId"]}, {"InstanceId.1", "rins-aaaaaaa2"}});
+  CHECK(tasks_of(again["InvokeId"]).at(0).document.execution.launcher == inv["Launcher"]);
+  CHECK(tasks_of(again["InvokeId"]).at(0).document.execution.termination_mode.empty());
+
+  auto c = run("hostname", {{"ContainerId", "docker://0123456789ab"}});
+  task = tasks_of(c["InvokeId"]).at(0);
+  CHECK(task.document.execution.container_id == "docker://0123456789ab");
+  CHECK(invocation(c["InvokeId"])["ContainerId"] == "docker://0123456789ab");
+  auto n = run("hostname", {{"ContainerName", "web-1"}});
+  CHECK(tasks_of(n["InvokeId"]).at(0).document.execution.container_name == "web-1");
+
+  const auto run_code = [&](Args more) {
+    more.merge(Args{
+        {"Type", "RunShellScript"}, {"CommandContent", "echo"}, {"InstanceId.1", "rins-aaaaaaa1"}});
+    return code("RunCommand", more);
+  };
+  CHECK(run_code({{"TerminationMode", "Gently"}}) == "InvalidTerminationMode.NotFound");
+  CHECK(run_code({{"ContainerId", "not-hex"}}) == "InvalidContainerId.Malformed");
+  CHECK(run_code({{"ContainerName", "-bad"}}) == "InvalidContainerName.Malformed");
+  CHECK(run_code({{"ContainerName", "web"}, {"ContainerId", "0123456789ab"}}) ==
+        "InvalidParameter");
+  CHECK(run_code({{"ContainerName", "web"}, {"Launcher", "bash {{ACS::ScriptFileName}}"}}) ==
+        "InvalidParameter");
+  CHECK(run_code({{"ContainerName", "web"}, {"Type", "RunBatScript"}}) == "InvalidParameter");
+  CHECK(code("CreateCommand", {{"Name", "l"},
+                               {"Type", "RunShellScript"},
+                               {"CommandContent", "echo"},
+                               {"Launcher", "python3 {{ACS::ScriptFileName|Ext(}}"}}) ==
+        "InvalidParameter");
 }
 
 TEST_CASE_METHOD(AcsFixture, "tags of instances and commands; ResourceTag targets by them") {

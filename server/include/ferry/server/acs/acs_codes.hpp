@@ -27,10 +27,6 @@ inline constexpr const char* kInvalidWorkingDir = "InvalidParameter.WorkingDir";
 inline constexpr const char* kInvalidUsername = "InvalidParameter.Username";
 inline constexpr const char* kUsernameExceedLimit = "Username.ExceedLimit";
 inline constexpr const char* kWindowsPasswordNameExceedLimit = "WindowsPasswordName.ExceedLimit";
-inline constexpr const char* kLauncherLengthLimitExceeded = "InvalidLauncher.LengthLimitExceeded";
-inline constexpr const char* kTerminationModeNotFound = "InvalidTerminationMode.NotFound";
-inline constexpr const char* kContainerIdMalformed = "InvalidContainerId.Malformed";
-inline constexpr const char* kContainerNameMalformed = "InvalidContainerName.Malformed";
 
 // Custom parameters: in the command's content, then in an invocation's Parameters.
 inline constexpr const char* kCmdParamEmptyKey = "CmdParam.EmptyKey";

@@ -46,6 +46,7 @@ struct CommandFields {
   std::optional<std::string> output_cos_bucket_url;
   std::optional<std::string> output_cos_key_prefix;
   std::optional<DefaultParameters> defaults;  // from resolve_default_parameters
+  std::optional<std::string> launcher;        // Cloud Assistant's Launcher ("" none)
   TextRules text_rules = TextRules::kTat;     // how CommandName, Description, Tags are checked
 };
 
@@ -62,6 +63,14 @@ CommandFields new_command_fields(CommandFields fields);
 
 // The given fields written over `c`.
 void apply_command_fields(const CommandFields& fields, Command& c);
+
+// The rules of a run's execution settings for a command of `command_type`: a Launcher of at
+// most 1 KB that parses (InvalidLauncher.LengthLimitExceeded, InvalidParameter), a
+// TerminationMode of Process or ProcessTree (InvalidTerminationMode.NotFound), a ContainerId or a
+// ContainerName as core's validators say (InvalidContainerId.Malformed,
+// InvalidContainerName.Malformed); a container takes neither both, nor a Launcher, nor another
+// type than SHELL (InvalidParameter).
+Status check_execution(const ExecutionSettings& execution, std::string_view command_type);
 
 // The value rules of every given field, in one order: CommandName (ASCII letters only unless
 // `non_ascii_name`), Content, Description, CommandType, WorkingDirectory (for `directory_type`,

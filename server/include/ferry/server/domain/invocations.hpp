@@ -33,6 +33,7 @@ struct RunSettings {
   std::string username;
   std::string output_cos_bucket_url;
   std::string output_cos_key_prefix;
+  ExecutionSettings execution;  // checked by prepare_invocation (check_execution)
 };
 
 struct InvocationSpec {
@@ -90,6 +91,8 @@ struct RunRequest {
   std::optional<std::string> parameters;
   std::vector<std::string> instance_ids;  // at most ServerSettings::max_run_instances
   RepeatSpec repeat;
+  // TerminationMode and container of the run (its Launcher is command.launcher).
+  ExecutionSettings execution;
 };
 struct RunResult {
   std::string command_id;
@@ -106,6 +109,8 @@ struct InvokeRequest {
   std::vector<std::string> instance_ids;
   InvocationSource source = InvocationSource::kUser;
   RepeatSpec repeat;
+  // The run's execution settings; an empty Launcher keeps the command's.
+  ExecutionSettings execution;
 };
 // Returns the InvocationId.
 Expected<std::string> invoke_command(ServerContext& ctx, const InvokeRequest& request);

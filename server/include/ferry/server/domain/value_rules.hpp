@@ -24,6 +24,8 @@ inline constexpr std::size_t kMaxTags = 10;
 inline constexpr std::size_t kMaxAcsCommandName = 128;
 inline constexpr std::size_t kMaxAcsDescription = 512;
 inline constexpr std::size_t kMaxAcsTags = 20;
+// Cloud Assistant's Launcher.
+inline constexpr std::size_t kMaxLauncher = 1024;
 inline constexpr std::size_t kMaxCosKeyPrefix = 60;
 // An instance's name, given by ModifyInstancesAttribute or made at registration.
 inline constexpr std::size_t kMaxInstanceName = 60;
