@@ -18,7 +18,7 @@ namespace {
 
 // The settings of a run that this server does not carry out yet are refused, never dropped.
 void refuse_unsupported_run_settings(AcsFields& p) {
-  for (const char* name : {"WindowsPasswordName", "ClientToken"}) {
+  for (const char* name : {"WindowsPasswordName"}) {
     if (auto v = p.opt_string(name); v && !v->empty()) {
       p.fail(Error{"Operation.Forbidden",
                    std::string(name) + " is not supported by this server yet."});

@@ -279,7 +279,8 @@ const std::vector<Migration>& migrations() {
 ))sql",
        }},
       // Cloud Assistant's execution settings: a command's Launcher; an invocation's and each
-      // task's Launcher, TerminationMode and container ("" for the defaults).
+      // task's Launcher, TerminationMode and container ("" for the defaults). Its ClientToken
+      // claims.
       {6,
        {
            "ALTER TABLE commands ADD COLUMN launcher TEXT NOT NULL DEFAULT ''",
@@ -291,6 +292,16 @@ const std::vector<Migration>& migrations() {
            "ALTER TABLE invocation_tasks ADD COLUMN doc_termination_mode TEXT NOT NULL DEFAULT ''",
            "ALTER TABLE invocation_tasks ADD COLUMN doc_container_id TEXT NOT NULL DEFAULT ''",
            "ALTER TABLE invocation_tasks ADD COLUMN doc_container_name TEXT NOT NULL DEFAULT ''",
+           // ClientToken claims: done when result is not NULL.
+           R"sql(CREATE TABLE client_tokens (
+  owner TEXT NOT NULL,
+  token TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  result TEXT,
+  claimed_ms BIGINT NOT NULL,
+  PRIMARY KEY (owner, token)
+))sql",
+           "CREATE INDEX client_tokens_claimed ON client_tokens (claimed_ms)",
        }},
   };
   return kMigrations;

@@ -89,6 +89,12 @@ class SqliteStore final : public Store {
   Expected<std::optional<RegisterInstance>> get_instance(const std::string& id) override;
   Expected<Page<RegisterInstance>> list_instances(const RegisterInstanceQuery& q) override;
   Status rename_instance(const std::string& id, const std::string& name, int64_t now_ms) override;
+  Expected<ClientTokenClaim> claim_client_token(const std::string& owner, const std::string& token,
+                                                const std::string& request_hash, int64_t now_ms,
+                                                int64_t stale_ms) override;
+  Status complete_client_token(const std::string& owner, const std::string& token,
+                               const std::string& result) override;
+  Status release_client_token(const std::string& owner, const std::string& token) override;
   Expected<std::vector<Tag>> modify_instance_tags(
       const std::string& id, const std::function<Status(std::vector<Tag>&)>& mutate,
       int64_t now_ms) override;

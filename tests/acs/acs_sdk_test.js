@@ -308,6 +308,20 @@ async function keptCommands(S) {
     const e = await refusal(ecs, 'DeleteCommand', { commandId });
     assert.deepEqual(e, { code: 'InvalidCmdId.NotFound', status: 404 });
   });
+  await check('RunCommand with a ClientToken runs once; other parameters are refused', async () => {
+    const fields = {
+      type: 'RunShellScript',
+      commandContent: 'echo idempotent',
+      instanceId: [S.instanceId],
+      clientToken: '123e4567-e89b-12d3-a456-426655440000',
+    };
+    const first = await call(ecs, 'RunCommand', fields);
+    const again = await call(ecs, 'RunCommand', fields);
+    assert.equal(again.invokeId, first.invokeId);
+    assert.equal(again.commandId, first.commandId);
+    const e = await refusal(ecs, 'RunCommand', { ...fields, commandContent: 'echo other' });
+    assert.deepEqual(e, { code: 'IdempotentParameterMismatch', status: 403 });
+  });
   await check('RunCommand with KeepCommand true keeps its command; without, not', async () => {
     const kept = await call(ecs, 'RunCommand', {
       type: 'RunShellScript',

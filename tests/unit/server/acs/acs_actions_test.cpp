@@ -430,8 +430,8 @@ TEST_CASE_METHOD(AcsFixture, "managed instances and the Cloud Assistant status a
 }
 
 TEST_CASE_METHOD(AcsFixture, "what the server cannot do yet is refused, not dropped") {
-  for (const auto& [name, value] : std::map<std::string, std::string>{
-           {"WindowsPasswordName", "axtSecretPassword"}, {"ClientToken", "t-1"}}) {
+  for (const auto& [name, value] :
+       std::map<std::string, std::string>{{"WindowsPasswordName", "axtSecretPassword"}}) {
     Args a{{"Type", "RunShellScript"},
            {"CommandContent", "echo"},
            {name, value},
@@ -687,6 +687,63 @@ TEST_CASE_METHOD(AcsFixture, "EveryReboot runs at each boot the agent reports") 
   CHECK(tasks_of(id).size() == 2);
   CHECK(ok("DescribeInvocationResults",
            {{"InvokeId", id}, {"IncludeHistory", "true"}})["Invocation"]["TotalCount"] == 2);
+}
+
+TEST_CASE_METHOD(AcsFixture, "ClientToken: one run per token and parameters") {
+  const Args args{{"Type", "RunShellScript"},
+                  {"CommandContent", "echo once"},
+                  {"InstanceId.1", "rins-aaaaaaa1"},
+                  {"ClientToken", "123e4567-e89b-12d3-a456-426655440000"}};
+  auto first = ok("RunCommand", args);
+  auto again = ok("RunCommand", args);
+  CHECK(again == first);
+  CHECK(ok("DescribeInvocations", {})["TotalCount"] == 1);
+  Args other = args;
+  other["CommandContent"] = "echo twice";
+  CHECK(code("RunCommand", other) == "IdempotentParameterMismatch");
+  // Another caller's token is its own.
+  AcsParams params(AcsParams::Map(args.begin(), args.end()));
+  auto theirs =
+      actions.find("RunCommand")
+          ->handler(ApiCall{"RunCommand", "LTAIsomeoneelse", "cn-hangzhou", "req-2"}, params);
+  REQUIRE(theirs);
+  CHECK((*theirs)["InvokeId"] != first["InvokeId"]);
+
+  SECTION("a failed request frees its token") {
+    Args bad = args;
+    bad["ClientToken"] = "t-2";
+    bad["InstanceId.1"] = "rins-00000000";
+    CHECK(code("RunCommand", bad) == "InvalidInstance.NotFound");
+    bad["InstanceId.1"] = "rins-aaaaaaa2";
+    CHECK(ok("RunCommand", bad)["InvokeId"].is_string());
+  }
+  SECTION("a token still being processed") {
+    auto claim = store->claim_client_token("LTAItest", "t-3", "hash", clock.now_ms(), 60'000);
+    REQUIRE(claim);
+    Args busy = args;
+    busy["ClientToken"] = "t-3";
+    CHECK(code("RunCommand", busy) == "IdempotentParameterMismatch");
+    REQUIRE(store->release_client_token("LTAItest", "t-3"));
+    CHECK(ok("RunCommand", busy)["InvokeId"].is_string());
+  }
+  SECTION("malformed tokens") {
+    Args bad = args;
+    bad["ClientToken"] = std::string(65, 't');
+    CHECK(code("RunCommand", bad) == "InvalidClientToken.Malformed");
+    bad["ClientToken"] = "caf\xc3\xa9";
+    CHECK(code("RunCommand", bad) == "InvalidClientToken.Malformed");
+  }
+  SECTION("CreateCommand and InvokeCommand take one too") {
+    const Args create{{"Name", "idem"},
+                      {"Type", "RunShellScript"},
+                      {"CommandContent", "echo"},
+                      {"ClientToken", "c-1"}};
+    auto c1 = ok("CreateCommand", create);
+    CHECK(ok("CreateCommand", create) == c1);
+    const Args invoke{
+        {"CommandId", c1["CommandId"]}, {"InstanceId.1", "rins-aaaaaaa1"}, {"ClientToken", "i-1"}};
+    CHECK(ok("InvokeCommand", invoke) == ok("InvokeCommand", invoke));
+  }
 }
 
 }  // namespace

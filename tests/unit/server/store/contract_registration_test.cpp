@@ -224,6 +224,29 @@ TEST_CASE("registered instances", "[contract][instances]") {
     CHECK(error_code(store->modify_instance_tags(
               "rins-x", [](std::vector<Tag>&) { return Status{}; }, 1)) == sc::kInstanceNotFound);
   }
+  SECTION("client tokens: claimed once, completed, released, stale, forgotten") {
+    using State = ClientTokenClaim::State;
+    const auto claim = [&](const std::string& token, const std::string& hash, int64_t now) {
+      return require_value(store->claim_client_token("ak", token, hash, now, 1000)).state;
+    };
+    CHECK(claim("t", "h1", 10'000) == State::kNew);
+    CHECK(claim("t", "h1", 10'500) == State::kProcessing);
+    CHECK(claim("t", "h2", 10'500) == State::kMismatch);
+    require_ok(store->complete_client_token("ak", "t", "{\"InvokeId\":\"inv-1\"}"));
+    auto done = require_value(store->claim_client_token("ak", "t", "h1", 10'600, 1000));
+    CHECK(done.state == State::kDone);
+    CHECK(done.result == "{\"InvokeId\":\"inv-1\"}");
+    // Another owner's token of the same name is its own.
+    CHECK(require_value(store->claim_client_token("other", "t", "h9", 10'600, 1000)).state ==
+          State::kNew);
+    // A released claim is free again; a stale one is taken over.
+    CHECK(claim("u", "h1", 20'000) == State::kNew);
+    require_ok(store->release_client_token("ak", "u"));
+    CHECK(claim("u", "h2", 20'001) == State::kNew);
+    CHECK(claim("u", "h2", 21'002) == State::kNew);
+    // A day later the completed token is forgotten.
+    CHECK(claim("t", "h2", 10'600 + 24 * 3600 * 1000 + 1) == State::kNew);
+  }
   SECTION("heartbeat") {
     require_ok(store->record_heartbeat("rins-2", "1.2.3", "{\"os\":\"linux\"}",
                                        {"shell", "powershell"}, 1234));

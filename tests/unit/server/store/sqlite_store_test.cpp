@@ -115,6 +115,22 @@ void drop_invokers(RawDb& raw) {
   }
 }
 
+// Drops what schema version 6 created (execution settings, client tokens), and its row.
+void drop_execution_settings(RawDb& raw) {
+  for (const char* sql : {"DROP TABLE client_tokens", "ALTER TABLE commands DROP COLUMN launcher",
+                          "ALTER TABLE invocations DROP COLUMN launcher",
+                          "ALTER TABLE invocations DROP COLUMN termination_mode",
+                          "ALTER TABLE invocations DROP COLUMN container_id",
+                          "ALTER TABLE invocations DROP COLUMN container_name",
+                          "ALTER TABLE invocation_tasks DROP COLUMN doc_launcher",
+                          "ALTER TABLE invocation_tasks DROP COLUMN doc_termination_mode",
+                          "ALTER TABLE invocation_tasks DROP COLUMN doc_container_id",
+                          "ALTER TABLE invocation_tasks DROP COLUMN doc_container_name",
+                          "DELETE FROM schema_migrations WHERE version = 6"}) {
+    raw.exec(sql);
+  }
+}
+
 // Drops what schema version 5 created (repeat modes), and its row in schema_migrations.
 void drop_repeats(RawDb& raw) {
   for (const char* sql : {"DROP TABLE invocation_boot_runs", "DROP TABLE invocation_targets",
@@ -268,6 +284,7 @@ TEST_CASE("a database of schema version 2 upgrades to presence in the store", "[
   {
     // Back to what ferry-server wrote before version 3.
     RawDb raw(f.db());
+    drop_execution_settings(raw);
     drop_repeats(raw);
     drop_invokers(raw);
     raw.exec("DROP TABLE agent_presence");
@@ -279,7 +296,7 @@ TEST_CASE("a database of schema version 2 upgrades to presence in the store", "[
   auto store = f.open();
   RawDb raw(f.db());
   CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 2") ==
-        std::vector<std::vector<int64_t>>{{2, 5000}, {3, 9000}, {4, 9000}, {5, 9000}});
+        std::vector<std::vector<int64_t>>{{2, 5000}, {3, 9000}, {4, 9000}, {5, 9000}, {6, 9000}});
   // The data written before the upgrade is all there, and presence works.
   CHECK(require_value(store->get_instance("rins-1")));
   CHECK(require_value(store->get_command("cmd-1")));
@@ -302,6 +319,7 @@ TEST_CASE("a database of schema version 3 upgrades to invokers", "[store][schema
   {
     // Back to what ferry-server wrote before version 4.
     RawDb raw(f.db());
+    drop_execution_settings(raw);
     drop_repeats(raw);
     drop_invokers(raw);
     raw.exec("DELETE FROM schema_migrations WHERE version = 4");
@@ -311,7 +329,7 @@ TEST_CASE("a database of schema version 3 upgrades to invokers", "[store][schema
   auto store = f.open();
   RawDb raw(f.db());
   CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 3") ==
-        std::vector<std::vector<int64_t>>{{3, 5000}, {4, 9000}, {5, 9000}});
+        std::vector<std::vector<int64_t>>{{3, 5000}, {4, 9000}, {5, 9000}, {6, 9000}});
   CHECK(require_value(store->get_command("cmd-1")));
   CHECK(require_value(store->presence_of({"rins-1"})).size() == 1);
   require_ok(store->insert_invoker(make_invoker("ivk-1", "cmd-1", 100)));
@@ -482,6 +500,7 @@ TEST_CASE("a database of schema version 4 upgrades to repeat modes", "[store][sc
   {
     // Back to what ferry-server wrote before version 5.
     RawDb raw(f.db());
+    drop_execution_settings(raw);
     drop_repeats(raw);
     REQUIRE(raw.count("SELECT MAX(version) FROM schema_migrations") == 4);
   }
@@ -489,8 +508,9 @@ TEST_CASE("a database of schema version 4 upgrades to repeat modes", "[store][sc
   auto store = f.open();
   RawDb raw(f.db());
   CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 4") ==
-        std::vector<std::vector<int64_t>>{{4, 5000}, {5, 9000}});
-  // What was there reads as a Once invocation whose one task is its first and latest run.
+        std::vector<std::vector<int64_t>>{{4, 5000}, {5, 9000}, {6, 9000}});
+  // What was there reads as a Once invocation whose one task is its first and latest run, with
+  // the default execution settings.
   auto inv = require_value(store->get_invocation("inv-1"));
   REQUIRE(inv);
   CHECK(inv->repeat_mode == "Once");
@@ -499,6 +519,8 @@ TEST_CASE("a database of schema version 4 upgrades to repeat modes", "[store][sc
   REQUIRE(task);
   CHECK(task->run_number == 1);
   CHECK(task->latest_run);
+  CHECK(task->document.execution == ExecutionSettings{});
+  CHECK(inv->execution == ExecutionSettings{});
   auto instance = require_value(store->get_instance("rins-a"));
   REQUIRE(instance);
   CHECK(instance->boot_id.empty());

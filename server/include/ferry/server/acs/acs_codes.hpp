@@ -40,6 +40,11 @@ inline constexpr const char* kParameterKeyExceedLimit = "ParameterKey.ExceedLimi
 inline constexpr const char* kParameterCountExceedLimit = "ParameterCount.ExceedLimit";
 inline constexpr const char* kParameterTypeNotSupported = "ParameterType.NotSupported";
 
+// ClientToken.
+inline constexpr const char* kInvalidClientToken = "InvalidClientToken.Malformed";
+inline constexpr const char* kIdempotentParameterMismatch = "IdempotentParameterMismatch";
+inline constexpr const char* kIdempotentProcessing = "IdempotentProcessing";
+
 // Targets.
 inline constexpr const char* kMissingInstanceId = "MissingParam.InstanceId";
 inline constexpr const char* kInstanceIdsExceedLimit = "InstanceIds.ExceedLimit";

@@ -146,6 +146,18 @@ struct AgentSeen {
   int64_t seen_ms = 0;
 };
 
+// What claim_client_token found for a (caller, ClientToken) pair.
+struct ClientTokenClaim {
+  enum class State {
+    kNew,         // first use: the caller runs the request, then completes or releases the claim
+    kDone,        // the same request ran before: `result` is its reply
+    kProcessing,  // the same request is running now (another call holds the claim)
+    kMismatch,    // the token was used with other parameters
+  };
+  State state = State::kNew;
+  std::string result;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -289,6 +301,20 @@ class Store {
   virtual Expected<bool> remember_nonce(const std::string& instance_id, const std::string& nonce,
                                         int64_t expires_ms, int64_t now_ms) = 0;
 
+  // Idempotent requests (Cloud Assistant's ClientToken), per caller (`owner`, the AccessKeyId)
+  // and token, all in one transaction each. A claim records the request's `request_hash` and
+  // returns kNew the first time; later, kDone with the completed result, kMismatch for another
+  // hash, kProcessing while the first is still running (a claim older than `stale_ms` before
+  // now_ms is taken over as kNew: its request died). Claims older than a day are forgotten.
+  virtual Expected<ClientTokenClaim> claim_client_token(const std::string& owner,
+                                                        const std::string& token,
+                                                        const std::string& request_hash,
+                                                        int64_t now_ms, int64_t stale_ms) = 0;
+  // The claimed request succeeded with `result`; kDone for its token from now on.
+  virtual Status complete_client_token(const std::string& owner, const std::string& token,
+                                       const std::string& result) = 0;
+  // The claimed request failed: the token is free again.
+  virtual Status release_client_token(const std::string& owner, const std::string& token) = 0;
   // Presence, shared by every server on the database: which server holds each agent's socket
   // (servers name themselves, a random id per process), when each agent was last seen, and
   // when each server last said it was alive. The store keeps the times; what counts as online
