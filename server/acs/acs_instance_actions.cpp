@@ -2,6 +2,7 @@
 // instances (Ferry's registered instances: one id in both APIs).
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 #include "acs_handlers.hpp"
 #include "acs_vocabulary.hpp"
@@ -39,6 +40,32 @@ Expected<TaskCounts> task_counts(ServerContext& ctx, const std::string& instance
     counts.last_ms = all->items.front().created_ms;
   }
   return counts;
+}
+
+// A page of instances with what their tasks add up to, each written by `item`; the total.
+struct InstanceItems {
+  nlohmann::json items = nlohmann::json::array();
+  int64_t total = 0;
+};
+Expected<InstanceItems> instance_page(
+    ServerContext& ctx, domain::InstanceListing listing, const Paging& paging,
+    const std::function<nlohmann::json(const domain::InstanceView&, const TaskCounts&)>& item) {
+  listing.query.offset = paging.offset;
+  listing.query.limit = paging.size;
+  auto page = domain::describe_instances(ctx, listing);
+  if (!page) {
+    return to_acs_error(page.error());
+  }
+  InstanceItems out;
+  out.total = page->total;
+  for (const auto& view : page->items) {
+    auto counts = task_counts(ctx, view.instance.instance_id);
+    if (!counts) {
+      return to_acs_error(counts.error());
+    }
+    out.items.push_back(item(view, *counts));
+  }
+  return out;
 }
 
 // "linux" / "Windows" as the listings spell an environment.
@@ -94,32 +121,25 @@ Reply describe_cloud_assistant_status(ServerContext& ctx, AcsFields& p) {
   if (auto s = p.finish(); !s) {
     return s.error();
   }
-  listing.query.offset = paging.offset;
-  listing.query.limit = paging.size;
-  auto page = domain::describe_instances(ctx, listing);
+  auto page = instance_page(ctx, listing, paging,
+                            [](const domain::InstanceView& view, const TaskCounts& counts) {
+                              return nlohmann::json{
+                                  {"InstanceId", view.instance.instance_id},
+                                  {"CloudAssistantStatus", view.online ? "true" : "false"},
+                                  {"CloudAssistantVersion", view.instance.agent_version},
+                                  {"LastHeartbeatTime", acs_time(view.instance.last_heartbeat_ms)},
+                                  {"ActiveTaskCount", counts.active},
+                                  {"InvocationCount", counts.total},
+                                  {"LastInvokedTime", acs_time(counts.last_ms)},
+                                  {"OSType", domain::environment_of(view.instance)},
+                                  {"SupportSessionManager", false},
+                              };
+                            });
   if (!page) {
-    return to_acs_error(page.error());
+    return page.error();
   }
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& view : page->items) {
-    auto counts = task_counts(ctx, view.instance.instance_id);
-    if (!counts) {
-      return counts.error();
-    }
-    list.push_back({
-        {"InstanceId", view.instance.instance_id},
-        {"CloudAssistantStatus", view.online ? "true" : "false"},
-        {"CloudAssistantVersion", view.instance.agent_version},
-        {"LastHeartbeatTime", acs_time(view.instance.last_heartbeat_ms)},
-        {"ActiveTaskCount", counts->active},
-        {"InvocationCount", counts->total},
-        {"LastInvokedTime", acs_time(counts->last_ms)},
-        {"OSType", domain::environment_of(view.instance)},
-        {"SupportSessionManager", false},
-    });
-  }
-  nlohmann::json out{
-      {"InstanceCloudAssistantStatusSet", {{"InstanceCloudAssistantStatus", std::move(list)}}}};
+  nlohmann::json out{{"InstanceCloudAssistantStatusSet",
+                      {{"InstanceCloudAssistantStatus", std::move(page->items)}}}};
   write_paging(out, paging, page->total);
   return out;
 }
@@ -231,24 +251,17 @@ Reply describe_managed_instances(ServerContext& ctx, AcsFields& p) {
   if (auto s = p.finish(); !s) {
     return s.error();
   }
-  listing.query.offset = paging.offset;
-  listing.query.limit = paging.size;
-  auto page = domain::describe_instances(ctx, listing);
+  auto page = instance_page(ctx, listing, paging,
+                            [](const domain::InstanceView& view, const TaskCounts& counts) {
+                              nlohmann::json item = managed_instance_json(view);
+                              item["InvocationCount"] = counts.total;
+                              item["LastInvokedTime"] = acs_time(counts.last_ms);
+                              return item;
+                            });
   if (!page) {
-    return to_acs_error(page.error());
+    return page.error();
   }
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& view : page->items) {
-    auto counts = task_counts(ctx, view.instance.instance_id);
-    if (!counts) {
-      return counts.error();
-    }
-    nlohmann::json item = managed_instance_json(view);
-    item["InvocationCount"] = counts->total;
-    item["LastInvokedTime"] = acs_time(counts->last_ms);
-    list.push_back(std::move(item));
-  }
-  nlohmann::json out{{"Instances", std::move(list)}};
+  nlohmann::json out{{"Instances", std::move(page->items)}};
   write_paging(out, paging, page->total);
   return out;
 }

@@ -46,6 +46,16 @@ std::string trim(std::string_view s) {
 
 }  // namespace
 
+Expected<int64_t> parse_next_token(std::string_view token) {
+  int64_t offset = -1;
+  const auto* end = token.data() + token.size();
+  auto [ptr, ec] = std::from_chars(token.data(), end, offset);
+  if (ec != std::errc() || ptr != end || offset < 0) {
+    return Error{"InvalidNextToken", "The specified NextToken is not valid."};
+  }
+  return offset;
+}
+
 Paging read_paging(AcsFields& p, int64_t max_size) {
   Paging paging;
   const auto max_results = p.opt_int("MaxResults");
@@ -55,14 +65,12 @@ Paging read_paging(AcsFields& p, int64_t max_size) {
   if (max_results || (next_token && !next_token->empty())) {
     paging.size = max_results.value_or(10);
     if (next_token && !next_token->empty()) {
-      int64_t offset = -1;
-      const auto* end = next_token->data() + next_token->size();
-      auto [ptr, ec] = std::from_chars(next_token->data(), end, offset);
-      if (ec != std::errc() || ptr != end || offset < 0) {
-        p.fail(Error{"InvalidNextToken", "The specified NextToken is not valid."});
+      auto offset = parse_next_token(*next_token);
+      if (!offset) {
+        p.fail(offset.error());
         return paging;
       }
-      paging.offset = offset;
+      paging.offset = *offset;
     }
     paging.page_number = paging.size > 0 ? paging.offset / paging.size + 1 : 1;
   } else {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "acs_fields.hpp"
@@ -27,6 +28,8 @@ struct Paging {
   int64_t page_number = 1;
 };
 Paging read_paging(AcsFields& p, int64_t max_size = 50);
+// A NextToken this server wrote: the offset of the next item. InvalidNextToken otherwise.
+Expected<int64_t> parse_next_token(std::string_view token);
 // TotalCount, PageNumber, PageSize and NextToken ("" on the last page) into `out`.
 void write_paging(nlohmann::json& out, const Paging& paging, int64_t total);
 

@@ -70,6 +70,25 @@ std::vector<std::string> read_resource_ids(AcsFields& p) {
   return ids.value_or(std::vector<std::string>{});
 }
 
+// Every item `list` finds for `q`, page by page, handed to `each`.
+template <typename Query, typename List, typename Each>
+Status for_each_owner(Query q, const List& list, const Each& each) {
+  q.limit = domain::kListAllPage;
+  for (;;) {
+    auto page = list(q);
+    if (!page) {
+      return page.error();
+    }
+    for (const auto& item : page->items) {
+      each(item);
+    }
+    q.offset += static_cast<int64_t>(page->items.size());
+    if (page->items.empty() || q.offset >= page->total) {
+      return {};
+    }
+  }
+}
+
 // One row of ListTagResources.
 nlohmann::json tag_row(const std::string& id, Kind kind, const Tag& t) {
   return {{"ResourceId", id},
@@ -147,10 +166,11 @@ Reply list_tag_resources(ServerContext& ctx, AcsFields& p) {
   constexpr int64_t kPage = 50;
   int64_t offset = 0;
   if (token && !token->empty()) {
-    offset = std::atoll(token->c_str());
-    if (offset <= 0 || std::to_string(offset) != *token) {
-      return Error{"InvalidNextToken", "The specified NextToken is not valid."};
+    auto parsed = parse_next_token(*token);
+    if (!parsed) {
+      return parsed.error();
     }
+    offset = *parsed;
   }
   std::vector<nlohmann::json> rows;
   const auto add = [&](const std::string& id, const std::vector<Tag>& owned) {
@@ -163,42 +183,24 @@ Reply list_tag_resources(ServerContext& ctx, AcsFields& p) {
     filter.tag_pairs.emplace_back(
         t.key, t.value.empty() ? std::vector<std::string>{} : std::vector<std::string>{t.value});
   }
+  Status read = {};
   if (*kind == Kind::kInstance) {
     RegisterInstanceQuery q;
     static_cast<TagFilter&>(q) = filter;
     q.instance_ids = ids.value_or(std::vector<std::string>{});
-    q.limit = domain::kListAllPage;
-    for (;;) {
-      auto page = ctx.store.list_instances(q);
-      if (!page) {
-        return to_acs_error(page.error());
-      }
-      for (const auto& i : page->items) {
-        add(i.instance_id, i.tags);
-      }
-      q.offset += static_cast<int64_t>(page->items.size());
-      if (page->items.empty() || q.offset >= page->total) {
-        break;
-      }
-    }
+    read = for_each_owner(
+        q, [&](const RegisterInstanceQuery& page) { return ctx.store.list_instances(page); },
+        [&](const RegisterInstance& i) { add(i.instance_id, i.tags); });
   } else {
     CommandQuery q;
     static_cast<TagFilter&>(q) = filter;
     q.command_ids = ids.value_or(std::vector<std::string>{});
-    q.limit = domain::kListAllPage;
-    for (;;) {
-      auto page = ctx.store.list_commands(q);
-      if (!page) {
-        return to_acs_error(page.error());
-      }
-      for (const auto& c : page->items) {
-        add(c.command_id, c.tags);
-      }
-      q.offset += static_cast<int64_t>(page->items.size());
-      if (page->items.empty() || q.offset >= page->total) {
-        break;
-      }
-    }
+    read = for_each_owner(
+        q, [&](const CommandQuery& page) { return ctx.store.list_commands(page); },
+        [&](const Command& c) { add(c.command_id, c.tags); });
+  }
+  if (!read) {
+    return to_acs_error(read.error());
   }
   nlohmann::json page = nlohmann::json::array();
   for (int64_t i = offset; i < static_cast<int64_t>(rows.size()) && i < offset + kPage; ++i) {
