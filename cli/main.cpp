@@ -417,7 +417,7 @@ int main(int argc, char** argv) {
       result = cloud_assistant ? ferry::cli::acs_run_command(api, acs, run_options, console, hooks)
                                : ferry::cli::run_command(api, run_options, console, hooks);
     } else if (*tasks) {
-      result = ferry::cli::tasks_command(api, tasks_options, console);
+      result = ferry::cli::tasks_with_schedule_command(api, acs, tasks_options, console);
     } else if (*invocations) {
       result = ferry::cli::invocations_command(api, invocations_options, console);
     } else if (*commands) {

@@ -62,16 +62,19 @@ std::string schedule_summary_of(const RunOptions& options, const std::string& mo
   return "runs every time each instance boots";
 }
 
-// The RepeatMode of the invocation a DescribeInvocations reply shows, "" when it shows none.
-std::string repeat_mode_in(const nlohmann::json& reply) {
-  if (!reply.contains("Invocations") || !reply["Invocations"].is_object()) {
-    return "";
+// The invocation `id` as the Cloud Assistant API shows it, when it is a schedule; nullopt when
+// it is not, or the API does not answer (a server without it, an id it does not know).
+std::optional<nlohmann::json> schedule_named(AcsApi& acs, const std::string& id) {
+  auto reply = acs.call("DescribeInvocations", {{"InvokeId", id}});
+  if (!reply || !reply->contains("Invocations") || !(*reply)["Invocations"].is_object()) {
+    return std::nullopt;
   }
-  const auto& invocations = set_of(reply["Invocations"], "Invocation");
-  if (invocations.size() != 1 || !invocations[0].is_object()) {
-    return "";
+  const auto& invocations = set_of((*reply)["Invocations"], "Invocation");
+  if (invocations.size() != 1 || !invocations[0].is_object() ||
+      !is_schedule_mode(json_string(invocations[0], "RepeatMode"))) {
+    return std::nullopt;
   }
-  return json_string(invocations[0], "RepeatMode");
+  return invocations[0];
 }
 
 }  // namespace
@@ -221,8 +224,7 @@ Expected<int> acs_run_command(Api& api, AcsApi& acs, const RunOptions& options, 
 
 Expected<int> stop_or_cancel_command(Api& api, AcsApi& acs, const CancelOptions& options,
                                      Console& console) {
-  auto described = acs.call("DescribeInvocations", {{"InvokeId", options.invocation_id}});
-  if (!described || !is_schedule_mode(repeat_mode_in(*described))) {
+  if (!schedule_named(acs, options.invocation_id)) {
     return cancel_command(api, options, console);
   }
   AcsParamList params = {{"InvokeId", options.invocation_id}};
@@ -239,6 +241,22 @@ Expected<int> stop_or_cancel_command(Api& api, AcsApi& acs, const CancelOptions&
     console.out << "stop requested: " << clean_cell(options.invocation_id) << "\n" << std::flush;
   }
   return 0;
+}
+
+Expected<int> tasks_with_schedule_command(Api& api, AcsApi& acs, const TasksOptions& options,
+                                          Console& console) {
+  if (options.invocation_id && !options.json) {
+    if (const auto schedule = schedule_named(acs, *options.invocation_id)) {
+      const std::string mode = json_string(*schedule, "RepeatMode");
+      const std::string frequency = json_string(*schedule, "Frequency");
+      console.err << "ferry: " << clean_cell(*options.invocation_id) << " is a schedule ("
+                  << clean_cell(mode) << (frequency.empty() ? "" : " " + clean_cell(frequency))
+                  << "), " << clean_cell(json_string(*schedule, "InvocationStatus"))
+                  << ": each run is a task of it\n"
+                  << std::flush;
+    }
+  }
+  return tasks_command(api, options, console);
 }
 
 }  // namespace ferry::cli

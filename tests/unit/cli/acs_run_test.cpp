@@ -485,4 +485,38 @@ TEST_CASE("parse_acs_reply: success bodies, error bodies, and what is neither", 
   CHECK(bare.error().message == R"(HTTP 500: {"RequestId":"r"})");
 }
 
+TEST_CASE("tasks_with_schedule_command: a schedule is named as one, even with no task yet",
+          "[cli][acs]") {
+  auto tat = answering(json{{"TotalCount", 0}, {"InvocationTaskSet", json::array()}});
+  TasksOptions options;
+  options.invocation_id = "t-acs0001";
+  SECTION("a schedule") {
+    auto acs =
+        acs_side(json{{"Invocations",
+                       {{"Invocation", json::array({{{"RepeatMode", "Period"},
+                                                     {"Frequency", "rate(5m)"},
+                                                     {"InvocationStatus", "Scheduled"}}})}}}});
+    CapturedConsole c;
+    REQUIRE(tasks_with_schedule_command(tat, acs, options, c.console).has_value());
+    CHECK(
+        c.err.str() ==
+        "ferry: t-acs0001 is a schedule (Period rate(5m)), Scheduled: each run is a task of it\n");
+    CHECK(c.out.str() == "TASK\tINSTANCE\tSTATUS\tEXIT\tINVOCATION\tCREATED\n");
+  }
+  SECTION("not a schedule, no --invocation, or --json: nothing more, and no question for --json") {
+    auto acs =
+        acs_side(json{{"Invocations", {{"Invocation", json::array({{{"RepeatMode", "Once"}}})}}}});
+    CapturedConsole c;
+    REQUIRE(tasks_with_schedule_command(tat, acs, options, c.console).has_value());
+    CHECK(c.err.str().empty());
+    options.json = true;
+    REQUIRE(tasks_with_schedule_command(tat, acs, options, c.console).has_value());
+    options.json = false;
+    options.invocation_id.reset();
+    REQUIRE(tasks_with_schedule_command(tat, acs, options, c.console).has_value());
+    CHECK(c.err.str().empty());
+    CHECK(acs.calls.size() == 1);
+  }
+}
+
 }  // namespace ferry::cli::test

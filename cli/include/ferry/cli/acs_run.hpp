@@ -4,7 +4,7 @@
 // is the InvocationId). A schedule (Period, NextRebootOnly, EveryReboot) is not waited for: its
 // InvokeId is printed and ferry returns, unless --follow asks for its next run.
 // `ferry cancel` / `ferry stop`: StopInvocation for a Cloud Assistant schedule, TAT's
-// CancelInvocation for the rest.
+// CancelInvocation for the rest. `ferry tasks --invocation` says when it shows a schedule.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -48,5 +48,12 @@ Expected<int> acs_run_command(Api& api, AcsApi& acs, const RunOptions& options, 
 // an id it does not know, goes to cancel_command too (its errors are TAT's).
 Expected<int> stop_or_cancel_command(Api& api, AcsApi& acs, const CancelOptions& options,
                                      Console& console);
+
+// `ferry tasks`: with --invocation naming a Cloud Assistant schedule (and no --json), first a
+// line on stderr that says so: "ferry: ID is a schedule (Period 0/10 * * * * ?), Scheduled: each
+// run is a task of it" (the status is Cloud Assistant's: Scheduled until a run starts), since a
+// schedule has no task until its first run. Then tasks_command.
+Expected<int> tasks_with_schedule_command(Api& api, AcsApi& acs, const TasksOptions& options,
+                                          Console& console);
 
 }  // namespace ferry::cli
