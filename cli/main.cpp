@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
                   "cron '0/10 * * * * ?' (Cloud Assistant)");
   run->add_option("--launcher", run_options.launcher,
                   "Start the script with this command line, e.g. "
-                  "'python3 {{ACS::ScriptFileName}}' (Cloud Assistant)");
+                  "'python3 {{ACS::ScriptFileName|Ext(\".py\")}}' (Cloud Assistant)");
   run->add_option("--termination-mode", run_options.termination_mode,
                   "What a timeout or a stop kills: ProcessTree (default) or Process (Cloud "
                   "Assistant)");

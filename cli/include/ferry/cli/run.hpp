@@ -30,7 +30,7 @@ struct RunOptions {
   // Assistant API's RunCommand instead of TAT's.
   std::optional<std::string> repeat_mode;       // Once, Period, NextRebootOnly, EveryReboot
   std::optional<std::string> frequency;         // rate(...), at(...) or Quartz cron: Period
-  std::optional<std::string> launcher;          // e.g. "python3 {{ACS::ScriptFileName}}"
+  std::optional<std::string> launcher;          // a command line that starts the script
   std::optional<std::string> termination_mode;  // Process or ProcessTree
   std::optional<std::string> container;         // a ContainerId or a ContainerName
   bool follow = false;   // a schedule: wait for its next run and follow that run
