@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "ferry/cli/acs_api.hpp"
+#include "ferry/cli/acs_run.hpp"
 #include "ferry/cli/api.hpp"
 #include "ferry/cli/commands.hpp"
 #include "ferry/cli/config.hpp"
@@ -167,6 +169,25 @@ int main(int argc, char** argv) {
   run->add_flag("--no-wait", run_options.no_wait, "Print the invocation id and return at once");
   run->add_flag("--cancel-on-interrupt", run_options.cancel_on_interrupt,
                 "Ctrl-C cancels the command (and a second one stops waiting)");
+  // Cloud Assistant settings: any of them sends the run through the Cloud Assistant API.
+  run->add_option("--repeat", run_options.repeat_mode,
+                  "Once (default), Period (with --frequency), NextRebootOnly or EveryReboot "
+                  "(Cloud Assistant)");
+  run->add_option("--frequency", run_options.frequency,
+                  "Schedule of a Period run: 'rate(5m)', 'at(2026-12-07 10:00:00 UTC)' or a Quartz "
+                  "cron '0/10 * * * * ?' (Cloud Assistant)");
+  run->add_option("--launcher", run_options.launcher,
+                  "Start the script with this command line, e.g. "
+                  "'python3 {{ACS::ScriptFileName|Ext(\".py\")}}' (Cloud Assistant)");
+  run->add_option("--termination-mode", run_options.termination_mode,
+                  "What a timeout or a stop kills: ProcessTree (default) or Process (Cloud "
+                  "Assistant)");
+  run->add_option("--container", run_options.container,
+                  "Run in this container: an id (docker://..., or 12-64 hex digits) or a name "
+                  "(Cloud Assistant)");
+  run->add_flag("--follow", run_options.follow,
+                "A schedule (--frequency, --repeat): wait for its next run and follow it (by "
+                "default ferry prints the invocation id and returns)");
 
   // Listings and the rest.
   ferry::cli::TasksOptions tasks_options;
@@ -194,8 +215,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   ferry::cli::CancelOptions cancel_options;
-  auto* cancel =
-      app.add_subcommand("cancel", "Cancel an invocation (running tasks end TERMINATED)");
+  auto* cancel = app.add_subcommand(
+      "cancel",
+      "Cancel an invocation (running tasks end TERMINATED); a Cloud Assistant schedule ends "
+      "(StopInvocation). Also: ferry stop");
+  cancel->alias("stop");
   cancel->add_option("invocation", cancel_options.invocation_id, "The InvocationId (inv-...)")
       ->required();
   cancel->add_option("-i,--instance", cancel_options.instances, "Only on this instance (repeat)")
@@ -305,7 +329,7 @@ int main(int argc, char** argv) {
     const std::string first = argv[1];
     const auto& subs = app.get_subcommands({});
     if (!first.starts_with("-") && std::none_of(subs.begin(), subs.end(), [&](const CLI::App* sub) {
-          return sub->get_name() == first;
+          return sub->check_name(first);
         })) {
       return usage_error(std::string("unknown command ") + argv[1]);
     }
@@ -349,6 +373,7 @@ int main(int argc, char** argv) {
 
   Console console{std::cout, std::cerr, ::isatty(STDOUT_FILENO) == 1, ::isatty(STDERR_FILENO) == 1};
   try {
+    ferry::cli::HttpAcsApi acs(*config);
     ferry::cli::HttpApi api(std::move(*config));
     ferry::Expected<int> result = 0;
     if (*run) {
@@ -378,15 +403,21 @@ int main(int argc, char** argv) {
                      run_options.command_type.begin(),
                      [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
       // Everything that can be checked without the server is a usage error.
-      if (auto p = ferry::cli::run_command_params(run_options); !p) {
+      const bool cloud_assistant = ferry::cli::uses_cloud_assistant(run_options);
+      if (cloud_assistant) {
+        if (auto p = ferry::cli::acs_run_command_params(run_options); !p) {
+          return local_error(p.error());
+        }
+      } else if (auto p = ferry::cli::run_command_params(run_options); !p) {
         return local_error(p.error());
       }
       catch_interrupts();
       const ferry::cli::RunHooks hooks{sleep_unless_interrupted, [] { return g_interrupts.load(); },
                                        [] { return std::chrono::steady_clock::now(); }};
-      result = ferry::cli::run_command(api, run_options, console, hooks);
+      result = cloud_assistant ? ferry::cli::acs_run_command(api, acs, run_options, console, hooks)
+                               : ferry::cli::run_command(api, run_options, console, hooks);
     } else if (*tasks) {
-      result = ferry::cli::tasks_command(api, tasks_options, console);
+      result = ferry::cli::tasks_with_schedule_command(api, acs, tasks_options, console);
     } else if (*invocations) {
       result = ferry::cli::invocations_command(api, invocations_options, console);
     } else if (*commands) {
@@ -394,7 +425,7 @@ int main(int argc, char** argv) {
     } else if (*instances) {
       result = ferry::cli::instances_command(api, instances_options, console);
     } else if (*cancel) {
-      result = ferry::cli::cancel_command(api, cancel_options, console);
+      result = ferry::cli::stop_or_cancel_command(api, acs, cancel_options, console);
     } else if (*code_create) {
       result = ferry::cli::register_code_create_command(api, code_options, endpoint_text, console);
     } else if (*output) {

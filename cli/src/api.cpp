@@ -2,13 +2,13 @@
 
 #include <chrono>
 
+#include "api_support.hpp"
 #include "ferry/core/tc3.hpp"
 
 namespace ferry::cli {
-namespace {
+namespace detail {
 
-// A reply body in an error message: short, one line, printable.
-std::string excerpt_of(const std::string& body) {
+std::string reply_excerpt(const std::string& body) {
   std::string out;
   for (char c : body.substr(0, 200)) {
     const auto b = static_cast<unsigned char>(c);
@@ -23,20 +23,20 @@ std::int64_t unix_now() {
       .count();
 }
 
-HttpOptions http_options(const ClientConfig& c) {
+HttpOptions http_options(const ClientConfig& config) {
   HttpOptions o;
-  o.ca_file = c.ca_file;
-  o.no_proxy = c.endpoint.loopback();
+  o.ca_file = config.ca_file;
+  o.no_proxy = config.endpoint.loopback();
   return o;
 }
 
-}  // namespace
+}  // namespace detail
 
 Expected<nlohmann::json> parse_api_reply(long http_status, const std::string& body) {
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("Response") || !j["Response"].is_object()) {
-    return Error{"", "HTTP " + std::to_string(http_status) +
-                         " without an API reply: " + (body.empty() ? "(empty)" : excerpt_of(body))};
+    return Error{"", "HTTP " + std::to_string(http_status) + " without an API reply: " +
+                         (body.empty() ? "(empty)" : detail::reply_excerpt(body))};
   }
   nlohmann::json response = std::move(j["Response"]);
   std::string request_id;
@@ -58,7 +58,7 @@ Expected<nlohmann::json> parse_api_reply(long http_status, const std::string& bo
     return error;
   }
   if (http_status != 200) {
-    return Error{"", "HTTP " + std::to_string(http_status) + ": " + excerpt_of(body)};
+    return Error{"", "HTTP " + std::to_string(http_status) + ": " + detail::reply_excerpt(body)};
   }
   return response;
 }
@@ -72,8 +72,8 @@ std::string describe_error(const Error& error) {
 
 HttpApi::HttpApi(ClientConfig config, std::function<std::int64_t()> now)
     : config_(std::move(config)),
-      now_(now ? std::move(now) : std::function<std::int64_t()>(unix_now)),
-      http_(http_options(config_)) {}
+      now_(now ? std::move(now) : std::function<std::int64_t()>(detail::unix_now)),
+      http_(detail::http_options(config_)) {}
 
 Expected<nlohmann::json> HttpApi::call(const std::string& action, const nlohmann::json& params) {
   Tc3Request req;

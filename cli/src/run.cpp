@@ -17,6 +17,7 @@ constexpr std::int64_t kPageSize = 100;  // the API's largest Limit
 
 // One task as DescribeInvocationTasks shows it.
 struct TaskView {
+  std::string task_id;
   std::string instance;
   std::string status;
   std::optional<std::int64_t> exit_code;
@@ -27,6 +28,7 @@ struct TaskView {
 
 TaskView view_of(const nlohmann::json& task) {
   TaskView v;
+  v.task_id = json_string(task, "InvocationTaskId");
   v.instance = json_string(task, "InstanceId");
   v.status = json_string(task, "TaskStatus");
   v.error_info = json_string(task, "ErrorInfo");
@@ -81,7 +83,8 @@ Expected<std::vector<nlohmann::json>> fetch_tasks(Api& api, const std::string& i
 struct Follow {
   explicit Follow(std::string id) : instance(std::move(id)), prefixer(instance) {}
   std::string instance;
-  std::string status;  // the last one seen
+  std::string task_id;  // the task followed on this instance, once one was seen
+  std::string status;   // the last one seen
   OutputFollower follower;
   LinePrefixer prefixer;
   bool done = false;
@@ -188,7 +191,17 @@ std::string status_line(std::string_view instance, std::string_view status,
   return line;
 }
 
+bool uses_cloud_assistant(const RunOptions& options) {
+  return options.repeat_mode || options.frequency || options.launcher || options.termination_mode ||
+         options.container;
+}
+
 Expected<nlohmann::json> run_command_params(const RunOptions& options) {
+  if (uses_cloud_assistant(options)) {
+    return Error{codes::kInvalidParameterValue,
+                 "--repeat, --frequency, --launcher, --termination-mode and --container go "
+                 "through the Cloud Assistant API"};
+  }
   if (options.instances.empty()) {
     return Error{codes::kMissingParameter, "no instance: give -i INSTANCE (one or more)"};
   }
@@ -235,7 +248,29 @@ Expected<int> run_command(Api& api, const RunOptions& options, Console& console,
     console.out << std::flush;
     return 0;
   }
+  return follow_run(api, tat_started_run(api, invocation, json_string(*started, "CommandId")),
+                    options, console, hooks);
+}
 
+StartedRun tat_started_run(Api& api, const std::string& invocation_id,
+                           const std::string& command_id) {
+  StartedRun run;
+  run.invocation_id = invocation_id;
+  run.command_id = command_id;
+  run.stop_hint = "ferry cancel " + invocation_id;
+  run.cancel = [&api, invocation_id]() -> Status {
+    auto c = api.call("CancelInvocation", {{"InvocationId", invocation_id}});
+    if (!c) {
+      return c.error();
+    }
+    return {};
+  };
+  return run;
+}
+
+Expected<int> follow_run(Api& api, const StartedRun& run, const RunOptions& options,
+                         Console& console, const RunHooks& hooks) {
+  const std::string& invocation = run.invocation_id;
   std::vector<Follow> follows;
   std::map<std::string, std::size_t> by_instance;
   for (const auto& id : options.instances) {
@@ -247,6 +282,11 @@ Expected<int> run_command(Api& api, const RunOptions& options, Console& console,
   Printer printer(console, follows.size() > 1);
   if (!quiet) {
     printer.line("ferry: invocation " + clean_cell(invocation));
+    if (run.schedule) {
+      printer.line(
+          "ferry: waiting for the schedule's next run (Ctrl-C stops waiting; the schedule "
+          "goes on)");
+    }
   }
 
   int interrupts_seen = 0;
@@ -262,14 +302,14 @@ Expected<int> run_command(Api& api, const RunOptions& options, Console& console,
       }
       if (options.cancel_on_interrupt && !cancel_sent) {
         cancel_sent = true;
-        printer.line("ferry: cancelling " + invocation + " (Ctrl-C again stops waiting)");
-        auto c = api.call("CancelInvocation", {{"InvocationId", invocation}});
-        if (!c) {
+        printer.line("ferry: " + std::string(run.schedule ? "stopping " : "cancelling ") +
+                     invocation + " (Ctrl-C again stops waiting)");
+        if (auto c = run.cancel(); !c) {
           printer.line("ferry: cancel failed: " + describe_error(c.error()));
         }
       } else {
-        printer.line("ferry: stopped waiting; " + invocation +
-                     " goes on. Cancel it with: ferry cancel " + invocation);
+        printer.line("ferry: stopped waiting; " + invocation + " goes on. " +
+                     (run.schedule ? "Stop" : "Cancel") + " it with: " + run.stop_hint);
         return 130;
       }
     }
@@ -305,9 +345,10 @@ Expected<int> run_command(Api& api, const RunOptions& options, Console& console,
         continue;
       }
       Follow& f = follows[it->second];
-      if (f.done) {
+      if (f.done || (!f.task_id.empty() && f.task_id != v.task_id)) {
         continue;
       }
+      f.task_id = v.task_id;
       const bool final = is_final_status(v.status);
       if (v.status != f.status && !final && !quiet) {
         printer.line(status_line(f.instance, v.status, std::nullopt, ""));
@@ -349,7 +390,7 @@ Expected<int> run_command(Api& api, const RunOptions& options, Console& console,
       set.push_back(f.final_task);
     }
     console.out << nlohmann::json{{"InvocationId", invocation},
-                                  {"CommandId", json_string(*started, "CommandId")},
+                                  {"CommandId", run.command_id},
                                   {"InvocationTaskSet", std::move(set)}}
                        .dump(2)
                 << "\n"

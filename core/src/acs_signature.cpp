@@ -1,11 +1,13 @@
 #include "ferry/core/acs_signature.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 
 #include "ferry/core/base64.hpp"
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
+#include "ferry/core/time.hpp"
 
 namespace ferry {
 namespace {
@@ -246,6 +248,52 @@ Status acs3_verify(const Acs3Authorization& auth, std::string_view secret,
     return mismatch();
   }
   return {};
+}
+
+Acs3SignedRequest acs3_sign(const Acs3Request& request, std::string_view access_key_id,
+                            std::string_view secret) {
+  const std::string payload_hash = sha256_hex(request.body);
+  AcsParamList lines = {{"host", request.host},
+                        {"x-acs-action", request.action},
+                        {"x-acs-content-sha256", payload_hash},
+                        {"x-acs-date", request.date},
+                        {"x-acs-signature-nonce", request.nonce},
+                        {"x-acs-version", request.version}};
+  lines.insert(lines.end(), request.extra_headers.begin(), request.extra_headers.end());
+  std::sort(lines.begin(), lines.end());
+  std::string signed_headers;
+  for (auto& [name, value] : lines) {
+    value = std::string(acs_trim(value));
+    signed_headers += (signed_headers.empty() ? "" : ";") + name;
+  }
+  const std::string canonical = acs3_canonical_request(request.method, request.canonical_uri,
+                                                       acs_canonical_query(request.query), lines,
+                                                       signed_headers, payload_hash);
+  Acs3SignedRequest out;
+  out.authorization = std::string(kAcs3Algorithm) + " Credential=" + std::string(access_key_id) +
+                      ",SignedHeaders=" + signed_headers +
+                      ",Signature=" + acs3_signature(secret, acs3_string_to_sign(canonical));
+  out.headers.assign(lines.begin(), lines.end());
+  out.headers.emplace_back("authorization", out.authorization);
+  std::sort(out.headers.begin(), out.headers.end());
+  return out;
+}
+
+std::string acs_query_string(const AcsParamList& params) {
+  std::string out;
+  for (const auto& [name, value] : params) {
+    if (!out.empty()) {
+      out.push_back('&');
+    }
+    out += acs_percent_encode(name);
+    out.push_back('=');
+    out += acs_percent_encode(value);
+  }
+  return out;
+}
+
+std::string acs_date(std::int64_t unix_seconds) {
+  return to_rfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(unix_seconds)));
 }
 
 std::string acs_v1_string_to_sign(std::string_view method, const AcsParamList& params) {

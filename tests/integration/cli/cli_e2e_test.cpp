@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "agent_process.hpp"
 #include "api_client.hpp"
 #include "blackbox.hpp"
+#include "ferry/cli/acs_api.hpp"
 #include "ferry/core/base64.hpp"
 #include "ferry/core/time.hpp"
 #include "process.hpp"
@@ -557,4 +559,155 @@ TEST_CASE("ferry output: only the excerpt is known: printed, the reason on stder
         "ferry: only an excerpt of the output of " + task +
             " is known: the server's output store does not hold it (disabled, over its cap, or "
             "past retention) (4990 bytes in the middle are missing)\n");
+}
+
+namespace {
+
+// The Cloud Assistant API with the server's own credentials, through ferry's client.
+ferry::cli::HttpAcsApi acs_api() {
+  const auto creds = json::parse(read_file(credentials_file()));
+  ferry::cli::ClientConfig config;
+  auto endpoint = ferry::cli::parse_endpoint(server().endpoint(), false);
+  REQUIRE(endpoint.has_value());
+  config.endpoint = *endpoint;
+  config.secret_id = creds.at("SecretId").get<std::string>();
+  config.secret_key = creds.at("SecretKey").get<std::string>();
+  return ferry::cli::HttpAcsApi(config);
+}
+
+json acs_invocation(ferry::cli::AcsApi& acs, const std::string& invoke_id) {
+  auto r = acs.call("DescribeInvocations", {{"InvokeId", invoke_id}});
+  INFO((r ? std::string() : r.error().message));
+  REQUIRE(r.has_value());
+  const auto& set = r->at("Invocations").at("Invocation");
+  REQUIRE(set.size() == 1);
+  return set[0];
+}
+
+}  // namespace
+
+TEST_CASE("ferry run --frequency: a Cloud Assistant schedule runs until ferry stop ends it",
+          "[cli-e2e][acs]") {
+  const std::string& id = agent().instance_id();
+  auto started = ferry_cli(
+      {"run", "-i", id, "--frequency", "0/10 * * * * ?", "--timeout", "5", "--", "echo tick"});
+  INFO(started.err);
+  REQUIRE(started.exit_code == 0);
+  const std::string invocation = started.out.substr(0, started.out.find('\n'));
+  CHECK(started.out == invocation + "\n");
+  CHECK(invocation.starts_with("inv-"));
+  CHECK(started.err.find("ferry: invocation " + invocation +
+                         " is scheduled (Period): it runs on the schedule 0/10 * * * * ?") !=
+        std::string::npos);
+
+  // Listed as a schedule, whether its first run has come yet or not (Scheduled until then).
+  auto listed = ferry_cli({"tasks", "--invocation", invocation});
+  CHECK(listed.exit_code == 0);
+  CHECK(
+      listed.err.starts_with("ferry: " + invocation + " is a schedule (Period 0/10 * * * * ?), "));
+  CHECK(listed.err.ends_with(": each run is a task of it\n"));
+  auto acs = acs_api();
+  const json created = acs_invocation(acs, invocation);
+  CHECK(created.at("RepeatMode") == "Period");
+  CHECK(created.at("Frequency") == "0/10 * * * * ?");
+  CHECK(created.at("Timeout") == 5);
+
+  // Two runs, each a task of the invocation, both succeeded, seen through the TAT API (ferry
+  // tasks) and the Cloud Assistant one (DescribeInvocationResults with IncludeHistory).
+  const bool two_runs = eventually(
+      [&] {
+        int succeeded = 0;
+        const json tasks = tasks_json({"--invocation", invocation});
+        for (const auto& t : tasks.at("InvocationTaskSet")) {
+          succeeded += t.at("TaskStatus") == "SUCCESS" ? 1 : 0;
+        }
+        return succeeded >= 2;
+      },
+      time_bound(45s, 90s), 500ms);
+  REQUIRE(two_runs);
+  auto output = ferry_cli({"tasks", "--invocation", invocation, "--output"});
+  CHECK(output.out.find("tick\n") != std::string::npos);
+  auto history =
+      acs.call("DescribeInvocationResults", {{"InvokeId", invocation}, {"IncludeHistory", "true"}});
+  REQUIRE(history.has_value());
+  CHECK(history->at("Invocation").at("InvocationResults").at("InvocationResult").size() >= 2);
+
+  auto stop = ferry_cli({"stop", invocation});
+  INFO(stop.err);
+  CHECK(stop.exit_code == 0);
+  CHECK(stop.out == "stop requested: " + invocation + "\n");
+  const json stopped = acs_invocation(acs, invocation);
+  CHECK(stopped.at("InvocationStatus") == "Stopped");
+  // Nothing left to stop: the server's refusal, as one line.
+  auto again = ferry_cli({"cancel", invocation});
+  CHECK(again.exit_code == 1);
+  CHECK(again.err.starts_with("ferry: Operation.Forbidden: "));
+  CHECK(lines_in(again.err) == 1);
+}
+
+TEST_CASE("ferry run --follow: the schedule's next run, followed to its end", "[cli-e2e][acs]") {
+  const std::string& id = agent().instance_id();
+  auto r = ferry_cli({"run", "-i", id, "--frequency", "0/10 * * * * ?", "--timeout", "5",
+                      "--follow", "--", "echo followed; exit 7"});
+  INFO(r.err);
+  CHECK(r.exit_code == 7);
+  CHECK(r.out == "followed\n");
+  CHECK(r.err.find("ferry: waiting for the schedule's next run") != std::string::npos);
+  const std::string hint = "ferry: invocation ";
+  const auto at = r.err.find(hint);
+  REQUIRE(at != std::string::npos);
+  const std::string invocation =
+      r.err.substr(at + hint.size(), r.err.find('\n', at) - at - hint.size());
+  CHECK(ferry_cli({"stop", invocation}).exit_code == 0);
+}
+
+TEST_CASE(
+    "ferry run through the Cloud Assistant API: a Once run, and each setting reaches the "
+    "server",
+    "[cli-e2e][acs]") {
+  const std::string& id = agent().instance_id();
+  SECTION("--repeat Once runs and is followed like any run") {
+    auto r = ferry_cli({"run", "-i", id, "--repeat", "once", "--", "echo via-acs; exit 4"});
+    INFO(r.err);
+    CHECK(r.exit_code == 4);
+    CHECK(r.out == "via-acs\n");
+    CHECK(r.err.find(id + " FAILED exit 4\n") != std::string::npos);
+  }
+  // This server refuses these settings with Operation.Forbidden, naming the one it refuses:
+  // which shows that ferry sent it (the server's support is being added).
+  for (const auto& [flag, value, name] : std::vector<std::array<std::string, 3>>{
+           {"--termination-mode", "Process", "TerminationMode"},
+           {"--launcher", "bash {{ACS::ScriptFileName}}", "Launcher"},
+           {"--container", "web-1", "ContainerName"},
+           {"--container", "docker://0123456789abcdef", "ContainerId"}}) {
+    DYNAMIC_SECTION(flag << " " << value) {
+      auto r = ferry_cli({"run", "-i", id, flag, value, "--", "true"});
+      INFO(r.err);
+      CHECK(r.exit_code == 1);
+      CHECK(r.err.starts_with("ferry: Operation.Forbidden: " + name + " is not supported"));
+      CHECK(r.err.find("(RequestId ") != std::string::npos);
+      CHECK(lines_in(r.err) == 1);
+    }
+  }
+  SECTION("values checked before any request: exit 2, one line") {
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"--repeat", "Hourly"},
+                                               {"--repeat", "Period"},
+                                               {"--termination-mode", "Tree"},
+                                               {"--container", "docker://not-hex"}}) {
+      std::vector<std::string> argv{"--endpoint", "http://127.0.0.1:1", "run", "-i", id};
+      argv.insert(argv.end(), args.begin(), args.end());
+      argv.insert(argv.end(), {"--", "true"});
+      auto r = ferry_cli(argv);
+      INFO(args[0] << " " << r.err);
+      CHECK(r.exit_code == 2);
+      CHECK(lines_in(r.err) == 1);
+      CHECK(r.err.starts_with("ferry: --"));
+    }
+  }
+  SECTION("a bad Frequency: the server's code") {
+    auto r = ferry_cli({"run", "-i", id, "--frequency", "rate(5s)", "--", "true"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.starts_with("ferry: InvalidParam.Frequency: "));
+  }
 }

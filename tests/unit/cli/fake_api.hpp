@@ -1,5 +1,5 @@
-// An Api and a Console for unit tests: the Api answers from a handler and records every call,
-// the Console writes to strings.
+// An Api, an AcsApi and a Console for unit tests: the APIs answer from a handler and record
+// every call, the Console writes to strings.
 #pragma once
 
 #include <functional>
@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "ferry/cli/acs_api.hpp"
 #include "ferry/cli/api.hpp"
 #include "ferry/cli/console.hpp"
 
@@ -34,6 +35,23 @@ class FakeApi : public Api {
   }
 
   std::vector<std::pair<std::string, nlohmann::json>> calls;
+
+ private:
+  Handler handler_;
+};
+
+class FakeAcsApi : public AcsApi {
+ public:
+  using Handler = std::function<Expected<nlohmann::json>(const std::string& action,
+                                                         const AcsParamList& params)>;
+  explicit FakeAcsApi(Handler handler) : handler_(std::move(handler)) {}
+
+  Expected<nlohmann::json> call(const std::string& action, const AcsParamList& params) override {
+    calls.emplace_back(action, params);
+    return handler_(action, params);
+  }
+
+  std::vector<std::pair<std::string, AcsParamList>> calls;
 
  private:
   Handler handler_;

@@ -1,5 +1,6 @@
 #include "ferry/core/acs_signature.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -268,4 +269,63 @@ TEST_CASE("v1: the string to sign is METHOD&%2F&encode(canonical query)", "[acs]
   // Alibaba's own documented example of an HMAC-SHA1 key: the secret followed by '&'.
   CHECK(acs_v1_signature("testsecret", "GET&%2F&a%3D1") ==
         base64_encode(hmac_sha1("testsecret&", "GET&%2F&a%3D1")));
+}
+
+TEST_CASE("acs3_sign reproduces the official SDK's Authorization", "[acs]") {
+  Acs3Request req;
+  req.query = acs3_query();
+  req.host = "ecs.ferry.test:8443";
+  req.action = "RunCommand";
+  req.version = "2014-05-26";
+  req.date = acs_date(1732579199);
+  req.nonce = "95fd5ebc28c43e0342378351fbae05297234ee00522e817c21aebfb493a6b35f";
+  req.extra_headers = {{"x-acs-credentials-provider", "static_ak"}};
+  CHECK(req.date == "2024-11-25T23:59:59Z");
+  const auto signed_req = acs3_sign(req, kSdkAccessKeyId, kSdkSecret);
+  CHECK(signed_req.authorization == acs3_headers().at("authorization"));
+
+  // Every header the SDK sends and signs, with the SDK's values, Authorization among them.
+  AcsHeaderMap sent;
+  for (const auto& [name, value] : signed_req.headers) {
+    CHECK(sent.emplace(name, value).second);
+  }
+  for (const char* name :
+       {"host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce",
+        "x-acs-content-sha256", "x-acs-credentials-provider", "authorization"}) {
+    INFO(name);
+    REQUIRE(sent.count(name) == 1);
+    CHECK(sent.at(name) == acs3_headers().at(name));
+  }
+  CHECK(sent.size() == 8);
+  CHECK(std::is_sorted(signed_req.headers.begin(), signed_req.headers.end()));
+  CHECK(verify_acs3(sent, acs3_query()));
+
+  // Another secret, parameter or nonce: another signature.
+  CHECK(acs3_sign(req, kSdkAccessKeyId, "other").authorization != signed_req.authorization);
+  req.query.emplace_back("Extra", "1");
+  CHECK(acs3_sign(req, kSdkAccessKeyId, kSdkSecret).authorization != signed_req.authorization);
+}
+
+TEST_CASE("acs3_sign: a request with a body verifies, without extra headers", "[acs]") {
+  Acs3Request req;
+  req.query = {{"RegionId", "r"}, {"Frequency", "0/10 * * * * ?"}};
+  req.body = "x=1";
+  req.host = "127.0.0.1:8080";
+  req.action = "StopInvocation";
+  req.version = "2014-05-26";
+  req.date = acs_date(0);
+  req.nonce = "n1";
+  const auto signed_req = acs3_sign(req, "AK", "s");
+  CHECK(req.date == "1970-01-01T00:00:00Z");
+  CHECK(signed_req.authorization.starts_with(
+      "ACS3-HMAC-SHA256 Credential=AK,SignedHeaders=host;x-acs-action;x-acs-content-sha256;"
+      "x-acs-date;x-acs-signature-nonce;x-acs-version,Signature="));
+  const AcsHeaderMap sent(signed_req.headers.begin(), signed_req.headers.end());
+  CHECK(sent.at("x-acs-content-sha256") == sha256_hex("x=1"));
+  // What the server decodes from the URL is what was signed.
+  const std::string url_query = acs_query_string(req.query);
+  CHECK(url_query == "RegionId=r&Frequency=0%2F10%20%2A%20%2A%20%2A%20%2A%20%3F");
+  CHECK(verify_acs3(sent, form_pairs(url_query), "x=1", "s"));
+  CHECK_FALSE(verify_acs3(sent, form_pairs(url_query), "", "s"));
+  CHECK_FALSE(verify_acs3(sent, form_pairs(url_query), "x=1", "t"));
 }

@@ -26,8 +26,16 @@ struct RunOptions {
   std::optional<std::string> working_directory;
   std::optional<std::int64_t> timeout;
   std::vector<std::string> params;  // NAME=VALUE; any of them turns EnableParameter on
-  bool no_wait = false;             // print the InvocationId and return
-  bool json = false;                // no live output; the final tasks as JSON
+  // Cloud Assistant run settings (acs_run.hpp): any of them sends the run through the Cloud
+  // Assistant API's RunCommand instead of TAT's.
+  std::optional<std::string> repeat_mode;       // Once, Period, NextRebootOnly, EveryReboot
+  std::optional<std::string> frequency;         // rate(...), at(...) or Quartz cron: Period
+  std::optional<std::string> launcher;          // a command line that starts the script
+  std::optional<std::string> termination_mode;  // Process or ProcessTree
+  std::optional<std::string> container;         // a ContainerId or a ContainerName
+  bool follow = false;   // a schedule: wait for its next run and follow that run
+  bool no_wait = false;  // print the InvocationId and return
+  bool json = false;     // no live output; the final tasks as JSON
   bool cancel_on_interrupt = false;
   std::chrono::milliseconds poll_interval{500};
   // How long polling may fail in a row (server unreachable, InternalError) before giving up.
@@ -55,7 +63,11 @@ bool is_final_status(std::string_view status);
 std::string status_line(std::string_view instance, std::string_view status,
                         std::optional<std::int64_t> exit_code, std::string_view error_info);
 
-// RunCommand's parameters for `options` (no I/O; the params checked).
+// Whether `options` has a setting only the Cloud Assistant API takes.
+bool uses_cloud_assistant(const RunOptions& options);
+
+// RunCommand's parameters for `options` (no I/O; the params checked). Errors: what is missing
+// or malformed, and any Cloud Assistant setting (acs_run_command_params takes those).
 Expected<nlohmann::json> run_command_params(const RunOptions& options);
 
 // Returns ferry's exit code; an Error when RunCommand is refused or following fails for good.
@@ -63,5 +75,25 @@ Expected<nlohmann::json> run_command_params(const RunOptions& options);
 // cancel.
 Expected<int> run_command(Api& api, const RunOptions& options, Console& console,
                           const RunHooks& hooks);
+
+// An invocation that was started, to follow through DescribeInvocationTasks.
+struct StartedRun {
+  std::string invocation_id;
+  std::string command_id;
+  // A repeating one: it may have no task yet, and each run on an instance is a new task; the
+  // first task seen on each instance is the run followed.
+  bool schedule = false;
+  std::string stop_hint;           // "ferry cancel ID", "ferry stop ID": how to end it
+  std::function<Status()> cancel;  // for --cancel-on-interrupt
+};
+
+// A run started through TAT's RunCommand: cancelled by CancelInvocation, "ferry cancel ID".
+StartedRun tat_started_run(Api& api, const std::string& invocation_id,
+                           const std::string& command_id);
+
+// Follows `run` until a task on each of options.instances is final, printing as run_command
+// does; its exit code.
+Expected<int> follow_run(Api& api, const StartedRun& run, const RunOptions& options,
+                         Console& console, const RunHooks& hooks);
 
 }  // namespace ferry::cli

@@ -1,6 +1,7 @@
 // The request signatures of the Alibaba Cloud API (the RPC style that ECS 2014-05-26 and its
-// Cloud Assistant actions use), server side: a request's parameters are read from its query
-// (and form body), and its signature is checked with the AccessKeySecret.
+// Cloud Assistant actions use). Server side: a request's parameters are read from its query
+// (and form body), and its signature is checked with the AccessKeySecret. Client side (ferry):
+// acs3_sign signs a request as the current SDKs do.
 //
 // ACS3-HMAC-SHA256 (the current SDKs):
 //   CanonicalRequest = Method \n URI \n CanonicalQuery \n CanonicalHeaders \n SignedHeaders \n
@@ -20,6 +21,7 @@
 // hex), a space as %20, never '+'.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -85,6 +87,40 @@ Status acs3_verify(const Acs3Authorization& auth, std::string_view secret,
                    const AcsHeaderMap& headers, std::string_view method,
                    std::string_view canonical_uri, const AcsParamList& query,
                    std::string_view body);
+
+// The client side: a request to sign. Every parameter goes in the query (the SDKs' way), the
+// body is usually empty.
+struct Acs3Request {
+  std::string method = "POST";
+  std::string canonical_uri = "/";
+  AcsParamList query;  // decoded; the query string to send is acs_query_string(query)
+  std::string body;
+  std::string host;     // the Host header to send: "name" or "name:port"
+  std::string action;   // x-acs-action
+  std::string version;  // x-acs-version, e.g. "2014-05-26"
+  std::string date;     // x-acs-date, "YYYY-MM-DDTHH:MM:SSZ" (acs_date)
+  std::string nonce;    // x-acs-signature-nonce: unique per request (replays are refused)
+  // More headers to sign and send (lowercase names), e.g. x-acs-credentials-provider.
+  AcsParamList extra_headers;
+};
+
+struct Acs3SignedRequest {
+  std::string authorization;
+  // Every header to send (lowercase names, Authorization included), sorted by name.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Signs `request` with ACS3-HMAC-SHA256: host, x-acs-action, x-acs-content-sha256 (of the body),
+// x-acs-date, x-acs-signature-nonce, x-acs-version and the extra headers are all signed, as the
+// server requires of host and every x-acs-* header.
+Acs3SignedRequest acs3_sign(const Acs3Request& request, std::string_view access_key_id,
+                            std::string_view secret);
+
+// "a=1&b=x%20y": the pairs encoded as above, in the order given, for the URL.
+std::string acs_query_string(const AcsParamList& params);
+
+// x-acs-date of a Unix time: "YYYY-MM-DDTHH:MM:SSZ" (UTC).
+std::string acs_date(std::int64_t unix_seconds);
 
 // --- signature v1 (HMAC-SHA1) -------------------------------------------------------------
 
