@@ -164,9 +164,9 @@ Expected<InvocationTask> new_task(ServerContext& ctx, const Invocation& inv,
     t.status = TaskStatus::kDeliverDelayed;
   }
   t.document =
-      CommandDocument{inv.command_content,      inv.command_type, inv.timeout,
-                      inv.working_directory,    inv.username,     inv.output_cos_bucket_url,
-                      inv.output_cos_key_prefix};
+      CommandDocument{inv.command_content,       inv.command_type, inv.timeout,
+                      inv.working_directory,     inv.username,     inv.output_cos_bucket_url,
+                      inv.output_cos_key_prefix, inv.file};
   t.enable_parameter = inv.enable_parameter;
   t.parameters = parameters;
   t.invocation_source = inv.invocation_source;

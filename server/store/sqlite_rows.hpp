@@ -144,7 +144,14 @@ inline constexpr auto kInvocationFields = std::make_tuple(
     column("repeat_mode", &Invocation::repeat_mode), column("frequency", &Invocation::frequency),
     column("enable_parameter", &Invocation::enable_parameter),
     column("schedule_state", &Invocation::schedule_state),
-    column("next_slot_ms", &Invocation::next_slot_ms));
+    column("next_slot_ms", &Invocation::next_slot_ms),
+    // SendFile (migration 7)
+    column("file_name", &Invocation::file, &TaskFile::name),
+    column("file_target_dir", &Invocation::file, &TaskFile::target_dir),
+    column("file_mode", &Invocation::file, &TaskFile::mode),
+    column("file_owner", &Invocation::file, &TaskFile::owner),
+    column("file_group", &Invocation::file, &TaskFile::group),
+    column("file_overwrite", &Invocation::file, &TaskFile::overwrite));
 inline constexpr auto kInvocationColumns = std::tuple_cat(kInvocationId, kInvocationFields);
 // A repeat invocation's targets are rows of their own (invocation_targets).
 inline constexpr auto kTargetColumns = std::make_tuple(
@@ -184,7 +191,16 @@ inline constexpr auto kTaskFields = std::make_tuple(
     column("last_log_index", &InvocationTask::last_log_index),
     column("cancel_requested", &InvocationTask::cancel_requested),
     column("run_number", &InvocationTask::run_number), column("slot_ms", &InvocationTask::slot_ms),
-    column("latest_run", &InvocationTask::latest_run));
+    column("latest_run", &InvocationTask::latest_run),
+    // SendFile (migration 7)
+    column("doc_file_name", &InvocationTask::document, &CommandDocument::file, &TaskFile::name),
+    column("doc_file_target_dir", &InvocationTask::document, &CommandDocument::file,
+           &TaskFile::target_dir),
+    column("doc_file_mode", &InvocationTask::document, &CommandDocument::file, &TaskFile::mode),
+    column("doc_file_owner", &InvocationTask::document, &CommandDocument::file, &TaskFile::owner),
+    column("doc_file_group", &InvocationTask::document, &CommandDocument::file, &TaskFile::group),
+    column("doc_file_overwrite", &InvocationTask::document, &CommandDocument::file,
+           &TaskFile::overwrite));
 inline constexpr auto kTaskColumns = std::tuple_cat(kTaskId, kTaskFields);
 // The task columns to SELECT; HideOutput reads '' in place of the output, so that large outputs
 // are not even loaded.
