@@ -24,7 +24,7 @@ namespace {
 
 namespace fdc = file_delivery_codes;
 
-struct Ids {
+struct OwnerIds {
   uid_t uid;
   gid_t gid;
 };
@@ -47,7 +47,7 @@ Expected<gid_t> lookup_group(const std::string& name) {
   return result->gr_gid;
 }
 
-Expected<Ids> lookup_ids(const FileDelivery& d) {
+Expected<OwnerIds> lookup_owner_ids(const FileDelivery& d) {
   auto user = lookup_user(d.owner);
   if (!user) {
     return Error{fdc::kAccountNotExists, "owner '" + d.owner + "' does not exist"};
@@ -56,21 +56,21 @@ Expected<Ids> lookup_ids(const FileDelivery& d) {
   if (!gid) {
     return gid.error();
   }
-  return Ids{user->account.native()->uid, *gid};
+  return OwnerIds{user->account.native()->uid, *gid};
 }
 
-Error failed(const std::string& what, int err) {
+Error delivery_failed(const std::string& what, int err) {
   return Error{fdc::kFailed, what + ": " + std::strerror(err)};
 }
 
-Status write_all(int fd, std::string_view data, const std::string& what) {
+Status write_fully(int fd, std::string_view data, const std::string& what) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) {
         continue;
       }
-      return failed(what, errno);
+      return delivery_failed(what, errno);
     }
     data.remove_prefix(static_cast<std::size_t>(n));
   }
@@ -78,13 +78,13 @@ Status write_all(int fd, std::string_view data, const std::string& what) {
 }
 
 // Moves `temp` to `name` in `dir`, refusing to replace anything unless `overwrite`.
-Status place(int dir, const std::string& temp, const std::string& name, bool overwrite,
-             const std::string& path) {
+Status place_file(int dir, const std::string& temp, const std::string& name, bool overwrite,
+                  const std::string& path) {
   if (overwrite) {
     // rename replaces the directory entry itself: a symlink put there meanwhile is replaced,
     // never written through.
     if (::renameat(dir, temp.c_str(), dir, name.c_str()) != 0) {
-      return failed("renaming into " + path, errno);
+      return delivery_failed("renaming into " + path, errno);
     }
     return {};
   }
@@ -103,11 +103,11 @@ Status place(int dir, const std::string& temp, const std::string& name, bool ove
   if (err == EEXIST) {
     return Error{fdc::kFileAlreadyExists, path + " already exists and Overwrite is false"};
   }
-  return failed("creating " + path, err);
+  return delivery_failed("creating " + path, err);
 }
 
 // Everything after the lookups; runs in the child.
-Status write_delivered(const FileDelivery& d, std::string_view content, Ids ids) {
+Status write_delivered(const FileDelivery& d, std::string_view content, OwnerIds ids) {
   const std::string dir_path = d.target_dir.string();
   const std::string path = (d.target_dir / d.name).string();
   std::error_code ec;
@@ -117,7 +117,7 @@ Status write_delivered(const FileDelivery& d, std::string_view content, Ids ids)
   }
   UniqueFd dir(::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir.valid()) {
-    return failed("opening " + dir_path, errno);
+    return delivery_failed("opening " + dir_path, errno);
   }
   struct stat existing {};
   if (::fstatat(dir.get(), d.name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -130,28 +130,28 @@ Status write_delivered(const FileDelivery& d, std::string_view content, Ids ids)
                                      "): not replaced"};
     }
   } else if (errno != ENOENT) {
-    return failed("inspecting " + path, errno);
+    return delivery_failed("inspecting " + path, errno);
   }
   const std::string temp = "." + d.name.substr(0, 200) + ".ferry-" + std::to_string(::getpid());
   UniqueFd file(::openat(dir.get(), temp.c_str(),
                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!file.valid()) {
-    return failed("creating a temporary file in " + dir_path, errno);
+    return delivery_failed("creating a temporary file in " + dir_path, errno);
   }
-  Status s = write_all(file.get(), content, "writing " + path);
+  Status s = write_fully(file.get(), content, "writing " + path);
   // The owner before the mode: a chown clears set-user-ID and set-group-ID bits.
   if (s && ::fchown(file.get(), ids.uid, ids.gid) != 0) {
-    s = failed("setting the owner and group of " + path, errno);
+    s = delivery_failed("setting the owner and group of " + path, errno);
   }
   if (s && ::fchmod(file.get(), d.mode) != 0) {
-    s = failed("setting the mode of " + path, errno);
+    s = delivery_failed("setting the mode of " + path, errno);
   }
   if (s && ::fsync(file.get()) != 0) {
-    s = failed("syncing " + path, errno);
+    s = delivery_failed("syncing " + path, errno);
   }
   file.reset();
   if (s) {
-    s = place(dir.get(), temp, d.name, d.overwrite, path);
+    s = place_file(dir.get(), temp, d.name, d.overwrite, path);
   }
   if (!s) {
     ::unlinkat(dir.get(), temp.c_str(), 0);
@@ -162,11 +162,11 @@ Status write_delivered(const FileDelivery& d, std::string_view content, Ids ids)
 }
 
 // The child's verdict on the pipe: "" for success, else "code\nmessage".
-std::string encode(const Status& s) {
+std::string encode_verdict(const Status& s) {
   return s ? std::string() : s.error().code + "\n" + s.error().message;
 }
 
-Error decode(const std::string& text) {
+Error decode_verdict(const std::string& text) {
   const auto nl = text.find('\n');
   if (nl == std::string::npos) {
     return Error{fdc::kFailed, "the writer ended without a verdict"};
@@ -177,24 +177,24 @@ Error decode(const std::string& text) {
 }  // namespace
 
 Status deliver_file(const FileDelivery& d, std::string_view content) {
-  auto ids = lookup_ids(d);
+  auto ids = lookup_owner_ids(d);
   if (!ids) {
     return ids.error();
   }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return failed("creating a pipe", errno);
+    return delivery_failed("creating a pipe", errno);
   }
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
   const pid_t pid = ::fork();
   if (pid < 0) {
-    return failed("starting the writer", errno);
+    return delivery_failed("starting the writer", errno);
   }
   if (pid == 0) {
     read_end.reset();
-    const std::string verdict = encode(write_delivered(d, content, *ids));
-    (void)write_all(write_end.get(), verdict, "");
+    const std::string verdict = encode_verdict(write_delivered(d, content, *ids));
+    (void)write_fully(write_end.get(), verdict, "");
     ::_exit(verdict.empty() ? 0 : 1);
   }
   write_end.reset();
@@ -240,7 +240,7 @@ Status deliver_file(const FileDelivery& d, std::string_view content) {
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && verdict.empty()) {
     return {};
   }
-  return decode(verdict);
+  return decode_verdict(verdict);
 }
 
 }  // namespace ferry::platform

@@ -45,12 +45,12 @@ TEST_CASE("a task's File is parsed, kept through to_json and defaulted") {
   REQUIRE(again.has_value());
   CHECK(*again == *t);
 
-  auto minimal = ferry::parse_task(file_task({{"Name", "a"}, {"TargetDir", "/tmp"}}));
-  REQUIRE(minimal.has_value());
-  CHECK(minimal->file->mode == "0644");
-  CHECK(minimal->file->owner == "root");
-  CHECK(minimal->file->group == "root");
-  CHECK_FALSE(minimal->file->overwrite);
+  auto defaulted = ferry::parse_task(file_task({{"Name", "a"}, {"TargetDir", "/tmp"}}));
+  REQUIRE(defaulted.has_value());
+  CHECK(defaulted->file->mode == "0644");
+  CHECK(defaulted->file->owner == "root");
+  CHECK(defaulted->file->group == "root");
+  CHECK_FALSE(defaulted->file->overwrite);
 
   auto script = ferry::parse_task(json{{"InvocationTaskId", "invt-x"}, {"Content", "ZQ=="}});
   REQUIRE(script.has_value());
