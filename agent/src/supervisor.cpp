@@ -15,6 +15,7 @@
 #include "ferry/core/task.hpp"
 #include "ferry/core/time.hpp"
 #include "ferry/platform/environment.hpp"
+#include "ferry/platform/file_delivery.hpp"
 #include "ferry/platform/fs.hpp"
 #include "ferry/platform/process_identity.hpp"
 #include "ferry/platform/run_command.hpp"
@@ -278,6 +279,39 @@ TaskResult start_failed(const std::string& task_id, const Error& error) {
 
 }  // namespace
 
+TaskResult run_file_task(const Task& task) {
+  const auto start = std::chrono::system_clock::now();
+  TaskResult r;
+  r.invocation_task_id = task.invocation_task_id;
+  const auto finish = [&](TaskStatus status, int64_t exit_code, std::string error_info) {
+    r.status = status;
+    r.exit_code = exit_code;
+    r.error_info = std::move(error_info);
+    r.exec_start_time = to_rfc3339(start);
+    r.exec_end_time = to_rfc3339(std::chrono::system_clock::now());
+    return r;
+  };
+  auto bytes = file_content(task);
+  if (!bytes) {
+    return finish(TaskStatus::kFailed, -1, error_text(bytes.error()));
+  }
+  const TaskFile& f = *task.file;
+  platform::FileDelivery d;
+  d.target_dir = f.target_dir;
+  d.name = f.name;
+  d.mode = parse_file_mode(f.mode).value_or(0644);
+  d.owner = f.owner;
+  d.group = f.group;
+  d.overwrite = f.overwrite;
+  d.timeout = std::chrono::seconds(task.timeout_seconds);
+  if (auto s = platform::deliver_file(d, *bytes); !s) {
+    const bool timed_out = s.error().code == platform::file_delivery_codes::kTimeout;
+    return finish(timed_out ? TaskStatus::kTimeout : TaskStatus::kFailed, -1,
+                  error_text(s.error()));
+  }
+  return finish(TaskStatus::kSuccess, 0, "");
+}
+
 int supervisor_main(const SupervisorOptions& options) {
   const std::string task_id = options.task_dir.filename().string();
   const TaskPaths paths = task_paths(options.task_dir.parent_path().parent_path(), task_id);
@@ -286,6 +320,12 @@ int supervisor_main(const SupervisorOptions& options) {
   if (!task) {
     auto s = write_final(paths, start_failed(task_id, task.error().wrap("task.json")));
     std::fprintf(stderr, "ferry-agent supervise: %s\n", error_text(task.error()).c_str());
+    return s ? 0 : 1;
+  }
+
+  if (task->file) {
+    // No program runs: the supervisor writes the file itself and reports how that went.
+    auto s = write_final(paths, run_file_task(*task));
     return s ? 0 : 1;
   }
 

@@ -219,6 +219,43 @@ Status check_container(const Task& t) {
   return {};
 }
 
+// A File task: its object's fields, checked, and nothing that belongs to a script run.
+Status parse_file(const json* v, Task& t) {
+  if (v == nullptr) {
+    return {};
+  }
+  const auto f = object_fields(*v, "File");
+  if (!f) {
+    return f.error();
+  }
+  TaskFile file;
+  if (Status s = first_failure({
+          f->string("Name", file.name, true),
+          f->string("TargetDir", file.target_dir, true),
+          f->string("Mode", file.mode),
+          f->string("Owner", file.owner),
+          f->string("Group", file.group),
+          f->boolean("Overwrite", file.overwrite),
+      });
+      !s) {
+    return s.error().wrap("File");
+  }
+  if (Status s = validate_task_file(file); !s) {
+    return s;
+  }
+  if (t.in_container() || !t.launcher.empty()) {
+    return field_error(codes::kInvalidParameter, "File",
+                       "a file is written on the host, without a Launcher");
+  }
+  if (t.content.size() > kMaxFileContentBase64) {
+    return field_error(codes::kTooLong, "Content",
+                       "a file's content must be at most " + std::to_string(kMaxFileContentBase64) +
+                           " bytes of base64");
+  }
+  t.file = std::move(file);
+  return {};
+}
+
 // The id names the task's journal directory, so only a safe, bounded file name passes.
 Status check_task_id(const std::string& id) {
   if (!is_valid_task_id(id)) {
@@ -382,6 +419,9 @@ Expected<Task> parse_task(const json& j) {
   if (Status s = check_container(t); !s) {
     return s.error();
   }
+  if (Status s = parse_file(f->find("File"), t); !s) {
+    return s.error();
+  }
   return t;
 }
 
@@ -398,7 +438,7 @@ Expected<Task> parse_task_json(std::string_view text) {
 }
 
 json to_json(const Task& task) {
-  return json{
+  json j{
       {"InvocationTaskId", task.invocation_task_id},
       {"InvocationId", task.invocation_id},
       {"CommandId", task.command_id},
@@ -420,6 +460,25 @@ json to_json(const Task& task) {
       {"ContainerId", task.container_id},
       {"ContainerName", task.container_name},
   };
+  if (task.file) {
+    j["File"] = {{"Name", task.file->name},   {"TargetDir", task.file->target_dir},
+                 {"Mode", task.file->mode},   {"Owner", task.file->owner},
+                 {"Group", task.file->group}, {"Overwrite", task.file->overwrite}};
+  }
+  return j;
+}
+
+Expected<std::string> file_content(const Task& task) {
+  if (task.content.size() > kMaxFileContentBase64) {
+    return field_error(codes::kTooLong, "Content",
+                       "must be at most " + std::to_string(kMaxFileContentBase64) +
+                           " bytes of base64, got " + std::to_string(task.content.size()));
+  }
+  Expected<std::string> bytes = base64_decode(task.content);
+  if (!bytes) {
+    return Error{codes::kCommandContentInvalid, "Content: " + bytes.error().message};
+  }
+  return bytes;
 }
 
 Expected<std::string> prepare_script(const Task& task) {

@@ -48,6 +48,9 @@ Reply describe_invocations(ServerContext& ctx, AcsFields& p);
 Reply describe_invocation_results(ServerContext& ctx, AcsFields& p);
 Reply stop_invocation(ServerContext& ctx, AcsFields& p);
 Reply modify_invocation_attribute(ServerContext& ctx, AcsFields& p);
+// files (acs_file_actions.cpp)
+Reply send_file(ServerContext& ctx, AcsFields& p);
+Reply describe_send_file_results(ServerContext& ctx, AcsFields& p);
 // instances and activations
 Reply describe_cloud_assistant_status(ServerContext& ctx, AcsFields& p);
 Reply create_activation(ServerContext& ctx, AcsFields& p);

@@ -174,6 +174,8 @@ Reply invoke_command(ServerContext& ctx, AcsFields& p) {
 
 Reply describe_invocations(ServerContext& ctx, AcsFields& p) {
   InvocationQuery q;
+  q.sends_file = false;  // deliveries are DescribeSendFileResults'
+
   if (auto id = p.opt_string("InvokeId"); id && !id->empty()) {
     q.invocation_ids = {*id};
   }
@@ -254,6 +256,8 @@ Reply describe_invocations(ServerContext& ctx, AcsFields& p) {
 
 Reply describe_invocation_results(ServerContext& ctx, AcsFields& p) {
   TaskQuery q;
+  q.sends_file = false;  // deliveries are DescribeSendFileResults'
+
   const auto invoke_id = p.opt_string("InvokeId");
   if (invoke_id && !invoke_id->empty()) {
     q.invocation_ids = {*invoke_id};

@@ -166,7 +166,7 @@ Expected<InvocationTask> new_task(ServerContext& ctx, const Invocation& inv,
   t.document =
       CommandDocument{inv.command_content,       inv.command_type, inv.timeout,
                       inv.working_directory,     inv.username,     inv.output_cos_bucket_url,
-                      inv.output_cos_key_prefix, inv.execution};
+                      inv.output_cos_key_prefix, inv.execution,    inv.file};
   t.enable_parameter = inv.enable_parameter;
   t.parameters = parameters;
   t.invocation_source = inv.invocation_source;

@@ -69,6 +69,9 @@ nlohmann::json AgentGateway::task_to_wire(const InvocationTask& t,
   task.builtins.account_id = ctx_.settings.account_id;
   task.builtins.instance_id = agent.instance_id;
   task.builtins.instance_name = agent.instance_name;
+  if (!t.document.file.name.empty()) {
+    task.file = t.document.file;
+  }
   nlohmann::json j = to_json(task);
   j["OutputCOSBucketUrl"] = t.document.output_cos_bucket_url;
   j["OutputCOSKeyPrefix"] = t.document.output_cos_key_prefix;

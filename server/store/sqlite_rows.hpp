@@ -149,7 +149,14 @@ inline constexpr auto kInvocationFields = std::make_tuple(
     column("launcher", &Invocation::execution, &ExecutionSettings::launcher),
     column("termination_mode", &Invocation::execution, &ExecutionSettings::termination_mode),
     column("container_id", &Invocation::execution, &ExecutionSettings::container_id),
-    column("container_name", &Invocation::execution, &ExecutionSettings::container_name));
+    column("container_name", &Invocation::execution, &ExecutionSettings::container_name),
+    // SendFile (migration 7)
+    column("file_name", &Invocation::file, &TaskFile::name),
+    column("file_target_dir", &Invocation::file, &TaskFile::target_dir),
+    column("file_mode", &Invocation::file, &TaskFile::mode),
+    column("file_owner", &Invocation::file, &TaskFile::owner),
+    column("file_group", &Invocation::file, &TaskFile::group),
+    column("file_overwrite", &Invocation::file, &TaskFile::overwrite));
 inline constexpr auto kInvocationColumns = std::tuple_cat(kInvocationId, kInvocationFields);
 // A repeat invocation's targets are rows of their own (invocation_targets).
 inline constexpr auto kTargetColumns = std::make_tuple(
@@ -197,7 +204,16 @@ inline constexpr auto kTaskFields = std::make_tuple(
     column("doc_container_id", &InvocationTask::document, &CommandDocument::execution,
            &ExecutionSettings::container_id),
     column("doc_container_name", &InvocationTask::document, &CommandDocument::execution,
-           &ExecutionSettings::container_name));
+           &ExecutionSettings::container_name),
+    // SendFile (migration 7)
+    column("doc_file_name", &InvocationTask::document, &CommandDocument::file, &TaskFile::name),
+    column("doc_file_target_dir", &InvocationTask::document, &CommandDocument::file,
+           &TaskFile::target_dir),
+    column("doc_file_mode", &InvocationTask::document, &CommandDocument::file, &TaskFile::mode),
+    column("doc_file_owner", &InvocationTask::document, &CommandDocument::file, &TaskFile::owner),
+    column("doc_file_group", &InvocationTask::document, &CommandDocument::file, &TaskFile::group),
+    column("doc_file_overwrite", &InvocationTask::document, &CommandDocument::file,
+           &TaskFile::overwrite));
 inline constexpr auto kTaskColumns = std::tuple_cat(kTaskId, kTaskFields);
 // The task columns to SELECT; HideOutput reads '' in place of the output, so that large outputs
 // are not even loaded.

@@ -303,6 +303,23 @@ const std::vector<Migration>& migrations() {
 ))sql",
            "CREATE INDEX client_tokens_claimed ON client_tokens (claimed_ms)",
        }},
+      // SendFile: a send-file invocation and its tasks carry the file to write (its bytes are
+      // the content columns); file_name '' marks a command's invocation, as every existing row.
+      {7,
+       {
+           "ALTER TABLE invocations ADD COLUMN file_name TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocations ADD COLUMN file_target_dir TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocations ADD COLUMN file_mode TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocations ADD COLUMN file_owner TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocations ADD COLUMN file_group TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocations ADD COLUMN file_overwrite INTEGER NOT NULL DEFAULT 0",
+           "ALTER TABLE invocation_tasks ADD COLUMN doc_file_name TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocation_tasks ADD COLUMN doc_file_target_dir TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocation_tasks ADD COLUMN doc_file_mode TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocation_tasks ADD COLUMN doc_file_owner TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocation_tasks ADD COLUMN doc_file_group TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE invocation_tasks ADD COLUMN doc_file_overwrite INTEGER NOT NULL DEFAULT 0",
+       }},
   };
   return kMigrations;
 }

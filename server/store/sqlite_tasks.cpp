@@ -162,6 +162,9 @@ Expected<Page<Invocation>> SqliteStore::list_invocations(const InvocationQuery& 
              {"command_id", iq.command_ids},
              {"invocation_source", iq.sources},
              {"repeat_mode", iq.repeat_modes}};
+    if (iq.sends_file) {
+      f.clauses.emplace_back(*iq.sends_file ? "file_name <> ''" : "file_name = ''");
+    }
     if (!iq.instance_ids.empty()) {
       // A repeat invocation targets its instances before it has any task there.
       const std::string in = placeholders(iq.instance_ids.size());
@@ -204,6 +207,9 @@ Expected<Page<InvocationTask>> SqliteStore::list_tasks(const TaskQuery& tq) {
              {"status", statuses}};
     if (tq.latest_run_only) {
       f.clauses.emplace_back("latest_run = 1");
+    }
+    if (tq.sends_file) {
+      f.clauses.emplace_back(*tq.sends_file ? "doc_file_name <> ''" : "doc_file_name = ''");
     }
     // ORDER BY created_ms DESC, invocation_task_id (BINARY collation: bytewise, as here).
     const auto newest_first = [](const InvocationTask& a, const InvocationTask& b) {

@@ -553,6 +553,89 @@ async function instances(S) {
 
 // --- the run -------------------------------------------------------------------------------
 
+// SendFile to the real agent: the file read back from disk with its mode and owner, the refusal
+// to replace it without Overwrite, and DescribeSendFileResults in the SDK's model.
+async function sendFiles(S) {
+  const { ecs } = S;
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const { execFileSync } = require('node:child_process');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-acs-send-'));
+  const dir = path.join(root, 'made', 'here');
+  const owner = os.userInfo().username;
+  const group = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
+  const sent = { name: 'app.conf', targetDir: dir, fileOwner: owner, fileGroup: group };
+  const delivered = async (invokeId) =>
+    waitFor(`the delivery ${invokeId} final`, async () => {
+      const r = await call(ecs, 'DescribeSendFileResults', { invokeId });
+      const inv = r.invocations.invocation[0];
+      return inv && ['Success', 'Failed'].includes(inv.invocationStatus) ? inv : null;
+    }, 30000);
+  await check('SendFile writes the file with its mode: read back from disk', async () => {
+    const r = await call(ecs, 'SendFile', {
+      ...sent,
+      content: 'key=value\n',
+      fileMode: '0640',
+      instanceId: [S.instanceId],
+    });
+    assert.match(r.invokeId, /^inv-/);
+    const inv = await delivered(r.invokeId);
+    assert.equal(inv.invocationStatus, 'Success', JSON.stringify(inv));
+    assert.equal(inv.name, 'app.conf');
+    assert.equal(inv.targetDir, dir);
+    assert.equal(inv.fileMode, '0640');
+    assert.equal(inv.overwrite, 'false');
+    assert.equal(inv.vmCount, 1);
+    assert.equal(inv.invokeInstances.invokeInstance[0].invocationStatus, 'Success');
+    const file = path.join(dir, 'app.conf');
+    assert.equal(fs.readFileSync(file, 'utf8'), 'key=value\n');
+    assert.equal(fs.statSync(file).mode & 0o7777, 0o640);
+    assert.equal(fs.statSync(file).uid, os.userInfo().uid);
+  });
+  await check('a second SendFile without Overwrite fails: FileAlreadyExists, file kept', async () => {
+    const r = await call(ecs, 'SendFile', {
+      ...sent,
+      content: b64('other'),
+      contentType: 'Base64',
+      instanceId: [S.instanceId],
+    });
+    const inv = await delivered(r.invokeId);
+    assert.equal(inv.invocationStatus, 'Failed');
+    assert.equal(inv.invokeInstances.invokeInstance[0].errorCode, 'FileAlreadyExists');
+    assert.equal(fs.readFileSync(path.join(dir, 'app.conf'), 'utf8'), 'key=value\n');
+  });
+  await check('with Overwrite the file is replaced, 0755', async () => {
+    const r = await call(ecs, 'SendFile', {
+      ...sent,
+      content: 'new',
+      overwrite: true,
+      fileMode: '0755',
+      instanceId: [S.instanceId],
+    });
+    const inv = await delivered(r.invokeId);
+    assert.equal(inv.invocationStatus, 'Success', JSON.stringify(inv));
+    assert.equal(fs.readFileSync(path.join(dir, 'app.conf'), 'utf8'), 'new');
+    assert.equal(fs.statSync(path.join(dir, 'app.conf')).mode & 0o7777, 0o755);
+  });
+  await check('deliveries are not DescribeInvocations entries; Name filters them', async () => {
+    const r = await call(ecs, 'DescribeSendFileResults', { name: 'app.conf', maxResults: 50 });
+    assert.equal(r.totalCount, 3);
+    const runs = await call(ecs, 'DescribeInvocations', { maxResults: 50 });
+    for (const inv of runs.invocations.invocation) assert.notEqual(inv.commandName, 'app.conf');
+  });
+  await check('SendFile refuses a relative TargetDir: InvalidParameter', async () => {
+    const e = await refusal(ecs, 'SendFile', {
+      ...sent,
+      targetDir: 'relative',
+      content: 'x',
+      instanceId: [S.instanceId],
+    });
+    assert.equal(e.code, 'InvalidParameter');
+    assert.equal(e.status, 400);
+  });
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
 async function main() {
   const started = Date.now();
   const server = new FerryServer(FERRY_SERVER, {
@@ -584,6 +667,7 @@ async function main() {
       await section('one store for both APIs', () => bothApis(S));
       await section('tags and ResourceTag', () => tags(S));
       await section('schedules: cron, at()', () => schedules(S));
+      await section('SendFile to the agent', () => sendFiles(S));
       await section('managed instances and activations', () => instances(S));
     }
   } finally {

@@ -9,7 +9,8 @@ const assert = require('node:assert/strict');
 
 const h = require('./harness');
 
-const BIG = 'x'.repeat(24 * 1024); // a 24 KiB parameter, as a long command would be
+// A 24 KiB parameter, as the longest command RunCommand takes: 18 KiB of script in base64.
+const BIG = Buffer.from('x'.repeat(18 * 1024)).toString('base64');
 
 async function main() {
   h.setUp();
@@ -48,12 +49,13 @@ async function main() {
               regionId: 'cn-hangzhou',
               type: 'RunShellScript',
               commandContent: BIG,
+              contentEncoding: 'Base64',
               instanceId: ['i-ferry0001'],
-              parameters: { name: 'v' },
             }),
           ),
         );
-        assert.equal(e.code, 'InvalidAction.NotFound', e.message);
+        // Past the signature and every content check: only the instance is unknown here.
+        assert.equal(e.code, 'InvalidInstance.NotFound', e.message);
       });
     });
   }
@@ -84,11 +86,17 @@ async function main() {
         const e = await h.errorCode(
           pop.request(
             'RunCommand',
-            { RegionId: 'cn-hangzhou', CommandContent: BIG, 'InstanceId.1': 'i-ferry0001' },
+            {
+              RegionId: 'cn-hangzhou',
+              Type: 'RunShellScript',
+              CommandContent: BIG,
+              ContentEncoding: 'Base64',
+              'InstanceId.1': 'i-ferry0001',
+            },
             opts,
           ),
         );
-        assert.equal(e.code, 'InvalidAction.NotFound', e.message);
+        assert.equal(e.code, 'InvalidInstance.NotFound', e.message);
       });
     });
   }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "ferry/agent/container.hpp"
+#include "ferry/core/task.hpp"
 
 namespace ferry::agent {
 
@@ -25,6 +26,11 @@ struct SupervisorOptions {
 // state.json holds a final result (whatever the task's own result), non-zero when even that
 // could not be written.
 int supervisor_main(const SupervisorOptions& options);
+
+// A File task (task.file set): writes the file through platform::deliver_file within the task's
+// timeout. SUCCESS with exit code 0 and no output; FAILED (or TIMEOUT) with exit code -1 and
+// ErrorInfo "<code>: <why>" (FileAlreadyExists, AccountNotExists, FileDeliveryFailed, ...).
+TaskResult run_file_task(const Task& task);
 
 // The supervisor's arguments as the agent writes them, from argv[first] on:
 // `--task-dir DIR [--kill-grace-ms N] [--no-cgroup] [--runtime KEY=VALUE]...` (N from 0 to

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "ferry/core/error.hpp"
+#include "ferry/core/task_file.hpp"
 
 namespace ferry {
 
@@ -91,6 +92,8 @@ struct Task {
   // set, both empty: the host. In a container, Username, WorkingDirectory do not apply.
   std::string container_id;    // is_valid_container_id()
   std::string container_name;  // is_valid_container_name()
+  // A file to write instead of a script to run (SendFile): Content holds its bytes.
+  std::optional<TaskFile> file;
 
   [[nodiscard]] bool in_container() const {
     return !container_id.empty() || !container_name.empty();
@@ -110,7 +113,9 @@ struct Task {
 // names. Launcher is only checked for its length here (parse_launcher() does the rest).
 // ContainerId and ContainerName must pass their validators (InvalidContainerId.Malformed,
 // InvalidContainerName.Malformed); both together, or either with a Launcher or a CommandType
-// other than SHELL, is InvalidParameter.
+// other than SHELL, is InvalidParameter. File: an object {Name, TargetDir, Mode, Owner, Group,
+// Overwrite} checked by validate_task_file(), its Content at most kMaxFileContentBase64 bytes of
+// base64 (InvalidParameterValue.TooLong); File with a container or a Launcher is InvalidParameter.
 Expected<Task> parse_task(const nlohmann::json& j);
 Expected<Task> parse_task_json(std::string_view text);
 nlohmann::json to_json(const Task& task);
@@ -120,6 +125,9 @@ nlohmann::json to_json(const Task& task);
 // Errors: over 64 KiB of base64 (TooLong), bad base64 or an empty script
 // (CommandContentInvalid), the errors of substitute_parameters().
 Expected<std::string> prepare_script(const Task& task);
+// The bytes of a File task: its Content decoded (empty is allowed). Errors: over
+// kMaxFileContentBase64 (TooLong), bad base64 (CommandContentInvalid).
+Expected<std::string> file_content(const Task& task);
 
 // The final result of one task execution.
 struct TaskResult {

@@ -70,6 +70,8 @@ struct CommandDocument {
   std::string output_cos_bucket_url;
   std::string output_cos_key_prefix;
   ExecutionSettings execution;
+  // A send-file task's file (SendFile); its bytes are `content`. name "": a script to run.
+  TaskFile file;
 };
 
 struct InvocationTask {
@@ -156,6 +158,10 @@ struct Invocation {
   int64_t next_slot_ms = 0;    // Period: the next run; 0 when none is left
   // A repeat invocation's instances, in the order given (a Once invocation has its tasks).
   std::vector<InvocationTarget> targets;
+  // A send-file invocation (SendFile) delivers this file, its bytes command_content, and has no
+  // command; name "": an invocation of a command.
+  TaskFile file;
+  [[nodiscard]] bool sends_file() const { return !file.name.empty(); }
 };
 
 struct RegisterCode {

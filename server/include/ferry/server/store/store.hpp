@@ -49,6 +49,8 @@ struct InvocationQuery : PageRange {
   std::vector<std::string> instance_ids;  // invocations with a task on one of these
   std::vector<std::string> sources;       // USER | INVOKER
   std::vector<std::string> repeat_modes;  // Once | Period | NextRebootOnly | EveryReboot
+  // Send-file invocations only (true), command invocations only (false), or both.
+  std::optional<bool> sends_file;
 };
 
 struct TaskQuery : PageRange {
@@ -60,6 +62,8 @@ struct TaskQuery : PageRange {
   bool with_output = true;  // false leaves TaskResult.Output empty (HideOutput)
   // Only each instance's latest run of its invocation (a listing without IncludeHistory).
   bool latest_run_only = false;
+  // Tasks of send-file invocations only (true), of command invocations only (false), or both.
+  std::optional<bool> sends_file;
 };
 
 struct RegisterInstanceQuery : TagFilter, PageRange {
