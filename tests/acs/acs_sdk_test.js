@@ -386,11 +386,24 @@ async function bothApis(S) {
     const r = await call(ecs, 'DescribeInvocations', { invokeId: run.InvocationId });
     assert.equal(r.totalCount, 1);
     assert.equal(r.invocations.invocation[0].invokeInstances.invokeInstance[0].instanceId, S.instanceId);
-    await call(ecs, 'StopInvocation', { invokeId: run.InvocationId });
-    await waitFor('the TAT task ended', async () => {
+    // Stopped once it runs (as the Cloud Assistant stop above), so that the agent kills it.
+    await waitFor('the TAT task running', async () => {
       const t = await tat.DescribeInvocations({ InvocationIds: [run.InvocationId] });
-      return ['CANCELLED', 'TERMINATED'].includes(t.InvocationSet[0].InvocationStatus);
+      return t.InvocationSet[0].InvocationStatus === 'RUNNING';
     }, 15000);
+    await call(ecs, 'StopInvocation', { invokeId: run.InvocationId });
+    let last = '';
+    await waitFor(
+      'the TAT task ended',
+      async () => {
+        const t = await tat.DescribeInvocations({ InvocationIds: [run.InvocationId] });
+        last = t.InvocationSet[0].InvocationStatus;
+        return ['CANCELLED', 'TERMINATED'].includes(last);
+      },
+      30000,
+      200,
+      () => `last status ${last}`,
+    );
   });
   await check('pop-core (signature v1, GET) reads the same invocation', async () => {
     const pop = new PopCore({
