@@ -15,17 +15,15 @@ void read_command_texts(AcsFields& p, domain::CommandFields& f) {
     p.fail(Error{codes::acs::kCmdNameExceedLimit,
                  "The length of the command name exceeds the upper limit of 128 characters."});
   }
+  check_characters(p, f.command_name, codes::acs::kNameCharacter, "Name");
   f.description = p.opt_string("Description");
   if (f.description && domain::utf8_length(*f.description) > 512) {
     p.fail(Error{codes::acs::kCmdDescExceedLimit,
                  "The length of the command description exceeds the upper limit of 512 "
                  "characters."});
   }
-  f.working_directory = p.opt_string("WorkingDir");
-  if (f.working_directory && f.working_directory->size() > 200) {
-    p.fail(
-        Error{codes::acs::kInvalidWorkingDir, "The specified parameter WorkingDir is not valid."});
-  }
+  check_characters(p, f.description, codes::acs::kDescriptionCharacter, "Description");
+  f.working_directory = read_working_dir(p);
   f.timeout = p.opt_int("Timeout");
   f.launcher = read_launcher(p);
 }

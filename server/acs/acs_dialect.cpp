@@ -201,6 +201,12 @@ Expected<AcsDialect::Verified> AcsDialect::authenticate(const HttpRequest& reque
                                                         const AcsParamList& query,
                                                         const AcsParamList& form,
                                                         const AcsParams& params) const {
+  // STS credentials (an AccessKeyId with its security token) come from Alibaba's STS, which a
+  // self-hosted server is not: refused before any key is looked up.
+  if (!request.header("x-acs-security-token").empty() || params.has("SecurityToken")) {
+    return Error{acs_codes::kTemporaryAccessKeyError,
+                 "The temporary accessKey is invalid: this server issues no STS credentials."};
+  }
   const std::string& authorization = request.header("authorization");
   Expected<Verified> verified = Error{acs_codes::kInternalError, "not authenticated"};
   if (authorization.starts_with("ACS3-")) {

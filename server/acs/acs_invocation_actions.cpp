@@ -16,15 +16,20 @@
 namespace ferry::server::acs {
 namespace {
 
-// The settings of a run that this server does not carry out yet are refused, never dropped.
-void refuse_unsupported_run_settings(AcsFields& p) {
-  for (const char* name : {"WindowsPasswordName"}) {
-    if (auto v = p.opt_string(name); v && !v->empty()) {
-      p.fail(Error{"Operation.Forbidden",
-                   std::string(name) + " is not supported by this server yet."});
-      return;
-    }
+// WindowsPasswordName names a secret in Alibaba's Parameter Store: at most 255 characters there,
+// and a store this server does not have (a user is switched to without a password).
+void refuse_windows_password_name(AcsFields& p) {
+  auto name = p.opt_string("WindowsPasswordName");
+  if (!name || name->empty()) {
+    return;
   }
+  if (name->size() > 255) {
+    p.fail(Error{codes::acs::kWindowsPasswordNameExceedLimit,
+                 "The length of the WindowsPasswordName exceeds the upper limit of 255."});
+    return;
+  }
+  p.fail(Error{codes::acs::kParameterStoreNotSupported,
+               "WindowsPasswordName: Parameter Store is not supported by this server."});
 }
 
 // RepeatMode and Frequency, checked with the run's timeout (domain::resolve_repeat's codes).
@@ -105,12 +110,15 @@ Reply run_command(ServerContext& ctx, AcsFields& p) {
   r.command.tags = read_tags(p);
   r.execution = read_execution(p);
   const RepeatText repeat = read_repeat(p);
-  refuse_unsupported_run_settings(p);
+  refuse_windows_password_name(p);
   const auto parameters = p.opt_string("Parameters");
   r.instance_ids =
       read_targets(ctx, p, std::min<int64_t>(kMaxTargets, ctx.settings.max_run_instances));
   r.save_command = keep;
   if (auto s = p.finish(); !s) {
+    return s.error();
+  }
+  if (auto s = check_platforms(ctx, *r.command.command_type, r.instance_ids); !s) {
     return s.error();
   }
   auto resolved = resolve_parameters(parameters, r.command.enable_parameter.value_or(false),
@@ -136,13 +144,13 @@ Reply run_command(ServerContext& ctx, AcsFields& p) {
 Reply invoke_command(ServerContext& ctx, AcsFields& p) {
   domain::InvokeRequest r;
   r.command_id = p.req_string("CommandId");
-  r.overrides.working_directory = p.opt_string("WorkingDir");
+  r.overrides.working_directory = read_working_dir(p);
   r.overrides.timeout = p.opt_int("Timeout");
   r.overrides.username = read_username(p);
   r.execution = read_execution(p);
   r.execution.launcher = read_launcher(p).value_or("");
   const RepeatText repeat = read_repeat(p);
-  refuse_unsupported_run_settings(p);
+  refuse_windows_password_name(p);
   const auto parameters = p.opt_string("Parameters");
   r.instance_ids =
       read_targets(ctx, p, std::min<int64_t>(kMaxTargets, ctx.settings.max_run_instances));
@@ -152,6 +160,9 @@ Reply invoke_command(ServerContext& ctx, AcsFields& p) {
   auto command = domain::get_saved_command(ctx, r.command_id);
   if (!command) {
     return to_acs_error(command.error());
+  }
+  if (auto s = check_platforms(ctx, command->command_type, r.instance_ids); !s) {
+    return s.error();
   }
   auto resolved = resolve_parameters(parameters, command->enable_parameter, command->content);
   if (!resolved) {

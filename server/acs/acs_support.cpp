@@ -11,6 +11,8 @@
 #include "ferry/core/error_codes.hpp"
 #include "ferry/core/parameters.hpp"
 #include "ferry/server/acs/acs_codes.hpp"
+#include "ferry/server/domain/instances.hpp"
+#include "ferry/server/domain/text.hpp"
 
 namespace ferry::server::acs {
 namespace {
@@ -142,6 +144,23 @@ std::string shown_content(const std::string& base64, bool plain_text) {
 
 bool read_plain_text(AcsFields& p) {
   return iequals(p.opt_string("ContentEncoding").value_or(""), "PlainText");
+}
+
+void check_characters(AcsFields& p, const std::optional<std::string>& value, const char* code,
+                      std::string_view name) {
+  if (value && (domain::has_control(*value) || !domain::is_utf8(*value))) {
+    p.fail(Error{code, "The command " + std::string(name) + " contains illegal characters."});
+  }
+}
+
+std::optional<std::string> read_working_dir(AcsFields& p) {
+  auto dir = p.opt_string("WorkingDir");
+  if (dir && dir->size() > 200) {
+    p.fail(
+        Error{codes::acs::kInvalidWorkingDir, "The specified parameter WorkingDir is not valid."});
+  }
+  check_characters(p, dir, codes::acs::kWorkingDirCharacter, "WorkingDir");
+  return dir;
 }
 
 std::optional<std::string> read_command_type(AcsFields& p, bool required, const char* name) {
@@ -303,7 +322,20 @@ Expected<std::optional<std::string>> resolve_parameters(const std::optional<std:
   }
   nlohmann::json object = nlohmann::json::object();
   if (given && !given->empty()) {
-    object = nlohmann::json::parse(*given, nullptr, false);
+    if (!domain::is_utf8(*given)) {
+      return Error{codes::acs::kParametersCharset,
+                   "The parameter Parameters contains illegal charset: it is not UTF-8."};
+    }
+    try {
+      object = nlohmann::json::parse(*given);
+    } catch (const nlohmann::json::parse_error& e) {
+      // JSON escapes can still spell what is not Unicode text: a lone surrogate.
+      if (std::string_view(e.what()).find("surrogate") != std::string_view::npos) {
+        return Error{codes::acs::kParametersCharset,
+                     "The parameter Parameters contains illegal charset: a lone surrogate."};
+      }
+      return Error{codes::kInvalidParameter, "Parameters must be a JSON object."};
+    }
     if (!object.is_object()) {
       return Error{codes::kInvalidParameter, "Parameters must be a JSON object."};
     }
@@ -324,6 +356,12 @@ Expected<std::optional<std::string>> resolve_parameters(const std::optional<std:
     if (!value.is_string()) {
       return Error{codes::acs::kParameterTypeNotSupported,
                    "The type of parameter value is not supported: " + key};
+    }
+    // A NUL cannot reach a script: the agent's values are C strings in the end.
+    if (key.find('\0') != std::string::npos ||
+        value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+      return Error{codes::acs::kParametersCharset,
+                   "The parameter Parameters contains illegal charset: NUL in " + key};
     }
     if (!by_lower.emplace(lowercase(key), value.get<std::string>()).second) {
       return Error{codes::acs::kParameterKeyDuplicate,
@@ -402,6 +440,33 @@ std::vector<std::string> read_targets(ServerContext& ctx, AcsFields& p, int64_t 
     return too_many();
   }
   return *ids;
+}
+
+Status check_platforms(ServerContext& ctx, std::string_view command_type,
+                       const std::vector<std::string>& instance_ids) {
+  if (instance_ids.empty() || command_type == "POWERSHELL") {
+    return {};
+  }
+  RegisterInstanceQuery q;
+  q.instance_ids = instance_ids;
+  q.limit = static_cast<int64_t>(instance_ids.size());
+  auto page = ctx.store.list_instances(q);
+  if (!page) {
+    return to_acs_error(page.error());
+  }
+  for (const auto& instance : page->items) {
+    const std::string system = domain::environment_of(instance);
+    if (system.empty()) {
+      continue;
+    }
+    const bool windows = iequals(system, "Windows");
+    if ((command_type == "BAT" && !windows) || (command_type == "SHELL" && windows)) {
+      return Error{codes::acs::kInstanceNotMatch,
+                   "The specified instance type does not match the command: " +
+                       instance.instance_id + " runs " + system};
+    }
+  }
+  return {};
 }
 
 }  // namespace ferry::server::acs

@@ -45,6 +45,14 @@ std::string shown_content(const std::string& base64, bool plain_text);
 // ContentEncoding of a listing: true for PlainText.
 bool read_plain_text(AcsFields& p);
 
+// `code` (an InvalidParameterCharacter.* code) when `value` has control characters or is not
+// UTF-8.
+void check_characters(AcsFields& p, const std::optional<std::string>& value, const char* code,
+                      std::string_view name);
+// WorkingDir: at most 200 bytes (InvalidParameter.WorkingDir), no control characters
+// (InvalidParameterCharacter.CommandWorkingDir). nullopt when absent.
+std::optional<std::string> read_working_dir(AcsFields& p);
+
 // `name` (Type, or CommandType in listings: RunShellScript...) as Ferry's command type;
 // InvalidCmdType.NotFound for others.
 std::optional<std::string> read_command_type(AcsFields& p, bool required,
@@ -66,10 +74,11 @@ Expected<std::vector<std::string>> content_parameter_names(const std::string& co
 // An invocation's Parameters (a JSON object as text) for a command with `content_base64`:
 // refused without EnableParameter (Parameter.Disabled), at most 10 keys of <= 64 bytes
 // (ParameterCount.ExceedLimit, ParameterKey.ExceedLimit), string values
-// (ParameterType.NotSupported), no key twice ignoring case (ParameterKey.Duplicate), every key
-// one of the script's names (Parameter.NotMatched). Returns the parameters as the agent
-// substitutes them: every name of the script under each of its spellings there, "" for the
-// names not given; nullopt when the command takes none.
+// (ParameterType.NotSupported) of UTF-8 without NUL (InvalidParameterCharset.Parameters), no key
+// twice ignoring case (ParameterKey.Duplicate), every key one of the script's names
+// (Parameter.NotMatched). Returns the parameters as the agent substitutes them: every name of the
+// script under each of its spellings there, "" for the names not given; nullopt when the command
+// takes none.
 Expected<std::optional<std::string>> resolve_parameters(const std::optional<std::string>& given,
                                                         bool enable_parameter,
                                                         const std::string& content_base64);
@@ -79,5 +88,12 @@ Expected<std::optional<std::string>> resolve_parameters(const std::optional<std:
 // InvalidResourceTag.InstanceNotFound when the tags match none), at most `max`
 // (InstanceIds.ExceedLimit); both kinds at once are InvalidResourceTag.ConflictWithInstanceIds.
 std::vector<std::string> read_targets(ServerContext& ctx, AcsFields& p, int64_t max);
+
+// InvalidInstance.NotMatch when an instance of `instance_ids` reports a system that does not run
+// `command_type` (Ferry's type): BAT only on Windows, SHELL everywhere but Windows; POWERSHELL
+// runs on both (pwsh on Linux). Instances not found or of an unknown system pass (the domain
+// answers for those).
+Status check_platforms(ServerContext& ctx, std::string_view command_type,
+                       const std::vector<std::string>& instance_ids);
 
 }  // namespace ferry::server::acs

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ferry/core/base64.hpp"
+#include "ferry/core/crypto.hpp"
 #include "ferry/server/domain/repeats.hpp"
 #include "server_fixture.hpp"
 
@@ -429,18 +430,6 @@ TEST_CASE_METHOD(AcsFixture, "managed instances and the Cloud Assistant status a
         "InvalidInstance.NotFound");
 }
 
-TEST_CASE_METHOD(AcsFixture, "what the server cannot do yet is refused, not dropped") {
-  for (const auto& [name, value] :
-       std::map<std::string, std::string>{{"WindowsPasswordName", "axtSecretPassword"}}) {
-    Args a{{"Type", "RunShellScript"},
-           {"CommandContent", "echo"},
-           {name, value},
-           {"InstanceId.1", "rins-aaaaaaa1"}};
-    CAPTURE(name);
-    CHECK(code("RunCommand", a) == "Operation.Forbidden");
-  }
-}
-
 TEST_CASE_METHOD(AcsFixture, "Launcher, TerminationMode and containers reach the tasks") {
   auto r = run("print(1)", {{"Launcher", "python3 -u {{ACS::ScriptFileName|Ext(\".py\")}}"},
                             {"TerminationMode", "Process"},
@@ -478,7 +467,10 @@ TEST_CASE_METHOD(AcsFixture, "Launcher, TerminationMode and containers reach the
         "InvalidParameter");
   CHECK(run_code({{"ContainerName", "web"}, {"Launcher", "bash {{ACS::ScriptFileName}}"}}) ==
         "InvalidParameter");
-  CHECK(run_code({{"ContainerName", "web"}, {"Type", "RunBatScript"}}) == "InvalidParameter");
+  add_instance({"rins-windows1", true, "", "Windows"});
+  CHECK(run_code({{"ContainerName", "web"},
+                  {"Type", "RunBatScript"},
+                  {"InstanceId.1", "rins-windows1"}}) == "InvalidParameter");
   CHECK(code("CreateCommand", {{"Name", "l"},
                                {"Type", "RunShellScript"},
                                {"CommandContent", "echo"},
@@ -717,13 +709,26 @@ TEST_CASE_METHOD(AcsFixture, "ClientToken: one run per token and parameters") {
     bad["InstanceId.1"] = "rins-aaaaaaa2";
     CHECK(ok("RunCommand", bad)["InvokeId"].is_string());
   }
-  SECTION("a token still being processed") {
-    auto claim = store->claim_client_token("LTAItest", "t-3", "hash", clock.now_ms(), 60'000);
-    REQUIRE(claim);
+  SECTION("a token claimed by a request still running") {
+    // The claim another request with these parameters made and has not completed: the hash of
+    // the action and every parameter but the token, in the parameters' order.
+    std::string text = "RunCommand";
+    for (const auto& [name, value] : args) {
+      if (name != "ClientToken") {
+        text += '\n' + name + '=' + value;
+      }
+    }
+    for (const auto& [hash, answer] :
+         {std::pair{sha256_hex(text), "IdempotentProcessing"},
+          std::pair{sha256_hex("other"), "IdempotentParameterMismatch"}}) {
+      REQUIRE(store->claim_client_token("LTAItest", "t-3", hash, clock.now_ms(), 60'000));
+      Args busy = args;
+      busy["ClientToken"] = "t-3";
+      CHECK(code("RunCommand", busy) == answer);
+      REQUIRE(store->release_client_token("LTAItest", "t-3"));
+    }
     Args busy = args;
     busy["ClientToken"] = "t-3";
-    CHECK(code("RunCommand", busy) == "IdempotentParameterMismatch");
-    REQUIRE(store->release_client_token("LTAItest", "t-3"));
     CHECK(ok("RunCommand", busy)["InvokeId"].is_string());
   }
   SECTION("malformed tokens") {
@@ -743,6 +748,93 @@ TEST_CASE_METHOD(AcsFixture, "ClientToken: one run per token and parameters") {
     const Args invoke{
         {"CommandId", c1["CommandId"]}, {"InstanceId.1", "rins-aaaaaaa1"}, {"ClientToken", "i-1"}};
     CHECK(ok("InvokeCommand", invoke) == ok("InvokeCommand", invoke));
+  }
+}
+
+TEST_CASE_METHOD(AcsFixture, "illegal characters, charsets, systems and Parameter Store") {
+  add_instance({"rins-windows1", true, "", "Windows"});
+  SECTION("control characters or malformed UTF-8 in a command's texts") {
+    const std::pair<const char*, const char*> fields[] = {
+        {"Name", "InvalidParameterCharacter.CommandName"},
+        {"Description", "InvalidParameterCharacter.CommandDescription"},
+        {"WorkingDir", "InvalidParameterCharacter.CommandWorkingDir"},
+    };
+    for (const auto& [field, expected] : fields) {
+      for (const char* bad : {"a\x01"
+                              "b",
+                              "line\nbreak", "caf\xc3"}) {
+        Args args{{"Type", "RunShellScript"},
+                  {"CommandContent", "echo"},
+                  {"InstanceId.1", "rins-aaaaaaa1"},
+                  {field, std::string("/") + bad}};
+        CHECK(code("RunCommand", args) == expected);
+        args.erase("InstanceId.1");
+        args["Name"] = args.count("Name") > 0 ? args["Name"] : "n";
+        CHECK(code("CreateCommand", args) == expected);
+      }
+    }
+    auto id =
+        ok("CreateCommand",
+           {{"Name", "n"}, {"Type", "RunShellScript"}, {"CommandContent", "echo"}})["CommandId"];
+    CHECK(
+        code("InvokeCommand",
+             {{"CommandId", id}, {"InstanceId.1", "rins-aaaaaaa1"}, {"WorkingDir", "/tmp\x7f"}}) ==
+        "InvalidParameterCharacter.CommandWorkingDir");
+    CHECK(code("ModifyCommand", {{"CommandId", id}, {"Name", "tab\there"}}) ==
+          "InvalidParameterCharacter.CommandName");
+    // Text that is neither is taken, newlines and all.
+    CHECK(run("echo", {{"Name", "名前 with spaces"}, {"WorkingDir", "/tmp/a b"}})["InvokeId"]
+              .is_string());
+  }
+  SECTION("Parameters that are not Unicode text") {
+    const Args base{{"Type", "RunShellScript"},
+                    {"CommandContent", "echo {{a}}"},
+                    {"EnableParameter", "true"},
+                    {"InstanceId.1", "rins-aaaaaaa1"}};
+    for (const std::string& bad :
+         {std::string(R"({"a":"x\u0000y"})"), std::string(R"({"a":"\ud800"})"),
+          std::string("{\"a\":\"caf\xc3\"}")}) {
+      Args args = base;
+      args["Parameters"] = bad;
+      CHECK(code("RunCommand", args) == "InvalidParameterCharset.Parameters");
+    }
+    Args good = base;
+    good["Parameters"] = R"({"a":"caf\u00e9 \ud83d\ude00"})";
+    CHECK(ok("RunCommand", good)["InvokeId"].is_string());
+    good["Parameters"] = R"({"a":)";
+    CHECK(code("RunCommand", good) == "InvalidParameter");
+  }
+  SECTION("a command type the instance's system does not run") {
+    const Args bat{{"Type", "RunBatScript"}, {"CommandContent", "echo"}};
+    Args args = bat;
+    args["InstanceId.1"] = "rins-aaaaaaa1";
+    CHECK(code("RunCommand", args) == "InvalidInstance.NotMatch");
+    args["InstanceId.1"] = "rins-windows1";
+    CHECK(ok("RunCommand", args)["InvokeId"].is_string());
+    args["Type"] = "RunShellScript";
+    CHECK(code("RunCommand", args) == "InvalidInstance.NotMatch");
+    args["Type"] = "RunPowerShellScript";
+    CHECK(ok("RunCommand", args)["InvokeId"].is_string());
+    args["InstanceId.1"] = "rins-aaaaaaa1";
+    CHECK(ok("RunCommand", args)["InvokeId"].is_string());  // pwsh on Linux
+    auto id =
+        ok("CreateCommand",
+           {{"Name", "b"}, {"Type", "RunBatScript"}, {"CommandContent", "echo"}})["CommandId"];
+    CHECK(code("InvokeCommand", {{"CommandId", id},
+                                 {"InstanceId.1", "rins-windows1"},
+                                 {"InstanceId.2", "rins-aaaaaaa2"}}) == "InvalidInstance.NotMatch");
+    CHECK(ok("InvokeCommand", {{"CommandId", id}, {"InstanceId.1", "rins-windows1"}})["InvokeId"]
+              .is_string());
+  }
+  SECTION("WindowsPasswordName names a Parameter Store secret") {
+    Args args{{"Type", "RunPowerShellScript"},
+              {"CommandContent", "echo"},
+              {"InstanceId.1", "rins-windows1"},
+              {"Username", "ops"},
+              {"WindowsPasswordName", "axtSecretPassword"}};
+    CHECK(code("RunCommand", args) == "ParameterStore.NotSupported");
+    args["WindowsPasswordName"] = std::string(256, 'p');
+    CHECK(code("RunCommand", args) == "WindowsPasswordName.ExceedLimit");
   }
 }
 

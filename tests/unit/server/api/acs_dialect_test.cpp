@@ -284,6 +284,14 @@ TEST_CASE("the ACS dialect refuses what it must, with Alibaba's codes and status
     acs_error_of(d.acs.handle(v1_request(d.clock, "GET", params, s)), "InvalidAccessKeyId.NotFound",
                  404);
   }
+  SECTION("STS credentials: a security token, as a header or a v1 parameter") {
+    auto r = acs3_request(d.clock, params);
+    r.headers["x-acs-security-token"] = "token";
+    acs_error_of(d.acs.handle(r), "TemporaryAccessKey.Error", 403);
+    acs_error_of(d.acs.handle(v1_request(d.clock, "GET",
+                                         {{"RegionId", "cn-test"}, {"SecurityToken", "token"}})),
+                 "TemporaryAccessKey.Error", 403);
+  }
   SECTION("a changed parameter, header or body") {
     auto r = acs3_request(d.clock, params);
     r.target += "&Extra=1";

@@ -15,6 +15,7 @@
 #include "ferry/server/domain/invocations.hpp"
 #include "ferry/server/domain/quotas.hpp"
 #include "ferry/server/domain/register_codes.hpp"
+#include "ferry/server/domain/text.hpp"
 #include "ferry/server/store/store_errors.hpp"
 #include "ferry/server/task_state.hpp"
 #include "server_fixture.hpp"
@@ -356,4 +357,25 @@ TEST_CASE_METHOD(DomainFixture, "register codes, instances and their presence",
   REQUIRE(domain::delete_instance(ctx, "rins-online02"));
   CHECK(presence.disconnected() == std::vector<std::string>{"rins-online02"});
   CHECK_FALSE(presence.is_online("rins-online02"));
+}
+
+TEST_CASE("is_utf8 takes well-formed UTF-8 only") {
+  for (const char* good : {"", "plain", "caf\xc3\xa9", "\xe4\xb8\xad\xe6\x96\x87",
+                           "\xf0\x9f\x98\x80", "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf"}) {
+    CHECK(domain::is_utf8(good));
+  }
+  const std::string bad[] = {
+      "\x80",                  // a continuation byte alone
+      "caf\xc3",               // cut short
+      "\xe4\xb8",              // cut short
+      "\xc0\xaf",              // overlong '/'
+      "\xe0\x80\xaf",          // overlong '/'
+      "\xed\xa0\x80",          // a surrogate, U+D800
+      "\xf4\x90\x80\x80",      // past U+10FFFF
+      "\xf8\x88\x80\x80\x80",  // a five-byte form
+      "a\xc3(",                // a lead byte without its continuation
+  };
+  for (const auto& b : bad) {
+    CHECK_FALSE(domain::is_utf8(b));
+  }
 }

@@ -27,6 +27,12 @@ inline constexpr const char* kInvalidWorkingDir = "InvalidParameter.WorkingDir";
 inline constexpr const char* kInvalidUsername = "InvalidParameter.Username";
 inline constexpr const char* kUsernameExceedLimit = "Username.ExceedLimit";
 inline constexpr const char* kWindowsPasswordNameExceedLimit = "WindowsPasswordName.ExceedLimit";
+// WindowsPasswordName names a secret in Alibaba's Parameter Store, which this server has not.
+inline constexpr const char* kParameterStoreNotSupported = "ParameterStore.NotSupported";
+// Control characters or malformed UTF-8 in a command's texts.
+inline constexpr const char* kNameCharacter = "InvalidParameterCharacter.CommandName";
+inline constexpr const char* kDescriptionCharacter = "InvalidParameterCharacter.CommandDescription";
+inline constexpr const char* kWorkingDirCharacter = "InvalidParameterCharacter.CommandWorkingDir";
 
 // Custom parameters: in the command's content, then in an invocation's Parameters.
 inline constexpr const char* kCmdParamEmptyKey = "CmdParam.EmptyKey";
@@ -39,6 +45,7 @@ inline constexpr const char* kParameterKeyDuplicate = "ParameterKey.Duplicate";
 inline constexpr const char* kParameterKeyExceedLimit = "ParameterKey.ExceedLimit";
 inline constexpr const char* kParameterCountExceedLimit = "ParameterCount.ExceedLimit";
 inline constexpr const char* kParameterTypeNotSupported = "ParameterType.NotSupported";
+inline constexpr const char* kParametersCharset = "InvalidParameterCharset.Parameters";
 
 // ClientToken.
 inline constexpr const char* kInvalidClientToken = "InvalidClientToken.Malformed";
@@ -48,6 +55,8 @@ inline constexpr const char* kIdempotentProcessing = "IdempotentProcessing";
 // Targets.
 inline constexpr const char* kMissingInstanceId = "MissingParam.InstanceId";
 inline constexpr const char* kInstanceIdsExceedLimit = "InstanceIds.ExceedLimit";
+// A command type the instance's system does not run (BAT off Windows, a shell script on it).
+inline constexpr const char* kInstanceNotMatch = "InvalidInstance.NotMatch";
 
 // ResourceTag.N: the instances to run on, by their tags.
 inline constexpr const char* kNumberExceedResourceTags = "NumberExceed.ResourceTags";

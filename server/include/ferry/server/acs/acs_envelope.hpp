@@ -26,6 +26,7 @@ inline constexpr const char* kInvalidAccessKeyIdNotFound = "InvalidAccessKeyId.N
 inline constexpr const char* kInvalidTimeStampFormat = "InvalidTimeStamp.Format";
 inline constexpr const char* kInvalidTimeStampExpired = "InvalidTimeStamp.Expired";
 inline constexpr const char* kSignatureNonceUsed = "SignatureNonceUsed";
+inline constexpr const char* kTemporaryAccessKeyError = "TemporaryAccessKey.Error";
 inline constexpr const char* kInvalidRegionIdNotFound = "InvalidRegionId.NotFound";
 inline constexpr const char* kInvalidActionNotFound = "InvalidAction.NotFound";
 inline constexpr const char* kThrottlingUser = "Throttling.User";

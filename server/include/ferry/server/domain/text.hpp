@@ -14,6 +14,10 @@ std::size_t utf8_length(std::string_view s);
 // A byte below 0x20 or 0x7f (UTF-8 above 0x7f is text).
 bool has_control(std::string_view s);
 
+// Well-formed UTF-8: no stray continuation byte, no overlong form, no surrogate, nothing past
+// U+10FFFF.
+bool is_utf8(std::string_view s);
+
 // At most `max_bytes` bytes without control characters: the agents' names, versions and URLs.
 bool is_short_text(std::string_view s, std::size_t max_bytes);
 
