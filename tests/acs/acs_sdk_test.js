@@ -25,6 +25,8 @@ const { TatClient, FERRY_SERVER, FERRY_AGENT } = harness.setUp('acs_sdk_test', {
 const { check, section, b64, unb64, waitFor } = harness;
 const { FerryServer } = require('../sdk/ferry_server');
 const { FerryAgent } = require('../sdk/ferry_agent');
+const { PodmanContainer } = require('./podman_container');
+const { execFileSync } = require('node:child_process');
 
 const ACS_DIR = path.join(__dirname, 'node_modules');
 let Ecs;
@@ -275,6 +277,71 @@ async function runCommands(S) {
       JSON.stringify(inv.invocations.invocation[0]),
     );
   });
+}
+
+// ContainerName / ContainerId on the real agent: Podman holds a busybox container made for the
+// test (podman_container.js); the agent finds it and runs the script there with /bin/sh -c.
+async function containers(S) {
+  const { ecs } = S;
+  const box = new PodmanContainer().start();
+  if (box.whyNot) {
+    console.log(`#   SKIPPED, no container can run here: ${box.whyNot}`);
+    return;
+  }
+  const run = async (fields, timeoutMs = 60000) => {
+    const r = await call(ecs, 'RunCommand', {
+      type: 'RunShellScript',
+      instanceId: [S.instanceId],
+      ...fields,
+    });
+    return finalResult(ecs, r.invokeId, timeoutMs);
+  };
+  try {
+    await check('ContainerName: the script runs inside the container, as the SDK shows', async () => {
+      const result = await run({
+        commandContent: 'cat /etc/ferry-marker; hostname; exit 4',
+        containerName: box.name,
+      });
+      assert.deepEqual(
+        [result.invocationStatus, result.errorCode, result.exitCode],
+        ['Failed', 'ExitCodeNonzero', 4],
+        result.errorInfo,
+      );
+      // Podman names the container's host after the start of its id.
+      assert.equal(unb64(result.output), `${box.marker}\n${box.id.slice(0, 12)}\n`);
+      assert.equal(result.containerName, box.name);
+    });
+    await check('ContainerId (the full id) reaches the same container', async () => {
+      const result = await run({ commandContent: 'cat /etc/ferry-marker', containerId: box.id });
+      assert.equal(result.invocationStatus, 'Success', result.errorInfo);
+      assert.equal(unb64(result.output), `${box.marker}\n`);
+      assert.equal(result.containerId, box.id);
+    });
+    await check('over its Timeout inside the container: Timeout, the sleep gone there', async () => {
+      const result = await run({
+        commandContent: 'sleep 300 # ferry-acs-timeout',
+        containerName: box.name,
+        timeout: 2,
+      });
+      assert.deepEqual([result.invocationStatus, result.errorCode], ['Timeout', 'ExecutionTimeout']);
+      const left = await waitFor('the sleep gone in the container', async () => {
+        const ps = execFileSync(box.podman, ['exec', box.name, 'ps', '-o', 'stat,args'], {
+          encoding: 'utf8',
+        });
+        const live = ps.split('\n').filter((l) => l.includes('sleep 300') && !/^\s*Z/.test(l));
+        return live.length === 0 ? 'gone' : null;
+      }, 15000);
+      assert.equal(left, 'gone');
+    });
+    await check('a container that does not exist: Failed, ContainerNotFound in ErrorInfo', async () => {
+      const result = await run({ commandContent: 'true', containerName: `${box.name}-none` });
+      assert.equal(result.invocationStatus, 'Failed');
+      assert.equal(result.errorCode, 'ExecutionException');
+      assert.match(result.errorInfo, /^ContainerNotFound/);
+    });
+  } finally {
+    box.remove();
+  }
 }
 
 async function keptCommands(S) {
@@ -857,6 +924,7 @@ async function main() {
     await section('a real agent registers with an activation', () => registration(S));
     if (S.instanceId && S.daemonUp) {
       await section('RunCommand on the agent', () => runCommands(S));
+      await section('ContainerName and ContainerId, in a Podman container', () => containers(S));
       await section('kept commands', () => keptCommands(S));
       await section('refusals with seed 004 codes', () => errors(S));
       await section('one store for both APIs', () => bothApis(S));
