@@ -11,6 +11,18 @@ if(FERRY_SANITIZE)
 endif()
 target_compile_definitions(ferry_options INTERFACE FERRY_VERSION="${PROJECT_VERSION}")
 
+# Debian's hardening flags (dpkg-buildflags with hardening=+all), as lintian checks them in the
+# packages: stack protector, fortified libc calls where the code is optimized (glibc warns at
+# -O0), read-only relocations bound at start.
+option(FERRY_HARDENING "Build with Debian's hardening flags" ON)
+if(FERRY_HARDENING)
+  target_compile_options(ferry_options INTERFACE -fstack-protector-strong -fstack-clash-protection
+                                                 -fcf-protection)
+  target_compile_definitions(ferry_options INTERFACE
+                             $<$<NOT:$<CONFIG:Debug>>:_FORTIFY_SOURCE=2>)
+  target_link_options(ferry_options INTERFACE -Wl,-z,relro -Wl,-z,now)
+endif()
+
 # Every function and object in its own section, so that a binary linked with --gc-sections
 # (ferry-agent, which stays resident on every machine) carries only the code it can reach.
 target_compile_options(ferry_options INTERFACE -ffunction-sections -fdata-sections)
