@@ -28,15 +28,8 @@ Expected<std::string> send_file(ServerContext& ctx, const SendFileRequest& r) {
       !s) {
     return s.error();
   }
-  auto found = registered_instances(ctx.store, r.instance_ids);
-  if (!found) {
-    return found.error();
-  }
-  for (const auto& id : r.instance_ids) {
-    if (!found->contains(id)) {
-      return Error{codes::kInstanceNotFound,
-                   "InstanceIds: " + id + " is not a registered instance"};
-    }
+  if (auto s = require_registered_instances(ctx.store, r.instance_ids); !s) {
+    return s.error();
   }
   auto invocation_id = random_id("inv-", 8);
   if (!invocation_id) {
