@@ -306,11 +306,31 @@ Reply describe_invocation_results(ServerContext& ctx, AcsFields& p) {
   return nlohmann::json{{"Invocation", std::move(inner)}};
 }
 
+namespace {
+
+// The command invocation `id`, InvalidInvokeId.NotFound without one. A file delivery is not one:
+// Cloud Assistant keeps those apart (SendFile, DescribeSendFileResults).
+Expected<Invocation> find_command_invocation(ServerContext& ctx, const std::string& id) {
+  auto found = ctx.store.get_invocation(id);
+  if (!found) {
+    return to_acs_error(found.error());
+  }
+  if (!*found || (*found)->sends_file()) {
+    return Error{codes::acs::kInvokeIdNotFound, "The specified invocation does not exist."};
+  }
+  return std::move(**found);
+}
+
+}  // namespace
+
 Reply stop_invocation(ServerContext& ctx, AcsFields& p) {
   const std::string id = p.req_string("InvokeId");
   const auto instance_ids = p.opt_list("InstanceId");
   if (auto s = p.finish(); !s) {
     return s.error();
+  }
+  if (auto found = find_command_invocation(ctx, id); !found) {
+    return found.error();
   }
   if (auto s = domain::stop_invocation(ctx, id, instance_ids.value_or(std::vector<std::string>{}));
       !s) {
@@ -333,14 +353,11 @@ Reply modify_invocation_attribute(ServerContext& ctx, AcsFields& p) {
   if (auto s = p.finish(); !s) {
     return s.error();
   }
-  auto found = ctx.store.get_invocation(id);
+  auto found = find_command_invocation(ctx, id);
   if (!found) {
-    return to_acs_error(found.error());
+    return found.error();
   }
-  if (!*found) {
-    return Error{codes::acs::kInvokeIdNotFound, "The specified invocation does not exist."};
-  }
-  const Invocation& inv = **found;
+  const Invocation& inv = *found;
   if (parameters || changes.content) {
     auto resolved =
         resolve_parameters(parameters ? parameters : std::optional<std::string>(),

@@ -170,6 +170,35 @@ TEST_CASE_METHOD(SendFileFixture, "deliveries and command invocations are listed
   CHECK(paged["NextToken"] != "");
 }
 
+TEST_CASE_METHOD(SendFileFixture, "a delivery is no command invocation to stop or modify") {
+  const std::string id = send_file();
+  const auto code_of = [&](const std::string& action, const FileArgs& args) {
+    auto r = send(action, args);
+    if (r) {
+      FAIL_CHECK(action << " succeeded: " << r->dump());
+      return std::string();
+    }
+    return r.error().code;
+  };
+  CHECK(code_of("StopInvocation", {{"InvokeId", id}}) == "InvalidInvokeId.NotFound");
+  CHECK(code_of("StopInvocation", {{"InvokeId", id}, {"InstanceId.1", "rins-aaaaaaa1"}}) ==
+        "InvalidInvokeId.NotFound");
+  CHECK(code_of("ModifyInvocationAttribute", {{"InvokeId", id}, {"Frequency", "rate(5m)"}}) ==
+        "InvalidInvokeId.NotFound");
+  CHECK(code_of("ModifyInvocationAttribute", {{"InvokeId", id}, {"CommandContent", "echo"}}) ==
+        "InvalidInvokeId.NotFound");
+  // Untouched: still on its way, nothing cancelled.
+  CHECK(tasks_of(id).at(0).status == TaskStatus::kPending);
+  CHECK(notifier.cancels().empty());
+  // A command invocation is still found and stopped.
+  const std::string run_id = sent_ok("RunCommand", {{"Type", "RunShellScript"},
+                                                    {"CommandContent", "echo hi"},
+                                                    {"InstanceId.1", "rins-aaaaaaa1"}})["InvokeId"];
+  sent_ok("StopInvocation", {{"InvokeId", run_id}});
+  CHECK(tasks_of(run_id).at(0).status == TaskStatus::kCancelled);
+  CHECK(code_of("StopInvocation", {{"InvokeId", "inv-00000000"}}) == "InvalidInvokeId.NotFound");
+}
+
 TEST_CASE_METHOD(SendFileFixture, "SendFile refuses bad input, naming the parameter") {
   CHECK(refusal({{"Name", "a/b"}}).find("InvalidParameter The parameter Name") == 0);
   CHECK(refusal({{"Name", ".."}}).find("Name") != std::string::npos);
