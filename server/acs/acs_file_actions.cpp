@@ -203,44 +203,23 @@ Reply describe_send_file_results(ServerContext& ctx, AcsFields& p) {
   if (auto s = p.finish(); !s) {
     return s.error();
   }
-  // Name and the status (made of the tasks) are filtered here over every match, so that
-  // TotalCount and the pages stay exact.
-  const bool filtered = !name.empty() || !wanted.empty();
-  q.offset = filtered ? 0 : paging.offset;
-  q.limit = filtered ? domain::kListAllPage : paging.size;
+  // What the store cannot filter: the file's name, the status made of the tasks.
+  const auto keep = [&](const domain::InvocationSummary& s) {
+    return (name.empty() || s.invocation.file.name == name) &&
+           (wanted.empty() || has_invocation_status(s, wanted));
+  };
   nlohmann::json items = nlohmann::json::array();
-  int64_t total = 0;
-  for (;;) {
-    auto page = domain::describe_invocations(ctx, q);
-    if (!page) {
-      return to_acs_error(page.error());
-    }
-    for (const auto& s : page->items) {
-      if (filtered) {
-        const std::string_view status = domain::acs_invocation_status(s.invocation, s.tasks).status;
-        if ((!name.empty() && s.invocation.file.name != name) ||
-            (!wanted.empty() && status != wanted &&
-             domain::legacy_invoke_status(status) != wanted)) {
-          continue;
-        }
-        ++total;
-        if (total <= paging.offset || total > paging.offset + paging.size) {
-          continue;
-        }
-      }
-      items.push_back(send_file_json(s));
-    }
-    if (!filtered) {
-      total = page->total;
-      break;
-    }
-    q.offset += static_cast<int64_t>(page->items.size());
-    if (page->items.empty() || q.offset >= page->total) {
-      break;
-    }
+  auto total = invocation_page(ctx, q, paging,
+                               name.empty() && wanted.empty() ? nullptr : InvocationFilter(keep),
+                               [&](const domain::InvocationSummary& s) -> Status {
+                                 items.push_back(send_file_json(s));
+                                 return {};
+                               });
+  if (!total) {
+    return total.error();
   }
   nlohmann::json out{{"Invocations", {{"Invocation", std::move(items)}}}};
-  write_paging(out, paging, total);
+  write_paging(out, paging, *total);
   return out;
 }
 

@@ -202,55 +202,33 @@ Reply describe_invocations(ServerContext& ctx, AcsFields& p) {
   if (auto s = p.finish(); !s) {
     return s.error();
   }
-  // What the store cannot filter (the command's name and type, the status made of the tasks)
-  // is filtered here over every match, so that TotalCount and the pages stay exact.
+  // What the store cannot filter: the command's name and type, the status made of the tasks.
   const bool filtered = (command_name && !command_name->empty()) || command_type ||
                         (invoke_status && !invoke_status->empty());
-  q.offset = filtered ? 0 : paging.offset;
-  q.limit = filtered ? domain::kListAllPage : paging.size;
+  const auto keep = [&](const domain::InvocationSummary& s) {
+    return (!command_name || command_name->empty() || s.invocation.command_name == *command_name) &&
+           (!command_type || s.invocation.command_type == *command_type) &&
+           (!invoke_status || invoke_status->empty() || has_invocation_status(s, *invoke_status));
+  };
   nlohmann::json invocations = nlohmann::json::array();
-  int64_t total = 0;
-  for (;;) {
-    auto page = domain::describe_invocations(ctx, q);
-    if (!page) {
-      return to_acs_error(page.error());
-    }
-    for (const auto& s : page->items) {
-      if (filtered) {
-        const std::string_view status = domain::acs_invocation_status(s.invocation, s.tasks).status;
-        if ((command_name && !command_name->empty() &&
-             s.invocation.command_name != *command_name) ||
-            (command_type && s.invocation.command_type != *command_type) ||
-            (invoke_status && !invoke_status->empty() && status != *invoke_status &&
-             domain::legacy_invoke_status(status) != *invoke_status)) {
-          continue;
-        }
-        ++total;
-        if (total <= paging.offset || total > paging.offset + paging.size) {
-          continue;
-        }
-      }
-      if (include_output) {
-        auto with_output = tasks_with_output(ctx, s);
-        if (!with_output) {
-          return to_acs_error(with_output.error());
-        }
-        invocations.push_back(invocation_json(*with_output, plain, true));
-      } else {
-        invocations.push_back(invocation_json(s, plain, false));
-      }
-    }
-    if (!filtered) {
-      total = page->total;
-      break;
-    }
-    q.offset += static_cast<int64_t>(page->items.size());
-    if (page->items.empty() || q.offset >= page->total) {
-      break;
-    }
+  auto total = invocation_page(ctx, q, paging, filtered ? InvocationFilter(keep) : nullptr,
+                               [&](const domain::InvocationSummary& s) -> Status {
+                                 if (!include_output) {
+                                   invocations.push_back(invocation_json(s, plain, false));
+                                   return {};
+                                 }
+                                 auto with_output = tasks_with_output(ctx, s);
+                                 if (!with_output) {
+                                   return to_acs_error(with_output.error());
+                                 }
+                                 invocations.push_back(invocation_json(*with_output, plain, true));
+                                 return {};
+                               });
+  if (!total) {
+    return total.error();
   }
   nlohmann::json out{{"Invocations", {{"Invocation", std::move(invocations)}}}};
-  write_paging(out, paging, total);
+  write_paging(out, paging, *total);
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "ferry/core/base64.hpp"
 #include "ferry/server/acs/acs_actions.hpp"
@@ -168,6 +169,56 @@ TEST_CASE_METHOD(SendFileFixture, "deliveries and command invocations are listed
   auto paged = sent_ok("DescribeSendFileResults", {{"MaxResults", "1"}});
   CHECK(paged["Invocations"]["Invocation"].size() == 1);
   CHECK(paged["NextToken"] != "");
+}
+
+TEST_CASE_METHOD(SendFileFixture, "DescribeSendFileResults pages what it filters exactly") {
+  // Newest first: a3 b2 a2 b1 a1.
+  std::vector<std::string> a;
+  std::vector<std::string> b;
+  for (int i = 1; i <= 3; ++i) {
+    if (i > 1) {
+      clock.advance_ms(1000);
+      b.push_back(send_file({{"Name", "b.conf"}}));
+    }
+    clock.advance_ms(1000);
+    a.push_back(send_file({{"Name", "a.conf"}}));
+  }
+  const auto ids = [](const nlohmann::json& r) {
+    std::vector<std::string> out;
+    for (const auto& inv : r["Invocations"]["Invocation"]) {
+      out.push_back(inv["InvokeId"]);
+    }
+    return out;
+  };
+  auto first = sent_ok("DescribeSendFileResults", {{"Name", "a.conf"}, {"MaxResults", "2"}});
+  CHECK(first["TotalCount"] == 3);
+  CHECK(ids(first) == std::vector<std::string>{a[2], a[1]});
+  CHECK(first["NextToken"] == "2");
+  auto second = sent_ok("DescribeSendFileResults",
+                        {{"Name", "a.conf"}, {"MaxResults", "2"}, {"NextToken", "2"}});
+  CHECK(second["TotalCount"] == 3);
+  CHECK(ids(second) == std::vector<std::string>{a[0]});
+  CHECK(second["NextToken"] == "");
+  auto page2 = sent_ok("DescribeSendFileResults",
+                       {{"Name", "a.conf"}, {"PageSize", "2"}, {"PageNumber", "2"}});
+  CHECK(page2["PageNumber"] == 2);
+  CHECK(ids(page2) == std::vector<std::string>{a[0]});
+  auto past = sent_ok("DescribeSendFileResults",
+                      {{"Name", "a.conf"}, {"PageSize", "2"}, {"PageNumber", "3"}});
+  CHECK(past["TotalCount"] == 3);
+  CHECK(ids(past).empty());
+
+  // The status filter pages the same way: a3 and a1 succeed.
+  set_task_status(tasks_of(a[2]).at(0).invocation_task_id, TaskStatus::kSuccess);
+  set_task_status(tasks_of(a[0]).at(0).invocation_task_id, TaskStatus::kSuccess);
+  auto done = sent_ok("DescribeSendFileResults",
+                      {{"InvocationStatus", "Success"}, {"PageSize", "1"}, {"PageNumber", "2"}});
+  CHECK(done["TotalCount"] == 2);
+  CHECK(ids(done) == std::vector<std::string>{a[0]});
+  // Unfiltered, the store cuts the page.
+  auto plain = sent_ok("DescribeSendFileResults", {{"MaxResults", "2"}, {"NextToken", "3"}});
+  CHECK(plain["TotalCount"] == 5);
+  CHECK(ids(plain) == std::vector<std::string>{b[0], a[0]});
 }
 
 TEST_CASE_METHOD(SendFileFixture, "a delivery is no command invocation to stop or modify") {
