@@ -144,7 +144,7 @@ nlohmann::json send_file_json(const domain::InvocationSummary& s) {
       {"CreationTime", acs_time(inv.created_ms)},
       {"VmCount", static_cast<int64_t>(status.instances.size())},
       {"InvokeInstances", {{"InvokeInstance", std::move(instances)}}},
-      {"Tags", tags_json({})},
+      {"Tags", tags_json(inv.tags)},
   };
 }
 
@@ -162,13 +162,8 @@ Reply send_file(ServerContext& ctx, AcsFields& p) {
   if (r.timeout < 1 || r.timeout > kMaxTimeoutSeconds) {
     refuse(p, "Timeout", "must be between 1 and 86400 seconds");
   }
-  // Tags of a delivery and idempotent retries are not kept yet: refused, never dropped.
-  if (auto tags = read_tags(p); tags && !tags->empty()) {
-    p.fail(Error{"Operation.Forbidden", "Tag.N on SendFile is not supported by this server yet."});
-  }
-  if (auto token = p.opt_string("ClientToken"); token && !token->empty()) {
-    p.fail(Error{"Operation.Forbidden", "ClientToken is not supported by this server yet."});
-  }
+  // ClientToken is the registry's (acs_actions.cpp: idempotent()).
+  r.tags = read_tags(p).value_or(std::vector<Tag>{});
   r.instance_ids =
       read_targets(ctx, p, std::min<int64_t>(kMaxFileTargets, ctx.settings.max_run_instances));
   if (auto s = p.finish(); !s) {
@@ -196,8 +191,9 @@ Reply describe_send_file_results(ServerContext& ctx, AcsFields& p) {
   if (wanted.empty()) {
     wanted = p.opt_string("InvokeStatus").value_or("");
   }
-  if (auto tags = read_tags(p); tags && !tags->empty()) {
-    p.fail(Error{"Operation.Forbidden", "Tag.N on SendFile is not supported by this server yet."});
+  // Every tag is its own condition, met by the delivery's tag of that key and value.
+  for (const auto& t : read_tags(p).value_or(std::vector<Tag>{})) {
+    q.tag_pairs.emplace_back(t.key, std::vector<std::string>{t.value});
   }
   const Paging paging = read_paging(p);
   if (auto s = p.finish(); !s) {
