@@ -3,7 +3,8 @@
 //
 // Codes: a bad Name, TargetDir, FileMode, FileOwner, FileGroup, ContentType or Timeout, and
 // Content that is not base64 or over 32 KB of base64, answer InvalidParameter naming the field
-// (no file-specific request code of Cloud Assistant was found in its public material). Per
+// (no file-specific request code of Cloud Assistant was found in its public material); Tag.N
+// and ClientToken have RunCommand's codes (read_tags, the registry's idempotent()). Per
 // instance, a delivery that failed shows the agent's reason as ErrorCode: FileAlreadyExists,
 // AccountNotExists (owner or group), ExecutionTimeout, else ExecutionException.
 #include <algorithm>
