@@ -96,7 +96,7 @@ void register_acs_actions(AcsActionRegistry& actions, ServerContext& ctx) {
       {"DescribeInvocationResults", &acs::describe_invocation_results},
       {"StopInvocation", &acs::stop_invocation},
       {"ModifyInvocationAttribute", &acs::modify_invocation_attribute},
-      {"SendFile", &acs::send_file},
+      {"SendFile", &acs::send_file, true},
       {"DescribeSendFileResults", &acs::describe_send_file_results},
       {"DescribeCloudAssistantStatus", &acs::describe_cloud_assistant_status},
       {"CreateActivation", &acs::create_activation},

@@ -3,7 +3,8 @@
 //
 // Codes: a bad Name, TargetDir, FileMode, FileOwner, FileGroup, ContentType or Timeout, and
 // Content that is not base64 or over 32 KB of base64, answer InvalidParameter naming the field
-// (no file-specific request code of Cloud Assistant was found in its public material). Per
+// (no file-specific request code of Cloud Assistant was found in its public material); Tag.N
+// and ClientToken have RunCommand's codes (read_tags, the registry's idempotent()). Per
 // instance, a delivery that failed shows the agent's reason as ErrorCode: FileAlreadyExists,
 // AccountNotExists (owner or group), ExecutionTimeout, else ExecutionException.
 #include <algorithm>
@@ -144,7 +145,7 @@ nlohmann::json send_file_json(const domain::InvocationSummary& s) {
       {"CreationTime", acs_time(inv.created_ms)},
       {"VmCount", static_cast<int64_t>(status.instances.size())},
       {"InvokeInstances", {{"InvokeInstance", std::move(instances)}}},
-      {"Tags", tags_json({})},
+      {"Tags", tags_json(inv.tags)},
   };
 }
 
@@ -162,13 +163,8 @@ Reply send_file(ServerContext& ctx, AcsFields& p) {
   if (r.timeout < 1 || r.timeout > kMaxTimeoutSeconds) {
     refuse(p, "Timeout", "must be between 1 and 86400 seconds");
   }
-  // Tags of a delivery and idempotent retries are not kept yet: refused, never dropped.
-  if (auto tags = read_tags(p); tags && !tags->empty()) {
-    p.fail(Error{"Operation.Forbidden", "Tag.N on SendFile is not supported by this server yet."});
-  }
-  if (auto token = p.opt_string("ClientToken"); token && !token->empty()) {
-    p.fail(Error{"Operation.Forbidden", "ClientToken is not supported by this server yet."});
-  }
+  // ClientToken is the registry's (acs_actions.cpp: idempotent()).
+  r.tags = read_tags(p).value_or(std::vector<Tag>{});
   r.instance_ids =
       read_targets(ctx, p, std::min<int64_t>(kMaxFileTargets, ctx.settings.max_run_instances));
   if (auto s = p.finish(); !s) {
@@ -196,51 +192,31 @@ Reply describe_send_file_results(ServerContext& ctx, AcsFields& p) {
   if (wanted.empty()) {
     wanted = p.opt_string("InvokeStatus").value_or("");
   }
-  if (auto tags = read_tags(p); tags && !tags->empty()) {
-    p.fail(Error{"Operation.Forbidden", "Tag.N on SendFile is not supported by this server yet."});
+  // Every tag is its own condition, met by the delivery's tag of that key and value.
+  for (const auto& t : read_tags(p).value_or(std::vector<Tag>{})) {
+    q.tag_pairs.emplace_back(t.key, std::vector<std::string>{t.value});
   }
   const Paging paging = read_paging(p);
   if (auto s = p.finish(); !s) {
     return s.error();
   }
-  // Name and the status (made of the tasks) are filtered here over every match, so that
-  // TotalCount and the pages stay exact.
-  const bool filtered = !name.empty() || !wanted.empty();
-  q.offset = filtered ? 0 : paging.offset;
-  q.limit = filtered ? domain::kListAllPage : paging.size;
+  // What the store cannot filter: the file's name, the status made of the tasks.
+  const auto keep = [&](const domain::InvocationSummary& s) {
+    return (name.empty() || s.invocation.file.name == name) &&
+           (wanted.empty() || has_invocation_status(s, wanted));
+  };
   nlohmann::json items = nlohmann::json::array();
-  int64_t total = 0;
-  for (;;) {
-    auto page = domain::describe_invocations(ctx, q);
-    if (!page) {
-      return to_acs_error(page.error());
-    }
-    for (const auto& s : page->items) {
-      if (filtered) {
-        const std::string_view status = domain::acs_invocation_status(s.invocation, s.tasks).status;
-        if ((!name.empty() && s.invocation.file.name != name) ||
-            (!wanted.empty() && status != wanted &&
-             domain::legacy_invoke_status(status) != wanted)) {
-          continue;
-        }
-        ++total;
-        if (total <= paging.offset || total > paging.offset + paging.size) {
-          continue;
-        }
-      }
-      items.push_back(send_file_json(s));
-    }
-    if (!filtered) {
-      total = page->total;
-      break;
-    }
-    q.offset += static_cast<int64_t>(page->items.size());
-    if (page->items.empty() || q.offset >= page->total) {
-      break;
-    }
+  auto total = invocation_page(ctx, q, paging,
+                               name.empty() && wanted.empty() ? nullptr : InvocationFilter(keep),
+                               [&](const domain::InvocationSummary& s) -> Status {
+                                 items.push_back(send_file_json(s));
+                                 return {};
+                               });
+  if (!total) {
+    return total.error();
   }
   nlohmann::json out{{"Invocations", {{"Invocation", std::move(items)}}}};
-  write_paging(out, paging, total);
+  write_paging(out, paging, *total);
   return out;
 }
 

@@ -213,55 +213,33 @@ Reply describe_invocations(ServerContext& ctx, AcsFields& p) {
   if (auto s = p.finish(); !s) {
     return s.error();
   }
-  // What the store cannot filter (the command's name and type, the status made of the tasks)
-  // is filtered here over every match, so that TotalCount and the pages stay exact.
+  // What the store cannot filter: the command's name and type, the status made of the tasks.
   const bool filtered = (command_name && !command_name->empty()) || command_type ||
                         (invoke_status && !invoke_status->empty());
-  q.offset = filtered ? 0 : paging.offset;
-  q.limit = filtered ? domain::kListAllPage : paging.size;
+  const auto keep = [&](const domain::InvocationSummary& s) {
+    return (!command_name || command_name->empty() || s.invocation.command_name == *command_name) &&
+           (!command_type || s.invocation.command_type == *command_type) &&
+           (!invoke_status || invoke_status->empty() || has_invocation_status(s, *invoke_status));
+  };
   nlohmann::json invocations = nlohmann::json::array();
-  int64_t total = 0;
-  for (;;) {
-    auto page = domain::describe_invocations(ctx, q);
-    if (!page) {
-      return to_acs_error(page.error());
-    }
-    for (const auto& s : page->items) {
-      if (filtered) {
-        const std::string_view status = domain::acs_invocation_status(s.invocation, s.tasks).status;
-        if ((command_name && !command_name->empty() &&
-             s.invocation.command_name != *command_name) ||
-            (command_type && s.invocation.command_type != *command_type) ||
-            (invoke_status && !invoke_status->empty() && status != *invoke_status &&
-             domain::legacy_invoke_status(status) != *invoke_status)) {
-          continue;
-        }
-        ++total;
-        if (total <= paging.offset || total > paging.offset + paging.size) {
-          continue;
-        }
-      }
-      if (include_output) {
-        auto with_output = tasks_with_output(ctx, s);
-        if (!with_output) {
-          return to_acs_error(with_output.error());
-        }
-        invocations.push_back(invocation_json(*with_output, plain, true));
-      } else {
-        invocations.push_back(invocation_json(s, plain, false));
-      }
-    }
-    if (!filtered) {
-      total = page->total;
-      break;
-    }
-    q.offset += static_cast<int64_t>(page->items.size());
-    if (page->items.empty() || q.offset >= page->total) {
-      break;
-    }
+  auto total = invocation_page(ctx, q, paging, filtered ? InvocationFilter(keep) : nullptr,
+                               [&](const domain::InvocationSummary& s) -> Status {
+                                 if (!include_output) {
+                                   invocations.push_back(invocation_json(s, plain, false));
+                                   return {};
+                                 }
+                                 auto with_output = tasks_with_output(ctx, s);
+                                 if (!with_output) {
+                                   return to_acs_error(with_output.error());
+                                 }
+                                 invocations.push_back(invocation_json(*with_output, plain, true));
+                                 return {};
+                               });
+  if (!total) {
+    return total.error();
   }
   nlohmann::json out{{"Invocations", {{"Invocation", std::move(invocations)}}}};
-  write_paging(out, paging, total);
+  write_paging(out, paging, *total);
   return out;
 }
 
@@ -317,11 +295,31 @@ Reply describe_invocation_results(ServerContext& ctx, AcsFields& p) {
   return nlohmann::json{{"Invocation", std::move(inner)}};
 }
 
+namespace {
+
+// The command invocation `id`, InvalidInvokeId.NotFound without one. A file delivery is not one:
+// Cloud Assistant keeps those apart (SendFile, DescribeSendFileResults).
+Expected<Invocation> find_command_invocation(ServerContext& ctx, const std::string& id) {
+  auto found = ctx.store.get_invocation(id);
+  if (!found) {
+    return to_acs_error(found.error());
+  }
+  if (!*found || (*found)->sends_file()) {
+    return Error{codes::acs::kInvokeIdNotFound, "The specified invocation does not exist."};
+  }
+  return std::move(**found);
+}
+
+}  // namespace
+
 Reply stop_invocation(ServerContext& ctx, AcsFields& p) {
   const std::string id = p.req_string("InvokeId");
   const auto instance_ids = p.opt_list("InstanceId");
   if (auto s = p.finish(); !s) {
     return s.error();
+  }
+  if (auto found = find_command_invocation(ctx, id); !found) {
+    return found.error();
   }
   if (auto s = domain::stop_invocation(ctx, id, instance_ids.value_or(std::vector<std::string>{}));
       !s) {
@@ -344,14 +342,11 @@ Reply modify_invocation_attribute(ServerContext& ctx, AcsFields& p) {
   if (auto s = p.finish(); !s) {
     return s.error();
   }
-  auto found = ctx.store.get_invocation(id);
+  auto found = find_command_invocation(ctx, id);
   if (!found) {
-    return to_acs_error(found.error());
+    return found.error();
   }
-  if (!*found) {
-    return Error{codes::acs::kInvokeIdNotFound, "The specified invocation does not exist."};
-  }
-  const Invocation& inv = **found;
+  const Invocation& inv = *found;
   if (parameters || changes.content) {
     auto resolved =
         resolve_parameters(parameters ? parameters : std::optional<std::string>(),

@@ -12,7 +12,9 @@
 #include "ferry/core/parameters.hpp"
 #include "ferry/server/acs/acs_codes.hpp"
 #include "ferry/server/domain/instances.hpp"
+#include "ferry/server/domain/repeats.hpp"
 #include "ferry/server/domain/text.hpp"
+#include "ferry/server/domain/value_rules.hpp"
 
 namespace ferry::server::acs {
 namespace {
@@ -467,6 +469,48 @@ Status check_platforms(ServerContext& ctx, std::string_view command_type,
     }
   }
   return {};
+}
+
+bool has_invocation_status(const domain::InvocationSummary& s, std::string_view wanted) {
+  const std::string_view status = domain::acs_invocation_status(s.invocation, s.tasks).status;
+  return status == wanted || domain::legacy_invoke_status(status) == wanted;
+}
+
+Expected<int64_t> invocation_page(ServerContext& ctx, InvocationQuery query, const Paging& paging,
+                                  const InvocationFilter& keep, const InvocationSink& emit) {
+  query.offset = keep ? 0 : paging.offset;
+  query.limit = keep ? domain::kListAllPage : paging.size;
+  int64_t total = 0;
+  // Each turn reads the next page of matches; it ends at the store's total (or an empty page).
+  for (;;) {
+    auto page = domain::describe_invocations(ctx, query);
+    if (!page) {
+      return to_acs_error(page.error());
+    }
+    if (!keep) {
+      for (const auto& s : page->items) {
+        if (auto done = emit(s); !done) {
+          return done.error();
+        }
+      }
+      return page->total;
+    }
+    for (const auto& s : page->items) {
+      if (!keep(s)) {
+        continue;
+      }
+      ++total;
+      if (total > paging.offset && total <= paging.offset + paging.size) {
+        if (auto done = emit(s); !done) {
+          return done.error();
+        }
+      }
+    }
+    query.offset += static_cast<int64_t>(page->items.size());
+    if (page->items.empty() || query.offset >= page->total) {
+      return total;
+    }
+  }
 }
 
 }  // namespace ferry::server::acs

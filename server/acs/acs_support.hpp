@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "acs_fields.hpp"
 #include "ferry/core/error.hpp"
 #include "ferry/server/domain/context.hpp"
+#include "ferry/server/domain/invocation_listings.hpp"
 #include "ferry/server/model.hpp"
 
 namespace ferry::server::acs {
@@ -95,5 +97,21 @@ std::vector<std::string> read_targets(ServerContext& ctx, AcsFields& p, int64_t 
 // answers for those).
 Status check_platforms(ServerContext& ctx, std::string_view command_type,
                        const std::vector<std::string>& instance_ids);
+
+// Whether the invocation's InvocationStatus, or the legacy InvokeStatus word made of it, is
+// `wanted` (the listings' status filters take either).
+bool has_invocation_status(const domain::InvocationSummary& s, std::string_view wanted);
+
+// What a listing of invocations checks that the store cannot (names, types, the status made of
+// the tasks), and what it does with each invocation of its page.
+using InvocationFilter = std::function<bool(const domain::InvocationSummary&)>;
+using InvocationSink = std::function<Status(const domain::InvocationSummary&)>;
+// The page `paging` of the invocations that `query` (its offset and limit are set here) finds
+// and `keep` admits (an empty `keep` admits all), each given to `emit` in order. Returns the
+// TotalCount. With `keep`, every match is read and filtered before the page is cut, so that
+// TotalCount and the pages stay exact; without it the store cuts the page. The first error of
+// the store (as a Cloud Assistant code) or of `emit` (as it is) ends it.
+Expected<int64_t> invocation_page(ServerContext& ctx, InvocationQuery query, const Paging& paging,
+                                  const InvocationFilter& keep, const InvocationSink& emit);
 
 }  // namespace ferry::server::acs

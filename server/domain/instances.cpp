@@ -94,6 +94,20 @@ Expected<std::map<std::string, RegisterInstance>> registered_instances(
   return out;
 }
 
+Status require_registered_instances(Store& store, const std::vector<std::string>& ids) {
+  auto found = registered_instances(store, ids);
+  if (!found) {
+    return found.error();
+  }
+  for (const auto& id : ids) {
+    if (!found->contains(id)) {
+      return Error{codes::kInstanceNotFound,
+                   "InstanceIds: " + id + " is not a registered instance"};
+    }
+  }
+  return {};
+}
+
 Status rename_instance(ServerContext& ctx, const std::string& id, const std::string& name) {
   if (auto s = validate_instance_ids({id}, 1); !s) {
     return s;

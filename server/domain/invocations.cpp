@@ -110,21 +110,6 @@ Expected<InvocationParameters> resolve_parameters(const Command& c,
   return out;
 }
 
-// Every id must be a registered instance.
-Status check_instances(Store& store, const std::vector<std::string>& ids) {
-  auto found = registered_instances(store, ids);
-  if (!found) {
-    return found.error();
-  }
-  for (const auto& id : ids) {
-    if (!found->contains(id)) {
-      return Error{codes::kInstanceNotFound,
-                   "InstanceIds: " + id + " is not a registered instance"};
-    }
-  }
-  return {};
-}
-
 // A run that names a bucket needs one the server can sign for now: refused here, the caller
 // learns it at once instead of from every task's OutputUploadCOSErrorInfo later. Commands are
 // checked for the URL's syntax only (the operator may configure the bucket after).
@@ -209,7 +194,7 @@ Expected<PreparedInvocation> prepare_invocation(ServerContext& ctx, const Comman
   if (auto s = check_execution(spec.run.execution, c.command_type); !s) {
     return s.error();
   }
-  if (auto s = check_instances(ctx.store, spec.instance_ids); !s) {
+  if (auto s = require_registered_instances(ctx.store, spec.instance_ids); !s) {
     return s.error();
   }
   const int64_t now = ctx.clock.now_ms();

@@ -23,20 +23,16 @@ Expected<std::string> send_file(ServerContext& ctx, const SendFileRequest& r) {
   if (auto bytes = base64_decode(r.content); !bytes) {
     return Error{codes::kCommandContentInvalid, "Content: " + bytes.error().message};
   }
+  if (auto s = validate_tags(r.tags, kMaxAcsTags); !s) {
+    return s.error();
+  }
   if (auto s = validate_instance_ids(r.instance_ids,
                                      static_cast<std::size_t>(ctx.settings.max_run_instances));
       !s) {
     return s.error();
   }
-  auto found = registered_instances(ctx.store, r.instance_ids);
-  if (!found) {
-    return found.error();
-  }
-  for (const auto& id : r.instance_ids) {
-    if (!found->contains(id)) {
-      return Error{codes::kInstanceNotFound,
-                   "InstanceIds: " + id + " is not a registered instance"};
-    }
+  if (auto s = require_registered_instances(ctx.store, r.instance_ids); !s) {
+    return s.error();
   }
   auto invocation_id = random_id("inv-", 8);
   if (!invocation_id) {
@@ -52,6 +48,7 @@ Expected<std::string> send_file(ServerContext& ctx, const SendFileRequest& r) {
   inv.timeout = std::clamp(r.timeout, kMinSendFileTimeout, kMaxTimeoutSeconds);
   inv.created_ms = inv.updated_ms = ctx.clock.now_ms();
   inv.file = r.file;
+  inv.tags = r.tags;
   std::vector<InvocationTask> tasks;
   for (const auto& instance : r.instance_ids) {
     auto t = make_run_task(ctx, inv, instance);

@@ -273,6 +273,7 @@ inline constexpr auto kInvokerRecordColumns = std::make_tuple(
 inline constexpr TagTable kCommandTags{"command_tags", "command_id"};
 inline constexpr TagTable kInstanceTags{"instance_tags", "instance_id"};
 inline constexpr TagTable kInvokerTags{"invoker_tags", "invoker_id"};
+inline constexpr TagTable kInvocationTags{"invocation_tags", "invocation_id"};
 
 inline constexpr auto kTagColumns =
     std::make_tuple(column("tag_key", &Tag::key), column("tag_value", &Tag::value));

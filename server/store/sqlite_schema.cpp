@@ -320,6 +320,13 @@ const std::vector<Migration>& migrations() {
            "ALTER TABLE invocation_tasks ADD COLUMN doc_file_group TEXT NOT NULL DEFAULT ''",
            "ALTER TABLE invocation_tasks ADD COLUMN doc_file_overwrite INTEGER NOT NULL DEFAULT 0",
        }},
+      // An invocation's own tags (SendFile's Tag.N), removed with it. Existing invocations have
+      // none.
+      {8,
+       {
+           tag_table("invocation_tags", "invocations", "invocation_id"),
+           tag_index("invocation_tags"),
+       }},
   };
   return kMigrations;
 }

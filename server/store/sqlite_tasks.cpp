@@ -81,6 +81,9 @@ Expected<std::optional<Invocation>> load_invocation(Connection& conn, const std:
   if (auto s = read_invocation_targets(conn, one); !s) {
     return s.error();
   }
+  if (auto s = read_tags_of(conn, kInvocationTags, one, &Invocation::invocation_id); !s) {
+    return s.error();
+  }
   return std::optional<Invocation>(std::move(one.front()));
 }
 
@@ -101,6 +104,11 @@ Status SqliteStore::insert_invocation_rows(Connection& conn, const Invocation& i
   }
   for (const auto& t : tasks) {
     if (auto s = insert_row(conn, kInsertTask, t, kTaskColumns, "task"); !s) {
+      return s;
+    }
+  }
+  if (!inv.tags.empty()) {
+    if (auto s = write_tags(conn, kInvocationTags, inv.invocation_id, inv.tags); !s) {
       return s;
     }
   }
@@ -165,6 +173,7 @@ Expected<Page<Invocation>> SqliteStore::list_invocations(const InvocationQuery& 
     if (iq.sends_file) {
       f.clauses.emplace_back(*iq.sends_file ? "file_name <> ''" : "file_name = ''");
     }
+    f.tags(kInvocationTags, "invocations", iq);
     if (!iq.instance_ids.empty()) {
       // A repeat invocation targets its instances before it has any task there.
       const std::string in = placeholders(iq.instance_ids.size());
@@ -184,6 +193,9 @@ Expected<Page<Invocation>> SqliteStore::list_invocations(const InvocationQuery& 
       return page;
     }
     if (auto s = read_invocation_targets(conn, page->items); !s) {
+      return s.error();
+    }
+    if (auto s = read_tags_of(conn, kInvocationTags, page->items, &Invocation::invocation_id); !s) {
       return s.error();
     }
     return page;

@@ -60,6 +60,9 @@ Reply cancel_invocation(ServerContext& ctx, Params& p) {
 
 Reply describe_invocations(ServerContext& ctx, Params& p) {
   InvocationQuery q;
+  // A file delivery (Cloud Assistant's SendFile) is no command invocation: TAT's model cannot
+  // describe it, DescribeSendFileResults does.
+  q.sends_file = false;
   auto listing = read_listing(p, q,
                               {"InvocationIds",
                                &q.invocation_ids,
@@ -92,6 +95,7 @@ Reply describe_invocations(ServerContext& ctx, Params& p) {
 Status describe_invocation_tasks(ServerContext& ctx, const ApiCall& call, Params& p,
                                  std::string& out) {
   TaskQuery q;
+  q.sends_file = false;  // as DescribeInvocations: no file deliveries
   bool hide = true;
   auto listing =
       read_listing(p, q,

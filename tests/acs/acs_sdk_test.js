@@ -885,6 +885,44 @@ async function sendFiles(S) {
     const runs = await call(ecs, 'DescribeInvocations', { maxResults: 50 });
     for (const inv of runs.invocations.invocation) assert.notEqual(inv.commandName, 'app.conf');
   });
+  await check('Tag.N and ClientToken: one tagged delivery per token, listed by its tags', async () => {
+    const request = {
+      ...sent,
+      name: 'tagged.conf',
+      content: 'tagged',
+      instanceId: [S.instanceId],
+      tag: [{ key: 'team', value: 'ops' }],
+      clientToken: 'ferry-sdk-send-file-1',
+    };
+    const r = await call(ecs, 'SendFile', request);
+    assert.equal((await call(ecs, 'SendFile', request)).invokeId, r.invokeId);
+    const inv = await delivered(r.invokeId);
+    assert.equal(inv.invocationStatus, 'Success', JSON.stringify(inv));
+    assert.deepEqual(
+      inv.tags.tag.map((t) => [t.tagKey, t.tagValue]),
+      [['team', 'ops']],
+    );
+    assert.equal(fs.readFileSync(path.join(dir, 'tagged.conf'), 'utf8'), 'tagged');
+    const byTag = await call(ecs, 'DescribeSendFileResults', { tag: [{ key: 'team', value: 'ops' }] });
+    assert.deepEqual(byTag.invocations.invocation.map((i) => i.invokeId), [r.invokeId]);
+    const none = await call(ecs, 'DescribeSendFileResults', { tag: [{ key: 'team', value: 'dev' }] });
+    assert.equal(none.totalCount, 0);
+    const e = await refusal(ecs, 'SendFile', { ...request, content: 'changed' });
+    assert.deepEqual(e, { code: 'IdempotentParameterMismatch', status: 403 });
+  });
+  await check('a delivery is neither stopped through Cloud Assistant nor listed by TAT', async () => {
+    const r = await call(ecs, 'DescribeSendFileResults', { name: 'tagged.conf' });
+    const invokeId = r.invocations.invocation[0].invokeId;
+    assert.equal((await refusal(ecs, 'StopInvocation', { invokeId })).code, 'InvalidInvokeId.NotFound');
+    const e = await refusal(ecs, 'ModifyInvocationAttribute', { invokeId, frequency: 'rate(5m)' });
+    assert.equal(e.code, 'InvalidInvokeId.NotFound');
+    const tatInvocations = await S.tat.DescribeInvocations({ InvocationIds: [invokeId] });
+    assert.equal(tatInvocations.TotalCount, 0);
+    const tatTasks = await S.tat.DescribeInvocationTasks({
+      Filters: [{ Name: 'invocation-id', Values: [invokeId] }],
+    });
+    assert.equal(tatTasks.TotalCount, 0);
+  });
   await check('SendFile refuses a relative TargetDir: InvalidParameter', async () => {
     const e = await refusal(ecs, 'SendFile', {
       ...sent,

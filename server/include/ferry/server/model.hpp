@@ -162,6 +162,9 @@ struct Invocation {
   // command; name "": an invocation of a command.
   TaskFile file;
   [[nodiscard]] bool sends_file() const { return !file.name.empty(); }
+  // The invocation's own tags: a delivery's (SendFile's Tag.N). A command invocation has none
+  // (RunCommand's tags are its command's).
+  std::vector<Tag> tags;
 };
 
 struct RegisterCode {

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "ferry/core/base64.hpp"
 #include "ferry/core/crypto.hpp"
@@ -231,6 +232,57 @@ TEST_CASE_METHOD(AcsFixture, "RunCommand runs once on each instance and reports 
     CHECK(ok("DescribeInvocations", {{"InvokeStatus", "Running"}})["TotalCount"] == 1);
     CHECK(ok("DescribeInvocations", {{"CommandType", "RunBatScript"}})["TotalCount"] == 0);
   }
+}
+
+TEST_CASE_METHOD(AcsFixture, "DescribeInvocations pages what it filters exactly") {
+  // Newest first: greet 3, other 2, greet 2, other 1, greet 1; each has "out N" as its output.
+  std::vector<std::string> greet;
+  for (int i = 1; i <= 3; ++i) {
+    if (i > 1) {
+      clock.advance_ms(1000);
+      run("echo other", {{"Name", "other"}});
+    }
+    clock.advance_ms(1000);
+    const std::string id = run("echo greet", {{"Name", "greet"}})["InvokeId"];
+    const auto task = tasks_of(id).at(0);
+    set_task_status(task.invocation_task_id, TaskStatus::kSuccess);
+    REQUIRE(store->modify_task(task.invocation_task_id, [i](InvocationTask& t) {
+      t.output = base64_encode("out " + std::to_string(i));
+      return true;
+    }));
+    greet.push_back(id);
+  }
+  const auto ids = [](const nlohmann::json& r) {
+    std::vector<std::string> out;
+    for (const auto& inv : r["Invocations"]["Invocation"]) {
+      out.push_back(inv["InvokeId"]);
+    }
+    return out;
+  };
+  auto first = ok("DescribeInvocations", {{"CommandName", "greet"}, {"MaxResults", "2"}});
+  CHECK(first["TotalCount"] == 3);
+  CHECK(ids(first) == std::vector<std::string>{greet[2], greet[1]});
+  CHECK(first["NextToken"] == "2");
+  auto second = ok("DescribeInvocations", {{"CommandName", "greet"},
+                                           {"MaxResults", "2"},
+                                           {"NextToken", "2"},
+                                           {"IncludeOutput", "true"},
+                                           {"ContentEncoding", "PlainText"}});
+  CHECK(second["TotalCount"] == 3);
+  REQUIRE(ids(second) == std::vector<std::string>{greet[0]});
+  CHECK(second["NextToken"] == "");
+  CHECK(second["Invocations"]["Invocation"][0]["InvokeInstances"]["InvokeInstance"][0]["Output"] ==
+        "out 1");
+  auto page2 = ok("DescribeInvocations",
+                  {{"InvokeStatus", "Finished"}, {"PageSize", "2"}, {"PageNumber", "2"}});
+  CHECK(page2["TotalCount"] == 3);
+  CHECK(ids(page2) == std::vector<std::string>{greet[0]});
+  CHECK(ids(ok("DescribeInvocations",
+               {{"CommandName", "greet"}, {"PageSize", "2"}, {"PageNumber", "3"}}))
+            .empty());
+  auto plain = ok("DescribeInvocations", {{"MaxResults", "2"}, {"NextToken", "4"}});
+  CHECK(plain["TotalCount"] == 5);
+  CHECK(ids(plain) == std::vector<std::string>{greet[0]});
 }
 
 TEST_CASE_METHOD(AcsFixture, "output is base64 unless PlainText is asked") {

@@ -15,6 +15,7 @@
 #include "ferry/server/domain/invocations.hpp"
 #include "ferry/server/domain/quotas.hpp"
 #include "ferry/server/domain/register_codes.hpp"
+#include "ferry/server/domain/send_files.hpp"
 #include "ferry/server/domain/text.hpp"
 #include "ferry/server/store/store_errors.hpp"
 #include "ferry/server/task_state.hpp"
@@ -247,6 +248,32 @@ TEST_CASE_METHOD(DomainFixture, "run_command: a new command per run, saved on re
   r.parameters.reset();
   r.instance_ids = {"not an id"};
   CHECK(code_of(domain::run_command(ctx, r)) == "InvalidParameterValue.InvalidInstanceId");
+}
+
+TEST_CASE_METHOD(DomainFixture, "runs and file deliveries target registered instances only",
+                 "[domain][invocations]") {
+  CHECK(domain::require_registered_instances(*store, {"rins-online01", "rins-offline1"}));
+  CHECK(domain::require_registered_instances(*store, {}));
+  const Status missing =
+      domain::require_registered_instances(*store, {"rins-online01", "rins-missing1"});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == codes::kInstanceNotFound);
+  CHECK(missing.error().message.find("rins-missing1") != std::string::npos);
+
+  // RunCommand and SendFile refuse such a target alike, and store nothing.
+  domain::RunRequest run;
+  run.command.content = base64_encode("uptime");
+  run.instance_ids = {"rins-online01", "rins-missing1"};
+  CHECK(code_of(domain::run_command(ctx, run)) == codes::kInstanceNotFound);
+  domain::SendFileRequest file;
+  file.file.name = "app.conf";
+  file.file.target_dir = "/etc/app";
+  file.content = base64_encode("key=value\n");
+  file.instance_ids = {"rins-missing1"};
+  CHECK(code_of(domain::send_file(ctx, file)) == codes::kInstanceNotFound);
+  CHECK(store->list_invocations({}).value().total == 0);
+  file.instance_ids = {"rins-offline1"};
+  CHECK(domain::send_file(ctx, file));
 }
 
 TEST_CASE_METHOD(DomainFixture, "listings page newest first and show live output",

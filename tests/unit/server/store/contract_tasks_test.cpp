@@ -125,6 +125,44 @@ TEST_CASE("invocations and tasks", "[contract][tasks]") {
     CHECK(empty.total == 1);
     CHECK(empty.items.empty());
   }
+  SECTION("an invocation's tags are stored with it, read back and filtered on") {
+    Invocation tagged = make_invocation("inv-4", "cmd-4", 4000);
+    tagged.tags = {{"team", "ops"}, {"env", "prod"}};
+    require_ok(store->insert_invocation(std::nullopt, tagged,
+                                        {make_task("invt-5", "inv-4", "rins-a", 4000)}));
+    Invocation other = make_invocation("inv-5", "cmd-4", 5000);
+    other.tags = {{"team", "dev"}};
+    require_ok(store->insert_invocation(std::nullopt, other, {}));
+    auto got = require_value(store->get_invocation("inv-4"));
+    REQUIRE(got);
+    CHECK(got->tags == tagged.tags);  // in their order
+    CHECK(require_value(store->get_invocation("inv-1"))->tags.empty());
+    InvocationQuery q;
+    q.tag_pairs = {{"team", {"ops"}}};
+    auto p = require_value(store->list_invocations(q));
+    REQUIRE(p.total == 1);
+    CHECK(p.items.at(0).invocation_id == "inv-4");
+    CHECK(p.items.at(0).tags == tagged.tags);
+    q.tag_pairs = {{"team", {"ops"}}, {"env", {"prod"}}};
+    CHECK(require_value(store->list_invocations(q)).total == 1);
+    q.tag_pairs = {{"team", {"ops"}}, {"env", {"dev"}}};
+    CHECK(require_value(store->list_invocations(q)).total == 0);
+    q.tag_pairs = {{"team", {"ops", "dev"}}};
+    CHECK(require_value(store->list_invocations(q)).total == 2);
+    q.tag_pairs = {{"team", {}}};  // the key alone
+    CHECK(require_value(store->list_invocations(q)).total == 2);
+    InvocationQuery all;
+    auto listed = require_value(store->list_invocations(all));
+    CHECK(listed.total == 5);
+    CHECK(listed.items.at(0).tags == other.tags);
+    // A modified invocation keeps its tags.
+    auto modified = require_value(store->modify_invocation("inv-4", [](Invocation& i) -> Status {
+      i.description = "changed";
+      return {};
+    }));
+    CHECK(modified.tags == tagged.tags);
+    CHECK(require_value(store->get_invocation("inv-4"))->tags == tagged.tags);
+  }
   SECTION("list_tasks") {
     TaskQuery q;
     auto p = require_value(store->list_tasks(q));

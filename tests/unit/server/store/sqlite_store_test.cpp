@@ -115,8 +115,15 @@ void drop_invokers(RawDb& raw) {
   }
 }
 
-// Back to before version 7 (SendFile).
+// Back to before version 8 (invocations' tags).
+void drop_invocation_tags(RawDb& raw) {
+  raw.exec("DROP TABLE invocation_tags");
+  raw.exec("DELETE FROM schema_migrations WHERE version = 8");
+}
+
+// Back to before version 7 (SendFile) and what came after it.
 void drop_send_files(RawDb& raw) {
+  drop_invocation_tags(raw);
   for (const char* column : {"file_name", "file_target_dir", "file_mode", "file_owner",
                              "file_group", "file_overwrite"}) {
     raw.exec(("ALTER TABLE invocations DROP COLUMN " + std::string(column)).c_str());
@@ -311,7 +318,7 @@ TEST_CASE("a database of schema version 2 upgrades to presence in the store", "[
   RawDb raw(f.db());
   CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 2") ==
         std::vector<std::vector<int64_t>>{
-            {2, 5000}, {3, 9000}, {4, 9000}, {5, 9000}, {6, 9000}, {7, 9000}});
+            {2, 5000}, {3, 9000}, {4, 9000}, {5, 9000}, {6, 9000}, {7, 9000}, {8, 9000}});
   // The data written before the upgrade is all there, and presence works.
   CHECK(require_value(store->get_instance("rins-1")));
   CHECK(require_value(store->get_command("cmd-1")));
@@ -343,7 +350,8 @@ TEST_CASE("a database of schema version 3 upgrades to invokers", "[store][schema
   auto store = f.open();
   RawDb raw(f.db());
   CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 3") ==
-        std::vector<std::vector<int64_t>>{{3, 5000}, {4, 9000}, {5, 9000}, {6, 9000}, {7, 9000}});
+        std::vector<std::vector<int64_t>>{
+            {3, 5000}, {4, 9000}, {5, 9000}, {6, 9000}, {7, 9000}, {8, 9000}});
   CHECK(require_value(store->get_command("cmd-1")));
   CHECK(require_value(store->presence_of({"rins-1"})).size() == 1);
   require_ok(store->insert_invoker(make_invoker("ivk-1", "cmd-1", 100)));
@@ -365,31 +373,30 @@ TEST_CASE("released migrations create what they always created", "[store][schema
   PRIMARY KEY (command_id, ordinal)
 ))sql";
   CHECK(raw.text("SELECT sql FROM sqlite_master WHERE name = 'command_tags'") == command_tags);
-  // instance_tags is the same table for another owner.
-  std::string instance_tags = command_tags;
-  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
-           {"command_tags", "instance_tags"},
-           {"commands (command_id)", "register_instances (instance_id)"},
-           {"command_id", "instance_id"}}) {
-    for (auto at = instance_tags.find(from); at != std::string::npos;
-         at = instance_tags.find(from, at + to.size())) {
-      instance_tags.replace(at, from.size(), to);
+  // instance_tags, invoker_tags (version 4) and invocation_tags (version 8) are the same table
+  // for other owners.
+  const auto tags_of = [&](const std::string& table, const std::string& owner_table,
+                           const std::string& owner_column) {
+    std::string text = command_tags;
+    for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+             {"command_tags", table},
+             {"commands (command_id)", owner_table + " (" + owner_column + ")"},
+             {"command_id", owner_column}}) {
+      for (auto at = text.find(from); at != std::string::npos;
+           at = text.find(from, at + to.size())) {
+        text.replace(at, from.size(), to);
+      }
     }
-  }
-  CHECK(raw.text("SELECT sql FROM sqlite_master WHERE name = 'instance_tags'") == instance_tags);
-  // So is invoker_tags (version 4).
-  std::string invoker_tags = command_tags;
-  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
-           {"command_tags", "invoker_tags"},
-           {"commands (command_id)", "invokers (invoker_id)"},
-           {"command_id", "invoker_id"}}) {
-    for (auto at = invoker_tags.find(from); at != std::string::npos;
-         at = invoker_tags.find(from, at + to.size())) {
-      invoker_tags.replace(at, from.size(), to);
-    }
-  }
-  CHECK(raw.text("SELECT sql FROM sqlite_master WHERE name = 'invoker_tags'") == invoker_tags);
-  for (const std::string table : {"command_tags", "instance_tags", "invoker_tags"}) {
+    return text;
+  };
+  CHECK(raw.text("SELECT sql FROM sqlite_master WHERE name = 'instance_tags'") ==
+        tags_of("instance_tags", "register_instances", "instance_id"));
+  CHECK(raw.text("SELECT sql FROM sqlite_master WHERE name = 'invoker_tags'") ==
+        tags_of("invoker_tags", "invokers", "invoker_id"));
+  CHECK(raw.text("SELECT sql FROM sqlite_master WHERE name = 'invocation_tags'") ==
+        tags_of("invocation_tags", "invocations", "invocation_id"));
+  for (const std::string table :
+       {"command_tags", "instance_tags", "invoker_tags", "invocation_tags"}) {
     CHECK(raw.text(
               ("SELECT sql FROM sqlite_master WHERE name = '" + table + "_key_value'").c_str()) ==
           "CREATE INDEX " + table + "_key_value ON " + table + " (tag_key, tag_value)");
@@ -521,7 +528,7 @@ TEST_CASE("a database of schema version 4 upgrades to repeat modes", "[store][sc
   auto store = f.open();
   RawDb raw(f.db());
   CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 4") ==
-        std::vector<std::vector<int64_t>>{{4, 5000}, {5, 9000}, {6, 9000}, {7, 9000}});
+        std::vector<std::vector<int64_t>>{{4, 5000}, {5, 9000}, {6, 9000}, {7, 9000}, {8, 9000}});
   // What was there reads as a Once invocation whose one task is its first and latest run, with
   // the default execution settings.
   auto inv = require_value(store->get_invocation("inv-1"));
@@ -558,7 +565,7 @@ TEST_CASE("a database of schema version 5 upgrades to execution settings and sen
   auto store = f.open();
   RawDb raw(f.db());
   CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 5") ==
-        std::vector<std::vector<int64_t>>{{5, 5000}, {6, 9000}, {7, 9000}});
+        std::vector<std::vector<int64_t>>{{5, 5000}, {6, 9000}, {7, 9000}, {8, 9000}});
   // What was there is a command's invocation: no file, listed with the commands'.
   auto inv = require_value(store->get_invocation("inv-1"));
   REQUIRE(inv);
@@ -574,4 +581,36 @@ TEST_CASE("a database of schema version 5 upgrades to execution settings and sen
   CHECK(require_value(store->list_tasks(file_tasks)).total == 0);
   file_tasks.sends_file = false;
   CHECK(require_value(store->list_tasks(file_tasks)).total == 1);
+}
+
+TEST_CASE("a database of schema version 7 upgrades to invocations' tags", "[store][schema]") {
+  SqliteFile f;
+  f.clock.set_ms(5000);
+  {
+    auto store = f.open();
+    add_instance(*store, "rins-a");
+    add_task(*store, "rins-a");
+  }
+  {
+    RawDb raw(f.db());
+    drop_invocation_tags(raw);
+    REQUIRE(raw.count("SELECT MAX(version) FROM schema_migrations") == 7);
+  }
+  f.clock.set_ms(9000);
+  auto store = f.open();
+  RawDb raw(f.db());
+  CHECK(raw.ints("SELECT version, applied_at FROM schema_migrations WHERE version >= 7") ==
+        std::vector<std::vector<int64_t>>{{7, 5000}, {8, 9000}});
+  // What was there has no tags; a tagged invocation is stored beside it.
+  auto inv = require_value(store->get_invocation("inv-1"));
+  REQUIRE(inv);
+  CHECK(inv->tags.empty());
+  Invocation tagged = make_invocation("inv-2", "cmd-1", 6000);
+  tagged.tags = {{"team", "ops"}};
+  require_ok(store->insert_invocation(std::nullopt, tagged, {}));
+  InvocationQuery q;
+  q.tag_pairs = {{"team", {"ops"}}};
+  auto page = require_value(store->list_invocations(q));
+  REQUIRE(page.total == 1);
+  CHECK(page.items.at(0).tags == std::vector<Tag>{{"team", "ops"}});
 }

@@ -4,6 +4,7 @@
 
 #include "action_test_support.hpp"
 #include "ferry/core/base64.hpp"
+#include "ferry/server/domain/send_files.hpp"
 #include "ferry/server/store/store_errors.hpp"
 #include "ferry/server/tat/tat_json.hpp"
 
@@ -676,4 +677,40 @@ TEST_CASE_METHOD(RunFixture, "DescribeInvocationTasks: fields, output, filters, 
     CHECK(page["InvocationTaskSet"].size() == 1);
     CHECK(ok("DescribeInvocationTasks", {{"Offset", 3}})["InvocationTaskSet"].empty());
   }
+}
+
+TEST_CASE_METHOD(RunFixture, "file deliveries are not listed as command invocations",
+                 "[actions][describe]") {
+  const std::string run_id = run({})["InvocationId"];
+  domain::SendFileRequest file;
+  file.file.name = "app.conf";
+  file.file.target_dir = "/etc/app";
+  file.content = b64("key=value\n");
+  file.instance_ids = {"rins-aaaaaaa1", "rins-aaaaaaa2"};
+  auto file_id = domain::send_file(ctx, file);
+  REQUIRE(file_id);
+  const auto file_tasks = tasks_of(*file_id);
+  REQUIRE(file_tasks.size() == 2);
+
+  auto all = ok("DescribeInvocations", json::object());
+  CHECK(all["TotalCount"] == 1);
+  REQUIRE(all["InvocationSet"].size() == 1);
+  CHECK(all["InvocationSet"][0]["InvocationId"] == run_id);
+  CHECK(ok("DescribeInvocations", {{"InvocationIds", {*file_id}}})["TotalCount"] == 0);
+  CHECK(ok("DescribeInvocations",
+           {{"Filters", {{{"Name", "invocation-id"}, {"Values", {*file_id}}}}}})["TotalCount"] ==
+        0);
+
+  auto tasks = ok("DescribeInvocationTasks", json::object());
+  CHECK(tasks["TotalCount"] == 1);
+  REQUIRE(tasks["InvocationTaskSet"].size() == 1);
+  CHECK(tasks["InvocationTaskSet"][0]["InvocationId"] == run_id);
+  CHECK(ok("DescribeInvocationTasks",
+           {{"InvocationTaskIds", {file_tasks[0].invocation_task_id}}})["TotalCount"] == 0);
+  CHECK(ok("DescribeInvocationTasks",
+           {{"Filters", {{{"Name", "invocation-id"}, {"Values", {*file_id}}}}}})["TotalCount"] ==
+        0);
+  CHECK(ok("DescribeInvocationTasks",
+           {{"Filters",
+             {{{"Name", "instance-id"}, {"Values", {"rins-aaaaaaa2"}}}}}})["TotalCount"] == 0);
 }

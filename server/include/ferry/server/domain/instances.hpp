@@ -45,6 +45,9 @@ Expected<Page<InstanceView>> describe_instances(ServerContext& ctx, const Instan
 // absent).
 Expected<std::map<std::string, RegisterInstance>> registered_instances(
     Store& store, const std::vector<std::string>& ids);
+// Every one of `ids` is a registered instance; ResourceNotFound.InstanceNotFound naming the first
+// that is not. What RunCommand, InvokeCommand and SendFile require of their targets.
+Status require_registered_instances(Store& store, const std::vector<std::string>& ids);
 
 // ModifyRegisterInstance: 1 to 60 characters without control characters.
 Status rename_instance(ServerContext& ctx, const std::string& instance_id, const std::string& name);

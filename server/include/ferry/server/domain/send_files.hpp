@@ -11,6 +11,7 @@
 #include "ferry/core/error.hpp"
 #include "ferry/core/task_file.hpp"
 #include "ferry/server/domain/context.hpp"
+#include "ferry/server/model.hpp"
 
 namespace ferry::server::domain {
 
@@ -20,6 +21,7 @@ struct SendFileRequest {
   std::string description;
   int64_t timeout = 60;                   // seconds; raised to kMinSendFileTimeout
   std::vector<std::string> instance_ids;  // registered instances
+  std::vector<Tag> tags;                  // the delivery's own (Invocation::tags)
 };
 
 // Cloud Assistant raises a shorter timeout to 10 s so that a delivery has time to happen.
@@ -27,7 +29,8 @@ inline constexpr int64_t kMinSendFileTimeout = 10;
 
 // One send-file invocation with a task per instance, stored and its agents kicked. The file must
 // pass validate_task_file, the content its limit (InvalidParameterValue.TooLong) and be base64,
-// every instance be registered (ResourceNotFound.InstanceNotFound). Returns the InvocationId.
+// the tags the tag rules (validate_tags, at most kMaxAcsTags), every instance be registered
+// (ResourceNotFound.InstanceNotFound). Returns the InvocationId.
 Expected<std::string> send_file(ServerContext& ctx, const SendFileRequest& request);
 
 }  // namespace ferry::server::domain

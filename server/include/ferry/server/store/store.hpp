@@ -43,7 +43,8 @@ struct CommandQuery : TagFilter, PageRange {
   bool saved_only = true;
 };
 
-struct InvocationQuery : PageRange {
+// The tag conditions are on the invocations' own tags (Invocation::tags).
+struct InvocationQuery : TagFilter, PageRange {
   std::vector<std::string> invocation_ids;
   std::vector<std::string> command_ids;
   std::vector<std::string> instance_ids;  // invocations with a task on one of these
