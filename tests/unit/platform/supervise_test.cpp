@@ -246,6 +246,34 @@ TEST_CASE("block_supervisor_signals holds back cancels and child exits", "[platf
   CHECK(WEXITSTATUS(status) == 0);
 }
 
+TEST_CASE("run_supervised gives the task the default OOM score adjustment",
+          "[platform][supervise]") {
+  if (::geteuid() != 0) {
+    WARN("not root: a negative OOM score adjustment cannot be set up; nothing checked");
+    return;
+  }
+  SupervisorDir dir;
+  auto spec = shell_spec(dir, "cat /proc/self/oom_score_adj");
+  // In a child, which stands for a supervisor protected as the agent's unit protects it
+  // (OOMScoreAdjust=-250): its own value must not change, the task's must be 0.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    {
+      std::ofstream adj("/proc/self/oom_score_adj");
+      adj << "-250";
+    }
+    const auto outcome = run_supervised(spec);
+    const bool kept = ferry::test::read_file("/proc/self/oom_score_adj") == "-250\n";
+    ::_exit(outcome.kind == Kind::kExited && outcome.exit_code == 0 && kept ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(ferry::test::read_file(spec.output_path) == "0\n");
+}
+
 TEST_CASE("run_supervised merges stdout and stderr in order into a private spool",
           "[platform][supervise]") {
   SupervisorDir dir;
