@@ -74,6 +74,8 @@ bool ServerConfigReloader::reload() {
     spdlog::error("reload: {}; the running configuration is kept", next.error().message);
     return false;
   }
+  // The new level first: it decides whether the lines below show.
+  spdlog::set_level(spdlog::level::from_str(next->log_level));
   auto now = read_config_snapshot(file_);
   const auto changed = changed_keys(last_, now);
   for (const auto& key : changed) {
@@ -83,7 +85,6 @@ bool ServerConfigReloader::reload() {
   spdlog::info("reload: {} read again, {} key(s) changed",
                file_.empty() ? std::string("configuration") : file_.string(), changed.size());
   last_ = std::move(now);
-  spdlog::set_level(spdlog::level::from_str(next->log_level));
   return true;
 }
 

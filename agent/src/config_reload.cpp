@@ -42,6 +42,8 @@ bool ConfigReloader::reload(const std::function<void(const AgentConfig&)>& apply
     spdlog::error("reload: {}; the running configuration is kept", next.error().message);
     return false;
   }
+  // Applied first: the new log level decides whether the lines below show.
+  apply(*next);
   auto now = read_config_snapshot(file_);
   const auto changed = changed_keys(last_, now);
   for (const auto& key : changed) {
@@ -51,7 +53,6 @@ bool ConfigReloader::reload(const std::function<void(const AgentConfig&)>& apply
   spdlog::info("reload: {} read again, {} key(s) changed",
                file_.empty() ? std::string("configuration") : file_.string(), changed.size());
   last_ = std::move(now);
-  apply(*next);
   return true;
 }
 

@@ -1,8 +1,6 @@
 // The notify protocol against a real AF_UNIX datagram socket standing in for systemd.
 #include "ferry/platform/service.hpp"
 
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,59 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "notify_listener.hpp"
 #include "test_process.hpp"
 
 using namespace std::chrono_literals;
 using ferry::platform::ServiceManagerSettings;
 using ferry::platform::ServiceNotifier;
+using ferry::test::NotifyListener;
 
 namespace {
-
-// A bound datagram socket, as systemd's NOTIFY_SOCKET is.
-class NotifyListener {
- public:
-  // A path under `dir`, or an abstract name when `abstract`.
-  NotifyListener(const std::filesystem::path& dir, bool abstract) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd_ >= 0);
-    name_ = abstract ? "@ferry-notify-test-" + std::to_string(::getpid()) + "-" +
-                           std::to_string(++counter_)
-                     : (dir / "notify.sock").string();
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    REQUIRE(name_.size() < sizeof(addr.sun_path));
-    std::memcpy(addr.sun_path, name_.data(), name_.size());
-    if (abstract) {
-      addr.sun_path[0] = '\0';
-    }
-    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name_.size());
-    REQUIRE(::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), len) == 0);
-  }
-  ~NotifyListener() { ::close(fd_); }
-  NotifyListener(const NotifyListener&) = delete;
-  NotifyListener& operator=(const NotifyListener&) = delete;
-
-  [[nodiscard]] const std::string& name() const { return name_; }
-
-  // Every datagram queued now, oldest first.
-  std::vector<std::string> take() {
-    std::vector<std::string> out;
-    char buffer[4096];
-    for (int i = 0; i < 1000; ++i) {
-      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
-      if (n < 0) {
-        break;
-      }
-      out.emplace_back(buffer, static_cast<std::size_t>(n));
-    }
-    return out;
-  }
-
- private:
-  static inline int counter_ = 0;
-  int fd_ = -1;
-  std::string name_;
-};
 
 std::uint64_t monotonic_usec() {
   timespec now{};

@@ -20,8 +20,8 @@ class ConfigReloader {
   // Reads `file` now, to know later what changed in it ("" when none was given).
   ConfigReloader(std::filesystem::path file, ConfigLoader load);
 
-  // Loads the configuration again. Valid: logs at info one line per key that changed in the
-  // file (whether it was applied or waits for a restart), runs `apply` with it and returns true.
+  // Loads the configuration again. Valid: runs `apply` with it, then logs at info one line per
+  // key that changed in the file (applied, or waiting for a restart) and returns true.
   // Invalid: logs the error, keeps the running configuration and returns false.
   bool reload(const std::function<void(const AgentConfig&)>& apply);
 

@@ -45,7 +45,7 @@ class ServerConfigReloader {
   // Reads `file` now ("" when none was given), to know later what changed in it.
   ServerConfigReloader(std::filesystem::path file, Loader load);
 
-  // Valid: logs one line per changed key, applies the log level and returns true. Invalid: logs
+  // Valid: applies the log level, logs one line per changed key and returns true. Invalid: logs
   // why, keeps the running configuration and returns false.
   bool reload();
 
