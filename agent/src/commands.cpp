@@ -239,8 +239,9 @@ int daemon_command(const AgentConfig& config, const DaemonCommandOptions& run) {
       io, cpo,
       AgentCredentials{identity->instance_id,
                        std::make_shared<const Ed25519PrivateKey>(std::move(*key))});
-  Daemon daemon(options, *identity, make_daemon_services(io, options, std::move(cp)));
+  // Before the daemon, so that it outlives the daemon's last status change.
   platform::ServiceNotifier service(io, service_manager);
+  Daemon daemon(options, *identity, make_daemon_services(io, options, std::move(cp)));
   daemon.on_status_change([&] { service.status(daemon.status_line()); });
   platform::StopRequests stop_requests(io, [&](std::string_view what) {
     spdlog::info("{} received", what);

@@ -258,7 +258,7 @@ std::string Daemon::status_line() const {
 }
 
 void Daemon::on_status_change(std::function<void()> changed) {
-  impl_->ctx.status_changed = std::move(changed);
+  impl_->ctx.status_changed = changed ? std::move(changed) : [] {};
 }
 
 int Daemon::exit_code() const {
