@@ -127,21 +127,29 @@ int main(int argc, char** argv) {
     return ferry::agent::run_task_command(run_options);
   }
 
-  auto config = ferry::agent::default_agent_config();
-  if (!config_file.empty()) {
-    auto loaded = ferry::agent::load_agent_config(config_file, config);
-    if (!loaded) {
-      spdlog::error("{}", loaded.error().message);
-      return 1;
+  // The same steps at start and on SIGHUP: the file, then the flags over it.
+  const auto load_config = [&]() -> ferry::Expected<ferry::agent::AgentConfig> {
+    auto config = ferry::agent::default_agent_config();
+    if (!config_file.empty()) {
+      auto loaded = ferry::agent::load_agent_config(config_file, config);
+      if (!loaded) {
+        return loaded.error();
+      }
+      config = std::move(*loaded);
     }
-    config = std::move(*loaded);
+    if (!state_dir.empty()) {
+      config.state_dir = state_dir;
+    }
+    if (!log_level.empty()) {
+      config.log_level = log_level;
+    }
+    return config;
+  };
+  auto config = load_config();
+  if (!config) {
+    spdlog::error("{}", config.error().message);
+    return 1;
   }
-  if (!state_dir.empty()) {
-    config.state_dir = state_dir;
-  }
-  if (!log_level.empty()) {
-    config.log_level = log_level;
-  }
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
-  return ferry::agent::daemon_command(config);
+  spdlog::set_level(spdlog::level::from_str(config->log_level));
+  return ferry::agent::daemon_command(*config, {config_file, load_config, {}});
 }

@@ -30,6 +30,7 @@
 #include "ferry/server/http_server.hpp"
 #include "ferry/server/outputs/output_store.hpp"
 #include "ferry/server/scheduler/scheduler.hpp"
+#include "ferry/server/service_loop.hpp"
 #include "ferry/server/store/sqlite_store.hpp"
 #include "ferry/server/tat/output_actions.hpp"
 #include "ferry/server/tat/tat_actions.hpp"
@@ -54,7 +55,8 @@ std::string listen_host(const std::string& listen) {
   return colon == std::string::npos ? listen : listen.substr(0, colon);
 }
 
-int run(const ServerConfig& config, sigset_t signals) {
+int run(const ServerConfig& config, const ferry::platform::ServiceManagerSettings& manager,
+        ServerConfigReloader& reloader) {
   const fs::path data_dir = config.data_dir;
   if (auto s = ensure_data_dir(data_dir); !s) {
     spdlog::critical("data directory: {}", s.error().message);
@@ -181,10 +183,18 @@ int run(const ServerConfig& config, sigset_t signals) {
   spdlog::info("ferry-server {} listening on {} (data in {})", FERRY_VERSION, url,
                data_dir.string());
 
-  int signal_number = 0;
-  while (sigwait(&signals, &signal_number) != 0) {
-  }
-  spdlog::info("received {}, stopping", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  ServiceLoopHooks hooks;
+  hooks.status = [&] {
+    const std::size_t agents = hub->connection_count();
+    return "listening on " + url + ", " + std::to_string(agents) +
+           (agents == 1 ? " agent connected" : " agents connected");
+  };
+  hooks.reload = [&] {
+    spdlog::info("SIGHUP received: reading the configuration again");
+    reloader.reload();
+  };
+  const std::string stopped_by = run_service_loop(manager, hooks);
+  spdlog::info("received {}, stopping", stopped_by);
   (*server)->stop();
   scheduler.stop();
   output_retention.stop();
@@ -238,39 +248,47 @@ int main(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("ferry-server");
   spdlog::set_default_logger(logger);
 
-  ServerConfig config;
-  if (config_file) {
-    if (auto s = load_server_config_file(*config_file, config); !s) {
-      std::cerr << "ferry-server: " << s.error().message << "\n";
-      return kExitConfig;
+  // The same steps at start and on SIGHUP: the file, the command line over it, the checks.
+  const auto load_config = [&]() -> ferry::Expected<ServerConfig> {
+    ServerConfig config;
+    if (config_file) {
+      if (auto s = load_server_config_file(*config_file, config); !s) {
+        return s.error();
+      }
     }
-  }
-  if (listen) {
-    config.listen = *listen;
-  }
-  if (data_dir) {
-    config.data_dir = *data_dir;
-  }
-  if (secret_id) {
-    config.credentials = {ApiCredential{*secret_id, secret_key.value_or("")}};
-  }
-  if (allow_plain_http) {
-    config.allow_plain_http = true;
-  }
-  if (tls_cert) {
-    config.tls_cert_file = *tls_cert;
-    config.tls_key_file = tls_key.value_or("");
-  }
-  if (log_level) {
-    config.log_level = *log_level;
-  }
-  config.allow_http_bucket_hosts.insert(config.allow_http_bucket_hosts.end(),
-                                        allow_http_bucket_hosts.begin(),
-                                        allow_http_bucket_hosts.end());
-  if (auto s = validate_server_config(config); !s) {
-    std::cerr << "ferry-server: " << s.error().message << "\n";
+    if (listen) {
+      config.listen = *listen;
+    }
+    if (data_dir) {
+      config.data_dir = *data_dir;
+    }
+    if (secret_id) {
+      config.credentials = {ApiCredential{*secret_id, secret_key.value_or("")}};
+    }
+    if (allow_plain_http) {
+      config.allow_plain_http = true;
+    }
+    if (tls_cert) {
+      config.tls_cert_file = *tls_cert;
+      config.tls_key_file = tls_key.value_or("");
+    }
+    if (log_level) {
+      config.log_level = *log_level;
+    }
+    config.allow_http_bucket_hosts.insert(config.allow_http_bucket_hosts.end(),
+                                          allow_http_bucket_hosts.begin(),
+                                          allow_http_bucket_hosts.end());
+    if (auto s = validate_server_config(config); !s) {
+      return s.error();
+    }
+    return config;
+  };
+  auto loaded = load_config();
+  if (!loaded) {
+    std::cerr << "ferry-server: " << loaded.error().message << "\n";
     return kExitConfig;
   }
+  const ServerConfig& config = *loaded;
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   if (config_file) {
     if (auto warning = config_file_exposure_warning(*config_file, config)) {
@@ -279,16 +297,19 @@ int main(int argc, char** argv) {
   }
 
   // Blocked before any thread starts, so that every thread inherits the mask and the signals
-  // reach only sigwait below: one shutdown path, run on the main thread.
+  // reach only the main thread's loop (run_service_loop unblocks them there): one shutdown path.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  const auto service_manager = ferry::platform::take_service_manager_settings();
+  ServerConfigReloader reloader(config_file.value_or(""), load_config);
 
   try {
-    return run(config, signals);
+    return run(config, service_manager, reloader);
   } catch (const std::exception& e) {
     spdlog::critical("ferry-server failed: {}", e.what());
     return kExitFailure;

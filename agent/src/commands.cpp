@@ -10,12 +10,15 @@
 #include <vector>
 
 #include "ferry/agent/agent_paths.hpp"
+#include "ferry/agent/config_reload.hpp"
 #include "ferry/agent/identity.hpp"
 #include "ferry/agent/supervisor.hpp"
 #include "ferry/core/time.hpp"
 #include "ferry/platform/fs.hpp"
 #include "ferry/platform/host.hpp"
+#include "ferry/platform/instance_lock.hpp"
 #include "ferry/platform/process_identity.hpp"
+#include "ferry/platform/reload_requests.hpp"
 #include "ferry/platform/service.hpp"
 #include "ferry/platform/stop_requests.hpp"
 
@@ -64,6 +67,12 @@ int register_command(const RegisterOptions& options) {
   }
   if (auto s = prepare_state_dir(options.state_dir); !s) {
     std::cerr << "ferry-agent register: state dir: " << s.error().message << "\n";
+    return 1;
+  }
+  // A running daemon holds the state dir: its identity and key are not to be replaced under it.
+  auto lock = platform::InstanceLock::acquire(agent_lock_file(options.state_dir));
+  if (!lock) {
+    std::cerr << "ferry-agent register: " << lock.error().message << "\n";
     return 1;
   }
   if (!options.force) {
@@ -161,7 +170,13 @@ int register_command(const RegisterOptions& options) {
   return 0;
 }
 
-int daemon_command(const AgentConfig& config) {
+std::filesystem::path agent_lock_file(const std::filesystem::path& state_dir) {
+  return state_dir / "agent.lock";
+}
+
+int daemon_command(const AgentConfig& config, const DaemonCommandOptions& run) {
+  // Taken first, so that no process we start inherits the manager's socket.
+  const auto service_manager = platform::take_service_manager_settings();
   auto identity = load_identity(config.state_dir);
   if (!identity) {
     spdlog::error("{}", identity.error().message);
@@ -188,6 +203,12 @@ int daemon_command(const AgentConfig& config) {
   }
   if (auto s = prepare_state_dir(config.state_dir); !s) {
     spdlog::error("state dir: {}", s.error().message);
+    return 1;
+  }
+  // Held until the process ends; supervisors do not inherit it.
+  auto lock = platform::InstanceLock::acquire(agent_lock_file(config.state_dir));
+  if (!lock) {
+    spdlog::error("{}", lock.error().message);
     return 1;
   }
   DaemonOptions options = config.daemon;
@@ -218,14 +239,37 @@ int daemon_command(const AgentConfig& config) {
       io, cpo,
       AgentCredentials{identity->instance_id,
                        std::make_shared<const Ed25519PrivateKey>(std::move(*key))});
+  // Before the daemon, so that it outlives the daemon's last status change.
+  platform::ServiceNotifier service(io, service_manager);
   Daemon daemon(options, *identity, make_daemon_services(io, options, std::move(cp)));
+  daemon.on_status_change([&] { service.status(daemon.status_line()); });
   platform::StopRequests stop_requests(io, [&](std::string_view what) {
     spdlog::info("{} received", what);
-    platform::notify_service("STOPPING=1");
+    service.stopping();
     daemon.stop();
   });
-  daemon.start([&] { stop_requests.close(); });
-  platform::notify_service("READY=1");
+  ConfigReloader reloader(run.config_file, run.load_config);
+  platform::ReloadRequests reload_requests(io, [&] {
+    spdlog::info("SIGHUP received: reading the configuration again");
+    service.reloading();
+    reloader.reload([&](const AgentConfig& next) {
+      spdlog::set_level(spdlog::level::from_str(next.log_level));
+      daemon.reload(next.daemon);
+      for (const auto& hook : run.reload_hooks) {
+        hook(next);
+      }
+    });
+    service.ready();
+  });
+  daemon.start([&] {
+    stop_requests.close();
+    reload_requests.close();
+    service.stop();
+  });
+  // start() ran the journal's recovery: supervisors of an earlier agent are watched again.
+  service.ready();
+  service.status(daemon.status_line());
+  service.start_watchdog();
   io.run();
   return daemon.exit_code();
 }

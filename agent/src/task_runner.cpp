@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <deque>
@@ -152,6 +153,12 @@ void TaskRunner::submit(Task task, Completion done, Started started) {
     return;
   }
   impl_->queue.push_back({std::move(task), std::move(done), std::move(started)});
+  impl_->pump();
+}
+
+void TaskRunner::set_limits(std::size_t max_concurrent, std::chrono::milliseconds kill_grace) {
+  impl_->options.max_concurrent = std::max<std::size_t>(max_concurrent, 1);
+  impl_->options.kill_grace = kill_grace;
   impl_->pump();
 }
 

@@ -172,6 +172,14 @@ bool arm_parent_death_signal(pid_t parent) {
   return ::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0 && ::getppid() == parent;
 }
 
+void reset_oom_score_adj() {
+  const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    [[maybe_unused]] const ssize_t n = ::write(fd, "0", 1);
+    ::close(fd);
+  }
+}
+
 void close_inherited_fds(const ChildPlan& plan) {
   // Marking them close-on-exec (instead of closing) keeps go_fd and error_fd usable until exec.
   if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) {
@@ -234,6 +242,11 @@ pid_t clone_into_cgroup(int cgroup_fd) {
       ::_exit(127);
     }
   }
+
+  // The agent and its supervisors may run protected from the OOM killer (the unit's
+  // OOMScoreAdjust); the task gets the default. Raising the value needs no privilege; where /proc
+  // is missing the task runs with what it inherited.
+  reset_oom_score_adj();
 
   if (plan.switch_user) {
     // Groups first, while still root; then gid, then uid, which drops the right to change

@@ -232,6 +232,35 @@ void Daemon::stop() {
   impl_->stop();
 }
 
+void Daemon::reload(const DaemonOptions& next) {
+  DaemonOptions& o = impl_->ctx.options;
+  o.poll_interval = next.poll_interval;
+  o.live_output_interval = next.live_output_interval;
+  o.reconnect_max = next.reconnect_max;
+  o.retry_max = next.retry_max;
+  o.shutdown_flush = next.shutdown_flush;
+  o.journal_max_tasks = next.journal_max_tasks;
+  o.journal_max_bytes = next.journal_max_bytes;
+  o.multipart_threshold = next.multipart_threshold;
+  o.part_size = next.part_size;
+  o.upload_min_window = next.upload_min_window;
+  o.poweroff_command = next.poweroff_command;
+  o.reboot_command = next.reboot_command;
+  o.runner.max_concurrent = next.runner.max_concurrent;
+  o.runner.kill_grace = next.runner.kill_grace;
+  impl_->tasks.set_runner_limits(o.runner.max_concurrent, o.runner.kill_grace);
+}
+
+std::string Daemon::status_line() const {
+  const std::size_t running = impl_->tasks.in_progress();
+  return impl_->link.describe() + ", " + std::to_string(running) +
+         (running == 1 ? " task running" : " tasks running");
+}
+
+void Daemon::on_status_change(std::function<void()> changed) {
+  impl_->ctx.status_changed = changed ? std::move(changed) : [] {};
+}
+
 int Daemon::exit_code() const {
   return impl_->exit_code;
 }

@@ -26,7 +26,8 @@ class DaemonContext {
  public:
   DaemonContext(DaemonOptions options, Identity identity, ControlPlane& server, Clock& clock);
 
-  const DaemonOptions options;
+  // Daemon::reload changes the fields DaemonOptions says; the parts read them at each use.
+  DaemonOptions options;
   const Identity identity;
   ControlPlane& server;
   Clock& clock;
@@ -34,6 +35,9 @@ class DaemonContext {
   DaemonPhase phase = DaemonPhase::kRunning;
   // Ends the daemon with an error; set by the daemon.
   std::function<void(const std::string& why)> fatal;
+  // What the agent is doing (its link to the server, the tasks running) may have changed; the
+  // daemon passes it on to Daemon::on_status_change.
+  std::function<void()> status_changed = [] {};
   // The daemon itself: callbacks that may come after it is gone (replies, push events) hold
   // this and do nothing once it has expired.
   std::weak_ptr<void> owner;

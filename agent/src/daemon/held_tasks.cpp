@@ -86,6 +86,7 @@ void HeldTasks::started(const std::string& id, platform::ProcessIdentity supervi
   spdlog::info("task {}: started", id);
   reports_.push(id, Report::task_start(id, t->journal.start_time));
   hooks_.output_started();
+  ctx_.status_changed();
 }
 
 void HeldTasks::finished(const std::string& id, TaskResult result) {
@@ -117,6 +118,7 @@ void HeldTasks::finished(const std::string& id, TaskResult result) {
     t->journal.upload = hooks_.plan_upload(*t, result);
   }
   journal_write(*t, platform::Durability::kSynced);
+  ctx_.status_changed();
   if (t->journal.upload) {
     hooks_.start_upload(id);
     return;
@@ -192,6 +194,13 @@ void HeldTasks::journal_write(HeldTask& task, platform::Durability durability) {
   } else if (s && journal_failing_) {
     journal_failing_ = false;
     spdlog::info("journal: writes work again");
+  }
+}
+
+void HeldTasks::set_runner_limits(std::size_t max_concurrent,
+                                  std::chrono::milliseconds kill_grace) {
+  if (runner_) {
+    runner_->set_limits(max_concurrent, kill_grace);
   }
 }
 

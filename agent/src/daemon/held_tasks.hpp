@@ -3,6 +3,8 @@
 // refused, and what it then owes the server (through the report queue) and the journal.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -82,6 +84,8 @@ class HeldTasks {
   void journal_write(HeldTask& task, platform::Durability durability);
   // Running tasks stay with their supervisors; the runner no longer reports on them.
   void detach_runner();
+  // Reloaded limits for the runner (Runner::set_limits); none once it is detached.
+  void set_runner_limits(std::size_t max_concurrent, std::chrono::milliseconds kill_grace);
 
  private:
   void forget(const std::string& id);

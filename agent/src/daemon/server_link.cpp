@@ -22,6 +22,16 @@ void ServerLink::stop() {
   ctx_.server.close_push();
 }
 
+std::string ServerLink::describe() const {
+  if (push_ == Push::kUp) {
+    return "connected to " + ctx_.identity.server_url;
+  }
+  if (!last_error_.empty()) {
+    return "reconnecting: " + last_error_;
+  }
+  return "connecting to " + ctx_.identity.server_url;
+}
+
 void ServerLink::connect() {
   if (!ctx_.running() || push_ != Push::kDown) {
     return;
@@ -41,6 +51,7 @@ void ServerLink::opened() {
   last_error_.clear();
   poll_timer_->cancel();
   spdlog::info("connected to {} (push socket up)", ctx_.identity.server_url);
+  ctx_.status_changed();
   // Kicks sent while the socket was down are not replayed.
   work_waiting_();
 }
@@ -81,6 +92,7 @@ void ServerLink::closed(const std::string& reason, const std::string& code) {
     spdlog::debug("push socket still down ({}); next try in {} ms", reason, delay.count());
   }
   last_error_ = reason;
+  ctx_.status_changed();
   reconnect_timer_->start(delay, [this] { connect(); });
   arm_poll();
 }

@@ -19,6 +19,8 @@ class ServerLink {
   void start();
   // Closes the socket; no reconnect, no polling.
   void stop();
+  // "connected to URL", "reconnecting: why" or "connecting to URL".
+  [[nodiscard]] std::string describe() const;
 
  private:
   enum class Push { kDown, kConnecting, kUp };

@@ -41,6 +41,9 @@ class AgentProcess {
   }
 
   [[nodiscard]] std::filesystem::path state_dir() const { return dir_ / "state"; }
+  // The daemon's --config file, written by start(); a test may rewrite it before a SIGHUP.
+  [[nodiscard]] std::filesystem::path config_file() const { return dir_ / "agent.json"; }
+  [[nodiscard]] const nlohmann::json& config() const { return config_; }
   // Whether the journal holds no task: everything it ran was reported and forgotten.
   [[nodiscard]] bool journal_empty() const {
     std::error_code ec;
@@ -73,14 +76,13 @@ class AgentProcess {
       throw std::runtime_error("agent already running");
     }
     ++starts_;
-    const auto config_file = dir_ / "agent.json";
     {
-      std::ofstream out(config_file);
+      std::ofstream out(config_file());
       out << config_.dump(2);
     }
     log_path_ = log_path(starts_);
     LaunchOptions o;
-    o.argv = {binary_, "--config", config_file};
+    o.argv = {binary_, "--config", config_file()};
     o.env = env_;
     o.out_file = log_path_;
     o.err_file = log_path_;  // one log, in the order written

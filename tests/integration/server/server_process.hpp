@@ -74,16 +74,15 @@ class ServerProcess {
     nlohmann::json config = config_;
     config["data_dir"] = data_dir().string();
     config["listen"] = "127.0.0.1:0";
-    const auto config_file = dir_ / "server.json";
     {
-      std::ofstream out(config_file);
+      std::ofstream out(config_file());
       out << config.dump(2);
     }
     const std::string run = "server." + std::to_string(starts_);
     out_path_ = dir_ / (run + ".out");
     err_path_ = dir_ / (run + ".err");
     LaunchOptions o;
-    o.argv = {binary_, "--config", config_file};
+    o.argv = {binary_, "--config", config_file()};
     o.argv.insert(o.argv.end(), extra_args_.begin(), extra_args_.end());
     o.env = env_;
     o.out_file = out_path_;
@@ -125,6 +124,8 @@ class ServerProcess {
   // The running server's process id; -1 when stopped.
   [[nodiscard]] pid_t pid() const { return server_ ? server_->pid() : -1; }
   [[nodiscard]] std::filesystem::path data_dir() const { return dir_ / "data"; }
+  // The --config file, written by start(); a test may rewrite it before a SIGHUP.
+  [[nodiscard]] std::filesystem::path config_file() const { return dir_ / "server.json"; }
   [[nodiscard]] std::string stderr_text() const { return read_file(err_path_); }
 
   [[nodiscard]] ApiClient api() const {

@@ -223,6 +223,8 @@ struct RunnerLog {
   std::map<std::string, Submitted> tasks;
   std::vector<std::string> submitted;
   std::vector<std::string> cancels;
+  // Runner::set_limits calls: max_concurrent and kill_grace.
+  std::vector<std::pair<std::size_t, milliseconds>> limits;
   bool detached = false;
 };
 
@@ -240,6 +242,9 @@ class FakeRunner : public agent::Runner {
   bool cancel(const std::string& id) override {
     log_->cancels.push_back(id);
     return log_->tasks.contains(id);
+  }
+  void set_limits(std::size_t max_concurrent, milliseconds kill_grace) override {
+    log_->limits.emplace_back(max_concurrent, kill_grace);
   }
 
  private:

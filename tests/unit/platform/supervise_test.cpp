@@ -246,6 +246,39 @@ TEST_CASE("block_supervisor_signals holds back cancels and child exits", "[platf
   CHECK(WEXITSTATUS(status) == 0);
 }
 
+TEST_CASE("run_supervised gives the task the default OOM score adjustment",
+          "[platform][supervise]") {
+  SupervisorDir dir;
+  auto spec = shell_spec(dir, "cat /proc/self/oom_score_adj");
+  // In a child, which stands for a supervisor protected as the agent's unit protects it
+  // (OOMScoreAdjust=-250, which needs CAP_SYS_RESOURCE; else +300, which anyone may set): its own
+  // value must not change, the task's must be 0.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const auto set_adj = [](const char* value) {
+      std::ofstream("/proc/self/oom_score_adj") << value;
+      return ferry::test::read_file("/proc/self/oom_score_adj") == std::string(value) + "\n";
+    };
+    const char* own = set_adj("-250") ? "-250" : set_adj("300") ? "300" : nullptr;
+    if (own == nullptr) {
+      ::_exit(2);
+    }
+    const auto outcome = run_supervised(spec);
+    const bool kept = ferry::test::read_file("/proc/self/oom_score_adj") == std::string(own) + "\n";
+    ::_exit(outcome.kind == Kind::kExited && outcome.exit_code == 0 && kept ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 2) {
+    WARN("/proc/self/oom_score_adj cannot be changed here: nothing checked");
+    return;
+  }
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(ferry::test::read_file(spec.output_path) == "0\n");
+}
+
 TEST_CASE("run_supervised merges stdout and stderr in order into a private spool",
           "[platform][supervise]") {
   SupervisorDir dir;

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ferry/agent/daemon.hpp"
 #include "ferry/core/error.hpp"
@@ -39,7 +41,27 @@ struct AgentConfig {
 AgentConfig default_agent_config();
 Expected<AgentConfig> load_agent_config(const std::filesystem::path& file, AgentConfig base);
 
-// Runs the daemon in the foreground until SIGTERM or SIGINT. Returns the process exit code.
-int daemon_command(const AgentConfig& config);
+// Reads the configuration again as at the start: the same file, loader and command-line
+// overrides (main.cpp makes it).
+using ConfigLoader = std::function<Expected<AgentConfig>()>;
+// Runs on SIGHUP with the configuration read again and found valid, after the daemon applied what
+// it changes at run time (the log level, the reloadable DaemonOptions). What else can change
+// live (issue 18: the local policy) plugs in here.
+using ConfigReloadHook = std::function<void(const AgentConfig& new_config)>;
+
+struct DaemonCommandOptions {
+  std::filesystem::path config_file;  // the --config file, named in reload logs; "": none
+  ConfigLoader load_config;           // empty: SIGHUP has nothing to read again
+  std::vector<ConfigReloadHook> reload_hooks;
+};
+
+// `<state>/agent.lock`: held by the daemon (and by `register` while it runs) so that one agent
+// at a time uses a state dir.
+std::filesystem::path agent_lock_file(const std::filesystem::path& state_dir);
+
+// Runs the daemon in the foreground until SIGTERM or SIGINT; SIGHUP reloads the configuration
+// (config_reload.hpp). Under systemd it speaks the notify protocol (READY, STATUS, RELOADING,
+// STOPPING, WATCHDOG). Returns the process exit code.
+int daemon_command(const AgentConfig& config, const DaemonCommandOptions& run = {});
 
 }  // namespace ferry::agent

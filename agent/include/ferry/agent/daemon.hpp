@@ -24,12 +24,16 @@
 
 namespace ferry::agent {
 
+// Daemon::reload changes, of these, the ones marked "reloadable" (the rest take effect at the next
+// start); a timer already armed keeps its old delay until it fires.
 struct DaemonOptions {
   std::filesystem::path state_dir;
   // How its tasks run; the runner's state_dir and keep_task_dirs are the daemon's own (above,
   // and kept: a task directory is the journal's until the server has the finish).
   RunnerOptions runner;
   // DescribeTasks while the push socket is down, every poll_interval with +-25% jitter.
+  // Reloadable, as are the durations, the journal's caps, the upload sizes and window and the
+  // power commands below, and the runner's max_concurrent and kill_grace.
   std::chrono::milliseconds poll_interval{15'000};
   // Live output: at most one UploadTaskLog per task per interval (the protocol says a second).
   std::chrono::milliseconds live_output_interval{1000};
@@ -103,6 +107,16 @@ class Daemon {
   // The one shutdown path: stop taking tasks, close the socket, send what is pending within
   // shutdown_flush, leave running tasks to their supervisors, then stop.
   void stop();
+
+  // A configuration read again (SIGHUP): takes the reloadable options (DaemonOptions) from
+  // `options`, the rest is ignored.
+  void reload(const DaemonOptions& options);
+
+  // What the agent is doing, in one line for the service manager: "connected to URL, 2 tasks
+  // running", "reconnecting: why, 0 tasks running".
+  [[nodiscard]] std::string status_line() const;
+  // `changed` runs (on the loop) whenever status_line() may have changed.
+  void on_status_change(std::function<void()> changed);
 
   // 0 after a normal stop; non-zero after a fatal error.
   [[nodiscard]] int exit_code() const;

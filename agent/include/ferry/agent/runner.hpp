@@ -2,6 +2,8 @@
 // a supervisor process per task; the daemon's tests give it a fake.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <string>
 
@@ -28,6 +30,13 @@ class Runner {
   // A queued task completes CANCELLED without running; a running one is terminated by its
   // supervisor (TERMINATED). Returns false when the id is unknown or already finished.
   virtual bool cancel(const std::string& invocation_task_id) = 0;
+
+  // New limits from a reload: how many tasks run at once (queued ones start when it grows) and
+  // the kill grace of tasks started from now on. A runner without limits ignores them.
+  virtual void set_limits(std::size_t max_concurrent, std::chrono::milliseconds kill_grace) {
+    (void)max_concurrent;
+    (void)kill_grace;
+  }
 };
 
 }  // namespace ferry::agent

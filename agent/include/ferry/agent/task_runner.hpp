@@ -41,6 +41,7 @@ class TaskRunner : public Runner {
 
   void submit(Task task, Completion done, Started started = {}) override;
   bool cancel(const std::string& invocation_task_id) override;
+  void set_limits(std::size_t max_concurrent, std::chrono::milliseconds kill_grace) override;
 
   [[nodiscard]] std::size_t running() const;
   [[nodiscard]] std::size_t queued() const;

@@ -1,0 +1,45 @@
+#include "ferry/core/config_changes.hpp"
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+using nlohmann::json;
+
+TEST_CASE("changed_keys names changed, added and removed keys, sorted", "[core][config]") {
+  const json before = {{"log_level", "info"},
+                       {"poll_interval_ms", 500},
+                       {"same", {1, 2}},
+                       {"secret", "old"},
+                       {"gone", true}};
+  const json after = {{"log_level", "debug"},
+                      {"poll_interval_ms", 500},
+                      {"same", {1, 2}},
+                      {"secret", "new"},
+                      {"added", 1}};
+  CHECK(ferry::changed_keys(before, after) ==
+        std::vector<std::string>{"added", "gone", "log_level", "secret"});
+  CHECK(ferry::changed_keys(after, after).empty());
+  // A value's type counts: 500 and "500" differ.
+  CHECK(ferry::changed_keys(json{{"a", 500}}, json{{"a", "500"}}) == std::vector<std::string>{"a"});
+  // Not an object: as if empty.
+  CHECK(ferry::changed_keys(json(), json{{"a", 1}}) == std::vector<std::string>{"a"});
+}
+
+TEST_CASE("read_config_snapshot reads JSON with comments, null when there is none",
+          "[core][config]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("ferry-config-snapshot-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir / "a.json") << "{\"a\": 1 /* why */, \"b\": [2]}";
+    std::ofstream(dir / "bad.json") << "{\"a\": ";
+  }
+  CHECK(ferry::read_config_snapshot(dir / "a.json") == json{{"a", 1}, {"b", {2}}});
+  CHECK(ferry::read_config_snapshot(dir / "bad.json").is_discarded());
+  CHECK(ferry::read_config_snapshot(dir / "missing.json").is_null());
+  CHECK(ferry::read_config_snapshot("").is_null());
+  std::filesystem::remove_all(dir);
+}
