@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "ferry/agent/agent_paths.hpp"
@@ -35,9 +36,8 @@ bool plausible_instance_name(const std::string& name) {
     return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
   });
   return chars >= 1 && static_cast<std::size_t>(chars) <= kMaxInstanceNameChars &&
-         std::none_of(name.begin(), name.end(), [](char c) {
-           return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-         });
+         std::none_of(name.begin(), name.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 // The hint every failed registration ends with.
@@ -57,7 +57,8 @@ void remove_register_file(const fs::path& file) {
 }
 
 // "<what> failed: <why>. <how to register>", with the error's code (which decides the exit code).
-Error failed(const Error& error, const std::string& what, const fs::path& register_file) {
+Error registration_failed(const Error& error, const std::string& what,
+                          const fs::path& register_file) {
   return Error{error.code,
                what + " failed: " + error.message + ". To fix: " + how_to_register(register_file)};
 }
@@ -98,23 +99,21 @@ Status first_registration(const IdentitySetup& setup, const Registrar& registrar
   }
   spdlog::info("not registered: registering with {} from {}", file->server_url,
                setup.register_file.string());
-  if (auto s = register_and_commit(setup, registrar, request_from(*file, setup.machine_id));
-      !s) {
-    return failed(s.error(), "registering from " + setup.register_file.string(),
-                  setup.register_file);
+  if (auto s = register_and_commit(setup, registrar, request_from(*file, setup.machine_id)); !s) {
+    return registration_failed(s.error(), "registering from " + setup.register_file.string(),
+                               setup.register_file);
   }
   remove_register_file(setup.register_file);
   auto identity = load_identity(setup.state_dir);
   if (!identity) {
     return identity.error();
   }
-  spdlog::info("registered as {} ({}); {} removed", identity->instance_id,
-               identity->instance_name, setup.register_file.string());
+  spdlog::info("registered as {} ({}); {} removed", identity->instance_id, identity->instance_name,
+               setup.register_file.string());
   return {};
 }
 
-Status register_clone(const IdentitySetup& setup, const Registrar& registrar,
-                      const Identity& old) {
+Status register_clone(const IdentitySetup& setup, const Registrar& registrar, const Identity& old) {
   const std::string why = "this state dir was registered as " + old.instance_id +
                           " on machine id " + old.machine_id + ", but this machine's id is " +
                           setup.machine_id + ": a clone of a registered image, or a re-imaged " +
@@ -147,7 +146,8 @@ Status register_clone(const IdentitySetup& setup, const Registrar& registrar,
   }
   spdlog::warn("{}; registering it again with {}", why, with);
   if (auto s = register_and_commit(setup, registrar, request); !s) {
-    return failed(s.error(), why + "; registering it again with " + with, setup.register_file);
+    return registration_failed(s.error(), why + "; registering it again with " + with,
+                               setup.register_file);
   }
   if (from_file) {
     remove_register_file(setup.register_file);
@@ -203,8 +203,9 @@ Expected<RegisterFile> read_register_file(const fs::path& file) {
   }
   if (!facts->private_to_owner) {
     return register_file_error(
-        file, "other accounts may read or write it, and it holds a register code: its mode must "
-              "be 0600 or stricter (chmod 600)");
+        file,
+        "other accounts may read or write it, and it holds a register code: its mode must "
+        "be 0600 or stricter (chmod 600)");
   }
   auto text = platform::read_file(file, kMaxRegisterFile);
   if (!text) {
@@ -236,10 +237,10 @@ Expected<RegisterFile> read_register_file(const fs::path& file) {
       return register_file_error(file, key + ": unknown key");
     }
   }
-  for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"server_url",
-                                                                              &out.server_url},
-                                   {"register_code_id", &out.code.id},
-                                   {"register_code", &out.code.value}}) {
+  for (const auto& [key, value] :
+       {std::pair<const char*, const std::string*>{"server_url", &out.server_url},
+        {"register_code_id", &out.code.id},
+        {"register_code", &out.code.value}}) {
     if (value->empty()) {
       return register_file_error(file, std::string(key) + ": required, and must not be empty");
     }
@@ -247,10 +248,9 @@ Expected<RegisterFile> read_register_file(const fs::path& file) {
   if (auto url = parse_server_url(out.server_url, out.allow_plain_http); !url) {
     return url.error().wrap(file.string() + ": server_url");
   }
-  if (out.code.id.size() > 128 ||
-      !std::all_of(out.code.id.begin(), out.code.id.end(),
-                   [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-                   })) {
+  if (out.code.id.size() > 128 || !std::all_of(out.code.id.begin(), out.code.id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+      })) {
     return register_file_error(file, "register_code_id: not a register code id");
   }
   if (!out.ca_file.empty() && out.ca_file.front() != '/') {
@@ -278,16 +278,16 @@ Status prepare_identity(const IdentitySetup& setup, const Registrar& registrar) 
     return identity.error();
   }
   if (setup.machine_id.empty()) {
-    spdlog::warn("this machine's id is unknown (/etc/machine-id and the SMBIOS product UUID are "
-                 "unreadable): a clone of it would not be noticed");
+    spdlog::warn(
+        "this machine's id is unknown (/etc/machine-id and the SMBIOS product UUID are "
+        "unreadable): a clone of it would not be noticed");
   } else if (identity->machine_id.empty()) {
     // Registered by an agent that did not record it: this machine is taken as the original.
     identity->machine_id = setup.machine_id;
     if (auto s = save_identity(setup.state_dir, *identity); !s) {
       return s.error().wrap("recording the machine id");
     }
-    spdlog::info("recorded machine id {} for instance {}", setup.machine_id,
-                 identity->instance_id);
+    spdlog::info("recorded machine id {} for instance {}", setup.machine_id, identity->instance_id);
   } else if (identity->machine_id != setup.machine_id) {
     return register_clone(setup, registrar, *identity);
   }

@@ -20,9 +20,9 @@ Status check_private_file(const std::filesystem::path& path, const char* holds) 
     return Error{codes::kInvalidParameterValue, path.string() + ": not a regular file"};
   }
   if (!facts->private_to_owner || !facts->owner.same_user(platform::current_account())) {
-    return Error{codes::kInvalidParameterValue,
-                 path.string() + ": must be owned by this user with mode 0600 (it holds " + holds +
-                     ")"};
+    return Error{
+        codes::kInvalidParameterValue,
+        path.string() + ": must be owned by this user with mode 0600 (it holds " + holds + ")"};
   }
   return {};
 }

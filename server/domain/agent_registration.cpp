@@ -157,10 +157,12 @@ Expected<RegisteredInstance> register_instance(ServerContext& ctx, const Registr
   for (int attempt = 0;; ++attempt) {
     inst.instance_id = instance_id;
     const std::string suffix = instance_id.substr(5, 4);
-    inst.instance_name = !r.instance_name.empty() ? r.instance_name
-                         : !prefix.empty() ? utf8_prefix(prefix, kMaxInstanceName - 5) + "-" + suffix
+    inst.instance_name = !prefix.empty() ? utf8_prefix(prefix, kMaxInstanceName - 5) + "-" + suffix
                          : !r.hostname.empty() ? utf8_prefix(r.hostname, kMaxInstanceName)
                                                : instance_id;
+    if (!r.instance_name.empty()) {
+      inst.instance_name = r.instance_name;  // asked for by the agent (its register file)
+    }
     auto s = ctx.store.register_instance(check, inst);
     if (s) {
       break;

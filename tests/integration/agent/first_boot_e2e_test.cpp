@@ -32,7 +32,8 @@ struct FirstBootE2e {
   fs::path register_file(const std::string& name, const std::string& code_id,
                          const std::string& code, mode_t mode,
                          const std::string& instance_name = "") const {
-    json j{{"server_url", server.endpoint()}, {"register_code_id", code_id}, {"register_code", code}};
+    json j{
+        {"server_url", server.endpoint()}, {"register_code_id", code_id}, {"register_code", code}};
     if (!instance_name.empty()) {
       j["instance_name"] = instance_name;
     }
@@ -162,8 +163,7 @@ TEST_CASE_METHOD(FirstBootE2e,
   }
 }
 
-TEST_CASE_METHOD(FirstBootE2e,
-                 "a clone whose stored register code is used up stops and says why",
+TEST_CASE_METHOD(FirstBootE2e, "a clone whose stored register code is used up stops and says why",
                  "[e2e][first-boot]") {
   auto [code_id, code] = create_register_code(api, {{"RegisterLimit", 1}});
   const auto file = register_file("register.json", code_id, code, 0600);

@@ -63,7 +63,7 @@ struct FakeRegistrar {
       id.allow_plain_http = r.allow_plain_http;
       id.machine_id = r.machine_id;
       return id;
-    }};
+    };
   }
 };
 
@@ -248,9 +248,10 @@ TEST_CASE("first boot: nothing to do without a register file; a bad file stops t
   CHECK(fs::exists(f.setup.register_file));
 }
 
-TEST_CASE("first boot: a refusal keeps the file and stops the agent; an unreachable server exits 1"
-          " and the next try reuses the key",
-          "[first-boot]") {
+TEST_CASE(
+    "first boot: a refusal keeps the file and stops the agent; an unreachable server exits 1"
+    " and the next try reuses the key",
+    "[first-boot]") {
   FirstBoot f;
   f.write_register_file(FirstBoot::register_json());
   f.registrar.refusal = Error{kServerUnreachable, "RegisterInstance at https://x: timed out"};
@@ -278,9 +279,10 @@ TEST_CASE("first boot: a refusal keeps the file and stops the agent; an unreacha
   CHECK(f.public_key() == f.registrar.calls[2].public_key);
 }
 
-TEST_CASE("clone: a new machine id registers again with the stored code; the old identity and "
-          "journal go aside",
-          "[first-boot]") {
+TEST_CASE(
+    "clone: a new machine id registers again with the stored code; the old identity and "
+    "journal go aside",
+    "[first-boot]") {
   FirstBoot f;
   f.registered_on("machine-a");
   const Identity original = f.identity();
@@ -373,9 +375,10 @@ TEST_CASE("clone: without a stored code the agent stops with the reason and the 
   CHECK(f.identity().machine_id == "machine-a");
 }
 
-TEST_CASE("same machine: an identity without a machine id adopts this one; a leftover register "
-          "file of the stored code goes, another is left alone",
-          "[first-boot]") {
+TEST_CASE(
+    "same machine: an identity without a machine id adopts this one; a leftover register "
+    "file of the stored code goes, another is left alone",
+    "[first-boot]") {
   FirstBoot f;
   f.registered_on("machine-a");
   auto id = f.identity();
@@ -500,8 +503,8 @@ TEST_CASE("RegisterInstance: the fields sent, retries with growing delays, refus
     CHECK(slept[3] >= milliseconds(150));
   }
   SECTION("refused: not sent again") {
-    answers = {answer({{"Error", {{"Code", "OperationDenied.RegisterLimitExceeded"},
-                                  {"Message", "used up"}}}})};
+    answers = {answer(
+        {{"Error", {{"Code", "OperationDenied.RegisterLimitExceeded"}, {"Message", "used up"}}}})};
     auto id = send_registration(request, "PUBKEY", retry, transport);
     REQUIRE_FALSE(id);
     CHECK(id.error().code == "OperationDenied.RegisterLimitExceeded");

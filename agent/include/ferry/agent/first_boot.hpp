@@ -21,9 +21,9 @@ namespace ferry::agent {
 
 // The register file: a JSON object with these keys (snake_case, as the agent's config).
 struct RegisterFile {
-  std::string server_url;  // server_url, required
-  RegisterCode code;       // register_code_id and register_code, required
-  std::string ca_file;     // ca_file, optional: an absolute path
+  std::string server_url;         // server_url, required
+  RegisterCode code;              // register_code_id and register_code, required
+  std::string ca_file;            // ca_file, optional: an absolute path
   bool allow_plain_http = false;  // allow_plain_http, optional
   std::string instance_name;      // instance_name, optional: 1 to 60 characters
 };
