@@ -56,11 +56,13 @@ void remove_register_file(const fs::path& file) {
   }
 }
 
-// "<what> failed: <why>. <how to register>", with the error's code (which decides the exit code).
+// "<what> failed: <why>", then what to do, with the error's code (which decides the exit code).
 Error registration_failed(const Error& error, const std::string& what,
                           const fs::path& register_file) {
-  return Error{error.code,
-               what + " failed: " + error.message + ". To fix: " + how_to_register(register_file)};
+  const std::string next = prepare_identity_exit_code(error) == 1
+                               ? " (tried again when the agent starts again)"
+                               : ". To fix: " + how_to_register(register_file);
+  return Error{error.code, what + " failed: " + error.message + next};
 }
 
 // The registration itself, saved. The key of an earlier attempt on this machine whose reply was

@@ -258,6 +258,8 @@ TEST_CASE(
   auto s = f.prepare();
   REQUIRE_FALSE(s);
   CHECK(prepare_identity_exit_code(s.error()) == 1);
+  CHECK(s.error().message.find("timed out (tried again when the agent starts again)") !=
+        std::string::npos);
 
   f.registrar.refusal =
       Error{"OperationDenied.RegisterCodeExpired", "RegisterInstance: the code expired"};

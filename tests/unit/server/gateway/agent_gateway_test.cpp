@@ -107,7 +107,7 @@ TEST_CASE("RegisterInstance takes the InstanceName the agent asks for over the c
   CHECK((*inst)->instance_name == "db-primary-\xe5\x8c\x97\xe4\xba\xac");
 
   // 60 characters at most, no control characters; nothing registered.
-  for (const std::string bad : {std::string(61, 'n'), std::string("tab\there")}) {
+  for (const std::string& bad : {std::string(61, 'n'), std::string("tab\there")}) {
     auto other = new_key();
     auto b = registration_body(code, kRegisterCodeValue, other);
     b["InstanceName"] = bad;
