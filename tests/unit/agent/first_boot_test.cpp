@@ -33,7 +33,7 @@ std::string slurp(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-unsigned mode_of(const fs::path& p) {
+unsigned file_mode(const fs::path& p) {
   struct stat st {};
   REQUIRE(::lstat(p.c_str(), &st) == 0);
   return st.st_mode & 07777;
@@ -220,7 +220,7 @@ TEST_CASE("first boot: registers from the register file, keeps the code, removes
   CHECK((*code)->value == kSecret);
   for (const char* file : {"identity.json", "agent.key", "register_code.json"}) {
     INFO(file);
-    CHECK(mode_of(f.setup.state_dir / file) == 0600);
+    CHECK(file_mode(f.setup.state_dir / file) == 0600);
   }
   // Only the code file holds the secret; no pending file is left.
   CHECK(slurp(f.setup.state_dir / "identity.json").find(kSecret) == std::string::npos);
@@ -308,7 +308,7 @@ TEST_CASE(
     CHECK(f.public_key() == f.registrar.calls[1].public_key);
     // The original's identity is kept (0600) and its journal is not this instance's.
     const auto kept = f.setup.state_dir / ("identity.json." + original.instance_id);
-    CHECK(mode_of(kept) == 0600);
+    CHECK(file_mode(kept) == 0600);
     auto kept_id = read_identity_file(kept);
     REQUIRE(kept_id);
     CHECK(kept_id->instance_id == original.instance_id);
