@@ -119,6 +119,14 @@ const std::map<std::string_view, Apply>& keys() {
                              }
                              return std::nullopt;
                            })},
+      {"register_file",
+       string([](AgentConfig& c, std::string v) { c.register_file = std::move(v); },
+              [](const std::string& v) -> std::optional<std::string> {
+                if (v.empty() || v[0] != '/') {
+                  return "must be an absolute path";
+                }
+                return std::nullopt;
+              })},
       {"server_url", string([](AgentConfig& c, std::string v) { c.server_url = std::move(v); })},
       {"ca_file", string([](AgentConfig& c, std::string v) { c.ca_file = std::move(v); })},
       {"allow_plain_http", boolean([](AgentConfig& c, bool v) { c.allow_plain_http = v; })},

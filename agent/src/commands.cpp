@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -11,7 +10,9 @@
 
 #include "ferry/agent/agent_paths.hpp"
 #include "ferry/agent/config_reload.hpp"
+#include "ferry/agent/first_boot.hpp"
 #include "ferry/agent/identity.hpp"
+#include "ferry/agent/registration.hpp"
 #include "ferry/agent/supervisor.hpp"
 #include "ferry/core/time.hpp"
 #include "ferry/platform/fs.hpp"
@@ -29,27 +30,6 @@ namespace net = boost::asio;
 
 std::string user_agent() {
   return std::string("ferry-agent/") + FERRY_VERSION;
-}
-
-// One call on a private io_context, waited for.
-CallResult call_once(ControlPlane& cp, net::io_context& io, const std::string& action,
-                     const nlohmann::json& fields) {
-  CallResult out;
-  bool done = false;
-  cp.call(action, fields, [&](CallResult r) {
-    out = std::move(r);
-    done = true;
-  });
-  io.restart();
-  while (!done && io.run_one() > 0) {
-  }
-  return out;
-}
-
-bool transient(const CallResult& r) {
-  const std::string code = r.error_code();
-  return !r.transport_error.empty() || code == "InternalError" || code == "RequestLimitExceeded" ||
-         code == "AuthFailure.SignatureExpire";
 }
 
 }  // namespace
@@ -75,6 +55,11 @@ int register_command(const RegisterOptions& options) {
     std::cerr << "ferry-agent register: " << lock.error().message << "\n";
     return 1;
   }
+  if (auto s = finish_registration(options.state_dir); !s) {
+    std::cerr << "ferry-agent register: finishing an interrupted registration: "
+              << s.error().message << "\n";
+    return 1;
+  }
   if (!options.force) {
     if (auto existing = load_identity(options.state_dir)) {
       std::cerr << "ferry-agent register: already registered as " << existing->instance_id
@@ -83,90 +68,35 @@ int register_command(const RegisterOptions& options) {
       return 1;
     }
   }
-  // A key left by an attempt whose reply was lost is used again: the server answers a repeated
-  // registration of the same key with the same instance.
-  std::shared_ptr<Ed25519PrivateKey> key;
-  if (!options.force && std::filesystem::exists(key_file(options.state_dir))) {
-    auto k = load_key(options.state_dir);
-    if (!k) {
-      std::cerr << "ferry-agent register: " << k.error().message << "\n";
-      return 1;
-    }
-    key = std::make_shared<Ed25519PrivateKey>(std::move(*k));
-  } else {
-    auto k = Ed25519PrivateKey::generate();
-    if (!k) {
-      std::cerr << "ferry-agent register: making a key: " << k.error().message << "\n";
-      return 1;
-    }
-    if (auto s = save_key(options.state_dir, *k); !s) {
-      std::cerr << "ferry-agent register: saving the key: " << s.error().message << "\n";
-      return 1;
-    }
-    key = std::make_shared<Ed25519PrivateKey>(std::move(*k));
+  RegistrationRequest request;
+  request.server_url = url->to_string();
+  request.ca_file = options.ca_file;
+  request.allow_plain_http = options.allow_plain_http;
+  request.code = RegisterCode{options.register_code_id, options.register_code};
+  request.machine_id = platform::machine_id();
+  // Without --force, a key left on this machine by an attempt whose reply was lost is used
+  // again (registration.hpp).
+  const auto key_path = pending_key_file(options.state_dir, request.machine_id);
+  if (options.force) {
+    std::error_code ec;
+    std::filesystem::remove(key_path, ec);
   }
-
-  net::io_context io;
-  ControlPlaneOptions cpo;
-  cpo.url = *url;
-  cpo.ca_file = options.ca_file;
-  cpo.user_agent = user_agent();
-  auto cp = make_http_control_plane(io, cpo, AgentCredentials{"", key});
-
-  nlohmann::json fields{{"RegisterCodeId", options.register_code_id},
-                        {"RegisterCodeValue", options.register_code},
-                        {"PublicKey", key->public_key_base64()},
-                        {"SystemName", platform::os_name()}};
-  if (auto h = platform::host_name(); !h.empty()) {
-    fields["Hostname"] = h;
-  }
-  if (auto ips = platform::local_addresses(); !ips.empty()) {
-    fields["LocalIp"] = ips;
-  }
-  if (auto m = platform::machine_id(); !m.empty()) {
-    fields["MachineId"] = m;
-  }
-  CallResult r;
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    r = call_once(*cp, io, "RegisterInstance", fields);
-    if (r.ok() || !transient(r)) {
-      break;
-    }
-    if (r.error_code() == "AuthFailure.SignatureExpire" && r.response().contains("ServerTime") &&
-        r.response()["ServerTime"].is_number_integer()) {
-      const auto local = std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-      cp->set_clock_offset(r.response()["ServerTime"].get<std::int64_t>() - local);
-      continue;
-    }
-    net::steady_timer t(io, std::chrono::seconds(1 << attempt));
-    t.wait();
-  }
-  cp->shutdown();
-  io.restart();
-  io.run();
-  if (!r.ok()) {
-    std::cerr << "ferry-agent register: " << r.describe() << "\n";
+  auto key = registration_key(key_path);
+  if (!key) {
+    std::cerr << "ferry-agent register: " << key.error().message << "\n";
     return 1;
   }
-  Identity id;
-  id.instance_id = r.response().value("InstanceId", "");
-  id.instance_name = r.response().value("InstanceName", "");
-  id.server_url = url->to_string();
-  id.ca_file = options.ca_file;
-  id.allow_plain_http = options.allow_plain_http;
-  id.registered_at = to_rfc3339(std::chrono::system_clock::now());
-  if (id.instance_id.empty()) {
-    std::cerr << "ferry-agent register: the server's reply has no InstanceId\n";
+  auto identity = http_registrar(RegisterRetry{})(request, *key);
+  if (!identity) {
+    std::cerr << "ferry-agent register: " << identity.error().message << "\n";
     return 1;
   }
-  if (auto s = save_identity(options.state_dir, id); !s) {
-    std::cerr << "ferry-agent register: registered as " << id.instance_id
+  if (auto s = commit_registration(options.state_dir, *identity, request.code); !s) {
+    std::cerr << "ferry-agent register: registered as " << identity->instance_id
               << " but saving the identity failed: " << s.error().message << "\n";
     return 1;
   }
-  std::cout << id.instance_id << std::endl;
+  std::cout << identity->instance_id << std::endl;
   return 0;
 }
 
@@ -177,6 +107,20 @@ std::filesystem::path agent_lock_file(const std::filesystem::path& state_dir) {
 int daemon_command(const AgentConfig& config, const DaemonCommandOptions& run) {
   // Taken first, so that no process we start inherits the manager's socket.
   const auto service_manager = platform::take_service_manager_settings();
+  if (auto s = prepare_state_dir(config.state_dir); !s) {
+    spdlog::error("state dir: {}", s.error().message);
+    return 1;
+  }
+  // Held until the process ends (supervisors do not inherit it), from before a first boot or a
+  // clone's registration changes the identity: one agent at a time uses a state dir.
+  auto lock = platform::InstanceLock::acquire(agent_lock_file(config.state_dir));
+  if (!lock) {
+    spdlog::error("{}", lock.error().message);
+    return 1;
+  }
+  if (int code = prepare_daemon_identity(config); code != 0) {
+    return code;
+  }
   auto identity = load_identity(config.state_dir);
   if (!identity) {
     spdlog::error("{}", identity.error().message);
@@ -199,16 +143,6 @@ int daemon_command(const AgentConfig& config, const DaemonCommandOptions& run) {
   auto key = load_key(config.state_dir);
   if (!key) {
     spdlog::error("{}", key.error().message);
-    return 1;
-  }
-  if (auto s = prepare_state_dir(config.state_dir); !s) {
-    spdlog::error("state dir: {}", s.error().message);
-    return 1;
-  }
-  // Held until the process ends; supervisors do not inherit it.
-  auto lock = platform::InstanceLock::acquire(agent_lock_file(config.state_dir));
-  if (!lock) {
-    spdlog::error("{}", lock.error().message);
     return 1;
   }
   DaemonOptions options = config.daemon;

@@ -84,6 +84,10 @@ Status check_registration(const Registration& r) {
                    [](const std::string& ip) { return is_short_text(ip, kMaxShortText); })) {
     return invalid_value("LocalIp", "at most 32 addresses of at most 128 characters");
   }
+  if (!r.instance_name.empty() &&
+      (utf8_length(r.instance_name) > kMaxInstanceName || has_control(r.instance_name))) {
+    return invalid_value("InstanceName", "1 to 60 characters without control characters");
+  }
   if (r.register_code_id.empty() || r.register_code_id.size() > kMaxShortText ||
       r.register_code_value.empty()) {
     return code_invalid();
@@ -156,6 +160,9 @@ Expected<RegisteredInstance> register_instance(ServerContext& ctx, const Registr
     inst.instance_name = !prefix.empty() ? utf8_prefix(prefix, kMaxInstanceName - 5) + "-" + suffix
                          : !r.hostname.empty() ? utf8_prefix(r.hostname, kMaxInstanceName)
                                                : instance_id;
+    if (!r.instance_name.empty()) {
+      inst.instance_name = r.instance_name;  // asked for by the agent (its register file)
+    }
     auto s = ctx.store.register_instance(check, inst);
     if (s) {
       break;

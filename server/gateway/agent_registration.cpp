@@ -31,6 +31,7 @@ AgentGateway::Reply AgentGateway::register_instance(const HttpRequest& request, 
   }
   r.machine_id = p.opt_string("MachineId").value_or("");
   r.system_name = p.req_string("SystemName");
+  r.instance_name = p.opt_string("InstanceName").value_or("");
   r.remote_address = request.remote_address;
   if (auto s = p.finish(); !s) {
     return s.error();

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -98,6 +99,17 @@ class AgentProcess {
   // SIGTERM (SIGKILL after 15 s) or SIGKILL; the exit code (128 + signal), -1 when not running.
   int stop() { return stop_and_release(daemon_, SIGTERM, std::chrono::seconds(15)); }
   int kill() { return stop_and_release(daemon_, SIGKILL, std::chrono::seconds(15)); }
+  // Waits up to `limit` for the daemon to end by itself: its exit code, nullopt while it runs.
+  std::optional<int> wait_exit(std::chrono::milliseconds limit) {
+    if (!daemon_) {
+      return std::nullopt;
+    }
+    const auto code = daemon_->wait_for(limit);
+    if (code) {
+      daemon_.reset();
+    }
+    return code;
+  }
   [[nodiscard]] bool running() const { return daemon_ != nullptr; }
   [[nodiscard]] pid_t pid() const { return daemon_ ? daemon_->pid() : -1; }
   [[nodiscard]] std::string log() const { return read_file(log_path_); }

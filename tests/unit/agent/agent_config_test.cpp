@@ -31,6 +31,7 @@ TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
   CHECK(base.daemon.journal_max_bytes == 1ULL << 30);
   CHECK(base.daemon.poweroff_command == std::vector<std::string>{"systemctl", "poweroff"});
   CHECK(base.daemon.reboot_command == std::vector<std::string>{"systemctl", "reboot"});
+  CHECK(base.register_file == "/etc/ferry/register.json");
   const auto path = write_config(R"({
     "state_dir": "/srv/ferry", "log_level": "debug", "server_url": "https://x",
     "ca_file": "/etc/ca.pem", "allow_plain_http": true, "max_concurrent_tasks": 8,
@@ -39,7 +40,8 @@ TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
     "shutdown_flush_ms": 0, "journal_max_tasks": 500, "journal_max_bytes": 2097152,
     "multipart_threshold_bytes": 10485760, "multipart_part_bytes": 6291456,
     "upload_min_window_ms": 5000, "upload_workers": 4, "bucket_ca_file": "/etc/store-ca.pem",
-    "poweroff_command": ["/sbin/shutdown", "-h", "now"], "reboot_command": ["reboot"]
+    "poweroff_command": ["/sbin/shutdown", "-h", "now"], "reboot_command": ["reboot"],
+    "register_file": "/run/ferry/register.json"
   })");
   auto c = ferry::agent::load_agent_config(path, base);
   std::filesystem::remove(path);
@@ -67,6 +69,7 @@ TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
   CHECK(c->daemon.objects.ca_file == "/etc/store-ca.pem");
   CHECK(c->daemon.poweroff_command == std::vector<std::string>{"/sbin/shutdown", "-h", "now"});
   CHECK(c->daemon.reboot_command == std::vector<std::string>{"reboot"});
+  CHECK(c->register_file == "/run/ferry/register.json");
 }
 
 TEST_CASE("agent config: unknown keys, wrong types and ranges name the key") {
@@ -80,6 +83,8 @@ TEST_CASE("agent config: unknown keys, wrong types and ranges name the key") {
         Case{R"({"max_concurrent_tasks": "8"})", "max_concurrent_tasks"},
         Case{R"({"live_output_interval_ms": 200})", "live_output_interval_ms"},
         Case{R"({"state_dir": "relative"})", "state_dir"},
+        Case{R"({"register_file": "register.json"})", "register_file"},
+        Case{R"({"register_file": 1})", "register_file"},
         Case{R"({"log_level": "loud"})", "log_level"}, Case{R"({"use_cgroup": 1})", "use_cgroup"},
         Case{R"({"journal_max_tasks": 0})", "journal_max_tasks"},
         Case{R"({"journal_max_bytes": 1024})", "journal_max_bytes"},

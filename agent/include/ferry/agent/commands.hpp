@@ -34,6 +34,8 @@ struct AgentConfig {
   std::optional<std::string> server_url;  // overrides the one saved at registration
   std::optional<std::string> ca_file;
   std::optional<bool> allow_plain_http;
+  // Read at start when not registered, and when the machine id changed (first_boot.hpp).
+  std::filesystem::path register_file = "/etc/ferry/register.json";
   DaemonOptions daemon;
 };
 

@@ -90,6 +90,33 @@ TEST_CASE("RegisterInstance names the instance after the code's prefix", "[gatew
   CHECK(std::regex_match((*inst)->instance_name, std::regex("web-[a-z0-9]{4}")));
 }
 
+TEST_CASE("RegisterInstance takes the InstanceName the agent asks for over the code's prefix",
+          "[gateway][register]") {
+  Fixture f;
+  const auto code = f.add_register_code(kRegisterCodeValue, 20, "", 0, "web");
+  auto key = new_key();
+  auto body = registration_body(code, kRegisterCodeValue, key);
+  body["InstanceName"] = "db-primary-\xe5\x8c\x97\xe4\xba\xac";
+  auto resp = f.call(f.signed_request("RegisterInstance", body, key, ""));
+  INFO(resp.dump());
+  REQUIRE(error_code(resp).empty());
+  CHECK(resp["InstanceName"] == "db-primary-\xe5\x8c\x97\xe4\xba\xac");
+  auto inst = f.store->get_instance(resp["InstanceId"].get<std::string>());
+  REQUIRE(inst.has_value());
+  REQUIRE(inst->has_value());
+  CHECK((*inst)->instance_name == "db-primary-\xe5\x8c\x97\xe4\xba\xac");
+
+  // 60 characters at most, no control characters; nothing registered.
+  for (const std::string& bad : {std::string(61, 'n'), std::string("tab\there")}) {
+    auto other = new_key();
+    auto b = registration_body(code, kRegisterCodeValue, other);
+    b["InstanceName"] = bad;
+    auto refused = f.call(f.signed_request("RegisterInstance", b, other, ""));
+    CHECK(error_code(refused) == "InvalidParameterValue");
+  }
+  CHECK(code_of(f, code).registered_count == 1);
+}
+
 TEST_CASE("RegisterInstance refusals", "[gateway][register]") {
   Fixture f;
   auto key = new_key();

@@ -28,12 +28,13 @@ struct Registration {
   std::vector<std::string> local_ips;  // the first is the one shown and filtered on
   std::string machine_id;
   std::string system_name;     // Linux | Windows
+  std::string instance_name;   // optional: the name the agent asks for (e.g. from its image)
   std::string remote_address;  // the agent's address as the server saw it
 };
 
 // The fields' rules, checked before the proof of possession: PublicKey, SystemName, Hostname,
-// MachineId and LocalIp (InvalidParameterValue naming the field), the code's id and value
-// present (RegisterCodeInvalid).
+// MachineId, LocalIp and InstanceName (InvalidParameterValue naming the field), the code's id
+// and value present (RegisterCodeInvalid).
 Status check_registration(const Registration& r);
 
 struct RegisteredInstance {
