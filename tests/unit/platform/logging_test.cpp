@@ -44,6 +44,14 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
+// Drops the test's logger (and the files it holds) for a silent one on stderr.
+void release_logger() {
+  LogOptions quiet;
+  quiet.program = "ferry-test";
+  quiet.level = "off";
+  CHECK(setup_logging(quiet).has_value());  // CHECK: called from a destructor too
+}
+
 // A file opened for appending, closed at the end of the test.
 struct OpenFile {
   explicit OpenFile(const fs::path& p)
@@ -51,7 +59,7 @@ struct OpenFile {
     REQUIRE(fd >= 0);
   }
   ~OpenFile() {
-    spdlog::set_default_logger(nullptr);  // the sink writes to `fd`: drop it first
+    release_logger();  // the sink writes to `fd`: drop it first
     ::close(fd);
   }
   OpenFile(const OpenFile&) = delete;
@@ -146,7 +154,7 @@ TEST_CASE("log: a file, mode 0600 from the start, rotated by size", "[logging]")
   for (int i = 0; i < 40; ++i) {
     spdlog::info("line {:03} {}", i, std::string(40, 'x'));
   }
-  spdlog::set_default_logger(nullptr);
+  release_logger();
   const std::vector<fs::path> files{file, dir / "ferry.log.1", dir / "ferry.log.2"};
   for (const auto& f : files) {
     INFO(f);
@@ -178,7 +186,7 @@ TEST_CASE("log: a file, mode 0600 from the start, rotated by size", "[logging]")
   REQUIRE(setup_logging(o).has_value());
   CHECK(file_mode(file) == 0600);
   spdlog::warn("appended");
-  spdlog::set_default_logger(nullptr);
+  release_logger();
   const std::string after = read_file(file);
   CHECK(after.starts_with(live));
   CHECK(after.ends_with("[warning] appended\n"));  // spdlog's name of the level
