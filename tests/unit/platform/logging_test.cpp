@@ -21,19 +21,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
-unsigned file_mode(const fs::path& p) {
+unsigned log_file_mode(const fs::path& p) {
   struct stat st {};
   REQUIRE(::stat(p.c_str(), &st) == 0);
   return st.st_mode & 0777u;
 }
 
-std::string dev_ino_of(int fd) {
+std::string journal_id_of(int fd) {
   struct stat st {};
   REQUIRE(::fstat(fd, &st) == 0);
   return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
+std::vector<std::string> log_lines_of(const std::string& text) {
   std::vector<std::string> lines;
   std::size_t start = 0;
   for (std::size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
@@ -53,17 +53,17 @@ void release_logger() {
 }
 
 // A file opened for appending, closed at the end of the test.
-struct OpenFile {
-  explicit OpenFile(const fs::path& p)
+struct LogStreamFile {
+  explicit LogStreamFile(const fs::path& p)
       : fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) {
     REQUIRE(fd >= 0);
   }
-  ~OpenFile() {
+  ~LogStreamFile() {
     release_logger();  // the sink writes to `fd`: drop it first
     ::close(fd);
   }
-  OpenFile(const OpenFile&) = delete;
-  OpenFile& operator=(const OpenFile&) = delete;
+  LogStreamFile(const LogStreamFile&) = delete;
+  LogStreamFile& operator=(const LogStreamFile&) = delete;
   int fd;
 };
 
@@ -81,43 +81,43 @@ void log_every_level() {
 TEST_CASE("log: under the journal, syslog priorities and no timestamps", "[logging]") {
   TempDir dir;
   const auto path = dir / "stderr";
-  OpenFile out(path);
+  LogStreamFile out(path);
   LogOptions o;
   o.program = "ferry-test";
   o.level = "debug";
   o.stream_fd = out.fd;
-  o.journal_stream = dev_ino_of(out.fd);
+  o.journal_stream = journal_id_of(out.fd);
   REQUIRE(setup_logging(o).has_value());
   log_every_level();
   // A message is one line, one journal entry: a newline cannot start a forged one.
   spdlog::info("two\nlines <3>forged\r\x01");
-  CHECK(lines_of(read_file(path)) == std::vector<std::string>{"<7>a debug line", "<6>an info line",
-                                                              "<4>a warn line", "<3>an error line",
-                                                              "<2>a critical line",
-                                                              "<6>two\\nlines <3>forged\\r\\x01"});
+  CHECK(log_lines_of(read_file(path)) ==
+        std::vector<std::string>{"<7>a debug line", "<6>an info line", "<4>a warn line",
+                                 "<3>an error line", "<2>a critical line",
+                                 "<6>two\\nlines <3>forged\\r\\x01"});
 }
 
 TEST_CASE("log: JOURNAL_STREAM naming another file leaves plain timed lines", "[logging]") {
   TempDir dir;
   const auto path = dir / "stderr";
   const auto other = dir / "other";
-  OpenFile elsewhere(other);
-  OpenFile out(path);
+  LogStreamFile elsewhere(other);
+  LogStreamFile out(path);
   LogOptions o;
   o.program = "ferry-test";
   o.level = "info";
   o.stream_fd = out.fd;
-  for (const std::string& journal : {dev_ino_of(elsewhere.fd), std::string("garbage"),
-                                     std::string(":"), dev_ino_of(out.fd) + "x"}) {
+  for (const std::string& journal : {journal_id_of(elsewhere.fd), std::string("garbage"),
+                                     std::string(":"), journal_id_of(out.fd) + "x"}) {
     INFO(journal);
     o.journal_stream = journal;
     CHECK_FALSE(ferry::platform::is_journal_stream(out.fd, journal));
   }
-  CHECK(ferry::platform::is_journal_stream(out.fd, dev_ino_of(out.fd)));
-  o.journal_stream = dev_ino_of(elsewhere.fd);
+  CHECK(ferry::platform::is_journal_stream(out.fd, journal_id_of(out.fd)));
+  o.journal_stream = journal_id_of(elsewhere.fd);
   REQUIRE(setup_logging(o).has_value());
   log_every_level();
-  const auto lines = lines_of(read_file(path));
+  const auto lines = log_lines_of(read_file(path));
   REQUIRE(lines.size() == 4);  // info and above
   for (const auto& line : lines) {
     INFO(line);
@@ -147,7 +147,7 @@ TEST_CASE("log: a file, mode 0600 from the start, rotated by size", "[logging]")
   // There before the first line.
   REQUIRE(fs::exists(file));
   CHECK(fs::file_size(file) == 0);
-  CHECK(file_mode(file) == 0600);
+  CHECK(log_file_mode(file) == 0600);
 
   // About 90 bytes a line: 11 per file; 40 lines fill the file and both rotations, and drop
   // the oldest.
@@ -159,7 +159,7 @@ TEST_CASE("log: a file, mode 0600 from the start, rotated by size", "[logging]")
   for (const auto& f : files) {
     INFO(f);
     REQUIRE(fs::exists(f));
-    CHECK(file_mode(f) == 0600);
+    CHECK(log_file_mode(f) == 0600);
     CHECK(fs::file_size(f) <= 1000);
     CHECK(fs::file_size(f) > 0);
   }
@@ -177,14 +177,15 @@ TEST_CASE("log: a file, mode 0600 from the start, rotated by size", "[logging]")
   };
   CHECK(first_of(two) < first_of(one));
   CHECK(first_of(one) < first_of(live));
-  const auto total = lines_of(live).size() + lines_of(one).size() + lines_of(two).size();
+  const auto total =
+      log_lines_of(live).size() + log_lines_of(one).size() + log_lines_of(two).size();
   CHECK(total < 40);
 
   // An existing file is appended to, and set to 0600.
   REQUIRE(::chmod(file.c_str(), 0644) == 0);
   o.max_file_bytes = 1 << 20;
   REQUIRE(setup_logging(o).has_value());
-  CHECK(file_mode(file) == 0600);
+  CHECK(log_file_mode(file) == 0600);
   spdlog::warn("appended");
   release_logger();
   const std::string after = read_file(file);
