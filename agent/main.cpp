@@ -1,6 +1,5 @@
 // ferry-agent: the daemon (no subcommand), `register` once per machine, `run-task` for one
 // task, and the per-task `supervise` mode that the agent starts itself.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +14,8 @@
 #include "ferry/agent/commands.hpp"
 #include "ferry/agent/run_task.hpp"
 #include "ferry/agent/supervisor.hpp"
+#include "ferry/core/config_layers.hpp"
+#include "ferry/platform/logging.hpp"
 #include "ferry/platform/supervise.hpp"
 
 int main(int argc, char** argv) {
@@ -38,8 +39,7 @@ int main(int argc, char** argv) {
   std::string log_level;
   app.add_option("--config", config_file, "Agent configuration file (JSON)");
   app.add_option("--state-dir", state_dir, "State directory (default /var/lib/ferry)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
 
   ferry::agent::RegisterOptions reg_options;
   reg_options.state_dir = std::string(ferry::agent::kDefaultStateDir);
@@ -108,9 +108,16 @@ int main(int argc, char** argv) {
     return ferry::agent::supervisor_main(sup_options);
   }
 
-  auto logger = spdlog::stderr_color_mt("ferry-agent");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::warn);
+  ferry::platform::LogOptions log;
+  log.program = "ferry-agent";
+  log.level = "warn";
+  if (const char* journal = std::getenv("JOURNAL_STREAM")) {
+    log.journal_stream = journal;
+  }
+  if (auto s = ferry::platform::setup_logging(log); !s) {
+    std::fprintf(stderr, "ferry-agent: %s\n", s.error().message.c_str());
+    return 2;
+  }
   if (*reg) {
     if (reg_options.register_code.empty()) {
       if (const char* env = std::getenv("FERRY_REGISTER_CODE")) {
@@ -127,29 +134,34 @@ int main(int argc, char** argv) {
     return ferry::agent::run_task_command(run_options);
   }
 
-  // The same steps at start and on SIGHUP: the file, then the flags over it.
-  const auto load_config = [&]() -> ferry::Expected<ferry::agent::AgentConfig> {
-    auto config = ferry::agent::default_agent_config();
-    if (!config_file.empty()) {
-      auto loaded = ferry::agent::load_agent_config(config_file, config);
-      if (!loaded) {
-        return loaded.error();
-      }
-      config = std::move(*loaded);
-    }
-    if (!state_dir.empty()) {
-      config.state_dir = state_dir;
-    }
-    if (!log_level.empty()) {
-      config.log_level = log_level;
-    }
-    return config;
-  };
-  auto config = load_config();
+  // Defaults < the file < FERRY_* variables < flags; read the same way again on SIGHUP.
+  ferry::agent::AgentConfigSources sources;
+  if (!config_file.empty()) {
+    sources.file = config_file;
+  }
+  sources.environment = ferry::config::process_environment();
+  if (!state_dir.empty()) {
+    sources.flags.emplace_back("state_dir", state_dir);
+  }
+  if (!log_level.empty()) {
+    sources.flags.emplace_back("log_level", log_level);
+  }
+  auto config = ferry::agent::resolve_agent_config(sources);
   if (!config) {
     spdlog::error("{}", config.error().message);
     return 1;
   }
-  spdlog::set_level(spdlog::level::from_str(config->log_level));
-  return ferry::agent::daemon_command(*config, {config_file, load_config, {}});
+  log.level = config->log_level;
+  log.file = config->log_file;
+  log.max_file_bytes = config->log_max_size_mib << 20;
+  log.max_files = config->log_max_files;
+  if (auto s = ferry::platform::setup_logging(log); !s) {
+    spdlog::error("{}", s.error().message);
+    return 1;
+  }
+  ferry::agent::DaemonCommandOptions run;
+  run.config_file =
+      ferry::config::choose_config_file(sources.file, sources.default_file).value_or("");
+  run.load_config = [sources] { return ferry::agent::resolve_agent_config(sources); };
+  return ferry::agent::daemon_command(*config, run);
 }

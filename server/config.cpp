@@ -17,10 +17,13 @@
 #include <string_view>
 #include <system_error>
 #include <tuple>
+#include <type_traits>
 
 #include "config_buckets.hpp"
+#include "ferry/core/config_layers.hpp"
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
+#include "ferry/platform/logging.hpp"
 
 namespace ferry::server {
 namespace {
@@ -141,74 +144,43 @@ Status read_regions(const nlohmann::json& v, std::vector<Region>& out) {
   return {};
 }
 
-using KeyReader = std::function<Status(const nlohmann::json&, ServerConfig&)>;
-
-const std::map<std::string, KeyReader, std::less<>>& key_readers() {
-  // Each entry binds a key to its field; one table, so the known keys are listed once.
-  static const std::map<std::string, KeyReader, std::less<>> kReaders = [] {
-    std::map<std::string, KeyReader, std::less<>> m;
-    // read_value's overload for the field's type reads it.
-    const auto field = [&m](const char* key, auto member) {
-      m[key] = [key, member](const nlohmann::json& v, ServerConfig& c) {
-        return read_value(key, v, c.*member);
-      };
-    };
-    field("listen", &ServerConfig::listen);
-    field("data_dir", &ServerConfig::data_dir);
-    field("allow_plain_http", &ServerConfig::allow_plain_http);
-    field("tls_cert_file", &ServerConfig::tls_cert_file);
-    field("tls_key_file", &ServerConfig::tls_key_file);
-    field("log_level", &ServerConfig::log_level);
-    m["credentials"] = [](const nlohmann::json& v, ServerConfig& c) {
-      return read_credentials(v, c.credentials);
-    };
-    field("rate_limit", &ServerConfig::rate_limit);
-    field("rate_burst", &ServerConfig::rate_burst);
-    m["regions"] = [](const nlohmann::json& v, ServerConfig& c) {
-      return read_regions(v, c.regions);
-    };
-    m["acs_regions"] = [](const nlohmann::json& v, ServerConfig& c) -> Status {
-      const bool valid = v.is_array() && std::all_of(v.begin(), v.end(), [](const auto& e) {
-                           return e.is_string() && !e.template get<std::string>().empty();
-                         });
-      if (!valid) {
-        return config_error("acs_regions", "must be an array of region ids (non-empty strings)");
-      }
-      c.acs_regions = v.get<std::vector<std::string>>();
-      return {};
-    };
-    field("account_id", &ServerConfig::account_id);
-    field("command_quota", &ServerConfig::command_quota);
-    field("register_code_quota", &ServerConfig::register_code_quota);
-    field("max_run_instances", &ServerConfig::max_run_instances);
-    field("schedule_time_zone", &ServerConfig::schedule_time_zone);
-    field("heartbeat_interval_s", &ServerConfig::heartbeat_interval_s);
-    field("online_window_s", &ServerConfig::online_window_s);
-    field("max_clock_skew_s", &ServerConfig::max_clock_skew_s);
-    field("deliver_timeout_s", &ServerConfig::deliver_timeout_s);
-    field("task_timeout_grace_s", &ServerConfig::task_timeout_grace_s);
-    field("sweep_interval_ms", &ServerConfig::sweep_interval_ms);
-    field("io_threads", &ServerConfig::io_threads);
-    field("max_connections", &ServerConfig::max_connections);
-    field("max_body_bytes", &ServerConfig::max_body_bytes);
-    field("ws_idle_timeout_s", &ServerConfig::ws_idle_timeout_s);
-    field("sqlite_max_connections", &ServerConfig::sqlite_max_connections);
-    // Output buckets (config_buckets.cpp).
-    m["buckets"] = [](const nlohmann::json& v, ServerConfig& c) {
-      return read_buckets_key(v, c.buckets);
-    };
-    m["allow_http_bucket_hosts"] = [](const nlohmann::json& v, ServerConfig& c) {
-      return read_allow_http_bucket_hosts_key(v, c.allow_http_bucket_hosts);
-    };
-    field("output_url_ttl_s", &ServerConfig::output_url_ttl_s);
-    // The output store.
-    field("output_dir", &ServerConfig::output_dir);
-    field("output_store_max_bytes", &ServerConfig::output_store_max_bytes);
-    field("output_retention_days", &ServerConfig::output_retention_days);
-    return m;
-  }();
-  return kReaders;
+bool is_alnum(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
+
+Status check_credentials(const ServerConfig& c) {
+  std::set<std::string, std::less<>> ids;
+  for (std::size_t i = 0; i < c.credentials.size(); ++i) {
+    const auto& cred = c.credentials[i];
+    const std::string where = "credentials[" + std::to_string(i) + "]";
+    if (cred.secret_id.empty() || cred.secret_id.size() > 128 ||
+        !std::all_of(cred.secret_id.begin(), cred.secret_id.end(), is_alnum)) {
+      return config_error(where + ".SecretId", "must be 1 to 128 letters and digits");
+    }
+    if (cred.secret_key.empty()) {
+      return config_error(where + ".SecretKey", "must not be empty");
+    }
+    if (!ids.insert(cred.secret_id).second) {
+      return config_error(where + ".SecretId", "is listed twice");
+    }
+  }
+  return {};
+}
+
+Status check_regions(const ServerConfig& c) {
+  if (c.regions.empty()) {
+    return config_error("regions", "must list at least one region");
+  }
+  for (std::size_t i = 0; i < c.regions.size(); ++i) {
+    if (c.regions[i].region.empty()) {
+      return config_error("regions[" + std::to_string(i) + "].Region", "must not be empty");
+    }
+  }
+  return {};
+}
+
+using KeyReader = std::function<Status(const nlohmann::json&, ServerConfig&)>;
+using KeyCheck = std::function<Status(const ServerConfig&)>;
 
 Status check_range(std::string_view key, int64_t v, int64_t min, int64_t max) {
   if (v < min || v > max) {
@@ -226,14 +198,210 @@ Status check_size(std::string_view key, std::size_t v, std::size_t min, std::siz
   return {};
 }
 
+// A path of at most 4096 bytes without NUL; absolute when `absolute` (or "" when
+// `empty_allowed`).
+Status check_path(std::string_view key, const std::string& v, bool absolute, bool empty_allowed) {
+  if (v.empty()) {
+    return empty_allowed ? Status{} : config_error(key, "must not be empty");
+  }
+  if (v.size() > 4096 || v.find('\0') != std::string::npos) {
+    return config_error(key, "must be a path of at most 4096 bytes");
+  }
+  if (absolute && v[0] != '/') {
+    return config_error(
+        key, empty_allowed ? "must be \"\" or an absolute path" : "must be an absolute path");
+  }
+  return {};
+}
+
+// HOST:PORT, the port 0 to 65535 (0: any free port).
+Status check_listen(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+  const bool digits =
+      !port.empty() && port.size() <= 5 &&
+      std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (colon == 0 || colon == std::string::npos || !digits || std::stoi(port) > 65535) {
+    return config_error("listen", "must be HOST:PORT with a port from 0 to 65535");
+  }
+  return {};
+}
+
+// A key: how its variable's text is read (config_layers.hpp), how its value is read, and the
+// check of its value alone, run when it is read and again by validate_server_config.
+struct KeySpec {
+  config::ValueKind kind;
+  KeyReader read;
+  KeyCheck check;
+};
+
+template <typename T>
+constexpr config::ValueKind kind_of() {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return config::ValueKind::kString;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return config::ValueKind::kBoolean;
+  } else if constexpr (std::is_same_v<T, double>) {
+    return config::ValueKind::kNumber;
+  } else {
+    return config::ValueKind::kInteger;
+  }
+}
+
+const std::map<std::string, KeySpec, std::less<>>& key_specs() {
+  // Each entry binds a key to its field; one table, so the known keys are listed once.
+  static const std::map<std::string, KeySpec, std::less<>> kSpecs = [] {
+    std::map<std::string, KeySpec, std::less<>> m;
+    // read_value's overload for the field's type reads it.
+    const auto field = [&m](const char* key, auto member, KeyCheck check) {
+      using T = std::remove_cvref_t<decltype(std::declval<ServerConfig&>().*member)>;
+      m[key] = KeySpec{kind_of<T>(),
+                       [key, member](const nlohmann::json& v, ServerConfig& c) {
+                         return read_value(key, v, c.*member);
+                       },
+                       std::move(check)};
+    };
+    const auto range = [](const char* key, int64_t ServerConfig::*member, int64_t min,
+                          int64_t max) -> KeyCheck {
+      return [=](const ServerConfig& c) { return check_range(key, c.*member, min, max); };
+    };
+    const auto size = [](const char* key, std::size_t ServerConfig::*member, std::size_t min,
+                         std::size_t max) -> KeyCheck {
+      return [=](const ServerConfig& c) { return check_size(key, c.*member, min, max); };
+    };
+    // Paths may be relative (to the working directory), except where said.
+    const auto path = [](const char* key, std::string ServerConfig::*member,
+                         bool absolute = false) -> KeyCheck {
+      return [=](const ServerConfig& c) { return check_path(key, c.*member, absolute, true); };
+    };
+    const auto any = [](const ServerConfig&) -> Status { return {}; };
+    constexpr int64_t kDay = 86400;
+    field("listen", &ServerConfig::listen,
+          [](const ServerConfig& c) { return check_listen(c.listen); });
+    // Required: validate_server_config (it may come from --data-dir).
+    field("data_dir", &ServerConfig::data_dir, path("data_dir", &ServerConfig::data_dir));
+    field("allow_plain_http", &ServerConfig::allow_plain_http, any);
+    field("tls_cert_file", &ServerConfig::tls_cert_file,
+          path("tls_cert_file", &ServerConfig::tls_cert_file));
+    field("tls_key_file", &ServerConfig::tls_key_file,
+          path("tls_key_file", &ServerConfig::tls_key_file));
+    field("log_level", &ServerConfig::log_level, [](const ServerConfig& c) -> Status {
+      if (!platform::is_log_level(c.log_level)) {
+        return config_error("log_level", "must be one of " + std::string(platform::kLogLevels));
+      }
+      return {};
+    });
+    field("log_file", &ServerConfig::log_file, path("log_file", &ServerConfig::log_file, true));
+    field("log_max_size_mib", &ServerConfig::log_max_size_mib,
+          range("log_max_size_mib", &ServerConfig::log_max_size_mib, 1, 1024));
+    field("log_max_files", &ServerConfig::log_max_files,
+          range("log_max_files", &ServerConfig::log_max_files, 1, 100));
+    m["credentials"] = KeySpec{
+        config::ValueKind::kJson,
+        [](const nlohmann::json& v, ServerConfig& c) { return read_credentials(v, c.credentials); },
+        check_credentials};
+    field("rate_limit", &ServerConfig::rate_limit, [](const ServerConfig& c) -> Status {
+      if (!(c.rate_limit >= 0) || c.rate_limit > 1e6) {
+        return config_error("rate_limit", "must be a number in [0, 1000000] (0: no limit)");
+      }
+      return {};
+    });
+    field("rate_burst", &ServerConfig::rate_burst, [](const ServerConfig& c) -> Status {
+      if (!(c.rate_burst >= 1) || c.rate_burst > 1e6) {
+        return config_error("rate_burst", "must be a number in [1, 1000000]");
+      }
+      return {};
+    });
+    m["regions"] =
+        KeySpec{config::ValueKind::kList,
+                [](const nlohmann::json& v, ServerConfig& c) { return read_regions(v, c.regions); },
+                check_regions};
+    m["acs_regions"] = KeySpec{
+        config::ValueKind::kList,
+        [](const nlohmann::json& v, ServerConfig& c) -> Status {
+          const bool valid = v.is_array() && std::all_of(v.begin(), v.end(), [](const auto& e) {
+                               return e.is_string() && !e.template get<std::string>().empty();
+                             });
+          if (!valid) {
+            return config_error("acs_regions",
+                                "must be an array of region ids (non-empty strings)");
+          }
+          c.acs_regions = v.get<std::vector<std::string>>();
+          return {};
+        },
+        any};
+    field("account_id", &ServerConfig::account_id, [](const ServerConfig& c) -> Status {
+      if (c.account_id.size() > 64) {
+        return config_error("account_id", "at most 64 characters");
+      }
+      return {};
+    });
+    field("command_quota", &ServerConfig::command_quota,
+          range("command_quota", &ServerConfig::command_quota, 0, 1'000'000));
+    field("register_code_quota", &ServerConfig::register_code_quota,
+          range("register_code_quota", &ServerConfig::register_code_quota, 0, 1'000'000));
+    field("max_run_instances", &ServerConfig::max_run_instances,
+          range("max_run_instances", &ServerConfig::max_run_instances, 1, 10'000));
+    field("schedule_time_zone", &ServerConfig::schedule_time_zone,
+          [](const ServerConfig& c) -> Status {
+            if (auto zone = cron::Zone::find(c.schedule_time_zone); !zone) {
+              return config_error("schedule_time_zone",
+                                  "must be an IANA time zone name, UTC or GMT+H[:MM], not '" +
+                                      c.schedule_time_zone + "'");
+            }
+            return {};
+          });
+    field("heartbeat_interval_s", &ServerConfig::heartbeat_interval_s,
+          range("heartbeat_interval_s", &ServerConfig::heartbeat_interval_s, 5, 3600));
+    // At least heartbeat_interval_s as well: validate_server_config, once both are known.
+    field("online_window_s", &ServerConfig::online_window_s,
+          range("online_window_s", &ServerConfig::online_window_s, 5, 7 * kDay));
+    field("max_clock_skew_s", &ServerConfig::max_clock_skew_s,
+          range("max_clock_skew_s", &ServerConfig::max_clock_skew_s, 30, 3600));
+    field("deliver_timeout_s", &ServerConfig::deliver_timeout_s,
+          range("deliver_timeout_s", &ServerConfig::deliver_timeout_s, 1, 30 * kDay));
+    field("task_timeout_grace_s", &ServerConfig::task_timeout_grace_s,
+          range("task_timeout_grace_s", &ServerConfig::task_timeout_grace_s, 0, kDay));
+    field("sweep_interval_ms", &ServerConfig::sweep_interval_ms,
+          range("sweep_interval_ms", &ServerConfig::sweep_interval_ms, 10, 600'000));
+    field("io_threads", &ServerConfig::io_threads,
+          size("io_threads", &ServerConfig::io_threads, 0, 256));
+    field("max_connections", &ServerConfig::max_connections,
+          size("max_connections", &ServerConfig::max_connections, 1, 1'000'000));
+    // At least 768 KiB while the output store is on: validate_server_config.
+    field("max_body_bytes", &ServerConfig::max_body_bytes,
+          size("max_body_bytes", &ServerConfig::max_body_bytes, 64 * 1024, 64 * 1024 * 1024));
+    field("ws_idle_timeout_s", &ServerConfig::ws_idle_timeout_s,
+          range("ws_idle_timeout_s", &ServerConfig::ws_idle_timeout_s, 10, kDay));
+    field("sqlite_max_connections", &ServerConfig::sqlite_max_connections,
+          size("sqlite_max_connections", &ServerConfig::sqlite_max_connections, 1, 256));
+    // Output buckets (config_buckets.cpp; their checks in validate_output_bucket_config).
+    m["buckets"] = KeySpec{
+        config::ValueKind::kJson,
+        [](const nlohmann::json& v, ServerConfig& c) { return read_buckets_key(v, c.buckets); },
+        any};
+    m["allow_http_bucket_hosts"] =
+        KeySpec{config::ValueKind::kList,
+                [](const nlohmann::json& v, ServerConfig& c) {
+                  return read_allow_http_bucket_hosts_key(v, c.allow_http_bucket_hosts);
+                },
+                validate_output_bucket_config};
+    field("output_url_ttl_s", &ServerConfig::output_url_ttl_s, validate_output_bucket_config);
+    // The output store.
+    field("output_dir", &ServerConfig::output_dir, path("output_dir", &ServerConfig::output_dir));
+    field("output_store_max_bytes", &ServerConfig::output_store_max_bytes, any);
+    field("output_retention_days", &ServerConfig::output_retention_days,
+          range("output_retention_days", &ServerConfig::output_retention_days, 1, 3650));
+    return m;
+  }();
+  return kSpecs;
+}
+
 // An enabled output store takes pieces of up to 512 KiB (UploadTaskOutput), base64 in a JSON
 // body: 4/3 of it and room for the other fields.
 constexpr std::size_t kOutputPieceBody = 768 * 1024;
 
 Status check_output_store(const ServerConfig& c) {
-  if (auto s = check_range("output_retention_days", c.output_retention_days, 1, 3650); !s) {
-    return s;
-  }
   if (c.output_store_max_bytes > 0 && c.max_body_bytes < kOutputPieceBody) {
     return config_error("max_body_bytes",
                         "must be at least " + std::to_string(kOutputPieceBody) +
@@ -242,10 +410,6 @@ Status check_output_store(const ServerConfig& c) {
                             "output_store_max_bytes to 0)");
   }
   return {};
-}
-
-bool is_alnum(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
 // `n` characters of [A-Za-z0-9], uniformly (bytes >= 248 are drawn again: 248 = 4 * 62).
@@ -335,19 +499,27 @@ Status write_private_file(const fs::path& file, std::string_view content) {
   return status;
 }
 
+// Reads one key's value and checks it alone.
+Status apply_key(std::string_view key, const nlohmann::json& value, ServerConfig& config) {
+  const auto& specs = key_specs();
+  auto it = specs.find(key);
+  if (it == specs.end()) {
+    return config_error(key, "unknown key");
+  }
+  if (auto s = it->second.read(value, config); !s) {
+    return s;
+  }
+  return it->second.check(config);
+}
+
 }  // namespace
 
 Status apply_server_config_json(const nlohmann::json& json, ServerConfig& config) {
   if (!json.is_object()) {
     return Error{codes::kInvalidParameterValue, "the configuration must be a JSON object"};
   }
-  const auto& readers = key_readers();
   for (const auto& [key, value] : json.items()) {
-    auto it = readers.find(key);
-    if (it == readers.end()) {
-      return config_error(key, "unknown key");
-    }
-    if (auto s = it->second(value, config); !s) {
+    if (auto s = apply_key(key, value, config); !s) {
       return s;
     }
   }
@@ -375,93 +547,64 @@ Status load_server_config_file(const fs::path& file, ServerConfig& config) {
 }
 
 Status validate_server_config(const ServerConfig& c) {
-  if (c.listen.empty()) {
-    return config_error("listen", "must be HOST:PORT");
-  }
   if (c.data_dir.empty()) {
     return config_error("data_dir", "is required (or --data-dir)");
   }
+  for (const auto& [key, spec] : key_specs()) {
+    if (auto s = spec.check(c); !s) {
+      return s;
+    }
+  }
+  // What one key cannot say alone.
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     return config_error(c.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file",
                         "tls_cert_file and tls_key_file go together");
   }
-  static const std::set<std::string, std::less<>> kLevels = {"trace", "debug",    "info", "warn",
-                                                             "error", "critical", "off"};
-  if (!kLevels.contains(c.log_level)) {
-    return config_error("log_level",
-                        "must be one of trace, debug, info, warn, error, critical, off");
+  if (auto s = check_range("online_window_s", c.online_window_s, c.heartbeat_interval_s, 7 * 86400);
+      !s) {
+    return s;
   }
-  std::set<std::string, std::less<>> ids;
-  for (std::size_t i = 0; i < c.credentials.size(); ++i) {
-    const auto& cred = c.credentials[i];
-    const std::string where = "credentials[" + std::to_string(i) + "]";
-    if (cred.secret_id.empty() || cred.secret_id.size() > 128 ||
-        !std::all_of(cred.secret_id.begin(), cred.secret_id.end(), is_alnum)) {
-      return config_error(where + ".SecretId", "must be 1 to 128 letters and digits");
+  return check_output_store(c);
+}
+
+Status apply_server_environment(const config::EnvironmentLookup& environment,
+                                ServerConfig& config) {
+  if (!environment) {
+    return {};
+  }
+  for (const auto& [key, spec] : key_specs()) {
+    const std::string variable = config::environment_variable(key);
+    const auto text = environment(variable);
+    if (!text) {
+      continue;
     }
-    if (cred.secret_key.empty()) {
-      return config_error(where + ".SecretKey", "must not be empty");
+    const std::string where = variable + " (" + key + ")";
+    auto value = config::value_from_text(spec.kind, *text);
+    if (!value) {
+      return value.error().wrap(where);
     }
-    if (!ids.insert(cred.secret_id).second) {
-      return config_error(where + ".SecretId", "is listed twice");
-    }
-  }
-  if (!(c.rate_limit >= 0) || c.rate_limit > 1e6) {
-    return config_error("rate_limit", "must be a number in [0, 1000000] (0: no limit)");
-  }
-  if (!(c.rate_burst >= 1) || c.rate_burst > 1e6) {
-    return config_error("rate_burst", "must be a number in [1, 1000000]");
-  }
-  if (c.regions.empty()) {
-    return config_error("regions", "must list at least one region");
-  }
-  for (std::size_t i = 0; i < c.regions.size(); ++i) {
-    if (c.regions[i].region.empty()) {
-      return config_error("regions[" + std::to_string(i) + "].Region", "must not be empty");
+    if (auto s = apply_key(key, *value, config); !s) {
+      return s.error().wrap(variable);
     }
   }
-  if (c.account_id.size() > 64) {
-    return config_error("account_id", "at most 64 characters");
-  }
-  if (auto zone = cron::Zone::find(c.schedule_time_zone); !zone) {
-    return config_error(
-        "schedule_time_zone",
-        "must be an IANA time zone name, UTC or GMT+H[:MM], not '" + c.schedule_time_zone + "'");
-  }
-  constexpr int64_t kDay = 86400;
-  const std::array<std::tuple<const char*, int64_t, int64_t, int64_t>, 10> ranges = {{
-      {"command_quota", c.command_quota, 0, 1'000'000},
-      {"register_code_quota", c.register_code_quota, 0, 1'000'000},
-      {"max_run_instances", c.max_run_instances, 1, 10'000},
-      {"heartbeat_interval_s", c.heartbeat_interval_s, 5, 3600},
-      {"online_window_s", c.online_window_s, c.heartbeat_interval_s, 7 * kDay},
-      {"max_clock_skew_s", c.max_clock_skew_s, 30, 3600},
-      {"deliver_timeout_s", c.deliver_timeout_s, 1, 30 * kDay},
-      {"task_timeout_grace_s", c.task_timeout_grace_s, 0, kDay},
-      {"sweep_interval_ms", c.sweep_interval_ms, 10, 600'000},
-      {"ws_idle_timeout_s", c.ws_idle_timeout_s, 10, kDay},
-  }};
-  for (const auto& [key, value, min, max] : ranges) {
-    if (auto s = check_range(key, value, min, max); !s) {
+  return {};
+}
+
+Status load_server_config(const ServerConfigSources& sources, ServerConfig& config) {
+  if (auto file = config::choose_config_file(sources.file, sources.default_file)) {
+    if (auto s = load_server_config_file(*file, config); !s) {
       return s;
     }
   }
-  if (auto s = check_size("io_threads", c.io_threads, 0, 256); !s) {
-    return s;
+  return apply_server_environment(sources.environment, config);
+}
+
+std::vector<std::string> server_config_keys() {
+  std::vector<std::string> keys;
+  for (const auto& [key, spec] : key_specs()) {
+    keys.push_back(key);
   }
-  if (auto s = check_size("max_connections", c.max_connections, 1, 1'000'000); !s) {
-    return s;
-  }
-  if (auto s = check_size("max_body_bytes", c.max_body_bytes, 64 * 1024, 64 * 1024 * 1024); !s) {
-    return s;
-  }
-  if (auto s = check_output_store(c); !s) {
-    return s;
-  }
-  if (auto s = check_size("sqlite_max_connections", c.sqlite_max_connections, 1, 256); !s) {
-    return s;
-  }
-  return validate_output_bucket_config(c);
+  return keys;
 }
 
 Status ensure_data_dir(const fs::path& dir) {

@@ -3,7 +3,6 @@
 // wiring; the logic lives in the ferry::server libraries.
 #include <malloc.h>
 #include <pthread.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "ferry/core/config_layers.hpp"
+#include "ferry/platform/logging.hpp"
 #include "ferry/server/acs/acs_actions.hpp"
 #include "ferry/server/acs/acs_dialect.hpp"
 #include "ferry/server/api/action_registry.hpp"
@@ -245,16 +246,14 @@ int main(int argc, char** argv) {
                  "added to allow_http_bucket_hosts)");
   CLI11_PARSE(app, argc, argv);
 
-  auto logger = spdlog::stderr_color_mt("ferry-server");
-  spdlog::set_default_logger(logger);
-
-  // The same steps at start and on SIGHUP: the file, the command line over it, the checks.
+  // Defaults < the file < FERRY_* variables < the flags below, then the checks: the same steps at
+  // start and on SIGHUP.
+  const ServerConfigSources sources{config_file, kDefaultServerConfigFile,
+                                    ferry::config::process_environment()};
   const auto load_config = [&]() -> ferry::Expected<ServerConfig> {
     ServerConfig config;
-    if (config_file) {
-      if (auto s = load_server_config_file(*config_file, config); !s) {
-        return s.error();
-      }
+    if (auto s = load_server_config(sources, config); !s) {
+      return s.error();
     }
     if (listen) {
       config.listen = *listen;
@@ -289,9 +288,20 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   const ServerConfig& config = *loaded;
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
-  if (config_file) {
-    if (auto warning = config_file_exposure_warning(*config_file, config)) {
+  ferry::platform::LogOptions log;
+  log.program = "ferry-server";
+  log.level = config.log_level;
+  log.file = config.log_file;
+  log.max_file_bytes = static_cast<uint64_t>(config.log_max_size_mib) << 20;
+  log.max_files = static_cast<std::size_t>(config.log_max_files);
+  log.journal_stream = sources.environment("JOURNAL_STREAM");
+  if (auto s = ferry::platform::setup_logging(log); !s) {
+    std::cerr << "ferry-server: " << s.error().message << "\n";
+    return kExitConfig;
+  }
+  const auto chosen_file = ferry::config::choose_config_file(sources.file, sources.default_file);
+  if (chosen_file) {
+    if (auto warning = config_file_exposure_warning(*chosen_file, config)) {
       spdlog::warn("{}", *warning);
     }
   }
@@ -306,7 +316,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   const auto service_manager = ferry::platform::take_service_manager_settings();
-  ServerConfigReloader reloader(config_file.value_or(""), load_config);
+  ServerConfigReloader reloader(chosen_file.value_or(""), load_config);
 
   try {
     return run(config, service_manager, reloader);

@@ -7,8 +7,11 @@
 
 #include "ferry/agent/agent_paths.hpp"
 #include "ferry/agent/commands.hpp"
+#include "ferry/agent/server_url.hpp"
+#include "ferry/core/config_layers.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "ferry/platform/fs.hpp"
+#include "ferry/platform/logging.hpp"
 
 namespace ferry::agent {
 namespace {
@@ -21,69 +24,108 @@ constexpr std::size_t kMaxConfigFile = 1 << 20;
 // Reads one key's value into the config; else says what is wrong with the value.
 using Apply = std::function<std::optional<std::string>(const json& value, AgentConfig& c)>;
 
-Apply integer(std::int64_t lo, std::int64_t hi,
-              std::function<void(AgentConfig&, std::int64_t)> set) {
-  return [=](const json& v, AgentConfig& c) -> std::optional<std::string> {
-    if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) {
-      return "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
-    }
-    set(c, v.get<std::int64_t>());
-    return std::nullopt;
-  };
+// A key: how its variable's text is read, and how its value is checked and applied.
+struct AgentKey {
+  config::ValueKind kind;
+  Apply apply;
+};
+
+AgentKey integer(std::int64_t lo, std::int64_t hi,
+                 std::function<void(AgentConfig&, std::int64_t)> set) {
+  return {
+      config::ValueKind::kInteger,
+      [=](const json& v, AgentConfig& c) -> std::optional<std::string> {
+        if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) {
+          return "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
+        }
+        set(c, v.get<std::int64_t>());
+        return std::nullopt;
+      }};
 }
 
 // `check` says what is wrong with a string, or nothing.
-Apply string(std::function<void(AgentConfig&, std::string)> set,
-             std::function<std::optional<std::string>(const std::string&)> check = {}) {
-  return [=](const json& v, AgentConfig& c) -> std::optional<std::string> {
-    if (!v.is_string()) {
-      return "must be a string";
-    }
-    const auto s = v.get<std::string>();
-    if (check) {
-      if (auto problem = check(s)) {
-        return problem;
-      }
-    }
-    set(c, s);
-    return std::nullopt;
-  };
+AgentKey string(std::function<void(AgentConfig&, std::string)> set,
+                std::function<std::optional<std::string>(const std::string&)> check = {}) {
+  return {config::ValueKind::kString,
+          [=](const json& v, AgentConfig& c) -> std::optional<std::string> {
+            if (!v.is_string()) {
+              return "must be a string";
+            }
+            const auto s = v.get<std::string>();
+            if (check) {
+              if (auto problem = check(s)) {
+                return problem;
+              }
+            }
+            set(c, s);
+            return std::nullopt;
+          }};
 }
 
-Apply boolean(std::function<void(AgentConfig&, bool)> set) {
-  return [=](const json& v, AgentConfig& c) -> std::optional<std::string> {
-    if (!v.is_boolean()) {
-      return "must be true or false";
+AgentKey boolean(std::function<void(AgentConfig&, bool)> set) {
+  return {config::ValueKind::kBoolean,
+          [=](const json& v, AgentConfig& c) -> std::optional<std::string> {
+            if (!v.is_boolean()) {
+              return "must be true or false";
+            }
+            set(c, v.get<bool>());
+            return std::nullopt;
+          }};
+}
+
+// A setting that overrides one saved at registration; null (the default) keeps the saved one.
+AgentKey registration_override(AgentKey key, std::function<void(AgentConfig&)> reset) {
+  return {key.kind, [key, reset](const json& v, AgentConfig& c) -> std::optional<std::string> {
+            if (v.is_null()) {
+              reset(c);
+              return std::nullopt;
+            }
+            auto problem = key.apply(v, c);
+            if (problem) {
+              return *problem + " (or null: the value saved at registration)";
+            }
+            return std::nullopt;
+          }};
+}
+
+// An absolute path of at most 4096 bytes without NUL; "" too when `empty_allowed`.
+std::function<std::optional<std::string>(const std::string&)> absolute_path(bool empty_allowed) {
+  return [empty_allowed](const std::string& v) -> std::optional<std::string> {
+    if (v.empty() && empty_allowed) {
+      return std::nullopt;
     }
-    set(c, v.get<bool>());
+    if (v.empty() || v[0] != '/' || v.size() > 4096 || v.find('\0') != std::string::npos) {
+      return empty_allowed ? "must be \"\" or an absolute path" : "must be an absolute path";
+    }
     return std::nullopt;
   };
 }
 
 // A program and its arguments: a non-empty array of non-empty strings without NUL bytes.
-Apply command(std::vector<std::string> DaemonOptions::*member) {
-  return [=](const json& v, AgentConfig& c) -> std::optional<std::string> {
-    constexpr std::size_t kMaxArguments = 64;
-    const auto problem = std::optional<std::string>(
-        "must be an array of 1 to " + std::to_string(kMaxArguments) + " non-empty strings");
-    if (!v.is_array() || v.empty() || v.size() > kMaxArguments) {
-      return problem;
-    }
-    std::vector<std::string> argv;
-    for (const auto& a : v) {
-      if (!a.is_string() || a.get<std::string>().empty() ||
-          a.get<std::string>().find('\0') != std::string::npos) {
-        return problem;
-      }
-      argv.push_back(a.get<std::string>());
-    }
-    c.daemon.*member = std::move(argv);
-    return std::nullopt;
-  };
+AgentKey command(std::vector<std::string> DaemonOptions::*member) {
+  return {config::ValueKind::kList,
+          [=](const json& v, AgentConfig& c) -> std::optional<std::string> {
+            constexpr std::size_t kMaxArguments = 64;
+            const auto problem = std::optional<std::string>(
+                "must be an array of 1 to " + std::to_string(kMaxArguments) + " non-empty strings");
+            if (!v.is_array() || v.empty() || v.size() > kMaxArguments) {
+              return problem;
+            }
+            std::vector<std::string> argv;
+            for (const auto& a : v) {
+              if (!a.is_string() || a.get<std::string>().empty() ||
+                  a.get<std::string>().find('\0') != std::string::npos) {
+                return problem;
+              }
+              argv.push_back(a.get<std::string>());
+            }
+            c.daemon.*member = std::move(argv);
+            return std::nullopt;
+          }};
 }
 
 // A container runtime setting (container.hpp): a string without NUL bytes or newlines.
-Apply runtime(const char* key) {
+AgentKey runtime(const char* key) {
   return string(
       [key](AgentConfig& c, std::string v) {
         (void)set_runtime_value(c.daemon.runner.runtimes, key, std::move(v));
@@ -97,39 +139,52 @@ Apply runtime(const char* key) {
 }
 
 // A duration of the daemon's, in milliseconds.
-Apply duration(std::int64_t lo, std::int64_t hi, milliseconds DaemonOptions::*member) {
+AgentKey duration(std::int64_t lo, std::int64_t hi, milliseconds DaemonOptions::*member) {
   return integer(lo, hi,
                  [member](AgentConfig& c, std::int64_t v) { c.daemon.*member = milliseconds(v); });
 }
 
-const std::map<std::string_view, Apply>& keys() {
-  static const std::map<std::string_view, Apply> kKeys{
+const std::map<std::string_view, AgentKey>& keys() {
+  static const std::map<std::string_view, AgentKey> kKeys{
       {"state_dir", string([](AgentConfig& c, std::string v) { c.state_dir = std::move(v); },
-                           [](const std::string& v) -> std::optional<std::string> {
-                             if (v.empty() || v[0] != '/') {
-                               return "must be an absolute path";
-                             }
-                             return std::nullopt;
-                           })},
+                           absolute_path(false))},
       {"log_level", string([](AgentConfig& c, std::string v) { c.log_level = std::move(v); },
                            [](const std::string& v) -> std::optional<std::string> {
-                             if (v != "trace" && v != "debug" && v != "info" && v != "warn" &&
-                                 v != "error") {
-                               return "must be one of trace, debug, info, warn, error";
+                             if (!platform::is_log_level(v)) {
+                               return std::string("must be one of ") +
+                                      std::string(platform::kLogLevels);
                              }
                              return std::nullopt;
                            })},
       {"register_file",
        string([](AgentConfig& c, std::string v) { c.register_file = std::move(v); },
-              [](const std::string& v) -> std::optional<std::string> {
-                if (v.empty() || v[0] != '/') {
-                  return "must be an absolute path";
-                }
-                return std::nullopt;
-              })},
-      {"server_url", string([](AgentConfig& c, std::string v) { c.server_url = std::move(v); })},
-      {"ca_file", string([](AgentConfig& c, std::string v) { c.ca_file = std::move(v); })},
-      {"allow_plain_http", boolean([](AgentConfig& c, bool v) { c.allow_plain_http = v; })},
+              absolute_path(false))},
+      {"log_file", string([](AgentConfig& c, std::string v) { c.log_file = std::move(v); },
+                          absolute_path(true))},
+      {"log_max_size_mib", integer(1, 1024,
+                                   [](AgentConfig& c, std::int64_t v) {
+                                     c.log_max_size_mib = static_cast<std::uint64_t>(v);
+                                   })},
+      {"log_max_files", integer(1, 100,
+                                [](AgentConfig& c, std::int64_t v) {
+                                  c.log_max_files = static_cast<std::size_t>(v);
+                                })},
+      {"server_url", registration_override(
+                         string([](AgentConfig& c, std::string v) { c.server_url = std::move(v); },
+                                [](const std::string& v) -> std::optional<std::string> {
+                                  if (auto url = parse_server_url(v, true); !url) {
+                                    return "must be an http(s) URL: " + url.error().message;
+                                  }
+                                  return std::nullopt;
+                                }),
+                         [](AgentConfig& c) { c.server_url.reset(); })},
+      {"ca_file",
+       registration_override(string([](AgentConfig& c, std::string v) { c.ca_file = std::move(v); },
+                                    absolute_path(false)),
+                             [](AgentConfig& c) { c.ca_file.reset(); })},
+      {"allow_plain_http",
+       registration_override(boolean([](AgentConfig& c, bool v) { c.allow_plain_http = v; }),
+                             [](AgentConfig& c) { c.allow_plain_http.reset(); })},
       {"max_concurrent_tasks", integer(1, 1024,
                                        [](AgentConfig& c, std::int64_t v) {
                                          c.daemon.runner.max_concurrent =
@@ -178,9 +233,36 @@ const std::map<std::string_view, Apply>& keys() {
       {"crio_endpoint", runtime("crio_endpoint")},
       {"reboot_command", command(&DaemonOptions::reboot_command)},
       {"bucket_ca_file",
-       string([](AgentConfig& c, std::string v) { c.daemon.objects.ca_file = std::move(v); })},
+       string([](AgentConfig& c, std::string v) { c.daemon.objects.ca_file = std::move(v); },
+              absolute_path(true))},
   };
   return kKeys;
+}
+
+// Checks and applies one key's value; the error names `where` and the reason.
+Status apply_key(AgentConfig& c, std::string_view key, const json& value,
+                 const std::string& where) {
+  const auto it = keys().find(key);
+  const auto problem =
+      it == keys().end() ? std::optional<std::string>("unknown key") : it->second.apply(value, c);
+  if (problem) {
+    return Error{codes::kInvalidParameterValue, where + ": " + *problem};
+  }
+  return {};
+}
+
+// A variable's or a flag's text for `key`, read by the key's kind.
+Status apply_text(AgentConfig& c, std::string_view key, std::string_view text,
+                  const std::string& where) {
+  const auto it = keys().find(key);
+  if (it == keys().end()) {
+    return Error{codes::kInvalidParameterValue, where + ": unknown key"};
+  }
+  auto value = config::value_from_text(it->second.kind, text);
+  if (!value) {
+    return value.error().wrap(where);
+  }
+  return apply_key(c, key, *value, where);
 }
 
 }  // namespace
@@ -203,15 +285,71 @@ Expected<AgentConfig> load_agent_config(const std::filesystem::path& file, Agent
   }
   AgentConfig c = std::move(base);
   for (auto& [key, value] : j.items()) {
-    const auto it = keys().find(key);
-    const auto problem =
-        it == keys().end() ? std::optional<std::string>("unknown key") : it->second(value, c);
-    if (problem) {
-      return Error{codes::kInvalidParameterValue, file.string() + ": " + key + ": " + *problem};
+    if (auto s = apply_key(c, key, value, file.string() + ": " + key); !s) {
+      return s.error();
     }
   }
   c.daemon.state_dir = c.state_dir;
   return c;
+}
+
+Expected<AgentConfig> apply_agent_environment(AgentConfig base,
+                                              const config::EnvironmentLookup& environment) {
+  if (!environment) {
+    return base;
+  }
+  for (const auto& [key, spec] : keys()) {
+    const std::string variable = config::environment_variable(key);
+    if (auto text = environment(variable)) {
+      const std::string where = variable + " (" + std::string(key) + ")";
+      if (auto s = apply_text(base, key, *text, where); !s) {
+        return s.error();
+      }
+    }
+  }
+  base.daemon.state_dir = base.state_dir;
+  return base;
+}
+
+Expected<AgentConfig> apply_agent_flag(AgentConfig base, std::string_view key,
+                                       std::string_view value) {
+  if (auto s = apply_text(base, key, value, config::flag_name(key)); !s) {
+    return s.error();
+  }
+  base.daemon.state_dir = base.state_dir;
+  return base;
+}
+
+Expected<AgentConfig> resolve_agent_config(const AgentConfigSources& sources) {
+  AgentConfig c = default_agent_config();
+  if (auto file = config::choose_config_file(sources.file, sources.default_file)) {
+    auto loaded = load_agent_config(*file, std::move(c));
+    if (!loaded) {
+      return loaded.error();
+    }
+    c = std::move(*loaded);
+  }
+  auto with_env = apply_agent_environment(std::move(c), sources.environment);
+  if (!with_env) {
+    return with_env.error();
+  }
+  c = std::move(*with_env);
+  for (const auto& [key, value] : sources.flags) {
+    auto flagged = apply_agent_flag(std::move(c), key, value);
+    if (!flagged) {
+      return flagged.error();
+    }
+    c = std::move(*flagged);
+  }
+  return c;
+}
+
+std::vector<std::string> agent_config_keys() {
+  std::vector<std::string> names;
+  for (const auto& [key, spec] : keys()) {
+    names.emplace_back(key);
+  }
+  return names;
 }
 
 }  // namespace ferry::agent

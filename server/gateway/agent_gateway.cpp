@@ -64,7 +64,10 @@ HttpResponse AgentGateway::handle(const HttpRequest& request) {
   try {
     result = dispatch(action, request, std::move(body), request_id);
   } catch (const std::exception& e) {
-    spdlog::error("agent: {} {} failed: {}", action, request_id, e.what());
+    // The reason may quote the request's values (outputs): at debug only.
+    spdlog::error("agent: {} {} failed: the handler threw (the reason at debug)", action,
+                  request_id);
+    spdlog::debug("agent: {} {} failed: {}", action, request_id, e.what());
     result = Error{codes::kInternalError, "internal error; request " + request_id};
   }
   if (!result) {

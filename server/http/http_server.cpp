@@ -55,16 +55,25 @@ class PlainTextErrors final : public HttpErrorWriter {
   }
 };
 
+// The target without its query string.
+std::string_view request_path(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
 }  // namespace
 
 HttpResponse call_handler(const ServerCore& core, const HttpRequest& req) {
   try {
     return core.handler(req);
   } catch (const std::exception& e) {
-    // The message may quote request contents, so it stays out of the response.
-    spdlog::error("http {} {}: handler failed: {}", req.method, req.target, e.what());
+    // The message may quote request contents, and the target's query string may hold a
+    // signature or a command (Cloud Assistant GETs): both stay below info and out of the
+    // response.
+    spdlog::error("http {} {}: handler failed (the reason at debug)", req.method,
+                  request_path(req.target));
+    spdlog::debug("http {} {}: handler failed: {}", req.method, request_path(req.target), e.what());
   } catch (...) {
-    spdlog::error("http {} {}: handler failed", req.method, req.target);
+    spdlog::error("http {} {}: handler failed", req.method, request_path(req.target));
   }
   return error_response(core, HttpErrorKind::kInternal, "internal error", &req);
 }

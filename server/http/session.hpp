@@ -296,7 +296,9 @@ task<void> ws_read_loop(Ws& ws, ServerCore& core, std::shared_ptr<WsConnection> 
     try {
       core.ws_handler->on_message(conn, std::move(text));
     } catch (const std::exception& e) {
-      spdlog::warn("websocket {}: on_message failed: {}", conn->remote_address(), e.what());
+      // The reason may quote the frame: at debug only.
+      spdlog::warn("websocket {}: on_message failed (the reason at debug)", conn->remote_address());
+      spdlog::debug("websocket {}: on_message failed: {}", conn->remote_address(), e.what());
       conn->request_close(websocket::close_code::internal_error);
     } catch (...) {
       spdlog::warn("websocket {}: on_message failed", conn->remote_address());
@@ -358,7 +360,8 @@ task<void> serve_websocket(Stream& stream, ServerCore& core, http::request<http:
   try {
     refusal = core.ws_handler->on_open(upgrade, conn);
   } catch (const std::exception& e) {
-    spdlog::warn("websocket {}: on_open failed: {}", info.remote_address, e.what());
+    spdlog::warn("websocket {}: on_open failed (the reason at debug)", info.remote_address);
+    spdlog::debug("websocket {}: on_open failed: {}", info.remote_address, e.what());
     refusal = error_response(core, HttpErrorKind::kInternal, "internal error", &upgrade);
   } catch (...) {
     refusal = error_response(core, HttpErrorKind::kInternal, "internal error", &upgrade);

@@ -126,7 +126,10 @@ HttpResponse TatDialect::run(const ActionSpec& spec, const ApiCall& call, Params
     status = spec.serialized ? spec.serialized(call, params, r.body)
                              : append_reply(spec.handler(call, params), call, r.body);
   } catch (const std::exception& e) {
-    spdlog::error("api: {} {} failed: {}", call.action, call.request_id, e.what());
+    // The reason may quote the request's values: at debug only.
+    spdlog::error("api: {} {} failed: the handler threw (the reason at debug)", call.action,
+                  call.request_id);
+    spdlog::debug("api: {} {} failed: {}", call.action, call.request_id, e.what());
     status = Error{codes::kInternalError, "internal error; request " + call.request_id};
   }
   if (!status) {

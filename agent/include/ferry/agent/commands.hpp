@@ -1,13 +1,18 @@
 // The daemon's two user-facing commands: `ferry-agent register` and `ferry-agent` (run).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ferry/agent/daemon.hpp"
+#include "ferry/core/config_layers.hpp"
 #include "ferry/core/error.hpp"
 
 namespace ferry::agent {
@@ -31,6 +36,9 @@ int register_command(const RegisterOptions& options);
 struct AgentConfig {
   std::filesystem::path state_dir;
   std::string log_level = "info";
+  std::string log_file;  // empty: stderr (the journal under systemd)
+  std::uint64_t log_max_size_mib = 10;
+  std::size_t log_max_files = 5;
   std::optional<std::string> server_url;  // overrides the one saved at registration
   std::optional<std::string> ca_file;
   std::optional<bool> allow_plain_http;
@@ -39,9 +47,34 @@ struct AgentConfig {
   DaemonOptions daemon;
 };
 
+// Read when --config is not given and it exists.
+inline constexpr std::string_view kDefaultAgentConfigFile = "/etc/ferry/ferry-agent.json";
+
 // Defaults for everything, with `state_dir` set.
 AgentConfig default_agent_config();
+// The file over `base`. Errors name the file, the key and the reason.
 Expected<AgentConfig> load_agent_config(const std::filesystem::path& file, AgentConfig base);
+// Every key's FERRY_<KEY> variable that `environment` holds, over `base`, read by the rules of
+// config::ValueKind. Errors name the variable, the key and the reason.
+Expected<AgentConfig> apply_agent_environment(AgentConfig base,
+                                              const config::EnvironmentLookup& environment);
+// One command-line flag's value for `key` (the flag is config::flag_name(key)), read like the
+// key's variable. Errors name the flag and the reason.
+Expected<AgentConfig> apply_agent_flag(AgentConfig base, std::string_view key,
+                                       std::string_view value);
+
+// Where the daemon's configuration comes from, in increasing precedence after the defaults.
+struct AgentConfigSources {
+  std::optional<std::filesystem::path> file;                                 // --config: must exist
+  std::filesystem::path default_file{std::string(kDefaultAgentConfigFile)};  // read if it exists
+  config::EnvironmentLookup environment;                   // none: no variables are read
+  std::vector<std::pair<std::string, std::string>> flags;  // {key, value} from the command line
+};
+// Defaults < file < FERRY_* variables < flags. Callable again (SIGHUP) with the same sources.
+Expected<AgentConfig> resolve_agent_config(const AgentConfigSources& sources);
+
+// Every key the file takes, sorted.
+std::vector<std::string> agent_config_keys();
 
 // Reads the configuration again as at the start: the same file, loader and command-line
 // overrides (main.cpp makes it).

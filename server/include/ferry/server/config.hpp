@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ferry/core/config_layers.hpp"
 #include "ferry/core/error.hpp"
 #include "ferry/server/acs/acs_dialect.hpp"
 #include "ferry/server/api/api_credential.hpp"
@@ -33,6 +34,9 @@ struct ServerConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string log_file;            // empty: stderr (the journal under systemd)
+  int64_t log_max_size_mib = 10;   // the file is rotated past this
+  int64_t log_max_files = 5;       // rotated files kept
 
   // API credentials ({"SecretId", "SecretKey"} in the file). None: a pair is made and kept in
   // DATA_DIR/credentials.json.
@@ -78,12 +82,33 @@ struct ServerConfig {
   int64_t output_retention_days = 7;
 };
 
-// Reads `json` over the defaults in `config`. InvalidParameterValue naming the key.
+// Read when --config is not given and it exists.
+inline constexpr const char* kDefaultServerConfigFile = "/etc/ferry/ferry-server.json";
+
+// Reads `json` over the defaults in `config`, each value checked alone (type and range).
+// InvalidParameterValue naming the key.
 Status apply_server_config_json(const nlohmann::json& json, ServerConfig& config);
 // The same from a file; the messages start with the file's path.
 Status load_server_config_file(const std::filesystem::path& file, ServerConfig& config);
-// Cross-field and range checks, after the file and the command line were applied.
+// Every key's FERRY_<KEY> variable that `environment` holds, read by the rules of
+// config::ValueKind; the messages start with the variable's name.
+Status apply_server_environment(const config::EnvironmentLookup& environment, ServerConfig& config);
+// Every check again and those across keys, after the file, the variables and the command line
+// were applied.
 Status validate_server_config(const ServerConfig& config);
+
+// Where the configuration comes from before the command line: defaults < file < variables.
+struct ServerConfigSources {
+  std::optional<std::filesystem::path> file;                      // --config: must exist
+  std::filesystem::path default_file = kDefaultServerConfigFile;  // read if it exists
+  config::EnvironmentLookup environment;                          // none: no variables
+};
+// The file (config::choose_config_file), then the variables, over `config`. Callable again
+// (SIGHUP) with the same sources; the flags and validate_server_config come after it.
+Status load_server_config(const ServerConfigSources& sources, ServerConfig& config);
+
+// Every key the file takes, sorted.
+std::vector<std::string> server_config_keys();
 
 // Creates `dir` (and parents) with mode 0700 when missing. An existing directory is kept as it
 // is, but one that others can write is refused.

@@ -4,9 +4,13 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
+#include "config_docs.hpp"
+#include "process.hpp"
 #include "test_process.hpp"
 
 using namespace ferry;
@@ -366,4 +370,181 @@ TEST_CASE("A config file with bucket secrets that others may read is warned of",
   // Readable, but no bucket secrets in it.
   REQUIRE(::chmod(file.c_str(), 0644) == 0);
   CHECK_FALSE(config_file_exposure_warning(file, ServerConfig{}).has_value());
+}
+
+namespace {
+
+using Variables = std::map<std::string, std::string>;
+
+config::EnvironmentLookup environment_of(Variables vars) {
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    const auto it = vars.find(std::string(name));
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+}
+
+std::string environment_error(Variables vars) {
+  ServerConfig c;
+  auto s = apply_server_environment(environment_of(std::move(vars)), c);
+  return s ? std::string() : s.error().message;
+}
+
+}  // namespace
+
+TEST_CASE("Every kind of bad value names the file, the key and the reason", "[config]") {
+  TempDir dir;
+  const auto file = dir.path() / "server.json";
+  struct Case {
+    const char* text;
+    const char* key;
+    const char* reason;
+  };
+  for (const Case& k : {
+           Case{R"({"log_levl": "info"})", "\"log_levl\"", "unknown key"},
+           Case{R"({"max_connections": "many"})", "\"max_connections\"", "must be an integer"},
+           Case{R"({"allow_plain_http": "true"})", "\"allow_plain_http\"", "must be true or false"},
+           Case{R"({"max_connections": 0})", "\"max_connections\"", "must be in [1, 1000000]"},
+           Case{R"({"heartbeat_interval_s": 1})", "\"heartbeat_interval_s\"", "[5, 3600]"},
+           Case{R"({"rate_limit": -1})", "\"rate_limit\"", "[0, 1000000]"},
+           Case{R"({"log_level": "loud"})", "\"log_level\"", "must be one of trace, debug"},
+           Case{R"({"log_file": "server.log"})", "\"log_file\"", "absolute path"},
+           Case{R"({"log_max_size_mib": 2000})", "\"log_max_size_mib\"", "[1, 1024]"},
+           Case{R"({"log_max_files": 0})", "\"log_max_files\"", "[1, 100]"},
+           Case{R"({"listen": "localhost"})", "\"listen\"", "HOST:PORT"},
+           Case{R"({"listen": "localhost:70000"})", "\"listen\"", "HOST:PORT"},
+           Case{R"({"schedule_time_zone": "Mars/Olympus"})", "\"schedule_time_zone\"",
+                "IANA time zone"},
+           Case{R"({"output_retention_days": 0})", "\"output_retention_days\"", "[1, 3650]"},
+           Case{R"({"output_url_ttl_s": 10})", "output_url_ttl_s", "60"},
+           Case{R"({"regions": []})", "\"regions\"", "at least one region"},
+       }) {
+    INFO(k.text);
+    write_file(file, k.text);
+    ServerConfig c;
+    auto s = load_server_config_file(file, c);
+    REQUIRE_FALSE(s.has_value());
+    CHECK_THAT(s.error().message, Catch::StartsWith(file.string() + ": ") &&
+                                      Catch::Contains(k.key) && Catch::Contains(k.reason));
+  }
+}
+
+TEST_CASE("FERRY_ variables, read by each key's kind", "[config]") {
+  ServerConfig c;
+  REQUIRE(
+      apply_server_environment(
+          environment_of({{"FERRY_LISTEN", "0.0.0.0:9000"},
+                          {"FERRY_DATA_DIR", "/srv/ferry env"},
+                          {"FERRY_LOG_LEVEL", "debug"},
+                          {"FERRY_ALLOW_PLAIN_HTTP", "true"},
+                          {"FERRY_RATE_LIMIT", "2.5"},
+                          {"FERRY_MAX_CONNECTIONS", "50"},
+                          {"FERRY_ACCOUNT_ID", "1234567"},
+                          {"FERRY_REGIONS", "ap-shanghai, ap-beijing"},
+                          {"FERRY_ACS_REGIONS", R"(["cn-hangzhou"])"},
+                          {"FERRY_CREDENTIALS", R"([{"SecretId": "AKIDenv", "SecretKey": "k"}])"},
+                          {"FERRY_LOG_FILE", "/var/log/ferry/server.log"},
+                          {"FERRY_SERVER", "not a key: ignored"}}),
+          c)
+          .has_value());
+  CHECK(c.listen == "0.0.0.0:9000");
+  CHECK(c.data_dir == "/srv/ferry env");
+  CHECK(c.log_level == "debug");
+  CHECK(c.allow_plain_http);
+  CHECK(c.rate_limit == 2.5);
+  CHECK(c.max_connections == 50);
+  CHECK(c.account_id == "1234567");  // a string key takes digits as they are
+  REQUIRE(c.regions.size() == 2);
+  CHECK(c.regions[1].region == "ap-beijing");
+  CHECK(c.acs_regions == std::vector<std::string>{"cn-hangzhou"});
+  REQUIRE(c.credentials.size() == 1);
+  CHECK(c.credentials[0].secret_id == "AKIDenv");
+  CHECK(c.log_file == "/var/log/ferry/server.log");
+
+  // Each kind of bad value names the variable, the key and the reason.
+  CHECK_THAT(environment_error({{"FERRY_LOG_LEVEL", "loud"}}),
+             Catch::StartsWith("FERRY_LOG_LEVEL: key \"log_level\": must be one of"));
+  CHECK_THAT(environment_error({{"FERRY_ALLOW_PLAIN_HTTP", "yes"}}),
+             Catch::StartsWith("FERRY_ALLOW_PLAIN_HTTP: key \"allow_plain_http\": must be true"));
+  CHECK_THAT(environment_error({{"FERRY_IO_THREADS", "300"}}),
+             Catch::StartsWith("FERRY_IO_THREADS: key \"io_threads\": must be in [0, 256]"));
+  CHECK_THAT(environment_error({{"FERRY_SWEEP_INTERVAL_MS", "fast"}}),
+             Catch::StartsWith("FERRY_SWEEP_INTERVAL_MS: key \"sweep_interval_ms\": must be an "
+                               "integer"));
+  CHECK_THAT(environment_error({{"FERRY_CREDENTIALS", "AKID:secret"}}),
+             Catch::StartsWith("FERRY_CREDENTIALS (credentials): must be JSON"));
+  // A malformed value is never echoed: it may be a secret.
+  CHECK(environment_error({{"FERRY_CREDENTIALS", "AKID:secret"}}).find("secret") ==
+        std::string::npos);
+}
+
+TEST_CASE("Defaults < file < variables; the default file is optional", "[config]") {
+  TempDir dir;
+  const auto default_file = dir.path() / "ferry-server.json";
+  ServerConfigSources sources;
+  sources.default_file = default_file;
+  sources.environment = environment_of({{"FERRY_DELIVER_TIMEOUT_S", "77"}});
+
+  ServerConfig none;
+  REQUIRE(load_server_config(sources, none).has_value());
+  CHECK(none.deliver_timeout_s == 77);
+  CHECK(none.data_dir.empty());
+
+  write_file(default_file, R"({"data_dir": "/from/default", "deliver_timeout_s": 5})");
+  ServerConfig c;
+  REQUIRE(load_server_config(sources, c).has_value());
+  CHECK(c.data_dir == "/from/default");
+  CHECK(c.deliver_timeout_s == 77);  // the variable over the file
+
+  const auto given = dir.path() / "given.json";
+  write_file(given, R"({"data_dir": "/from/given"})");
+  sources.file = given;
+  ServerConfig g;
+  REQUIRE(load_server_config(sources, g).has_value());
+  CHECK(g.data_dir == "/from/given");
+
+  sources.file = dir.path() / "missing.json";
+  ServerConfig m;
+  auto missing = load_server_config(sources, m);
+  REQUIRE_FALSE(missing.has_value());
+  CHECK_THAT(missing.error().message, Catch::Contains("missing.json"));
+}
+
+TEST_CASE("docs/configuration.md and config/ferry-server.json list every key", "[config]") {
+  const auto keys = server_config_keys();
+  const std::set<std::string> known(keys.begin(), keys.end());
+  const auto documented = ferry::test::documented_keys(
+      ferry::test::read_file(std::string(FERRY_SOURCE_DIR) + "/docs/configuration.md"),
+      "## ferry-server");
+  CHECK(documented == known);
+
+  const auto example_path = std::string(FERRY_SOURCE_DIR) + "/config/ferry-server.json";
+  const auto example = nlohmann::json::parse(ferry::test::read_file(example_path));
+  std::set<std::string> listed;
+  for (const auto& [key, value] : example.items()) {
+    listed.insert(key);
+  }
+  CHECK(listed == known);
+  // It loads and validates, and holds the defaults (data_dir aside: it has none).
+  ServerConfig loaded;
+  REQUIRE(load_server_config_file(example_path, loaded).has_value());
+  REQUIRE(validate_server_config(loaded).has_value());
+  ServerConfig defaults;
+  defaults.data_dir = loaded.data_dir;
+  for (const auto& [key, value] : example.items()) {
+    INFO(key);
+    ServerConfig one = defaults;
+    REQUIRE(apply_server_config_json({{key, value}}, one).has_value());
+    CHECK(validate_server_config(one).has_value());
+  }
+  CHECK(loaded.listen == defaults.listen);
+  CHECK(loaded.log_level == defaults.log_level);
+  CHECK(loaded.log_max_size_mib == defaults.log_max_size_mib);
+  CHECK(loaded.log_max_files == defaults.log_max_files);
+  CHECK(loaded.rate_limit == defaults.rate_limit);
+  CHECK(loaded.heartbeat_interval_s == defaults.heartbeat_interval_s);
+  CHECK(loaded.max_body_bytes == defaults.max_body_bytes);
+  CHECK(loaded.output_store_max_bytes == defaults.output_store_max_bytes);
+  CHECK(loaded.schedule_time_zone == defaults.schedule_time_zone);
+  REQUIRE(loaded.regions.size() == defaults.regions.size());
+  CHECK(loaded.regions[0].region == defaults.regions[0].region);
 }
