@@ -159,9 +159,9 @@ int main(int argc, char** argv) {
     spdlog::error("{}", s.error().message);
     return 1;
   }
-  ferry::agent::DaemonCommandOptions run;
-  run.config_file =
+  ferry::agent::DaemonCommandOptions daemon;
+  daemon.config_file =
       ferry::config::choose_config_file(sources.file, sources.default_file).value_or("");
-  run.load_config = [sources] { return ferry::agent::resolve_agent_config(sources); };
-  return ferry::agent::daemon_command(*config, run);
+  daemon.load_config = [sources] { return ferry::agent::resolve_agent_config(sources); };
+  return ferry::agent::daemon_command(*config, daemon);
 }

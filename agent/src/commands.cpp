@@ -121,6 +121,11 @@ int daemon_command(const AgentConfig& config, const DaemonCommandOptions& run) {
   if (int code = prepare_daemon_identity(config); code != 0) {
     return code;
   }
+  // Again: a clone's registration moved the old journal aside.
+  if (auto s = prepare_state_dir(config.state_dir); !s) {
+    spdlog::error("state dir: {}", s.error().message);
+    return 1;
+  }
   auto identity = load_identity(config.state_dir);
   if (!identity) {
     spdlog::error("{}", identity.error().message);
