@@ -97,7 +97,10 @@ class TcpProxy {
 
   void wake() {
     char c = 1;
-    (void)::write(wake_[1], &c, 1);
+    // A full pipe already wakes the loop: a failed write needs nothing more.
+    if (::write(wake_[1], &c, 1) < 0) {
+      return;
+    }
   }
 
   static void close_conn(Conn& c) {
