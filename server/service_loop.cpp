@@ -76,15 +76,9 @@ bool ServerConfigReloader::reload() {
   }
   // The new level first: it decides whether the lines below show.
   spdlog::set_level(spdlog::level::from_str(next->log_level));
-  auto now = read_config_snapshot(file_);
-  const auto changed = changed_keys(last_, now);
-  for (const auto& key : changed) {
-    spdlog::info("reload: {} changed: {}", key,
-                 server_key_reloadable(key) ? "applied" : "takes effect at the next start");
+  for (const auto& line : reload_report(file_, last_, server_key_reloadable)) {
+    spdlog::info("{}", line);
   }
-  spdlog::info("reload: {} read again, {} key(s) changed",
-               file_.empty() ? std::string("configuration") : file_.string(), changed.size());
-  last_ = std::move(now);
   return true;
 }
 

@@ -44,15 +44,9 @@ bool ConfigReloader::reload(const std::function<void(const AgentConfig&)>& apply
   }
   // Applied first: the new log level decides whether the lines below show.
   apply(*next);
-  auto now = read_config_snapshot(file_);
-  const auto changed = changed_keys(last_, now);
-  for (const auto& key : changed) {
-    spdlog::info("reload: {} changed: {}", key,
-                 agent_key_reloadable(key) ? "applied" : "takes effect at the next start");
+  for (const auto& line : reload_report(file_, last_, agent_key_reloadable)) {
+    spdlog::info("{}", line);
   }
-  spdlog::info("reload: {} read again, {} key(s) changed",
-               file_.empty() ? std::string("configuration") : file_.string(), changed.size());
-  last_ = std::move(now);
   return true;
 }
 

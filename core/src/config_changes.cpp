@@ -45,4 +45,19 @@ nlohmann::json read_config_snapshot(const std::filesystem::path& file) {
   return nlohmann::json::parse(text, nullptr, false, /*ignore_comments=*/true);
 }
 
+std::vector<std::string> reload_report(const std::filesystem::path& file, nlohmann::json& last,
+                                       const std::function<bool(std::string_view)>& reloadable) {
+  auto now = read_config_snapshot(file);
+  const auto changed = changed_keys(last, now);
+  std::vector<std::string> lines;
+  for (const auto& key : changed) {
+    lines.push_back("reload: " + key + " changed: " +
+                    (reloadable(key) ? "applied" : "takes effect at the next start"));
+  }
+  lines.push_back("reload: " + (file.empty() ? std::string("configuration") : file.string()) +
+                  " read again, " + std::to_string(changed.size()) + " key(s) changed");
+  last = std::move(now);
+  return lines;
+}
+
 }  // namespace ferry

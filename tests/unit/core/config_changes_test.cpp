@@ -43,3 +43,28 @@ TEST_CASE("read_config_snapshot reads JSON with comments, null when there is non
   CHECK(ferry::read_config_snapshot("").is_null());
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("reload_report names each changed key, applied or not, and moves on", "[core][config]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("ferry-reload-report-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "c.json";
+  std::ofstream(file) << R"({"log_level": "info", "secret": "s1", "port": 1})";
+  auto last = ferry::read_config_snapshot(file);
+  std::ofstream(file) << R"({"log_level": "debug", "secret": "s2", "port": 1})";
+  const auto live = [](std::string_view key) { return key == "log_level"; };
+  auto lines = ferry::reload_report(file, last, live);
+  CHECK(lines ==
+        std::vector<std::string>{"reload: log_level changed: applied",
+                                 "reload: secret changed: takes effect at the next start",
+                                 "reload: " + file.string() + " read again, 2 key(s) changed"});
+  for (const auto& line : lines) {
+    CHECK(line.find("s2") == std::string::npos);  // never a value
+  }
+  // The reading is the new baseline: nothing changed since.
+  CHECK(ferry::reload_report(file, last, live) ==
+        std::vector<std::string>{"reload: " + file.string() + " read again, 0 key(s) changed"});
+  CHECK(ferry::reload_report("", last, live).back() ==
+        "reload: configuration read again, 3 key(s) changed");  // no file: every key gone
+  std::filesystem::remove_all(dir);
+}
