@@ -182,9 +182,10 @@ int daemon_command(const AgentConfig& config, const DaemonCommandOptions& run) {
   platform::ServiceNotifier service(io, service_manager);
   Daemon daemon(options, *identity, make_daemon_services(io, options, std::move(cp)));
   daemon.on_status_change([&] { service.status(daemon.status_line()); });
+  // STOPPING=1 for every way of stopping: a signal, or a fatal error (the instance was deleted).
+  daemon.on_stopping([&] { service.stopping(); });
   platform::StopRequests stop_requests(io, [&](std::string_view what) {
     spdlog::info("{} received", what);
-    service.stopping();
     daemon.stop();
   });
   ConfigReloader reloader(run.config_file, run.load_config);

@@ -104,6 +104,7 @@ struct Daemon::Impl {
   std::unique_ptr<Timer> stopped_timer;
   int exit_code = 0;
   std::function<void()> on_stopped;
+  std::function<void()> on_stopping;
 
   Impl(DaemonOptions options, Identity identity, DaemonServices services)
       : server(std::move(services.control_plane)),
@@ -170,6 +171,9 @@ struct Daemon::Impl {
       return;
     }
     ctx.phase = DaemonPhase::kStopping;
+    if (on_stopping) {
+      on_stopping();
+    }
     spdlog::info("stopping: no new tasks; {} task(s) in progress stay with their supervisors",
                  tasks.in_progress());
     heartbeat.stop();
@@ -259,6 +263,10 @@ std::string Daemon::status_line() const {
 
 void Daemon::on_status_change(std::function<void()> changed) {
   impl_->ctx.status_changed = changed ? std::move(changed) : [] {};
+}
+
+void Daemon::on_stopping(std::function<void()> stopping) {
+  impl_->on_stopping = std::move(stopping);
 }
 
 int Daemon::exit_code() const {

@@ -1,6 +1,6 @@
 // ferry-agent under a stand-in for systemd: the notify protocol seen on a test socket (READY,
 // STATUS, WATCHDOG, RELOADING and READY after SIGHUP, STOPPING after SIGTERM, in that order),
-// SIGHUP's reload, and one agent per state dir.
+// STOPPING after a fatal error too, SIGHUP's reload, and one agent per state dir.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -94,6 +94,20 @@ TEST_CASE_METHOD(ServiceE2e, "agent: notify protocol in order, SIGHUP reloads, S
   const std::size_t before_stop = notify.seen().size();
   CHECK(agent->stop() == 0);
   CHECK(notify.wait_for("STOPPING=1", before_stop, 5s) >= 0);
+}
+
+TEST_CASE_METHOD(ServiceE2e, "agent: a fatal error stops it with STOPPING too", "[e2e][systemd]") {
+  NotifyListener notify(scratch.path());
+  auto agent = registered_agent({"NOTIFY_SOCKET=" + notify.name()});
+  REQUIRE(notify.wait_for("READY=1") >= 0);
+  // The server forgets the instance: the agent's next call learns it and the agent stops.
+  const std::size_t before = notify.seen().size();
+  must(api.call("DeleteRegisterInstance", {{"InstanceId", agent->instance_id()}}));
+  const auto code = agent->wait_exit(60s);
+  INFO(agent->log());
+  REQUIRE(code);
+  CHECK(*code == 2);
+  CHECK(notify.wait_for("STOPPING=1", before, 5s) >= 0);
 }
 
 TEST_CASE_METHOD(ServiceE2e, "agent: one per state dir; tasks do not hold the lock",

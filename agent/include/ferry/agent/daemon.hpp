@@ -117,6 +117,9 @@ class Daemon {
   [[nodiscard]] std::string status_line() const;
   // `changed` runs (on the loop) whenever status_line() may have changed.
   void on_status_change(std::function<void()> changed);
+  // `stopping` runs (on the loop) once, when the daemon begins to stop, for whatever reason: a
+  // stop() or a fatal error.
+  void on_stopping(std::function<void()> stopping);
 
   // 0 after a normal stop; non-zero after a fatal error.
   [[nodiscard]] int exit_code() const;
