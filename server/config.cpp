@@ -214,15 +214,19 @@ Status check_path(std::string_view key, const std::string& v, bool absolute, boo
   return {};
 }
 
-// HOST:PORT, the port 0 to 65535 (0: any free port).
-Status check_listen(const std::string& listen) {
+// HOST:PORT, the port 0 to 65535 (0: any free port); "" too when `empty_allowed`.
+Status check_listen(std::string_view key, const std::string& listen, bool empty_allowed = false) {
+  if (listen.empty() && empty_allowed) {
+    return {};
+  }
   const auto colon = listen.rfind(':');
   const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
   const bool digits =
       !port.empty() && port.size() <= 5 &&
       std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (colon == 0 || colon == std::string::npos || !digits || std::stoi(port) > 65535) {
-    return config_error("listen", "must be HOST:PORT with a port from 0 to 65535");
+    return config_error(key, std::string(empty_allowed ? "must be \"\" (off) or " : "must be ") +
+                                 "HOST:PORT with a port from 0 to 65535");
   }
   return {};
 }
@@ -277,7 +281,10 @@ const std::map<std::string, KeySpec, std::less<>>& key_specs() {
     const auto any = [](const ServerConfig&) -> Status { return {}; };
     constexpr int64_t kDay = 86400;
     field("listen", &ServerConfig::listen,
-          [](const ServerConfig& c) { return check_listen(c.listen); });
+          [](const ServerConfig& c) { return check_listen("listen", c.listen); });
+    field("metrics_listen", &ServerConfig::metrics_listen, [](const ServerConfig& c) {
+      return check_listen("metrics_listen", c.metrics_listen, true);
+    });
     // Required: validate_server_config (it may come from --data-dir).
     field("data_dir", &ServerConfig::data_dir, path("data_dir", &ServerConfig::data_dir));
     field("allow_plain_http", &ServerConfig::allow_plain_http, any);
@@ -661,6 +668,14 @@ Expected<StoredCredential> load_or_create_credentials(const fs::path& data_dir) 
   }
   out.created = true;
   return out;
+}
+
+HttpServerOptions metrics_server_options(const ServerConfig& c) {
+  HttpServerOptions o = http_server_options(c);
+  o.listen = c.metrics_listen;
+  o.max_connections = 64;  // scrapers, not clients
+  o.io_threads = 1;
+  return o;
 }
 
 HttpServerOptions http_server_options(const ServerConfig& c) {

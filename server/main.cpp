@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -29,6 +30,7 @@
 #include "ferry/server/gateway/push_hub.hpp"
 #include "ferry/server/gateway/sweeper.hpp"
 #include "ferry/server/http_server.hpp"
+#include "ferry/server/metrics/server_metrics.hpp"
 #include "ferry/server/outputs/output_store.hpp"
 #include "ferry/server/scheduler/scheduler.hpp"
 #include "ferry/server/service_loop.hpp"
@@ -79,8 +81,11 @@ int run(const ServerConfig& config, const ferry::platform::ServiceManagerSetting
   }
 
   SystemClock clock;
+  // Fed from the start (the store's calls); served only when metrics_listen is set.
+  ServerMetrics metrics;
   SqliteOptions sqlite;
   sqlite.max_connections = effective.sqlite_max_connections;
+  sqlite.observer = &metrics;
   auto store = open_sqlite_store(data_dir / "ferry.db", clock, sqlite);
   if (!store) {
     spdlog::critical("store {}: {}", (data_dir / "ferry.db").string(), store.error().message);
@@ -144,9 +149,16 @@ int run(const ServerConfig& config, const ferry::platform::ServiceManagerSetting
   register_acs_actions(acs_actions, ctx);
   StoreAcsNonces acs_nonces(**store);
   auto api = std::make_shared<ApiFront>();
-  api->add_dialect(std::make_unique<TatDialect>(tat_options(effective), clock, tat_actions));
-  api->add_dialect(
-      std::make_unique<AcsDialect>(acs_options(effective), clock, acs_actions, acs_nonces));
+  auto tat_dialect = std::make_unique<TatDialect>(tat_options(effective), clock, tat_actions);
+  auto acs_dialect =
+      std::make_unique<AcsDialect>(acs_options(effective), clock, acs_actions, acs_nonces);
+  // SIGHUP applies new rate limits to both dialects (the API front owns them from here on).
+  reloader.set_apply([tat = tat_dialect.get(), acs = acs_dialect.get()](const ServerConfig& c) {
+    tat->set_rate_limit(c.rate_limit, c.rate_burst);
+    acs->set_rate_limit(c.rate_limit, c.rate_burst);
+  });
+  api->add_dialect(std::move(tat_dialect));
+  api->add_dialect(std::move(acs_dialect));
 
   GatewayOptions gateway_opts = gateway_options(effective);
   gateway_opts.on_agent_seen = [hub](const std::string& id, int64_t now_ms) {
@@ -156,23 +168,54 @@ int run(const ServerConfig& config, const ferry::platform::ServiceManagerSetting
   AgentGateway gateway(ctx, auth, std::move(gateway_opts));
   Sweeper sweeper(**store, clock, *hub, *hub, sweeper_options(effective));
 
-  HttpHandler router = [&api, &gateway](const HttpRequest& request) {
+  const auto route = [&api, &gateway](const HttpRequest& request, RequestOutcome& outcome) {
     const std::string path = path_of(request.target);
     if (path == "/") {
-      return api->handle(request);
+      return api->handle(request, outcome);
     }
     if (path == "/agent") {
-      return gateway.handle(request);
+      return gateway.handle(request, outcome);
     }
     return api->error_response(
         HttpError{HttpErrorKind::kNotFound,
                   "no endpoint " + path + ": the API is at /, agents use /agent and /ws"},
         &request);
   };
+  HttpHandler router = [&route, &metrics](const HttpRequest& request) {
+    const auto started = std::chrono::steady_clock::now();
+    RequestOutcome outcome;
+    HttpResponse response = route(request, outcome);
+    metrics.count_request(outcome, std::chrono::steady_clock::now() - started);
+    return response;
+  };
   auto server = HttpServer::start(http_server_options(effective), router, hub, api);
   if (!server) {
     spdlog::critical("cannot listen on {}: {}", effective.listen, server.error().message);
     return kExitFailure;
+  }
+  metrics.set_sources(MetricsSources{
+      [&hub] { return hub->connection_count(); },
+      [&server] { return (*server)->connection_count(); },
+      [&hub] { return hub->unwritten_contacts(); },
+      store->get(),
+  });
+  // Its own listener, so that the API's port never shows them and a firewall can tell them apart.
+  std::unique_ptr<HttpServer> metrics_server;
+  if (!effective.metrics_listen.empty()) {
+    auto started = HttpServer::start(
+        metrics_server_options(effective),
+        [&metrics](const HttpRequest& request) { return metrics.handle(request); });
+    if (!started) {
+      spdlog::critical("cannot listen for metrics on {}: {}", effective.metrics_listen,
+                       started.error().message);
+      return kExitFailure;
+    }
+    metrics_server = std::move(*started);
+    const std::string metrics_url = std::string(metrics_server->tls() ? "https" : "http") + "://" +
+                                    listen_host(effective.metrics_listen) + ":" +
+                                    std::to_string(metrics_server->port()) + "/metrics";
+    std::cout << "ferry-server metrics on " << metrics_url << std::endl;
+    spdlog::info("metrics on {}", metrics_url);
   }
   hub->start();
   sweeper.start();
@@ -195,7 +238,11 @@ int run(const ServerConfig& config, const ferry::platform::ServiceManagerSetting
     reloader.reload();
   };
   const std::string stopped_by = run_service_loop(manager, hooks);
+  reloader.set_apply(nullptr);  // the dialects go with this function
   spdlog::info("received {}, stopping", stopped_by);
+  if (metrics_server) {
+    metrics_server->stop();
+  }
   (*server)->stop();
   scheduler.stop();
   output_retention.stop();

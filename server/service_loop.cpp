@@ -62,7 +62,7 @@ std::string run_service_loop(const platform::ServiceManagerSettings& manager,
 }
 
 bool server_key_reloadable(std::string_view key) {
-  return key == "log_level";
+  return key == "log_level" || key == "rate_limit" || key == "rate_burst";
 }
 
 ServerConfigReloader::ServerConfigReloader(std::filesystem::path file, Loader load)
@@ -76,6 +76,9 @@ bool ServerConfigReloader::reload() {
   }
   // The new level first: it decides whether the lines below show.
   spdlog::set_level(spdlog::level::from_str(next->log_level));
+  if (apply_) {
+    apply_(*next);
+  }
   for (const auto& line : reload_report(file_, last_, server_key_reloadable)) {
     spdlog::info("{}", line);
   }

@@ -258,10 +258,12 @@ Status AcsDialect::admit(const ApiCall& call, const std::string& nonce) {
   return {};
 }
 
-HttpResponse AcsDialect::handle(const HttpRequest& request) {
+HttpResponse AcsDialect::handle(const HttpRequest& request, RequestOutcome& outcome) {
   const std::string request_id = new_acs_request_id();
   const std::string host_id = acs_host_id(request.header("host"));
+  outcome.api = "acs";
   const auto fail = [&](const Error& e) {
+    outcome.result = e.code;
     spdlog::info("api: refused request {}: {}", request_id, e.code);
     return acs_error_response(e, request_id, host_id);
   };
@@ -307,6 +309,9 @@ HttpResponse AcsDialect::handle(const HttpRequest& request) {
   call.secret_id = verified->access_key_id;
   call.region = params->opt_string("RegionId").value_or("");
   call.request_id = request_id;
+  if (actions_.find(call.action) != nullptr) {
+    outcome.action = call.action;
+  }
   if (auto s = admit(call, verified->nonce); !s) {
     return fail(s.error());
   }
@@ -324,8 +329,10 @@ HttpResponse AcsDialect::handle(const HttpRequest& request) {
   }
   if (!result) {
     spdlog::debug("api: {} {} -> {}", call.action, call.request_id, result.error().code);
+    outcome.result = result.error().code;
     return acs_error_response(result.error(), request_id, host_id);
   }
+  outcome.result = "Success";
   if (result->is_object() && result->contains("Code")) {
     spdlog::warn("api: {} {}: the handler's reply held a Code field, removed", call.action,
                  call.request_id);

@@ -22,8 +22,8 @@ Dialect& ApiFront::dialect_for(const HttpRequest* head) const {
   return *dialects_.front();
 }
 
-HttpResponse ApiFront::handle(const HttpRequest& request) const {
-  return dialect_for(&request).handle(request);
+HttpResponse ApiFront::handle(const HttpRequest& request, RequestOutcome& outcome) const {
+  return dialect_for(&request).handle(request, outcome);
 }
 
 HttpResponse ApiFront::error_response(const HttpError& error, const HttpRequest* head) const {

@@ -36,10 +36,12 @@ HttpResponse AgentGateway::error_response(const Error& error, const std::string&
   return agent_envelope({{"Error", error_fields(error)}}, request_id, now_ms, status);
 }
 
-HttpResponse AgentGateway::handle(const HttpRequest& request) {
+HttpResponse AgentGateway::handle(const HttpRequest& request, RequestOutcome& outcome) {
   auto uuid = uuid4();
   const std::string request_id = uuid ? *uuid : std::string("00000000-0000-4000-8000-000000000000");
+  outcome.api = "agent";
   const auto fail = [&](const Error& e) {
+    outcome.result = e.code;
     return error_response(e, request_id, ctx_.clock.now_ms());
   };
   if (request.method != "POST") {
@@ -62,7 +64,7 @@ HttpResponse AgentGateway::handle(const HttpRequest& request) {
   const std::string action = action_it->get<std::string>();
   Reply result = Error{codes::kInternalError, "no result"};
   try {
-    result = dispatch(action, request, std::move(body), request_id);
+    result = dispatch(action, request, std::move(body), request_id, outcome);
   } catch (const std::exception& e) {
     // The reason may quote the request's values (outputs): at debug only.
     spdlog::error("agent: {} {} failed: the handler threw (the reason at debug)", action,
@@ -79,14 +81,17 @@ HttpResponse AgentGateway::handle(const HttpRequest& request) {
   if (!response.is_object()) {
     response = nlohmann::json::object();
   }
+  outcome.result = "Success";
   return agent_envelope(std::move(response), request_id, ctx_.clock.now_ms(), 200);
 }
 
 AgentGateway::Reply AgentGateway::dispatch(const std::string& action, const HttpRequest& request,
-                                           nlohmann::json body, const std::string& request_id) {
+                                           nlohmann::json body, const std::string& request_id,
+                                           RequestOutcome& outcome) {
   Params p(std::move(body));
   (void)p.opt_string("Action");
   if (action == "RegisterInstance") {
+    outcome.action = action;
     return register_instance(request, p, request_id);
   }
   using Handler = Reply (AgentGateway::*)(const RegisterInstance&, Params&);
@@ -105,6 +110,7 @@ AgentGateway::Reply AgentGateway::dispatch(const std::string& action, const Http
                                       " does not exist in protocol version " +
                                       std::to_string(kAgentProtocolVersion)};
   }
+  outcome.action = action;
   auto agent = auth_.authenticate(request, action, request.body);
   if (!agent) {
     spdlog::info("agent: refused {} {} from {}: {}", action, request_id, request.remote_address,

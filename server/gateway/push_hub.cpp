@@ -268,6 +268,11 @@ std::size_t PushHub::connection_count() const {
   return connections_.size();
 }
 
+std::size_t PushHub::unwritten_contacts() const {
+  std::lock_guard lock(mutex_);
+  return unwritten_.size();
+}
+
 Status PushHub::refresh() {
   const int64_t now = clock_.now_ms();
   std::vector<AgentSeen> seen;

@@ -401,6 +401,10 @@ std::uint16_t HttpServer::port() const {
 bool HttpServer::tls() const {
   return impl_->tls_context != nullptr;
 }
+std::size_t HttpServer::connection_count() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->sessions.size();
+}
 void HttpServer::stop() {
   impl_->stop();
 }

@@ -18,7 +18,10 @@ namespace sqlite {
 
 SqliteStore::SqliteStore(const std::filesystem::path& file, const Clock& clock,
                          SqliteOptions options)
-    : file_(file), clock_(clock), pool_(file, options.max_connections, options.busy_timeout) {}
+    : file_(file),
+      clock_(clock),
+      pool_(file, options.max_connections, options.busy_timeout),
+      observer_(options.observer) {}
 
 Status SqliteStore::migrate() {
   auto lease = pool_.acquire();

@@ -40,6 +40,9 @@ class SqliteStore final : public Store {
   // Applies the migrations the file lacks (sqlite_schema.cpp).
   Status migrate();
 
+  Expected<std::vector<std::pair<TaskStatus, int64_t>>> count_tasks_by_status() override;
+  [[nodiscard]] std::size_t waiting_calls() const override { return waiting_.load(); }
+
   Status insert_command(const Command& c) override;
   Expected<std::optional<Command>> get_command(const std::string& id) override;
   Expected<Command> modify_command(const std::string& id,
@@ -153,14 +156,46 @@ class SqliteStore final : public Store {
     });
   }
 
+  // One call's time for the observer, from its start to its end; counted in waiting_ until it
+  // holds what it waited for (admitted()).
+  class CallTimer {
+   public:
+    CallTimer(SqliteStore& store, StoreOperation kind)
+        : store_(store), kind_(kind), start_(std::chrono::steady_clock::now()) {
+      ++store_.waiting_;
+    }
+    CallTimer(const CallTimer&) = delete;
+    CallTimer& operator=(const CallTimer&) = delete;
+    ~CallTimer() {
+      admitted();
+      if (store_.observer_ != nullptr) {
+        store_.observer_->on_store_operation(kind_, std::chrono::steady_clock::now() - start_);
+      }
+    }
+    void admitted() {
+      if (waiting_) {
+        --store_.waiting_;
+        waiting_ = false;
+      }
+    }
+
+   private:
+    SqliteStore& store_;
+    StoreOperation kind_;
+    std::chrono::steady_clock::time_point start_;
+    bool waiting_ = true;
+  };
+
   // One write: BEGIN IMMEDIATE, f, COMMIT.
   template <typename F>
   auto write(std::string_view what, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    CallTimer timer(*this, StoreOperation::kWrite);
     // SQLite runs one writer at a time anyway. Writers of this process queue here, in order;
     // left to SQLite's busy handler they would poll with sleeps of up to 100 ms. The lock comes
     // before the lease, so a writer never holds a connection another writer needs to proceed.
     std::lock_guard write_lock(write_mu_);
     auto lease = pool_.acquire();
+    timer.admitted();
     if (!lease) {
       return lease.error().wrap(what);
     }
@@ -170,7 +205,9 @@ class SqliteStore final : public Store {
   // A read of one statement: its own implicit transaction is a consistent snapshot.
   template <typename F>
   auto read(std::string_view what, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    CallTimer timer(*this, StoreOperation::kRead);
     auto lease = pool_.acquire();
+    timer.admitted();
     if (!lease) {
       return lease.error().wrap(what);
     }
@@ -181,7 +218,9 @@ class SqliteStore final : public Store {
   // so that they see one state.
   template <typename F>
   auto read_txn(std::string_view what, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    CallTimer timer(*this, StoreOperation::kRead);
     auto lease = pool_.acquire();
+    timer.admitted();
     if (!lease) {
       return lease.error().wrap(what);
     }
@@ -191,6 +230,8 @@ class SqliteStore final : public Store {
   std::filesystem::path file_;
   const Clock& clock_;
   Pool pool_;
+  StoreObserver* observer_;
+  std::atomic<std::size_t> waiting_{0};
   std::mutex write_mu_;
   std::atomic<uint64_t> nonce_calls_{0};
 };

@@ -206,6 +206,36 @@ Expected<std::optional<InvocationTask>> SqliteStore::get_task(const std::string&
   return read("reading a task", [&](Connection& conn) { return load_task(conn, id); });
 }
 
+Expected<std::vector<std::pair<TaskStatus, int64_t>>> SqliteStore::count_tasks_by_status() {
+  // Served by the index on status alone: no row is read.
+  return read(
+      "counting tasks by status",
+      [&](Connection& conn) -> Expected<std::vector<std::pair<TaskStatus, int64_t>>> {
+        auto q = conn.query(
+            "SELECT status, COUNT(*) FROM invocation_tasks GROUP BY status ORDER BY status");
+        if (!q) {
+          return q.error();
+        }
+        std::vector<std::pair<TaskStatus, int64_t>> out;
+        for (;;) {
+          auto row = q->step();
+          if (!row) {
+            return row.error();
+          }
+          if (!*row) {
+            return out;
+          }
+          const std::string text = q->next_text();
+          const int64_t n = q->next_int();
+          const auto status = parse_task_status(text);
+          if (!status) {
+            return Error{store_codes::kFailed, "the stored task status is malformed"};
+          }
+          out.emplace_back(*status, n);
+        }
+      });
+}
+
 Expected<Page<InvocationTask>> SqliteStore::list_tasks(const TaskQuery& tq) {
   return read_txn("listing tasks", [&](Connection& conn) {
     std::vector<std::string> statuses;

@@ -5,10 +5,10 @@
 namespace ferry::server {
 
 bool RateLimiter::allow(const std::string& key, int64_t now_ms) {
+  std::lock_guard lock(mutex_);
   if (rate_ <= 0) {
     return true;
   }
-  std::lock_guard lock(mutex_);
   auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now_ms});
   Bucket& b = it->second;
   if (!fresh) {
@@ -21,6 +21,13 @@ bool RateLimiter::allow(const std::string& key, int64_t now_ms) {
   }
   b.tokens -= 1.0;
   return true;
+}
+
+void RateLimiter::set_limits(double rate, double burst) {
+  std::lock_guard lock(mutex_);
+  rate_ = rate;
+  burst_ = burst;
+  buckets_.clear();
 }
 
 }  // namespace ferry::server

@@ -116,7 +116,8 @@ Status TatDialect::admit(const ApiCall& call, const ActionSpec& spec) {
   return {};
 }
 
-HttpResponse TatDialect::run(const ActionSpec& spec, const ApiCall& call, Params& params) {
+HttpResponse TatDialect::run(const ActionSpec& spec, const ApiCall& call, Params& params,
+                             RequestOutcome& outcome) {
   // Both kinds of handler write the Response object into the body; a failed one's half-written
   // text is dropped for the error envelope.
   HttpResponse r;
@@ -134,17 +135,23 @@ HttpResponse TatDialect::run(const ActionSpec& spec, const ApiCall& call, Params
   }
   if (!status) {
     spdlog::debug("api: {} {} -> {}", call.action, call.request_id, status.error().code);
+    outcome.result = status.error().code;
     return tat_error_response(status.error(), call.request_id);
   }
+  outcome.result = "Success";
   r.body.push_back('}');
   spdlog::debug("api: {} {} -> ok", call.action, call.request_id);
   return r;
 }
 
-HttpResponse TatDialect::handle(const HttpRequest& request) {
+HttpResponse TatDialect::handle(const HttpRequest& request, RequestOutcome& outcome) {
   auto uuid = uuid4();
   const std::string request_id = uuid ? *uuid : std::string("00000000-0000-4000-8000-000000000000");
-  const auto fail = [&request_id](const Error& e) { return tat_error_response(e, request_id); };
+  outcome.api = "tat";
+  const auto fail = [&](const Error& e) {
+    outcome.result = e.code;
+    return tat_error_response(e, request_id);
+  };
   if (request.method != "POST") {
     return fail(Error{"UnsupportedProtocol", "only POST with a JSON body is supported"});
   }
@@ -161,6 +168,7 @@ HttpResponse TatDialect::handle(const HttpRequest& request) {
     return fail(Error{"InvalidAction", "the action " + call->action +
                                            " does not exist in version " + kTatApiVersion});
   }
+  outcome.action = call->action;
   if (auto s = admit(*call, *spec); !s) {
     return fail(s.error());
   }
@@ -170,7 +178,7 @@ HttpResponse TatDialect::handle(const HttpRequest& request) {
     return fail(Error{codes::kInvalidParameter, "the request body is not valid JSON"});
   }
   Params params(std::move(body));
-  return run(*spec, *call, params);
+  return run(*spec, *call, params, outcome);
 }
 
 }  // namespace ferry::server

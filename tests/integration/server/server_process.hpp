@@ -119,6 +119,13 @@ class ServerProcess {
   }
 
   [[nodiscard]] const std::string& endpoint() const { return endpoint_; }
+  // The URL of /metrics the server printed ("" when metrics_listen is not set).
+  [[nodiscard]] std::string metrics_url() const {
+    const std::regex line("ferry-server metrics on (http://127\\.0\\.0\\.1:[0-9]+/metrics)");
+    std::smatch m;
+    const std::string out = read_file(out_path_);
+    return std::regex_search(out, m, line) ? m[1].str() : std::string();
+  }
   [[nodiscard]] uint16_t port() const { return port_; }
   [[nodiscard]] bool running() const { return server_ != nullptr; }
   // The running server's process id; -1 when stopped.

@@ -1,6 +1,7 @@
 // ferry-server under a stand-in for systemd: READY once it listens, STATUS with its address and
 // connected agents, WATCHDOG, RELOADING and READY around SIGHUP (which applies the log level and
-// keeps the running configuration when the file is invalid), STOPPING on SIGTERM.
+// the rate limits, and keeps the running configuration when the file is invalid), STOPPING on
+// SIGTERM.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -31,10 +32,16 @@ TEST_CASE("server: notify protocol in order, SIGHUP reloads, SIGTERM stops", "[s
   REQUIRE(watchdog > ready);
   CHECK(notify.seen()[static_cast<std::size_t>(status)].ends_with(" agents connected"));
 
-  // The test config logs at warn: info lines appear only once the reload applied "info".
+  // The test config logs at warn: info lines appear only once the reload applied "info". The
+  // rate limit applies at once (one request per 1000 s, one at once: the second is refused);
+  // max_run_instances waits for the next start.
+  CHECK(server.api().call("DescribeRegions", nlohmann::json::object()).ok());
+  CHECK(server.api().call("DescribeRegions", nlohmann::json::object()).ok());
   auto config = nlohmann::json::parse(read_file(server.config_file()));
   config["log_level"] = "info";
-  config["rate_limit"] = 50;
+  config["rate_limit"] = 0.001;
+  config["rate_burst"] = 1;
+  config["max_run_instances"] = 100;
   { std::ofstream(server.config_file(), std::ios::trunc) << config.dump(2); }
   const std::size_t before = notify.seen().size();
   REQUIRE(::kill(server.pid(), SIGHUP) == 0);
@@ -44,12 +51,17 @@ TEST_CASE("server: notify protocol in order, SIGHUP reloads, SIGTERM stops", "[s
   CHECK(eventually(
       [&] {
         return server.stderr_text().find(
-                   "reload: rate_limit changed: takes effect at the next "
-                   "start") != std::string::npos;
+                   "reload: max_run_instances changed: takes effect at the "
+                   "next start") != std::string::npos;
       },
       10s));
   CHECK(server.stderr_text().find("reload: log_level changed: applied") != std::string::npos);
-  CHECK(server.stderr_text().find("2 key(s) changed") != std::string::npos);
+  CHECK(server.stderr_text().find("reload: rate_limit changed: applied") != std::string::npos);
+  CHECK(server.stderr_text().find("reload: rate_burst changed: applied") != std::string::npos);
+  CHECK(server.stderr_text().find("4 key(s) changed") != std::string::npos);
+  CHECK(server.api().call("DescribeRegions", nlohmann::json::object()).ok());
+  CHECK(server.api().call("DescribeRegions", nlohmann::json::object()).error_code() ==
+        "RequestLimitExceeded");
 
   // An invalid file: an error, and the server goes on.
   { std::ofstream(server.config_file(), std::ios::trunc) << R"({"log_level": "loud"})"; }
@@ -63,7 +75,9 @@ TEST_CASE("server: notify protocol in order, SIGHUP reloads, SIGTERM stops", "[s
       },
       10s));
   CHECK(server.stderr_text().find("log_level") != std::string::npos);
-  CHECK(server.api().call("DescribeRegions", nlohmann::json::object()).ok());
+  // Still the limit of the last valid file.
+  CHECK(server.api().call("DescribeRegions", nlohmann::json::object()).error_code() ==
+        "RequestLimitExceeded");
 
   const std::size_t before_stop = notify.seen().size();
   CHECK(server.stop() == 0);

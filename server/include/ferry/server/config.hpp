@@ -29,6 +29,8 @@ namespace ferry::server {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
+  // HOST:PORT of the Prometheus metrics (GET /metrics), a listener of its own; "": off.
+  std::string metrics_listen;
   std::string data_dir;  // required (here or --data-dir)
   bool allow_plain_http = false;
   std::string tls_cert_file;
@@ -126,6 +128,8 @@ Expected<StoredCredential> load_or_create_credentials(const std::filesystem::pat
 // The pieces of the configuration each component takes. `environment` is the AWS_* fallback
 // of the bucket credentials (cos::process_environment() in ferry-server; none by default).
 HttpServerOptions http_server_options(const ServerConfig& config);
+// The metrics listener's: the API's TLS and plain-HTTP rules on metrics_listen, no WebSocket.
+HttpServerOptions metrics_server_options(const ServerConfig& config);
 TatOptions tat_options(const ServerConfig& config);
 AcsOptions acs_options(const ServerConfig& config);
 ServerSettings server_settings(const ServerConfig& config, cos::EnvironmentLookup environment = {});

@@ -161,6 +161,8 @@ class HttpServer {
 
   [[nodiscard]] std::uint16_t port() const;
   [[nodiscard]] bool tls() const;
+  // Connections open now (WebSockets included).
+  [[nodiscard]] std::size_t connection_count() const;
 
   // Stops accepting, cancels every session (open WebSockets get on_close), waits up to
   // stop_timeout for them and joins the io threads. Idempotent. Must not be called from a

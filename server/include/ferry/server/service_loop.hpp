@@ -45,13 +45,18 @@ class ServerConfigReloader {
   // Reads `file` now ("" when none was given), to know later what changed in it.
   ServerConfigReloader(std::filesystem::path file, Loader load);
 
-  // Valid: applies the log level, logs one line per changed key and returns true. Invalid: logs
-  // why, keeps the running configuration and returns false.
+  // What applies the reloadable keys besides the log level (the rate limits), given the new
+  // configuration; set once the parts it changes exist.
+  void set_apply(std::function<void(const ServerConfig&)> apply) { apply_ = std::move(apply); }
+
+  // Valid: applies the log level and the rest (set_apply), logs one line per changed key and
+  // returns true. Invalid: logs why, keeps the running configuration and returns false.
   bool reload();
 
  private:
   std::filesystem::path file_;
   Loader load_;
+  std::function<void(const ServerConfig&)> apply_;
   nlohmann::json last_;
 };
 

@@ -436,6 +436,25 @@ TEST_CASE("the ACS dialect throttles per AccessKeyId and action", "[acs]") {
   CHECK(d.acs.handle(acs3_request(d.clock, {}, other)).status == 200);
   d.clock.advance_ms(1000);
   CHECK(d.acs.handle(acs3_request(d.clock, {})).status == 200);
+
+  // New limits (SIGHUP) apply at once, the buckets full again; and each request says what it
+  // came to, for the metrics.
+  d.acs.set_rate_limit(1, 1);
+  RequestOutcome first;
+  CHECK(d.acs.handle(acs3_request(d.clock, {}), first).status == 200);
+  CHECK(first.api == "acs");
+  CHECK(first.action == "Echo");
+  CHECK(first.result == "Success");
+  RequestOutcome second;
+  CHECK(d.acs.handle(acs3_request(d.clock, {}), second).status == 400);
+  CHECK(second.action == "Echo");
+  CHECK(second.result == "Throttling.User");
+  Signing unknown;
+  unknown.action = "NoSuchActionAnywhere";
+  RequestOutcome third;
+  (void)d.acs.handle(acs3_request(d.clock, {}, unknown), third);
+  CHECK(third.action.empty());  // never a name the caller made up
+  CHECK(third.result == "InvalidAction.NotFound");
 }
 
 TEST_CASE("ACS error statuses come from one table", "[acs][envelope]") {
@@ -497,7 +516,10 @@ TEST_CASE("a 60 KiB request line and a large form body pass the real HTTP server
   struct Forward final : public ferry::server::Dialect {
     explicit Forward(AcsDialect& acs) : acs_(acs) {}
     [[nodiscard]] bool accepts(const HttpRequest& h) const override { return acs_.accepts(h); }
-    HttpResponse handle(const HttpRequest& r) override { return acs_.handle(r); }
+    using Dialect::handle;
+    HttpResponse handle(const HttpRequest& r, RequestOutcome& o) override {
+      return acs_.handle(r, o);
+    }
     [[nodiscard]] HttpResponse error_response(const HttpError& e) const override {
       return acs_.error_response(e);
     }

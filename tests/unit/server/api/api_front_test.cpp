@@ -35,21 +35,30 @@ class ToyDialect final : public Dialect {
     return !head.header("x-toy-action").empty();
   }
 
-  HttpResponse handle(const HttpRequest& request) override {
+  using Dialect::handle;
+  HttpResponse handle(const HttpRequest& request, RequestOutcome& outcome) override {
+    outcome.api = "toy";
+    const auto fail = [&outcome](unsigned status, const std::string& code,
+                                 const std::string& message) {
+      outcome.result = code;
+      return reply(status, {{"code", code}, {"message", message}});
+    };
     if (request.header("x-toy-key") != "letmein") {
-      return reply(401, {{"code", "Toy.Unauthorized"}, {"message", "no key"}});
+      return fail(401, "Toy.Unauthorized", "no key");
     }
     const ActionSpec* spec = actions_.find(request.header("x-toy-action"));
     if (spec == nullptr) {
-      return reply(400, {{"code", "Toy.NoSuchAction"}, {"message", "unknown action"}});
+      return fail(400, "Toy.NoSuchAction", "unknown action");
     }
+    outcome.action = request.header("x-toy-action");
     Params params(flatten(request.target));
     auto result =
         spec->handler(ApiCall{request.header("x-toy-action"), "toy", "", "toy-1"}, params);
     if (!result) {
-      return reply(400, {{"code", result.error().code}, {"message", result.error().message}});
+      return fail(400, result.error().code, result.error().message);
     }
     (*result)["RequestId"] = "toy-1";
+    outcome.result = "Success";
     return reply(200, *result);
   }
 

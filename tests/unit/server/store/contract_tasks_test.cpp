@@ -338,3 +338,39 @@ TEST_CASE("a page of tasks is newest first, ties by id, with or without filters"
 }
 
 }  // namespace ferry::test::contract
+
+namespace ferry::test::contract {
+
+TEST_CASE("tasks counted by status", "[contract][tasks]") {
+  ContractFixture f;
+  CHECK(require_value(f.store->count_tasks_by_status()).empty());
+  InvocationTask running = make_task("invt-r", "inv-1", "rins-a", 1000);
+  running.status = TaskStatus::kRunning;
+  InvocationTask done1 = make_task("invt-s1", "inv-1", "rins-b", 1000);
+  done1.status = TaskStatus::kSuccess;
+  InvocationTask done2 = make_task("invt-s2", "inv-1", "rins-c", 1000);
+  done2.status = TaskStatus::kSuccess;
+  InvocationTask pending = make_task("invt-p", "inv-1", "rins-d", 1000);
+  require_ok(f.store->insert_invocation(make_command("cmd-1", "one"),
+                                        make_invocation("inv-1", "cmd-1", 1000),
+                                        {running, done1, done2, pending}));
+  auto counts = require_value(f.store->count_tasks_by_status());
+  std::sort(counts.begin(), counts.end());
+  using Count = std::pair<TaskStatus, int64_t>;
+  CHECK(counts == std::vector<Count>{{TaskStatus::kPending, 1},
+                                     {TaskStatus::kRunning, 1},
+                                     {TaskStatus::kSuccess, 2}});
+  // A change of status moves the task from one count to the other.
+  REQUIRE(require_value(f.store->modify_task("invt-r", [](InvocationTask& t) {
+    t.status = TaskStatus::kFailed;
+    return true;
+  })));
+  counts = require_value(f.store->count_tasks_by_status());
+  std::sort(counts.begin(), counts.end());
+  CHECK(counts == std::vector<Count>{{TaskStatus::kPending, 1},
+                                     {TaskStatus::kSuccess, 2},
+                                     {TaskStatus::kFailed, 1}});
+  CHECK(f.store->waiting_calls() == 0);  // nobody is inside the store now
+}
+
+}  // namespace ferry::test::contract

@@ -10,9 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ferry/server/store/store_errors.hpp"
@@ -506,6 +511,7 @@ TEST_CASE("a malformed stored value fails the read with what is malformed", "[st
     CHECK(result.error().message.find("stored " + what + " is malformed") != std::string::npos);
   };
   check_malformed(store->get_task("invt-1"), "task status");
+  check_malformed(store->count_tasks_by_status(), "task status");
   check_malformed(store->get_command("cmd-1"), "default parameter confs");
   check_malformed(store->list_instances({}), "support features");
 }
@@ -613,4 +619,76 @@ TEST_CASE("a database of schema version 7 upgrades to invocations' tags", "[stor
   auto page = require_value(store->list_invocations(q));
   REQUIRE(page.total == 1);
   CHECK(page.items.at(0).tags == std::vector<Tag>{{"team", "ops"}});
+}
+
+namespace {
+
+// What the store told its observer.
+struct RecordingObserver final : StoreObserver {
+  std::mutex mu;
+  std::vector<StoreOperation> kinds;
+  void on_store_operation(StoreOperation kind, std::chrono::nanoseconds elapsed) noexcept override {
+    std::lock_guard lock(mu);
+    if (elapsed.count() >= 0) {
+      kinds.push_back(kind);
+    }
+  }
+  std::size_t count(StoreOperation kind) {
+    std::lock_guard lock(mu);
+    return static_cast<std::size_t>(std::count(kinds.begin(), kinds.end(), kind));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the observer hears of every call; waiting calls are counted", "[store][metrics]") {
+  SqliteFile f;
+  RecordingObserver observer;
+  SqliteOptions options;
+  options.observer = &observer;
+  auto store = f.open(options);
+  const std::size_t reads = observer.count(StoreOperation::kRead);
+  const std::size_t writes = observer.count(StoreOperation::kWrite);
+  require_ok(store->insert_command(make_command("cmd-1", "one")));
+  CHECK(observer.count(StoreOperation::kWrite) == writes + 1);
+  CHECK(require_value(store->get_command("cmd-1")));
+  CHECK(observer.count(StoreOperation::kRead) == reads + 1);
+
+  // A write held open inside its transaction: a second write waits for the write lock, and is
+  // counted as waiting until it gets it.
+  add_task(*store);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool inside = false;
+  bool release = false;
+  std::thread holder([&] {
+    (void)store->modify_task("invt-1", [&](InvocationTask&) {
+      std::unique_lock lock(mu);
+      inside = true;
+      cv.notify_all();
+      cv.wait_for(lock, std::chrono::seconds(10), [&] { return release; });
+      return false;
+    });
+  });
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return inside; }));
+  }
+  CHECK(store->waiting_calls() == 0);
+  std::thread waiter([&] { (void)store->insert_command(make_command("cmd-2", "two")); });
+  bool seen_waiting = false;
+  for (int i = 0; i < 1000 && !seen_waiting; ++i) {
+    seen_waiting = store->waiting_calls() == 1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  holder.join();
+  waiter.join();
+  CHECK(seen_waiting);
+  CHECK(store->waiting_calls() == 0);
+  CHECK(require_value(store->get_command("cmd-2")));
 }

@@ -231,3 +231,47 @@ TEST_CASE("The TAT dialect answers a serialized action with the bytes of the JSO
     CHECK(*r == fields);
   }
 }
+
+TEST_CASE("the TAT dialect says what each request came to; new rate limits apply at once",
+          "[tat][metrics]") {
+  FakeClock clock;
+  ActionRegistry actions;
+  actions.add("Echo", {[](const ApiCall&, Params& p) -> Expected<json> {
+                         if (auto s = p.finish(); !s) {
+                           return s.error();
+                         }
+                         return json::object();
+                       },
+                       true});
+  TatDialect tat(test_options(), clock, actions);
+  const auto outcome_of = [&](const HttpRequest& request) {
+    RequestOutcome outcome;
+    (void)tat.handle(request, outcome);
+    CHECK(outcome.api == "tat");
+    return std::make_pair(outcome.action, outcome.result);
+  };
+  using Pair = std::pair<std::string, std::string>;
+  CHECK(outcome_of(signed_request(clock, "Echo", "{}", "ap-test")) == Pair{"Echo", "Success"});
+  CHECK(outcome_of(signed_request(clock, "Echo", "{}")) == Pair{"Echo", "MissingParameter"});
+  CHECK(outcome_of(signed_request(clock, "Echo", R"({"X":1})", "ap-test")) ==
+        Pair{"Echo", "UnknownParameter"});
+  // An action the API does not have is never a label: the caller chose its name.
+  CHECK(outcome_of(signed_request(clock, "Made-Up-Name", "{}", "ap-test")) ==
+        Pair{"", "InvalidAction"});
+  auto tampered = signed_request(clock, "Echo", "{}", "ap-test");
+  tampered.body = "{ }";
+  CHECK(outcome_of(tampered) == Pair{"", "AuthFailure.SignatureFailure"});
+
+  // One request per second with a burst of one: the second at the same instant is refused, and
+  // a second later it passes again. Back to no limit: all pass.
+  tat.set_rate_limit(1, 1);
+  CHECK(outcome_of(signed_request(clock, "Echo", "{}", "ap-test")).second == "Success");
+  CHECK(outcome_of(signed_request(clock, "Echo", "{}", "ap-test")).second ==
+        "RequestLimitExceeded");
+  clock.advance_ms(1000);
+  CHECK(outcome_of(signed_request(clock, "Echo", "{}", "ap-test")).second == "Success");
+  tat.set_rate_limit(0, 0);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(outcome_of(signed_request(clock, "Echo", "{}", "ap-test")).second == "Success");
+  }
+}

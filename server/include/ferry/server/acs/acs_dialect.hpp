@@ -64,9 +64,12 @@ class AcsDialect final : public Dialect {
 
   // A request with an x-acs-action header, an Action parameter in the query, or a form body.
   [[nodiscard]] bool accepts(const HttpRequest& head) const override;
-  HttpResponse handle(const HttpRequest& request) override;
+  using Dialect::handle;
+  HttpResponse handle(const HttpRequest& request, RequestOutcome& outcome) override;
   // acs_error_response(HttpError) (acs_envelope.hpp).
   [[nodiscard]] HttpResponse error_response(const HttpError& error) const override;
+  // rate_limit and rate_burst from now on (SIGHUP).
+  void set_rate_limit(double rate, double burst) { limiter_.set_limits(rate, burst); }
 
  private:
   struct Verified;

@@ -17,8 +17,12 @@ class ApiFront final : public HttpErrorWriter {
   // Dialects are tried in the order added; add every one before the server starts.
   void add_dialect(std::unique_ptr<Dialect> dialect);
 
-  // Needs at least one dialect.
-  HttpResponse handle(const HttpRequest& request) const;
+  // Needs at least one dialect. `outcome` gets what the request came to.
+  HttpResponse handle(const HttpRequest& request, RequestOutcome& outcome) const;
+  HttpResponse handle(const HttpRequest& request) const {
+    RequestOutcome outcome;
+    return handle(request, outcome);
+  }
 
   // HttpErrorWriter: the error body of the dialect `head` speaks; the default's without a head.
   [[nodiscard]] HttpResponse error_response(const HttpError& error,

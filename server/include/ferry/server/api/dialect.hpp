@@ -4,6 +4,7 @@
 // it, calling the same domain layer through its own actions.
 #pragma once
 
+#include "ferry/server/api/request_outcome.hpp"
 #include "ferry/server/http_server.hpp"
 
 namespace ferry::server {
@@ -17,8 +18,13 @@ class Dialect {
   [[nodiscard]] virtual bool accepts(const HttpRequest& head) const = 0;
 
   // The whole exchange for a request: authenticate, read the parameters, run the action, write
-  // the reply or the error. Never throws.
-  virtual HttpResponse handle(const HttpRequest& request) = 0;
+  // the reply or the error; `outcome` says what it came to. Never throws.
+  virtual HttpResponse handle(const HttpRequest& request, RequestOutcome& outcome) = 0;
+  // The same, for callers that do not count requests.
+  HttpResponse handle(const HttpRequest& request) {
+    RequestOutcome outcome;
+    return handle(request, outcome);
+  }
 
   // The response to an error answered before or instead of an action (HttpErrorWriter's
   // contract), in this dialect's error body.

@@ -16,6 +16,7 @@
 
 #include "ferry/core/error.hpp"
 #include "ferry/server/api/params.hpp"
+#include "ferry/server/api/request_outcome.hpp"
 #include "ferry/server/domain/context.hpp"
 #include "ferry/server/gateway/agent_authenticator.hpp"
 #include "ferry/server/gateway/agent_protocol.hpp"
@@ -45,8 +46,12 @@ class AgentGateway {
  public:
   AgentGateway(ServerContext& ctx, AgentAuthenticator& auth, GatewayOptions options = {});
 
-  // The whole exchange of one `POST /agent`.
-  HttpResponse handle(const HttpRequest& request);
+  // The whole exchange of one `POST /agent`; `outcome` says what it came to.
+  HttpResponse handle(const HttpRequest& request, RequestOutcome& outcome);
+  HttpResponse handle(const HttpRequest& request) {
+    RequestOutcome outcome;
+    return handle(request, outcome);
+  }
 
   // {"Response": {"Error": {...}, "RequestId", "ProtocolVersion", "ServerTime"}}
   static HttpResponse error_response(const Error& error, const std::string& request_id,
@@ -56,7 +61,7 @@ class AgentGateway {
   using Reply = Expected<nlohmann::json>;
 
   Reply dispatch(const std::string& action, const HttpRequest& request, nlohmann::json body,
-                 const std::string& request_id);
+                 const std::string& request_id, RequestOutcome& outcome);
 
   Reply register_instance(const HttpRequest& request, Params& p, const std::string& request_id);
   Reply describe_tasks(const RegisterInstance& agent, Params& p);

@@ -86,6 +86,8 @@ class PushHub final : public WebSocketHandler,
   // An authenticated request from the agent at `now_ms` (AgentGateway's on_agent_seen).
   void note_seen(const std::string& instance_id, int64_t now_ms);
   [[nodiscard]] std::size_t connection_count() const;
+  // Agents whose latest contact waits for the next refresh to reach the store.
+  [[nodiscard]] std::size_t unwritten_contacts() const;
   [[nodiscard]] const std::string& server_id() const { return server_id_; }
 
   // Writes the contact times collected since the last refresh and this server's liveness row.

@@ -20,6 +20,8 @@ struct SqliteOptions {
   std::size_t max_connections = 8;
   // How long a statement waits for another connection's (or process's) lock before failing.
   std::chrono::milliseconds busy_timeout{5000};
+  // Told the time of every call (the metrics); nullptr: none. Must outlive the store.
+  StoreObserver* observer = nullptr;
 };
 
 // Opens `file`, creating it (mode 0600; its -wal and -shm files take the same mode) and applying

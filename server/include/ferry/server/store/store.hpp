@@ -4,6 +4,8 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <iterator>
@@ -163,9 +165,26 @@ struct ClientTokenClaim {
   std::string result;
 };
 
+// Told how long each store call took, for the metrics. A store that is given one calls it on the
+// caller's thread, concurrently, once per call that reached the database.
+enum class StoreOperation { kRead, kWrite };
+class StoreObserver {
+ public:
+  virtual ~StoreObserver() = default;
+  // From the call to its end, the wait for a connection or the write lock included. Must be cheap
+  // and must not throw.
+  virtual void on_store_operation(StoreOperation kind,
+                                  std::chrono::nanoseconds elapsed) noexcept = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+
+  // For the metrics: how many tasks have each status (the statuses with none are left out), and
+  // how many calls wait now for a connection or the write lock (the store's queue).
+  virtual Expected<std::vector<std::pair<TaskStatus, int64_t>>> count_tasks_by_status() = 0;
+  [[nodiscard]] virtual std::size_t waiting_calls() const = 0;
 
   // Errors are store_codes (store_errors.hpp). Commands: insert fails with
   // kCommandNameDuplicated when a saved command already has the name, kIdDuplicated when the id

@@ -13,6 +13,8 @@ class RateLimiter {
  public:
   RateLimiter(double rate, double burst) : rate_(rate), burst_(burst) {}
   [[nodiscard]] bool allow(const std::string& key, int64_t now_ms);
+  // New limits from now on (SIGHUP); the buckets start full again under them.
+  void set_limits(double rate, double burst);
 
  private:
   struct Bucket {

@@ -34,15 +34,19 @@ class TatDialect final : public Dialect {
 
   // A request with X-TC-Action.
   [[nodiscard]] bool accepts(const HttpRequest& head) const override;
-  HttpResponse handle(const HttpRequest& request) override;
+  using Dialect::handle;
+  HttpResponse handle(const HttpRequest& request, RequestOutcome& outcome) override;
   // tat_error_response (tat_envelope.hpp).
   [[nodiscard]] HttpResponse error_response(const HttpError& error) const override;
+  // rate_limit and rate_burst from now on (SIGHUP).
+  void set_rate_limit(double rate, double burst) { limiter_.set_limits(rate, burst); }
 
  private:
   Expected<ApiCall> authenticate(const HttpRequest& request, const std::string& request_id) const;
   // The region check, then the rate limit.
   Status admit(const ApiCall& call, const ActionSpec& spec);
-  static HttpResponse run(const ActionSpec& spec, const ApiCall& call, Params& params);
+  static HttpResponse run(const ActionSpec& spec, const ApiCall& call, Params& params,
+                          RequestOutcome& outcome);
 
   TatOptions options_;
   const Clock& clock_;
