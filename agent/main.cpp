@@ -49,9 +49,14 @@ int main(int argc, char** argv) {
       ->required();
   reg->add_option("--register-code-id", reg_options.register_code_id, "Register code id")
       ->required();
-  reg->add_option("--register-code", reg_options.register_code,
-                  "Register code value (or the FERRY_REGISTER_CODE environment variable, which "
-                  "keeps it out of the process list)");
+  auto* code_opt = reg->add_option(
+      "--register-code", reg_options.register_code,
+      "Register code value; visible to every local user in the process list: prefer "
+      "--register-code-file or the FERRY_REGISTER_CODE environment variable");
+  std::string register_code_file;
+  reg->add_option("--register-code-file", register_code_file,
+                  "File holding the register code value (one line; keep it 0600)")
+      ->excludes(code_opt);
   reg->add_option("--state-dir", reg_options.state_dir, "State directory")->capture_default_str();
   reg->add_option("--ca-file", reg_options.ca_file,
                   "CA certificates (PEM) to verify the server with, instead of the system's");
@@ -119,10 +124,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (*reg) {
-    if (reg_options.register_code.empty()) {
-      if (const char* env = std::getenv("FERRY_REGISTER_CODE")) {
-        reg_options.register_code = env;
+    if (!reg_options.register_code.empty()) {
+      spdlog::warn(
+          "--register-code is visible to every local user in the process list; use "
+          "--register-code-file or FERRY_REGISTER_CODE");
+    } else if (!register_code_file.empty()) {
+      auto code = ferry::config::read_secret_file(register_code_file, "the register code");
+      if (!code) {
+        std::fprintf(stderr, "ferry-agent register: %s\n", code.error().message.c_str());
+        return 2;
       }
+      reg_options.register_code = std::move(*code);
+    } else if (const char* env = std::getenv("FERRY_REGISTER_CODE")) {
+      reg_options.register_code = env;
     }
     return ferry::agent::register_command(reg_options);
   }

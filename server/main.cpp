@@ -277,10 +277,18 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)");
   app.add_option("--data-dir", data_dir, "Directory of the database and credentials");
   app.add_option("--config", config_file, "Configuration file (JSON; docs/configuration.md)");
-  auto* id_opt = app.add_option("--secret-id", secret_id, "API SecretId (with --secret-key)");
-  auto* key_opt = app.add_option("--secret-key", secret_key, "API SecretKey (with --secret-id)");
-  id_opt->needs(key_opt);
+  std::optional<std::string> secret_key_file;
+  auto* id_opt = app.add_option("--secret-id", secret_id,
+                                "API SecretId (with --secret-key-file or --secret-key)");
+  auto* key_file_opt =
+      app.add_option("--secret-key-file", secret_key_file,
+                     "File holding the API SecretKey of --secret-id (one line; keep it 0600)");
+  auto* key_opt = app.add_option("--secret-key", secret_key,
+                                 "API SecretKey; visible to every local user in the process list: "
+                                 "prefer --secret-key-file or the config file");
+  key_opt->excludes(key_file_opt);
   key_opt->needs(id_opt);
+  key_file_opt->needs(id_opt);
   app.add_flag("--allow-plain-http", allow_plain_http,
                "Serve plain HTTP on non-loopback addresses too");
   auto* cert_opt = app.add_option("--tls-cert", tls_cert, "TLS certificate chain (PEM)");
@@ -292,6 +300,21 @@ int main(int argc, char** argv) {
                  "HOST:PORT of an output bucket store that may be reached over http (repeatable; "
                  "added to allow_http_bucket_hosts)");
   CLI11_PARSE(app, argc, argv);
+  if (secret_id && !secret_key && !secret_key_file) {
+    std::cerr << "ferry-server: --secret-id needs --secret-key-file (or --secret-key)\n";
+    return kExitConfig;
+  }
+  if (secret_key_file) {
+    auto key = ferry::config::read_secret_file(*secret_key_file, "the API SecretKey");
+    if (!key) {
+      std::cerr << "ferry-server: " << key.error().message << "\n";
+      return kExitConfig;
+    }
+    secret_key = std::move(*key);
+  } else if (secret_key) {
+    std::cerr << "ferry-server: warning: --secret-key is visible to every local user in the "
+                 "process list; use --secret-key-file or the config file\n";
+  }
 
   // Defaults < the file < FERRY_* variables < the flags below, then the checks: the same steps at
   // start and on SIGHUP.

@@ -1,6 +1,9 @@
 #include "ferry/core/config_layers.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <system_error>
 
@@ -98,6 +101,41 @@ std::optional<std::filesystem::path> choose_config_file(
     return default_file;
   }
   return std::nullopt;
+}
+
+Expected<std::string> read_secret_file(const std::filesystem::path& file, std::string_view what) {
+  constexpr std::size_t kMaxSecretBytes = 4096;
+  const auto fail = [&](std::string_view why) -> Error {
+    return Error{codes::kInvalidParameterValue,
+                 file.string() + ": " + std::string(why) + " (" + std::string(what) + ")"};
+  };
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return fail("cannot be read");
+  }
+  std::string text;
+  text.resize(kMaxSecretBytes + 3);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) {
+    return fail("cannot be read");
+  }
+  if (text.ends_with("\r\n")) {
+    text.resize(text.size() - 2);
+  } else if (text.ends_with('\n')) {
+    text.pop_back();
+  }
+  if (text.empty()) {
+    return fail("is empty");
+  }
+  if (text.size() > kMaxSecretBytes) {
+    return fail("holds more than 4096 bytes");
+  }
+  if (std::any_of(text.begin(), text.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return fail("holds a control character or more than one line");
+  }
+  return text;
 }
 
 }  // namespace ferry::config

@@ -71,13 +71,19 @@ std::optional<int64_t> Params::opt_int(std::string_view name) {
   if (v == nullptr) {
     return std::nullopt;
   }
+  // Non-negative integers arrive as unsigned (is_number_integer is true for both): 2^63 and
+  // above must be refused, not wrapped to a negative number. A float with no fraction is still an
+  // integer to a JS SDK.
+  if (v->is_number_unsigned()) {
+    const auto u = v->get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      type_error(name, "an integer in the 64-bit range");
+      return std::nullopt;
+    }
+    return static_cast<int64_t>(u);
+  }
   if (v->is_number_integer()) {
     return v->get<int64_t>();
-  }
-  // 2^63 and above arrive as unsigned; a float with no fraction is still an integer to a JS SDK.
-  if (v->is_number_unsigned()) {
-    type_error(name, "an integer in the 64-bit range");
-    return std::nullopt;
   }
   if (v->is_number_float()) {
     const double d = v->get<double>();

@@ -115,6 +115,38 @@ TEST_CASE_METHOD(E2e, "register: the instance is saved 0600; a wrong register co
   CHECK(p.err.find("plain http") != std::string::npos);
 }
 
+TEST_CASE_METHOD(E2e, "register: the code from a file; on the command line it is warned about",
+                 "[e2e]") {
+  auto [code_id, code] = create_register_code(api, 3);
+  const auto code_file = scratch / "register-code";
+  write_file(code_file, code + "\n");
+
+  // The file wins over the environment (which register_with sets, here to a wrong code).
+  AgentProcess from_file(FERRY_AGENT_BINARY, scratch / "from-file");
+  auto r = from_file.register_with(server.endpoint(), code_id, code + "x",
+                                   {"--register-code-file", code_file.string()});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(from_file.instance_id().starts_with("rins-"));
+  CHECK(r.err.find("visible to every local user") == std::string::npos);
+
+  AgentProcess missing(FERRY_AGENT_BINARY, scratch / "missing");
+  auto m = missing.register_with(server.endpoint(), code_id, code,
+                                 {"--register-code-file", (scratch / "nope").string()});
+  CHECK(m.exit_code == 2);
+  CHECK(m.err.find("nope: cannot be read (the register code)") != std::string::npos);
+
+  AgentProcess both(FERRY_AGENT_BINARY, scratch / "both");
+  CHECK(both.register_with(server.endpoint(), code_id, code,
+                           {"--register-code", code, "--register-code-file", code_file.string()})
+            .exit_code != 0);
+
+  AgentProcess flag(FERRY_AGENT_BINARY, scratch / "flag");
+  auto f = flag.register_with(server.endpoint(), code_id, code + "x", {"--register-code", code});
+  CHECK(f.exit_code == 0);
+  CHECK(f.err.find("--register-code is visible to every local user") != std::string::npos);
+}
+
 TEST_CASE_METHOD(E2e, "run: output, exit code and parameters with built-ins come back", "[e2e]") {
   auto agent = start_agent();
   const std::string& id = agent->instance_id();

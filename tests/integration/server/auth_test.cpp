@@ -219,3 +219,31 @@ TEST_CASE("the API limits the request rate per action", "[server][auth][api]") {
   // Counted per action: another one still passes.
   must(api.call("DescribeQuotas", {{"ResourceNames", {"COMMAND"}}}));
 }
+
+TEST_CASE("the API key pair from --secret-id and --secret-key-file", "[server][auth][api]") {
+  TempDir dir("ferry-secret-key-file", 0700);
+  const auto key_file = dir / "secret-key";
+  write_file(key_file, std::string(kTestSecretKey) + "\n");
+  {
+    ServerProcess server(FERRY_SERVER_BIN, {{"credentials", nlohmann::json::array()}},
+                         {"--secret-id", kTestSecretId, "--secret-key-file", key_file.string()});
+    CHECK(server.api().call("DescribeRegions", nlohmann::json::object()).ok());
+    CHECK(server.stderr_text().find("visible to every local user") == std::string::npos);
+  }
+  // A file that cannot be read stops the server at start (exit code 2), naming the file only.
+  LaunchOptions o;
+  o.argv = {FERRY_SERVER_BIN, "--data-dir",        (dir / "data").string(),
+            "--listen",       "127.0.0.1:0",       "--secret-id",
+            kTestSecretId,    "--secret-key-file", (dir / "nope").string()};
+  o.out_file = dir / "refused.out";
+  o.err_file = dir / "refused.err";
+  const auto refused = run_process(o, std::chrono::seconds(30));
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err.find("nope: cannot be read (the API SecretKey)") != std::string::npos);
+  // --secret-key on the command line works, with a warning.
+  ServerProcess flagged(FERRY_SERVER_BIN, {{"credentials", nlohmann::json::array()}},
+                        {"--secret-id", kTestSecretId, "--secret-key", kTestSecretKey});
+  CHECK(flagged.api().call("DescribeRegions", nlohmann::json::object()).ok());
+  CHECK(flagged.stderr_text().find("--secret-key is visible to every local user") !=
+        std::string::npos);
+}

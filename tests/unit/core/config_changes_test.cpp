@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ferry/core/config_layers.hpp"
+
 using nlohmann::json;
 
 TEST_CASE("changed_keys names changed, added and removed keys, sorted", "[core][config]") {
@@ -66,5 +68,34 @@ TEST_CASE("reload_report names each changed key, applied or not, and moves on", 
         std::vector<std::string>{"reload: " + file.string() + " read again, 0 key(s) changed"});
   CHECK(ferry::reload_report("", last, live).back() ==
         "reload: configuration read again, 3 key(s) changed");  // no file: every key gone
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("read_secret_file: one line of text, errors that name the file, never the secret",
+          "[core][config]") {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("ferry-secret-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name, std::ios::binary) << text;
+    return dir / name;
+  };
+  using ferry::config::read_secret_file;
+  CHECK(read_secret_file(write("lf", "s3cret\n"), "the key").value() == "s3cret");
+  CHECK(read_secret_file(write("crlf", "s3cret\r\n"), "the key").value() == "s3cret");
+  CHECK(read_secret_file(write("bare", "s3cret"), "the key").value() == "s3cret");
+  CHECK(read_secret_file(write("max", std::string(4096, 'k')), "the key").value().size() == 4096);
+  const auto refusal = [](const ferry::Expected<std::string>& r) {
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("hunter2") == std::string::npos);
+    return r.error().message;
+  };
+  CHECK(refusal(read_secret_file(dir / "missing", "the key")).find("missing: cannot be read") !=
+        std::string::npos);
+  CHECK(refusal(read_secret_file(write("empty", "\n"), "the key")).ends_with("is empty (the key)"));
+  CHECK(refusal(read_secret_file(write("two", "hunter2\nhunter2\n"), "the key"))
+            .find("more than one line") != std::string::npos);
+  CHECK(refusal(read_secret_file(write("big", std::string(4097, 'k')), "the key"))
+            .find("more than 4096 bytes") != std::string::npos);
   std::filesystem::remove_all(dir);
 }

@@ -45,4 +45,10 @@ Expected<nlohmann::json> value_from_text(ValueKind kind, std::string_view text);
 std::optional<std::filesystem::path> choose_config_file(
     const std::optional<std::filesystem::path>& given, const std::filesystem::path& default_file);
 
+// A secret kept in a file (--secret-key-file, --register-code-file), so that it is not on a
+// command line every local user can read through `ps`: the file's text without one trailing
+// newline (LF or CRLF). A missing or unreadable file, an empty secret, one over 4 KiB or one with
+// a control character inside is an error naming the file and `what`, never the content.
+Expected<std::string> read_secret_file(const std::filesystem::path& file, std::string_view what);
+
 }  // namespace ferry::config

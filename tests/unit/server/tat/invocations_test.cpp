@@ -169,6 +169,19 @@ TEST_CASE_METHOD(RunFixture, "RunCommand refuses bad requests with the seed's co
         "InvalidParameterValue.InvalidWorkingDirectory");
   CHECK(run_code({{"Timeout", 0}}) == "InvalidParameterValue.Range");
   CHECK(run_code({{"Timeout", 86401}}) == "InvalidParameterValue.Range");
+  {
+    // 2^63 and 2^64 - 1 are not wrapped into negative numbers (nor into valid ones). A parsed
+    // body holds every non-negative integer as unsigned, so the requests of the other tests
+    // cover the values in range.
+    for (const uint64_t big : {uint64_t{1} << 63, ~uint64_t{0}}) {
+      auto refused =
+          call("RunCommand",
+               {{"Content", b64("ls")}, {"InstanceIds", {"rins-aaaaaaa1"}}, {"Timeout", big}});
+      REQUIRE_FALSE(refused);
+      CHECK(refused.error().code == "InvalidParameter");
+      CHECK(refused.error().message == "Timeout: must be an integer in the 64-bit range");
+    }
+  }
   CHECK(run_code({{"Username", "bad user"}}) == "InvalidParameterValue.InvalidUsername");
   CHECK(run_code({{"OutputCOSBucketUrl", "http://bucket"}}) ==
         "InvalidParameterValue.InvalidOutputCOSBucketUrl");
