@@ -319,6 +319,21 @@ const std::map<std::string, KeySpec, std::less<>>& key_specs() {
       }
       return {};
     });
+    field("agent_auth_failure_rate", &ServerConfig::agent_auth_failure_rate,
+          [](const ServerConfig& c) -> Status {
+            if (!(c.agent_auth_failure_rate >= 0) || c.agent_auth_failure_rate > 1e6) {
+              return config_error("agent_auth_failure_rate",
+                                  "must be a number in [0, 1000000] (0: no limit)");
+            }
+            return {};
+          });
+    field("agent_auth_failure_burst", &ServerConfig::agent_auth_failure_burst,
+          [](const ServerConfig& c) -> Status {
+            if (!(c.agent_auth_failure_burst >= 1) || c.agent_auth_failure_burst > 1e6) {
+              return config_error("agent_auth_failure_burst", "must be a number in [1, 1000000]");
+            }
+            return {};
+          });
     m["regions"] =
         KeySpec{config::ValueKind::kList,
                 [](const nlohmann::json& v, ServerConfig& c) { return read_regions(v, c.regions); },
@@ -734,6 +749,8 @@ AgentAuthOptions agent_auth_options(const ServerConfig& c) {
 GatewayOptions gateway_options(const ServerConfig& c) {
   GatewayOptions o;
   o.heartbeat_interval_s = c.heartbeat_interval_s;
+  o.auth_failure_rate = c.agent_auth_failure_rate;
+  o.auth_failure_burst = c.agent_auth_failure_burst;
   return o;
 }
 

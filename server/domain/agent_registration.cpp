@@ -95,6 +95,18 @@ Status check_registration(const Registration& r) {
   return {};
 }
 
+Status check_register_code(ServerContext& ctx, const Registration& r) {
+  auto page = ctx.store.list_register_codes({r.register_code_id}, 0, 1);
+  if (!page) {
+    return page.error();
+  }
+  if (page->items.empty() ||
+      !constant_time_equal(sha256_hex(r.register_code_value), page->items.front().value_hash)) {
+    return code_invalid();
+  }
+  return {};
+}
+
 Expected<RegisteredInstance> register_instance(ServerContext& ctx, const Registration& r) {
   auto key_raw = ed25519_public_key_from_base64(r.public_key);
   if (!key_raw) {

@@ -5,6 +5,7 @@
 #include "ferry/core/error_codes.hpp"
 #include "ferry/server/domain/text.hpp"
 #include "ferry/server/domain/value_rules.hpp"
+#include "ferry/server/task_state.hpp"
 
 namespace ferry::server::domain {
 namespace {
@@ -137,6 +138,46 @@ Expected<std::vector<Tag>> modify_instance_tags(
       ctx.clock.now_ms());
 }
 
+namespace {
+
+Status end_tasks_of_deleted_instance(ServerContext& ctx, const std::string& id) {
+  // No agent can report on these any more (its key is revoked): they end now instead of waiting
+  // for the sweeper's timeouts. Not yet started: DELIVER_FAILED; started: TERMINATED, since
+  // whatever still runs there reports to no one.
+  TaskQuery q;
+  q.instance_ids = {id};
+  q.statuses = {TaskStatus::kPending, TaskStatus::kDeliverDelayed, TaskStatus::kDelivering,
+                TaskStatus::kRunning, TaskStatus::kCancelling};
+  q.with_output = false;
+  q.limit = 100;
+  auto tasks = list_all_tasks(ctx.store, q);
+  if (!tasks) {
+    return tasks.error();
+  }
+  const int64_t now = ctx.clock.now_ms();
+  for (const auto& t : *tasks) {
+    auto moved = ctx.store.modify_task(t.invocation_task_id, [&](InvocationTask& cur) {
+      const bool started =
+          cur.status == TaskStatus::kRunning || cur.status == TaskStatus::kCancelling;
+      const TaskStatus to = started ? TaskStatus::kTerminated : TaskStatus::kDeliverFailed;
+      if (!can_transition(cur.status, to)) {
+        return false;  // ended meanwhile
+      }
+      cur.status = to;
+      cur.updated_ms = now;
+      cur.end_ms = now;
+      cur.error_info = "the instance was deleted";
+      return true;
+    });
+    if (!moved) {
+      return moved.error();
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 Status delete_instance(ServerContext& ctx, const std::string& id) {
   if (auto s = validate_instance_ids({id}, 1); !s) {
     return s;
@@ -146,7 +187,7 @@ Status delete_instance(ServerContext& ctx, const std::string& id) {
   }
   // The key is gone from the store; the live connection it opened must not outlast it.
   ctx.presence.disconnect(id);
-  return {};
+  return end_tasks_of_deleted_instance(ctx, id);
 }
 
 }  // namespace ferry::server::domain

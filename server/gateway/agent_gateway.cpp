@@ -29,7 +29,10 @@ HttpResponse agent_envelope(nlohmann::json response, const std::string& request_
 }  // namespace
 
 AgentGateway::AgentGateway(ServerContext& ctx, AgentAuthenticator& auth, GatewayOptions options)
-    : ctx_(ctx), auth_(auth), options_(std::move(options)) {}
+    : ctx_(ctx),
+      auth_(auth),
+      options_(std::move(options)),
+      auth_failures_(options_.auth_failure_rate, options_.auth_failure_burst) {}
 
 HttpResponse AgentGateway::error_response(const Error& error, const std::string& request_id,
                                           int64_t now_ms, unsigned status) {
@@ -44,6 +47,12 @@ HttpResponse AgentGateway::handle(const HttpRequest& request, RequestOutcome& ou
     outcome.result = e.code;
     return error_response(e, request_id, ctx_.clock.now_ms());
   };
+  if (auth_failures_.blocked(request.remote_address, ctx_.clock.now_ms())) {
+    spdlog::debug("agent: {} from {} refused: too many failed authentications", request_id,
+                  request.remote_address);
+    return fail(Error{"RequestLimitExceeded",
+                      "too many failed authentications from this address; try again later"});
+  }
   if (request.method != "POST") {
     return fail(Error{"UnsupportedProtocol", "the agent endpoint takes POST with a JSON body"});
   }
@@ -52,6 +61,10 @@ HttpResponse AgentGateway::handle(const HttpRequest& request, RequestOutcome& ou
   }
   if (auto s = AgentAuthenticator::check_protocol(request); !s) {
     return fail(s.error());
+  }
+  if (!json_depth_within(request.body)) {
+    return fail(Error{codes::kInvalidParameter,
+                      "the request body nests deeper than " + std::to_string(kMaxJsonDepth)});
   }
   auto body = nlohmann::json::parse(request.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
@@ -75,6 +88,9 @@ HttpResponse AgentGateway::handle(const HttpRequest& request, RequestOutcome& ou
   if (!result) {
     spdlog::debug("agent: {} {} from {} -> {}", action, request_id, request.remote_address,
                   result.error().code);
+    if (result.error().code.starts_with("AuthFailure.")) {
+      auth_failures_.record_failure(request.remote_address, ctx_.clock.now_ms());
+    }
     return fail(result.error());
   }
   nlohmann::json response = std::move(*result);

@@ -39,6 +39,12 @@ AgentGateway::Reply AgentGateway::register_instance(const HttpRequest& request, 
   if (auto s = domain::check_registration(r); !s) {
     return s.error();
   }
+  // A wrong code is refused before the proof of possession records the request's nonce.
+  if (auto s = domain::check_register_code(ctx_, r); !s) {
+    spdlog::debug("agent: refused registration {} from {}: {}", request_id, request.remote_address,
+                  s.error().code);
+    return s.error();
+  }
   // Proof of possession: only the holder of the private key may register its public half.
   if (auto s = auth_.verify_registration(request, r.public_key); !s) {
     spdlog::info("agent: refused registration {} from {}: {}", request_id, request.remote_address,

@@ -172,6 +172,10 @@ HttpResponse TatDialect::handle(const HttpRequest& request, RequestOutcome& outc
   if (auto s = admit(*call, *spec); !s) {
     return fail(s.error());
   }
+  if (!json_depth_within(request.body)) {
+    return fail(Error{codes::kInvalidParameter,
+                      "the request body nests deeper than " + std::to_string(kMaxJsonDepth)});
+  }
   auto body = nlohmann::json::parse(request.body.empty() ? std::string("{}") : request.body,
                                     nullptr, false);
   if (body.is_discarded()) {

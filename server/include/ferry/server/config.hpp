@@ -45,6 +45,9 @@ struct ServerConfig {
   std::vector<ApiCredential> credentials;
   double rate_limit = 20;  // per SecretId and action, requests per second; 0: off
   double rate_burst = 30;
+  // Failed agent authentications per source address (GatewayOptions); 0: off.
+  double agent_auth_failure_rate = 1;
+  double agent_auth_failure_burst = 20;
   // {"Region", "RegionName"} objects, or plain region strings.
   std::vector<Region> regions{{"ap-guangzhou", "South China(Guangzhou)", "AVAILABLE"}};
   // The RegionIds the Cloud Assistant API serves; empty: any.

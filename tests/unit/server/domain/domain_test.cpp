@@ -386,6 +386,39 @@ TEST_CASE_METHOD(DomainFixture, "register codes, instances and their presence",
   CHECK_FALSE(presence.is_online("rins-online02"));
 }
 
+TEST_CASE_METHOD(DomainFixture, "deleting an instance ends its tasks that had not ended",
+                 "[domain][instances]") {
+  const auto run_on = [&](const std::vector<std::string>& instances) {
+    domain::RunRequest r;
+    r.command.content = base64_encode("sleep 100");
+    r.instance_ids = instances;
+    auto run = domain::run_command(ctx, r);
+    REQUIRE(run);
+    return run->invocation_id;
+  };
+  // One task of each kind on rins-online02: pending, running, cancelling, finished; and one on
+  // another instance, which must not change.
+  const auto pending = tasks_of(run_on({"rins-online02"})).at(0).invocation_task_id;
+  const auto running = tasks_of(run_on({"rins-online02"})).at(0).invocation_task_id;
+  set_task_status(running, TaskStatus::kRunning);
+  const auto cancelling = tasks_of(run_on({"rins-online02"})).at(0).invocation_task_id;
+  set_task_status(cancelling, TaskStatus::kCancelling);
+  const auto done = tasks_of(run_on({"rins-online02"})).at(0).invocation_task_id;
+  set_task_status(done, TaskStatus::kSuccess);
+  const auto elsewhere = tasks_of(run_on({"rins-online01"})).at(0).invocation_task_id;
+
+  clock.advance_ms(5000);
+  REQUIRE(domain::delete_instance(ctx, "rins-online02"));
+  CHECK(task(pending).status == TaskStatus::kDeliverFailed);
+  CHECK(task(pending).error_info == "the instance was deleted");
+  CHECK(task(pending).end_ms == clock.now_ms());
+  CHECK(task(running).status == TaskStatus::kTerminated);
+  CHECK(task(cancelling).status == TaskStatus::kTerminated);
+  CHECK(task(done).status == TaskStatus::kSuccess);
+  CHECK(task(done).error_info.empty());
+  CHECK(task(elsewhere).status == TaskStatus::kPending);
+}
+
 TEST_CASE("is_utf8 takes well-formed UTF-8 only") {
   for (const char* good : {"", "plain", "caf\xc3\xa9", "\xe4\xb8\xad\xe6\x96\x87",
                            "\xf0\x9f\x98\x80", "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf"}) {

@@ -137,6 +137,20 @@ TEST_CASE("RegisterInstance refusals", "[gateway][register]") {
     CHECK(unknown.dump().find(kRegisterCodeValue) == std::string::npos);
     CHECK(code_of(f, code).registered_count == 0);
   }
+  SECTION("a wrong code is refused before its nonce is recorded") {
+    // The same signed request twice: refused for the code both times, never as a reused nonce,
+    // since nothing of it was written.
+    const auto code = f.add_register_code(kRegisterCodeValue);
+    auto req = f.signed_request("RegisterInstance",
+                                registration_body(code, "wrong-value-guess-0002", key), key, "");
+    CHECK(error_code(f.call(req)) == "AuthFailure.RegisterCodeInvalid");
+    CHECK(error_code(f.call(req)) == "AuthFailure.RegisterCodeInvalid");
+    // A right code: the nonce is recorded, and the same request again is a replay.
+    auto good = f.signed_request("RegisterInstance",
+                                 registration_body(code, kRegisterCodeValue, key), key, "");
+    CHECK(error_code(f.call(good)).empty());
+    CHECK(error_code(f.call(good)) == "AuthFailure.NonceReused");
+  }
   SECTION("disabled code") {
     const auto code = f.add_register_code(kRegisterCodeValue);
     REQUIRE(f.store->set_register_codes_enabled({code}, false, f.clock.now_ms()).has_value());
@@ -196,6 +210,57 @@ TEST_CASE("RegisterInstance refusals", "[gateway][register]") {
     CHECK(error_code(f.call(f.signed_request("RegisterInstance", body, key, ""))) ==
           "MissingParameter");
   }
+}
+
+TEST_CASE("failed authentications are limited per source address", "[gateway][auth]") {
+  Fixture f;
+  GatewayOptions o;
+  o.auth_failure_rate = 1;  // one more failure per second
+  o.auth_failure_burst = 3;
+  AgentGateway limited(f.ctx, f.auth, o);
+  const auto code = f.add_register_code(kRegisterCodeValue);
+  const auto call = [&](const std::string& value, const std::string& remote) {
+    auto key = new_key();
+    auto req = f.signed_request("RegisterInstance", registration_body(code, value, key), key, "");
+    req.remote_address = remote;
+    const auto reply = nlohmann::json::parse(limited.handle(req).body)["Response"];
+    return error_code(reply);
+  };
+  for (int i = 0; i < 3; ++i) {
+    CHECK(call("guess-" + std::to_string(i), "198.51.100.7") == "AuthFailure.RegisterCodeInvalid");
+  }
+  // Out of failures: refused before anything is checked, the right code too.
+  CHECK(call(kRegisterCodeValue, "198.51.100.7") == "RequestLimitExceeded");
+  // Another address is not affected.
+  CHECK(call(kRegisterCodeValue, "198.51.100.8").empty());
+  // A second later one more try; it fails, and the address is out again.
+  f.clock.advance_ms(1000);
+  CHECK(call("guess-3", "198.51.100.7") == "AuthFailure.RegisterCodeInvalid");
+  CHECK(call(kRegisterCodeValue, "198.51.100.7") == "RequestLimitExceeded");
+  // Success costs nothing: once refilled, the address registers as often as it likes.
+  f.clock.advance_ms(3000);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(call(kRegisterCodeValue, "198.51.100.7").empty());
+  }
+}
+
+TEST_CASE("the failure limiter keeps a bounded number of sources", "[gateway][auth]") {
+  AuthFailureLimiter limiter(1, 1, 4);
+  for (int i = 0; i < 4; ++i) {
+    limiter.record_failure("10.0.0." + std::to_string(i), 0);
+    CHECK(limiter.blocked("10.0.0." + std::to_string(i), 0));
+  }
+  // Full: a fifth source is not tracked while the others are still out of tokens...
+  limiter.record_failure("10.0.0.9", 0);
+  CHECK_FALSE(limiter.blocked("10.0.0.9", 0));
+  // ...and is once theirs have refilled (they are dropped to make room).
+  limiter.record_failure("10.0.0.9", 2000);
+  CHECK(limiter.blocked("10.0.0.9", 2000));
+  CHECK_FALSE(limiter.blocked("10.0.0.0", 2000));
+  // Off: never blocked.
+  AuthFailureLimiter off(0, 1);
+  off.record_failure("10.0.0.1", 0);
+  CHECK_FALSE(off.blocked("10.0.0.1", 0));
 }
 
 TEST_CASE("Signed requests are checked", "[gateway][auth]") {
@@ -287,6 +352,13 @@ TEST_CASE("Signed requests are checked", "[gateway][auth]") {
     CHECK(error_code(f.call(req)) == "InvalidParameter");
     req.body = "{}";
     CHECK(error_code(f.call(req)) == "MissingParameter");
+    // Nested past kMaxJsonDepth: refused before it is parsed, and said so.
+    req.body = R"({"Action":"DescribeTasks","X":)" + std::string(100'000, '[') +
+               std::string(100'000, ']') + "}";
+    auto deep = f.call(req);
+    CHECK(error_code(deep) == "InvalidParameter");
+    CHECK(deep["Error"]["Message"].get<std::string>().find("nests deeper than 32") !=
+          std::string::npos);
   }
   SECTION("unknown fields are refused") {
     CHECK(error_code(f.agent_call(agent, "DescribeTasks", {{"Limit", 5}})) == "UnknownParameter");

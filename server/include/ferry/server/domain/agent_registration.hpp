@@ -37,6 +37,11 @@ struct Registration {
 // and value present (RegisterCodeInvalid).
 Status check_registration(const Registration& r);
 
+// Whether the code exists and its value matches, by a read alone (RegisterCodeInvalid
+// otherwise): checked before anything of the request is written (its nonce), so that a guess
+// costs the store no write. register_instance checks it all again in its transaction.
+Status check_register_code(ServerContext& ctx, const Registration& r);
+
 struct RegisteredInstance {
   std::string instance_id;
   std::string instance_name;

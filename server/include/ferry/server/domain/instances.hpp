@@ -56,7 +56,8 @@ Status rename_instance(ServerContext& ctx, const std::string& instance_id, const
 Expected<std::vector<Tag>> modify_instance_tags(
     ServerContext& ctx, const std::string& instance_id,
     const std::function<Status(std::vector<Tag>&)>& mutate, std::size_t max_tags);
-// DeleteRegisterInstance: the instance's key is revoked and its agent's connection dropped.
+// DeleteRegisterInstance: the instance's key is revoked and its agent's connection dropped; its
+// tasks that had not ended end now (DELIVER_FAILED, or TERMINATED once started).
 Status delete_instance(ServerContext& ctx, const std::string& instance_id);
 
 }  // namespace ferry::server::domain

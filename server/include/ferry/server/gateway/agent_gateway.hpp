@@ -15,6 +15,7 @@
 #include <string>
 
 #include "ferry/core/error.hpp"
+#include "ferry/server/api/auth_failure_limiter.hpp"
 #include "ferry/server/api/params.hpp"
 #include "ferry/server/api/request_outcome.hpp"
 #include "ferry/server/domain/context.hpp"
@@ -40,6 +41,11 @@ struct GatewayOptions {
   std::function<void(const std::string& instance_id, int64_t now_ms)> on_agent_seen;
   // Where UploadTaskOutput keeps complete outputs; nullptr: no store (every piece refused).
   OutputStore* output_store = nullptr;
+  // Failed authentications (AuthFailure.*) per source address: `auth_failure_burst` at once,
+  // then `auth_failure_rate` per second; beyond, RequestLimitExceeded until the bucket refills.
+  // A rate of 0: no limit.
+  double auth_failure_rate = 1;
+  double auth_failure_burst = 20;
 };
 
 class AgentGateway {
@@ -89,6 +95,7 @@ class AgentGateway {
   ServerContext& ctx_;
   AgentAuthenticator& auth_;
   GatewayOptions options_;
+  AuthFailureLimiter auth_failures_;
 };
 
 }  // namespace ferry::server
