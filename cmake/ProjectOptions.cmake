@@ -16,11 +16,22 @@ target_compile_definitions(ferry_options INTERFACE FERRY_VERSION="${PROJECT_VERS
 # -O0), read-only relocations bound at start.
 option(FERRY_HARDENING "Build with Debian's hardening flags" ON)
 if(FERRY_HARDENING)
-  target_compile_options(ferry_options INTERFACE -fstack-protector-strong -fstack-clash-protection
-                                                 -fcf-protection)
+  target_compile_options(ferry_options INTERFACE -fstack-protector-strong -fcf-protection)
+  # Windows probes every stack frame larger than a page itself (__chkstk), and GCC 12's mingw
+  # target fails with an internal error on this option.
+  if(NOT WIN32)
+    target_compile_options(ferry_options INTERFACE -fstack-clash-protection)
+  endif()
   target_compile_definitions(ferry_options INTERFACE
                              $<$<NOT:$<CONFIG:Debug>>:_FORTIFY_SOURCE=2>)
-  target_link_options(ferry_options INTERFACE -Wl,-z,relro -Wl,-z,now)
+  if(WIN32)
+    # PE has no RELRO (binutils marks the .exe dynamicbase, high-entropy-va and nxcompat by
+    # itself); the checks of the stack protector and of the fortified calls are in libssp, which
+    # GCC links when the linker gets the option too.
+    target_link_options(ferry_options INTERFACE -fstack-protector-strong)
+  else()
+    target_link_options(ferry_options INTERFACE -Wl,-z,relro -Wl,-z,now)
+  endif()
 endif()
 
 # Every function and object in its own section, so that a binary linked with --gc-sections

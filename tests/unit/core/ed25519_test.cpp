@@ -51,6 +51,14 @@ constexpr std::string_view kX25519Pem =
     "MC4CAQAwBQYDK2VuBCIEIEB0qgySufRqXmhyeFWGVocpq288URF1nS7msN40BZZ3\n"
     "-----END PRIVATE KEY-----\n";
 
+// A throwaway Ed448 key (openssl genpkey -algorithm ED448): another algorithm's PKCS#8, whose
+// key is not 32 bytes.
+constexpr std::string_view kEd448Pem =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MEcCAQAwBQYDK2VxBDsEOT6Ue1WOqtQw5TYAsE/AelWQr2pCD+MnkA81wivYHSE/\n"
+    "WBJxZnBstilzCJjKPFPpQ4mAQhc1m0xRUQ==\n"
+    "-----END PRIVATE KEY-----\n";
+
 }  // namespace
 
 TEST_CASE("Ed25519 reproduces the RFC 8032 test vectors", "[ed25519]") {
@@ -108,6 +116,52 @@ TEST_CASE("Ed25519 refuses a tampered message, signature or key", "[ed25519]") {
   REQUIRE_FALSE(status.has_value());
   CHECK(status.error().code == ferry::auth_codes::kSignatureFailure);
   CHECK(status.error().message == "Ed25519 signature does not match");
+}
+
+// RFC 8032 5.1.7: S must be below the group order L, or S + L would verify as well and one
+// signature would have two forms.
+TEST_CASE("Ed25519 refuses a signature whose S is not reduced", "[ed25519]") {
+  const auto& test1 = kRfc8032[0];
+  const std::string sig = hex_decode(test1.signature);
+  // L, little-endian.
+  const std::string order =
+      hex_decode("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+  std::string unreduced = sig;
+  unsigned carry = 0;
+  for (std::size_t i = 0; i < 32; ++i) {
+    const unsigned sum =
+        static_cast<unsigned char>(sig[32 + i]) + static_cast<unsigned char>(order[i]) + carry;
+    unreduced[32 + i] = static_cast<char>(sum & 0xffU);
+    carry = sum >> 8U;
+  }
+  REQUIRE(carry == 0);
+  REQUIRE(unreduced != sig);
+  const std::string public_key = hex_decode(test1.public_key);
+  CHECK(ed25519_verify_raw(public_key, test1.message, sig));
+  CHECK_FALSE(ed25519_verify_raw(public_key, test1.message, unreduced));
+}
+
+// Every signature is 64 bytes, whatever its bytes are: a backend that handed the halves over as
+// numbers could drop a leading zero byte. Fixed seeds, so that some signatures do have zero
+// bytes at the ends of their halves (checked).
+TEST_CASE("Ed25519 signatures are always 64 bytes and verify", "[ed25519]") {
+  int zero_ends = 0;
+  for (int i = 0; i < 64; ++i) {
+    const auto key = Ed25519PrivateKey::from_seed(sha256("seed " + std::to_string(i)));
+    REQUIRE(key.has_value());
+    const std::string public_key = key->public_key_raw();
+    for (int j = 0; j < 8; ++j) {
+      const std::string message = "message " + std::to_string(j);
+      const auto sig = key->sign(message);
+      REQUIRE(sig.has_value());
+      REQUIRE(sig->size() == 64);
+      CHECK(ed25519_verify_raw(public_key, message, *sig));
+      for (const std::size_t at : {0U, 31U, 32U, 63U}) {
+        zero_ends += (*sig)[at] == '\0' ? 1 : 0;
+      }
+    }
+  }
+  CHECK(zero_ends > 0);
 }
 
 TEST_CASE("Ed25519 refuses malformed keys and signatures", "[ed25519]") {
@@ -178,6 +232,9 @@ TEST_CASE("Ed25519 private keys round-trip through PKCS#8 PEM", "[ed25519]") {
         {std::string(kPem1.substr(0, 60)),
          "Ed25519 private key: not an unencrypted PEM private key"},
         {std::string(kX25519Pem), "Ed25519 private key: the PEM holds a key of another type"},
+        {std::string(kEd448Pem), "Ed25519 private key: the PEM holds a key of another type"},
+        {"-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n",
+         "Ed25519 private key: not an unencrypted PEM private key"},
     }));
     const auto key = Ed25519PrivateKey::from_pem(pem);
     REQUIRE_FALSE(key.has_value());

@@ -1,6 +1,10 @@
 #include "ferry/core/service_url.hpp"
 
+#ifdef _WIN32
+#include <ws2tcpip.h>  // the Windows build (tests/windows): inet_pton from ws2_32
+#else
 #include <arpa/inet.h>
+#endif
 
 #include <catch2/catch.hpp>
 #include <string>

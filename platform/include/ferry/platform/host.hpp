@@ -23,8 +23,9 @@ inline constexpr const char* kMachineIdFileVariable = "FERRY_MACHINE_ID_FILE";
 
 // The machine's stable id, which a clone of a VM image does not share with its original. Linux:
 // /etc/machine-id, or where that is missing, empty or "uninitialized" the SMBIOS product UUID
-// (/sys/class/dmi/id/product_uuid, readable by root only); only the file named by
-// FERRY_MACHINE_ID_FILE when it is set. Empty when none is known or plausible.
+// (/sys/class/dmi/id/product_uuid, readable by root only). Windows: the registry's MachineGuid
+// (HKLM\SOFTWARE\Microsoft\Cryptography). Only the file named by FERRY_MACHINE_ID_FILE when it
+// is set. Empty when none is known or plausible.
 std::string machine_id();
 
 // The first plausible id that one of `files` holds, in order: its content without surrounding

@@ -1,0 +1,391 @@
+// fs.hpp on Windows, in part: directories, new and atomically replaced files, reading, removing
+// trees, the running executable and OpenFile. Not yet: reserve_space and overwrite_in_place
+// (NTFS may give back space reserved past the end of a file when it is closed, so the state
+// file's disk-full fallback needs its own design), find_program (PATHEXT, with the task runner)
+// and inspect_file (owners and ACLs, with the accounts).
+//
+// DirectoryAccess and FileAccess are not applied yet: what is created here gets the ACL it
+// inherits from its directory (docs/architecture.md).
+#include "ferry/platform/fs.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "ferry/core/crypto.hpp"
+#include "ferry/core/error_codes.hpp"
+#include "win32.hpp"
+
+namespace ferry::platform {
+namespace {
+
+namespace stdfs = std::filesystem;
+using win32::UniqueHandle;
+
+// Readers let writers and renamers in: a file being read can still be replaced.
+constexpr DWORD kShareAll = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+constexpr DWORD kMaxIo = DWORD{1} << 30;
+
+Error io_error(std::string_view what, const stdfs::path& path, DWORD err) {
+  return win32::windows_error(codes::kInternalError, std::string(what) + " " + win32::display(path),
+                              err);
+}
+
+// "dir\" names the same directory as "dir".
+stdfs::path without_trailing_separator(const stdfs::path& p) {
+  if (!p.has_filename() && p.has_parent_path() && p != p.root_path()) {
+    return p.parent_path();
+  }
+  return p;
+}
+
+// No Account has a Windows form yet (users.hpp is not ported), so none can be asked for.
+Status refuse_owner(const std::optional<Account>& owner, const stdfs::path& path) {
+  if (owner && owner->native() != nullptr) {
+    return Error{codes::kInternalError,
+                 "setting the owner of " + win32::display(path) + " is not supported on Windows"};
+  }
+  return {};
+}
+
+bool is_existing_directory(const stdfs::path& path) {
+  const DWORD attributes = ::GetFileAttributesW(path.c_str());
+  return attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+}
+
+Status write_all(HANDLE file, std::string_view data, const stdfs::path& path) {
+  while (!data.empty()) {
+    const auto chunk = static_cast<DWORD>(std::min<std::size_t>(data.size(), kMaxIo));
+    DWORD written = 0;
+    if (!::WriteFile(file, data.data(), chunk, &written, nullptr)) {
+      return io_error("writing", path, ::GetLastError());
+    }
+    data.remove_prefix(written);
+  }
+  return {};
+}
+
+// Creates `path`, which must not exist (CREATE_NEW: a link in its place is not followed), for
+// writing; other processes may read it and rename or delete it, not write it.
+UniqueHandle create_new(const stdfs::path& path) {
+  return UniqueHandle(::CreateFileW(path.c_str(), GENERIC_WRITE,
+                                    FILE_SHARE_READ | FILE_SHARE_DELETE, nullptr, CREATE_NEW,
+                                    FILE_ATTRIBUTE_NORMAL, nullptr));
+}
+
+UniqueHandle open_for_reading(const stdfs::path& path) {
+  return UniqueHandle(::CreateFileW(path.c_str(), GENERIC_READ, kShareAll, nullptr, OPEN_EXISTING,
+                                    FILE_ATTRIBUTE_NORMAL, nullptr));
+}
+
+// Reads up to `want` bytes at the file position; 0 at the end of the file.
+Expected<std::size_t> read_some(HANDLE file, char* into, std::size_t want,
+                                const stdfs::path& path) {
+  DWORD got = 0;
+  if (!::ReadFile(file, into, static_cast<DWORD>(std::min<std::size_t>(want, kMaxIo)), &got,
+                  nullptr)) {
+    return io_error("reading", path, ::GetLastError());
+  }
+  return static_cast<std::size_t>(got);
+}
+
+// The rename that replaces a file fails while another process has it open without
+// FILE_SHARE_DELETE (an indexer or a virus scanner, for a moment): a few tries, about 0.6 s in
+// all, before that is an error.
+BOOL replace_file(const stdfs::path& from, const stdfs::path& to, DWORD flags) {
+  DWORD pause_ms = 5;
+  for (int attempt = 0;; ++attempt) {
+    if (::MoveFileExW(from.c_str(), to.c_str(), flags)) {
+      return TRUE;
+    }
+    const DWORD err = ::GetLastError();
+    if (attempt == 7 || (err != ERROR_ACCESS_DENIED && err != ERROR_SHARING_VIOLATION)) {
+      ::SetLastError(err);
+      return FALSE;
+    }
+    ::Sleep(pause_ms);
+    pause_ms *= 2;
+  }
+}
+
+// A directory tree entry still to remove; `expanded` once its children are on the stack.
+struct PendingRemoval {
+  stdfs::path path;
+  DWORD attributes;
+  bool expanded;
+};
+
+// Puts the entries of `dir` on `stack`.
+Status push_children(const stdfs::path& dir, std::vector<PendingRemoval>& stack) {
+  WIN32_FIND_DATAW entry{};
+  HANDLE find = ::FindFirstFileExW((dir / L"*").c_str(), FindExInfoBasic, &entry,
+                                   FindExSearchNameMatch, nullptr, FIND_FIRST_EX_LARGE_FETCH);
+  if (find == INVALID_HANDLE_VALUE) {
+    const DWORD err = ::GetLastError();
+    return err == ERROR_FILE_NOT_FOUND ? Status{} : io_error("listing", dir, err);
+  }
+  do {
+    const std::wstring_view name = entry.cFileName;
+    if (name != L"." && name != L"..") {
+      stack.push_back({dir / name, entry.dwFileAttributes, false});
+    }
+  } while (::FindNextFileW(find, &entry));
+  const DWORD err = ::GetLastError();
+  ::FindClose(find);
+  return err == ERROR_NO_MORE_FILES ? Status{} : io_error("listing", dir, err);
+}
+
+}  // namespace
+
+Status ensure_directory(const stdfs::path& dir_in, DirectoryAccess /*access*/,
+                        const std::optional<Account>& owner) {
+  const stdfs::path dir = without_trailing_separator(dir_in);
+  if (auto st = refuse_owner(owner, dir); !st) {
+    return st;
+  }
+  if (!::CreateDirectoryW(dir.c_str(), nullptr) && ::GetLastError() != ERROR_ALREADY_EXISTS) {
+    return io_error("creating directory", dir, ::GetLastError());
+  }
+  // The entry itself, not what a symbolic link or junction in its place points at.
+  const UniqueHandle handle(
+      ::CreateFileW(dir.c_str(), FILE_READ_ATTRIBUTES, kShareAll, nullptr, OPEN_EXISTING,
+                    FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
+  BY_HANDLE_FILE_INFORMATION info{};
+  if (!handle.valid() || !::GetFileInformationByHandle(handle.get(), &info)) {
+    return io_error("opening directory", dir, ::GetLastError());
+  }
+  if ((info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) == 0 ||
+      (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0) {
+    return Error{codes::kInternalError, win32::display(dir) + " is a link or not a directory"};
+  }
+  return {};
+}
+
+Status ensure_directories(const stdfs::path& dir_in, DirectoryAccess access) {
+  const stdfs::path dir = without_trailing_separator(dir_in);
+  stdfs::path prefix;
+  for (const auto& part : dir.parent_path()) {
+    prefix /= part;
+    // The root ("C:", "C:\", "\\server\share") is there or cannot be made.
+    if (prefix.relative_path().empty() || part == "." || part == "..") {
+      continue;
+    }
+    if (!::CreateDirectoryW(prefix.c_str(), nullptr)) {
+      const DWORD err = ::GetLastError();
+      if (err != ERROR_ALREADY_EXISTS && !is_existing_directory(prefix)) {
+        return io_error("creating directory", prefix, err);
+      }
+    }
+  }
+  return ensure_directory(dir, access);
+}
+
+Status write_new_file(const stdfs::path& path, std::string_view data, FileAccess /*access*/,
+                      const std::optional<Account>& owner) {
+  if (auto st = refuse_owner(owner, path); !st) {
+    return st;
+  }
+  UniqueHandle file = create_new(path);
+  if (!file.valid()) {
+    return io_error("creating", path, ::GetLastError());
+  }
+  Status written = write_all(file.get(), data, path);
+  if (written && !::CloseHandle(file.release())) {
+    written = io_error("closing", path, ::GetLastError());
+  }
+  if (!written) {
+    file.reset();
+    ::DeleteFileW(path.c_str());
+  }
+  return written;
+}
+
+Status write_file_atomic(const stdfs::path& path, std::string_view data, FileAccess /*access*/,
+                         Durability durability) {
+  const stdfs::path dir = path.has_parent_path() ? path.parent_path() : stdfs::path(".");
+  stdfs::path temp;
+  UniqueHandle file;
+  for (int attempt = 0; attempt < 8 && !file.valid(); ++attempt) {
+    auto suffix = random_bytes(6);
+    if (!suffix) {
+      return suffix.error();
+    }
+    temp = dir / (L"." + path.filename().native() + L".tmp-" + win32::widen(hex_encode(*suffix)));
+    file = create_new(temp);
+    if (!file.valid() && ::GetLastError() != ERROR_FILE_EXISTS) {
+      return io_error("creating temporary file in", dir, ::GetLastError());
+    }
+  }
+  if (!file.valid()) {
+    return io_error("creating temporary file in", dir, ERROR_FILE_EXISTS);
+  }
+  auto fail = [&](Error e) -> Status {
+    file.reset();
+    ::DeleteFileW(temp.c_str());
+    return e;
+  };
+  if (auto st = write_all(file.get(), data, temp); !st) {
+    return fail(st.error());
+  }
+  if (durability == Durability::kSynced && !::FlushFileBuffers(file.get())) {
+    return fail(io_error("syncing", temp, ::GetLastError()));
+  }
+  if (!::CloseHandle(file.release())) {
+    return fail(io_error("closing", temp, ::GetLastError()));
+  }
+  // One rename, atomic on NTFS, that takes the new file as it is (ReplaceFileW would give it the
+  // old file's attributes and ACL, in several steps). WRITE_THROUGH returns once the rename is
+  // on disk: Windows has no directory sync.
+  const DWORD flags = MOVEFILE_REPLACE_EXISTING |
+                      (durability == Durability::kSynced ? MOVEFILE_WRITE_THROUGH : DWORD{0});
+  if (!replace_file(temp, path, flags)) {
+    return fail(io_error("renaming temporary file to", path, ::GetLastError()));
+  }
+  return {};
+}
+
+Expected<std::string> read_file(const stdfs::path& path, std::size_t max_bytes) {
+  const UniqueHandle file = open_for_reading(path);
+  if (!file.valid()) {
+    return io_error("opening", path, ::GetLastError());
+  }
+  auto too_large = [&] {
+    return Error{codes::kLimitExceeded,
+                 win32::display(path) + " is larger than " + std::to_string(max_bytes) + " bytes"};
+  };
+  LARGE_INTEGER size{};
+  if (::GetFileSizeEx(file.get(), &size) && static_cast<uint64_t>(size.QuadPart) > max_bytes) {
+    return too_large();
+  }
+  // Read to the end rather than trusting the size, which may change meanwhile; one byte past
+  // the limit tells "exactly max_bytes" from "larger".
+  std::string content;
+  constexpr std::size_t kChunk = 64 * 1024;
+  for (;;) {
+    const std::size_t old_size = content.size();
+    const std::size_t want = std::min(kChunk, max_bytes + 1 - old_size);
+    content.resize(old_size + want);
+    auto got = read_some(file.get(), content.data() + old_size, want, path);
+    if (!got) {
+      return got.error();
+    }
+    content.resize(old_size + *got);
+    if (content.size() > max_bytes) {
+      return too_large();
+    }
+    if (*got == 0) {
+      return content;
+    }
+  }
+}
+
+Expected<std::string> read_file_range(const stdfs::path& path, uint64_t offset,
+                                      std::size_t length) {
+  if (offset > static_cast<uint64_t>(std::numeric_limits<LONGLONG>::max())) {
+    return io_error("reading", path, ERROR_INVALID_PARAMETER);
+  }
+  const UniqueHandle file = open_for_reading(path);
+  if (!file.valid()) {
+    return io_error("opening", path, ::GetLastError());
+  }
+  LARGE_INTEGER position{};
+  position.QuadPart = static_cast<LONGLONG>(offset);
+  if (!::SetFilePointerEx(file.get(), position, nullptr, FILE_BEGIN)) {
+    return io_error("seeking in", path, ::GetLastError());
+  }
+  // Grown as bytes arrive, so a huge length on a small file costs nothing.
+  std::string content;
+  constexpr std::size_t kChunk = 64 * 1024;
+  while (content.size() < length) {
+    const std::size_t old_size = content.size();
+    const std::size_t want = std::min(kChunk, length - old_size);
+    content.resize(old_size + want);
+    auto got = read_some(file.get(), content.data() + old_size, want, path);
+    if (!got) {
+      return got.error();
+    }
+    content.resize(old_size + *got);
+    if (*got == 0) {
+      break;
+    }
+  }
+  return content;
+}
+
+// Depth first without recursion (a tree a task made may be deep). A symbolic link or junction
+// is removed as a link: what it points at is never entered. Read-only files, which DeleteFileW
+// refuses, lose that attribute first.
+Status remove_tree(const stdfs::path& path) {
+  const DWORD attributes = ::GetFileAttributesW(path.c_str());
+  if (attributes == INVALID_FILE_ATTRIBUTES) {
+    const DWORD err = ::GetLastError();
+    return err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND
+               ? Status{}
+               : io_error("removing", path, err);
+  }
+  std::vector<PendingRemoval> stack{{path, attributes, false}};
+  while (!stack.empty()) {
+    PendingRemoval& top = stack.back();
+    const bool directory = (top.attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+    const bool link = (top.attributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0;
+    if (directory && !link && !top.expanded) {
+      top.expanded = true;
+      const stdfs::path dir = top.path;  // push_children may move `top`
+      if (auto st = push_children(dir, stack); !st) {
+        return st;
+      }
+      continue;
+    }
+    if ((top.attributes & FILE_ATTRIBUTE_READONLY) != 0) {
+      ::SetFileAttributesW(top.path.c_str(), top.attributes & ~DWORD{FILE_ATTRIBUTE_READONLY});
+    }
+    const BOOL removed =
+        directory ? ::RemoveDirectoryW(top.path.c_str()) : ::DeleteFileW(top.path.c_str());
+    if (!removed && ::GetLastError() != ERROR_FILE_NOT_FOUND) {
+      return io_error("removing", top.path, ::GetLastError());
+    }
+    stack.pop_back();
+  }
+  return {};
+}
+
+Expected<stdfs::path> current_executable() {
+  std::wstring buffer(MAX_PATH, L'\0');
+  for (;;) {
+    const DWORD n = ::GetModuleFileNameW(nullptr, buffer.data(), static_cast<DWORD>(buffer.size()));
+    if (n == 0) {
+      return io_error("finding", "the running executable", ::GetLastError());
+    }
+    if (n < buffer.size()) {
+      buffer.resize(n);
+      return stdfs::path(buffer);
+    }
+    buffer.resize(buffer.size() * 2);  // truncated
+  }
+}
+
+OpenFile::OpenFile(OpenFile&& other) noexcept : native_(std::exchange(other.native_, -1)) {}
+
+OpenFile& OpenFile::operator=(OpenFile&& other) noexcept {
+  if (this != &other) {
+    const UniqueHandle old(
+        reinterpret_cast<HANDLE>(std::exchange(native_, std::exchange(other.native_, -1))));
+  }
+  return *this;
+}
+
+// -1 is INVALID_HANDLE_VALUE, the empty OpenFile.
+OpenFile::~OpenFile() {
+  const UniqueHandle closing(reinterpret_cast<HANDLE>(native_));
+}
+
+Expected<OpenFile> create_file(const stdfs::path& path, FileAccess /*access*/,
+                               std::string_view what) {
+  UniqueHandle file = create_new(path);
+  if (!file.valid()) {
+    return win32::windows_error(codes::kInternalError, what, ::GetLastError());
+  }
+  return OpenFile(reinterpret_cast<std::intptr_t>(file.release()));
+}
+
+}  // namespace ferry::platform
