@@ -17,11 +17,11 @@ function(ferry_set_warnings target as_errors)
       -Wformat=2            # format string security
       -Wimplicit-fallthrough # a switch case falls through silently
       -Wmisleading-indentation
-      -Wduplicated-cond
-      -Wduplicated-branches
-      -Wlogical-op
-      -Wuseless-cast
   )
+  # GCC's own; clang (the fuzz preset) has no such options.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    list(APPEND warnings -Wduplicated-cond -Wduplicated-branches -Wlogical-op -Wuseless-cast)
+  endif()
   if(as_errors)
     list(APPEND warnings -Werror)
   endif()

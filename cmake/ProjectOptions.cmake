@@ -9,6 +9,18 @@ ferry_set_warnings(ferry_options ${FERRY_WARNINGS_AS_ERRORS})
 if(FERRY_SANITIZE)
   ferry_enable_sanitizers(ferry_options)
 endif()
+if(FERRY_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "FERRY_FUZZ needs clang (libFuzzer): use the fuzz preset or scripts/fuzz")
+  endif()
+  # libFuzzer's coverage instrumentation in every Ferry target; the harnesses add the fuzzer's
+  # main at link time (tests/fuzz/CMakeLists.txt).
+  target_compile_options(ferry_options INTERFACE -fsanitize=fuzzer-no-link)
+  # clang 14's -fsanitize=function check (part of UBSan) cannot be emitted for C++20 coroutines
+  # (the Asio sessions): "Cannot represent a difference across sections".
+  target_compile_options(ferry_options INTERFACE -fno-sanitize=function)
+  target_link_options(ferry_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()
 target_compile_definitions(ferry_options INTERFACE FERRY_VERSION="${PROJECT_VERSION}")
 
 # Debian's hardening flags (dpkg-buildflags with hardening=+all), as lintian checks them in the
