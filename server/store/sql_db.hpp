@@ -177,8 +177,9 @@ class Connection {
   virtual Status commit() = 0;
   // Must not throw: it runs in a destructor. A failure leaves the connection unusable().
   virtual void rollback() noexcept = 0;
-  // Whether the pool must close the connection instead of handing it to the next caller: it is
-  // still inside a transaction (its ROLLBACK failed, so it could hold locks) or it is broken.
+  // Whether the pool must close the connection instead of handing it to the next caller (asked
+  // when it comes back and again before it goes out): it is still inside a transaction (its
+  // ROLLBACK failed, so it could hold locks) or it is broken. Must not block.
   [[nodiscard]] virtual bool unusable() const = 0;
 
   // Held while migrations run, so that servers starting together on one database apply each

@@ -16,11 +16,18 @@ Pool::Lease::~Lease() {
 }
 
 Expected<Pool::Lease> Pool::acquire() {
+  std::vector<std::unique_ptr<Connection>> dropped;  // closed after the lock is released
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !idle_.empty() || open_ < max_connections_; });
-  if (!idle_.empty()) {
+  while (!idle_.empty()) {
     auto conn = std::move(idle_.back());
     idle_.pop_back();
+    // It may have broken while idle (its server restarted): a new one instead.
+    if (conn->unusable()) {
+      dropped.push_back(std::move(conn));
+      --open_;
+      continue;
+    }
     return Lease(*this, std::move(conn));
   }
   ++open_;  // the slot is ours while the (slow) open runs outside the lock

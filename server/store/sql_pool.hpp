@@ -39,7 +39,8 @@ class Pool {
     std::unique_ptr<Connection> conn_;
   };
 
-  // An idle connection, or a new one while fewer than max_connections are open; else waits.
+  // An idle connection that is not unusable(), or a new one while fewer than max_connections
+  // are open; else waits.
   Expected<Lease> acquire();
 
  private:

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "ferry/server/clock.hpp"
+#include "ferry/server/store/postgres_store.hpp"
 #include "test_process.hpp"
 
 namespace ferry::test {
@@ -47,6 +49,11 @@ int free_port() {
   ::close(fd);
   return port;
 }
+
+class FixedClock final : public server::Clock {
+ public:
+  [[nodiscard]] int64_t now_ms() const override { return 0; }
+};
 
 struct PgConnDeleter {
   void operator()(PGconn* c) const { PQfinish(c); }
@@ -77,7 +84,19 @@ class Server final : public PgTestServer {
     }
     port_ = free_port();
     launch();
-    return ready() ? std::string() : "postgres did not start: " + read_file(log());
+    if (!ready()) {
+      return "postgres did not start: " + read_file(log());
+    }
+    // The template of the contract's databases: the schema applied once instead of per case.
+    query("postgres", "CREATE DATABASE ferry_template");
+    FixedClock clock;
+    server::PostgresOptions options;
+    options.url = url("ferry_template");
+    auto store = server::open_postgres_store(options, clock);
+    if (!store) {
+      return "migrating the template database: " + store.error().message;
+    }
+    return {};
   }
 
   ~Server() override {
@@ -87,9 +106,19 @@ class Server final : public PgTestServer {
     }
   }
 
-  std::string create_database() override {
+  std::string create_database(bool migrated) override {
     const std::string name = "ferry_test_" + std::to_string(++databases_);
-    query("postgres", "CREATE DATABASE " + name);
+    if (!migrated) {
+      query("postgres", "CREATE DATABASE " + name);
+      return name;
+    }
+    // A copy needs the template without sessions, and the last store's may still be ending.
+    const std::string sql = "CREATE DATABASE " + name + " TEMPLATE ferry_template";
+    std::string error;
+    const bool created = eventually([&] { return try_exec("postgres", sql, error); }, 10s, 20ms);
+    if (!created) {
+      FAIL(sql << ": " << error);
+    }
     return name;
   }
 
@@ -102,6 +131,15 @@ class Server final : public PgTestServer {
 
   [[nodiscard]] std::string url(const std::string& database) const override {
     return "postgresql://ferry@127.0.0.1:" + std::to_string(port_) + "/" + database;
+  }
+
+  bool try_exec(const std::string& database, const std::string& sql, std::string& error) {
+    std::unique_ptr<PGconn, PgConnDeleter> conn(PQconnectdb(url(database).c_str()));
+    PGresult* r = PQexec(conn.get(), sql.c_str());
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    error = PQresultErrorMessage(r);
+    PQclear(r);
+    return ok;
   }
 
   std::string query(const std::string& database, const std::string& sql) override {

@@ -16,8 +16,9 @@ class PgTestServer {
   static PgTestServer& get();
 
   virtual ~PgTestServer() = default;
-  // A new empty database (its name) and a URL for it.
-  virtual std::string create_database() = 0;
+  // A new database (its name): a copy of one the store's migrations were applied to, or with
+  // `migrated` false an empty one.
+  virtual std::string create_database(bool migrated = true) = 0;
   virtual void drop_database(const std::string& name) noexcept = 0;
   [[nodiscard]] virtual std::string url(const std::string& database) const = 0;
   // SQL run as the superuser on `database` (checks and tampering in tests): the first column of
