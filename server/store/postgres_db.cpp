@@ -21,10 +21,19 @@ constexpr unsigned kByteaOid = 17;
 // SQLSTATE unique_violation: a PRIMARY KEY or UNIQUE constraint.
 constexpr std::string_view kUniqueViolation = "23505";
 
-// libpq's messages end with a newline.
+// libpq's messages run over lines (the last one ending too): one line, for a log.
 std::string trimmed(const char* message) {
-  std::string s = message != nullptr ? message : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
+  std::string s;
+  for (const char* p = message != nullptr ? message : ""; *p != '\0'; ++p) {
+    if (*p == '\n' || *p == '\t') {
+      if (!s.empty() && s.back() != ' ') {
+        s += ' ';
+      }
+    } else {
+      s += *p;
+    }
+  }
+  while (!s.empty() && s.back() == ' ') {
     s.pop_back();
   }
   return s;

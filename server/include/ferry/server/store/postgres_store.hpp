@@ -32,6 +32,7 @@ struct PostgresOptions {
 
 // Ok for a postgresql:// or postgres:// URL without a password; otherwise an error
 // (InvalidParameterValue) that says why, never repeating the URL (it may hold a password).
+// Defined in ferry::server_store, so that checking a configuration needs no libpq.
 Status check_postgres_url(std::string_view url);
 
 // Connects (checking the URL first) and applies the schema migrations the database lacks, under
