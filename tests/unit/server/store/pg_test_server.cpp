@@ -71,8 +71,10 @@ class Server final : public PgTestServer {
       if (pw == nullptr) {
         return "running as root and there is no postgres user to run the server as";
       }
-      as_user_ = {"/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups",
-                  "--"};
+      // Changing the user clears the parent-death signal Process sets: setpriv sets it again
+      // after, so that the server still dies with this binary.
+      as_user_ = {"/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres",
+                  "--init-groups",    "--pdeathsig=KILL", "--"};
       if (::chown(dir_.str().c_str(), pw->pw_uid, pw->pw_gid) != 0) {
         return "chown " + dir_.str() + " failed";
       }

@@ -1,9 +1,10 @@
 // One PostgreSQL server for a test binary run, started on first use in a temporary directory
 // (initdb, then postgres as a child of this process listening on 127.0.0.1 and a free port) and
-// stopped and removed at exit, also when cases failed. When this process runs as root, the
-// server runs as the `postgres` user (initdb refuses root). When it cannot be started, the
-// binary exits 77 (ctest: skipped), unless CI=true is in the environment: then each case that
-// needs it fails.
+// stopped and removed at exit, also when cases failed. Not through pg_ctl, whose server would
+// outlive a killed binary: this one dies with it (only the directory stays then). When this
+// process runs as root, the server runs as the `postgres` user (initdb refuses root). When it
+// cannot be started, the binary exits 77 (ctest: skipped), unless CI=true is in the
+// environment: then each case that needs it fails.
 #pragma once
 
 #include <string>
