@@ -12,6 +12,7 @@
 #include "ferry/server/store/sqlite_store.hpp"
 #include "ferry/server/store/store_errors.hpp"
 #include "pg_test_server.hpp"
+#include "postgres_db.hpp"
 #include "store_contract.hpp"
 
 namespace ferry::test::contract {
@@ -60,6 +61,16 @@ TEST_CASE("postgres URLs: only postgresql:// and postgres://, never with a passw
     REQUIRE_FALSE(s);
     CHECK(s.error().code == codes::kInvalidParameterValue);
   }
+}
+
+TEST_CASE("postgres: ? placeholders become $n, but not inside string literals", "[pg_store]") {
+  using server::postgres::numbered_placeholders;
+  CHECK(numbered_placeholders("SELECT a FROM t WHERE b = ? AND c IN (?, ?) LIMIT ?") ==
+        "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3) LIMIT $4");
+  CHECK(numbered_placeholders("UPDATE t SET s = 'a?b' WHERE id = ?") ==
+        "UPDATE t SET s = 'a?b' WHERE id = $1");
+  CHECK(numbered_placeholders("SELECT 'it''s?', ? FROM t") == "SELECT 'it''s?', $1 FROM t");
+  CHECK(numbered_placeholders("SELECT 1") == "SELECT 1");
 }
 
 TEST_CASE("postgres: servers starting together on a fresh database migrate it once", "[pg_store]") {
