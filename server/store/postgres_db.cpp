@@ -202,12 +202,15 @@ Expected<std::unique_ptr<sql::Connection>> Connection::open(const ConnectOptions
   const std::string timeout = std::to_string(options.connect_timeout.count());
   // Keepalives and a TCP user timeout so that a database that vanished without closing its
   // sockets (a network partition, a dead host) fails calls in about half a minute instead of
-  // the kernel's default of many minutes.
+  // the kernel's default of many minutes. They are defaults: the URL comes after them, and
+  // libpq lets a later parameter override an earlier one, so `?keepalives_idle=...` in it wins.
+  // The encoding comes after the URL: the store reads and writes UTF-8 only.
   std::vector<const char*> keys = {
-      "dbname",          "connect_timeout",     "application_name", "client_encoding", "keepalives",
-      "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout"};
-  std::vector<const char*> values = {
-      options.url.c_str(), timeout.c_str(), "ferry-server", "UTF8", "1", "10", "5", "3", "30000"};
+      "connect_timeout",     "application_name", "keepalives",       "keepalives_idle",
+      "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname",
+      "client_encoding"};
+  std::vector<const char*> values = {timeout.c_str(), "ferry-server",      "1",   "10", "5", "3",
+                                     "30000",         options.url.c_str(), "UTF8"};
   if (!options.password.empty()) {
     keys.push_back("password");
     values.push_back(options.password.c_str());
