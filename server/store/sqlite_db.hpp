@@ -18,8 +18,6 @@
 
 namespace ferry::server::sqlite {
 
-class Connection;
-
 class Statement final : public sql::Statement {
  public:
   Statement(sqlite3* db, sqlite3_stmt* stmt) noexcept : db_(db), stmt_(stmt) {}
