@@ -24,6 +24,7 @@
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "ferry/platform/logging.hpp"
+#include "ferry/server/store/postgres_store.hpp"
 
 namespace ferry::server {
 namespace {
@@ -397,6 +398,19 @@ const std::map<std::string, KeySpec, std::less<>>& key_specs() {
           range("ws_idle_timeout_s", &ServerConfig::ws_idle_timeout_s, 10, kDay));
     field("sqlite_max_connections", &ServerConfig::sqlite_max_connections,
           size("sqlite_max_connections", &ServerConfig::sqlite_max_connections, 1, 256));
+    field("database", &ServerConfig::database, [](const ServerConfig& c) -> Status {
+      if (c.database.empty()) {
+        return {};
+      }
+      if (auto s = check_postgres_url(c.database); !s) {
+        return config_error("database", s.error().message);
+      }
+      return {};
+    });
+    field("database_password_file", &ServerConfig::database_password_file,
+          path("database_password_file", &ServerConfig::database_password_file));
+    field("pg_max_connections", &ServerConfig::pg_max_connections,
+          size("pg_max_connections", &ServerConfig::pg_max_connections, 1, 256));
     // Output buckets (config_buckets.cpp; their checks in validate_output_bucket_config).
     m["buckets"] = KeySpec{
         config::ValueKind::kJson,

@@ -34,6 +34,7 @@
 #include "ferry/server/outputs/output_store.hpp"
 #include "ferry/server/scheduler/scheduler.hpp"
 #include "ferry/server/service_loop.hpp"
+#include "ferry/server/store/postgres_store.hpp"
 #include "ferry/server/store/sqlite_store.hpp"
 #include "ferry/server/tat/output_actions.hpp"
 #include "ferry/server/tat/tat_actions.hpp"
@@ -56,6 +57,42 @@ std::string path_of(const std::string& target) {
 std::string listen_host(const std::string& listen) {
   const auto colon = listen.rfind(':');
   return colon == std::string::npos ? listen : listen.substr(0, colon);
+}
+
+// SQLite in the data directory, or the PostgreSQL database of `database` (the URL holds no
+// password; the password file's content is never logged).
+ferry::Expected<std::unique_ptr<Store>> open_store(const ServerConfig& config, const Clock& clock,
+                                                   StoreObserver& observer) {
+  if (config.database.empty()) {
+    const fs::path file = fs::path(config.data_dir) / "ferry.db";
+    SqliteOptions sqlite;
+    sqlite.max_connections = config.sqlite_max_connections;
+    sqlite.observer = &observer;
+    auto store = open_sqlite_store(file, clock, sqlite);
+    if (!store) {
+      return store.error();
+    }
+    spdlog::info("store: SQLite {}", file.string());
+    return store;
+  }
+  PostgresOptions pg;
+  pg.url = config.database;
+  pg.max_connections = config.pg_max_connections;
+  pg.observer = &observer;
+  if (!config.database_password_file.empty()) {
+    auto password =
+        ferry::config::read_secret_file(config.database_password_file, "the database password");
+    if (!password) {
+      return password.error();
+    }
+    pg.password = std::move(*password);
+  }
+  auto store = open_postgres_store(pg, clock);
+  if (!store) {
+    return store.error();
+  }
+  spdlog::info("store: PostgreSQL {}", config.database);
+  return store;
 }
 
 int run(const ServerConfig& config, const ferry::platform::ServiceManagerSettings& manager,
@@ -83,12 +120,9 @@ int run(const ServerConfig& config, const ferry::platform::ServiceManagerSetting
   SystemClock clock;
   // Fed from the start (the store's calls); served only when metrics_listen is set.
   ServerMetrics metrics;
-  SqliteOptions sqlite;
-  sqlite.max_connections = effective.sqlite_max_connections;
-  sqlite.observer = &metrics;
-  auto store = open_sqlite_store(data_dir / "ferry.db", clock, sqlite);
+  auto store = open_store(effective, clock, metrics);
   if (!store) {
-    spdlog::critical("store {}: {}", (data_dir / "ferry.db").string(), store.error().message);
+    spdlog::critical("store: {}", store.error().message);
     return kExitFailure;
   }
 
@@ -276,6 +310,10 @@ int main(int argc, char** argv) {
   bool allow_plain_http = false;
   app.add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)");
   app.add_option("--data-dir", data_dir, "Directory of the database and credentials");
+  std::optional<std::string> database;
+  app.add_option("--database", database,
+                 "postgresql://USER@HOST:PORT/DB to keep the store in PostgreSQL (no password: "
+                 "database_password_file or PGPASSWORD); default SQLite in the data directory");
   app.add_option("--config", config_file, "Configuration file (JSON; docs/configuration.md)");
   std::optional<std::string> secret_key_file;
   auto* id_opt = app.add_option("--secret-id", secret_id,
@@ -330,6 +368,9 @@ int main(int argc, char** argv) {
     }
     if (data_dir) {
       config.data_dir = *data_dir;
+    }
+    if (database) {
+      config.database = *database;
     }
     if (secret_id) {
       config.credentials = {ApiCredential{*secret_id, secret_key.value_or("")}};

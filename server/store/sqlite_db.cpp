@@ -21,65 +21,33 @@ Error sqlite_error(sqlite3* db, std::string_view what) {
 
 }  // namespace
 
-Query::Query(Query&& other) noexcept
-    : conn_(other.conn_),
-      stmt_(other.stmt_),
-      owned_(other.owned_),
-      bind_index_(other.bind_index_),
-      column_(other.column_),
-      bind_rc_(other.bind_rc_),
-      last_code_(other.last_code_) {
-  other.stmt_ = nullptr;
+void Statement::bind_int(int64_t v) {
+  bound(sqlite3_bind_int64(stmt_, bind_index_++, v));
 }
 
-Query::~Query() {
-  if (stmt_ == nullptr) {
-    return;
-  }
-  if (owned_) {
-    sqlite3_finalize(stmt_);
-  } else {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
+void Statement::bind_text(std::string_view v) {
+  bound(sqlite3_bind_text64(stmt_, bind_index_++, v.data(), v.size(), transient(), SQLITE_UTF8));
 }
 
-Query& Query::bind_int(int64_t v) {
-  return bound(sqlite3_bind_int64(stmt_, bind_index_++, v));
-}
-
-Query& Query::bind_text(std::string_view v) {
-  return bound(
-      sqlite3_bind_text64(stmt_, bind_index_++, v.data(), v.size(), transient(), SQLITE_UTF8));
-}
-
-Query& Query::bind_blob(std::string_view v) {
+void Statement::bind_blob(std::string_view v) {
   // A zero-length blob with a null pointer would bind NULL, which NOT NULL refuses.
   static const char kEmpty = 0;
   const char* p = v.empty() ? &kEmpty : v.data();
-  return bound(sqlite3_bind_blob64(stmt_, bind_index_++, p, v.size(), transient()));
+  bound(sqlite3_bind_blob64(stmt_, bind_index_++, p, v.size(), transient()));
 }
 
-Query& Query::bind_null() {
-  return bound(sqlite3_bind_null(stmt_, bind_index_++));
+void Statement::bind_null() {
+  bound(sqlite3_bind_null(stmt_, bind_index_++));
 }
 
-Query& Query::bound(int rc) {
+void Statement::bound(int rc) {
   // The first failure is kept and reported by step().
   if (bind_rc_ == SQLITE_OK) {
     bind_rc_ = rc;
   }
-  return *this;
 }
 
-Query& Query::bind_value(const Value& v) {
-  if (const auto* i = std::get_if<int64_t>(&v)) {
-    return bind_int(*i);
-  }
-  return bind_text(std::get<std::string>(v));
-}
-
-Expected<bool> Query::step() {
+Expected<bool> Statement::step() {
   if (bind_rc_ != SQLITE_OK) {
     last_code_ = bind_rc_;
     return Error{store_codes::kFailed,
@@ -93,23 +61,19 @@ Expected<bool> Query::step() {
   if (rc == SQLITE_DONE) {
     return false;
   }
-  last_code_ = sqlite3_extended_errcode(conn_->db_);
-  return sqlite_error(conn_->db_, "executing a statement");
+  last_code_ = sqlite3_extended_errcode(db_);
+  return sqlite_error(db_, "executing a statement");
 }
 
-Status Query::run() {
-  auto r = step();
-  if (!r) {
-    return r.error();
-  }
-  return {};
+bool Statement::key_conflict() const {
+  return last_code_ == SQLITE_CONSTRAINT_PRIMARYKEY || last_code_ == SQLITE_CONSTRAINT_UNIQUE;
 }
 
-int64_t Query::next_int() {
+int64_t Statement::next_int() {
   return sqlite3_column_int64(stmt_, column_++);
 }
 
-std::optional<int64_t> Query::next_opt_int() {
+std::optional<int64_t> Statement::next_opt_int() {
   if (sqlite3_column_type(stmt_, column_) == SQLITE_NULL) {
     ++column_;
     return std::nullopt;
@@ -117,7 +81,7 @@ std::optional<int64_t> Query::next_opt_int() {
   return next_int();
 }
 
-std::string Query::next_text() {
+std::string Statement::next_text() {
   int col = column_++;
   const unsigned char* p = sqlite3_column_text(stmt_, col);
   int n = sqlite3_column_bytes(stmt_, col);
@@ -127,7 +91,7 @@ std::string Query::next_text() {
   return std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
 }
 
-std::string Query::next_blob() {
+std::string Statement::next_blob() {
   int col = column_++;
   const void* p = sqlite3_column_blob(stmt_, col);
   int n = sqlite3_column_bytes(stmt_, col);
@@ -137,8 +101,17 @@ std::string Query::next_blob() {
   return std::string(static_cast<const char*>(p), static_cast<size_t>(n));
 }
 
-Expected<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path& file,
-                                                       std::chrono::milliseconds busy_timeout) {
+void Statement::finish() noexcept {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_index_ = 1;
+  column_ = 0;
+  bind_rc_ = SQLITE_OK;
+  last_code_ = SQLITE_OK;
+}
+
+Expected<std::unique_ptr<sql::Connection>> Connection::open(
+    const std::filesystem::path& file, std::chrono::milliseconds busy_timeout) {
   // SQLite's memory statistics (on by default) take a process-wide mutex on every allocation,
   // which the pool's connections, each on its own thread, would contend for. Nothing reads them.
   // Only possible before SQLite initializes; if it already has, this fails and changes nothing.
@@ -183,7 +156,7 @@ Expected<std::unique_ptr<Connection>> Connection::open(const std::filesystem::pa
       return s.error().wrap("opening " + file.string());
     }
   }
-  return conn;
+  return std::unique_ptr<sql::Connection>(std::move(conn));
 }
 
 Connection::~Connection() {
@@ -193,9 +166,9 @@ Connection::~Connection() {
   sqlite3_close(db_);
 }
 
-Status Connection::exec(const char* sql) {
+Status Connection::exec(const std::string& sql) {
   char* msg = nullptr;
-  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &msg);
   if (rc != SQLITE_OK) {
     Error e{store_codes::kFailed, msg != nullptr ? msg : sqlite3_errstr(rc)};
     sqlite3_free(msg);
@@ -204,36 +177,36 @@ Status Connection::exec(const char* sql) {
   return {};
 }
 
-Expected<Query> Connection::query(const std::string& sql, bool cache) {
+Expected<sql::Query> Connection::query(const std::string& sql, bool cache) {
   auto& statements = cache ? cache_ : dynamic_cache_;
   if (auto it = statements.find(sql); it != statements.end()) {
-    return Query(*this, it->second.get(), false);
+    return sql::Query(it->second.get(), false);
   }
   // A full dynamic cache is never evicted from: a statement in it may be in use by a live Query.
   const bool keep = cache || dynamic_cache_.size() < kMaxDynamicStatements;
-  sqlite3_stmt* stmt = nullptr;
+  sqlite3_stmt* raw = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
-                              keep ? SQLITE_PREPARE_PERSISTENT : 0U, &stmt, nullptr);
+                              keep ? SQLITE_PREPARE_PERSISTENT : 0U, &raw, nullptr);
   if (rc != SQLITE_OK) {
-    sqlite3_finalize(stmt);
+    sqlite3_finalize(raw);
     return sqlite_error(db_, "preparing a statement");
   }
-  if (keep) {
-    statements.emplace(sql, stmt);
+  auto stmt = std::make_unique<Statement>(db_, raw);
+  if (!keep) {
+    return sql::Query(stmt.release(), true);
   }
-  return Query(*this, stmt, !keep);
+  Statement* kept = stmt.get();
+  statements.emplace(sql, std::move(stmt));
+  return sql::Query(kept, false);
 }
 
 int64_t Connection::changes() const {
   return sqlite3_changes64(db_);
 }
 
-Error Connection::error(std::string_view what) const {
-  return sqlite_error(db_, what);
-}
-
-bool Connection::in_transaction() const {
-  return sqlite3_get_autocommit(db_) == 0;
+const sql::Dialect& Connection::dialect() const {
+  static const sql::Dialect kDialect{"BLOB", "SELECT value FROM json_each(?)"};
+  return kDialect;
 }
 
 namespace {
@@ -243,32 +216,28 @@ const std::string kCommit = "COMMIT";
 const std::string kRollback = "ROLLBACK";
 }  // namespace
 
-Expected<Transaction> Transaction::begin(Connection& conn, Kind kind) {
-  if (auto s = conn.run(kind == Kind::kWrite ? kBeginWrite : kBeginRead); !s) {
-    return s.error().wrap("beginning a transaction");
-  }
-  return Transaction(conn);
+// BEGIN, COMMIT and ROLLBACK go through cached statements, so that they are not parsed again on
+// every call as exec() would.
+Status Connection::begin(sql::TransactionKind kind) {
+  return run(kind == sql::TransactionKind::kWrite ? kBeginWrite : kBeginRead);
 }
 
-Transaction::~Transaction() {
-  if (conn_ != nullptr) {
-    // A failed ROLLBACK leaves the connection inside the transaction; the pool then drops it.
-    // (Preparing it the first time allocates, which must not throw out of a destructor.)
-    try {
-      (void)conn_->run(kRollback);
-    } catch (...) {
-      (void)conn_->exec("ROLLBACK");
-    }
+Status Connection::commit() {
+  return run(kCommit);
+}
+
+void Connection::rollback() noexcept {
+  // A failed ROLLBACK leaves the connection inside the transaction; the pool then drops it.
+  // (Preparing it the first time allocates, which must not throw out of a destructor.)
+  try {
+    (void)run(kRollback);
+  } catch (...) {
+    (void)sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
 }
 
-Status Transaction::commit() {
-  Connection* conn = conn_;
-  if (auto s = conn->run(kCommit); !s) {
-    return s.error().wrap("committing");
-  }
-  conn_ = nullptr;
-  return {};
+bool Connection::unusable() const {
+  return sqlite3_get_autocommit(db_) == 0;
 }
 
 }  // namespace ferry::server::sqlite

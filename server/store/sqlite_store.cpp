@@ -1,3 +1,4 @@
+// Opening the SQL store on SQLite: the file, created private, and its migrations.
 #include "ferry/server/store/sqlite_store.hpp"
 
 #include <fcntl.h>
@@ -8,68 +9,13 @@
 #include <memory>
 #include <string>
 
-#include "sqlite_query.hpp"
-#include "sqlite_schema.hpp"
-#include "sqlite_store_impl.hpp"
+#include "sql_schema.hpp"
+#include "sql_store_impl.hpp"
+#include "sqlite_db.hpp"
 
 namespace ferry::server {
 
 namespace sqlite {
-
-SqliteStore::SqliteStore(const std::filesystem::path& file, const Clock& clock,
-                         SqliteOptions options)
-    : file_(file),
-      clock_(clock),
-      pool_(file, options.max_connections, options.busy_timeout),
-      observer_(options.observer) {}
-
-Status SqliteStore::migrate() {
-  auto lease = pool_.acquire();
-  if (!lease) {
-    return lease.error().wrap("opening " + file_.string());
-  }
-  Connection& conn = **lease;
-  auto s = in_transaction(
-      conn, Transaction::Kind::kWrite, "creating schema_migrations", [&](Connection& c) -> Status {
-        return c.exec(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            "version INTEGER NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)");
-      });
-  if (!s) {
-    return s.error().wrap(file_.string());
-  }
-  const int64_t latest = sqlite_schema_version();
-  for (const auto& m : migrations()) {
-    // Each step re-reads the version inside its write transaction: another process opening
-    // the same file at the same moment applies each step once between the two of them.
-    s = in_transaction(conn, Transaction::Kind::kWrite, "migrating", [&](Connection& c) -> Status {
-      auto current = read_int(c.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
-      if (!current) {
-        return current.error();
-      }
-      if (*current > latest) {
-        return Error{store_codes::kFailed, "the database has schema version " +
-                                               std::to_string(*current) +
-                                               ", newer than this ferry-server knows (" +
-                                               std::to_string(latest) + "): upgrade ferry-server"};
-      }
-      if (*current >= m.version) {
-        return {};
-      }
-      for (const auto& sql : m.statements) {
-        if (auto e = c.exec(sql.c_str()); !e) {
-          return e.error().wrap("schema version " + std::to_string(m.version));
-        }
-      }
-      return c.run("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", m.version,
-                   clock_.now_ms());
-    });
-    if (!s) {
-      return s.error().wrap(file_.string());
-    }
-  }
-  return {};
-}
 
 namespace {
 
@@ -110,7 +56,12 @@ Expected<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& 
   if (auto s = sqlite::create_private_file(file); !s) {
     return s.error();
   }
-  auto store = std::make_unique<sqlite::SqliteStore>(file, clock, options);
+  auto store = std::make_unique<sql::SqlStore>(
+      file.string(),
+      [file, busy_timeout = options.busy_timeout] {
+        return sqlite::Connection::open(file, busy_timeout);
+      },
+      options.max_connections, clock, options.observer);
   if (auto s = store->migrate(); !s) {
     return s.error();
   }
@@ -118,7 +69,7 @@ Expected<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& 
 }
 
 int64_t sqlite_schema_version() {
-  return sqlite::migrations().back().version;
+  return sql::schema_version();
 }
 
 }  // namespace ferry::server

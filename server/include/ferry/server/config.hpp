@@ -74,6 +74,12 @@ struct ServerConfig {
   std::size_t max_body_bytes = 1024 * 1024;
   int64_t ws_idle_timeout_s = 60;
   std::size_t sqlite_max_connections = 8;
+  // The store: "" for SQLite in DATA_DIR/ferry.db, or a postgresql://USER@HOST:PORT/DB URL
+  // (without a password: check_postgres_url). The password comes from
+  // database_password_file (one line), else libpq's PGPASSWORD or ~/.pgpass.
+  std::string database;
+  std::string database_password_file;
+  std::size_t pg_max_connections = 8;
 
   // Output buckets (config_buckets.cpp). The credentials the server presigns uploads with, by
   // bucket URL (its normal form) or "default"; secrets: never logged.

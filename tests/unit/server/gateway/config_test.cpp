@@ -91,6 +91,14 @@ TEST_CASE("Server configuration errors name the key", "[config]") {
   CHECK_THAT(apply_error({{"acs_regions", "cn-hangzhou"}}), Catch::Contains("\"acs_regions\""));
   CHECK_THAT(apply_error({{"acs_regions", {""}}}), Catch::Contains("\"acs_regions\""));
   CHECK_THAT(apply_error(nlohmann::json::array()), Catch::Contains("JSON object"));
+  // The store's database: a PostgreSQL URL, never with its password in it (not echoed either).
+  CHECK_THAT(apply_error({{"database", "mysql://ferry@db/ferry"}}),
+             Catch::Contains("\"database\"") && Catch::Contains("postgresql://"));
+  const auto with_password = apply_error({{"database", "postgresql://ferry:s3cret@db/ferry"}});
+  CHECK_THAT(with_password,
+             Catch::Contains("\"database\"") && Catch::Contains("database_password_file"));
+  CHECK(with_password.find("s3cret") == std::string::npos);
+  CHECK_THAT(apply_error({{"pg_max_connections", 0}}), Catch::Contains("\"pg_max_connections\""));
 
   ServerConfig c;
   CHECK_THAT(validate_server_config(c).error().message, Catch::Contains("data_dir"));
@@ -443,6 +451,7 @@ TEST_CASE("FERRY_ variables, read by each key's kind", "[config]") {
                           {"FERRY_ACS_REGIONS", R"(["cn-hangzhou"])"},
                           {"FERRY_CREDENTIALS", R"([{"SecretId": "AKIDenv", "SecretKey": "k"}])"},
                           {"FERRY_LOG_FILE", "/var/log/ferry/server.log"},
+                          {"FERRY_DATABASE", "postgresql://ferry@db.example:5432/ferry"},
                           {"FERRY_SERVER", "not a key: ignored"}}),
           c)
           .has_value());
@@ -459,6 +468,7 @@ TEST_CASE("FERRY_ variables, read by each key's kind", "[config]") {
   REQUIRE(c.credentials.size() == 1);
   CHECK(c.credentials[0].secret_id == "AKIDenv");
   CHECK(c.log_file == "/var/log/ferry/server.log");
+  CHECK(c.database == "postgresql://ferry@db.example:5432/ferry");
 
   // Each kind of bad value names the variable, the key and the reason.
   CHECK_THAT(environment_error({{"FERRY_LOG_LEVEL", "loud"}}),

@@ -1,8 +1,9 @@
 // The Store contract: the Catch2 cases of contract_*_test.cpp, which every Store implementation
 // must pass. They reach the store only through the Store interface and get it from
 // make_contract_database(), which each store's test binary defines (sqlite_contract_database.cpp
-// for SQLite), so that another implementation compiles the same cases with its own factory and
-// runs them unchanged. The records and checks the cases share are declared here too.
+// for SQLite, pg_contract_database.cpp for PostgreSQL), so that each implementation compiles the
+// same cases with its own factory and runs them unchanged. The records and checks the cases share
+// are declared here too.
 #pragma once
 
 #include <atomic>

@@ -1,17 +1,17 @@
 // Cloud Assistant's ClientToken claims (Store::claim_client_token and its two ends).
-#include "sqlite_query.hpp"
-#include "sqlite_store_impl.hpp"
+#include "sql_query.hpp"
+#include "sql_store_impl.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 namespace {
 constexpr int64_t kForgetAfterMs = 24 * 3600 * 1000;
 }  // namespace
 
-Expected<ClientTokenClaim> SqliteStore::claim_client_token(const std::string& owner,
-                                                           const std::string& token,
-                                                           const std::string& request_hash,
-                                                           int64_t now_ms, int64_t stale_ms) {
+Expected<ClientTokenClaim> SqlStore::claim_client_token(const std::string& owner,
+                                                        const std::string& token,
+                                                        const std::string& request_hash,
+                                                        int64_t now_ms, int64_t stale_ms) {
   using State = ClientTokenClaim::State;
   return write("claiming a client token", [&](Connection& conn) -> Expected<ClientTokenClaim> {
     if (auto s =
@@ -66,19 +66,19 @@ Expected<ClientTokenClaim> SqliteStore::claim_client_token(const std::string& ow
   });
 }
 
-Status SqliteStore::complete_client_token(const std::string& owner, const std::string& token,
-                                          const std::string& result) {
+Status SqlStore::complete_client_token(const std::string& owner, const std::string& token,
+                                       const std::string& result) {
   return write("completing a client token", [&](Connection& conn) {
     return conn.run("UPDATE client_tokens SET result = ? WHERE owner = ? AND token = ?", result,
                     owner, token);
   });
 }
 
-Status SqliteStore::release_client_token(const std::string& owner, const std::string& token) {
+Status SqlStore::release_client_token(const std::string& owner, const std::string& token) {
   return write("releasing a client token", [&](Connection& conn) {
     return conn.run("DELETE FROM client_tokens WHERE owner = ? AND token = ? AND result IS NULL",
                     owner, token);
   });
 }
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql

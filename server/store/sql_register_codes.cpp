@@ -1,9 +1,9 @@
-// The SQLite store's register codes.
-#include "sqlite_query.hpp"
-#include "sqlite_rows.hpp"
-#include "sqlite_store_impl.hpp"
+// The SQL store's register codes.
+#include "sql_query.hpp"
+#include "sql_rows.hpp"
+#include "sql_store_impl.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 namespace sc = store_codes;
 
@@ -16,7 +16,7 @@ Status require_codes(Connection& conn, const std::vector<std::string>& ids) {
 
 }  // namespace
 
-Status SqliteStore::insert_register_code(const RegisterCode& c) {
+Status SqlStore::insert_register_code(const RegisterCode& c) {
   static const std::string kInsert =
       insert_sql("register_codes", column_names(kRegisterCodeColumns));
   return write("inserting a register code", [&](Connection& conn) {
@@ -24,8 +24,8 @@ Status SqliteStore::insert_register_code(const RegisterCode& c) {
   });
 }
 
-Expected<Page<RegisterCode>> SqliteStore::list_register_codes(const std::vector<std::string>& ids,
-                                                              int64_t offset, int64_t limit) {
+Expected<Page<RegisterCode>> SqlStore::list_register_codes(const std::vector<std::string>& ids,
+                                                           int64_t offset, int64_t limit) {
   static const std::string kColumns = column_names(kRegisterCodeColumns);
   return read_txn("listing register codes", [&](Connection& conn) {
     return read_page(conn, Listing{"register_codes", kColumns, "register_code_id"},
@@ -34,8 +34,8 @@ Expected<Page<RegisterCode>> SqliteStore::list_register_codes(const std::vector<
   });
 }
 
-Status SqliteStore::set_register_codes_enabled(const std::vector<std::string>& ids, bool enabled,
-                                               int64_t now_ms) {
+Status SqlStore::set_register_codes_enabled(const std::vector<std::string>& ids, bool enabled,
+                                            int64_t now_ms) {
   return write("updating register codes", [&](Connection& conn) -> Status {
     if (auto s = require_codes(conn, ids); !s) {
       return s;
@@ -52,7 +52,7 @@ Status SqliteStore::set_register_codes_enabled(const std::vector<std::string>& i
   });
 }
 
-Status SqliteStore::delete_register_codes(const std::vector<std::string>& ids) {
+Status SqlStore::delete_register_codes(const std::vector<std::string>& ids) {
   return write("deleting register codes", [&](Connection& conn) -> Status {
     if (auto s = require_codes(conn, ids); !s) {
       return s;
@@ -61,4 +61,4 @@ Status SqliteStore::delete_register_codes(const std::vector<std::string>& ids) {
   });
 }
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql

@@ -1,4 +1,4 @@
-// Row codecs of the SQLite store. Each entity's table is a list of columns, each a name and the
+// Row codecs of the SQL store. Each entity's table is a list of columns, each a name and the
 // member it holds, in table order; one reader, one binder and one list of names serve every
 // entity through them, so a column is named once. Tags live in tables of their own (read and
 // written per owner). Private to server/store/.
@@ -14,10 +14,10 @@
 #include "ferry/core/error.hpp"
 #include "ferry/server/model.hpp"
 #include "ferry/server/store/store_errors.hpp"
-#include "sqlite_db.hpp"
-#include "sqlite_query.hpp"
+#include "sql_db.hpp"
+#include "sql_query.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 // A column and the member it holds, reached through `path`: one member pointer, or two for a
 // member of a member (a task's document fields).
@@ -334,4 +334,4 @@ Status read_tags_of(Connection& conn, const TagTable& tags, std::vector<T>& item
   return {};
 }
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql

@@ -1,10 +1,10 @@
-// The SQLite store's registered instances (registration, listing, renaming, deletion, the
+// The SQL store's registered instances (registration, listing, renaming, deletion, the
 // heartbeat's record) and the agents' nonces.
-#include "sqlite_query.hpp"
-#include "sqlite_rows.hpp"
-#include "sqlite_store_impl.hpp"
+#include "sql_query.hpp"
+#include "sql_rows.hpp"
+#include "sql_store_impl.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 namespace sc = store_codes;
 
@@ -63,8 +63,7 @@ Expected<RegisterCode> check_registration(Connection& conn, const RegistrationCh
 
 }  // namespace
 
-Status SqliteStore::register_instance(const RegistrationCheck& check,
-                                      const RegisterInstance& inst) {
+Status SqlStore::register_instance(const RegistrationCheck& check, const RegisterInstance& inst) {
   static const std::string kInsert = insert_sql("register_instances", kInstanceNames);
   return write("registering an instance", [&](Connection& conn) -> Status {
     auto code = check_registration(conn, check, inst);
@@ -84,7 +83,7 @@ Status SqliteStore::register_instance(const RegistrationCheck& check,
   });
 }
 
-Expected<std::optional<RegisterInstance>> SqliteStore::get_instance(const std::string& id) {
+Expected<std::optional<RegisterInstance>> SqlStore::get_instance(const std::string& id) {
   static const std::string kSelect =
       "SELECT " + kInstanceNames + " FROM register_instances WHERE instance_id = ?";
   return read_txn("reading an instance", [&](Connection& conn) {
@@ -92,7 +91,7 @@ Expected<std::optional<RegisterInstance>> SqliteStore::get_instance(const std::s
   });
 }
 
-Expected<Page<RegisterInstance>> SqliteStore::list_instances(const RegisterInstanceQuery& iq) {
+Expected<Page<RegisterInstance>> SqlStore::list_instances(const RegisterInstanceQuery& iq) {
   return read_txn("listing instances", [&](Connection& conn) -> Expected<Page<RegisterInstance>> {
     Filter f{{"instance_id", iq.instance_ids},
              {"instance_name", iq.instance_names},
@@ -113,8 +112,7 @@ Expected<Page<RegisterInstance>> SqliteStore::list_instances(const RegisterInsta
   });
 }
 
-Status SqliteStore::rename_instance(const std::string& id, const std::string& name,
-                                    int64_t now_ms) {
+Status SqlStore::rename_instance(const std::string& id, const std::string& name, int64_t now_ms) {
   return write("renaming an instance", [&](Connection& conn) -> Status {
     if (auto s = conn.run(
             "UPDATE register_instances SET instance_name = ?, updated_ms = ? WHERE instance_id = ?",
@@ -126,7 +124,7 @@ Status SqliteStore::rename_instance(const std::string& id, const std::string& na
   });
 }
 
-Expected<std::vector<Tag>> SqliteStore::modify_instance_tags(
+Expected<std::vector<Tag>> SqlStore::modify_instance_tags(
     const std::string& id, const std::function<Status(std::vector<Tag>&)>& mutate, int64_t now_ms) {
   return write("tagging an instance", [&](Connection& conn) -> Expected<std::vector<Tag>> {
     if (auto s = conn.run("UPDATE register_instances SET updated_ms = ? WHERE instance_id = ?",
@@ -151,7 +149,7 @@ Expected<std::vector<Tag>> SqliteStore::modify_instance_tags(
   });
 }
 
-Status SqliteStore::delete_instance(const std::string& id) {
+Status SqlStore::delete_instance(const std::string& id) {
   return write("deleting an instance", [&](Connection& conn) -> Status {
     if (auto s = conn.run(
             "INSERT INTO revoked_keys (public_key, instance_id, revoked_ms) "
@@ -176,9 +174,9 @@ Status SqliteStore::delete_instance(const std::string& id) {
   });
 }
 
-Status SqliteStore::record_heartbeat(const std::string& id, const std::string& version,
-                                     const std::string& environment,
-                                     const std::vector<std::string>& features, int64_t now_ms) {
+Status SqlStore::record_heartbeat(const std::string& id, const std::string& version,
+                                  const std::string& environment,
+                                  const std::vector<std::string>& features, int64_t now_ms) {
   return write("recording a heartbeat", [&](Connection& conn) -> Status {
     auto q = conn.prepare(
         "UPDATE register_instances SET agent_version = ?, environment = ?, "
@@ -195,8 +193,8 @@ Status SqliteStore::record_heartbeat(const std::string& id, const std::string& v
   });
 }
 
-Expected<bool> SqliteStore::remember_nonce(const std::string& instance_id, const std::string& nonce,
-                                           int64_t expires_ms, int64_t now_ms) {
+Expected<bool> SqlStore::remember_nonce(const std::string& instance_id, const std::string& nonce,
+                                        int64_t expires_ms, int64_t now_ms) {
   // Expired nonces are swept in bulk only now and then; the upsert below already lets an
   // expired entry be reused, so the sweep only bounds the table's size.
   static constexpr uint64_t kSweepEvery = 256;
@@ -219,4 +217,4 @@ Expected<bool> SqliteStore::remember_nonce(const std::string& instance_id, const
   });
 }
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql

@@ -1,6 +1,6 @@
-#include "sqlite_query.hpp"
+#include "sql_query.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 std::string placeholders(std::size_t n) {
   std::string s;
@@ -98,10 +98,6 @@ Expected<int64_t> read_int(Expected<Query> q) {
   return value->value_or(0);
 }
 
-bool key_conflict(const Query& q) {
-  return q.last_code() == SQLITE_CONSTRAINT_PRIMARYKEY || q.last_code() == SQLITE_CONSTRAINT_UNIQUE;
-}
-
 Status require_all(Connection& conn, std::string_view table, std::string_view id_column,
                    const std::vector<std::string>& ids, const char* code, std::string_view noun) {
   const auto sql =
@@ -138,4 +134,4 @@ Status expect_changed(Connection& conn, const char* code, std::string_view noun,
   return {};
 }
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql

@@ -1,11 +1,11 @@
-#include "sqlite_rows.hpp"
+#include "sql_rows.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include "ferry/server/store/store_errors.hpp"
-#include "sqlite_query.hpp"
+#include "sql_query.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 Error corrupt(std::string_view what) {
   return Error{store_codes::kFailed, "stored " + std::string(what) + " is malformed"};
@@ -117,4 +117,4 @@ Status write_tags(Connection& conn, const TagTable& tags, const std::string& own
   return {};
 }
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql

@@ -2,10 +2,10 @@
 // released migration is never edited, only followed by a new one. The SQL stays within what
 // PostgreSQL accepts too (its store applies the same steps): standard types, booleans as 0/1,
 // BIGINT for millisecond times, partial indexes and ON CONFLICT, which both have. The one
-// exception is BLOB for raw log bytes (BYTEA there).
-#include "sqlite_schema.hpp"
+// exception is the type of raw log bytes (the Dialect's: BLOB, BYTEA).
+#include "sql_schema.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 namespace {
 
@@ -26,8 +26,9 @@ std::string tag_index(const std::string& table) {
 
 }  // namespace
 
-const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> kMigrations = {
+std::vector<Migration> migrations(const Dialect& dialect) {
+  const std::string blob(dialect.blob_type);
+  return {
       {1,
        {
            R"sql(CREATE TABLE commands (
@@ -118,7 +119,8 @@ const std::vector<Migration>& migrations() {
            R"sql(CREATE TABLE task_logs (
   task_id TEXT NOT NULL REFERENCES invocation_tasks (invocation_task_id) ON DELETE CASCADE,
   piece_index BIGINT NOT NULL,
-  data BLOB NOT NULL,
+  data )sql" + blob +
+               R"sql( NOT NULL,
   PRIMARY KEY (task_id, piece_index)
 ))sql",
            R"sql(CREATE TABLE register_codes (
@@ -328,7 +330,11 @@ const std::vector<Migration>& migrations() {
            tag_index("invocation_tags"),
        }},
   };
-  return kMigrations;
 }
 
-}  // namespace ferry::server::sqlite
+int64_t schema_version() {
+  static const int64_t kVersion = migrations(Dialect{"BLOB", ""}).back().version;
+  return kVersion;
+}
+
+}  // namespace ferry::server::sql

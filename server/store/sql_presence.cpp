@@ -1,12 +1,12 @@
-// The SQLite store's presence: agent_presence (one row per agent: the server holding its
+// The SQL store's presence: agent_presence (one row per agent: the server holding its
 // socket, its last contact) and presence_servers (each server's last refresh).
 #include <nlohmann/json.hpp>
 
-#include "sqlite_query.hpp"
-#include "sqlite_rows.hpp"
-#include "sqlite_store_impl.hpp"
+#include "sql_query.hpp"
+#include "sql_rows.hpp"
+#include "sql_store_impl.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 namespace {
 
@@ -21,19 +21,20 @@ constexpr auto kPresenceColumns = std::make_tuple(
 
 }  // namespace
 
-Status SqliteStore::agent_connected(const std::string& instance_id, const std::string& server_id,
-                                    int64_t now_ms) {
+Status SqlStore::agent_connected(const std::string& instance_id, const std::string& server_id,
+                                 int64_t now_ms) {
   return write("noting an agent's connection", [&](Connection& conn) {
     return conn.run(
         "INSERT INTO agent_presence (instance_id, server_id, last_seen_ms) VALUES (?, ?, ?) "
         "ON CONFLICT (instance_id) DO UPDATE SET server_id = excluded.server_id, "
-        "last_seen_ms = MAX(agent_presence.last_seen_ms, excluded.last_seen_ms)",
+        "last_seen_ms = CASE WHEN agent_presence.last_seen_ms > excluded.last_seen_ms "
+        "THEN agent_presence.last_seen_ms ELSE excluded.last_seen_ms END",
         instance_id, server_id, now_ms);
   });
 }
 
-Expected<bool> SqliteStore::agent_disconnected(const std::string& instance_id,
-                                               const std::string& server_id) {
+Expected<bool> SqlStore::agent_disconnected(const std::string& instance_id,
+                                            const std::string& server_id) {
   return write("noting an agent's disconnection", [&](Connection& conn) -> Expected<bool> {
     if (auto s = conn.run(
             "UPDATE agent_presence SET server_id = '' WHERE instance_id = ? AND server_id = ?",
@@ -45,7 +46,7 @@ Expected<bool> SqliteStore::agent_disconnected(const std::string& instance_id,
   });
 }
 
-Status SqliteStore::agents_seen(const std::vector<AgentSeen>& seen) {
+Status SqlStore::agents_seen(const std::vector<AgentSeen>& seen) {
   if (seen.empty()) {
     return {};
   }
@@ -64,7 +65,7 @@ Status SqliteStore::agents_seen(const std::vector<AgentSeen>& seen) {
   });
 }
 
-Status SqliteStore::refresh_server(const std::string& server_id, int64_t now_ms) {
+Status SqlStore::refresh_server(const std::string& server_id, int64_t now_ms) {
   return write("refreshing the server's presence", [&](Connection& conn) -> Status {
     if (auto s =
             conn.run("INSERT INTO presence_servers (server_id, refreshed_ms) VALUES (?, ?) "
@@ -78,14 +79,14 @@ Status SqliteStore::refresh_server(const std::string& server_id, int64_t now_ms)
   });
 }
 
-Expected<std::vector<AgentPresenceRecord>> SqliteStore::presence_of(
+Expected<std::vector<AgentPresenceRecord>> SqlStore::presence_of(
     const std::vector<std::string>& instance_ids) {
   // The ids go in as one JSON array, so that the statement has one shape for any number of
   // them: it stays in the connection's statement cache instead of crowding out the listings'.
   static const std::string kSelect =
       "SELECT " + column_names(kPresenceColumns) +
       " FROM agent_presence p LEFT JOIN presence_servers s ON s.server_id = p.server_id "
-      "WHERE p.instance_id IN (SELECT value FROM json_each(?)) ORDER BY p.instance_id";
+      "WHERE p.instance_id IN (";
   std::vector<AgentPresenceRecord> out;
   if (instance_ids.empty()) {
     return out;
@@ -95,7 +96,9 @@ Expected<std::vector<AgentPresenceRecord>> SqliteStore::presence_of(
       nlohmann::json(instance_ids).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return read(
       "reading presence", [&](Connection& conn) -> Expected<std::vector<AgentPresenceRecord>> {
-        auto q = conn.prepare(kSelect, ids);
+        auto q = conn.prepare(
+            kSelect + std::string(conn.dialect().json_text_values) + ") ORDER BY p.instance_id",
+            ids);
         if (!q) {
           return q.error();
         }
@@ -109,4 +112,4 @@ Expected<std::vector<AgentPresenceRecord>> SqliteStore::presence_of(
       });
 }
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql

@@ -1,13 +1,13 @@
-// The SQLite store's side of Cloud Assistant's repeat modes: the scheduler's reads of due
+// The SQL store's side of Cloud Assistant's repeat modes: the scheduler's reads of due
 // Period invocations, fire_repeats (each slot fired once however many servers try), and the
 // boots agents report (each boot's runs made once).
 #include <algorithm>
 
-#include "sqlite_query.hpp"
-#include "sqlite_rows.hpp"
-#include "sqlite_store_impl.hpp"
+#include "sql_query.hpp"
+#include "sql_rows.hpp"
+#include "sql_store_impl.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 namespace sc = store_codes;
 
@@ -65,8 +65,8 @@ Expected<std::optional<InvocationTask>> insert_run(Connection& conn, InvocationT
 
 }  // namespace
 
-Expected<std::vector<Invocation>> SqliteStore::due_repeat_invocations(int64_t until_ms,
-                                                                      int64_t limit) {
+Expected<std::vector<Invocation>> SqlStore::due_repeat_invocations(int64_t until_ms,
+                                                                   int64_t limit) {
   static const std::string kSelect =
       "SELECT " + kRepeatInvocationNames + " FROM invocations WHERE " + kScheduledSlot +
       " AND next_slot_ms <= ? ORDER BY next_slot_ms, invocation_id LIMIT ?";
@@ -87,7 +87,7 @@ Expected<std::vector<Invocation>> SqliteStore::due_repeat_invocations(int64_t un
                   });
 }
 
-Expected<std::optional<int64_t>> SqliteStore::next_repeat_slot() {
+Expected<std::optional<int64_t>> SqlStore::next_repeat_slot() {
   static const std::string kSelect = std::string("SELECT next_slot_ms FROM invocations WHERE ") +
                                      kScheduledSlot + " ORDER BY next_slot_ms LIMIT 1";
   return read("reading the next repeat slot", [&](Connection& conn) {
@@ -96,8 +96,7 @@ Expected<std::optional<int64_t>> SqliteStore::next_repeat_slot() {
   });
 }
 
-Expected<std::vector<RunsFired>> SqliteStore::fire_repeats(
-    const std::vector<RepeatFiring>& firings) {
+Expected<std::vector<RunsFired>> SqlStore::fire_repeats(const std::vector<RepeatFiring>& firings) {
   // The claim: only the transaction that still finds the slot as the invocation's next one
   // moves it on, as fire_invokers does.
   static const std::string kClaim =
@@ -141,7 +140,7 @@ Expected<std::vector<RunsFired>> SqliteStore::fire_repeats(
       });
 }
 
-Expected<std::vector<Invocation>> SqliteStore::reboot_invocations(const std::string& instance_id) {
+Expected<std::vector<Invocation>> SqlStore::reboot_invocations(const std::string& instance_id) {
   static const std::string kSelect = [] {
     std::string names;
     for (std::size_t pos = 0, end = 0; end != std::string::npos; pos = end + 2) {
@@ -171,7 +170,7 @@ Expected<std::vector<Invocation>> SqliteStore::reboot_invocations(const std::str
                   });
 }
 
-Expected<RunsFired> SqliteStore::record_boot(const BootReport& r) {
+Expected<RunsFired> SqlStore::record_boot(const BootReport& r) {
   return write("recording a boot", [&](Connection& conn) -> Expected<RunsFired> {
     auto stored = first_row(
         conn.prepare("SELECT boot_id FROM register_instances WHERE instance_id = ?", r.instance_id),
@@ -242,4 +241,4 @@ Expected<RunsFired> SqliteStore::record_boot(const BootReport& r) {
   });
 }
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql

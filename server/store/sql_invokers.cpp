@@ -1,13 +1,13 @@
-// The SQLite store's invokers (with their instance ids and tags), their records, the
+// The SQL store's invokers (with their instance ids and tags), their records, the
 // scheduler's reads and fire_invokers, which fires each slot of an invoker once however many
 // servers try, many slots in one transaction.
 #include <algorithm>
 
-#include "sqlite_query.hpp"
-#include "sqlite_rows.hpp"
-#include "sqlite_store_impl.hpp"
+#include "sql_query.hpp"
+#include "sql_rows.hpp"
+#include "sql_store_impl.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 namespace sc = store_codes;
 
@@ -89,7 +89,7 @@ Expected<std::optional<Invoker>> load_invoker(Connection& conn, const std::strin
 
 }  // namespace
 
-Status SqliteStore::insert_invoker(const Invoker& invoker) {
+Status SqlStore::insert_invoker(const Invoker& invoker) {
   return write("inserting an invoker", [&](Connection& conn) -> Status {
     if (auto s = insert_row(conn, kInsertInvoker, invoker, kInvokerColumns, "invoker"); !s) {
       return s;
@@ -98,12 +98,12 @@ Status SqliteStore::insert_invoker(const Invoker& invoker) {
   });
 }
 
-Expected<std::optional<Invoker>> SqliteStore::get_invoker(const std::string& id) {
+Expected<std::optional<Invoker>> SqlStore::get_invoker(const std::string& id) {
   return read_txn("reading an invoker", [&](Connection& conn) { return load_invoker(conn, id); });
 }
 
-Expected<Invoker> SqliteStore::modify_invoker(const std::string& id,
-                                              const std::function<Status(Invoker&)>& mutate) {
+Expected<Invoker> SqlStore::modify_invoker(const std::string& id,
+                                           const std::function<Status(Invoker&)>& mutate) {
   return write("modifying an invoker", [&](Connection& conn) -> Expected<Invoker> {
     auto found = load_invoker(conn, id);
     if (!found) {
@@ -132,7 +132,7 @@ Expected<Invoker> SqliteStore::modify_invoker(const std::string& id,
   });
 }
 
-Status SqliteStore::delete_invoker(const std::string& id) {
+Status SqlStore::delete_invoker(const std::string& id) {
   // Its instance ids, tags and records go with it (ON DELETE CASCADE).
   return write("deleting an invoker", [&](Connection& conn) -> Status {
     if (auto s = delete_all(conn, "invokers", "invoker_id", {id}); !s) {
@@ -142,7 +142,7 @@ Status SqliteStore::delete_invoker(const std::string& id) {
   });
 }
 
-Expected<Page<Invoker>> SqliteStore::list_invokers(const InvokerQuery& iq) {
+Expected<Page<Invoker>> SqlStore::list_invokers(const InvokerQuery& iq) {
   return read_txn("listing invokers", [&](Connection& conn) -> Expected<Page<Invoker>> {
     const Filter f{
         {"invoker_id", iq.invoker_ids}, {"command_id", iq.command_ids}, {"invoker_type", iq.types}};
@@ -158,7 +158,7 @@ Expected<Page<Invoker>> SqliteStore::list_invokers(const InvokerQuery& iq) {
   });
 }
 
-Expected<Page<InvokerRecord>> SqliteStore::list_invoker_records(const InvokerRecordQuery& rq) {
+Expected<Page<InvokerRecord>> SqlStore::list_invoker_records(const InvokerRecordQuery& rq) {
   return read_txn("listing invoker records", [&](Connection& conn) {
     // Newest slot first, the invoker id breaking ties.
     return read_page(conn, Listing{"invoker_records", kInvokerRecordNames, "invoker_id", "slot_ms"},
@@ -166,7 +166,7 @@ Expected<Page<InvokerRecord>> SqliteStore::list_invoker_records(const InvokerRec
   });
 }
 
-Expected<std::vector<Invoker>> SqliteStore::due_invokers(int64_t until_ms, int64_t limit) {
+Expected<std::vector<Invoker>> SqlStore::due_invokers(int64_t until_ms, int64_t limit) {
   static const std::string kSelect = "SELECT " + kInvokerNames + " FROM invokers WHERE " +
                                      kHasSlot +
                                      " AND next_slot_ms <= ? ORDER BY next_slot_ms, invoker_id "
@@ -187,7 +187,7 @@ Expected<std::vector<Invoker>> SqliteStore::due_invokers(int64_t until_ms, int64
   });
 }
 
-Expected<std::optional<int64_t>> SqliteStore::next_invoker_slot() {
+Expected<std::optional<int64_t>> SqlStore::next_invoker_slot() {
   // The first entry of invokers_due (ORDER BY ... LIMIT 1 rather than MIN(), which not every
   // planner takes from a partial index).
   static const std::string kSelect = std::string("SELECT next_slot_ms FROM invokers WHERE ") +
@@ -198,7 +198,7 @@ Expected<std::optional<int64_t>> SqliteStore::next_invoker_slot() {
   });
 }
 
-Expected<std::vector<bool>> SqliteStore::fire_invokers(const std::vector<InvokerFiring>& firings) {
+Expected<std::vector<bool>> SqlStore::fire_invokers(const std::vector<InvokerFiring>& firings) {
   // The claim: only the transaction that still finds the slot as the invoker's next one, and
   // unrecorded, moves it on. A slot of 0 (none) is never fired. The record check comes before
   // any write, so that a firing turned down has nothing to undo and the batch goes on without
@@ -270,4 +270,4 @@ Expected<std::vector<bool>> SqliteStore::fire_invokers(const std::vector<Invoker
   });
 }
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql

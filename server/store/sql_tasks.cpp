@@ -1,9 +1,9 @@
-// The SQLite store's invocations, their tasks and the tasks' live output pieces.
-#include "sqlite_query.hpp"
-#include "sqlite_rows.hpp"
-#include "sqlite_store_impl.hpp"
+// The SQL store's invocations, their tasks and the tasks' live output pieces.
+#include "sql_query.hpp"
+#include "sql_rows.hpp"
+#include "sql_store_impl.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 namespace sc = store_codes;
 
@@ -97,8 +97,8 @@ Expected<std::optional<InvocationTask>> load_task(Connection& conn, const std::s
 
 }  // namespace
 
-Status SqliteStore::insert_invocation_rows(Connection& conn, const Invocation& inv,
-                                           const std::vector<InvocationTask>& tasks) {
+Status SqlStore::insert_invocation_rows(Connection& conn, const Invocation& inv,
+                                        const std::vector<InvocationTask>& tasks) {
   if (auto s = insert_row(conn, kInsertInvocation, inv, kInvocationColumns, "invocation"); !s) {
     return s;
   }
@@ -115,8 +115,8 @@ Status SqliteStore::insert_invocation_rows(Connection& conn, const Invocation& i
   return inv.targets.empty() ? Status{} : write_invocation_targets(conn, inv);
 }
 
-Status SqliteStore::insert_invocation(const std::optional<Command>& command, const Invocation& inv,
-                                      const std::vector<InvocationTask>& tasks) {
+Status SqlStore::insert_invocation(const std::optional<Command>& command, const Invocation& inv,
+                                   const std::vector<InvocationTask>& tasks) {
   return write("inserting an invocation", [&](Connection& conn) -> Status {
     if (command) {
       if (auto s = insert_command_row(conn, *command); !s) {
@@ -127,13 +127,13 @@ Status SqliteStore::insert_invocation(const std::optional<Command>& command, con
   });
 }
 
-Expected<std::optional<Invocation>> SqliteStore::get_invocation(const std::string& id) {
+Expected<std::optional<Invocation>> SqlStore::get_invocation(const std::string& id) {
   return read_txn("reading an invocation",
                   [&](Connection& conn) { return load_invocation(conn, id); });
 }
 
-Expected<Invocation> SqliteStore::modify_invocation(
-    const std::string& id, const std::function<Status(Invocation&)>& mutate) {
+Expected<Invocation> SqlStore::modify_invocation(const std::string& id,
+                                                 const std::function<Status(Invocation&)>& mutate) {
   static const std::string kUpdate =
       update_sql("invocations", column_names(kInvocationFields), "invocation_id");
   return write("modifying an invocation", [&](Connection& conn) -> Expected<Invocation> {
@@ -164,7 +164,7 @@ Expected<Invocation> SqliteStore::modify_invocation(
   });
 }
 
-Expected<Page<Invocation>> SqliteStore::list_invocations(const InvocationQuery& iq) {
+Expected<Page<Invocation>> SqlStore::list_invocations(const InvocationQuery& iq) {
   return read_txn("listing invocations", [&](Connection& conn) -> Expected<Page<Invocation>> {
     Filter f{{"invocation_id", iq.invocation_ids},
              {"command_id", iq.command_ids},
@@ -202,11 +202,11 @@ Expected<Page<Invocation>> SqliteStore::list_invocations(const InvocationQuery& 
   });
 }
 
-Expected<std::optional<InvocationTask>> SqliteStore::get_task(const std::string& id) {
+Expected<std::optional<InvocationTask>> SqlStore::get_task(const std::string& id) {
   return read("reading a task", [&](Connection& conn) { return load_task(conn, id); });
 }
 
-Expected<std::vector<std::pair<TaskStatus, int64_t>>> SqliteStore::count_tasks_by_status() {
+Expected<std::vector<std::pair<TaskStatus, int64_t>>> SqlStore::count_tasks_by_status() {
   // Served by the index on status alone: no row is read.
   return read(
       "counting tasks by status",
@@ -236,7 +236,7 @@ Expected<std::vector<std::pair<TaskStatus, int64_t>>> SqliteStore::count_tasks_b
       });
 }
 
-Expected<Page<InvocationTask>> SqliteStore::list_tasks(const TaskQuery& tq) {
+Expected<Page<InvocationTask>> SqlStore::list_tasks(const TaskQuery& tq) {
   return read_txn("listing tasks", [&](Connection& conn) {
     std::vector<std::string> statuses;
     for (auto s : tq.statuses) {
@@ -264,7 +264,7 @@ Expected<Page<InvocationTask>> SqliteStore::list_tasks(const TaskQuery& tq) {
   });
 }
 
-Expected<std::optional<InvocationTask>> SqliteStore::modify_task(
+Expected<std::optional<InvocationTask>> SqlStore::modify_task(
     const std::string& id, const std::function<bool(InvocationTask&)>& mutate) {
   return write("modifying a task",
                [&](Connection& conn) -> Expected<std::optional<InvocationTask>> {
@@ -289,8 +289,7 @@ Expected<std::optional<InvocationTask>> SqliteStore::modify_task(
                });
 }
 
-Status SqliteStore::put_task_log(const std::string& task_id, int64_t index,
-                                 const std::string& data) {
+Status SqlStore::put_task_log(const std::string& task_id, int64_t index, const std::string& data) {
   return write("storing a task log piece", [&](Connection& conn) -> Status {
     if (auto s = require_all(conn, "invocation_tasks", "invocation_task_id", {task_id},
                              sc::kInvocationTaskNotFound, "task");
@@ -314,7 +313,7 @@ Status SqliteStore::put_task_log(const std::string& task_id, int64_t index,
   });
 }
 
-Expected<std::string> SqliteStore::task_log(const std::string& task_id) {
+Expected<std::string> SqlStore::task_log(const std::string& task_id) {
   return read("reading a task log", [&](Connection& conn) -> Expected<std::string> {
     auto q =
         conn.prepare("SELECT data FROM task_logs WHERE task_id = ? ORDER BY piece_index", task_id);
@@ -335,4 +334,4 @@ Expected<std::string> SqliteStore::task_log(const std::string& task_id) {
   });
 }
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql

@@ -1,15 +1,13 @@
-#include "sqlite_pool.hpp"
+#include "sql_pool.hpp"
 
 #include <algorithm>
 #include <utility>
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
-Pool::Pool(std::filesystem::path file, std::size_t max_connections,
-           std::chrono::milliseconds busy_timeout)
-    : file_(std::move(file)),
-      max_connections_(std::max<std::size_t>(max_connections, 1)),
-      busy_timeout_(busy_timeout) {}
+Pool::Pool(Open open, std::size_t max_connections)
+    : open_connection_(std::move(open)),
+      max_connections_(std::max<std::size_t>(max_connections, 1)) {}
 
 Pool::Lease::~Lease() {
   if (conn_) {
@@ -18,16 +16,23 @@ Pool::Lease::~Lease() {
 }
 
 Expected<Pool::Lease> Pool::acquire() {
+  std::vector<std::unique_ptr<Connection>> dropped;  // closed after the lock is released
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !idle_.empty() || open_ < max_connections_; });
-  if (!idle_.empty()) {
+  while (!idle_.empty()) {
     auto conn = std::move(idle_.back());
     idle_.pop_back();
+    // It may have broken while idle (its server restarted): a new one instead.
+    if (conn->unusable()) {
+      dropped.push_back(std::move(conn));
+      --open_;
+      continue;
+    }
     return Lease(*this, std::move(conn));
   }
   ++open_;  // the slot is ours while the (slow) open runs outside the lock
   lock.unlock();
-  auto conn = Connection::open(file_, busy_timeout_);
+  auto conn = open_connection_();
   if (!conn) {
     lock.lock();
     --open_;
@@ -38,12 +43,10 @@ Expected<Pool::Lease> Pool::acquire() {
 }
 
 void Pool::release(std::unique_ptr<Connection> conn) {
-  // A connection still inside a transaction (its ROLLBACK failed) would hold locks for the next
-  // caller: close it instead of reusing it.
   std::unique_ptr<Connection> drop;
   {
     std::lock_guard lock(mu_);
-    if (conn->in_transaction()) {
+    if (conn->unusable()) {
       drop = std::move(conn);
       --open_;
     } else {
@@ -53,4 +56,4 @@ void Pool::release(std::unique_ptr<Connection> conn) {
   cv_.notify_one();
 }
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql

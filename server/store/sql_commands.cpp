@@ -1,9 +1,9 @@
-// The SQLite store's commands and their tags.
-#include "sqlite_query.hpp"
-#include "sqlite_rows.hpp"
-#include "sqlite_store_impl.hpp"
+// The SQL store's commands and their tags.
+#include "sql_query.hpp"
+#include "sql_rows.hpp"
+#include "sql_store_impl.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 namespace sc = store_codes;
 
@@ -42,7 +42,7 @@ Status check_command_name(Connection& conn, const Command& c) {
 
 }  // namespace
 
-Status SqliteStore::insert_command_row(Connection& conn, const Command& c) {
+Status SqlStore::insert_command_row(Connection& conn, const Command& c) {
   if (auto s = check_command_name(conn, c); !s) {
     return s;
   }
@@ -52,17 +52,17 @@ Status SqliteStore::insert_command_row(Connection& conn, const Command& c) {
   return write_tags(conn, kCommandTags, c.command_id, c.tags);
 }
 
-Status SqliteStore::insert_command(const Command& c) {
+Status SqlStore::insert_command(const Command& c) {
   return write("inserting a command",
                [&](Connection& conn) { return insert_command_row(conn, c); });
 }
 
-Expected<std::optional<Command>> SqliteStore::get_command(const std::string& id) {
+Expected<std::optional<Command>> SqlStore::get_command(const std::string& id) {
   return read_txn("reading a command", [&](Connection& conn) { return load_command(conn, id); });
 }
 
-Expected<Command> SqliteStore::modify_command(const std::string& id,
-                                              const std::function<Status(Command&)>& mutate) {
+Expected<Command> SqlStore::modify_command(const std::string& id,
+                                           const std::function<Status(Command&)>& mutate) {
   return write("modifying a command", [&](Connection& conn) -> Expected<Command> {
     auto found = load_command(conn, id);
     if (!found) {
@@ -95,7 +95,7 @@ Expected<Command> SqliteStore::modify_command(const std::string& id,
   });
 }
 
-Status SqliteStore::delete_commands(const std::vector<std::string>& ids) {
+Status SqlStore::delete_commands(const std::vector<std::string>& ids) {
   return write("deleting commands", [&](Connection& conn) -> Status {
     if (auto s = require_all(conn, "commands", "command_id", ids, sc::kCommandNotFound, "command");
         !s) {
@@ -105,7 +105,7 @@ Status SqliteStore::delete_commands(const std::vector<std::string>& ids) {
   });
 }
 
-Expected<Page<Command>> SqliteStore::list_commands(const CommandQuery& cq) {
+Expected<Page<Command>> SqlStore::list_commands(const CommandQuery& cq) {
   return read_txn("listing commands", [&](Connection& conn) -> Expected<Page<Command>> {
     Filter f{{"command_id", cq.command_ids},
              {"command_name", cq.command_names},
@@ -128,10 +128,10 @@ Expected<Page<Command>> SqliteStore::list_commands(const CommandQuery& cq) {
   });
 }
 
-Expected<int64_t> SqliteStore::count_saved_commands() {
+Expected<int64_t> SqlStore::count_saved_commands() {
   return read("counting commands", [&](Connection& conn) {
     return read_int(conn.query("SELECT COUNT(*) FROM commands WHERE saved = 1"));
   });
 }
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql

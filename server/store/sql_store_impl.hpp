@@ -1,8 +1,9 @@
-// The SQLite Store, declared once and defined by entity: sqlite_store.cpp (opening, migrations,
-// transactions), sqlite_commands.cpp, sqlite_tasks.cpp (invocations, tasks and their logs),
-// sqlite_register_codes.cpp, sqlite_instances.cpp (instances and nonces), sqlite_presence.cpp,
-// sqlite_invokers.cpp (invokers, their records and firings), sqlite_repeats.cpp (Cloud
-// Assistant's repeat runs).
+// The SQL Store, one class for both engines (SQLite, PostgreSQL: they differ only below
+// sql::Connection), declared once and defined by entity: sql_store.cpp (migrations),
+// sql_commands.cpp, sql_tasks.cpp (invocations, tasks and their logs), sql_register_codes.cpp,
+// sql_instances.cpp (instances and nonces), sql_presence.cpp, sql_invokers.cpp (invokers, their
+// records and firings), sql_repeats.cpp (Cloud Assistant's repeat runs). sqlite_store.cpp and
+// postgres_store.cpp open it.
 // Every method is one transaction through write(), read() or read_txn() below. Private to
 // server/store/.
 #pragma once
@@ -19,25 +20,27 @@
 #include <vector>
 
 #include "ferry/server/clock.hpp"
-#include "ferry/server/store/sqlite_store.hpp"
 #include "ferry/server/store/store.hpp"
 #include "ferry/server/store/store_errors.hpp"
-#include "sqlite_db.hpp"
-#include "sqlite_pool.hpp"
+#include "sql_db.hpp"
+#include "sql_pool.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 // A repeat invocation's targets: replaced (written in order), read (for each invocation that is
-// not Once). And one invocation with its targets. Defined in sqlite_tasks.cpp.
+// not Once). And one invocation with its targets. Defined in sql_tasks.cpp.
 Status write_invocation_targets(Connection& conn, const Invocation& inv);
 Status read_invocation_targets(Connection& conn, std::vector<Invocation>& invocations);
 Expected<std::optional<Invocation>> load_invocation(Connection& conn, const std::string& id);
 
-class SqliteStore final : public Store {
+class SqlStore final : public Store {
  public:
-  SqliteStore(const std::filesystem::path& file, const Clock& clock, SqliteOptions options);
+  // `name` says which database in errors (a file, a URL without its password); connections come
+  // from `open`, at most `max_connections` at once. `observer` may be nullptr.
+  SqlStore(std::string name, Pool::Open open, std::size_t max_connections, const Clock& clock,
+           StoreObserver* observer);
 
-  // Applies the migrations the file lacks (sqlite_schema.cpp).
+  // Applies the migrations the database lacks (sql_schema.cpp).
   Status migrate();
 
   Expected<std::vector<std::pair<TaskStatus, int64_t>>> count_tasks_by_status() override;
@@ -160,7 +163,7 @@ class SqliteStore final : public Store {
   // holds what it waited for (admitted()).
   class CallTimer {
    public:
-    CallTimer(SqliteStore& store, StoreOperation kind)
+    CallTimer(SqlStore& store, StoreOperation kind)
         : store_(store), kind_(kind), start_(std::chrono::steady_clock::now()) {
       ++store_.waiting_;
     }
@@ -180,18 +183,20 @@ class SqliteStore final : public Store {
     }
 
    private:
-    SqliteStore& store_;
+    SqlStore& store_;
     StoreOperation kind_;
     std::chrono::steady_clock::time_point start_;
     bool waiting_ = true;
   };
 
-  // One write: BEGIN IMMEDIATE, f, COMMIT.
+  // One write: a write transaction (serialised with every other write on the database), f,
+  // COMMIT.
   template <typename F>
   auto write(std::string_view what, F&& f) -> decltype(f(std::declval<Connection&>())) {
     CallTimer timer(*this, StoreOperation::kWrite);
-    // SQLite runs one writer at a time anyway. Writers of this process queue here, in order;
-    // left to SQLite's busy handler they would poll with sleeps of up to 100 ms. The lock comes
+    // The database runs one writer at a time anyway. Writers of this process queue here, in
+    // order; left to SQLite's busy handler they would poll with sleeps of up to 100 ms, and on
+    // PostgreSQL each would hold a connection while it waits for the write lock. The lock comes
     // before the lease, so a writer never holds a connection another writer needs to proceed.
     std::lock_guard write_lock(write_mu_);
     auto lease = pool_.acquire();
@@ -214,8 +219,8 @@ class SqliteStore final : public Store {
     return with_context(what, [&] { return f(**lease); });
   }
 
-  // A read of several statements, in one deferred transaction (a WAL snapshot, no write lock)
-  // so that they see one state.
+  // A read of several statements, in one read transaction (a snapshot, no write lock) so that
+  // they see one state.
   template <typename F>
   auto read_txn(std::string_view what, F&& f) -> decltype(f(std::declval<Connection&>())) {
     CallTimer timer(*this, StoreOperation::kRead);
@@ -227,7 +232,7 @@ class SqliteStore final : public Store {
     return in_transaction(**lease, Transaction::Kind::kRead, what, std::forward<F>(f));
   }
 
-  std::filesystem::path file_;
+  std::string name_;
   const Clock& clock_;
   Pool pool_;
   StoreObserver* observer_;
@@ -236,4 +241,4 @@ class SqliteStore final : public Store {
   std::atomic<uint64_t> nonce_calls_{0};
 };
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql

@@ -1,4 +1,4 @@
-// The SQL every listing and every all-or-none change of the SQLite store repeats, written once:
+// The SQL every listing and every all-or-none change of the SQL store repeats, written once:
 // filters (WHERE ... IN (...), tag conditions), a page with its total, the first or every row
 // of a query, INSERT and UPDATE over a column list. Table and column names come from the store's
 // own code only; every value is a bound parameter. Private to server/store/.
@@ -18,9 +18,9 @@
 #include "ferry/core/error.hpp"
 #include "ferry/server/model.hpp"
 #include "ferry/server/store/store.hpp"
-#include "sqlite_db.hpp"
+#include "sql_db.hpp"
 
-namespace ferry::server::sqlite {
+namespace ferry::server::sql {
 
 // "?, ?, ?" for n values.
 std::string placeholders(std::size_t n);
@@ -126,7 +126,7 @@ Expected<int64_t> read_int(Expected<Query> q);
 // transaction so that both see one snapshot. With `newest_first` (the same order as the SQL's,
 // as a comparison of items), the ORDER BY sorts only the page's ids and the rows are read by id,
 // then put in that order here: for wide rows (task output) a sort of whole rows costs more than
-// the rest of the read, since SQLite copies every row into a temporary b-tree to sort it.
+// the rest of the read, since SQLite, for one, copies every row into a temporary b-tree to sort it.
 // Filtered SQL varies with the number of values, so it goes to the connection's bounded cache.
 template <typename Read, typename Less = std::nullptr_t>
 Expected<Page<RowOf<Read>>> read_page(Connection& conn, const Listing& from, const Filter& f,
@@ -190,13 +190,11 @@ Expected<Page<RowOf<Read>>> read_page(Connection& conn, const Listing& from, con
   return page;
 }
 
-// Whether the last step of `q` failed on a PRIMARY KEY or UNIQUE constraint.
-bool key_conflict(const Query& q);
 // Runs an INSERT (or UPDATE); a key conflict fails with duplicate(), an Error built only then.
 template <typename Duplicate>
 Status run_insert(Query& q, Duplicate duplicate) {
   auto s = q.run();
-  if (!s && key_conflict(q)) {
+  if (!s && q.key_conflict()) {
     return duplicate();
   }
   return s;
@@ -212,4 +210,4 @@ Status delete_all(Connection& conn, std::string_view table, std::string_view id_
 Status expect_changed(Connection& conn, const char* code, std::string_view noun,
                       const std::string& id);
 
-}  // namespace ferry::server::sqlite
+}  // namespace ferry::server::sql
