@@ -23,13 +23,13 @@ stdfs::path rotated(const stdfs::path& file, std::size_t n) {
   return stdfs::path(file.string() + "." + std::to_string(n));
 }
 
-void put(json& j, const char* key, const std::string& value) {
+void put_nonempty(json& j, const char* key, const std::string& value) {
   if (!value.empty()) {
     j[key] = value;
   }
 }
 
-bool take(const json& j, const char* key, std::string& out) {
+bool read_string_field(const json& j, const char* key, std::string& out) {
   const auto it = j.find(key);
   if (it == j.end()) {
     return true;
@@ -61,19 +61,19 @@ bool passes(const AuditRecord& r, const AuditFilter& f) {
 
 json to_json(const AuditRecord& r) {
   json j = json::object();
-  put(j, "time", r.time);
-  put(j, "event", r.event);
-  put(j, "task_id", r.task_id);
-  put(j, "invocation_id", r.invocation_id);
-  put(j, "user", r.user);
-  put(j, "command_type", r.command_type);
-  put(j, "sha256", r.sha256);
-  put(j, "result", r.result);
+  put_nonempty(j, "time", r.time);
+  put_nonempty(j, "event", r.event);
+  put_nonempty(j, "task_id", r.task_id);
+  put_nonempty(j, "invocation_id", r.invocation_id);
+  put_nonempty(j, "user", r.user);
+  put_nonempty(j, "command_type", r.command_type);
+  put_nonempty(j, "sha256", r.sha256);
+  put_nonempty(j, "result", r.result);
   if (r.exit_code) {
     j["exit_code"] = *r.exit_code;
   }
-  put(j, "rule", r.rule);
-  put(j, "note", r.note);
+  put_nonempty(j, "rule", r.rule);
+  put_nonempty(j, "note", r.note);
   return j;
 }
 
@@ -89,7 +89,7 @@ Expected<AuditRecord> parse_audit_record(const json& j) {
       {"sha256", &r.sha256},   {"result", &r.result},
       {"rule", &r.rule},       {"note", &r.note}};
   for (const auto& [key, out] : fields) {
-    if (!take(j, key, *out)) {
+    if (!read_string_field(j, key, *out)) {
       return Error{codes::kInvalidParameterValue, std::string(key) + ": must be a string"};
     }
   }

@@ -78,7 +78,7 @@ std::optional<std::string> normal_prefix(const std::string& s) {
 }
 
 // Whether `path` is `prefix` or lies under it, by whole components.
-bool under(const std::string& path, const std::string& prefix) {
+bool lies_under(const std::string& path, const std::string& prefix) {
   if (prefix == "~" || path == "~") {
     return path == prefix;
   }
@@ -116,9 +116,9 @@ std::string shorten(std::string s) {
   return s;
 }
 
-using Field = std::function<Status(const json& v, LocalPolicy& p, const std::string& where)>;
+using PolicyField = std::function<Status(const json& v, LocalPolicy& p, const std::string& where)>;
 
-Field bool_field(bool LocalPolicy::*member) {
+PolicyField bool_field(bool LocalPolicy::*member) {
   return [member](const json& v, LocalPolicy& p, const std::string& where) -> Status {
     if (!v.is_boolean()) {
       return invalid(where, "must be true or false");
@@ -128,8 +128,8 @@ Field bool_field(bool LocalPolicy::*member) {
   };
 }
 
-const std::map<std::string_view, Field>& fields() {
-  static const std::map<std::string_view, Field> kFields{
+const std::map<std::string_view, PolicyField>& policy_fields() {
+  static const std::map<std::string_view, PolicyField> kFields{
       {"allowed_users",
        [](const json& v, LocalPolicy& p, const std::string& where) -> Status {
          auto list = string_list(v, where, any_string);
@@ -226,8 +226,8 @@ Expected<LocalPolicy> parse_local_policy(const nlohmann::json& j, const std::str
   LocalPolicy p;
   for (const auto& [key, value] : j.items()) {
     const std::string at = where + "." + key;
-    const auto it = fields().find(key);
-    if (it == fields().end()) {
+    const auto it = policy_fields().find(key);
+    if (it == policy_fields().end()) {
       return invalid(at, "unknown key");
     }
     if (auto s = it->second(value, p, at); !s) {
@@ -256,9 +256,9 @@ LocalPolicy tighten(const LocalPolicy& base, const LocalPolicy& drop_in) {
     std::set<std::string> both;
     for (const auto& x : *a) {
       for (const auto& y : *b) {
-        if (under(x, y)) {
+        if (lies_under(x, y)) {
           both.insert(x);
-        } else if (under(y, x)) {
+        } else if (lies_under(y, x)) {
           both.insert(y);
         }
       }
@@ -324,7 +324,7 @@ std::optional<PolicyRefusal> check_local_policy(const LocalPolicy& policy, const
     }
     const auto& allowed = *policy.allowed_working_directories;
     const bool ok = std::any_of(allowed.begin(), allowed.end(),
-                                [&](const std::string& prefix) { return under(dir, prefix); });
+                                [&](const std::string& prefix) { return lies_under(dir, prefix); });
     if (!ok) {
       return PolicyRefusal{
           "allowed_working_directories",

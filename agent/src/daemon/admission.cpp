@@ -139,7 +139,7 @@ void Admission::take(const nlohmann::json& listed) {
     spdlog::warn("task {}: {}", id, refusal->error_info());
     tasks_.refuse(
         id, unrun_result(id, TaskStatus::kStartFailed, refusal->error_info(), ctx_.now_text()),
-        {std::move(facts), refusal->rule, /*durable=*/true});
+        TaskRefusal{.audit = std::move(facts), .rule = refusal->rule, .durable = true});
     return;
   }
   if (auto refusal = retention_.check(); !refusal.empty()) {

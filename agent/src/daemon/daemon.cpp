@@ -256,7 +256,7 @@ void Daemon::reload(const DaemonOptions& next) {
   o.runner.max_concurrent = next.runner.max_concurrent;
   o.runner.kill_grace = next.runner.kill_grace;
   impl_->tasks.set_runner_limits(o.runner.max_concurrent, o.runner.kill_grace);
-  if (!(o.policy == next.policy)) {
+  if (o.policy != next.policy) {
     // The drop-ins are not in the reload's report of changed keys: said here.
     spdlog::info("local policy: changed; tasks taken from now on are judged by the new one{}",
                  next.policy.restricts() ? "" : " (no rules)");

@@ -24,8 +24,8 @@ using ferry::agent::read_audit_log;
 
 namespace {
 
-AuditRecord line(const std::string& time, const std::string& id, const std::string& event,
-                 const std::string& result = "") {
+AuditRecord audit_line(const std::string& time, const std::string& id, const std::string& event,
+                       const std::string& result = "") {
   AuditRecord r;
   r.time = time;
   r.event = event;
@@ -51,7 +51,7 @@ std::vector<std::string> ids(const std::vector<AuditRecord>& records) {
 }  // namespace
 
 TEST_CASE("audit log: a line round-trips; empty fields are left out") {
-  AuditRecord r = line("2026-12-07T18:00:00Z", "invt-1", "refused", "START_FAILED");
+  AuditRecord r = audit_line("2026-12-07T18:00:00Z", "invt-1", "refused", "START_FAILED");
   r.rule = "denied_users";
   const auto j = ferry::agent::to_json(r);
   CHECK_FALSE(j.contains("user"));
@@ -87,12 +87,12 @@ TEST_CASE("audit log: written 0600 with whole lines, appended across writers") {
   const auto file = ferry::agent::audit_log_file(dir.path());
   {
     AuditLog log(file, 1 << 20, 3);
-    REQUIRE(log.append(line("2026-12-07T18:00:00Z", "a", "accepted")));
+    REQUIRE(log.append(audit_line("2026-12-07T18:00:00Z", "a", "accepted")));
   }
   // A file left wider by someone gets 0600 back when opened.
   ::chmod(file.c_str(), 0644);
   AuditLog log(file, 1 << 20, 3);
-  REQUIRE(log.append(line("2026-12-07T18:00:01Z", "a", "finished", "SUCCESS")));
+  REQUIRE(log.append(audit_line("2026-12-07T18:00:01Z", "a", "finished", "SUCCESS")));
   struct stat st {};
   REQUIRE(::stat(file.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
@@ -106,12 +106,12 @@ TEST_CASE("audit log: rotated by size, the oldest files removed, read back in or
   ferry::test::TempDir dir("ferry-audit");
   const auto file = ferry::agent::audit_log_file(dir.path());
   const std::size_t one =
-      ferry::agent::to_json(line("2026-12-07T18:00:00Z", "t0", "accepted")).dump().size() + 1;
+      ferry::agent::to_json(audit_line("2026-12-07T18:00:00Z", "t0", "accepted")).dump().size() + 1;
   // Two lines a file, two rotated files kept: 8 lines leave the last 6.
   AuditLog log(file, 2 * one, 2);
   for (int i = 0; i < 8; ++i) {
-    REQUIRE(log.append(
-        line("2026-12-07T18:00:0" + std::to_string(i) + "Z", "t" + std::to_string(i), "accepted")));
+    REQUIRE(log.append(audit_line("2026-12-07T18:00:0" + std::to_string(i) + "Z",
+                                  "t" + std::to_string(i), "accepted")));
   }
   CHECK(fs::exists(fs::path(file.string() + ".1")));
   CHECK(fs::exists(fs::path(file.string() + ".2")));
@@ -127,10 +127,10 @@ TEST_CASE("audit log: filters by time, result and event; torn lines skipped") {
   ferry::test::TempDir dir("ferry-audit");
   const auto file = ferry::agent::audit_log_file(dir.path());
   AuditLog log(file, 1 << 20, 2);
-  REQUIRE(log.append(line("2026-12-07T17:00:00Z", "a", "accepted")));
-  REQUIRE(log.append(line("2026-12-07T17:30:00Z", "a", "finished", "FAILED")));
-  REQUIRE(log.append(line("2026-12-07T18:00:00Z", "b", "refused", "START_FAILED")));
-  REQUIRE(log.append(line("2026-12-07T19:00:00Z", "c", "finished", "SUCCESS")));
+  REQUIRE(log.append(audit_line("2026-12-07T17:00:00Z", "a", "accepted")));
+  REQUIRE(log.append(audit_line("2026-12-07T17:30:00Z", "a", "finished", "FAILED")));
+  REQUIRE(log.append(audit_line("2026-12-07T18:00:00Z", "b", "refused", "START_FAILED")));
+  REQUIRE(log.append(audit_line("2026-12-07T19:00:00Z", "c", "finished", "SUCCESS")));
   std::ofstream(file, std::ios::app) << "{\"time\": \"2026-12-07T19:";  // a crash mid-write
 
   AuditFilter f;
@@ -174,5 +174,5 @@ TEST_CASE("audit log: a missing log reads as empty; a write that fails is an err
   REQUIRE(r);
   CHECK(r->records.empty());
   AuditLog log(dir / "missing-dir" / "audit.log", 1 << 20, 2);
-  CHECK_FALSE(log.append(line("2026-12-07T17:00:00Z", "a", "accepted")));
+  CHECK_FALSE(log.append(audit_line("2026-12-07T17:00:00Z", "a", "accepted")));
 }

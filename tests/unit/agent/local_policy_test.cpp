@@ -36,7 +36,7 @@ std::string parse_error(const json& j) {
   return p.error().message;
 }
 
-Task task(const std::string& user = "", const std::string& dir = "") {
+Task task_as(const std::string& user = "", const std::string& dir = "") {
   Task t;
   t.invocation_task_id = "invt-1";
   t.content = ferry::base64_encode("echo hi");
@@ -57,7 +57,7 @@ std::string refused_by(const LocalPolicy& p, const Task& t,
 TEST_CASE("local policy: no rules allow everything") {
   const LocalPolicy p = policy_of(json::object());
   CHECK_FALSE(p.restricts());
-  Task t = task("root", "/anywhere");
+  Task t = task_as("root", "/anywhere");
   t.enable_parameter = true;
   t.launcher = "sudo -u x {{ACS::ScriptFileName}}";
   t.timeout_seconds = 86400;
@@ -83,33 +83,33 @@ TEST_CASE("local policy: unknown keys and bad values are errors naming the key")
 
 TEST_CASE("local policy: users, allowed and denied; no Username counts as root") {
   const LocalPolicy denied = policy_of({{"denied_users", {"root"}}});
-  CHECK(refused_by(denied, task("")) == "denied_users");
-  CHECK(refused_by(denied, task("root")) == "denied_users");
-  CHECK(refused_by(denied, task("app")).empty());
-  auto r = check_local_policy(denied, task(""), std::nullopt);
+  CHECK(refused_by(denied, task_as("")) == "denied_users");
+  CHECK(refused_by(denied, task_as("root")) == "denied_users");
+  CHECK(refused_by(denied, task_as("app")).empty());
+  auto r = check_local_policy(denied, task_as(""), std::nullopt);
   REQUIRE(r);
   CHECK(r->error_info() == "refused by local policy: denied_users (root)");
 
   const LocalPolicy allowed = policy_of({{"allowed_users", {"app", "deploy"}}});
-  CHECK(refused_by(allowed, task("app")).empty());
-  CHECK(refused_by(allowed, task("deploy")).empty());
-  CHECK(refused_by(allowed, task("")) == "allowed_users");
-  CHECK(refused_by(allowed, task("other")) == "allowed_users");
+  CHECK(refused_by(allowed, task_as("app")).empty());
+  CHECK(refused_by(allowed, task_as("deploy")).empty());
+  CHECK(refused_by(allowed, task_as("")) == "allowed_users");
+  CHECK(refused_by(allowed, task_as("other")) == "allowed_users");
   // Denied wins over allowed.
   const LocalPolicy both = policy_of({{"allowed_users", {"app"}}, {"denied_users", {"app"}}});
-  CHECK(refused_by(both, task("app")) == "denied_users");
+  CHECK(refused_by(both, task_as("app")) == "denied_users");
 }
 
 TEST_CASE("local policy: command types, timeout and the switches") {
   const LocalPolicy types = policy_of({{"allowed_command_types", {"SHELL"}}});
-  Task t = task("app");
+  Task t = task_as("app");
   CHECK(refused_by(types, t).empty());
   t.command_type = CommandType::kPowerShell;
   CHECK(refused_by(types, t) == "allowed_command_types");
   CHECK(check_local_policy(types, t, std::nullopt)->detail == "POWERSHELL");
 
   const LocalPolicy timeout = policy_of({{"max_timeout_seconds", 600}});
-  t = task("app");
+  t = task_as("app");
   t.timeout_seconds = 600;
   CHECK(refused_by(timeout, t).empty());
   t.timeout_seconds = 601;
@@ -119,7 +119,7 @@ TEST_CASE("local policy: command types, timeout and the switches") {
                                      {"allow_launcher", false},
                                      {"allow_containers", false},
                                      {"allow_file_sends", false}});
-  t = task("app");
+  t = task_as("app");
   CHECK(refused_by(off, t).empty());
   Task with = t;
   with.enable_parameter = true;
@@ -137,27 +137,28 @@ TEST_CASE("local policy: command types, timeout and the switches") {
 
 TEST_CASE("local policy: working directory prefixes by whole components") {
   const LocalPolicy p = policy_of({{"allowed_working_directories", {"/srv/app/", "/tmp"}}});
-  CHECK(refused_by(p, task("app", "/srv/app")).empty());
-  CHECK(refused_by(p, task("app", "/srv/app/sub/dir")).empty());
-  CHECK(refused_by(p, task("app", "/tmp")).empty());
-  CHECK(refused_by(p, task("app", "/srv/application")) == "allowed_working_directories");
-  CHECK(refused_by(p, task("app", "/srv/app/../../etc")) == "allowed_working_directories");
-  CHECK(refused_by(p, task("app", "relative")) == "allowed_working_directories");
+  CHECK(refused_by(p, task_as("app", "/srv/app")).empty());
+  CHECK(refused_by(p, task_as("app", "/srv/app/sub/dir")).empty());
+  CHECK(refused_by(p, task_as("app", "/tmp")).empty());
+  CHECK(refused_by(p, task_as("app", "/srv/application")) == "allowed_working_directories");
+  CHECK(refused_by(p, task_as("app", "/srv/app/../../etc")) == "allowed_working_directories");
+  CHECK(refused_by(p, task_as("app", "relative")) == "allowed_working_directories");
   // No WorkingDirectory: the home directory, allowed only by "~".
-  CHECK(refused_by(p, task("app", "")) == "allowed_working_directories");
-  CHECK(check_local_policy(p, task("app", ""), std::nullopt)->detail == "~");
-  CHECK(refused_by(policy_of({{"allowed_working_directories", {"~"}}}), task("app", "")).empty());
+  CHECK(refused_by(p, task_as("app", "")) == "allowed_working_directories");
+  CHECK(check_local_policy(p, task_as("app", ""), std::nullopt)->detail == "~");
   CHECK(
-      refused_by(policy_of({{"allowed_working_directories", {"/"}}}), task("app", "/etc")).empty());
+      refused_by(policy_of({{"allowed_working_directories", {"~"}}}), task_as("app", "")).empty());
+  CHECK(refused_by(policy_of({{"allowed_working_directories", {"/"}}}), task_as("app", "/etc"))
+            .empty());
 }
 
 TEST_CASE("local policy: allowed script digests, of the script as run") {
   const std::string digest = ferry::sha256_hex("echo hi");
   const LocalPolicy p = policy_of({{"allowed_script_sha256", {digest}}});
-  CHECK(refused_by(p, task(), digest).empty());
-  CHECK(refused_by(p, task(), ferry::sha256_hex("echo bye")) == "allowed_script_sha256");
+  CHECK(refused_by(p, task_as(), digest).empty());
+  CHECK(refused_by(p, task_as(), ferry::sha256_hex("echo bye")) == "allowed_script_sha256");
   // A script that cannot be prepared has no digest: refused (it would fail anyway).
-  CHECK(refused_by(p, task(), std::nullopt) == "allowed_script_sha256");
+  CHECK(refused_by(p, task_as(), std::nullopt) == "allowed_script_sha256");
 }
 
 TEST_CASE("local policy: a drop-in only tightens") {
