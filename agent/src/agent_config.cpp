@@ -236,19 +236,13 @@ const std::map<std::string_view, AgentKey>& keys() {
       {"containerd_endpoint", runtime("containerd_endpoint")},
       {"crio_endpoint", runtime("crio_endpoint")},
       {"reboot_command", command(&DaemonOptions::reboot_command)},
-      // Read from files only (load_agent_config, read_policy_drop_ins): never from a variable
-      // or a flag, which could widen what the machine's files allow.
-      {
-          "policy",
-          {config::ValueKind::kJson,
-           [](const json& v, AgentConfig& c) -> std::optional<std::string> {
-             auto policy = parse_local_policy(v, "policy");
-             if (!policy) {
-               return policy.error().message;
-             }
-             c.daemon.policy = std::move(*policy);
-             return std::nullopt;
-           }}},
+      // Read by load_agent_config and read_policy_drop_ins, from files only: never from a
+      // variable or a flag, which could widen what the machine's files allow.
+      {"policy",
+       {config::ValueKind::kJson,
+        [](const json&, AgentConfig&)
+            -> std::optional<
+                std::string> { return "the local policy is read from configuration files only"; }}},
       {"audit_max_size_mib", integer(1, 1024,
                                      [](AgentConfig& c, std::int64_t v) {
                                        c.daemon.audit_max_bytes = static_cast<std::uint64_t>(v)
@@ -283,10 +277,6 @@ Status apply_text(AgentConfig& c, std::string_view key, std::string_view text,
   const auto it = keys().find(key);
   if (it == keys().end()) {
     return Error{codes::kInvalidParameterValue, where + ": unknown key"};
-  }
-  if (key == kPolicyKey) {
-    return Error{codes::kInvalidParameterValue,
-                 where + ": the local policy is read from configuration files only"};
   }
   auto value = config::value_from_text(it->second.kind, text);
   if (!value) {
