@@ -22,7 +22,7 @@ Error invalid(const std::string& where, std::string_view why) {
   return Error{codes::kInvalidParameterValue, where + ": " + std::string(why)};
 }
 
-// An array of distinct-or-not strings, each checked by `check` (which says what is wrong).
+// An array of strings, each checked by `check` (which says what is wrong).
 Expected<std::vector<std::string>> string_list(
     const json& v, const std::string& where,
     const std::function<std::optional<std::string>(const std::string&)>& check) {
@@ -81,6 +81,9 @@ std::optional<std::string> normal_prefix(const std::string& s) {
 bool lies_under(const std::string& path, const std::string& prefix) {
   if (prefix == "~" || path == "~") {
     return path == prefix;
+  }
+  if (!path.starts_with('/')) {
+    return false;  // a relative WorkingDirectory is under nothing
   }
   if (prefix == "/") {
     return true;

@@ -150,6 +150,8 @@ TEST_CASE("local policy: working directory prefixes by whole components") {
       refused_by(policy_of({{"allowed_working_directories", {"~"}}}), task_as("app", "")).empty());
   CHECK(refused_by(policy_of({{"allowed_working_directories", {"/"}}}), task_as("app", "/etc"))
             .empty());
+  CHECK(refused_by(policy_of({{"allowed_working_directories", {"/"}}}), task_as("app", "etc")) ==
+        "allowed_working_directories");
 }
 
 TEST_CASE("local policy: allowed script digests, of the script as run") {
