@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "ferry/agent/agent_paths.hpp"
@@ -15,6 +16,8 @@
 #include "ferry/agent/run_task.hpp"
 #include "ferry/agent/supervisor.hpp"
 #include "ferry/core/config_layers.hpp"
+#include "ferry/core/task.hpp"
+#include "ferry/core/time.hpp"
 #include "ferry/platform/logging.hpp"
 #include "ferry/platform/supervise.hpp"
 
@@ -84,6 +87,28 @@ int main(int argc, char** argv) {
                   "KEY=VALUE: a container runtime setting (docker_path, docker_host, podman_path, "
                   "podman_url, crictl_path, containerd_endpoint, crio_endpoint)");
 
+  std::string audit_state_dir;
+  std::string audit_config;
+  std::string audit_since;
+  std::string audit_until;
+  std::string audit_result;
+  std::string audit_event;
+  bool audit_json = false;
+  auto* audit = app.add_subcommand(
+      "audit", "Print the audit log: every task this agent accepted, refused or finished");
+  audit->add_option("--state-dir", audit_state_dir,
+                    "State directory (default: the configuration's state_dir)");
+  audit->add_option("--config", audit_config,
+                    "Agent configuration file to read state_dir from (default " +
+                        std::string(ferry::agent::kDefaultAgentConfigFile) + " if it exists)");
+  audit->add_option("--since", audit_since, "Only lines at or after this time (RFC 3339)");
+  audit->add_option("--until", audit_until, "Only lines before this time (RFC 3339)");
+  audit->add_option("--result", audit_result,
+                    "Only lines with this result (SUCCESS, FAILED, TIMEOUT, START_FAILED, ...)");
+  audit->add_option("--event", audit_event, "Only lines of this event")
+      ->check(CLI::IsMember({"accepted", "finished", "refused"}));
+  audit->add_flag("--json", audit_json, "Print the JSON lines as they are in the log");
+
   ferry::agent::SupervisorOptions sup_options;
   long long grace_ms = 3000;
   auto* sup = app.add_subcommand("supervise", "(internal) Supervise one task");
@@ -139,6 +164,49 @@ int main(int argc, char** argv) {
       reg_options.register_code = env;
     }
     return ferry::agent::register_command(reg_options);
+  }
+  if (*audit) {
+    ferry::agent::AuditOptions options;
+    options.json = audit_json;
+    for (const auto& [text, out, flag] :
+         {std::tuple(&audit_since, &options.filter.since, "--since"),
+          std::tuple(&audit_until, &options.filter.until, "--until")}) {
+      if (text->empty()) {
+        continue;
+      }
+      *out = ferry::parse_rfc3339(*text);
+      if (!*out) {
+        std::fprintf(stderr, "ferry-agent audit: %s: not an RFC 3339 time (2026-12-07T18:00:00Z)\n",
+                     flag);
+        return 2;
+      }
+    }
+    if (!audit_result.empty()) {
+      if (!ferry::parse_task_status(audit_result)) {
+        std::fprintf(stderr, "ferry-agent audit: --result: not a task status\n");
+        return 2;
+      }
+      options.filter.result = audit_result;
+    }
+    if (!audit_event.empty()) {
+      options.filter.event = audit_event;
+    }
+    if (!audit_state_dir.empty()) {
+      options.state_dir = audit_state_dir;
+    } else {
+      ferry::agent::AgentConfigSources sources;
+      if (!audit_config.empty()) {
+        sources.file = audit_config;
+      }
+      sources.environment = ferry::config::process_environment();
+      auto config = ferry::agent::resolve_agent_config(sources);
+      if (!config) {
+        std::fprintf(stderr, "ferry-agent audit: %s\n", config.error().message.c_str());
+        return 1;
+      }
+      options.state_dir = config->state_dir;
+    }
+    return ferry::agent::audit_command(options);
   }
   if (*run) {
     run_options.kill_grace =

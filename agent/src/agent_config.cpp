@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,9 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 
 constexpr std::size_t kMaxConfigFile = 1 << 20;
+constexpr std::string_view kPolicyKey = "policy";
+// More drop-in files than this is a mistake worth stopping for, not a policy.
+constexpr std::size_t kMaxDropIns = 256;
 
 // Reads one key's value into the config; else says what is wrong with the value.
 using Apply = std::function<std::optional<std::string>(const json& value, AgentConfig& c)>;
@@ -232,6 +236,22 @@ const std::map<std::string_view, AgentKey>& keys() {
       {"containerd_endpoint", runtime("containerd_endpoint")},
       {"crio_endpoint", runtime("crio_endpoint")},
       {"reboot_command", command(&DaemonOptions::reboot_command)},
+      // Read by load_agent_config and read_policy_drop_ins, from files only: never from a
+      // variable or a flag, which could widen what the machine's files allow.
+      {"policy",
+       {config::ValueKind::kJson,
+        [](const json&, AgentConfig&)
+            -> std::optional<
+                std::string> { return "the local policy is read from configuration files only"; }}},
+      {"audit_max_size_mib", integer(1, 1024,
+                                     [](AgentConfig& c, std::int64_t v) {
+                                       c.daemon.audit_max_bytes = static_cast<std::uint64_t>(v)
+                                                                  << 20;
+                                     })},
+      {"audit_max_files", integer(1, 100,
+                                  [](AgentConfig& c, std::int64_t v) {
+                                    c.daemon.audit_keep_files = static_cast<std::size_t>(v);
+                                  })},
       {"bucket_ca_file",
        string([](AgentConfig& c, std::string v) { c.daemon.objects.ca_file = std::move(v); },
               absolute_path(true))},
@@ -285,12 +305,73 @@ Expected<AgentConfig> load_agent_config(const std::filesystem::path& file, Agent
   }
   AgentConfig c = std::move(base);
   for (auto& [key, value] : j.items()) {
+    if (key == kPolicyKey) {
+      // Its own errors name the key inside it: "FILE: policy.allowed_users: ...".
+      auto policy = parse_local_policy(value, file.string() + ": policy");
+      if (!policy) {
+        return policy.error();
+      }
+      c.daemon.policy = std::move(*policy);
+      continue;
+    }
     if (auto s = apply_key(c, key, value, file.string() + ": " + key); !s) {
       return s.error();
     }
   }
   c.daemon.state_dir = c.state_dir;
   return c;
+}
+
+std::filesystem::path agent_drop_in_dir(const std::filesystem::path& config_file) {
+  auto dir = config_file;
+  dir.replace_extension(".d");
+  return dir;
+}
+
+Expected<LocalPolicy> read_policy_drop_ins(const std::filesystem::path& dir, LocalPolicy base) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec) && !ec) {
+    return base;
+  }
+  std::vector<std::filesystem::path> files;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    if (it->path().extension() == ".json" && !name.starts_with('.')) {
+      files.push_back(it->path());
+    }
+  }
+  if (ec) {
+    // A policy that cannot be read must stop the agent, not leave it unrestricted.
+    return Error{codes::kInvalidParameterValue, dir.string() + ": " + ec.message()};
+  }
+  if (files.size() > kMaxDropIns) {
+    return Error{codes::kInvalidParameterValue,
+                 dir.string() + ": more than " + std::to_string(kMaxDropIns) + " drop-in files"};
+  }
+  // Tightening is commutative; the order only decides which error is named first.
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) {
+    auto text = platform::read_file(file, kMaxConfigFile);
+    if (!text) {
+      return text.error();
+    }
+    auto j = json::parse(*text, nullptr, false, /*ignore_comments=*/true);
+    if (!j.is_object()) {
+      return Error{codes::kInvalidParameterValue, file.string() + ": not a JSON object"};
+    }
+    for (auto& [key, value] : j.items()) {
+      if (key != kPolicyKey) {
+        return Error{codes::kInvalidParameterValue,
+                     file.string() + ": " + key + ": a drop-in file holds only \"policy\""};
+      }
+      auto policy = parse_local_policy(value, file.string() + ": policy");
+      if (!policy) {
+        return policy.error();
+      }
+      base = tighten(base, *policy);
+    }
+  }
+  return base;
 }
 
 Expected<AgentConfig> apply_agent_environment(AgentConfig base,
@@ -329,6 +410,13 @@ Expected<AgentConfig> resolve_agent_config(const AgentConfigSources& sources) {
     }
     c = std::move(*loaded);
   }
+  // Read whether the file exists or not: a drop-in's policy holds on its own.
+  auto policy = read_policy_drop_ins(agent_drop_in_dir(sources.file.value_or(sources.default_file)),
+                                     std::move(c.daemon.policy));
+  if (!policy) {
+    return policy.error();
+  }
+  c.daemon.policy = std::move(*policy);
   auto with_env = apply_agent_environment(std::move(c), sources.environment);
   if (!with_env) {
     return with_env.error();

@@ -100,6 +100,47 @@ int register_command(const RegisterOptions& options) {
   return 0;
 }
 
+namespace {
+
+// The report and how many lines of the log could not be read.
+Expected<std::pair<std::string, std::size_t>> audit_text(const AuditOptions& options) {
+  auto readout = read_audit_log(audit_log_file(options.state_dir), options.filter);
+  if (!readout) {
+    return readout.error();
+  }
+  std::string out;
+  for (const auto& r : readout->records) {
+    out += options.json ? to_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                        : audit_text_line(r);
+    out += "\n";
+  }
+  return std::pair(std::move(out), readout->unreadable_lines);
+}
+
+}  // namespace
+
+Expected<std::string> audit_report(const AuditOptions& options) {
+  auto text = audit_text(options);
+  if (!text) {
+    return text.error();
+  }
+  return std::move(text->first);
+}
+
+int audit_command(const AuditOptions& options) {
+  auto text = audit_text(options);
+  if (!text) {
+    std::cerr << "ferry-agent audit: " << text.error().message << "\n";
+    return 1;
+  }
+  std::cout << text->first << std::flush;
+  if (text->second > 0) {
+    std::cerr << "ferry-agent audit: " << text->second
+              << " unreadable line(s) skipped (torn by a crash while written)\n";
+  }
+  return 0;
+}
+
 std::filesystem::path agent_lock_file(const std::filesystem::path& state_dir) {
   return state_dir / "agent.lock";
 }

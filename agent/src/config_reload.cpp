@@ -25,7 +25,10 @@ bool agent_key_reloadable(std::string_view key) {
                                                       "multipart_part_bytes",
                                                       "upload_min_window_ms",
                                                       "poweroff_command",
-                                                      "reboot_command"};
+                                                      "reboot_command",
+                                                      "policy",
+                                                      "audit_max_size_mib",
+                                                      "audit_max_files"};
   return kReloadable.contains(key);
 }
 

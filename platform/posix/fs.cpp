@@ -398,4 +398,31 @@ Expected<OpenFile> create_file(const stdfs::path& path, FileAccess access, std::
   return OpenFile(fd);
 }
 
+Expected<OpenFile> open_append_file(const stdfs::path& path, FileAccess access,
+                                    std::string_view what) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode_of(access));
+  if (fd < 0) {
+    return errno_error(codes::kInternalError, what, errno);
+  }
+  UniqueFd file(fd);
+  // A file made earlier (or by someone else) gets the access asked for, whatever its mode was.
+  if (::fchmod(fd, mode_of(access)) != 0) {
+    return errno_error(codes::kInternalError, what, errno);
+  }
+  return OpenFile(file.release());
+}
+
+Status write_to(const OpenFile& file, std::string_view data, std::string_view what) {
+  return write_all(static_cast<int>(file.native()), data, stdfs::path(std::string(what)));
+}
+
+Expected<std::uint64_t> file_size(const OpenFile& file, std::string_view what) {
+  struct stat st {};
+  if (::fstat(static_cast<int>(file.native()), &st) != 0) {
+    return errno_error(codes::kInternalError, what, errno);
+  }
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
 }  // namespace ferry::platform

@@ -388,4 +388,30 @@ Expected<OpenFile> create_file(const stdfs::path& path, FileAccess /*access*/,
   return OpenFile(reinterpret_cast<std::intptr_t>(file.release()));
 }
 
+// FILE_APPEND_DATA without FILE_WRITE_DATA: every write goes at the end of the file, whoever
+// else has it open for appending too (kShareAll). FILE_FLAG_OPEN_REPARSE_POINT opens a link
+// itself, not what it points to.
+Expected<OpenFile> open_append_file(const stdfs::path& path, FileAccess /*access*/,
+                                    std::string_view what) {
+  UniqueHandle file(::CreateFileW(path.c_str(), FILE_APPEND_DATA | SYNCHRONIZE, kShareAll, nullptr,
+                                  OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT,
+                                  nullptr));
+  if (!file.valid()) {
+    return win32::windows_error(codes::kInternalError, what, ::GetLastError());
+  }
+  return OpenFile(reinterpret_cast<std::intptr_t>(file.release()));
+}
+
+Status write_to(const OpenFile& file, std::string_view data, std::string_view what) {
+  return write_all(reinterpret_cast<HANDLE>(file.native()), data, stdfs::path(std::string(what)));
+}
+
+Expected<std::uint64_t> file_size(const OpenFile& file, std::string_view what) {
+  LARGE_INTEGER size{};
+  if (!::GetFileSizeEx(reinterpret_cast<HANDLE>(file.native()), &size)) {
+    return win32::windows_error(codes::kInternalError, what, ::GetLastError());
+  }
+  return static_cast<std::uint64_t>(size.QuadPart);
+}
+
 }  // namespace ferry::platform

@@ -6,6 +6,8 @@
 #include <optional>
 
 #include "ferry/agent/agent_paths.hpp"
+#include "ferry/agent/audit_log.hpp"
+#include "ferry/agent/local_policy.hpp"
 #include "ferry/agent/task_files.hpp"
 
 namespace ferry::agent {
@@ -128,13 +130,26 @@ void Admission::take(const nlohmann::json& listed) {
     spdlog::warn("task {}: already in the journal from an earlier run; not started again", id);
     return;
   }
+  // The local policy judges the task as it would run: the digest is of the script after its
+  // parameters are substituted. Before anything of it runs, and before the journal's cap, so
+  // that a refusal names the rule whatever else holds.
+  const auto digest = payload_sha256(*parsed);
+  AuditRecord facts = audit_facts(*parsed, digest);
+  if (auto refusal = check_local_policy(ctx_.options.policy, *parsed, digest)) {
+    spdlog::warn("task {}: {}", id, refusal->error_info());
+    tasks_.refuse(
+        id, unrun_result(id, TaskStatus::kStartFailed, refusal->error_info(), ctx_.now_text()),
+        TaskRefusal{.audit = std::move(facts), .rule = refusal->rule, .durable = true});
+    return;
+  }
   if (auto refusal = retention_.check(); !refusal.empty()) {
     spdlog::info("task {}: refused (journal full)", id);
-    tasks_.refuse(id, unrun_result(id, TaskStatus::kStartFailed, refusal, ctx_.now_text()));
+    tasks_.refuse(id, unrun_result(id, TaskStatus::kStartFailed, refusal, ctx_.now_text()),
+                  TaskRefusal{.audit = std::move(facts), .rule = {}, .durable = false});
     return;
   }
   spdlog::info("task {}: received", id);
-  tasks_.submit(std::move(*parsed));
+  tasks_.submit(std::move(*parsed), std::move(facts));
 }
 
 void Admission::cancel(const std::string& id) {

@@ -160,6 +160,9 @@ struct Daemon::Impl {
     spdlog::info("agent {} starting (server {})", ctx.identity.instance_id,
                  ctx.identity.server_url);
     ctx.boot_id = platform::boot_id();
+    if (ctx.options.policy.restricts()) {
+      spdlog::info("local policy: in force (docs/configuration.md, \"Local policy\")");
+    }
     recovery.run();
     heartbeat.start();
     link.start();
@@ -253,6 +256,15 @@ void Daemon::reload(const DaemonOptions& next) {
   o.runner.max_concurrent = next.runner.max_concurrent;
   o.runner.kill_grace = next.runner.kill_grace;
   impl_->tasks.set_runner_limits(o.runner.max_concurrent, o.runner.kill_grace);
+  if (o.policy != next.policy) {
+    // The drop-ins are not in the reload's report of changed keys: said here.
+    spdlog::info("local policy: changed; tasks taken from now on are judged by the new one{}",
+                 next.policy.restricts() ? "" : " (no rules)");
+  }
+  o.policy = next.policy;
+  o.audit_max_bytes = next.audit_max_bytes;
+  o.audit_keep_files = next.audit_keep_files;
+  impl_->ctx.set_audit_limits(o.audit_max_bytes, o.audit_keep_files);
 }
 
 std::string Daemon::status_line() const {

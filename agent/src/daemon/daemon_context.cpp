@@ -12,7 +12,29 @@ namespace ferry::agent {
 using std::chrono::milliseconds;
 
 DaemonContext::DaemonContext(DaemonOptions o, Identity i, ControlPlane& s, Clock& c)
-    : options(std::move(o)), identity(std::move(i)), server(s), clock(c) {}
+    : options(std::move(o)),
+      identity(std::move(i)),
+      server(s),
+      clock(c),
+      audit_log_(audit_log_file(options.state_dir), options.audit_max_bytes,
+                 options.audit_keep_files) {}
+
+void DaemonContext::audit(AuditRecord record) {
+  record.time = now_text();
+  auto s = audit_log_.append(record);
+  if (!s && !audit_failing_) {
+    audit_failing_ = true;
+    spdlog::warn("audit log: {} (tasks go on; lines are lost until writes work again)",
+                 s.error().message);
+  } else if (s && audit_failing_) {
+    audit_failing_ = false;
+    spdlog::info("audit log: writes work again");
+  }
+}
+
+void DaemonContext::set_audit_limits(std::uint64_t max_bytes, std::size_t keep) {
+  audit_log_.set_limits(max_bytes, keep);
+}
 
 std::string DaemonContext::now_text() const {
   return to_rfc3339(clock.wall_now());

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "ferry/agent/audit_log.hpp"
 #include "ferry/agent/clock.hpp"
 #include "ferry/agent/control_plane.hpp"
 #include "ferry/agent/daemon.hpp"
@@ -47,6 +48,12 @@ class DaemonContext {
   // The wall clock as reports carry it (RFC 3339).
   [[nodiscard]] std::string now_text() const;
 
+  // Writes `record` to the audit log, stamped with now_text(). A failure is logged (once until
+  // a write works again) and never reaches the task.
+  void audit(AuditRecord record);
+  // Daemon::reload's new audit limits.
+  void set_audit_limits(std::uint64_t max_bytes, std::size_t keep);
+
   // Capped exponential backoff: min * 2^attempt, at most max, then a delay in [d/2, d] so that
   // a fleet's retries after a server restart spread out.
   std::chrono::milliseconds backoff(int attempt, std::chrono::milliseconds min,
@@ -73,6 +80,8 @@ class DaemonContext {
 
  private:
   std::mt19937_64 rng_{std::random_device{}()};
+  AuditLog audit_log_;
+  bool audit_failing_ = false;
 };
 
 }  // namespace ferry::agent

@@ -47,9 +47,15 @@ HeldTask& HeldTasks::add(const std::string& id) {
   return t;
 }
 
-void HeldTasks::submit(Task task) {
+void HeldTasks::submit(Task task, AuditRecord audit) {
   const std::string id = task.invocation_task_id;
-  add(id).in_container = task.in_container();
+  HeldTask& t = add(id);
+  t.in_container = task.in_container();
+  t.audit = std::move(audit);
+  t.audit.task_id = id;
+  AuditRecord accepted = t.audit;
+  accepted.event = "accepted";
+  ctx_.audit(std::move(accepted));
   if (!runner_) {
     return;
   }
@@ -59,9 +65,29 @@ void HeldTasks::submit(Task task) {
       ctx_.guard([this, id](platform::ProcessIdentity supervisor) { started(id, supervisor); }));
 }
 
-void HeldTasks::refuse(const std::string& id, TaskResult result) {
+void HeldTasks::refuse(const std::string& id, TaskResult result, TaskRefusal how) {
   HeldTask& t = add(id);
   t.journal.result = result;
+  if (how.durable) {
+    // A record without a start to report: recovery sends the finish alone.
+    const auto dir = task_paths(ctx_.options.state_dir, id).dir;
+    t.journal.task_id = id;
+    t.journal.start_acked = true;
+    if (auto s = platform::ensure_directory(dir, platform::DirectoryAccess::kPrivate); !s) {
+      spdlog::warn("task {}: the refusal is not journaled ({}); reported from memory", id,
+                   s.error().message);
+    } else {
+      t.has_dir = true;
+      t.journaled = true;
+      journal_write(t, platform::Durability::kSynced);
+    }
+  }
+  AuditRecord line = std::move(how.audit);
+  line.event = "refused";
+  line.task_id = id;
+  line.result = std::string(to_string(result.status));
+  line.rule = std::move(how.rule);
+  ctx_.audit(std::move(line));
   reports_.push(id, Report::task_finish(result, -1, ctx_.now_text()));
 }
 
@@ -114,10 +140,21 @@ void HeldTasks::finished(const std::string& id, TaskResult result) {
   t->journal.final_log_index = t->next_index - 1;
   t->journal.result = result;
   t->journal.power_action = power_action_after(result, ran_in_container(*t));
+  std::string note;
+  if (t->journal.power_action != PowerAction::kNone &&
+      !ctx_.options.policy.allow_exit_code_power_actions) {
+    note = "power action " + std::string(to_string(t->journal.power_action)) +
+           " skipped: allow_exit_code_power_actions";
+    spdlog::warn("task {}: exit code {} asks for {}; not done: the local policy forbids it", id,
+                 result.exit_code, to_string(t->journal.power_action));
+    t->journal.power_action = PowerAction::kNone;
+  }
   if (hooks_.plan_upload) {
     t->journal.upload = hooks_.plan_upload(*t, result);
   }
   journal_write(*t, platform::Durability::kSynced);
+  // After the journal: a restart re-reads the result from it and does not come here again.
+  audit_finish(*t, result, note);
   ctx_.status_changed();
   if (t->journal.upload) {
     hooks_.start_upload(id);
@@ -223,12 +260,37 @@ void HeldTasks::take_power_action(HeldTask& task) {
   }
   task.journal.power_action_done = true;
   journal_write(task, platform::Durability::kSynced);
+  if (!ctx_.options.policy.allow_exit_code_power_actions) {
+    // Asked for before a reload that forbids it, or by a record an earlier agent left.
+    spdlog::warn("task {}: {} not done: the local policy forbids exit-code power actions", task.id,
+                 to_string(task.journal.power_action));
+    return;
+  }
   spdlog::warn("task {}: exit code {} asks for {}; its finish is reported, running it now", task.id,
                task.journal.result ? task.journal.result->exit_code : -1,
                to_string(task.journal.power_action));
   if (hooks_.power_action) {
     hooks_.power_action(task.id, task.journal.power_action);
   }
+}
+
+void HeldTasks::audit_finish(const HeldTask& task, const TaskResult& result,
+                             const std::string& note) {
+  AuditRecord line = task.audit;
+  if (line.task_id.empty()) {
+    // Taken by an earlier agent: its task.json has the facts.
+    if (auto t = read_task_file(task_paths(ctx_.options.state_dir, task.id))) {
+      line = audit_facts(*t, payload_sha256(*t));
+    }
+  }
+  line.event = "finished";
+  line.task_id = task.id;
+  line.result = std::string(to_string(result.status));
+  if (result.exit_code >= 0) {
+    line.exit_code = result.exit_code;
+  }
+  line.note = note;
+  ctx_.audit(std::move(line));
 }
 
 // The journal entry goes once the server has the result.

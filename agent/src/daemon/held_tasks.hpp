@@ -31,12 +31,24 @@ struct HeldTask {
   // Live output: read from the spool up to spool_offset; the next piece gets next_index.
   std::uint64_t spool_offset = 0;
   std::int64_t next_index = 0;
-  JournalRecord journal;            // its result is set once the task is final
+  JournalRecord journal;  // its result is set once the task is final
+  // Its audit line's facts (audit_facts), from admission; empty for a task an earlier agent
+  // took (then read again from its task.json when it finishes).
+  AuditRecord audit;
   std::int64_t finished_order = 0;  // retention: spools of tasks finished first go first
 
   [[nodiscard]] bool finished() const { return journal.result.has_value(); }
   // Finished, with its output still to upload: its spool must stay.
   [[nodiscard]] bool uploading() const { return journal.upload.has_value(); }
+};
+
+// How a refusal is settled and audited (HeldTasks::refuse).
+struct TaskRefusal {
+  AuditRecord audit;  // what is known of the task (audit_facts); the id at least
+  std::string rule;   // the local policy rule, if that refused it
+  // Journaled before it is reported (in its own task directory), so that an agent restarted
+  // before the report sends the same result and does not judge the task again.
+  bool durable = false;
 };
 
 class HeldTasks {
@@ -63,10 +75,10 @@ class HeldTasks {
   // The task's entry, made if new.
   HeldTask& add(const std::string& id);
 
-  // Runs a task the server sent.
-  void submit(Task task);
+  // Runs a task the server sent; `audit` (audit_facts) goes to its audit lines.
+  void submit(Task task, AuditRecord audit = {});
   // Settles a task without running it: only its finish is reported.
-  void refuse(const std::string& id, TaskResult result);
+  void refuse(const std::string& id, TaskResult result, TaskRefusal how = {});
   void started(const std::string& id, platform::ProcessIdentity supervisor);
   // The task's final result: journaled (synced), then its output uploaded if it owes one, then
   // reported.
@@ -92,6 +104,8 @@ class HeldTasks {
   [[nodiscard]] bool ran_in_container(const HeldTask& task) const;
   // Runs the task's power action if it has one not done yet, after journaling it done.
   void take_power_action(HeldTask& task);
+  // The "finished" audit line of a task that ran (or was meant to).
+  void audit_finish(const HeldTask& task, const TaskResult& result, const std::string& note);
 
   DaemonContext& ctx_;
   ReportQueue& reports_;

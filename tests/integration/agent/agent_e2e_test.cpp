@@ -564,3 +564,55 @@ TEST_CASE_METHOD(
   CHECK(read_file(ran) == "x\n");
   CHECK(wait_until([&] { return agent->journal_empty(); }, 5s));
 }
+
+TEST_CASE_METHOD(E2e,
+                 "local policy: a refused task never runs; after SIGHUP with a new policy it does",
+                 "[e2e]") {
+  json config{{"policy", {{"denied_users", {"root"}}}}};
+  auto agent = start_agent(config);
+  const std::string& id = agent->instance_id();
+  const fs::path marker = scratch / "marker";
+  const std::string script = "touch " + marker.string();
+
+  auto refused = finished(run_command(api, {id}, script), id);
+  CHECK(refused["TaskStatus"] == "START_FAILED");
+  CHECK(refused.value("ErrorInfo", "") == "refused by local policy: denied_users (root)");
+  CHECK_FALSE(fs::exists(marker));
+  // The refusal is on the audit trail, without the script.
+  const fs::path audit_log = agent->state_dir() / "audit.log";
+  struct stat st {};
+  REQUIRE(::stat(audit_log.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(read_file(audit_log).find("touch") == std::string::npos);
+  LaunchOptions audit;
+  audit.argv = {FERRY_AGENT_BINARY, "audit",        "--state-dir", agent->state_dir().string(),
+                "--result",         "START_FAILED", "--json"};
+  audit.out_file = scratch / "audit.out";
+  audit.err_file = scratch / "audit.err";
+  auto printed = run_process(audit);
+  REQUIRE(printed.exit_code == 0);
+  const auto line = json::parse(printed.out.substr(0, printed.out.find('\n')));
+  CHECK(line["event"] == "refused");
+  CHECK(line["rule"] == "denied_users");
+  CHECK(line["result"] == "START_FAILED");
+  CHECK(printed.out.find('\n') == printed.out.size() - 1);  // one line
+
+  // A typo in the new policy is refused on SIGHUP: the running one is kept.
+  config = agent->config();
+  config["policy"] = {{"denied_user", {"nobody"}}};
+  std::ofstream(agent->config_file()) << config.dump();
+  REQUIRE(::kill(agent->pid(), SIGHUP) == 0);
+  CHECK(agent->wait_log("policy.denied_user: unknown key; the running configuration is kept"));
+  auto still = finished(run_command(api, {id}, script), id);
+  CHECK(still["TaskStatus"] == "START_FAILED");
+  CHECK_FALSE(fs::exists(marker));
+
+  config["policy"] = {{"denied_users", {"nobody"}}};
+  std::ofstream(agent->config_file()) << config.dump();
+  REQUIRE(::kill(agent->pid(), SIGHUP) == 0);
+  CHECK(agent->wait_log("local policy: changed"));
+  auto ran = finished(run_command(api, {id}, script), id);
+  CHECK(ran["TaskStatus"] == "SUCCESS");
+  CHECK(fs::exists(marker));
+  CHECK(agent->stop() == 0);
+}

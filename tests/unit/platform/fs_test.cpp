@@ -359,3 +359,37 @@ TEST_CASE("create_file makes a new private file and refuses what exists", "[plat
   CHECK_FALSE(create_file(link, FileAccess::kPrivate, "x"));
   CHECK_FALSE(fs::exists(tmp.path() / "nowhere"));
 }
+
+TEST_CASE("open_append_file appends whole writes, sets the access, refuses a symlink",
+          "[platform][fs]") {
+  FsDir tmp;
+  UmaskGuard umask(022);
+  const fs::path log = tmp.path() / "audit.log";
+  {
+    auto file = open_append_file(log, FileAccess::kPrivate, "audit log");
+    REQUIRE(file);
+    REQUIRE(write_to(*file, "one\n", "audit log"));
+    auto size = file_size(*file, "audit log");
+    REQUIRE(size);
+    CHECK(*size == 4);
+  }
+  CHECK(mode_of(log) == 0600);
+  // Opened again (and widened meanwhile): at the end, with the access given back.
+  fs::permissions(log, static_cast<fs::perms>(0644));
+  auto a = open_append_file(log, FileAccess::kPrivate, "audit log");
+  auto b = open_append_file(log, FileAccess::kPrivate, "audit log");
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(mode_of(log) == 0600);
+  REQUIRE(write_to(*a, "two\n", "audit log"));
+  REQUIRE(write_to(*b, "three\n", "audit log"));  // after a's line, not over it
+  CHECK(ferry::test::read_file(log) == "one\ntwo\nthree\n");
+  auto size = file_size(*a, "audit log");
+  REQUIRE(size);
+  CHECK(*size == 14);
+
+  const fs::path link = tmp.path() / "link";
+  fs::create_symlink(tmp.path() / "nowhere", link);
+  CHECK_FALSE(open_append_file(link, FileAccess::kPrivate, "x"));
+  CHECK_FALSE(fs::exists(tmp.path() / "nowhere"));
+}

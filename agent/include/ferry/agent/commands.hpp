@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "ferry/agent/audit_log.hpp"
 #include "ferry/agent/daemon.hpp"
 #include "ferry/core/config_layers.hpp"
 #include "ferry/core/error.hpp"
@@ -70,8 +71,18 @@ struct AgentConfigSources {
   config::EnvironmentLookup environment;                   // none: no variables are read
   std::vector<std::pair<std::string, std::string>> flags;  // {key, value} from the command line
 };
-// Defaults < file < FERRY_* variables < flags. Callable again (SIGHUP) with the same sources.
+// Defaults < file < FERRY_* variables < flags, and the local policy of the file tightened by the
+// drop-ins beside it (read even when the file does not exist). Callable again (SIGHUP) with the
+// same sources.
 Expected<AgentConfig> resolve_agent_config(const AgentConfigSources& sources);
+
+// The drop-in directory of a configuration file: /etc/ferry/ferry-agent.json has
+// /etc/ferry/ferry-agent.d.
+std::filesystem::path agent_drop_in_dir(const std::filesystem::path& config_file);
+// `base` tightened (local_policy.hpp, tighten) by the "policy" of every *.json file in `dir`, in
+// name order; a missing directory leaves it as it is. A drop-in holds nothing but "policy".
+// Errors name the file and the key; an unreadable directory is an error too.
+Expected<LocalPolicy> read_policy_drop_ins(const std::filesystem::path& dir, LocalPolicy base);
 
 // Every key the file takes, sorted.
 std::vector<std::string> agent_config_keys();
@@ -89,6 +100,17 @@ struct DaemonCommandOptions {
   ConfigLoader load_config;           // empty: SIGHUP has nothing to read again
   std::vector<ConfigReloadHook> reload_hooks;
 };
+
+// `ferry-agent audit`: the audit log (audit_log.hpp) of a state dir, oldest line first.
+struct AuditOptions {
+  std::filesystem::path state_dir;
+  AuditFilter filter;
+  bool json = false;  // the JSON lines as they are, else one text line each
+};
+// What `ferry-agent audit` prints; errors: the log cannot be read.
+Expected<std::string> audit_report(const AuditOptions& options);
+// Prints audit_report() (a note on stderr for unreadable lines). Returns the exit code.
+int audit_command(const AuditOptions& options);
 
 // `<state>/agent.lock`: held by the daemon (and by `register` while it runs) so that one agent
 // at a time uses a state dir.

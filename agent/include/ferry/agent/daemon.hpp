@@ -14,9 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "ferry/agent/audit_log.hpp"
 #include "ferry/agent/clock.hpp"
 #include "ferry/agent/control_plane.hpp"
 #include "ferry/agent/identity.hpp"
+#include "ferry/agent/local_policy.hpp"
 #include "ferry/agent/object_client.hpp"
 #include "ferry/agent/runner.hpp"
 #include "ferry/agent/task_runner.hpp"
@@ -69,6 +71,12 @@ struct DaemonOptions {
   // and its arguments, started detached.
   std::vector<std::string> poweroff_command{"systemctl", "poweroff"};
   std::vector<std::string> reboot_command{"systemctl", "reboot"};
+  // What this machine accepts (local_policy.hpp), checked before a task is taken. Reloadable.
+  LocalPolicy policy;
+  // The audit log (audit_log.hpp): its size before rotation and the rotated files kept.
+  // Reloadable.
+  std::uint64_t audit_max_bytes = kDefaultAuditMaxBytes;
+  std::size_t audit_keep_files = kDefaultAuditKeepFiles;
 };
 
 inline constexpr std::uint64_t kMaxUploadParts = 1000;

@@ -108,4 +108,14 @@ class OpenFile {
 Expected<OpenFile> create_file(const std::filesystem::path& path, FileAccess access,
                                std::string_view what);
 
+// Opens `path` for appending, created with `access` when missing (a symlink in its place is not
+// followed): every write goes at the end of the file, even with other writers. An existing file
+// is given `access` too. Errors: "<what>: <reason>" (InternalError).
+Expected<OpenFile> open_append_file(const std::filesystem::path& path, FileAccess access,
+                                    std::string_view what);
+// Writes all of `data` to `file` (at its end for an append file). Errors name `what`.
+Status write_to(const OpenFile& file, std::string_view data, std::string_view what);
+// The size of an open file in bytes.
+Expected<std::uint64_t> file_size(const OpenFile& file, std::string_view what);
+
 }  // namespace ferry::platform

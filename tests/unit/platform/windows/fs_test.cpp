@@ -232,3 +232,23 @@ TEST_CASE("windows fs: create_file makes a new file and an OpenFile owns its han
   CHECK(again.error().message.starts_with("supervisor log: "));
   CHECK(again.error().message.ends_with("(error 80)"));
 }
+
+TEST_CASE("windows fs: open_append_file appends from every handle at the end", "[platform][fs]") {
+  const ferry::test::WindowsTempDir tmp("ferry-fs");
+  const fs::path log = tmp / "audit.log";
+  {
+    auto file = open_append_file(log, FileAccess::kPrivate, "audit log");
+    REQUIRE(file);
+    REQUIRE(write_to(*file, "one\n", "audit log"));
+  }
+  auto a = open_append_file(log, FileAccess::kPrivate, "audit log");
+  auto b = open_append_file(log, FileAccess::kPrivate, "audit log");
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(write_to(*a, "two\n", "audit log"));
+  REQUIRE(write_to(*b, "three\n", "audit log"));
+  CHECK(ferry::test::file_bytes(log) == "one\ntwo\nthree\n");
+  auto size = file_size(*a, "audit log");
+  REQUIRE(size);
+  CHECK(*size == 14);
+}
