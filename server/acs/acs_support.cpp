@@ -369,8 +369,10 @@ Expected<std::optional<std::string>> resolve_parameters(const std::optional<std:
       return Error{codes::acs::kParameterKeyDuplicate,
                    "The parameter may not contain duplicate keys: " + key};
     }
+    // Captured by name: clang 14 (the fuzz build) cannot capture a structured binding.
+    const std::string& name = key;
     const bool known = std::any_of(names->begin(), names->end(),
-                                   [&](const std::string& n) { return iequals(n, key); });
+                                   [&](const std::string& n) { return iequals(n, name); });
     if (!known) {
       return Error{codes::acs::kParameterNotMatched,
                    "The parameters of creation do not match those of invocation: " + key};

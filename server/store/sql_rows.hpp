@@ -82,8 +82,10 @@ template <typename T, typename Columns>
 Expected<T> read_row(Query& q, const Columns& columns) {
   T item;
   const char* bad = nullptr;
-  std::apply([&](const auto&... c) { (((bad = read_value(q, field(item, c))) == nullptr) && ...); },
-             columns);
+  // Reads left to right and stops at the first bad column.
+  std::apply(
+      [&](const auto&... c) { (void)(((bad = read_value(q, field(item, c))) == nullptr) && ...); },
+      columns);
   if (bad != nullptr) {
     return corrupt(bad);
   }
