@@ -575,6 +575,9 @@ Status load_server_config_file(const fs::path& file, ServerConfig& config) {
   } catch (const nlohmann::json::parse_error& e) {
     return Error{codes::kInvalidParameterValue,
                  file.string() + ": not valid JSON (at byte " + std::to_string(e.byte) + ")"};
+  } catch (const nlohmann::json::exception&) {
+    // A number too large for a double (1E400) is out_of_range, not a parse_error.
+    return Error{codes::kInvalidParameterValue, file.string() + ": a number out of range"};
   }
   if (auto s = apply_server_config_json(j, config); !s) {
     return s.error().wrap(file.string());

@@ -433,6 +433,9 @@ Expected<Task> parse_task_json(std::string_view text) {
     // e.what() quotes the input, which may hold the script; the offset is enough.
     return Error{codes::kInvalidParameter,
                  "task: malformed JSON at byte " + std::to_string(e.byte)};
+  } catch (const json::exception&) {
+    // A number too large for a double (1E400) is out_of_range, not a parse_error.
+    return Error{codes::kInvalidParameter, "task: a number out of range"};
   }
   return parse_task(j);
 }

@@ -1,6 +1,8 @@
 #include "ferry/core/time.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdio>
 
 namespace ferry {
@@ -10,6 +12,13 @@ using std::chrono::days;
 using std::chrono::seconds;
 using std::chrono::sys_days;
 using std::chrono::system_clock;
+
+// The years a system_clock::time_point (64-bit nanoseconds since 1970) holds whole.
+constexpr int kMinYear = 1678;
+constexpr int kMaxYear = 2261;
+// The milliseconds of 0000-01-01T00:00:00Z and of 9999-12-31T23:59:59.999Z.
+constexpr int64_t kMinFormattedMs = -62'167'219'200'000;
+constexpr int64_t kMaxFormattedMs = 253'402'300'799'999;
 
 // Reads exactly `n` decimal digits at `pos`.
 std::optional<int> digits(std::string_view s, std::size_t pos, std::size_t n) {
@@ -29,7 +38,10 @@ std::optional<int> digits(std::string_view s, std::size_t pos, std::size_t n) {
 }  // namespace
 
 std::string to_rfc3339(system_clock::time_point t) {
-  const auto secs = std::chrono::floor<seconds>(t);
+  return seconds_to_rfc3339(std::chrono::floor<seconds>(t));
+}
+
+std::string seconds_to_rfc3339(std::chrono::sys_seconds secs) {
   const auto day = std::chrono::floor<days>(secs);
   const std::chrono::year_month_day ymd{day};
   const std::chrono::hh_mm_ss hms{secs - day};
@@ -61,7 +73,9 @@ std::optional<system_clock::time_point> parse_rfc3339(std::string_view s) {
                                         std::chrono::month{static_cast<unsigned>(*month)},
                                         std::chrono::day{static_cast<unsigned>(*day)}};
   // Second 60 is a leap second (RFC 3339 allows it); it lands on the next minute's first second.
-  if (!ymd.ok() || *hour > 23 || *minute > 59 || *second > 60) {
+  // Years outside kMinYear..kMaxYear do not fit a system_clock time point (nanoseconds).
+  if (*year < kMinYear || *year > kMaxYear || !ymd.ok() || *hour > 23 || *minute > 59 ||
+      *second > 60) {
     return std::nullopt;
   }
 
@@ -110,7 +124,11 @@ std::optional<system_clock::time_point> parse_rfc3339(std::string_view s) {
 }
 
 std::string ms_to_rfc3339(int64_t unix_ms) {
-  return to_rfc3339(system_clock::time_point(std::chrono::milliseconds(unix_ms)));
+  // Not through system_clock's nanoseconds, which end in 2262; years past 9999 are written as
+  // 9999 (a message quoting a time far off stays readable).
+  const int64_t ms = std::clamp(unix_ms, kMinFormattedMs, kMaxFormattedMs);
+  return seconds_to_rfc3339(std::chrono::floor<seconds>(
+      std::chrono::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(ms))));
 }
 
 std::optional<int64_t> parse_rfc3339_ms(std::string_view s) {

@@ -337,6 +337,9 @@ Expected<std::optional<std::string>> resolve_parameters(const std::optional<std:
                      "The parameter Parameters contains illegal charset: a lone surrogate."};
       }
       return Error{codes::kInvalidParameter, "Parameters must be a JSON object."};
+    } catch (const nlohmann::json::exception&) {
+      // A number too large for a double (1E400) is out_of_range, not a parse_error.
+      return Error{codes::kInvalidParameter, "Parameters must be a JSON object."};
     }
     if (!object.is_object()) {
       return Error{codes::kInvalidParameter, "Parameters must be a JSON object."};

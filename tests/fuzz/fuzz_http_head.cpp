@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -60,6 +62,7 @@ bool exchange(std::string_view input, std::string& answer) {
   addr.sin_port = htons(server().port());
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    std::fprintf(stderr, "connect: %s\n", std::strerror(errno));
     ferry::fuzz::property_failed("connect: the server no longer accepts");
   }
   // The server may answer (an error) and close before the input is all written: EPIPE and

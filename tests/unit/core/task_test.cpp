@@ -271,6 +271,15 @@ TEST_CASE("NUL bytes in paths and user names", "[task]") {
         codes::kInvalidUsername);
 }
 
+// Found by tests/fuzz (task_json): a number too large for a double is nlohmann's out_of_range,
+// which escaped the parse_error handler and would have ended the agent.
+TEST_CASE("parse_task_json refuses a number out of range", "[task]") {
+  const auto r =
+      ferry::parse_task_json(R"({"InvocationTaskId":"t-1","Content":"ZWNobw==","Timeout":86E400})");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == "InvalidParameter");
+}
+
 TEST_CASE("parse_task_json", "[task]") {
   const auto ok = ferry::parse_task_json(minimal().dump());
   REQUIRE(ok.has_value());

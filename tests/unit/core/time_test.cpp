@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdint>
 #include <random>
 
 using ferry::parse_rfc3339;
@@ -86,4 +87,18 @@ TEST_CASE("the millisecond forms agree with the time_point ones", "[time]") {
   CHECK(ferry::ms_to_rfc3339(1'714'521'600'750) == "2024-05-01T00:00:00Z");
   CHECK(ferry::parse_rfc3339_ms("2024-05-01T08:00:00.750+08:00") == 1'714'521'600'750);
   CHECK(ferry::parse_rfc3339_ms("2024-05-01 00:00:00") == std::nullopt);
+}
+
+// Found by tests/fuzz (journal, schedules): years the clock cannot hold overflowed its
+// nanoseconds (undefined behaviour) on the way in and on the way out.
+TEST_CASE("times outside what the clock holds are refused or clamped, never overflow", "[time]") {
+  CHECK_FALSE(parse_rfc3339("4048-05-01T00:00:01Z").has_value());
+  CHECK_FALSE(parse_rfc3339("1012-06-01T12:00:00Z").has_value());
+  CHECK_FALSE(ferry::parse_rfc3339_ms("2262-04-12T00:00:00Z").has_value());
+  CHECK(parse_rfc3339("2261-12-31T23:59:59Z").has_value());
+  CHECK(parse_rfc3339("1678-01-01T00:00:00Z").has_value());
+  // 1012-06-01T12:00:00Z in milliseconds, as an at() Frequency keeps it.
+  CHECK(ferry::ms_to_rfc3339(-30'218'443'200'000) == "1012-06-01T12:00:00Z");
+  CHECK(ferry::ms_to_rfc3339(INT64_MAX) == "9999-12-31T23:59:59Z");
+  CHECK(ferry::ms_to_rfc3339(INT64_MIN) == "0000-01-01T00:00:00Z");
 }

@@ -855,6 +855,9 @@ TEST_CASE_METHOD(AcsFixture, "illegal characters, charsets, systems and Paramete
     CHECK(ok("RunCommand", good)["InvokeId"].is_string());
     good["Parameters"] = R"({"a":)";
     CHECK(code("RunCommand", good) == "InvalidParameter");
+    // A number too large for a double: nlohmann's out_of_range, once an InternalError.
+    good["Parameters"] = R"({"a":1E400})";
+    CHECK(code("RunCommand", good) == "InvalidParameter");
   }
   SECTION("a command type the instance's system does not run") {
     const Args bat{{"Type", "RunBatScript"}, {"CommandContent", "echo"}};

@@ -170,6 +170,12 @@ TEST_CASE("Server configuration files", "[config]") {
   REQUIRE_FALSE(bad.has_value());
   CHECK_THAT(bad.error().message, Catch::Contains("not valid JSON"));
 
+  // A number too large for a double is nlohmann's out_of_range, not a parse_error.
+  write_file(dir.path() / "huge.json", R"({"rate_limit": 1E400})");
+  auto huge = load_server_config_file(dir.path() / "huge.json", c);
+  REQUIRE_FALSE(huge.has_value());
+  CHECK_THAT(huge.error().message, Catch::Contains("a number out of range"));
+
   write_file(dir.path() / "typo.json", R"({"data_dir": "/x", "deliver_timeout": 5})");
   auto typo = load_server_config_file(dir.path() / "typo.json", c);
   REQUIRE_FALSE(typo.has_value());
