@@ -30,6 +30,17 @@ const std::filesystem::path& config_file() {
   return file;
 }
 
+// An environment holding one variable.
+ferry::config::EnvironmentLookup only(std::string variable, std::string_view value) {
+  return [variable = std::move(variable),
+          value = std::string(value)](std::string_view name) -> std::optional<std::string> {
+    if (name == variable) {
+      return value;
+    }
+    return std::nullopt;
+  };
+}
+
 void agent(std::string_view text, std::string_view key, std::string_view value) {
   {
     std::ofstream out(config_file(), std::ios::binary | std::ios::trunc);
@@ -37,15 +48,8 @@ void agent(std::string_view text, std::string_view key, std::string_view value) 
   }
   (void)ferry::agent::load_agent_config(config_file(), ferry::agent::default_agent_config());
   (void)ferry::agent::apply_agent_flag(ferry::agent::default_agent_config(), key, value);
-  const std::string variable = ferry::config::environment_variable(key);
   (void)ferry::agent::apply_agent_environment(
-      ferry::agent::default_agent_config(),
-      [&](std::string_view name) -> std::optional<std::string> {
-        if (name == variable) {
-          return std::string(value);
-        }
-        return std::nullopt;
-      });
+      ferry::agent::default_agent_config(), only(ferry::config::environment_variable(key), value));
 }
 
 void server(std::string_view text, std::string_view key, std::string_view value) {
@@ -54,16 +58,9 @@ void server(std::string_view text, std::string_view key, std::string_view value)
   if (!json.is_discarded() && ferry::server::apply_server_config_json(json, config)) {
     (void)ferry::server::validate_server_config(config);
   }
-  const std::string variable = ferry::config::environment_variable(key);
   ferry::server::ServerConfig from_environment;
-  if (ferry::server::apply_server_environment(
-          [&](std::string_view name) -> std::optional<std::string> {
-            if (name == variable) {
-              return std::string(value);
-            }
-            return std::nullopt;
-          },
-          from_environment)) {
+  if (ferry::server::apply_server_environment(only(ferry::config::environment_variable(key), value),
+                                              from_environment)) {
     (void)ferry::server::validate_server_config(from_environment);
   }
 }
