@@ -5,6 +5,7 @@
 // on a request that can never complete), and keeps serving.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -47,6 +48,22 @@ ferry::server::HttpServer& server() {
   return *s;
 }
 
+// Waits for a connect that a signal interrupted to finish; true when it succeeded.
+bool connected_after_interrupt(int fd) {
+  pollfd p{fd, POLLOUT, 0};
+  int ready = 0;
+  do {
+    ready = ::poll(&p, 1, 5000);
+  } while (ready < 0 && errno == EINTR);
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (ready != 1 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
+    errno = error != 0 ? error : ETIMEDOUT;
+    return false;
+  }
+  return true;
+}
+
 // The whole exchange of one connection; false when the server neither answered nor closed in
 // time.
 bool exchange(std::string_view input, std::string& answer) {
@@ -61,7 +78,10 @@ bool exchange(std::string_view input, std::string& answer) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(server().port());
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+  // libFuzzer's timer signal (-timeout) interrupts blocking calls: EINTR is retried, and an
+  // interrupted connect goes on in the background until the socket is writable.
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 &&
+      !(errno == EINTR && connected_after_interrupt(fd))) {
     std::fprintf(stderr, "connect: %s\n", std::strerror(errno));
     ferry::fuzz::property_failed("connect: the server no longer accepts");
   }
@@ -70,6 +90,9 @@ bool exchange(std::string_view input, std::string& answer) {
   std::size_t written = 0;
   while (written < input.size()) {
     const auto n = ::send(fd, input.data() + written, input.size() - written, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
     if (n <= 0) {
       break;
     }
@@ -80,6 +103,9 @@ bool exchange(std::string_view input, std::string& answer) {
   char buffer[4096];
   while (true) {
     const auto n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
     if (n > 0) {
       answer.append(buffer, static_cast<std::size_t>(n));
       continue;
