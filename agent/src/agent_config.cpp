@@ -285,6 +285,19 @@ Status apply_text(AgentConfig& c, std::string_view key, std::string_view text,
   return apply_key(c, key, *value, where);
 }
 
+// A configuration file (the main one or a drop-in): a JSON object, comments allowed.
+Expected<json> read_config_object(const std::filesystem::path& file) {
+  auto text = platform::read_file(file, kMaxConfigFile);
+  if (!text) {
+    return text.error();
+  }
+  auto j = json::parse(*text, nullptr, false, /*ignore_comments=*/true);
+  if (!j.is_object()) {
+    return Error{codes::kInvalidParameterValue, file.string() + ": not a JSON object"};
+  }
+  return j;
+}
+
 }  // namespace
 
 AgentConfig default_agent_config() {
@@ -295,16 +308,12 @@ AgentConfig default_agent_config() {
 }
 
 Expected<AgentConfig> load_agent_config(const std::filesystem::path& file, AgentConfig base) {
-  auto text = platform::read_file(file, kMaxConfigFile);
-  if (!text) {
-    return text.error();
-  }
-  auto j = json::parse(*text, nullptr, false, /*ignore_comments=*/true);
-  if (!j.is_object()) {
-    return Error{codes::kInvalidParameterValue, file.string() + ": not a JSON object"};
+  auto j = read_config_object(file);
+  if (!j) {
+    return j.error();
   }
   AgentConfig c = std::move(base);
-  for (auto& [key, value] : j.items()) {
+  for (auto& [key, value] : j->items()) {
     if (key == kPolicyKey) {
       // Its own errors name the key inside it: "FILE: policy.allowed_users: ...".
       auto policy = parse_local_policy(value, file.string() + ": policy");
@@ -351,15 +360,11 @@ Expected<LocalPolicy> read_policy_drop_ins(const std::filesystem::path& dir, Loc
   // Tightening is commutative; the order only decides which error is named first.
   std::sort(files.begin(), files.end());
   for (const auto& file : files) {
-    auto text = platform::read_file(file, kMaxConfigFile);
-    if (!text) {
-      return text.error();
+    auto j = read_config_object(file);
+    if (!j) {
+      return j.error();
     }
-    auto j = json::parse(*text, nullptr, false, /*ignore_comments=*/true);
-    if (!j.is_object()) {
-      return Error{codes::kInvalidParameterValue, file.string() + ": not a JSON object"};
-    }
-    for (auto& [key, value] : j.items()) {
+    for (auto& [key, value] : j->items()) {
       if (key != kPolicyKey) {
         return Error{codes::kInvalidParameterValue,
                      file.string() + ": " + key + ": a drop-in file holds only \"policy\""};
