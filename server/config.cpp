@@ -391,6 +391,9 @@ const std::map<std::string, KeySpec, std::less<>>& key_specs() {
           size("io_threads", &ServerConfig::io_threads, 0, 256));
     field("max_connections", &ServerConfig::max_connections,
           size("max_connections", &ServerConfig::max_connections, 1, 1'000'000));
+    field("max_connections_per_source", &ServerConfig::max_connections_per_source,
+          size("max_connections_per_source", &ServerConfig::max_connections_per_source, 1,
+               1'000'000));
     // At least 768 KiB while the output store is on: validate_server_config.
     field("max_body_bytes", &ServerConfig::max_body_bytes,
           size("max_body_bytes", &ServerConfig::max_body_bytes, 64 * 1024, 64 * 1024 * 1024));
@@ -718,6 +721,7 @@ HttpServerOptions http_server_options(const ServerConfig& c) {
   o.tls_key_file = c.tls_key_file;
   o.max_body_bytes = c.max_body_bytes;
   o.max_connections = c.max_connections;
+  o.max_connections_per_source = c.max_connections_per_source;
   o.io_threads = c.io_threads;
   o.websocket_path = "/ws";
   o.ws_idle_timeout = std::chrono::seconds(c.ws_idle_timeout_s);

@@ -208,7 +208,10 @@ int run(const ServerConfig& config, const ferry::platform::ServiceManagerSetting
       return api->handle(request, outcome);
     }
     if (path == "/agent") {
-      return gateway.handle(request, outcome);
+      HttpResponse response = gateway.handle(request, outcome);
+      // An agent's connection is kept out of the per-source cap once it has signed a request.
+      response.trusted_peer = outcome.agent_authenticated;
+      return response;
     }
     return api->error_response(
         HttpError{HttpErrorKind::kNotFound,

@@ -133,6 +133,7 @@ AgentGateway::Reply AgentGateway::dispatch(const std::string& action, const Http
                  agent.error().code);
     return agent.error();
   }
+  outcome.agent_authenticated = true;
   if (options_.on_agent_seen) {
     options_.on_agent_seen(agent->instance_id, ctx_.clock.now_ms());
   }

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <list>
 #include <thread>
+#include <unordered_map>
 
 #include "ferry/core/error_codes.hpp"
 #include "session.hpp"
@@ -137,6 +138,21 @@ Expected<Listen> parse_listen(std::string_view listen) {
   return out;
 }
 
+// Connections are counted per source: an IPv4 address, or the /64 of an IPv6 address (what one
+// host or site usually holds). IPv4-mapped IPv6 addresses count as their IPv4 address.
+std::string source_key(const net::ip::address& address) {
+  if (address.is_v6()) {
+    const auto v6 = address.to_v6();
+    if (v6.is_v4_mapped()) {
+      return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
+    }
+    auto bytes = v6.to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return net::ip::address_v6(bytes).to_string() + "/64";
+  }
+  return address.to_string();
+}
+
 std::size_t thread_count(std::size_t wanted) {
   if (wanted != 0) {
     return wanted;
@@ -150,11 +166,21 @@ std::size_t thread_count(std::size_t wanted) {
 using namespace detail;  // NOLINT(google-build-using-namespace): this file is the detail
 
 struct HttpServer::Impl {
-  // A session's cancellation signal, emitted on the session's own strand.
-  struct Session {
-    explicit Session(strand_type s) : strand(std::move(s)) {}
+  // One connection (or the listener): its cancellation signal, emitted on its own strand, and
+  // what the limits of connections look at.
+  struct Session final : ConnectionState {
+    Session(Impl* owner, strand_type s, std::string source_key)
+        : impl(owner), strand(std::move(s)), source(std::move(source_key)) {}
+    void set_waiting(bool w) override { waiting.store(w, std::memory_order_relaxed); }
+    void trust() override { impl->trust(*this); }
+
+    Impl* impl;
     strand_type strand;
     net::cancellation_signal signal;
+    const std::string source;
+    std::atomic<bool> waiting{true};
+    bool trusted = false;  // guarded by Impl::mutex
+    bool evicted = false;  // guarded by Impl::mutex
   };
 
   Impl(HttpServerOptions options, HttpHandler handler, std::shared_ptr<WebSocketHandler> ws,
@@ -182,7 +208,12 @@ struct HttpServer::Impl {
   }
 
   task<void> accept_loop(acceptor_type acceptor);
-  void spawn_session(const strand_type& strand, stream_type stream, ConnectionInfo info);
+  void spawn_session(const strand_type& strand, stream_type stream, ConnectionInfo info,
+                     std::string source);
+  bool make_room();          // with mutex held
+  void refused(bool whole);  // with mutex held
+  void trust(Session& session);
+  void forget_untrusted(const std::string& source);  // with mutex held
   void stop();
 
   // Declared before ioc: coroutine frames that stop() had to abandon are destroyed with the
@@ -191,7 +222,15 @@ struct HttpServer::Impl {
   std::shared_ptr<net::ssl::context> tls_context;
   std::mutex mutex;
   std::condition_variable sessions_done;
-  std::list<std::shared_ptr<Session>> sessions;  // guarded by mutex
+  std::list<std::shared_ptr<Session>> sessions;  // guarded by mutex, oldest first
+  // Sessions not trusted yet, by source. Guarded by mutex.
+  std::unordered_map<std::string, std::size_t> untrusted_by_source;
+  // Connections refused or closed for room since the last warning (one line per 10 s at most,
+  // so that a flood of connections does not become a flood of log lines). Guarded by mutex.
+  std::size_t refused_full = 0;
+  std::size_t refused_source = 0;
+  std::size_t evicted_count = 0;
+  std::chrono::steady_clock::time_point last_refusal_warning;
   std::shared_ptr<Session> listener;
   bool listener_running = false;  // guarded by mutex
   bool stopping = false;          // guarded by mutex
@@ -222,28 +261,89 @@ task<void> HttpServer::Impl::accept_loop(acceptor_type acceptor) {
     }
     beast::error_code ep_ec;
     auto remote = socket.remote_endpoint(ep_ec);
-    ConnectionInfo info{ep_ec ? std::string() : remote.address().to_string(),
-                        tls_context != nullptr};
-    spawn_session(strand, stream_type(std::move(socket)), std::move(info));
+    if (ep_ec) {
+      continue;  // already gone (reset before it was accepted); the socket closes
+    }
+    ConnectionInfo info{remote.address().to_string(), tls_context != nullptr};
+    spawn_session(strand, stream_type(std::move(socket)), std::move(info),
+                  source_key(remote.address()));
   }
   spdlog::debug("http: listener on port {} stopped", port);
 }
 
+// Closes the oldest session that waits for a request and has not proved who it is, so that a
+// new connection fits. False when every session is busy or trusted.
+bool HttpServer::Impl::make_room() {
+  for (const auto& s : sessions) {
+    if (!s->trusted && !s->evicted && s->waiting.load(std::memory_order_relaxed)) {
+      s->evicted = true;
+      ++evicted_count;
+      net::post(s->strand, [s] { s->signal.emit(net::cancellation_type::terminal); });
+      return true;
+    }
+  }
+  return false;
+}
+
+void HttpServer::Impl::refused(bool whole) {
+  ++(whole ? refused_full : refused_source);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_warning < std::chrono::seconds(10)) {
+    return;
+  }
+  last_refusal_warning = now;
+  spdlog::warn(
+      "http: connections refused in the last 10 s: {} with the server full ({} open, "
+      "max_connections {}), {} over max_connections_per_source ({}); {} idle ones closed "
+      "for room",
+      refused_full, sessions.size(), core.options.max_connections, refused_source,
+      core.options.max_connections_per_source, evicted_count);
+  refused_full = refused_source = evicted_count = 0;
+}
+
+void HttpServer::Impl::trust(Session& session) {
+  std::lock_guard lock(mutex);
+  if (session.trusted) {
+    return;
+  }
+  session.trusted = true;
+  forget_untrusted(session.source);
+}
+
+void HttpServer::Impl::forget_untrusted(const std::string& source) {
+  if (auto it = untrusted_by_source.find(source);
+      it != untrusted_by_source.end() && --it->second == 0) {
+    untrusted_by_source.erase(it);
+  }
+}
+
 void HttpServer::Impl::spawn_session(const strand_type& strand, stream_type stream,
-                                     ConnectionInfo info) {
+                                     ConnectionInfo info, std::string source) {
   std::list<std::shared_ptr<Session>>::iterator it;
   {
     std::lock_guard lock(mutex);
     if (stopping) {
       return;
     }
-    if (sessions.size() >= core.options.max_connections) {
-      spdlog::warn("http: {} connections open, refusing {}", sessions.size(), info.remote_address);
+    auto& from_source = untrusted_by_source[source];
+    if (from_source >= core.options.max_connections_per_source) {
+      refused(false);
       return;  // the stream's destructor closes the socket
     }
-    it = sessions.insert(sessions.end(), std::make_shared<Session>(strand));
+    // An evicted session stays in the list until its coroutine ends: the count may pass the
+    // limit by the few being closed.
+    if (sessions.size() >= core.options.max_connections && !make_room()) {
+      if (from_source == 0) {
+        untrusted_by_source.erase(source);
+      }
+      refused(true);
+      return;
+    }
+    ++from_source;
+    it = sessions.insert(sessions.end(), std::make_shared<Session>(this, strand, source));
   }
   auto session = *it;
+  info.state = session.get();
   spdlog::debug("http: connection from {}", info.remote_address);
   auto done = [this, it](std::exception_ptr e) {
     if (e) {
@@ -256,6 +356,9 @@ void HttpServer::Impl::spawn_session(const strand_type& strand, stream_type stre
       }
     }
     std::lock_guard lock(mutex);
+    if (!(*it)->trusted) {
+      forget_untrusted((*it)->source);
+    }
     sessions.erase(it);
     sessions_done.notify_all();
   };
@@ -360,7 +463,7 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::start(
   impl->port = acceptor.local_endpoint(ec).port();
 
   Impl* raw = impl.get();
-  raw->listener = std::make_shared<Impl::Session>(raw->listener_strand);
+  raw->listener = std::make_shared<Impl::Session>(raw, raw->listener_strand, std::string());
   raw->listener_running = true;
   net::co_spawn(
       raw->listener_strand, raw->accept_loop(std::move(acceptor)),

@@ -69,10 +69,29 @@ inline HttpResponse error_response(const ServerCore& core, HttpErrorKind kind, s
   return core.errors->error_response(HttpError{kind, std::move(message)}, head);
 }
 
+// What a session tells the server's accounting of connections (http_server.cpp).
+class ConnectionState {
+ public:
+  virtual ~ConnectionState() = default;
+  // Waiting for a request (the TLS handshake, between requests, reading a header): a connection
+  // that may be closed to make room for a new one when the server is full.
+  virtual void set_waiting(bool waiting) = 0;
+  // The peer proved who it is (a signed agent request, an accepted WebSocket): the connection no
+  // longer counts against its source's cap and is never closed to make room.
+  virtual void trust() = 0;
+};
+
 struct ConnectionInfo {
   std::string remote_address;
   bool tls = false;
+  ConnectionState* state = nullptr;  // outlives the session; null in tools and tests
 };
+
+inline void set_waiting(const ConnectionInfo& info, bool waiting) {
+  if (info.state != nullptr) {
+    info.state->set_waiting(waiting);
+  }
+}
 
 // Room for a full header plus a read-ahead, so a pipelined next request fits as well.
 inline std::size_t connection_buffer_limit(const HttpServerOptions& o) {
@@ -390,6 +409,10 @@ task<void> serve_websocket(Stream& stream, ServerCore& core, http::request<http:
       spdlog::debug("websocket {}: handshake: {}", info.remote_address, ec.message());
     } else if (!cancelled(cs) && !core.stopping.load()) {
       spdlog::debug("websocket {}: open", info.remote_address);
+      // The handler accepted it (the agents' handler only after checking a signature).
+      if (info.state != nullptr) {
+        info.state->trust();
+      }
       // Whichever loop ends first (peer gone, close done, stop()) cancels the other.
       co_await (ws_read_loop(ws, core, conn) || ws_write_loop(ws, core, state, conn));
     }
@@ -441,6 +464,7 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
   auto stop_requested = [&] { return cancelled(cs) || core.stopping.load(); };
   bool first = true;
   while (!stop_requested()) {
+    set_waiting(info, true);
     if (!first && buffer.size() == 0) {
       // Between requests the client gets the idle timeout; once it sends, the header timeout.
       lowest.expires_after(opt.idle_timeout);
@@ -500,6 +524,7 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
     if (stop_requested()) {
       co_return;
     }
+    set_waiting(info, false);
     const unsigned version = parser.get().version();
     if (version >= 11 && !parser.is_done() &&
         beast::iequals(parser.get()[http::field::expect], "100-continue")) {
@@ -547,6 +572,9 @@ task<void> serve_http(Stream& stream, beast::flat_buffer& buffer, ServerCore& co
     const bool keep_alive = req.keep_alive() && !core.stopping.load();
     const bool head = req.method() == http::verb::head;
     HttpResponse res = call_handler(core, to_request(req, info));
+    if (res.trusted_peer && info.state != nullptr) {
+      info.state->trust();
+    }
     if (!co_await write_response(stream, core, std::move(res), version, keep_alive, head) ||
         !keep_alive) {
       co_return;

@@ -416,6 +416,35 @@ TEST_CASE("WebSocket: on_open can refuse the upgrade", "[server][ws]") {
   CHECK(f.handler->close_count() == 0);
 }
 
+TEST_CASE("WebSocket: an accepted one leaves its source's count and is never closed for room",
+          "[server][ws]") {
+  auto o = base_options();
+  o.max_connections_per_source = 1;
+  o.max_connections = 2;
+  WsFixture f(o);
+  run_client([&]() -> net::awaitable<void> {
+    // co_await stays out of Catch's macros (its assertion handler spans the suspension).
+    Ws first(co_await net::this_coro::executor);
+    const bool first_open = co_await ws_open_greeted(first, f.server->port());
+    REQUIRE(first_open);
+    // Counted against the source until accepted, then not: a second one from the same source.
+    Ws second(co_await net::this_coro::executor);
+    const bool second_open = co_await ws_open_greeted(second, f.server->port());
+    REQUIRE(second_open);
+    // Full, and both proved who they are: a third is closed at once, the two stay.
+    Ws third(co_await net::this_coro::executor);
+    websocket::response_type res;
+    const auto third_ec = co_await ws_connect(third, f.server->port(), "Bearer good", res);
+    CHECK(third_ec);
+    co_await ws_write(first, "still");
+    const auto first_echo = co_await ws_read(first);
+    CHECK(first_echo == "agent-a1 echo:still");
+    co_await ws_write(second, "here");
+    const auto second_echo = co_await ws_read(second);
+    CHECK(second_echo == "agent-a1 echo:here");
+  });
+}
+
 TEST_CASE("WebSocket: an upgrade on another path reaches the HTTP handler", "[server][ws]") {
   WsFixture f;
   run_client([&]() -> net::awaitable<void> {

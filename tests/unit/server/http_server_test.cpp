@@ -40,6 +40,7 @@ struct Recorder {
         throw std::runtime_error("boom with a secret");
       }
       HttpResponse res;
+      res.trusted_peer = req.target == "/trusted";  // as a signed agent request
       res.body = R"({"echo":")" + req.method + " " + req.target + R"("})";
       res.headers.emplace_back("X-Body-Size", std::to_string(req.body.size()));
       return res;
@@ -389,18 +390,108 @@ TEST_CASE("listen addresses are parsed strictly", "[server][http]") {
   }
 }
 
-TEST_CASE("connections over max_connections are closed at once", "[server][http]") {
+// Waits (bounded) until the server counts `n` connections: a closed client is noticed by the
+// server a moment later.
+bool connections_become(const HttpServer& server, std::size_t n) {
+  const auto deadline = Clock::now() + 3s;
+  while (server.connection_count() != n) {
+    if (Clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+constexpr std::string_view kGet = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+
+TEST_CASE("at max_connections a new connection closes the oldest idle one", "[server][http]") {
   Recorder rec;
   auto o = test_options();
-  o.max_connections = 1;
+  o.max_connections = 2;
   auto server = start(rec, o);
-  RawClient first(server->port());
-  REQUIRE(first.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
-  REQUIRE(first.read_response());
-  RawClient second(server->port());
-  CHECK(second.closed_within(2000ms));
-  REQUIRE(first.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
-  CHECK(first.read_response());
+  RawClient oldest(server->port());
+  REQUIRE(oldest.exchange(kGet));
+  RawClient newer(server->port());
+  REQUIRE(newer.exchange(kGet));
+  RawClient third(server->port());
+  CHECK(third.exchange(kGet));
+  CHECK(oldest.closed_within(2000ms));
+  CHECK(newer.exchange(kGet));
+  CHECK(third.exchange(kGet));
+}
+
+TEST_CASE("at max_connections, with every connection in a request, a new one is closed at once",
+          "[server][http]") {
+  std::atomic<bool> release{false};
+  auto o = test_options();
+  o.max_connections = 1;
+  auto s = HttpServer::start(o, [&](const HttpRequest&) {
+    const auto deadline = Clock::now() + 3s;
+    while (!release && Clock::now() < deadline) {
+      std::this_thread::sleep_for(5ms);
+    }
+    return HttpResponse{};
+  });
+  REQUIRE(s);
+  RawClient busy((*s)->port());
+  REQUIRE(busy.send(kGet));
+  std::this_thread::sleep_for(100ms);  // the request reaches the handler
+  RawClient refused((*s)->port());
+  CHECK(refused.closed_within(2000ms));
+  release = true;
+  CHECK(busy.read_response(2000ms));
+}
+
+TEST_CASE("one source holds at most max_connections_per_source untrusted connections",
+          "[server][http]") {
+  Recorder rec;
+  auto o = test_options();
+  o.max_connections_per_source = 2;
+  auto server = start(rec, o);
+  auto a = std::make_unique<RawClient>(server->port());
+  REQUIRE(a->exchange(kGet));
+  RawClient b(server->port());
+  REQUIRE(b.exchange(kGet));
+  {
+    RawClient over(server->port());
+    CHECK(over.closed_within(2000ms));
+  }
+  CHECK(b.exchange(kGet));  // the ones it holds are untouched
+  REQUIRE(connections_become(*server, 2));
+  a.reset();  // one goes: the source has room again
+  REQUIRE(connections_become(*server, 1));
+  RawClient c(server->port());
+  CHECK(c.exchange(kGet));
+}
+
+TEST_CASE("a connection that proved who it is leaves its source's count", "[server][http]") {
+  Recorder rec;
+  auto o = test_options();
+  o.max_connections_per_source = 1;
+  auto server = start(rec, o);
+  RawClient agent(server->port());
+  REQUIRE(agent.exchange("GET /trusted HTTP/1.1\r\nHost: a\r\n\r\n"));
+  RawClient client(server->port());  // the source's one untrusted connection
+  CHECK(client.exchange(kGet));
+  RawClient over(server->port());
+  CHECK(over.closed_within(2000ms));
+  CHECK(agent.exchange(kGet));
+}
+
+TEST_CASE("a connection that proved who it is is never closed for room", "[server][http]") {
+  Recorder rec;
+  auto o = test_options();
+  o.max_connections = 2;
+  auto server = start(rec, o);
+  RawClient agent(server->port());  // the oldest
+  REQUIRE(agent.exchange("GET /trusted HTTP/1.1\r\nHost: a\r\n\r\n"));
+  RawClient client(server->port());
+  REQUIRE(client.exchange(kGet));
+  RawClient next(server->port());
+  CHECK(next.exchange(kGet));
+  CHECK(client.closed_within(2000ms));
+  CHECK(agent.exchange(kGet));
 }
 
 TEST_CASE_METHOD(Served, "stop() with open connections returns promptly", "[server][http]") {

@@ -71,6 +71,7 @@ struct ServerConfig {
   // Transport and storage.
   std::size_t io_threads = 0;  // 0: one per core
   std::size_t max_connections = 10000;
+  std::size_t max_connections_per_source = 256;
   std::size_t max_body_bytes = 1024 * 1024;
   int64_t ws_idle_timeout_s = 60;
   std::size_t sqlite_max_connections = 8;

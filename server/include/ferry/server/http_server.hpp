@@ -38,6 +38,9 @@ struct HttpResponse {
   std::string body;
   // Extra fields. Content-Length, Connection and Server are set by the server.
   std::vector<std::pair<std::string, std::string>> headers;
+  // The request proved who sent it (a signed agent request): its connection no longer counts
+  // against its source's max_connections_per_source and is kept when the server is full.
+  bool trusted_peer = false;
 };
 
 // Called on an io thread, concurrently for different connections. It may block briefly (a
@@ -133,8 +136,13 @@ struct HttpServerOptions {
   std::chrono::seconds header_timeout{10};   // TLS handshake + request line and header
   std::chrono::seconds idle_timeout{60};     // a kept-alive connection waiting for a request
   std::chrono::seconds body_timeout{30};     // reading the body; also writing the response
-  std::size_t max_connections = 10000;       // beyond this, new connections are closed at once
-  std::size_t io_threads = 0;                // 0: std::thread::hardware_concurrency()
+  // At max_connections, a new connection closes the oldest one that waits for a request and
+  // has not proved who it is (trusted_peer, an accepted WebSocket); with none, it is closed at
+  // once. A source (an IPv4 address, an IPv6 /64) holds at most max_connections_per_source of
+  // the connections that have not proved who they are; more are closed at once.
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_source = 256;
+  std::size_t io_threads = 0;  // 0: std::thread::hardware_concurrency()
   std::string websocket_path = "/ws";
   // A ping goes out after half of this without traffic; no answer by the end: closed.
   std::chrono::seconds ws_idle_timeout{60};

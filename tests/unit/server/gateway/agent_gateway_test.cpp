@@ -212,6 +212,31 @@ TEST_CASE("RegisterInstance refusals", "[gateway][register]") {
   }
 }
 
+// What the HTTP front uses to keep an agent's connection out of its source's connection cap
+// (HttpResponse::trusted_peer, set from this in main.cpp's router).
+TEST_CASE("only a checked agent signature marks a request's outcome authenticated",
+          "[gateway][auth]") {
+  Fixture f;
+  const auto code = f.add_register_code(kRegisterCodeValue);
+  auto agent = f.register_agent(code, kRegisterCodeValue);
+  const auto outcome_of = [&](const HttpRequest& req) {
+    RequestOutcome outcome;
+    (void)f.gateway.handle(req, outcome);
+    return outcome;
+  };
+  auto signed_ok = outcome_of(f.signed_request("Heartbeat", {}, agent.key, agent.instance_id));
+  CHECK(signed_ok.result == "Success");
+  CHECK(signed_ok.agent_authenticated);
+  auto other = new_key();
+  CHECK_FALSE(
+      outcome_of(f.signed_request("Heartbeat", {}, other, agent.instance_id)).agent_authenticated);
+  auto key = new_key();
+  auto registration = outcome_of(f.signed_request(
+      "RegisterInstance", registration_body(code, kRegisterCodeValue, key), key, ""));
+  CHECK(registration.result == "Success");
+  CHECK_FALSE(registration.agent_authenticated);  // a register code is not an agent yet
+}
+
 TEST_CASE("failed authentications are limited per source address", "[gateway][auth]") {
   Fixture f;
   GatewayOptions o;

@@ -418,6 +418,8 @@ TEST_CASE("Every kind of bad value names the file, the key and the reason", "[co
            Case{R"({"max_connections": "many"})", "\"max_connections\"", "must be an integer"},
            Case{R"({"allow_plain_http": "true"})", "\"allow_plain_http\"", "must be true or false"},
            Case{R"({"max_connections": 0})", "\"max_connections\"", "must be in [1, 1000000]"},
+           Case{R"({"max_connections_per_source": 0})", "\"max_connections_per_source\"",
+                "must be in [1, 1000000]"},
            Case{R"({"heartbeat_interval_s": 1})", "\"heartbeat_interval_s\"", "[5, 3600]"},
            Case{R"({"rate_limit": -1})", "\"rate_limit\"", "[0, 1000000]"},
            Case{R"({"log_level": "loud"})", "\"log_level\"", "must be one of trace, debug"},

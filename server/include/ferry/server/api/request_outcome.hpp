@@ -14,6 +14,8 @@ struct RequestOutcome {
   std::string action;
   // "Success", or the error code of the reply.
   std::string result;
+  // A registered agent's signature was checked (whatever the result after it).
+  bool agent_authenticated = false;
 };
 
 }  // namespace ferry::server
