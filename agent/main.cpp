@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
   sup->group("");  // hidden: the agent starts it itself
   sup->add_option("--task-dir", sup_options.task_dir)->required();
   sup->add_option("--kill-grace-ms", grace_ms)->check(CLI::Range(0LL, 300000LL));
+  sup->add_option("--output-max-bytes", sup_options.output_max_bytes);
   sup->add_flag("--no-cgroup", no_cgroup);
   sup->add_option("--runtime", runtime_settings);
 

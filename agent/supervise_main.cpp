@@ -1,6 +1,7 @@
 // ferry-supervise: the per-task supervisor on its own (see ferry/agent/supervisor.hpp). The
 // agent starts it as `ferry-supervise supervise --task-dir DIR [--kill-grace-ms N]
-// [--no-cgroup]`, the arguments of `ferry-agent supervise`; the leading word may be left out.
+// [--output-max-bytes N] [--no-cgroup]`, the arguments of `ferry-agent supervise`; the leading
+// word may be left out.
 #include <cstdio>
 #include <cstring>
 
@@ -19,7 +20,7 @@ int main(int argc, char** argv) {
   if (!options) {
     std::fprintf(stderr,
                  "usage: ferry-supervise [supervise] --task-dir DIR [--kill-grace-ms 0..300000] "
-                 "[--no-cgroup] [--runtime KEY=VALUE]...\n"
+                 "[--output-max-bytes N] [--no-cgroup] [--runtime KEY=VALUE]...\n"
                  "Started by ferry-agent, one per task; not meant to be run by hand.\n");
     return 2;
   }

@@ -198,6 +198,11 @@ const std::map<std::string_view, AgentKey>& keys() {
                                 [](AgentConfig& c, std::int64_t v) {
                                   c.daemon.runner.kill_grace = milliseconds(v);
                                 })},
+      {"task_output_max_bytes", integer(64 * 1024, std::int64_t{1} << 40,
+                                        [](AgentConfig& c, std::int64_t v) {
+                                          c.daemon.runner.output_max_bytes =
+                                              static_cast<std::uint64_t>(v);
+                                        })},
       {"use_cgroup", boolean([](AgentConfig& c, bool v) { c.daemon.runner.use_cgroup = v; })},
       {"poll_interval_ms", duration(100, 3'600'000, &DaemonOptions::poll_interval)},
       {"live_output_interval_ms", duration(1000, 60'000, &DaemonOptions::live_output_interval)},

@@ -111,6 +111,8 @@ Expected<ExecutionPlan> plan_container_task(const Task& task, const std::string&
   spec.working_directory = "/";
   spec.stdin_path = script_path;
   spec.output_path = paths.output_file.string();
+  spec.output_max_bytes = options.output_max_bytes;
+  spec.output_tail_bytes = kMaxOutputExcerpt / 2;
   spec.timeout = std::chrono::seconds(task.timeout_seconds);
   spec.kill_grace = options.kill_grace;
   spec.kill_process_tree = task.termination_mode == TerminationMode::kProcessTree;
@@ -204,6 +206,8 @@ Expected<ExecutionPlan> plan_task(const Task& task, const TaskPaths& paths,
     spec.run_as = *user;
   }
   spec.output_path = paths.output_file.string();
+  spec.output_max_bytes = options.output_max_bytes;
+  spec.output_tail_bytes = kMaxOutputExcerpt / 2;
   spec.timeout = std::chrono::seconds(task.timeout_seconds);
   spec.kill_grace = options.kill_grace;
   spec.kill_process_tree = task.termination_mode == TerminationMode::kProcessTree;
@@ -259,8 +263,15 @@ TaskResult to_result(const Task& task, const platform::SuperviseOutcome& outcome
   r.output_size = outcome.output_bytes;
   // An unreadable spool gives no bytes; one too large for the excerpt counts as dropped.
   const std::uint64_t size = outcome.output_bytes;
-  auto excerpt = read_spool_excerpt(paths.output_file, size)
-                     .value_or(OutputExcerpt{{}, size > kMaxOutputExcerpt ? size : 0});
+  auto excerpt =
+      read_spool_excerpt(paths.output_file, outcome.spooled_bytes, size, outcome.output_tail)
+          .value_or(OutputExcerpt{{}, size > kMaxOutputExcerpt ? size : 0});
+  if (outcome.spooled_bytes < size && outcome.kind != Kind::kStartFailed) {
+    r.error_info += std::string(r.error_info.empty() ? "" : "; ") + "the output (" +
+                    std::to_string(size) +
+                    " bytes) was over the agent's task_output_max_bytes: only its first " +
+                    std::to_string(outcome.spooled_bytes) + " bytes were kept for upload";
+  }
   r.output = std::move(excerpt.bytes);
   r.dropped = excerpt.dropped;
   return r;
@@ -377,6 +388,13 @@ std::optional<SupervisorOptions> parse_supervisor_arguments(int argc, const char
         return std::nullopt;
       }
       options.kill_grace = std::chrono::milliseconds(ms);
+    } else if (arg == "--output-max-bytes" && i + 1 < argc) {
+      const std::string_view value = argv[++i];
+      const auto [end, ec] =
+          std::from_chars(value.data(), value.data() + value.size(), options.output_max_bytes);
+      if (ec != std::errc() || end != value.data() + value.size()) {
+        return std::nullopt;
+      }
     } else {
       return std::nullopt;
     }

@@ -118,6 +118,25 @@ std::optional<OutputExcerpt> read_spool_excerpt(const std::filesystem::path& spo
   return make_output_excerpt(*head, *tail, size);
 }
 
+std::optional<OutputExcerpt> read_spool_excerpt(const std::filesystem::path& spool,
+                                                std::uint64_t spooled, std::uint64_t total,
+                                                std::string_view past_spool) {
+  if (spooled >= total) {
+    return read_spool_excerpt(spool, spooled);
+  }
+  const std::size_t half = kMaxOutputExcerpt / 2;
+  auto head = platform::read_file_range(spool, 0, half);
+  // The tail: the spool's last bytes when what came past it is shorter than half.
+  const std::size_t from_spool =
+      past_spool.size() >= half ? 0 : std::min<std::uint64_t>(spooled, half - past_spool.size());
+  auto tail = platform::read_file_range(spool, spooled - from_spool, from_spool);
+  if (!head || !tail) {
+    return std::nullopt;
+  }
+  tail->append(past_spool);
+  return make_output_excerpt(*head, *tail, total);
+}
+
 std::string error_text(const Error& error) {
   return error.code.empty() ? error.message : error.code + ": " + error.message;
 }

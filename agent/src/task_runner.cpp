@@ -91,8 +91,13 @@ struct TaskRunner::Impl : std::enable_shared_from_this<Impl> {
       fail_later(std::move(done), id, log.error());
       return;
     }
-    std::vector<std::string> args{"supervise", "--task-dir", paths.dir.string(), "--kill-grace-ms",
-                                  std::to_string(options.kill_grace.count())};
+    std::vector<std::string> args{"supervise",
+                                  "--task-dir",
+                                  paths.dir.string(),
+                                  "--kill-grace-ms",
+                                  std::to_string(options.kill_grace.count()),
+                                  "--output-max-bytes",
+                                  std::to_string(options.output_max_bytes)};
     if (!options.use_cgroup) {
       args.emplace_back("--no-cgroup");
     }

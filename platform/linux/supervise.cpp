@@ -371,7 +371,11 @@ Error start_error(const ChildFailure& failure, const SuperviseSpec& spec) {
 // 32 KiB writes: see kSpoolWrite.
 class OutputPump {
  public:
-  OutputPump(int pipe_fd, int spool_fd) : pipe_fd_(pipe_fd), spool_fd_(spool_fd) {}
+  // The spool takes the first `max_spool` bytes (0: all of them); past that the output is still
+  // read, so that the task never blocks on it, and counted, and only its last `tail_keep` bytes
+  // are kept, in memory.
+  OutputPump(int pipe_fd, int spool_fd, uint64_t max_spool, std::size_t tail_keep)
+      : pipe_fd_(pipe_fd), spool_fd_(spool_fd), max_spool_(max_spool), tail_keep_(tail_keep) {}
 
   // false once the pipe reached EOF (every writer closed it).
   bool pump() {
@@ -400,7 +404,12 @@ class OutputPump {
   }
 
   [[nodiscard]] uint64_t bytes() const { return bytes_; }
+  [[nodiscard]] uint64_t spooled() const { return spooled_; }
   [[nodiscard]] int write_error() const { return write_error_; }
+  // The last bytes past the spool's cap (at most tail_keep of them); empty below the cap.
+  [[nodiscard]] std::string tail() const {
+    return tail_.size() > tail_keep_ ? tail_.substr(tail_.size() - tail_keep_) : tail_;
+  }
 
  private:
   ssize_t copy_once() {
@@ -412,8 +421,13 @@ class OutputPump {
     if (n <= 0 || write_error_ != 0) {
       return n;
     }
+    auto total = static_cast<std::size_t>(n);
+    if (max_spool_ != 0 && spooled_ + total > max_spool_) {
+      const std::size_t room = max_spool_ - spooled_;  // below total, a size_t
+      keep_tail(buffer_.get() + room, total - room);
+      total = room;
+    }
     std::size_t done = 0;
-    const auto total = static_cast<std::size_t>(n);
     while (done < total) {
       const ssize_t w =
           ::write(spool_fd_, buffer_.get() + done, std::min(kSpoolWrite, total - done));
@@ -426,14 +440,32 @@ class OutputPump {
       }
       done += static_cast<std::size_t>(w);
       bytes_ += static_cast<uint64_t>(w);
+      spooled_ += static_cast<uint64_t>(w);
     }
     return n;
   }
 
+  void keep_tail(const char* data, std::size_t size) {
+    bytes_ += size;
+    if (size >= tail_keep_) {
+      tail_.assign(data + size - tail_keep_, tail_keep_);
+      return;
+    }
+    // Trimmed only once it holds twice what is kept: one move per tail_keep bytes of output.
+    if (tail_.size() + size > 2 * tail_keep_) {
+      tail_.erase(0, tail_.size() - tail_keep_);
+    }
+    tail_.append(data, size);
+  }
+
   int pipe_fd_;
   int spool_fd_;
+  uint64_t max_spool_;
+  std::size_t tail_keep_;
   int write_error_ = 0;
-  uint64_t bytes_ = 0;
+  uint64_t bytes_ = 0;    // read from the task (its output's size, while the spool is writable)
+  uint64_t spooled_ = 0;  // written to the spool
+  std::string tail_;
   std::unique_ptr<char[]> buffer_;
 };
 
@@ -822,7 +854,8 @@ bool Supervision::finished(SteadyClock::time_point now) {
 }
 
 void Supervision::loop() {
-  OutputPump pump(output_fd_.get(), spool_fd_.get());
+  OutputPump pump(output_fd_.get(), spool_fd_.get(), spec_.output_max_bytes,
+                  spec_.output_tail_bytes);
   // A child may have exited before the signalfd saw its SIGCHLD drained above.
   reap();
   std::optional<SteadyClock::time_point> output_resume;  // output left alone until then
@@ -915,6 +948,8 @@ void Supervision::loop() {
     }
   }
   outcome_.output_bytes = pump.bytes();
+  outcome_.spooled_bytes = pump.spooled();
+  outcome_.output_tail = pump.tail();
   if (pump.write_error() != 0 && outcome_.error.empty()) {
     outcome_.error = errno_error(codes::kInternalError, "writing output file " + spec_.output_path,
                                  pump.write_error())

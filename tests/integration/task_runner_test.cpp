@@ -131,3 +131,29 @@ TEST_CASE("runner: a duplicate submission is refused without running twice") {
   CHECK(successes == 1);
   CHECK(ferry::test::read_file(marker) == "x\n");
 }
+
+TEST_CASE("runner: an output over task_output_max_bytes keeps its head and true tail") {
+  TempDir dir;
+  boost::asio::io_context io;
+  auto o = options_for(dir, 1);
+  o.output_max_bytes = 65536;
+  o.keep_task_dirs = true;  // to look at the spool
+  agent::TaskRunner runner(io, o);
+  std::optional<TaskResult> result;
+  runner.submit(shell_task("invt-capped01", "seq 1 100000\n"),
+                [&](TaskResult r) { result = std::move(r); });
+  io.run();
+  REQUIRE(result);
+  std::string all;
+  for (int i = 1; i <= 100000; ++i) {
+    all += std::to_string(i) + "\n";
+  }
+  CHECK(result->status == TaskStatus::kSuccess);
+  CHECK(result->output_size == all.size());
+  CHECK(result->dropped == all.size() - 24 * 1024);
+  CHECK(result->output == all.substr(0, 12 * 1024) + all.substr(all.size() - 12 * 1024));
+  CHECK_THAT(result->error_info,
+             Catch::Contains("task_output_max_bytes") && Catch::Contains("first 65536 bytes"));
+  const auto spool = agent::task_paths(o.state_dir, "invt-capped01").output_file;
+  CHECK(std::filesystem::file_size(spool) == 65536);
+}

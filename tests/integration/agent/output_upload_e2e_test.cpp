@@ -36,7 +36,9 @@ json upload_agent_config() {
   return json{{"multipart_threshold_bytes", 5 << 20},
               {"multipart_part_bytes", 5 << 20},
               {"retry_max_ms", 1000},
-              {"journal_max_bytes", std::int64_t{4} << 30}};
+              {"journal_max_bytes", std::int64_t{4} << 30},
+              // The 300 MiB output is over the default 256 MiB the agent keeps of a task.
+              {"task_output_max_bytes", std::int64_t{1} << 30}};
 }
 
 // One test's world: the store, a server holding its credentials (`secret`), an agent.

@@ -41,7 +41,7 @@ TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
   const auto path = write_config(R"({
     "state_dir": "/srv/ferry", "log_level": "debug", "server_url": "https://x",
     "ca_file": "/etc/ca.pem", "allow_plain_http": true, "max_concurrent_tasks": 8,
-    "kill_grace_ms": 100, "use_cgroup": false, "poll_interval_ms": 500,
+    "kill_grace_ms": 100, "task_output_max_bytes": 1048576, "use_cgroup": false, "poll_interval_ms": 500,
     "live_output_interval_ms": 2000, "reconnect_max_ms": 5000, "retry_max_ms": 4000,
     "shutdown_flush_ms": 0, "journal_max_tasks": 500, "journal_max_bytes": 2097152,
     "multipart_threshold_bytes": 10485760, "multipart_part_bytes": 6291456,
@@ -60,6 +60,7 @@ TEST_CASE("agent config: defaults, every key, and the file over the defaults") {
   CHECK(c->allow_plain_http == true);
   CHECK(c->daemon.runner.max_concurrent == 8);
   CHECK(c->daemon.runner.kill_grace == std::chrono::milliseconds(100));
+  CHECK(c->daemon.runner.output_max_bytes == 1048576);
   CHECK_FALSE(c->daemon.runner.use_cgroup);
   CHECK(c->daemon.poll_interval == std::chrono::milliseconds(500));
   CHECK(c->daemon.live_output_interval == std::chrono::milliseconds(2000));
@@ -155,6 +156,7 @@ TEST_CASE("agent config: every kind of bad value names the file, the key and the
            Case{R"({"kill_grace_ms": "100"})", "kill_grace_ms", "must be an integer from 0"},
            Case{R"({"allow_plain_http": "yes"})", "allow_plain_http", "must be true or false"},
            Case{R"({"kill_grace_ms": 300001})", "kill_grace_ms", "from 0 to 300000"},
+           Case{R"({"task_output_max_bytes": 1000})", "task_output_max_bytes", "from 65536"},
            Case{R"({"log_level": "loud"})", "log_level", "must be one of trace, debug"},
            Case{R"({"log_file": "ferry.log"})", "log_file", "absolute path"},
            Case{R"({"log_max_size_mib": 0})", "log_max_size_mib", "from 1 to 1024"},

@@ -172,3 +172,17 @@ TEST_CASE("container: runtime settings reach the supervisor's arguments and back
   const char* bad[] = {"supervise", "--task-dir", "/x", "--runtime", "nope=1"};
   CHECK_FALSE(ferry::agent::parse_supervisor_arguments(5, bad, 1));
 }
+
+TEST_CASE("supervisor arguments: the output cap and the kill grace") {
+  const char* args[] = {"supervise", "--task-dir",         "/x",   "--kill-grace-ms",
+                        "250",       "--output-max-bytes", "65536"};
+  const auto parsed = ferry::agent::parse_supervisor_arguments(7, args, 1);
+  REQUIRE(parsed);
+  CHECK(parsed->kill_grace == std::chrono::milliseconds(250));
+  CHECK(parsed->output_max_bytes == 65536);
+  const char* none[] = {"supervise", "--task-dir", "/x"};
+  CHECK(ferry::agent::parse_supervisor_arguments(3, none, 1)->output_max_bytes ==
+        ferry::agent::kDefaultTaskOutputMaxBytes);
+  const char* bad[] = {"supervise", "--task-dir", "/x", "--output-max-bytes", "-1"};
+  CHECK_FALSE(ferry::agent::parse_supervisor_arguments(5, bad, 1));
+}

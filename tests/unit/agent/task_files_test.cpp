@@ -136,6 +136,22 @@ TEST_CASE("task files: the spool's excerpt is its head and tail") {
   auto piece = ferry::agent::read_spool(p, 19'998, 4);
   REQUIRE(piece);
   CHECK(*piece == "hhmm");
+
+  // An output larger than its spool: the head from the spool, the tail from past it, and when
+  // that is short, from the spool's end before it.
+  const std::string spooled = std::string(20'000, 'h') + std::string(20'000, 's');
+  ferry::test::write_file(p.output_file, spooled);
+  auto capped = ferry::agent::read_spool_excerpt(p.output_file, spooled.size(), 1'000'000,
+                                                 std::string(12 * 1024, 't'));
+  REQUIRE(capped);
+  CHECK(capped->bytes == std::string(12 * 1024, 'h') + std::string(12 * 1024, 't'));
+  CHECK(capped->dropped == 1'000'000 - 24 * 1024);
+  auto short_past = ferry::agent::read_spool_excerpt(p.output_file, spooled.size(),
+                                                     spooled.size() + 100, std::string(100, 't'));
+  REQUIRE(short_past);
+  CHECK(short_past->bytes ==
+        std::string(12 * 1024, 'h') + std::string(12 * 1024 - 100, 's') + std::string(100, 't'));
+  CHECK(short_past->dropped == spooled.size() + 100 - 24 * 1024);
 }
 
 TEST_CASE("task files: results for tasks that never ran, were interrupted, or lost their result") {

@@ -310,6 +310,34 @@ TEST_CASE("run_supervised spools large output exactly", "[platform][supervise]")
   CHECK(fs::file_size(spec.output_path) == kBytes);
 }
 
+TEST_CASE("run_supervised keeps output_max_bytes in the spool and the tail past it",
+          "[platform][supervise]") {
+  SupervisorDir dir;
+  // 3 MiB of numbered lines: the tail tells where in the output it comes from.
+  auto spec = shell_spec(dir, "seq 1 400000");
+  spec.output_max_bytes = 100'000;
+  spec.output_tail_bytes = 1000;
+  const auto outcome = supervise(spec);
+  CHECK(outcome.kind == Kind::kExited);
+  CHECK(outcome.exit_code == 0);  // the task never blocked on its output
+  std::string all;
+  for (int i = 1; i <= 400000; ++i) {
+    all += std::to_string(i) + "\n";
+  }
+  CHECK(outcome.output_bytes == all.size());
+  CHECK(outcome.spooled_bytes == 100'000);
+  CHECK(ferry::test::read_file(spec.output_path) == all.substr(0, 100'000));
+  CHECK(outcome.output_tail == all.substr(all.size() - 1000));
+
+  SECTION("below the cap the spool holds all and there is no tail") {
+    spec.output_max_bytes = all.size();
+    const auto whole = supervise(spec);
+    CHECK(whole.output_bytes == all.size());
+    CHECK(whole.spooled_bytes == all.size());
+    CHECK(whole.output_tail.empty());
+  }
+}
+
 TEST_CASE("run_supervised times out", "[platform][supervise]") {
   SupervisorDir dir;
   SECTION("a program that dies of SIGTERM") {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -15,9 +16,14 @@
 
 namespace ferry::agent {
 
+// task_output_max_bytes by default: the most of one task's output the agent keeps on disk.
+inline constexpr std::uint64_t kDefaultTaskOutputMaxBytes = std::uint64_t{256} << 20;
+
 struct SupervisorOptions {
   std::filesystem::path task_dir;
   std::chrono::milliseconds kill_grace{3000};
+  // The task's output spool keeps this many bytes at most (task_output_max_bytes; 0: no cap).
+  std::uint64_t output_max_bytes = kDefaultTaskOutputMaxBytes;
   bool use_cgroup = true;
   ContainerRuntimes runtimes;  // for tasks in a container
 };

@@ -68,6 +68,11 @@ Expected<std::string> read_spool(const TaskPaths& paths, std::uint64_t offset, s
 // bounded; nullopt when it cannot be read.
 std::optional<OutputExcerpt> read_spool_excerpt(const std::filesystem::path& spool,
                                                 std::uint64_t size);
+// The same for an output larger than its spool (task_output_max_bytes): the spool holds its first
+// `spooled` bytes, `past_spool` its last ones (SuperviseOutcome::output_tail), `total` is its size.
+std::optional<OutputExcerpt> read_spool_excerpt(const std::filesystem::path& spool,
+                                                std::uint64_t spooled, std::uint64_t total,
+                                                std::string_view past_spool);
 
 // ---- results --------------------------------------------------------------------------------
 

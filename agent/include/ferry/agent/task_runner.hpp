@@ -11,6 +11,7 @@
 
 #include "ferry/agent/container.hpp"
 #include "ferry/agent/runner.hpp"
+#include "ferry/agent/supervisor.hpp"
 #include "ferry/platform/event_loop.hpp"
 
 namespace ferry::agent {
@@ -26,6 +27,7 @@ struct RunnerOptions {
   std::filesystem::path supervisor_executable;  // ferry-supervise, or ferry-agent (`supervise`)
   std::size_t max_concurrent = 64;
   std::chrono::milliseconds kill_grace{3000};
+  std::uint64_t output_max_bytes = kDefaultTaskOutputMaxBytes;  // handed to each supervisor
   bool use_cgroup = true;
   bool keep_task_dirs = false;  // leave tasks/<id>/ in place after the result (debugging)
   ContainerRuntimes runtimes;   // handed to each supervisor

@@ -24,6 +24,11 @@ struct SuperviseSpec {
   // The user the program runs as, with all of its groups; nullopt: this process's identity.
   std::optional<UserInfo> run_as;
   std::string output_path;  // spool file (created 0600): stdout+stderr merged
+  // The spool keeps the first output_max_bytes of the output (0: all of it). The rest is still
+  // read (the program never blocks on it) and counted in output_bytes, and its last
+  // output_tail_bytes come back in SuperviseOutcome::output_tail.
+  std::uint64_t output_max_bytes = 0;
+  std::size_t output_tail_bytes = 0;
   std::chrono::milliseconds timeout{60000};
   std::chrono::milliseconds kill_grace{3000};  // graceful, then forced after this
   bool kill_process_tree = true;               // false: timeout/cancel kill the main process only
@@ -53,9 +58,13 @@ struct SuperviseOutcome {
   };
   Kind kind = Kind::kStartFailed;
   int exit_code = -1;
-  std::string error_code;  // API error code for kStartFailed
-  std::string error;       // e.g. "working directory '/x' cannot be entered as user 'bob': ..."
-  uint64_t output_bytes = 0;
+  std::string error_code;      // API error code for kStartFailed
+  std::string error;           // e.g. "working directory '/x' cannot be entered as user 'bob': ..."
+  uint64_t output_bytes = 0;   // the output's size
+  uint64_t spooled_bytes = 0;  // how much of it the spool holds (its first bytes)
+  // With output_max_bytes exceeded: the output's last bytes (at most output_tail_bytes) that are
+  // not in the spool. Empty otherwise.
+  std::string output_tail;
   std::chrono::system_clock::time_point start_time;
   std::chrono::system_clock::time_point end_time;
   bool contained = false;  // the tree was in a container
