@@ -108,7 +108,7 @@ void TaskCgroup::remove(bool wait_busy) const {
   }
 }
 
-int TaskCgroup::remove_empty_leaves() {
+int TaskCgroup::remove_empty_leaves(const std::function<bool(std::string_view)>& keep) {
   const auto hierarchy = find_hierarchy();
   if (!hierarchy) {
     return 0;
@@ -117,7 +117,8 @@ int TaskCgroup::remove_empty_leaves() {
   int removed = 0;
   for (const auto& entry : std::filesystem::directory_iterator(*hierarchy + "/ferry", ec)) {
     // rmdir refuses a cgroup that still has processes (EBUSY): exactly the ones to keep.
-    if (entry.is_directory(ec) && ::rmdir(entry.path().c_str()) == 0) {
+    if (entry.is_directory(ec) && !(keep && keep(entry.path().filename().string())) &&
+        ::rmdir(entry.path().c_str()) == 0) {
       ++removed;
     }
   }

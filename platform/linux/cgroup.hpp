@@ -2,8 +2,10 @@
 // it whatever it does with sessions and parents, so the tree can be found and killed whole.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ferry::platform::linux_cgroup {
@@ -28,8 +30,9 @@ class TaskCgroup {
   [[nodiscard]] const std::string& path() const { return path_; }
 
   // Removes the empty leaves that tasks left behind (their background processes have ended
-  // since); leaves still holding processes stay. Returns how many were removed.
-  static int remove_empty_leaves();
+  // since); leaves still holding processes stay, and those whose name `keep` accepts. Returns
+  // how many were removed.
+  static int remove_empty_leaves(const std::function<bool(std::string_view)>& keep);
 
  private:
   explicit TaskCgroup(std::string path) : path_(std::move(path)) {}

@@ -996,8 +996,8 @@ SuperviseOutcome run_supervised(const SuperviseSpec& spec) {
   return Supervision(spec).run();
 }
 
-int remove_empty_task_containers() {
-  return linux_cgroup::TaskCgroup::remove_empty_leaves();
+int remove_empty_task_containers(const std::function<bool(std::string_view name)>& keep) {
+  return linux_cgroup::TaskCgroup::remove_empty_leaves(keep);
 }
 
 }  // namespace ferry::platform

@@ -164,6 +164,7 @@ struct Daemon::Impl {
       spdlog::info("local policy: in force (docs/configuration.md, \"Local policy\")");
     }
     recovery.run();
+    tasks.remove_empty_containers();
     heartbeat.start();
     link.start();
     admission.describe();

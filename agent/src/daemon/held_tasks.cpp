@@ -8,6 +8,7 @@
 #include "ferry/agent/task_files.hpp"
 #include "ferry/agent/task_runner.hpp"
 #include "ferry/platform/fs.hpp"
+#include "ferry/platform/supervise.hpp"
 
 namespace ferry::agent {
 namespace {
@@ -115,6 +116,19 @@ void HeldTasks::started(const std::string& id, platform::ProcessIdentity supervi
   ctx_.status_changed();
 }
 
+void HeldTasks::remove_empty_containers() {
+  if (!ctx_.options.runner.use_cgroup) {
+    return;
+  }
+  const int removed = platform::remove_empty_task_containers([this](std::string_view name) {
+    const auto it = tasks_.find(std::string(name));
+    return it != tasks_.end() && !it->second.finished();
+  });
+  if (removed > 0) {
+    spdlog::debug("removed {} empty task container(s)", removed);
+  }
+}
+
 void HeldTasks::finished(const std::string& id, TaskResult result) {
   HeldTask* t = find(id);
   if (t == nullptr || t->finished()) {
@@ -156,6 +170,8 @@ void HeldTasks::finished(const std::string& id, TaskResult result) {
   // After the journal: a restart re-reads the result from it and does not come here again.
   audit_finish(*t, result, note);
   ctx_.status_changed();
+  // Earlier tasks' containers that their background processes have left since.
+  remove_empty_containers();
   if (t->journal.upload) {
     hooks_.start_upload(id);
     return;

@@ -94,6 +94,10 @@ class HeldTasks {
   void report_answered(const std::string& id, const Report& report, const CallResult& r);
 
   void journal_write(HeldTask& task, platform::Durability durability);
+  // Removes the per-task containers (cgroups) that are empty now, but those of tasks held and not
+  // finished (one starting has an empty container for a moment). A task's background processes
+  // keep its container until they end; this runs at start-up and as tasks finish.
+  void remove_empty_containers();
   // Running tasks stay with their supervisors; the runner no longer reports on them.
   void detach_runner();
   // Reloaded limits for the runner (Runner::set_limits); none once it is detached.

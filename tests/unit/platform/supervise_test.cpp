@@ -1,6 +1,7 @@
 #include "ferry/platform/supervise.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/magic.h>
 #include <pwd.h>
@@ -336,6 +337,48 @@ TEST_CASE("run_supervised keeps output_max_bytes in the spool and the tail past 
     CHECK(whole.spooled_bytes == all.size());
     CHECK(whole.output_tail.empty());
   }
+}
+
+TEST_CASE("remove_empty_task_containers removes empty ones but those it is told to keep",
+          "[platform][supervise]") {
+  const std::string hierarchy = cgroup_leaf("");
+  if (hierarchy.empty() || ::access(fs::path(hierarchy).parent_path().c_str(), W_OK) != 0) {
+    WARN("no writable cgroup v2 hierarchy: skipped");
+    return;
+  }
+  fs::create_directories(hierarchy);
+  const std::string tag = std::to_string(::getpid());
+  const std::string empty = "test-empty-" + tag;
+  const std::string kept = "test-kept-" + tag;
+  const std::string busy = "test-busy-" + tag;
+  for (const auto& name : {empty, kept, busy}) {
+    REQUIRE(::mkdir(cgroup_leaf(name).c_str(), 0755) == 0);
+  }
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  {
+    const std::string pid_text = std::to_string(child);
+    const int fd = ::open((cgroup_leaf(busy) + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    CHECK(::write(fd, pid_text.data(), pid_text.size()) == static_cast<ssize_t>(pid_text.size()));
+    ::close(fd);
+  }
+  // Only this test's leaves are candidates: a running test's or agent's stay untouched.
+  const auto ours = [&](std::string_view name) { return name == empty || name == busy; };
+  const int removed = ferry::platform::remove_empty_task_containers(
+      [&](std::string_view name) { return !ours(name) || name == kept; });
+  CHECK(removed == 1);
+  CHECK_FALSE(fs::exists(cgroup_leaf(empty)));
+  CHECK(fs::exists(cgroup_leaf(kept)));
+  CHECK(fs::exists(cgroup_leaf(busy)));  // it has a process
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  remove_cgroup_leaf(busy);
+  CHECK(::rmdir(cgroup_leaf(kept).c_str()) == 0);
 }
 
 TEST_CASE("run_supervised times out", "[platform][supervise]") {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ferry/platform/users.hpp"
@@ -90,8 +91,9 @@ void block_supervisor_signals();
 std::string describe_abnormal_exit(int exit_code);
 
 // Removes the per-task containers that are empty now (a task that exited normally may have
-// left background processes in its container, which ended since). Called by the agent at
-// start-up. Returns how many went.
-int remove_empty_task_containers();
+// left background processes in its container, which ended since), but those whose name (the
+// task id) `keep` accepts: a task that is starting has an empty container until its program is
+// put in it. Called by the daemon at start-up and as tasks finish. Returns how many went.
+int remove_empty_task_containers(const std::function<bool(std::string_view name)>& keep = {});
 
 }  // namespace ferry::platform
