@@ -125,7 +125,8 @@ bool is_running(const ProcessIdentity& process) {
 bool cancel_process(const ProcessIdentity& process, CancelLevel level) {
   win32::UniqueHandle handle = open_live_process(process.pid, PROCESS_TERMINATE);
   if (!handle.valid() && level == CancelLevel::kGraceful) {
-    // Another account's supervisor may still be cancelled through its event.
+    // A supervisor of another account (the service's, for an administrator) may still be
+    // cancelled through its event.
     handle = open_live_process(process.pid, 0);
   }
   if (!handle.valid() || win32::process_creation_time(handle.get()) != process.start_time) {
