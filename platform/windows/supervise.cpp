@@ -177,6 +177,8 @@ class Supervision {
   void loop();
   void begin_kill(Kind reason);
   void force_kill();
+  // One round of the forced kill: the job (or the main process), and when to repeat it.
+  void terminate(SteadyClock::time_point now);
   void on_timers(SteadyClock::time_point now);
   [[nodiscard]] bool finished(SteadyClock::time_point now);
   [[nodiscard]] std::optional<SteadyClock::time_point> next_timer() const;
@@ -428,9 +430,7 @@ SuperviseOutcome Supervision::run() {
     return cancelled_before_start();
   }
   if (auto error = start_process()) {
-    // A process that was made is ended with its job when the handle closes (KILL_ON_JOB_CLOSE).
-    main_alive_ = false;
-    return fail_start(std::move(*error));
+    return fail_start(std::move(*error));  // a process it made, it has ended
   }
   const auto started = SteadyClock::now();
   deadline_ = started + bounded(spec_.timeout);
@@ -494,12 +494,16 @@ void Supervision::begin_kill(Kind reason) {
 void Supervision::force_kill() {
   phase_ = KillPhase::kKill;
   phase_since_ = SteadyClock::now();
-  next_kill_round_ = phase_since_ + kKillRepeat;
+  terminate(phase_since_);
+}
+
+void Supervision::terminate(SteadyClock::time_point now) {
   if (spec_.kill_process_tree) {
     ::TerminateJobObject(job_.get(), kKilledExitCode);
   } else if (main_alive_) {
     ::TerminateProcess(main_.get(), kKilledExitCode);
   }
+  next_kill_round_ = now + kKillRepeat;
 }
 
 bool Supervision::kill_pending() const {
@@ -521,12 +525,7 @@ void Supervision::on_timers(SteadyClock::time_point now) {
                        std::to_string(kKillGiveUp.count()) + " ms";
       return;
     }
-    if (spec_.kill_process_tree) {
-      ::TerminateJobObject(job_.get(), kKilledExitCode);
-    } else if (main_alive_) {
-      ::TerminateProcess(main_.get(), kKilledExitCode);
-    }
-    next_kill_round_ = now + kKillRepeat;
+    terminate(now);
   }
 }
 
