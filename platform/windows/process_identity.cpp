@@ -88,7 +88,7 @@ win32::UniqueHandle open_live_process(int pid, DWORD access) {
 }  // namespace
 
 std::string boot_id() {
-  const std::string file = environment_variable(L"FERRY_BOOT_ID_FILE");
+  const std::string file = environment_variable(win32::widen(kBootIdFileVariable).c_str());
   if (!file.empty()) {
     std::ifstream in(std::filesystem::path(win32::widen(file)), std::ios::binary);
     std::string id;
