@@ -1,8 +1,8 @@
 // fs.hpp on Windows, in part: directories, new and atomically replaced files, reading, removing
-// trees, the running executable and OpenFile. Not yet: reserve_space and overwrite_in_place
-// (NTFS may give back space reserved past the end of a file when it is closed, so the state
-// file's disk-full fallback needs its own design), find_program (PATHEXT, with the task runner)
-// and inspect_file (owners and ACLs, with the accounts).
+// trees, finding programs (PATHEXT), the running executable and OpenFile. Not yet: reserve_space
+// and overwrite_in_place (NTFS may give back space reserved past the end of a file when it is
+// closed, so the state file's disk-full fallback needs its own design) and inspect_file (owners
+// and ACLs, with the accounts).
 //
 // DirectoryAccess and FileAccess are not applied yet: what is created here gets the ACL it
 // inherits from its directory (docs/architecture.md).
@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "ferry/core/crypto.hpp"
@@ -347,6 +348,88 @@ Status remove_tree(const stdfs::path& path) {
     stack.pop_back();
   }
   return {};
+}
+
+// Windows' form of find_program (fs.hpp): `search_path` is ';'-separated, and a name without an
+// extension is tried with each of PATHEXT's (this process's, else .COM;.EXE;.BAT;.CMD), in
+// order, as cmd.exe does. Unlike cmd.exe the current directory is never searched, nor a
+// relative entry (as on POSIX: a privileged process must not run what sits in its working
+// directory). A name with a separator or a drive is checked as is, extensions added likewise.
+Expected<std::string> find_program(std::string_view program, std::string_view search_path) {
+  const std::string name(program);
+  auto not_found = [&] { return Error{codes::kInternalError, "program '" + name + "' not found"}; };
+  if (name.empty() || name.find('\0') != std::string::npos) {
+    return not_found();
+  }
+  const stdfs::path as_given(win32::widen(name));
+  std::vector<std::wstring> extensions;
+  if (!as_given.has_extension()) {
+    std::wstring pathext(1024, L'\0');
+    const DWORD n =
+        ::GetEnvironmentVariableW(L"PATHEXT", pathext.data(), static_cast<DWORD>(pathext.size()));
+    pathext.resize(n > 0 && n < pathext.size() ? n : 0);
+    if (pathext.empty()) {
+      pathext = L".COM;.EXE;.BAT;.CMD";
+    }
+    for (std::size_t start = 0; start <= pathext.size();) {
+      const auto end = std::min(pathext.find(L';', start), pathext.size());
+      if (end > start && pathext[start] == L'.') {
+        extensions.push_back(pathext.substr(start, end - start));
+      }
+      start = end + 1;
+    }
+  }
+  // The first candidate for `base` that is a file (not a directory).
+  auto find_in = [&](const stdfs::path& base) -> std::optional<stdfs::path> {
+    std::vector<stdfs::path> candidates;
+    if (extensions.empty()) {
+      candidates.push_back(base);
+    }
+    for (const auto& ext : extensions) {
+      candidates.push_back(base.native() + ext);
+    }
+    for (const auto& candidate : candidates) {
+      const DWORD attributes = ::GetFileAttributesW(candidate.c_str());
+      if (attributes == INVALID_FILE_ATTRIBUTES || (attributes & FILE_ATTRIBUTE_DIRECTORY) != 0) {
+        continue;
+      }
+      // The name as the directory spells it ("tool.exe", not PATHEXT's "tool.EXE").
+      WIN32_FIND_DATAW data{};
+      const HANDLE search = ::FindFirstFileW(candidate.c_str(), &data);
+      if (search == INVALID_HANDLE_VALUE) {
+        return candidate;
+      }
+      ::FindClose(search);
+      return stdfs::path(candidate).replace_filename(data.cFileName);
+    }
+    return std::nullopt;
+  };
+  if (as_given.has_parent_path() || as_given.has_root_name()) {
+    const auto found = find_in(as_given);
+    if (!found) {
+      return Error{codes::kInternalError, "'" + name + "' is not an executable file"};
+    }
+    std::error_code ec;
+    stdfs::path absolute = stdfs::absolute(*found, ec);
+    if (ec) {
+      absolute = *found;
+    }
+    return win32::display(absolute.make_preferred());
+  }
+  while (true) {
+    const auto semicolon = search_path.find(';');
+    const stdfs::path dir(win32::widen(search_path.substr(0, semicolon)));
+    if (dir.is_absolute()) {
+      if (const auto found = find_in(dir / as_given)) {
+        return win32::display(*found);
+      }
+    }
+    if (semicolon == std::string_view::npos) {
+      break;
+    }
+    search_path.remove_prefix(semicolon + 1);
+  }
+  return not_found();
 }
 
 Expected<stdfs::path> current_executable() {

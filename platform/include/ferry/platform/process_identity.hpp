@@ -1,6 +1,6 @@
 // Telling whether a process recorded earlier is still the same process: a pid alone is not
 // enough (pids are reused), so a process is named by its pid, its start time and the boot it
-// belongs to (the kernel's boot id).
+// belongs to (the kernel's boot id; on Windows the registry's boot counter, or the boot time).
 #pragma once
 
 #include <cstdint>
@@ -16,7 +16,8 @@ namespace ferry::platform {
 inline constexpr const char* kBootIdFileVariable = "FERRY_BOOT_ID_FILE";
 
 // One process within one boot. start_time is what the OS records of its start (Linux: clock
-// ticks since boot, /proc/<pid>/stat field 22), so a later process given the same pid differs.
+// ticks since boot, /proc/<pid>/stat field 22; Windows: its creation time, FILETIME units), so a
+// later process given the same pid differs.
 struct ProcessIdentity {
   int pid = 0;
   std::uint64_t start_time = 0;
@@ -25,7 +26,9 @@ struct ProcessIdentity {
 };
 
 // How hard a cancel asks. POSIX: kGraceful is SIGTERM (a supervisor then ends its task's tree
-// and records TERMINATED), kForced is SIGKILL.
+// and records TERMINATED), kForced is SIGKILL. Windows: kGraceful sets the supervisor's event
+// Local\ferry-cancel-<pid> (a process without one is terminated, as SIGTERM ends a process that
+// does not take it), kForced is TerminateProcess.
 enum class CancelLevel { kGraceful, kForced };
 
 // The boot id (/proc/sys/kernel/random/boot_id, or the file named by FERRY_BOOT_ID_FILE),
@@ -44,10 +47,12 @@ bool is_running(const ProcessIdentity& process);
 
 // Cancels the process only if it is still the one named. False when it is not (or the request
 // could not be made). Never reaches a process that took the pid over (Linux: through a pidfd,
-// opened before the check; on kernels before 5.3, kill(2) right after the check).
+// opened before the check; on kernels before 5.3, kill(2) right after the check; Windows: through
+// a process handle, which keeps the pid from being reused while it is open).
 bool cancel_process(const ProcessIdentity& process, CancelLevel level);
 
-// A live process whose argument list holds `args` as consecutive elements, if any.
+// A live process whose argument list holds `args` as consecutive elements, if any. Not on
+// Windows yet.
 std::optional<ProcessIdentity> find_process_with_args(
     const std::initializer_list<std::string_view>& args);
 

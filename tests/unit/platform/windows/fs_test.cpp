@@ -35,6 +35,11 @@ int entries_in(const fs::path& dir) {
   return n;
 }
 
+// find_program's answer, or its error as text (what a failed CHECK shows).
+std::string found(const ferry::Expected<std::string>& program) {
+  return program ? *program : "error: " + program.error().message;
+}
+
 }  // namespace
 
 TEST_CASE("windows fs: ensure_directory and ensure_directories, backslashes and slashes",
@@ -198,6 +203,51 @@ TEST_CASE("windows fs: paths from UTF-8 need char8_t on Windows", "[platform][fs
 
   const fs::path from_string = tmp.path() / std::string("caf\xc3\xa9-\xe2\x82\xac.txt");
   CHECK(from_string.wstring() != windows_name);
+}
+
+TEST_CASE("windows fs: find_program tries PATHEXT's extensions along a ';' path",
+          "[platform][fs]") {
+  const ferry::test::WindowsTempDir dir("ferry-fs");
+  fs::create_directories(dir / "bin");
+  fs::create_directories(dir / "later");
+  fs::create_directories(dir / "bin" / "folder.exe");
+  put(dir / "bin" / "tool.bat", "@echo off");
+  put(dir / "bin" / "tool.exe", "");
+  put(dir / "bin" / "script.cmd", "");
+  put(dir / "later" / "other.com", "");
+  put(dir / "bin" / "plain", "");
+  const std::string bin = win32::display(dir / "bin");
+  const std::string later = win32::display(dir / "later");
+  const std::string path = "relative;;" + bin + ";" + later;
+  REQUIRE(::SetEnvironmentVariableW(L"PATHEXT", nullptr));
+
+  // PATHEXT's order (.COM;.EXE;.BAT;.CMD by default): tool.exe before tool.bat.
+  CHECK(found(find_program("tool", path)) == bin + "\\tool.exe");
+  CHECK(found(find_program("script", path)) == bin + "\\script.cmd");
+  CHECK(found(find_program("other", path)) == later + "\\other.com");
+  // A name with an extension is taken as it is.
+  CHECK(found(find_program("tool.bat", path)) == bin + "\\tool.bat");
+  // A directory is not a program; a file without an extension is not found by its bare name.
+  CHECK_FALSE(find_program("folder", path));
+  CHECK_FALSE(find_program("folder.exe", path));
+  CHECK_FALSE(find_program("plain", path));
+  const auto missing = find_program("missing", path);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message == "program 'missing' not found");
+  // Relative entries (the working directory's programs) are never searched.
+  CHECK_FALSE(find_program("tool", "bin"));
+
+  // A path is checked as it is, extensions added.
+  CHECK(found(find_program(bin + "\\tool", "")) == bin + "\\tool.exe");
+  CHECK(found(find_program(bin + "/script.cmd", "")) == bin + "\\script.cmd");
+  const auto not_there = find_program(bin + "\\nothing", path);
+  REQUIRE_FALSE(not_there);
+  CHECK(not_there.error().message.ends_with("is not an executable file"));
+
+  // This process's PATHEXT decides.
+  REQUIRE(::SetEnvironmentVariableW(L"PATHEXT", L".BAT;.EXE"));
+  CHECK(found(find_program("tool", path)) == bin + "\\tool.bat");
+  ::SetEnvironmentVariableW(L"PATHEXT", nullptr);
 }
 
 TEST_CASE("windows fs: current_executable names this test program", "[platform][fs]") {
