@@ -52,6 +52,10 @@ class AgentProcess {
   }
   // "K=V" entries added to the daemon's environment from the next start() on.
   void set_env(std::vector<std::string> env) { env_ = std::move(env); }
+  // Words put before the binary in every command (register and the daemon), e.g.
+  // {"ip", "netns", "exec", NAME} to run the agent in a network namespace; `ip netns exec`
+  // execs the binary, so the process is still the agent's and dies with this object.
+  void set_command_prefix(std::vector<std::string> prefix) { prefix_ = std::move(prefix); }
 
   // `ferry-agent register`; on success the instance id is kept.
   ProcessResult register_with(const std::string& server_url, const std::string& code_id,
@@ -60,6 +64,7 @@ class AgentProcess {
                                   server_url,    "--register-code-id", code_id,
                                   "--state-dir", state_dir().string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.insert(argv.begin(), prefix_.begin(), prefix_.end());
     LaunchOptions o;
     o.argv = std::move(argv);
     o.env = {"FERRY_REGISTER_CODE=" + code};
@@ -83,7 +88,8 @@ class AgentProcess {
     }
     log_path_ = log_path(starts_);
     LaunchOptions o;
-    o.argv = {binary_, "--config", config_file()};
+    o.argv = prefix_;
+    o.argv.insert(o.argv.end(), {binary_, "--config", config_file()});
     o.env = env_;
     o.out_file = log_path_;
     o.err_file = log_path_;  // one log, in the order written
@@ -135,6 +141,7 @@ class AgentProcess {
   int starts_ = 0;
   std::string instance_id_;
   std::vector<std::string> env_;
+  std::vector<std::string> prefix_;
 };
 
 }  // namespace ferry::test

@@ -75,7 +75,11 @@ class ServerProcess {
     ++starts_;
     nlohmann::json config = config_;
     config["data_dir"] = data_dir().string();
-    config["listen"] = "127.0.0.1:0";
+    // Loopback unless the test named an address of its own (a network namespace's link); the
+    // port is always a free one.
+    const std::string host = config_.contains("listen") ? config_["listen"].get<std::string>()
+                                                        : std::string("127.0.0.1");
+    config["listen"] = host + ":0";
     {
       std::ofstream out(config_file());
       out << config.dump(2);
@@ -90,7 +94,7 @@ class ServerProcess {
     o.out_file = out_path_;
     o.err_file = err_path_;
     server_ = std::make_unique<Process>(std::move(o));
-    const std::regex listening("ferry-server listening on (http://127\\.0\\.0\\.1:([0-9]+))");
+    const std::regex listening("ferry-server listening on (https?://[0-9.]+:([0-9]+))");
     std::smatch m;
     std::string out;
     bool exited = false;
