@@ -59,8 +59,26 @@ std::string listen_host(const std::string& listen) {
   return colon == std::string::npos ? listen : listen.substr(0, colon);
 }
 
-// SQLite in the data directory, or the PostgreSQL database of `database` (the URL holds no
-// password; the password file's content is never logged).
+// The PostgreSQL database of `database` (the URL holds no password; the password file's content
+// is never logged).
+ferry::Expected<PostgresOptions> postgres_options(const ServerConfig& config,
+                                                  StoreObserver& observer) {
+  PostgresOptions pg;
+  pg.url = config.database;
+  pg.max_connections = config.pg_max_connections;
+  pg.observer = &observer;
+  if (!config.database_password_file.empty()) {
+    auto password =
+        ferry::config::read_secret_file(config.database_password_file, "the database password");
+    if (!password) {
+      return password.error();
+    }
+    pg.password = std::move(*password);
+  }
+  return pg;
+}
+
+// SQLite in the data directory, or the PostgreSQL database of `database`.
 ferry::Expected<std::unique_ptr<Store>> open_store(const ServerConfig& config, const Clock& clock,
                                                    StoreObserver& observer) {
   if (config.database.empty()) {
@@ -75,24 +93,30 @@ ferry::Expected<std::unique_ptr<Store>> open_store(const ServerConfig& config, c
     spdlog::info("store: SQLite {}", file.string());
     return store;
   }
-  PostgresOptions pg;
-  pg.url = config.database;
-  pg.max_connections = config.pg_max_connections;
-  pg.observer = &observer;
-  if (!config.database_password_file.empty()) {
-    auto password =
-        ferry::config::read_secret_file(config.database_password_file, "the database password");
-    if (!password) {
-      return password.error();
-    }
-    pg.password = std::move(*password);
+  auto pg = postgres_options(config, observer);
+  if (!pg) {
+    return pg.error();
   }
-  auto store = open_postgres_store(pg, clock);
+  auto store = open_postgres_store(*pg, clock);
   if (!store) {
     return store.error();
   }
   spdlog::info("store: PostgreSQL {}", config.database);
   return store;
+}
+
+// How this server reaches the others on its database: LISTEN/NOTIFY on PostgreSQL; nobody on
+// SQLite, where it is alone.
+ferry::Expected<std::unique_ptr<PeerNotifier>> open_peers(const ServerConfig& config,
+                                                          StoreObserver& observer) {
+  if (config.database.empty()) {
+    return std::unique_ptr<PeerNotifier>(std::make_unique<NoPeerNotifier>());
+  }
+  auto pg = postgres_options(config, observer);
+  if (!pg) {
+    return pg.error();
+  }
+  return open_postgres_peer_notifier(*pg);
 }
 
 int run(const ServerConfig& config, const ferry::platform::ServiceManagerSettings& manager,
@@ -153,10 +177,17 @@ int run(const ServerConfig& config, const ferry::platform::ServiceManagerSetting
   for (const auto& [bucket, credentials] : settings.output_buckets.credentials) {
     spdlog::info("output bucket credentials for {}", bucket);  // the name only, never the keys
   }
+  auto peers = open_peers(effective, metrics);
+  if (!peers) {
+    spdlog::critical("store: {}", peers.error().message);
+    return kExitFailure;
+  }
   AgentAuthenticator auth(**store, clock, agent_auth_options(effective));
-  // The push hub keeps this server's sockets and its share of the presence in the store; the
-  // sweeper asks it where agents are.
-  auto hub = std::make_shared<PushHub>(auth, **store, clock, push_hub_options(effective));
+  // The push hub keeps this server's sockets and its share of the presence in the store, and
+  // reaches the agents on other servers' sockets through the peers; the sweeper asks it where
+  // agents are.
+  auto hub =
+      std::make_shared<PushHub>(auth, **store, clock, push_hub_options(effective), peers->get());
   // The scheduler fires invokers' slots; the domain wakes it when a schedule changes.
   Scheduler scheduler;
   ServerContext ctx{**store, clock, settings, *hub, *hub, scheduler};
