@@ -112,6 +112,27 @@ TEST_CASE_METHOD(TwoServersOnPostgres,
 }
 
 TEST_CASE_METHOD(TwoServersOnPostgres,
+                 "PostgreSQL, two servers: a malformed message is logged and ignored",
+                 "[postgres][peers]") {
+  // B's channel, from the server that holds the agent in the store's presence.
+  const std::string holder = pg.query(
+      database, "SELECT server_id FROM agent_presence WHERE instance_id = '" + instance() + "'");
+  REQUIRE(holder.starts_with("srv-"));
+  pg.query(database, "SELECT pg_notify('ferry_" + holder + "', 'kick; secret-marker')");
+  pg.query(database, "SELECT pg_notify('ferry_" + holder + "', 'kick " + holder + " " + instance() +
+                         " invt-x''; rm')");
+  REQUIRE(eventually([&] { return count(b.stderr_text(), "peers: ignored a malformed") == 2; }, 5s,
+                     20ms));
+  // Sizes only in the log, and B still serves.
+  CHECK(b.stderr_text().find("secret-marker") == std::string::npos);
+  const auto sent = Clock::now();
+  const auto inv = run_command(api_a, {instance()}, "echo still");
+  const auto took = time_until(api_a, inv, instance(), sent, left_pending, 10s);
+  REQUIRE(took.has_value());
+  CHECK(took->count() < 2000);
+}
+
+TEST_CASE_METHOD(TwoServersOnPostgres,
                  "PostgreSQL, two servers: live output and cancel through A of a task on B",
                  "[postgres][peers]") {
   const auto inv =
