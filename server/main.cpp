@@ -78,10 +78,11 @@ ferry::Expected<PostgresOptions> postgres_options(const ServerConfig& config,
   return pg;
 }
 
-// SQLite in the data directory, or the PostgreSQL database of `database`.
-ferry::Expected<std::unique_ptr<Store>> open_store(const ServerConfig& config, const Clock& clock,
-                                                   StoreObserver& observer) {
-  if (config.database.empty()) {
+// SQLite in the data directory, or the PostgreSQL database of `pg`.
+ferry::Expected<std::unique_ptr<Store>> open_store(const ServerConfig& config,
+                                                   const std::optional<PostgresOptions>& pg,
+                                                   const Clock& clock, StoreObserver& observer) {
+  if (!pg) {
     const fs::path file = fs::path(config.data_dir) / "ferry.db";
     SqliteOptions sqlite;
     sqlite.max_connections = config.sqlite_max_connections;
@@ -93,10 +94,6 @@ ferry::Expected<std::unique_ptr<Store>> open_store(const ServerConfig& config, c
     spdlog::info("store: SQLite {}", file.string());
     return store;
   }
-  auto pg = postgres_options(config, observer);
-  if (!pg) {
-    return pg.error();
-  }
   auto store = open_postgres_store(*pg, clock);
   if (!store) {
     return store.error();
@@ -107,14 +104,10 @@ ferry::Expected<std::unique_ptr<Store>> open_store(const ServerConfig& config, c
 
 // How this server reaches the others on its database: LISTEN/NOTIFY on PostgreSQL; nobody on
 // SQLite, where it is alone.
-ferry::Expected<std::unique_ptr<PeerNotifier>> open_peers(const ServerConfig& config,
-                                                          StoreObserver& observer) {
-  if (config.database.empty()) {
-    return std::unique_ptr<PeerNotifier>(std::make_unique<NoPeerNotifier>());
-  }
-  auto pg = postgres_options(config, observer);
+ferry::Expected<std::unique_ptr<PeerNotifier>> open_peers(
+    const std::optional<PostgresOptions>& pg) {
   if (!pg) {
-    return pg.error();
+    return std::unique_ptr<PeerNotifier>(std::make_unique<NoPeerNotifier>());
   }
   return open_postgres_peer_notifier(*pg);
 }
@@ -144,7 +137,16 @@ int run(const ServerConfig& config, const ferry::platform::ServiceManagerSetting
   SystemClock clock;
   // Fed from the start (the store's calls); served only when metrics_listen is set.
   ServerMetrics metrics;
-  auto store = open_store(effective, clock, metrics);
+  std::optional<PostgresOptions> pg;
+  if (!effective.database.empty()) {
+    auto options = postgres_options(effective, metrics);
+    if (!options) {
+      spdlog::critical("store: {}", options.error().message);
+      return kExitFailure;
+    }
+    pg = std::move(*options);
+  }
+  auto store = open_store(effective, pg, clock, metrics);
   if (!store) {
     spdlog::critical("store: {}", store.error().message);
     return kExitFailure;
@@ -177,7 +179,7 @@ int run(const ServerConfig& config, const ferry::platform::ServiceManagerSetting
   for (const auto& [bucket, credentials] : settings.output_buckets.credentials) {
     spdlog::info("output bucket credentials for {}", bucket);  // the name only, never the keys
   }
-  auto peers = open_peers(effective, metrics);
+  auto peers = open_peers(pg);
   if (!peers) {
     spdlog::critical("store: {}", peers.error().message);
     return kExitFailure;
