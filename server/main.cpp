@@ -59,22 +59,10 @@ std::string listen_host(const std::string& listen) {
   return colon == std::string::npos ? listen : listen.substr(0, colon);
 }
 
-// SQLite in the data directory, or the PostgreSQL database of `database` (the URL holds no
-// password; the password file's content is never logged).
-ferry::Expected<std::unique_ptr<Store>> open_store(const ServerConfig& config, const Clock& clock,
-                                                   StoreObserver& observer) {
-  if (config.database.empty()) {
-    const fs::path file = fs::path(config.data_dir) / "ferry.db";
-    SqliteOptions sqlite;
-    sqlite.max_connections = config.sqlite_max_connections;
-    sqlite.observer = &observer;
-    auto store = open_sqlite_store(file, clock, sqlite);
-    if (!store) {
-      return store.error();
-    }
-    spdlog::info("store: SQLite {}", file.string());
-    return store;
-  }
+// The PostgreSQL database of `database` (the URL holds no password; the password file's content
+// is never logged).
+ferry::Expected<PostgresOptions> postgres_options(const ServerConfig& config,
+                                                  StoreObserver& observer) {
   PostgresOptions pg;
   pg.url = config.database;
   pg.max_connections = config.pg_max_connections;
@@ -87,12 +75,41 @@ ferry::Expected<std::unique_ptr<Store>> open_store(const ServerConfig& config, c
     }
     pg.password = std::move(*password);
   }
-  auto store = open_postgres_store(pg, clock);
+  return pg;
+}
+
+// SQLite in the data directory, or the PostgreSQL database of `pg`.
+ferry::Expected<std::unique_ptr<Store>> open_store(const ServerConfig& config,
+                                                   const std::optional<PostgresOptions>& pg,
+                                                   const Clock& clock, StoreObserver& observer) {
+  if (!pg) {
+    const fs::path file = fs::path(config.data_dir) / "ferry.db";
+    SqliteOptions sqlite;
+    sqlite.max_connections = config.sqlite_max_connections;
+    sqlite.observer = &observer;
+    auto store = open_sqlite_store(file, clock, sqlite);
+    if (!store) {
+      return store.error();
+    }
+    spdlog::info("store: SQLite {}", file.string());
+    return store;
+  }
+  auto store = open_postgres_store(*pg, clock);
   if (!store) {
     return store.error();
   }
   spdlog::info("store: PostgreSQL {}", config.database);
   return store;
+}
+
+// How this server reaches the others on its database: LISTEN/NOTIFY on PostgreSQL; nobody on
+// SQLite, where it is alone.
+ferry::Expected<std::unique_ptr<PeerNotifier>> open_peers(
+    const std::optional<PostgresOptions>& pg) {
+  if (!pg) {
+    return std::unique_ptr<PeerNotifier>(std::make_unique<NoPeerNotifier>());
+  }
+  return open_postgres_peer_notifier(*pg);
 }
 
 int run(const ServerConfig& config, const ferry::platform::ServiceManagerSettings& manager,
@@ -120,7 +137,16 @@ int run(const ServerConfig& config, const ferry::platform::ServiceManagerSetting
   SystemClock clock;
   // Fed from the start (the store's calls); served only when metrics_listen is set.
   ServerMetrics metrics;
-  auto store = open_store(effective, clock, metrics);
+  std::optional<PostgresOptions> pg;
+  if (!effective.database.empty()) {
+    auto options = postgres_options(effective, metrics);
+    if (!options) {
+      spdlog::critical("store: {}", options.error().message);
+      return kExitFailure;
+    }
+    pg = std::move(*options);
+  }
+  auto store = open_store(effective, pg, clock, metrics);
   if (!store) {
     spdlog::critical("store: {}", store.error().message);
     return kExitFailure;
@@ -153,10 +179,17 @@ int run(const ServerConfig& config, const ferry::platform::ServiceManagerSetting
   for (const auto& [bucket, credentials] : settings.output_buckets.credentials) {
     spdlog::info("output bucket credentials for {}", bucket);  // the name only, never the keys
   }
+  auto peers = open_peers(pg);
+  if (!peers) {
+    spdlog::critical("store: {}", peers.error().message);
+    return kExitFailure;
+  }
   AgentAuthenticator auth(**store, clock, agent_auth_options(effective));
-  // The push hub keeps this server's sockets and its share of the presence in the store; the
-  // sweeper asks it where agents are.
-  auto hub = std::make_shared<PushHub>(auth, **store, clock, push_hub_options(effective));
+  // The push hub keeps this server's sockets and its share of the presence in the store, and
+  // reaches the agents on other servers' sockets through the peers; the sweeper asks it where
+  // agents are.
+  auto hub =
+      std::make_shared<PushHub>(auth, **store, clock, push_hub_options(effective), peers->get());
   // The scheduler fires invokers' slots; the domain wakes it when a schedule changes.
   Scheduler scheduler;
   ServerContext ctx{**store, clock, settings, *hub, *hub, scheduler};

@@ -33,13 +33,20 @@ void keep_latest(std::unordered_map<std::string, int64_t>& times, const std::str
   }
 }
 
+// The push message's Type of a peer message's kind.
+const char* message_type(PeerMessage::Kind kind) {
+  return kind == PeerMessage::Kind::kCancel ? "cancel" : "kick";
+}
+
 }  // namespace
 
-PushHub::PushHub(AgentAuthenticator& auth, Store& store, const Clock& clock, PushHubOptions options)
+PushHub::PushHub(AgentAuthenticator& auth, Store& store, const Clock& clock, PushHubOptions options,
+                 PeerNotifier* peers)
     : auth_(auth),
       store_(store),
       clock_(clock),
       options_(std::move(options)),
+      peers_(peers != nullptr && peers->enabled() ? peers : nullptr),
       server_id_(server_id_or_random(options_.server_id)),
       refresher_("push: presence refresh", std::chrono::milliseconds(options_.refresh_interval_ms),
                  [this] { return refresh(); }) {}
@@ -52,9 +59,21 @@ void PushHub::start() {
   spdlog::info("push: this server is {} in the store's presence", server_id_);
   started_ = true;
   refresher_.start();
+  if (peers_ != nullptr) {
+    peers_->start(server_id_, PeerHandlers{[this](const PeerMessage& m) { deliver(m); },
+                                           [this] {
+                                             if (auto s = catch_up(); !s) {
+                                               spdlog::warn("push: the catch-up failed: {}",
+                                                            s.error().message);
+                                             }
+                                           }});
+  }
 }
 
 void PushHub::stop() {
+  if (peers_ != nullptr) {
+    peers_->stop();
+  }
   refresher_.stop();
   if (started_.exchange(false)) {
     if (auto s = refresh(); !s) {
@@ -133,13 +152,13 @@ void PushHub::on_close(const std::shared_ptr<WebSocketConnection>& conn) {
   }
 }
 
-void PushHub::send(const std::string& instance_id, const char* type, const std::string& task_id) {
+bool PushHub::send(const std::string& instance_id, const char* type, const std::string& task_id) {
   std::shared_ptr<WebSocketConnection> conn;
   {
     std::lock_guard lock(mutex_);
     auto it = connections_.find(instance_id);
     if (it == connections_.end()) {
-      return;
+      return false;
     }
     conn = it->second;
   }
@@ -150,14 +169,106 @@ void PushHub::send(const std::string& instance_id, const char* type, const std::
     spdlog::debug("push: {} for task {} not sent: {}'s connection is closing", type, task_id,
                   instance_id);
   }
+  return true;
+}
+
+void PushHub::push(PeerMessage::Kind kind, const std::string& instance_id,
+                   const std::string& task_id) {
+  if (send(instance_id, message_type(kind), task_id) || peers_ == nullptr) {
+    return;
+  }
+  const std::string holder = holder_elsewhere(instance_id);
+  if (!holder.empty()) {
+    peers_->notify(holder, PeerMessage{kind, server_id_, instance_id, task_id});
+  }
+}
+
+std::string PushHub::holder_elsewhere(const std::string& instance_id) {
+  const int64_t now = clock_.now_ms();
+  std::optional<AgentPresenceRecord> record;
+  bool known = false;
+  {
+    std::lock_guard lock(mutex_);
+    // RunCommand asked is_online of each target a moment ago: usually a fresh record is here.
+    if (auto cached = cache_.find(instance_id);
+        cached != cache_.end() && now - cached->second.read_ms < options_.presence_cache_ms) {
+      record = cached->second.record;
+      known = true;
+    }
+  }
+  if (!known) {
+    auto records = store_.presence_of({instance_id});
+    if (!records) {
+      spdlog::warn("push: reading {}'s presence failed: {}", instance_id, records.error().message);
+      return {};
+    }
+    if (!records->empty()) {
+      record = std::move(records->front());
+    }
+    std::lock_guard lock(mutex_);
+    cache_[instance_id] = CachedRecord{record, now};
+  }
+  std::lock_guard lock(mutex_);
+  if (record &&
+      whereabouts(instance_id, &*record, now).socket == AgentWhereabouts::Socket::kElsewhere) {
+    return record->server_id;
+  }
+  return {};
 }
 
 void PushHub::task_ready(const std::string& instance_id, const std::string& task_id) {
-  send(instance_id, "kick", task_id);
+  push(PeerMessage::Kind::kKick, instance_id, task_id);
 }
 
 void PushHub::task_cancelled(const std::string& instance_id, const std::string& task_id) {
-  send(instance_id, "cancel", task_id);
+  push(PeerMessage::Kind::kCancel, instance_id, task_id);
+}
+
+void PushHub::deliver(const PeerMessage& message) {
+  if (!send(message.instance_id, message_type(message.kind), message.task_id)) {
+    spdlog::debug("push: {} of task {} from {}: {} is not connected here",
+                  message_type(message.kind), message.task_id, message.from_server,
+                  message.instance_id);
+  }
+}
+
+Status PushHub::catch_up() {
+  std::vector<std::string> here;
+  {
+    std::lock_guard lock(mutex_);
+    here.reserve(connections_.size());
+    for (const auto& [id, conn] : connections_) {
+      here.push_back(id);
+    }
+  }
+  if (here.empty()) {
+    return {};
+  }
+  // The agents a few hundred at a time: each id is a parameter of the query.
+  constexpr std::size_t kChunk = 500;
+  std::size_t pushed = 0;
+  for (std::size_t from = 0; from < here.size(); from += kChunk) {
+    TaskQuery q;
+    q.statuses = {TaskStatus::kPending, TaskStatus::kCancelling};
+    q.instance_ids.assign(
+        here.begin() + static_cast<std::ptrdiff_t>(from),
+        here.begin() + static_cast<std::ptrdiff_t>(std::min(from + kChunk, here.size())));
+    q.with_output = false;
+    q.limit = 500;
+    auto tasks = list_all_tasks(store_, q);
+    if (!tasks) {
+      return tasks.error();
+    }
+    for (const auto& t : *tasks) {
+      const bool cancel = t.status == TaskStatus::kCancelling;
+      send(t.instance_id,
+           message_type(cancel ? PeerMessage::Kind::kCancel : PeerMessage::Kind::kKick),
+           t.invocation_task_id);
+    }
+    pushed += tasks->size();
+  }
+  spdlog::info("push: caught up: {} kicks and cancels to this server's agents", pushed);
+  return {};
 }
 
 AgentWhereabouts PushHub::whereabouts(const std::string& instance_id,

@@ -198,7 +198,7 @@ std::string Statement::next_blob() {
   return out;
 }
 
-Expected<std::unique_ptr<sql::Connection>> Connection::open(const ConnectOptions& options) {
+Expected<PGconn*> open_session(const ConnectOptions& options) {
   const std::string timeout = std::to_string(options.connect_timeout.count());
   // Keepalives and a TCP user timeout so that a database that vanished without closing its
   // sockets (a network partition, a dead host) fails calls in about half a minute instead of
@@ -227,11 +227,22 @@ Expected<std::unique_ptr<sql::Connection>> Connection::open(const ConnectOptions
     PQfinish(conn);
     return e;
   }
-  std::unique_ptr<Connection> c(new Connection(conn));
   // Notices (say, "relation already exists, skipping") would go to stderr.
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
-  return std::unique_ptr<sql::Connection>(std::move(c));
+  return conn;
+}
+
+std::string one_line(const char* message) {
+  return trimmed(message);
+}
+
+Expected<std::unique_ptr<sql::Connection>> Connection::open(const ConnectOptions& options) {
+  auto conn = open_session(options);
+  if (!conn) {
+    return conn.error();
+  }
+  return std::unique_ptr<sql::Connection>(new Connection(*conn));
 }
 
 Connection::~Connection() {

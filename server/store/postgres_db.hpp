@@ -70,6 +70,13 @@ struct ConnectOptions {
   std::chrono::seconds connect_timeout{5};
 };
 
+// A new libpq session (keepalives, a TCP user timeout, UTF-8), or Store.Failed "the database is
+// unavailable: ..."; the caller owns it (PQfinish). Connection::open wraps one; the peer
+// notifier's sessions are bare ones.
+Expected<PGconn*> open_session(const ConnectOptions& options);
+// A libpq message (PQerrorMessage's, which runs over lines) on one line, for a log.
+std::string one_line(const char* message);
+
 class Connection final : public sql::Connection {
  public:
   static Expected<std::unique_ptr<sql::Connection>> open(const ConnectOptions& options);

@@ -150,4 +150,97 @@ TEST_CASE("Two servers: the late close of an old socket does not undo a newer co
   CHECK_FALSE(s.b.hub.is_online(s.on_b.instance_id));
 }
 
+namespace {
+
+// TwoServers joined by peers, their hubs started (listening), as in ferry-server on PostgreSQL.
+struct TwoPeeredServers : Fixture {
+  TwoPeeredServers() {
+    a.hub.start();
+    b.hub.start();
+    // The refreshes of start() run on their threads: these make the liveness rows certain.
+    REQUIRE(a.hub.refresh().has_value());
+    REQUIRE(b.hub.refresh().has_value());
+  }
+  ~TwoPeeredServers() {
+    a.hub.stop();
+    b.hub.stop();
+  }
+
+  LoopbackPeers peers;
+  TestServer a{*this, "srv-aaaaaaaa", {}, &peers.notifier()};
+  TestServer b{*this, "srv-bbbbbbbb", {}, &peers.notifier()};
+  std::string code = add_register_code(kRegisterCodeValue);
+  TestAgent on_a = register_agent(code, kRegisterCodeValue);
+  TestAgent on_b = register_agent(code, kRegisterCodeValue);
+  std::shared_ptr<FakeConnection> socket_a = a.connect(*this, on_a);
+  std::shared_ptr<FakeConnection> socket_b = b.connect(*this, on_b);
+};
+
+}  // namespace
+
+TEST_CASE("Two servers with peers: a task or cancel made on one is pushed at once by the other",
+          "[push][peers]") {
+  TwoPeeredServers s;
+  auto made_on_a = s.add_tasks({s.on_b.instance_id, s.on_a.instance_id});
+  s.a.hub.task_ready(s.on_b.instance_id, made_on_a[0]);
+  s.a.hub.task_ready(s.on_a.instance_id, made_on_a[1]);
+  // No sweep: B pushed it on A's word, and A's own agent got its kick directly.
+  CHECK(kicked_tasks(*s.socket_b) == std::vector<std::string>{made_on_a[0]});
+  CHECK(kicked_tasks(*s.socket_a) == std::vector<std::string>{made_on_a[1]});
+
+  s.a.hub.task_cancelled(s.on_b.instance_id, made_on_a[0]);
+  CHECK(pushed_tasks(*s.socket_b, "cancel") == std::vector<std::string>{made_on_a[0]});
+
+  SECTION("nothing goes to a server whose liveness row is stale") {
+    s.clock.advance_ms(kTestServerStaleMs + 2000);  // past the presence cache too
+    REQUIRE(s.a.hub.refresh().has_value());
+    s.a.hub.task_ready(s.on_b.instance_id, made_on_a[0]);
+    CHECK(kicked_tasks(*s.socket_b).size() == 1);
+  }
+  SECTION("a message for an agent no longer here is dropped") {
+    s.b.hub.disconnect(s.on_b.instance_id);
+    s.b.hub.deliver(
+        PeerMessage{PeerMessage::Kind::kKick, "srv-aaaaaaaa", s.on_b.instance_id, made_on_a[0]});
+    CHECK(kicked_tasks(*s.socket_b).size() == 1);
+  }
+}
+
+TEST_CASE("Two servers with peers: after a listener reconnects, its agents' tasks are pushed",
+          "[push][peers]") {
+  TwoPeeredServers s;
+  auto pending = s.add_tasks({s.on_b.instance_id});
+  auto cancelling = s.add_tasks({s.on_b.instance_id}, TaskStatus::kCancelling);
+  s.add_tasks({s.on_b.instance_id}, TaskStatus::kRunning);
+  auto on_a = s.add_tasks({s.on_a.instance_id});
+  // Messages sent while B's listener was away are lost; its catch-up finds the tasks.
+  REQUIRE(s.b.hub.catch_up().has_value());
+  CHECK(kicked_tasks(*s.socket_b) == pending);
+  CHECK(pushed_tasks(*s.socket_b, "cancel") == cancelling);
+  CHECK(s.socket_a->sent().empty());  // B pushes only to its own agents
+  s.peers.resume_all();
+  CHECK(kicked_tasks(*s.socket_a) == on_a);
+}
+
+TEST_CASE("Peer messages: the wire form, and what is refused", "[peers]") {
+  PeerMessage m{PeerMessage::Kind::kCancel, "srv-aaaaaaaa", "rins-abcd1234", "invt-0000zzzz"};
+  const std::string wire = format_peer_message(m);
+  CHECK(wire == "cancel srv-aaaaaaaa rins-abcd1234 invt-0000zzzz");
+  auto back = parse_peer_message(wire);
+  REQUIRE(back.has_value());
+  CHECK(back->kind == PeerMessage::Kind::kCancel);
+  CHECK(back->from_server == m.from_server);
+  CHECK(back->instance_id == m.instance_id);
+  CHECK(back->task_id == m.task_id);
+  CHECK(parse_peer_message("kick srv-a rins-b invt-c").has_value());
+  for (const char* bad :
+       {"", "kick", "kick srv-a rins-b", "kick srv-a rins-b invt-c extra",
+        "push srv-a rins-b invt-c", "kick  srv-a rins-b invt-c", "kick srv-a rins-b invt-c ",
+        "kick srv-a invt-c rins-b", "kick srv-a rins- invt-c", "kick srv-a rins-b;DROP invt-c",
+        "kick srv-a rins-b invt-c\n", "kick srv\xc3\xa9 rins-b invt-c"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_peer_message(bad).has_value());
+  }
+  CHECK_FALSE(parse_peer_message("kick srv-a rins-" + std::string(64, 'a') + " invt-c"));
+}
+
 }  // namespace ferry::test

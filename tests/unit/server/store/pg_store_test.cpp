@@ -1,8 +1,11 @@
 // The PostgreSQL store's own cases, beside the contract it shares with SQLite: the URL check,
 // servers starting together on one fresh database, a database from a newer ferry-server, and
-// the database restarting under a running store.
+// the database restarting under a running store; the servers' LISTEN/NOTIFY peer notifier.
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +17,7 @@
 #include "pg_test_server.hpp"
 #include "postgres_db.hpp"
 #include "store_contract.hpp"
+#include "test_process.hpp"
 
 namespace ferry::test::contract {
 
@@ -156,6 +160,69 @@ TEST_CASE("postgres: a database restart fails calls clearly, then the store reco
   require_ok(store->insert_command(make_command("cmd-4", "after a quiet restart")));
   CHECK(require_value(store->list_commands(CommandQuery{})).total == 3);
   store.reset();
+  server.drop_database(db);
+}
+
+TEST_CASE("postgres peers: a message reaches the server it names, also after a restart",
+          "[pg_store][peers]") {
+  using namespace std::chrono_literals;
+  auto& server = PgTestServer::get();
+  const std::string db = server.create_database();
+  PostgresOptions options;
+  options.url = server.url(db);
+  auto a = open_postgres_peer_notifier(options);
+  auto b = open_postgres_peer_notifier(options);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK((*a)->enabled());
+  std::mutex mutex;
+  std::vector<PeerMessage> received;
+  std::atomic<int> resumed{0};
+  (*b)->start("srv-bbbbbbbb", PeerHandlers{[&](const PeerMessage& m) {
+                                             std::lock_guard lock(mutex);
+                                             received.push_back(m);
+                                           },
+                                           [&] { ++resumed; }});
+  (*a)->start("srv-aaaaaaaa", PeerHandlers{});
+  const auto received_count = [&] {
+    std::lock_guard lock(mutex);
+    return received.size();
+  };
+  const PeerMessage kick{PeerMessage::Kind::kKick, "srv-aaaaaaaa", "rins-0000000b", "invt-0000001"};
+  // B listens from some moment after start(): sent until one arrives, each after one to a
+  // server nobody is, which B must not see.
+  const auto arrives = [&] {
+    return eventually(
+        [&] {
+          (*a)->notify("srv-cccccccc", PeerMessage{PeerMessage::Kind::kCancel, "srv-aaaaaaaa",
+                                                   "rins-0000000c", "invt-0000002"});
+          (*a)->notify("srv-bbbbbbbb", kick);
+          return eventually([&] { return received_count() > 0; }, 200ms, 10ms);
+        },
+        15s, 0ms);
+  };
+  REQUIRE(arrives());
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& m : received) {
+      CHECK(m.kind == PeerMessage::Kind::kKick);
+      CHECK(m.from_server == "srv-aaaaaaaa");
+      CHECK(m.instance_id == "rins-0000000b");
+      CHECK(m.task_id == "invt-0000001");
+    }
+    received.clear();
+  }
+  CHECK(resumed == 0);
+
+  // Both sessions broken by the restart: the listener comes back by itself and says so (its
+  // receiver's catch-up), and the sender opens a new session.
+  server.stop();
+  server.start();
+  CHECK(eventually([&] { return resumed == 1; }, 15s, 20ms));
+  CHECK(arrives());
+  (*a)->stop();
+  (*b)->stop();
+  (*b)->stop();  // idempotent
   server.drop_database(db);
 }
 

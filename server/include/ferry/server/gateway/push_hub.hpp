@@ -11,6 +11,10 @@
 //   row is fresher than server_stale_ms, or made contact within online_window_ms (on any
 //   server). is_online (RunCommand asks it once per target instance) trusts what it read from
 //   the store about an agent for presence_cache_ms; locate (the sweeper's) always reads anew.
+// - A kick or cancel for an agent whose socket another live server holds goes to that server
+//   through the PeerNotifier (LISTEN/NOTIFY on PostgreSQL), which pushes it on the socket as its
+//   own; what this server is sent so arrives in deliver(). Without peers (SQLite, one server)
+//   that agent's tasks are found by its polling or its server's sweeper.
 #pragma once
 
 #include <atomic>
@@ -30,6 +34,7 @@
 #include "ferry/server/gateway/periodic_thread.hpp"
 #include "ferry/server/gateway/sweeper.hpp"
 #include "ferry/server/http_server.hpp"
+#include "ferry/server/store/peer_notifier.hpp"
 #include "ferry/server/store/store.hpp"
 
 namespace ferry::server {
@@ -55,7 +60,10 @@ class PushHub final : public WebSocketHandler,
                       public AgentPresence,
                       public AgentLocator {
  public:
-  PushHub(AgentAuthenticator& auth, Store& store, const Clock& clock, PushHubOptions options = {});
+  // `peers` (nullptr: none, as NoPeerNotifier) must outlive the hub; start() starts its
+  // listening, stop() stops it.
+  PushHub(AgentAuthenticator& auth, Store& store, const Clock& clock, PushHubOptions options = {},
+          PeerNotifier* peers = nullptr);
   ~PushHub() override;  // stop()
   PushHub(const PushHub&) = delete;
   PushHub& operator=(const PushHub&) = delete;
@@ -68,10 +76,17 @@ class PushHub final : public WebSocketHandler,
   void on_close(const std::shared_ptr<WebSocketConnection>& conn) override;
 
   // AgentNotifier: {"Type":"kick"|"cancel","Seq":n,"Data":{"InvocationTaskId":...}} to the
-  // agent's socket, if this server holds it (else its server's sweeper kicks it, or the agent's
-  // polling finds the task).
+  // agent's socket if this server holds it; else, when another live server holds it, a message
+  // to that server through the peers (else the agent's polling finds the task).
   void task_ready(const std::string& instance_id, const std::string& task_id) override;
   void task_cancelled(const std::string& instance_id, const std::string& task_id) override;
+
+  // A message from another server: pushed to the agent if its socket is here (it may have
+  // moved since; then its new server's sweeper or the agent's polling finds the task).
+  void deliver(const PeerMessage& message);
+  // After the peers' listener lost messages (it reconnected): one kick for each PENDING task and
+  // one cancel for each CANCELLING task of the agents whose sockets are here.
+  Status catch_up();
 
   // AgentPresence. A failed store read counts as offline (and is logged).
   [[nodiscard]] bool is_online(const std::string& instance_id) const override;
@@ -98,7 +113,13 @@ class PushHub final : public WebSocketHandler,
   void stop();
 
  private:
-  void send(const std::string& instance_id, const char* type, const std::string& task_id);
+  // False when this server holds no socket of the agent.
+  bool send(const std::string& instance_id, const char* type, const std::string& task_id);
+  // Sends it here, or has the server holding the socket send it.
+  void push(PeerMessage::Kind kind, const std::string& instance_id, const std::string& task_id);
+  // The live server, other than this one, holding the agent's socket ("" when none): from a
+  // presence record read within presence_cache_ms, else from the store.
+  std::string holder_elsewhere(const std::string& instance_id);
   // Online by `record` and this server's own contact with the agent (mutex_ held).
   [[nodiscard]] AgentWhereabouts whereabouts(const std::string& instance_id,
                                              const AgentPresenceRecord* record, int64_t now) const;
@@ -112,6 +133,7 @@ class PushHub final : public WebSocketHandler,
   Store& store_;
   const Clock& clock_;
   PushHubOptions options_;
+  PeerNotifier* peers_;
   std::string server_id_;
   std::atomic<uint64_t> seq_{0};
   // Held across a change of the sockets and its store write, so that the store sees this

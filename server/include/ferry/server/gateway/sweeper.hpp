@@ -12,9 +12,10 @@
 //   DELIVER_DELAYED -> PENDING, with its kick, is made by the server holding the agent's
 //   socket; by any server when none holds it and the agent is online by its requests (it polls
 //   and picks the task up itself); never by a server while another live server holds it.
-// - A task created on server A for an agent whose socket server B holds got no kick (A had no
-//   socket to send it on): B kicks the PENDING tasks of the agents it holds that stayed PENDING
-//   from one of its passes to the next, once per task.
+// - A task created on server A for an agent whose socket server B holds is kicked by B on A's
+//   word through the peers (PushHub, LISTEN/NOTIFY), but that word may be lost (the database
+//   restarting): B kicks the PENDING tasks of the agents it holds that stayed PENDING from one
+//   of its passes to the next, once per task.
 // - The other rules (delivery and run timeouts) depend on nothing but the task and the time.
 #pragma once
 

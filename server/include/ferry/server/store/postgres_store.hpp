@@ -11,6 +11,7 @@
 
 #include "ferry/core/error.hpp"
 #include "ferry/server/clock.hpp"
+#include "ferry/server/store/peer_notifier.hpp"
 #include "ferry/server/store/store.hpp"
 
 namespace ferry::server {
@@ -42,5 +43,10 @@ Status check_postgres_url(std::string_view url);
 // reconnects by itself once it is back. `clock` as for open_sqlite_store.
 Expected<std::unique_ptr<Store>> open_postgres_store(const PostgresOptions& options,
                                                      const Clock& clock);
+
+// The PeerNotifier of servers sharing the database of `options` (LISTEN/NOTIFY, on two libpq
+// sessions of its own, opened when it starts: a database down then is retried, not an error).
+// Only the URL is checked here.
+Expected<std::unique_ptr<PeerNotifier>> open_postgres_peer_notifier(const PostgresOptions& options);
 
 }  // namespace ferry::server
