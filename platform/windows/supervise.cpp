@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "account.hpp"
 #include "ferry/core/error.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "process.hpp"
@@ -97,28 +98,6 @@ DWORD wait_millis(SteadyClock::time_point now, std::optional<SteadyClock::time_p
   }
   const auto wait = std::chrono::ceil<milliseconds>(*next - now);
   return static_cast<DWORD>(std::clamp<milliseconds::rep>(wait.count(), 0, 60000));
-}
-
-// The user name this process runs as.
-std::string current_user_name() {
-  std::array<wchar_t, 257> name{};
-  DWORD size = name.size();
-  if (::GetUserNameW(name.data(), &size) == 0 || size == 0) {
-    return {};
-  }
-  return win32::narrow(std::wstring_view(name.data(), size - 1));
-}
-
-bool same_user_name(std::string_view requested, const std::string& current) {
-  // "DOMAIN\user" names the same account as "user" here: only the current one is accepted.
-  const auto slash = requested.rfind('\\');
-  if (slash != std::string_view::npos) {
-    requested.remove_prefix(slash + 1);
-  }
-  const std::wstring a = win32::widen(requested);
-  const std::wstring b = win32::widen(current);
-  return !a.empty() && ::CompareStringOrdinal(a.data(), static_cast<int>(a.size()), b.data(),
-                                              static_cast<int>(b.size()), TRUE) == CSTR_EQUAL;
 }
 
 // Whether this process has a console that a task it starts would share.
@@ -240,8 +219,11 @@ std::optional<Error> Supervision::check_before_start() {
       return Error{codes::kInternalError, "an argument of the program holds a NUL character"};
     }
   }
-  const std::string user = current_user_name();
-  if (spec_.run_as && !same_user_name(spec_.run_as->name, user)) {
+  if (spec_.command_line.find('\0') != std::string::npos) {
+    return Error{codes::kInternalError, "the program's command line holds a NUL character"};
+  }
+  const std::string user = win32::current_user_name();
+  if (spec_.run_as && !win32::same_user_name(spec_.run_as->name, user)) {
     return Error{codes::kInvalidUsername,
                  "cannot run as user '" + spec_.run_as->name + "': running a task as another " +
                      "user than the agent's own ('" + user + "') is not supported on Windows yet"};
@@ -331,7 +313,8 @@ std::optional<Error> Supervision::make_job() {
 
 std::optional<Error> Supervision::start_process() {
   std::wstring application = win32::widen(spec_.argv.front());
-  std::wstring command = win32::command_line(spec_.argv);
+  std::wstring command = spec_.command_line.empty() ? win32::command_line(spec_.argv)
+                                                    : win32::widen(spec_.command_line);
   auto environment = win32::environment_block(spec_.env);
   if (!environment) {
     return environment.error();

@@ -19,6 +19,10 @@ namespace ferry::platform {
 struct SuperviseSpec {
   std::vector<std::string> argv;  // argv[0]: absolute path of the program
   std::vector<std::string> env;   // the complete environment, KEY=VALUE
+  // Windows: the command line as CreateProcessW gets it, for a program that reads its own by
+  // rules other than the C runtime's (cmd.exe: batch_invocation()); argv[0] is still the program.
+  // Empty: argv quoted by the C runtime's rules. Not used on POSIX.
+  std::string command_line;
   std::string working_directory;  // entered after the switch to `run_as`
   // When set, checked readable as the task's user right before exec, so that a state
   // directory the user cannot traverse is a clear start failure, not an interpreter error.

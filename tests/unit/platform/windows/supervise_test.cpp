@@ -2,8 +2,6 @@
 // the spool, start failures, timeouts and cancels that end a tree with a detached part.
 #include "ferry/platform/supervise.hpp"
 
-#include <tlhelp32.h>
-
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
@@ -16,9 +14,13 @@
 
 #include "ferry/platform/process_identity.hpp"
 #include "windows/win32.hpp"
+#include "windows_processes.hpp"
 #include "windows_test_support.hpp"
 
 using namespace ferry::platform;
+using ferry::test::filetime_now;
+using ferry::test::pings_since;
+using ferry::test::terminate_all;
 using Kind = SuperviseOutcome::Kind;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -67,45 +69,6 @@ SuperviseSpec bat_spec(const ferry::test::WindowsTempDir& dir,
   spec.kill_grace = milliseconds(500);
   spec.drain_after_exit = milliseconds(200);
   return spec;
-}
-
-// The current time as FILETIME counts it (process creation times are compared with it).
-std::uint64_t filetime_now() {
-  FILETIME now{};
-  ::GetSystemTimeAsFileTime(&now);
-  return (static_cast<std::uint64_t>(now.dwHighDateTime) << 32) | now.dwLowDateTime;
-}
-
-// The live ping.exe processes created since `since` (FILETIME). Not found by parentage: wine's
-// `start /b` goes through start.exe, which ends, so the detached ping's parent is gone. The
-// tests of one binary run one after the other in a wine prefix of their own, so the pings
-// started since are the task's.
-std::vector<DWORD> pings_since(std::uint64_t since) {
-  std::vector<DWORD> found;
-  const win32::UniqueHandle snapshot(::CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0));
-  REQUIRE(snapshot.valid());
-  PROCESSENTRY32W entry{};
-  entry.dwSize = sizeof entry;
-  for (BOOL more = ::Process32FirstW(snapshot.get(), &entry); more != 0;
-       more = ::Process32NextW(snapshot.get(), &entry)) {
-    if (::CompareStringOrdinal(entry.szExeFile, -1, L"ping.exe", -1, TRUE) != CSTR_EQUAL) {
-      continue;
-    }
-    const auto identity = identify_process(static_cast<int>(entry.th32ProcessID));
-    if (identity && identity->start_time >= since) {
-      found.push_back(entry.th32ProcessID);
-    }
-  }
-  return found;
-}
-
-void terminate_all(const std::vector<DWORD>& pids) {
-  for (const DWORD pid : pids) {
-    const win32::UniqueHandle process(::OpenProcess(PROCESS_TERMINATE, FALSE, pid));
-    if (process.valid()) {
-      ::TerminateProcess(process.get(), 1);
-    }
-  }
 }
 
 UserInfo user_named(std::string name) {
