@@ -76,8 +76,8 @@ struct Task {
   std::string command_id;
   std::string content;  // base64, as received; decoded by prepare_script()
   CommandType command_type = CommandType::kShell;
-  std::string working_directory;  // empty: the user's home (Windows: <state dir>\workdir)
-  std::string username;           // empty: root (Windows: the agent's own account)
+  std::string working_directory;  // empty: the run-as user's home
+  std::string username;           // empty: root
   int64_t timeout_seconds = kDefaultTimeoutSeconds;
   bool enable_parameter = false;
   std::map<std::string, std::string> parameters;
