@@ -4,6 +4,7 @@
 #include "ferry/platform/environment.hpp"
 
 #include <array>
+#include <cwchar>
 #include <map>
 
 #include "ferry/core/error_codes.hpp"
