@@ -1,7 +1,7 @@
 // Running one task's program to its end as its supervisor: the process-tree owner that the
 // per-task supervisor process (agent/supervisor.cpp) calls. The implementation is per OS
 // (linux/supervise.cpp: child subreaper, own session, per-task cgroup, signalfd, output pipe;
-// windows/supervise.cpp: a Job Object per task, the output written straight into the spool).
+// windows/supervise.cpp: a Job Object per task, an output pipe read with overlapped reads).
 #pragma once
 
 #include <chrono>
@@ -33,8 +33,8 @@ struct SuperviseSpec {
   std::string output_path;  // spool file (created 0600): stdout+stderr merged
   // The spool keeps the first output_max_bytes of the output (0: all of it). The rest is still
   // read (the program never blocks on it) and counted in output_bytes, and its last
-  // output_tail_bytes come back in SuperviseOutcome::output_tail. Windows: not applied yet (the
-  // task writes into the spool itself; the pipe the OEM code page's decoding needs will do it).
+  // output_tail_bytes come back in SuperviseOutcome::output_tail. Windows: the same, counted
+  // after the output's lines that are not UTF-8 were converted from the OEM code page.
   std::uint64_t output_max_bytes = 0;
   std::size_t output_tail_bytes = 0;
   std::chrono::milliseconds timeout{60000};

@@ -102,6 +102,41 @@ TEST_CASE("windows supervise: a BAT script's output and exit code", "[platform][
   CHECK(outcome.output_bytes == output.size());
 }
 
+TEST_CASE("windows supervise: output_max_bytes caps the spool; the tail past it comes back",
+          "[platform][supervise]") {
+  const ferry::test::WindowsTempDir dir("ferry-supervise");
+  // 200 lines of "line N" (10 bytes each with CRLF), then "the end".
+  auto spec = bat_spec(dir, {"for /L %%i in (100,1,299) do echo line %%i", "echo the end"});
+  spec.output_max_bytes = 100;
+  spec.output_tail_bytes = 19;
+  const auto outcome = run_supervised(spec);
+  INFO(outcome.error);
+  CHECK(outcome.kind == Kind::kExited);
+  const std::string spooled = ferry::test::file_bytes(dir / "output");
+  CHECK(spooled.size() == 100);
+  CHECK(spooled.starts_with("line 100\r\nline 101\r\n"));
+  CHECK(outcome.spooled_bytes == 100);
+  CHECK(outcome.output_bytes == 200 * 10 + 9);
+  CHECK(outcome.output_tail == "line 299\r\nthe end\r\n");
+}
+
+TEST_CASE("windows supervise: output in the OEM code page arrives as UTF-8",
+          "[platform][supervise]") {
+  const ferry::test::WindowsTempDir dir("ferry-supervise");
+  // cmd.exe reads the script and writes its echo in the OEM code page.
+  auto spec = bat_spec(dir, {"echo caf\x82", "echo plain"});
+  const auto outcome = run_supervised(spec);
+  INFO(outcome.error);
+  CHECK(outcome.kind == Kind::kExited);
+  const char oem[] = "caf\x82";
+  wchar_t wide[8] = {};
+  const int n = ::MultiByteToWideChar(::GetOEMCP(), 0, oem, 4, wide, 8);
+  REQUIRE(n == 4);
+  const std::string expected = win32::narrow(std::wstring_view(wide, 4)) + "\r\nplain\r\n";
+  CHECK(ferry::test::file_bytes(dir / "output") == expected);
+  CHECK(outcome.output_bytes == expected.size());
+}
+
 TEST_CASE("windows supervise: working directory and environment reach the script",
           "[platform][supervise]") {
   const ferry::test::WindowsTempDir dir("ferry-supervise");
