@@ -166,6 +166,7 @@ class Supervision {
   std::optional<Error> start_process();
   void start_read();
   void on_read(DWORD bytes);
+  void consume(DWORD bytes);
   void finish_output();
   void loop();
   void begin_kill(Kind reason);
@@ -388,10 +389,15 @@ void Supervision::start_read() {
 
 void Supervision::on_read(DWORD bytes) {
   read_pending_ = false;
+  consume(bytes);
+  start_read();
+}
+
+// What a read brought, decoded, into the spool.
+void Supervision::consume(DWORD bytes) {
   std::string text;
   decoder_->feed(std::string_view(read_buffer_.data(), bytes), text);
   spool_writer_->write(text);
-  start_read();
 }
 
 // Whatever the pipe holds now is part of the output, even when the drain timed out; then a read
@@ -425,10 +431,8 @@ void Supervision::finish_output() {
           ::GetQueuedCompletionStatus(port_.get(), &bytes, &key, &overlapped, kCancelWaitMillis);
       if (overlapped == &read_overlapped_) {
         read_pending_ = false;
-        if (ok != 0 && bytes > 0) {
-          std::string text;
-          decoder_->feed(std::string_view(read_buffer_.data(), bytes), text);
-          spool_writer_->write(text);
+        if (ok != 0) {
+          consume(bytes);  // it completed before the cancel reached it
         }
       } else if (overlapped == nullptr && ok == 0) {
         break;
