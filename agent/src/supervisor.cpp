@@ -30,11 +30,16 @@ struct ExecutionPlan {
   platform::SuperviseSpec spec;
 };
 
-// The program and arguments that run the script at `script_path`.
-Expected<std::vector<std::string>> plan_argv(const Task& task, const Launcher* launcher,
-                                             const std::string& script_body,
-                                             const std::string& script_path,
-                                             const std::string& search_path) {
+// The program and arguments that run the script at `script_path`; for a program that reads its
+// command line by rules of its own (cmd.exe), that command line too.
+struct Invocation {
+  std::vector<std::string> argv;
+  std::string command_line;  // empty: argv as the OS passes it (SuperviseSpec::command_line)
+};
+
+Expected<Invocation> plan_invocation(const Task& task, const Launcher* launcher,
+                                     const std::string& script_body, const std::string& script_path,
+                                     const std::string& search_path) {
   if (launcher != nullptr) {
     auto argv = launcher->argv(script_path);
     auto program = platform::find_program(argv.front(), search_path);
@@ -43,20 +48,28 @@ Expected<std::vector<std::string>> plan_argv(const Task& task, const Launcher* l
                    "launcher program '" + argv.front() + "' not found on PATH " + search_path};
     }
     argv.front() = *program;
-    return argv;
+    return Invocation{std::move(argv), {}};
   }
   if (task.command_type == CommandType::kPowerShell) {
-    auto pwsh = platform::find_program("pwsh", search_path);
-    if (!pwsh) {
-      return Error{codes::kAgentUnsupportedCommandType,
-                   "POWERSHELL needs 'pwsh' on PATH, and this machine has none"};
+    auto powershell = platform::find_powershell(search_path);
+    if (!powershell) {
+      return powershell.error();
     }
-    return std::vector<std::string>{
-        *pwsh,    "-NoLogo", "-NoProfile", "-NonInteractive", "-ExecutionPolicy",
-        "Bypass", "-File",   script_path};
+    return Invocation{{*powershell, "-NoLogo", "-NoProfile", "-NonInteractive", "-ExecutionPolicy",
+                       "Bypass", "-File", script_path},
+                      {}};
   }
   if (task.command_type == CommandType::kBat) {
-    return Error{codes::kAgentUnsupportedCommandType, "BAT commands run on Windows only"};
+    auto batch = platform::batch_invocation(script_path);
+    if (!batch) {
+      return batch.error();
+    }
+    return Invocation{std::move(batch->argv), std::move(batch->command_line)};
+  }
+  // SHELL. Where there is no shell at all (Windows), not even a "#!" line helps.
+  auto shell = platform::default_shell();
+  if (!shell && shell.error().code == codes::kAgentUnsupportedCommandType) {
+    return shell.error();
   }
   // The script runs through its interpreter rather than being exec'd itself, so it works on a
   // noexec mount; a "#!" line is honoured as the kernel would honour it.
@@ -71,13 +84,12 @@ Expected<std::vector<std::string>> plan_argv(const Task& task, const Launcher* l
       argv.push_back(*shebang->argument);
     }
     argv.push_back(script_path);
-    return argv;
+    return Invocation{std::move(argv), {}};
   }
-  auto shell = platform::default_shell();
   if (!shell) {
     return shell.error();
   }
-  return std::vector<std::string>{*shell, script_path};
+  return Invocation{{*shell, script_path}, {}};
 }
 
 constexpr std::chrono::seconds kContainerProbeTimeout{15};
@@ -89,6 +101,13 @@ constexpr std::chrono::seconds kContainerStopSlack{15};
 Expected<ExecutionPlan> plan_container_task(const Task& task, const std::string& script,
                                             const TaskPaths& paths,
                                             const SupervisorOptions& options) {
+  // Container tasks are SHELL scripts for a Linux container: a machine that runs no SHELL
+  // scripts (Windows) has no such containers to ask about.
+  if (auto shell = platform::default_shell();
+      !shell && shell.error().code == codes::kAgentUnsupportedCommandType) {
+    return Error{codes::kAgentUnsupportedCommandType,
+                 "tasks in containers run on Linux only: " + shell.error().message};
+  }
   auto target = find_container(task, options.runtimes, kContainerProbeTimeout);
   if (!target) {
     return target.error();
@@ -145,7 +164,8 @@ Expected<ExecutionPlan> plan_task(const Task& task, const TaskPaths& paths,
   if (task.in_container()) {
     return plan_container_task(task, *script, paths, options);
   }
-  const std::string username = task.username.empty() ? "root" : task.username;
+  const std::string username =
+      task.username.empty() ? platform::default_task_username() : task.username;
   auto user = platform::lookup_user(username);
   if (!user) {
     return user.error();
@@ -185,6 +205,9 @@ Expected<ExecutionPlan> plan_task(const Task& task, const TaskPaths& paths,
       !s) {
     return s.error().wrap("ScriptStoreFailed");
   }
+  if (!launcher && task.command_type == CommandType::kPowerShell) {
+    script->insert(0, platform::powershell_prologue());  // UTF-8 output on Windows
+  }
   const std::string script_path =
       (paths.script_dir / (task.invocation_task_id + extension)).string();
   if (auto s = platform::write_new_file(script_path, *script, platform::FileAccess::kReadOnly,
@@ -193,12 +216,22 @@ Expected<ExecutionPlan> plan_task(const Task& task, const TaskPaths& paths,
     return s.error().wrap("ScriptStoreFailed");
   }
 
-  auto argv = plan_argv(task, launcher ? &*launcher : nullptr, *script, script_path, search_path);
-  if (!argv) {
-    return argv.error();
+  auto invocation =
+      plan_invocation(task, launcher ? &*launcher : nullptr, *script, script_path, search_path);
+  if (!invocation) {
+    return invocation.error();
   }
-  spec.argv = std::move(*argv);
-  spec.working_directory = task.working_directory.empty() ? user->home : task.working_directory;
+  spec.argv = std::move(invocation->argv);
+  spec.command_line = std::move(invocation->command_line);
+  if (task.working_directory.empty()) {
+    auto dir = platform::default_working_directory(*user, paths.dir.parent_path().parent_path());
+    if (!dir) {
+      return dir.error().wrap("WorkingDirectory");
+    }
+    spec.working_directory = std::move(*dir);
+  } else {
+    spec.working_directory = task.working_directory;
+  }
   spec.script_path = script_path;
   // Root runs tasks as root through the switch too: the task gets root's own groups, not the
   // agent's.

@@ -102,4 +102,26 @@ Expected<std::string> default_shell() {
   return Error{codes::kInternalError, "neither /bin/bash nor /bin/sh is available"};
 }
 
+Expected<std::string> find_powershell(std::string_view search_path) {
+  auto pwsh = find_program("pwsh", search_path);
+  if (!pwsh) {
+    return Error{codes::kAgentUnsupportedCommandType,
+                 "POWERSHELL needs 'pwsh' on PATH, and this machine has none"};
+  }
+  return pwsh;
+}
+
+std::string powershell_prologue() {
+  return {};
+}
+
+Expected<BatchInvocation> batch_invocation(const std::string& /*script_path*/) {
+  return Error{codes::kAgentUnsupportedCommandType, "BAT commands run on Windows only"};
+}
+
+Expected<std::string> default_working_directory(const UserInfo& user,
+                                                const std::filesystem::path& /*state_dir*/) {
+  return user.home;
+}
+
 }  // namespace ferry::platform

@@ -75,6 +75,10 @@ Expected<UserInfo> lookup_user(std::string_view name) {
   };
 }
 
+std::string default_task_username() {
+  return "root";
+}
+
 bool Account::same_user(const Account& other) const {
   return native_ && other.native_ && native_->uid == other.native_->uid;
 }

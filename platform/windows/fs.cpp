@@ -1,8 +1,8 @@
 // fs.hpp on Windows, in part: directories, new and atomically replaced files, reading, removing
-// trees, finding programs (PATHEXT), the running executable and OpenFile. Not yet: reserve_space
-// and overwrite_in_place (NTFS may give back space reserved past the end of a file when it is
-// closed, so the state file's disk-full fallback needs its own design) and inspect_file (owners
-// and ACLs, with the accounts).
+// trees, finding programs (PATHEXT), the running executable and OpenFile. Not yet (reserve_space
+// succeeds doing nothing, the other two are errors): reserve_space and overwrite_in_place (NTFS
+// may give back space reserved past the end of a file when it is closed, so the state file's
+// disk-full fallback needs its own design) and inspect_file (owners and ACLs, with the accounts).
 //
 // DirectoryAccess and FileAccess are not applied yet: what is created here gets the ACL it
 // inherits from its directory (docs/architecture.md).
@@ -40,9 +40,9 @@ stdfs::path without_trailing_separator(const stdfs::path& p) {
   return p;
 }
 
-// No Account has a Windows form yet (users.hpp is not ported), so none can be asked for.
+// What is created belongs to this process's account; setting another owner is not ported.
 Status refuse_owner(const std::optional<Account>& owner, const stdfs::path& path) {
-  if (owner && owner->native() != nullptr) {
+  if (owner && owner->native() != nullptr && !owner->same_user(current_account())) {
     return Error{codes::kInternalError,
                  "setting the owner of " + win32::display(path) + " is not supported on Windows"};
   }
@@ -245,6 +245,17 @@ Status write_file_atomic(const stdfs::path& path, std::string_view data, FileAcc
   return {};
 }
 
+// Nothing is reserved yet: the state file's disk-full fallback (overwrite_in_place) is not
+// ported, so there is nothing for the space to be kept for.
+Status reserve_space(const stdfs::path& /*path*/, uint64_t /*bytes*/) {
+  return {};
+}
+
+Status overwrite_in_place(const stdfs::path& path, std::string_view /*data*/) {
+  return Error{codes::kInternalError,
+               "overwriting " + win32::display(path) + " in place is not supported on Windows yet"};
+}
+
 Expected<std::string> read_file(const stdfs::path& path, std::size_t max_bytes) {
   const UniqueHandle file = open_for_reading(path);
   if (!file.valid()) {
@@ -430,6 +441,13 @@ Expected<std::string> find_program(std::string_view program, std::string_view se
     search_path.remove_prefix(semicolon + 1);
   }
   return not_found();
+}
+
+// Owners and ACLs come with the accounts' port; until then no file is vouched for.
+Expected<FileFacts> inspect_file(const stdfs::path& path, FollowLinks /*follow*/) {
+  return Error{
+      codes::kInternalError,
+      win32::display(path) + ": inspecting owners and ACLs is not supported on Windows yet"};
 }
 
 Expected<stdfs::path> current_executable() {

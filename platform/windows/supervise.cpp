@@ -4,13 +4,14 @@
 // cancel ends the whole job with TerminateJobObject, which reaches what the program detached
 // (`start /b`) as well.
 //
-// The task writes stdout and stderr straight into the spool file through one inherited handle
-// (the only handles it inherits are that one and its stdin: PROC_THREAD_ATTRIBUTE_HANDLE_LIST),
-// so there is no pipe to pump; output_bytes is the spool's size at the end.
+// The task writes stdout and stderr into one pipe (a named pipe of one instance, its write end
+// the only handle the task inherits besides its stdin: PROC_THREAD_ATTRIBUTE_HANDLE_LIST); the
+// supervisor reads it with overlapped reads and writes the spool (windows/output.hpp: lines
+// that are not UTF-8 decoded from the OEM code page, the cap and the tail past it).
 //
 // One completion port carries everything the supervisor waits for: the job's messages, the
-// main process's end and a cancel (both through thread-pool waits that post to the port), so
-// the loop is GetQueuedCompletionStatus with the next timer as its timeout.
+// pipe's reads, the main process's end and a cancel (both through thread-pool waits that post to
+// the port), so the loop is GetQueuedCompletionStatus with the next timer as its timeout.
 //
 // Cancel: the auto-reset event Local\ferry-cancel-<supervisor pid> (cancel_process() sets it,
 // see windows/process_identity.cpp), and Ctrl+C, Ctrl+Break or the console closing, which set it
@@ -32,8 +33,11 @@
 #include <utility>
 #include <vector>
 
+#include "account.hpp"
+#include "ferry/core/crypto.hpp"
 #include "ferry/core/error.hpp"
 #include "ferry/core/error_codes.hpp"
+#include "output.hpp"
 #include "process.hpp"
 #include "win32.hpp"
 
@@ -49,6 +53,13 @@ using win32::UniqueHandle;
 constexpr ULONG_PTR kJobKey = 1;
 constexpr ULONG_PTR kCancelKey = 2;
 constexpr ULONG_PTR kMainExitKey = 3;
+constexpr ULONG_PTR kOutputKey = 4;
+// One overlapped read of the output pipe at a time, of at most this much.
+constexpr DWORD kReadBuffer = 64 * 1024;
+// After the end, whatever the pipe still holds is read for at most this many rounds, and a read
+// that is cancelled is awaited this long.
+constexpr int kFinalReads = 256;
+constexpr DWORD kCancelWaitMillis = 2000;
 // The exit code that TerminateJobObject / TerminateProcess give what they end (taskkill /F's).
 constexpr UINT kKilledExitCode = 1;
 // TerminateJobObject repeats at this pace until the job is empty.
@@ -97,28 +108,6 @@ DWORD wait_millis(SteadyClock::time_point now, std::optional<SteadyClock::time_p
   }
   const auto wait = std::chrono::ceil<milliseconds>(*next - now);
   return static_cast<DWORD>(std::clamp<milliseconds::rep>(wait.count(), 0, 60000));
-}
-
-// The user name this process runs as.
-std::string current_user_name() {
-  std::array<wchar_t, 257> name{};
-  DWORD size = name.size();
-  if (::GetUserNameW(name.data(), &size) == 0 || size == 0) {
-    return {};
-  }
-  return win32::narrow(std::wstring_view(name.data(), size - 1));
-}
-
-bool same_user_name(std::string_view requested, const std::string& current) {
-  // "DOMAIN\user" names the same account as "user" here: only the current one is accepted.
-  const auto slash = requested.rfind('\\');
-  if (slash != std::string_view::npos) {
-    requested.remove_prefix(slash + 1);
-  }
-  const std::wstring a = win32::widen(requested);
-  const std::wstring b = win32::widen(current);
-  return !a.empty() && ::CompareStringOrdinal(a.data(), static_cast<int>(a.size()), b.data(),
-                                              static_cast<int>(b.size()), TRUE) == CSTR_EQUAL;
 }
 
 // Whether this process has a console that a task it starts would share.
@@ -173,7 +162,12 @@ class Supervision {
   std::optional<Error> check_before_start();
   std::optional<Error> open_files();
   std::optional<Error> make_job();
+  std::optional<Error> open_output_pipe();
   std::optional<Error> start_process();
+  void start_read();
+  void on_read(DWORD bytes);
+  void consume(DWORD bytes);
+  void finish_output();
   void loop();
   void begin_kill(Kind reason);
   void force_kill();
@@ -191,6 +185,14 @@ class Supervision {
   HANDLE cancel_ = nullptr;
   UniqueHandle spool_;
   UniqueHandle stdin_;
+  UniqueHandle pipe_read_;   // overlapped, on the port
+  UniqueHandle pipe_write_;  // the task's stdout and stderr; closed here once it has started
+  OVERLAPPED read_overlapped_{};
+  std::vector<char> read_buffer_;
+  bool read_pending_ = false;
+  bool output_open_ = false;
+  std::optional<win32::OutputDecoder> decoder_;
+  std::optional<win32::SpoolWriter> spool_writer_;
   UniqueHandle job_;
   UniqueHandle port_;
   UniqueHandle main_;
@@ -240,8 +242,11 @@ std::optional<Error> Supervision::check_before_start() {
       return Error{codes::kInternalError, "an argument of the program holds a NUL character"};
     }
   }
-  const std::string user = current_user_name();
-  if (spec_.run_as && !same_user_name(spec_.run_as->name, user)) {
+  if (spec_.command_line.find('\0') != std::string::npos) {
+    return Error{codes::kInternalError, "the program's command line holds a NUL character"};
+  }
+  const std::string user = win32::current_user_name();
+  if (spec_.run_as && !win32::same_user_name(spec_.run_as->name, user)) {
     return Error{codes::kInvalidUsername,
                  "cannot run as user '" + spec_.run_as->name + "': running a task as another " +
                      "user than the agent's own ('" + user + "') is not supported on Windows yet"};
@@ -271,12 +276,12 @@ std::optional<Error> Supervision::check_before_start() {
   return std::nullopt;
 }
 
-// The spool (created or emptied; never through a link) and stdin, both inheritable: they are
-// the only handles the task gets.
+// The spool (created or emptied; never through a link; the supervisor's alone) and stdin
+// (inheritable: the task gets it).
 std::optional<Error> Supervision::open_files() {
   SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
   spool_.reset(::CreateFileW(win32::widen(spec_.output_path).c_str(), GENERIC_WRITE,
-                             FILE_SHARE_READ | FILE_SHARE_DELETE, &inherit, CREATE_ALWAYS,
+                             FILE_SHARE_READ | FILE_SHARE_DELETE, nullptr, CREATE_ALWAYS,
                              FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
   if (!spool_.valid()) {
     return win32::windows_error(codes::kInternalError, "opening output file " + spec_.output_path,
@@ -329,16 +334,136 @@ std::optional<Error> Supervision::make_job() {
   return std::nullopt;
 }
 
+// The output pipe: a named pipe because only those take overlapped reads, of one instance,
+// local clients only, its name unguessable; the supervisor opens the one client end itself
+// right away, so no other process can take it.
+std::optional<Error> Supervision::open_output_pipe() {
+  const auto random = random_bytes(16);
+  if (!random) {
+    return Error{codes::kInternalError, "naming the task's output pipe: " + random.error().message};
+  }
+  const std::wstring name = L"\\\\.\\pipe\\ferry-output-" +
+                            std::to_wstring(::GetCurrentProcessId()) + L"-" +
+                            win32::widen(hex_encode(*random));
+  pipe_read_.reset(::CreateNamedPipeW(
+      name.c_str(), PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, 0,
+      kReadBuffer, 0, nullptr));
+  if (!pipe_read_.valid()) {
+    return win32::windows_error(codes::kInternalError, "creating the task's output pipe",
+                                ::GetLastError());
+  }
+  SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+  pipe_write_.reset(::CreateFileW(name.c_str(), GENERIC_WRITE, 0, &inherit, OPEN_EXISTING,
+                                  FILE_ATTRIBUTE_NORMAL, nullptr));
+  if (!pipe_write_.valid()) {
+    return win32::windows_error(codes::kInternalError, "opening the task's output pipe",
+                                ::GetLastError());
+  }
+  if (::CreateIoCompletionPort(pipe_read_.get(), port_.get(), kOutputKey, 0) == nullptr) {
+    return win32::windows_error(codes::kInternalError, "waiting for the task's output",
+                                ::GetLastError());
+  }
+  read_buffer_.resize(kReadBuffer);
+  decoder_.emplace(::GetOEMCP());
+  spool_writer_.emplace(spool_.get(), spec_.output_max_bytes, spec_.output_tail_bytes);
+  output_open_ = true;
+  return std::nullopt;
+}
+
+// One overlapped read; its end (data, or the pipe closed by the last writer) comes through the
+// port, even when it completes at once.
+void Supervision::start_read() {
+  if (!output_open_ || read_pending_) {
+    return;
+  }
+  read_overlapped_ = OVERLAPPED{};
+  if (::ReadFile(pipe_read_.get(), read_buffer_.data(), kReadBuffer, nullptr, &read_overlapped_) ==
+          0 &&
+      ::GetLastError() != ERROR_IO_PENDING) {
+    output_open_ = false;  // ERROR_BROKEN_PIPE: every writer is gone
+    return;
+  }
+  read_pending_ = true;
+}
+
+void Supervision::on_read(DWORD bytes) {
+  read_pending_ = false;
+  consume(bytes);
+  start_read();
+}
+
+// What a read brought, decoded, into the spool.
+void Supervision::consume(DWORD bytes) {
+  std::string text;
+  decoder_->feed(std::string_view(read_buffer_.data(), bytes), text);
+  spool_writer_->write(text);
+}
+
+// Whatever the pipe holds now is part of the output, even when the drain timed out; then a read
+// still pending (processes the task left keep the pipe open) is cancelled and awaited before
+// its buffer goes.
+void Supervision::finish_output() {
+  for (int i = 0; i < kFinalReads && read_pending_; ++i) {
+    DWORD bytes = 0;
+    ULONG_PTR key = 0;
+    OVERLAPPED* overlapped = nullptr;
+    const BOOL ok = ::GetQueuedCompletionStatus(port_.get(), &bytes, &key, &overlapped, 0);
+    if (overlapped == &read_overlapped_) {
+      if (ok != 0) {
+        on_read(bytes);
+      } else {
+        read_pending_ = false;
+        output_open_ = false;
+      }
+    } else if (overlapped == nullptr && ok == 0) {
+      break;  // nothing ready
+    }
+  }
+  if (read_pending_) {
+    ::CancelIoEx(pipe_read_.get(), &read_overlapped_);
+    const auto until = SteadyClock::now() + milliseconds(kCancelWaitMillis);
+    while (read_pending_ && SteadyClock::now() < until) {
+      DWORD bytes = 0;
+      ULONG_PTR key = 0;
+      OVERLAPPED* overlapped = nullptr;
+      const BOOL ok =
+          ::GetQueuedCompletionStatus(port_.get(), &bytes, &key, &overlapped, kCancelWaitMillis);
+      if (overlapped == &read_overlapped_) {
+        read_pending_ = false;
+        if (ok != 0) {
+          consume(bytes);  // it completed before the cancel reached it
+        }
+      } else if (overlapped == nullptr && ok == 0) {
+        break;
+      }
+    }
+  }
+  std::string rest;
+  decoder_->finish(rest);
+  spool_writer_->write(rest);
+  outcome_.output_bytes = spool_writer_->bytes();
+  outcome_.spooled_bytes = spool_writer_->spooled();
+  outcome_.output_tail = spool_writer_->tail();
+  if (spool_writer_->write_error() != 0 && outcome_.error.empty()) {
+    outcome_.error =
+        win32::windows_error(codes::kInternalError, "writing output file " + spec_.output_path,
+                             spool_writer_->write_error())
+            .message;
+  }
+}
+
 std::optional<Error> Supervision::start_process() {
   std::wstring application = win32::widen(spec_.argv.front());
-  std::wstring command = win32::command_line(spec_.argv);
+  std::wstring command = spec_.command_line.empty() ? win32::command_line(spec_.argv)
+                                                    : win32::widen(spec_.command_line);
   auto environment = win32::environment_block(spec_.env);
   if (!environment) {
     return environment.error();
   }
   const std::wstring directory = win32::widen(spec_.working_directory);
 
-  std::array<HANDLE, 2> inherited{stdin_.get(), spool_.get()};
+  std::array<HANDLE, 2> inherited{stdin_.get(), pipe_write_.get()};
   SIZE_T size = 0;
   ::InitializeProcThreadAttributeList(nullptr, 1, 0, &size);
   std::vector<unsigned char> storage(size);
@@ -362,8 +487,8 @@ std::optional<Error> Supervision::start_process() {
   startup.StartupInfo.cb = sizeof startup;
   startup.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
   startup.StartupInfo.hStdInput = stdin_.get();
-  startup.StartupInfo.hStdOutput = spool_.get();
-  startup.StartupInfo.hStdError = spool_.get();
+  startup.StartupInfo.hStdOutput = pipe_write_.get();
+  startup.StartupInfo.hStdError = pipe_write_.get();
   startup.lpAttributeList = attributes;
   shares_console_ = has_console();
   const DWORD flags = CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT | EXTENDED_STARTUPINFO_PRESENT |
@@ -384,6 +509,8 @@ std::optional<Error> Supervision::start_process() {
   }
   main_.reset(process.hProcess);
   const UniqueHandle thread(process.hThread);
+  // The task's copy is the only writer left: the pipe ends when its processes have closed it.
+  pipe_write_.reset();
   main_pid_ = process.dwProcessId;
   main_alive_ = true;
 
@@ -426,6 +553,9 @@ SuperviseOutcome Supervision::run() {
   if (auto error = make_job()) {
     return fail_start(std::move(*error));
   }
+  if (auto error = open_output_pipe()) {
+    return fail_start(std::move(*error));
+  }
   if (::WaitForSingleObject(cancel_, 0) == WAIT_OBJECT_0) {
     return cancelled_before_start();
   }
@@ -443,16 +573,12 @@ SuperviseOutcome Supervision::run() {
     }
   }
 
+  start_read();
   loop();
 
   exit_wait_.reset();
   cancel_wait_.reset();
-  LARGE_INTEGER size{};
-  if (::GetFileSizeEx(spool_.get(), &size) != 0) {
-    outcome_.output_bytes = static_cast<uint64_t>(size.QuadPart);
-  }
-  // Not capped yet (output_max_bytes): the task writes into the spool itself.
-  outcome_.spooled_bytes = outcome_.output_bytes;
+  finish_output();
   leave_survivors();
   outcome_.end_time = std::chrono::system_clock::now();
   return outcome_;
@@ -552,7 +678,8 @@ std::optional<SteadyClock::time_point> Supervision::next_timer() const {
 }
 
 // Over once the main process is gone and, after a tree kill, the whole job; then processes the
-// task left behind get drain_after_exit to end (their output goes on into the spool meanwhile).
+// task left behind get drain_after_exit to end and the pipe to be read to its end (their output
+// goes on into the spool meanwhile).
 bool Supervision::finished(SteadyClock::time_point now) {
   if ((main_alive_ && !gave_up_) ||
       (kill_reason_ && spec_.kill_process_tree && !gave_up_ && active_processes() > 0)) {
@@ -561,7 +688,7 @@ bool Supervision::finished(SteadyClock::time_point now) {
   if (!drain_until_) {
     drain_until_ = now + bounded(spec_.drain_after_exit);
   }
-  return now >= *drain_until_ || active_processes() == 0;
+  return now >= *drain_until_ || (active_processes() == 0 && !output_open_);
 }
 
 void Supervision::loop() {
@@ -574,8 +701,18 @@ void Supervision::loop() {
     DWORD bytes = 0;
     ULONG_PTR key = 0;
     OVERLAPPED* overlapped = nullptr;
-    if (::GetQueuedCompletionStatus(port_.get(), &bytes, &key, &overlapped,
-                                    wait_millis(now, next_timer())) == 0) {
+    const BOOL ok = ::GetQueuedCompletionStatus(port_.get(), &bytes, &key, &overlapped,
+                                                wait_millis(now, next_timer()));
+    if (overlapped == &read_overlapped_) {
+      if (ok != 0) {
+        on_read(bytes);
+      } else {
+        read_pending_ = false;  // ERROR_BROKEN_PIPE: every writer is gone
+        output_open_ = false;
+      }
+      continue;
+    }
+    if (ok == 0) {
       continue;  // a timer is due
     }
     if (key == kMainExitKey) {

@@ -1,7 +1,7 @@
 // Running one task's program to its end as its supervisor: the process-tree owner that the
 // per-task supervisor process (agent/supervisor.cpp) calls. The implementation is per OS
 // (linux/supervise.cpp: child subreaper, own session, per-task cgroup, signalfd, output pipe;
-// windows/supervise.cpp: a Job Object per task, the output written straight into the spool).
+// windows/supervise.cpp: a Job Object per task, an output pipe read with overlapped reads).
 #pragma once
 
 #include <chrono>
@@ -19,6 +19,10 @@ namespace ferry::platform {
 struct SuperviseSpec {
   std::vector<std::string> argv;  // argv[0]: absolute path of the program
   std::vector<std::string> env;   // the complete environment, KEY=VALUE
+  // Windows: the command line as CreateProcessW gets it, for a program that reads its own by
+  // rules other than the C runtime's (cmd.exe: batch_invocation()); argv[0] is still the program.
+  // Empty: argv quoted by the C runtime's rules. Not used on POSIX.
+  std::string command_line;
   std::string working_directory;  // entered after the switch to `run_as`
   // When set, checked readable as the task's user right before exec, so that a state
   // directory the user cannot traverse is a clear start failure, not an interpreter error.
@@ -29,8 +33,8 @@ struct SuperviseSpec {
   std::string output_path;  // spool file (created 0600): stdout+stderr merged
   // The spool keeps the first output_max_bytes of the output (0: all of it). The rest is still
   // read (the program never blocks on it) and counted in output_bytes, and its last
-  // output_tail_bytes come back in SuperviseOutcome::output_tail. Windows: not applied yet (the
-  // task writes into the spool itself; the pipe the OEM code page's decoding needs will do it).
+  // output_tail_bytes come back in SuperviseOutcome::output_tail. Windows: the same, counted
+  // after the output's lines that are not UTF-8 were converted from the OEM code page.
   std::uint64_t output_max_bytes = 0;
   std::size_t output_tail_bytes = 0;
   std::chrono::milliseconds timeout{60000};

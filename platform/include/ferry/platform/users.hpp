@@ -42,7 +42,14 @@ struct UserInfo {
 
 // Errors: InvalidParameterValue.InvalidUsername "user 'bob' does not exist" (or the lookup
 // failure). Names with characters outside [A-Za-z0-9._-] (and a trailing '$') are refused first.
+// Windows, for now: only the account this process runs as (its name, with or without a
+// "DOMAIN\" prefix, case-insensitive); any other name is InvalidUsername, "not supported on
+// Windows yet". Its `home` is the profile directory and `shell` is empty.
 Expected<UserInfo> lookup_user(std::string_view name);
+
+// The user a task without a Username runs as: root on POSIX; on Windows the agent's own account
+// (SYSTEM when it runs as a service, as TAT's default "System" is), by its name.
+std::string default_task_username();
 
 // The account this process runs as (its effective user and group).
 Account current_account();

@@ -2,8 +2,6 @@
 // the spool, start failures, timeouts and cancels that end a tree with a detached part.
 #include "ferry/platform/supervise.hpp"
 
-#include <tlhelp32.h>
-
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
@@ -16,9 +14,13 @@
 
 #include "ferry/platform/process_identity.hpp"
 #include "windows/win32.hpp"
+#include "windows_processes.hpp"
 #include "windows_test_support.hpp"
 
 using namespace ferry::platform;
+using ferry::test::filetime_now;
+using ferry::test::pings_since;
+using ferry::test::terminate_all;
 using Kind = SuperviseOutcome::Kind;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -69,45 +71,6 @@ SuperviseSpec bat_spec(const ferry::test::WindowsTempDir& dir,
   return spec;
 }
 
-// The current time as FILETIME counts it (process creation times are compared with it).
-std::uint64_t filetime_now() {
-  FILETIME now{};
-  ::GetSystemTimeAsFileTime(&now);
-  return (static_cast<std::uint64_t>(now.dwHighDateTime) << 32) | now.dwLowDateTime;
-}
-
-// The live ping.exe processes created since `since` (FILETIME). Not found by parentage: wine's
-// `start /b` goes through start.exe, which ends, so the detached ping's parent is gone. The
-// tests of one binary run one after the other in a wine prefix of their own, so the pings
-// started since are the task's.
-std::vector<DWORD> pings_since(std::uint64_t since) {
-  std::vector<DWORD> found;
-  const win32::UniqueHandle snapshot(::CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0));
-  REQUIRE(snapshot.valid());
-  PROCESSENTRY32W entry{};
-  entry.dwSize = sizeof entry;
-  for (BOOL more = ::Process32FirstW(snapshot.get(), &entry); more != 0;
-       more = ::Process32NextW(snapshot.get(), &entry)) {
-    if (::CompareStringOrdinal(entry.szExeFile, -1, L"ping.exe", -1, TRUE) != CSTR_EQUAL) {
-      continue;
-    }
-    const auto identity = identify_process(static_cast<int>(entry.th32ProcessID));
-    if (identity && identity->start_time >= since) {
-      found.push_back(entry.th32ProcessID);
-    }
-  }
-  return found;
-}
-
-void terminate_all(const std::vector<DWORD>& pids) {
-  for (const DWORD pid : pids) {
-    const win32::UniqueHandle process(::OpenProcess(PROCESS_TERMINATE, FALSE, pid));
-    if (process.valid()) {
-      ::TerminateProcess(process.get(), 1);
-    }
-  }
-}
-
 UserInfo user_named(std::string name) {
   UserInfo user;
   user.name = std::move(name);
@@ -137,6 +100,41 @@ TEST_CASE("windows supervise: a BAT script's output and exit code", "[platform][
   const std::string output = ferry::test::file_bytes(dir / "output");
   CHECK(output == "hello\r\noops \r\n");
   CHECK(outcome.output_bytes == output.size());
+}
+
+TEST_CASE("windows supervise: output_max_bytes caps the spool; the tail past it comes back",
+          "[platform][supervise]") {
+  const ferry::test::WindowsTempDir dir("ferry-supervise");
+  // 200 lines of "line N" (10 bytes each with CRLF), then "the end".
+  auto spec = bat_spec(dir, {"for /L %%i in (100,1,299) do echo line %%i", "echo the end"});
+  spec.output_max_bytes = 100;
+  spec.output_tail_bytes = 19;
+  const auto outcome = run_supervised(spec);
+  INFO(outcome.error);
+  CHECK(outcome.kind == Kind::kExited);
+  const std::string spooled = ferry::test::file_bytes(dir / "output");
+  CHECK(spooled.size() == 100);
+  CHECK(spooled.starts_with("line 100\r\nline 101\r\n"));
+  CHECK(outcome.spooled_bytes == 100);
+  CHECK(outcome.output_bytes == 200 * 10 + 9);
+  CHECK(outcome.output_tail == "line 299\r\nthe end\r\n");
+}
+
+TEST_CASE("windows supervise: output in the OEM code page arrives as UTF-8",
+          "[platform][supervise]") {
+  const ferry::test::WindowsTempDir dir("ferry-supervise");
+  // cmd.exe reads the script and writes its echo in the OEM code page.
+  auto spec = bat_spec(dir, {"echo caf\x82", "echo plain"});
+  const auto outcome = run_supervised(spec);
+  INFO(outcome.error);
+  CHECK(outcome.kind == Kind::kExited);
+  const char oem[] = "caf\x82";
+  wchar_t wide[8] = {};
+  const int n = ::MultiByteToWideChar(::GetOEMCP(), 0, oem, 4, wide, 8);
+  REQUIRE(n == 4);
+  const std::string expected = win32::narrow(std::wstring_view(wide, 4)) + "\r\nplain\r\n";
+  CHECK(ferry::test::file_bytes(dir / "output") == expected);
+  CHECK(outcome.output_bytes == expected.size());
 }
 
 TEST_CASE("windows supervise: working directory and environment reach the script",
