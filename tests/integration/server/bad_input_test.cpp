@@ -20,7 +20,7 @@ using nlohmann::json;
 namespace {
 
 // What the API shows of everything a bad request might have changed.
-json fingerprint(ApiClient& api, const std::string& invocation, const std::string& instance) {
+json store_fingerprint(ApiClient& api, const std::string& invocation, const std::string& instance) {
   const json all = json::object();
   json f;
   f["commands"] = must(api.call("DescribeCommands", all))["TotalCount"];
@@ -32,10 +32,10 @@ json fingerprint(ApiClient& api, const std::string& invocation, const std::strin
   return f;
 }
 
-// Sends `head` and the first `sent` bytes of a body announced as `announced` bytes, then closes:
+// Sends a request head announcing all of `body` and only its first `sent` bytes, then closes:
 // a request cut off in the middle. The server must answer nothing and apply nothing.
-void send_truncated(std::uint16_t port, const std::string& path, const std::string& body,
-                    std::size_t sent) {
+void send_cut_off(std::uint16_t port, const std::string& path, const std::string& body,
+                  std::size_t sent) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);
   sockaddr_in addr{};
@@ -53,12 +53,12 @@ void send_truncated(std::uint16_t port, const std::string& path, const std::stri
 }
 
 // `depth` nested arrays around a number.
-std::string nested(int depth) {
+std::string nested_arrays(int depth) {
   return std::string(static_cast<std::size_t>(depth), '[') + "1" +
          std::string(static_cast<std::size_t>(depth), ']');
 }
 
-struct Case {
+struct BadRequest {
   std::string what;
   std::function<ApiResponse()> send;
   std::string code;
@@ -76,7 +76,7 @@ TEST_CASE("bad requests to the API and the agent gateway get their code and chan
   const auto inv = run_command(api, {agent.id()}, "echo target");
   const std::string task = agent.fetch_task();
   must(agent.start(task));
-  const json before = fingerprint(api, inv, agent.id());
+  const json before = store_fingerprint(api, inv, agent.id());
 
   const std::string script = b64("echo injected");
   const json run{{"Content", script}, {"InstanceIds", {agent.id()}}};
@@ -110,7 +110,7 @@ TEST_CASE("bad requests to the API and the agent gateway get their code and chan
     return f;
   }();
 
-  const std::vector<Case> cases{
+  const std::vector<BadRequest> cases{
       // The public API (TC3).
       {"RunCommand, body not JSON", [&] { return api.call_raw("RunCommand", "{\"Content\":"); },
        "InvalidParameter"},
@@ -127,8 +127,8 @@ TEST_CASE("bad requests to the API and the agent gateway get their code and chan
        "InvalidParameter"},
       {"RunCommand, nested too deep",
        [&] {
-         return api.call_raw(
-             "RunCommand", R"({"Content":")" + script + R"(","InstanceIds":)" + nested(100) + "}");
+         return api.call_raw("RunCommand", R"({"Content":")" + script + R"(","InstanceIds":)" +
+                                               nested_arrays(100) + "}");
        },
        "InvalidParameter"},
       {"RunCommand, InstanceIds of the wrong type",
@@ -207,7 +207,7 @@ TEST_CASE("bad requests to the API and the agent gateway get their code and chan
       {"ReportTaskFinish, nested too deep",
        [&] {
          json bad = finish;
-         bad["Output"] = json::parse(nested(60));
+         bad["Output"] = json::parse(nested_arrays(60));
          return agent.client().call("ReportTaskFinish", bad);
        },
        "InvalidParameter"},
@@ -240,17 +240,17 @@ TEST_CASE("bad requests to the API and the agent gateway get their code and chan
     INFO(r.describe());
     CHECK(r.http_status == 200);
     CHECK(r.error_code() == c.code);
-    CHECK(fingerprint(api, inv, agent.id()) == before);
+    CHECK(store_fingerprint(api, inv, agent.id()) == before);
   }
 
   {
     INFO("requests cut off in the middle are applied nowhere");
     const std::string body = run.dump();
-    send_truncated(server.port(), "/", body, body.size() / 2);
+    send_cut_off(server.port(), "/", body, body.size() / 2);
     const json agent_body = json{{"Action", "ReportTaskFinish"}}.dump();
-    send_truncated(server.port(), "/agent", agent_body, 5);
+    send_cut_off(server.port(), "/agent", agent_body, 5);
     // The server is still there and answers; nothing changed.
-    CHECK(fingerprint(api, inv, agent.id()) == before);
+    CHECK(store_fingerprint(api, inv, agent.id()) == before);
   }
 
   // After all that, a good report is still taken.
