@@ -119,15 +119,6 @@ std::int64_t env_int(const char* name, std::int64_t fallback) {
   return v != nullptr ? std::atoll(v) : fallback;
 }
 
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos;
-       pos = text.find(needle, pos + needle.size())) {
-    ++n;
-  }
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("soak: a steady mix on one server and four agents, bounded growth, no lost result",
@@ -264,7 +255,7 @@ TEST_CASE("soak: a steady mix on one server and four agents, bounded growth, no 
   for (const auto& a : agents) {
     for (const auto& f : fs::directory_iterator(a->state_dir())) {
       if (f.path().filename().string().starts_with("audit.log")) {  // rotated ones too
-        finished_lines += count_of(read_file(f.path()), "\"event\":\"finished\"");
+        finished_lines += count_occurrences(read_file(f.path()), "\"event\":\"finished\"");
       }
     }
   }

@@ -123,4 +123,14 @@ inline void kill_all(const std::string& marker) {
   }
 }
 
+// How many times `needle` occurs in `text`, not overlapping (log lines, audit lines).
+inline std::size_t count_occurrences(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos;
+       pos = text.find(needle, pos + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace ferry::test

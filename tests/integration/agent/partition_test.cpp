@@ -148,15 +148,6 @@ std::vector<long> reconnect_delays(const std::string& log) {
   return out;
 }
 
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos;
-       pos = text.find(needle, pos + needle.size())) {
-    ++n;
-  }
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("partition: tasks finish while the link is cut; every result arrives once after",
@@ -231,9 +222,9 @@ TEST_CASE("partition: tasks finish while the link is cut; every result arrives o
   // Each task finished once in the agent's own record.
   const std::string audit = read_file(agent.state_dir() / "audit.log");
   for (const auto& [inv, out] : runs) {
-    CHECK(count_of(audit, inv) == 2);  // accepted, finished
+    CHECK(count_occurrences(audit, inv) == 2);  // accepted, finished
   }
-  CHECK(count_of(audit, "\"event\":\"finished\"") == runs.size());
+  CHECK(count_occurrences(audit, "\"event\":\"finished\"") == runs.size());
 
   // During the cut the agent kept trying, never waiting longer than its bounds between tries:
   // the reports of the tasks that finished (retry_max_ms), and the push socket once it noticed
