@@ -127,7 +127,11 @@ TEST_CASE("soak: a steady mix on one server and four agents, bounded growth, no 
   const fs::path results_file =
       std::getenv("FERRY_SOAK_RESULTS") != nullptr ? std::getenv("FERRY_SOAK_RESULTS") : "";
 
-  ServerProcess server(FERRY_SERVER_BIN, json{{"log_level", "warn"}, {"online_window_s", 60}});
+  // Production's grace for a final report (60 s, not the black-box tests' 1 s): a report a
+  // second late is not a lost result.
+  ServerProcess server(
+      FERRY_SERVER_BIN,
+      json{{"log_level", "info"}, {"online_window_s", 60}, {"task_timeout_grace_s", 60}});
   ApiClient api = server.api();
   const TempDir scratch{"ferry-soak", 0755};
   std::vector<std::unique_ptr<AgentProcess>> agents;
@@ -315,6 +319,23 @@ TEST_CASE("soak: a steady mix on one server and four agents, bounded growth, no 
   std::cout << report.dump(2) << std::endl;
   if (!results_file.empty()) {
     std::ofstream(results_file) << report.dump(2) << "\n";
+  }
+  // What a failure needs looking into, kept beside the results (the test's own directories go
+  // at its end): every agent's log, the journal records still held, the server's stderr.
+  if (!failures.empty() && !results_file.empty()) {
+    const fs::path keep = results_file.parent_path() / "soak-failure";
+    fs::remove_all(keep);
+    fs::create_directories(keep);
+    std::ofstream(keep / "server.err") << server.stderr_text();
+    for (std::size_t i = 0; i < agents.size(); ++i) {
+      const std::string name = "agent" + std::to_string(i);
+      std::ofstream(keep / (name + ".log")) << agents[i]->all_logs();
+      std::error_code ec;
+      fs::copy(agents[i]->state_dir() / "tasks", keep / (name + "-tasks"),
+               fs::copy_options::recursive, ec);
+      fs::copy_file(agents[i]->state_dir() / "audit.log", keep / (name + "-audit.log"), ec);
+    }
+    std::cout << "soak: logs and the journal records still held are in " << keep << std::endl;
   }
   INFO(report.dump(2));
   CHECK(done == created);
