@@ -127,8 +127,10 @@ void ReportQueue::answered(const std::string& task_id, const CallResult& r) {
         clock_fixed ? milliseconds(0)
                     : ctx_.backoff(t.attempts, ctx_.options.retry_min, ctx_.options.retry_max);
     ++t.attempts;
-    spdlog::debug("task {}: {} failed ({}); retry in {} ms", task_id, action, r.describe(),
-                  delay.count());
+    // Every failure is worth a line: a report that does not get through holds its task's
+    // journal record, and the backoff (at most retry_max_ms) bounds how often this is logged.
+    spdlog::info("task {}: {} failed ({}); retry {} in {} ms", task_id, action, r.describe(),
+                 t.attempts, delay.count());
     if (!t.retry) {
       t.retry = ctx_.clock.make_timer();
     }
