@@ -105,8 +105,11 @@ Table tasks_table(const nlohmann::json& task_set) {
   Table t;
   t.headers = {"TASK", "INSTANCE", "STATUS", "EXIT", "INVOCATION", "CREATED"};
   for (const auto& task : task_set) {
+    // ExitCode is 0 until there is one: shown for the statuses that come with one.
     std::string exit_code = "-";
-    if (task.contains("TaskResult") && task["TaskResult"].is_object()) {
+    const std::string status = json_string(task, "TaskStatus");
+    if ((status == "SUCCESS" || status == "FAILED") && task.contains("TaskResult") &&
+        task["TaskResult"].is_object()) {
       exit_code = cell(task["TaskResult"], "ExitCode");
     }
     t.rows.push_back({cell(task, "InvocationTaskId"), cell(task, "InstanceId"),

@@ -112,12 +112,16 @@ Reply describe_quotas(ServerContext& ctx, Params& p);
 Reply describe_scenes(ServerContext& ctx, Params& p);
 
 // A Describe action's last step once its listing is read (read_listing): the listing's error,
-// else the page the domain `call` returns, as page_reply writes it.
+// an empty page when a filter excludes every item, else the page the domain `call` returns, as
+// page_reply writes it.
 template <typename Listing, typename Call, typename ToJson>
 Reply listing_reply(const Expected<Listing>& listing, Call&& call, const char* set_name,
                     ToJson&& to_json) {
   if (!listing) {
     return listing.error();
+  }
+  if (listing->matches_nothing) {
+    return nlohmann::json{{"TotalCount", 0}, {set_name, nlohmann::json::array()}};
   }
   return page_reply(call(), set_name, to_json);
 }

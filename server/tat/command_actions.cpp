@@ -38,6 +38,7 @@ Reply describe_commands(ServerContext& ctx, Params& p) {
                      {"command-name", &q.command_names, {}, true},
                      {"command-type", &q.command_types, {}, true},
                      {"created-by", &q.created_by, {"TAT", "USER"}, true},
+                     {"scene-id", nullptr, {}, false, std::nullopt, true},
                      {"tag-key", &q.tag_keys, {}, true},
                      {"tag-value", &q.tag_values, {}, true}},
                     &q.tag_pairs}),

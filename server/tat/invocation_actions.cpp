@@ -63,33 +63,17 @@ Reply describe_invocations(ServerContext& ctx, Params& p) {
   // A file delivery (Cloud Assistant's SendFile) is no command invocation: TAT's model cannot
   // describe it, DescribeSendFileResults does.
   q.sends_file = false;
-  auto listing = read_listing(p, q,
-                              {"InvocationIds",
-                               &q.invocation_ids,
-                               domain::check_invocation_ids,
-                               {{"invocation-id", &q.invocation_ids},
-                                {"command-id", &q.command_ids},
-                                {"command-created-by", nullptr, {"TAT", "USER"}},
-                                {"instance-kind"}}});
-  if (!listing) {
-    return listing.error();
-  }
-  bool matches_nothing = false;
-  if (listing->filters) {
-    // A filter on a property every Ferry invocation shares matches all of them or none.
-    for (const auto& f : *listing->filters) {
-      const std::string_view shared = f.name == "instance-kind"        ? domain::kInstanceKind
-                                      : f.name == "command-created-by" ? domain::kCreatedBy
-                                                                       : "";
-      matches_nothing = matches_nothing ||
-                        (!shared.empty() &&
-                         std::find(f.values.begin(), f.values.end(), shared) == f.values.end());
-    }
-  }
-  if (matches_nothing) {
-    return nlohmann::json{{"TotalCount", 0}, {"InvocationSet", nlohmann::json::array()}};
-  }
-  return page_reply(domain::describe_invocations(ctx, q), "InvocationSet", &invocation_to_json);
+  // Every invocation of Ferry's has the same instance kind and runs a command of its users.
+  return listing_reply(
+      read_listing(p, q,
+                   {"InvocationIds",
+                    &q.invocation_ids,
+                    domain::check_invocation_ids,
+                    {{"invocation-id", &q.invocation_ids},
+                     {"command-id", &q.command_ids},
+                     {"command-created-by", nullptr, {"TAT", "USER"}, false, domain::kCreatedBy},
+                     {"instance-kind", nullptr, {}, false, domain::kInstanceKind}}}),
+      [&] { return domain::describe_invocations(ctx, q); }, "InvocationSet", &invocation_to_json);
 }
 
 Status describe_invocation_tasks(ServerContext& ctx, const ApiCall& call, Params& p,

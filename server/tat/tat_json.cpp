@@ -80,12 +80,29 @@ std::string format_time(int64_t ms) {
   return std::string(format_time(ms, buf));
 }
 
+nlohmann::json nullable_time(int64_t ms) {
+  return ms == 0 ? nlohmann::json(nullptr) : nlohmann::json(format_time(ms));
+}
+
 nlohmann::json command_to_json(const Command& c) {
   nlohmann::json confs = nlohmann::json::array();
   for (const auto& d : c.default_parameter_confs) {
     confs.push_back({{"ParameterName", d.name},
                      {"ParameterValue", d.value},
                      {"ParameterDescription", d.description}});
+  }
+  // The model has both forms, and shows both whichever was given: defaults given as
+  // DefaultParameters (a JSON object of strings, checked when stored) are also confs without
+  // descriptions, in the names' order.
+  if (confs.empty() && !c.default_parameters.empty()) {
+    const auto given = nlohmann::json::parse(c.default_parameters, nullptr, false);
+    if (given.is_object()) {
+      for (const auto& [name, value] : given.items()) {
+        confs.push_back({{"ParameterName", name},
+                         {"ParameterValue", value.is_string() ? value : nlohmann::json("")},
+                         {"ParameterDescription", ""}});
+      }
+    }
   }
   return nlohmann::json{{"CommandId", c.command_id},
                         {"CommandName", c.command_name},
@@ -104,8 +121,8 @@ nlohmann::json command_to_json(const Command& c) {
                         {"OutputCOSBucketUrl", c.output_cos_bucket_url},
                         {"OutputCOSKeyPrefix", c.output_cos_key_prefix},
                         {"Tags", tags_to_json(c.tags)},
-                        {"CreatedTime", format_time(c.created_ms)},
-                        {"UpdatedTime", format_time(c.updated_ms)}};
+                        {"CreatedTime", nullable_time(c.created_ms)},
+                        {"UpdatedTime", nullable_time(c.updated_ms)}};
 }
 
 nlohmann::json invocation_to_json(const domain::InvocationSummary& s) {
@@ -123,7 +140,7 @@ nlohmann::json invocation_to_json(const domain::InvocationSummary& s) {
                         {"InvocationTaskBasicInfoSet", std::move(basics)},
                         {"Description", inv.description},
                         {"StartTime", format_time(s.start_ms)},
-                        {"EndTime", format_time(s.end_ms)},
+                        {"EndTime", nullable_time(s.end_ms)},
                         {"CreatedTime", format_time(inv.created_ms)},
                         {"UpdatedTime", format_time(s.updated_ms)},
                         {"Parameters", inv.parameters},
@@ -144,6 +161,15 @@ void write_invocation_task(JsonWriter& w, const InvocationTask& t,
   TimeText time;
   const auto time_field = [&](std::string_view name, int64_t ms) {
     w.field(name, format_time(ms, time));
+  };
+  // The times the model allows to be null ("may return null": not known yet) are null then.
+  const auto nullable_time_field = [&](std::string_view name, int64_t ms) {
+    w.key(name);
+    if (ms == 0) {
+      w.null();
+    } else {
+      w.string(format_time(ms, time));
+    }
   };
   std::string live_output;
   uint64_t dropped = t.dropped;
@@ -166,26 +192,23 @@ void write_invocation_task(JsonWriter& w, const InvocationTask& t,
   w.field("CommandId", t.command_id);
   w.field("CommandName", t.command_name);
   time_field("CreatedTime", t.created_ms);
-  time_field("EndTime", t.end_ms);
+  nullable_time_field("EndTime", t.end_ms);
   w.field("ErrorInfo", t.error_info);
   w.field("InstanceId", t.instance_id);
   w.field("InvocationId", t.invocation_id);
   w.field("InvocationSource", t.invocation_source);
   w.field("InvocationTaskId", t.invocation_task_id);
-  time_field("StartTime", t.start_ms);
+  nullable_time_field("StartTime", t.start_ms);
   w.key("TaskResult");
   w.begin_object();
   w.key("Dropped");
   w.unsigned_integer(dropped);
-  time_field("ExecEndTime", t.exec_end_ms);
-  time_field("ExecStartTime", t.exec_start_ms);
-  // ExitCode is null until the agent reports one: 0 or -1 would read as a real exit status.
+  nullable_time_field("ExecEndTime", t.exec_end_ms);
+  nullable_time_field("ExecStartTime", t.exec_start_ms);
+  // A number, as the model says (a typed SDK cannot decode null there): 0 until the agent
+  // reports an exit status, as the cloud shows it; TaskStatus tells whether there is one.
   w.key("ExitCode");
-  if (t.exit_code) {
-    w.integer(*t.exit_code);
-  } else {
-    w.null();
-  }
+  w.integer(t.exit_code.value_or(0));
   w.field("Output", live_log ? live_output : t.output);
   w.field("OutputUploadCOSErrorInfo", t.output_upload_error);
   w.field("OutputUrl", t.output_url);
@@ -200,12 +223,12 @@ nlohmann::json register_code_to_json(const RegisterCode& c) {
                         {"Description", c.description},
                         {"InstanceNamePrefix", c.instance_name_prefix},
                         {"RegisterLimit", c.register_limit},
-                        {"ExpiredTime", format_time(c.expired_ms)},
+                        {"ExpiredTime", nullable_time(c.expired_ms)},
                         {"IpAddressRange", c.ip_address_range},
                         {"Enabled", c.enabled},
                         {"RegisteredCount", c.registered_count},
-                        {"CreatedTime", format_time(c.created_ms)},
-                        {"UpdatedTime", format_time(c.updated_ms)}};
+                        {"CreatedTime", nullable_time(c.created_ms)},
+                        {"UpdatedTime", nullable_time(c.updated_ms)}};
 }
 
 namespace {
@@ -270,7 +293,7 @@ nlohmann::json agent_status_to_json(const domain::InstanceView& v) {
   const RegisterInstance& inst = v.instance;
   return nlohmann::json{{"InstanceId", inst.instance_id},
                         {"Version", inst.agent_version},
-                        {"LastHeartbeatTime", format_time(inst.last_heartbeat_ms)},
+                        {"LastHeartbeatTime", nullable_time(inst.last_heartbeat_ms)},
                         {"AgentStatus", std::string(domain::presence_name(v.online))},
                         {"Environment", domain::environment_of(inst)},
                         {"SupportFeatures", inst.support_features}};

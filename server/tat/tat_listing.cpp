@@ -26,7 +26,7 @@ Status check_values(const Filter& f, std::initializer_list<std::string_view> all
 // At most 10 filters of 1 to 5 values each, each named in `fields` (or "tag:KEY" with
 // `tag_pairs`), their values among the allowed ones; applied to their fields in order.
 Status apply_filters(const std::vector<Filter>& filters, std::initializer_list<FilterField> fields,
-                     TagPairs* tag_pairs) {
+                     TagPairs* tag_pairs, bool& matches_nothing) {
   if (filters.size() > kMaxFilters) {
     return Error{kInvalidFilter, "Filters: at most 10 filters"};
   }
@@ -52,6 +52,10 @@ Status apply_filters(const std::vector<Filter>& filters, std::initializer_list<F
     if (auto s = check_values(f, field->allowed); !s) {
       return s;
     }
+    if (field->none_have || (field->shared && std::find(f.values.begin(), f.values.end(),
+                                                        *field->shared) == f.values.end())) {
+      matches_nothing = true;
+    }
     if (field->values != nullptr) {
       if (field->replace) {
         field->values->clear();
@@ -66,13 +70,16 @@ Status apply_filters(const std::vector<Filter>& filters, std::initializer_list<F
 
 Expected<Paging> read_paging(Params& params) {
   Paging p;
-  if (auto offset = params.opt_int("Offset")) {
+  // Both are read before either is judged: a field left unread would be refused as unknown.
+  const auto offset = params.opt_int("Offset");
+  const auto limit = params.opt_int("Limit");
+  if (offset) {
     if (*offset < 0) {
       return Error{codes::kRange, "Offset: must not be negative"};
     }
     p.offset = *offset;
   }
-  if (auto limit = params.opt_int("Limit")) {
+  if (limit) {
     if (*limit < 1 || *limit > kMaxLimit) {
       return Error{codes::kRange, "Limit: must be in [1, 100]"};
     }
@@ -101,7 +108,9 @@ Expected<Listing> read_listing(Params& params, const ListingSpec& spec,
                  std::string(spec.ids_field) + " and Filters cannot be given together"};
   }
   if (listing.filters) {
-    if (auto s = apply_filters(*listing.filters, spec.filters, spec.tag_pairs); !s) {
+    if (auto s =
+            apply_filters(*listing.filters, spec.filters, spec.tag_pairs, listing.matches_nothing);
+        !s) {
       return s.error();
     }
   }

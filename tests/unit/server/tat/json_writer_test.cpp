@@ -54,25 +54,23 @@ json reference_task(const InvocationTask& t, const std::optional<std::string>& l
     output = ferry::base64_encode(excerpt.bytes);
     dropped = excerpt.dropped;
   }
-  json exit_code = nullptr;
-  if (t.exit_code) {
-    exit_code = *t.exit_code;
-  }
+  // The model's types: ExitCode a number (0 until there is one), unknown times null.
+  const json exit_code = t.exit_code.value_or(0);
   return json{{"InvocationId", t.invocation_id},
               {"InvocationTaskId", t.invocation_task_id},
               {"CommandId", t.command_id},
               {"TaskStatus", std::string(to_string(t.status))},
               {"InstanceId", t.instance_id},
               {"TaskResult",
-               {{"ExitCode", std::move(exit_code)},
+               {{"ExitCode", exit_code},
                 {"Output", std::move(output)},
-                {"ExecStartTime", format_time(t.exec_start_ms)},
-                {"ExecEndTime", format_time(t.exec_end_ms)},
+                {"ExecStartTime", nullable_time(t.exec_start_ms)},
+                {"ExecEndTime", nullable_time(t.exec_end_ms)},
                 {"Dropped", dropped},
                 {"OutputUrl", t.output_url},
                 {"OutputUploadCOSErrorInfo", t.output_upload_error}}},
-              {"StartTime", format_time(t.start_ms)},
-              {"EndTime", format_time(t.end_ms)},
+              {"StartTime", nullable_time(t.start_ms)},
+              {"EndTime", nullable_time(t.end_ms)},
               {"CreatedTime", format_time(t.created_ms)},
               {"UpdatedTime", format_time(t.updated_ms)},
               {"CommandDocument",

@@ -22,6 +22,8 @@ std::string format_time(int64_t ms);
 // The same text in `buf`, without an allocation (for replies that format hundreds of times).
 using TimeText = std::array<char, 40>;
 std::string_view format_time(int64_t ms, TimeText& buf);
+// The same as JSON, null for 0: the model's times that "may return null" (not known yet).
+nlohmann::json nullable_time(int64_t ms);
 
 nlohmann::json command_to_json(const Command& c);
 nlohmann::json invocation_to_json(const domain::InvocationSummary& s);

@@ -30,12 +30,17 @@ Expected<Paging> read_paging(Params& params);
 
 // A filter an action knows, and where its values go: appended to `values` (or replacing what
 // an earlier filter of the name put there, with `replace`; nowhere when null), once they are
-// among `allowed` (any value when empty).
+// among `allowed` (any value when empty). A filter on a property that is the same for every
+// item of Ferry's names it in `shared` (every invocation's InstanceKind), or sets `none_have`
+// (no command of Ferry's is in a scene): then it matches every item or none, and the listing
+// says which (Listing::matches_nothing).
 struct FilterField {
   std::string_view name;
   std::vector<std::string>* values = nullptr;
   std::initializer_list<std::string_view> allowed = {};
   bool replace = false;
+  std::optional<std::string_view> shared = std::nullopt;
+  bool none_have = false;
 };
 using TagPairs = std::vector<std::pair<std::string, std::vector<std::string>>>;
 using IdsCheck = std::function<Status(const std::vector<std::string>&)>;
@@ -52,6 +57,8 @@ struct Listing {
   std::optional<std::vector<std::string>> ids;
   std::optional<std::vector<Filter>> filters;
   Paging paging;
+  // A filter on a shared property (FilterField::shared, none_have) excludes every item.
+  bool matches_nothing = false;
 };
 // Reads `spec.ids_field` or Filters (never both: InvalidParameter.ConflictParameter), Offset
 // and Limit, and puts the ids and the filters' values where `spec` says. Filters: at most 10,
