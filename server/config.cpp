@@ -169,12 +169,13 @@ Status check_credentials(const ServerConfig& c) {
 }
 
 Status check_regions(const ServerConfig& c) {
-  if (c.regions.empty()) {
-    return config_error("regions", "must list at least one region");
-  }
+  std::set<std::string, std::less<>> seen;
   for (std::size_t i = 0; i < c.regions.size(); ++i) {
     if (c.regions[i].region.empty()) {
       return config_error("regions[" + std::to_string(i) + "].Region", "must not be empty");
+    }
+    if (!seen.insert(c.regions[i].region).second) {
+      return config_error("regions[" + std::to_string(i) + "].Region", "is listed twice");
     }
   }
   return {};

@@ -107,7 +107,7 @@ Reply disable_invoker(ServerContext& ctx, Params& p);
 Reply delete_invoker(ServerContext& ctx, Params& p);
 Reply describe_invoker_records(ServerContext& ctx, Params& p);
 // misc.cpp
-Reply describe_regions(ServerContext& ctx, Params& p);
+Reply describe_regions(ServerContext& ctx, const ApiCall& call, Params& p);
 Reply describe_quotas(ServerContext& ctx, Params& p);
 Reply describe_scenes(ServerContext& ctx, Params& p);
 

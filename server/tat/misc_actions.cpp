@@ -5,7 +5,7 @@
 
 namespace ferry::server::tat_actions {
 
-Reply describe_regions(ServerContext& ctx, Params& p) {
+Reply describe_regions(ServerContext& ctx, const ApiCall& call, Params& p) {
   if (auto s = p.finish(); !s) {
     return s.error();
   }
@@ -13,6 +13,12 @@ Reply describe_regions(ServerContext& ctx, Params& p) {
   for (const auto& r : ctx.settings.regions) {
     set.push_back(
         {{"Region", r.region}, {"RegionName", r.region_name}, {"RegionState", r.region_state}});
+  }
+  // Without a configured list every region is served: the one the request names stands for
+  // them (none when it names none).
+  if (ctx.settings.regions.empty() && !call.region.empty()) {
+    set.push_back(
+        {{"Region", call.region}, {"RegionName", call.region}, {"RegionState", "AVAILABLE"}});
   }
   return nlohmann::json{{"TotalCount", set.size()}, {"RegionSet", std::move(set)}};
 }

@@ -103,7 +103,6 @@ void register_tat_actions(ActionRegistry& actions, ServerContext& ctx) {
       {"DeleteInvoker", &a::delete_invoker},
       {"DescribeInvokerRecords", &a::describe_invoker_records},
       {"DescribeAutomationAgentStatus", &a::describe_automation_agent_status},
-      {"DescribeRegions", &a::describe_regions},
       {"DescribeQuotas", &a::describe_quotas},
       {"DescribeScenes", &a::describe_scenes},
   };
@@ -112,6 +111,9 @@ void register_tat_actions(ActionRegistry& actions, ServerContext& ctx) {
                 {[&ctx, handler = e.handler](const ApiCall&, Params& p) { return handler(ctx, p); },
                  e.region_required});
   }
+  actions.add("DescribeRegions", {[&ctx](const ApiCall& call, Params& p) {
+                return a::describe_regions(ctx, call, p);
+              }});
   actions.add("DescribeInvocationTasks",
               {.serialized = [&ctx](const ApiCall& call, Params& p, std::string& out) {
                 return a::describe_invocation_tasks(ctx, call, p, out);

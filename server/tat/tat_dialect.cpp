@@ -101,7 +101,8 @@ Expected<ApiCall> TatDialect::authenticate(const HttpRequest& request,
 
 Status TatDialect::admit(const ApiCall& call, const ActionSpec& spec) {
   if (!call.region.empty()) {
-    const bool known = std::any_of(options_.regions.begin(), options_.regions.end(),
+    const bool known = options_.regions.empty() ||
+                       std::any_of(options_.regions.begin(), options_.regions.end(),
                                    [&](const Region& r) { return r.region == call.region; });
     if (!known) {
       return Error{"UnsupportedRegion", "the region " + call.region + " is not served here"};

@@ -159,8 +159,6 @@ TEST_CASE("the API refuses bad signatures and bad envelopes", "[server][auth][ap
          "AuthFailure.SignatureExpire"},
         {"no Authorization header", signing([](ApiSigning& s) { s.omit_authorization = true; }),
          "AuthFailure.SignatureFailure"},
-        {"a region not served", signing([](ApiSigning& s) { s.region = "mars-north-1"; }),
-         "UnsupportedRegion"},
     };
     for (const auto& [what, deviation, code] : cases) {
       INFO(what);
@@ -196,6 +194,35 @@ TEST_CASE("the API refuses bad signatures and bad envelopes", "[server][auth][ap
     auto m = nlohmann::json::parse(missing.body);
     CHECK(m["Response"]["Error"]["Code"] == "ResourceNotFound");
     CHECK(is_uuid(m["Response"]["RequestId"].get<std::string>()));
+  }
+}
+
+TEST_CASE("every region is served unless a list of regions is configured", "[server][auth][api]") {
+  ApiSigning elsewhere;
+  elsewhere.region = "eu-frankfurt";
+  SECTION("by default: any region id, DescribeRegions names the request's") {
+    // The black-box suites' configuration lists one region; [] is the default, no list.
+    ServerProcess server(FERRY_SERVER_BIN, {{"regions", nlohmann::json::array()}});
+    auto api = server.api();
+    auto r = must(api.call("DescribeRegions", nlohmann::json::object(), elsewhere));
+    REQUIRE(r["RegionSet"].size() == 1);
+    CHECK(r["RegionSet"][0]["Region"] == "eu-frankfurt");
+    CHECK(r["RegionSet"][0]["RegionState"] == "AVAILABLE");
+    must(api.call("DescribeCommands", nlohmann::json::object(), elsewhere));
+  }
+  SECTION("a configured list: the others are UnsupportedRegion, on every action") {
+    ServerProcess server(
+        FERRY_SERVER_BIN,
+        {{"regions",
+          {"ap-guangzhou", {{"Region", "ap-shanghai"}, {"RegionName", "East China(Shanghai)"}}}}});
+    auto api = server.api();
+    expect_error(api.call("DescribeRegions", nlohmann::json::object(), elsewhere),
+                 "UnsupportedRegion");
+    expect_error(api.call("DescribeCommands", nlohmann::json::object(), elsewhere),
+                 "UnsupportedRegion");
+    auto r = must(api.call("DescribeRegions", nlohmann::json::object()));
+    REQUIRE(r["RegionSet"].size() == 2);
+    CHECK(r["RegionSet"][1]["RegionName"] == "East China(Shanghai)");
   }
 }
 

@@ -48,8 +48,9 @@ struct ServerConfig {
   // Failed agent authentications per source address (GatewayOptions); 0: off.
   double agent_auth_failure_rate = 1;
   double agent_auth_failure_burst = 20;
-  // {"Region", "RegionName"} objects, or plain region strings.
-  std::vector<Region> regions{{"ap-guangzhou", "South China(Guangzhou)", "AVAILABLE"}};
+  // The regions the TAT API serves, {"Region", "RegionName"} objects or plain region strings;
+  // empty: any (a self-hosted server has no regions of its own).
+  std::vector<Region> regions;
   // The RegionIds the Cloud Assistant API serves; empty: any.
   std::vector<std::string> acs_regions;
   std::string account_id;

@@ -22,7 +22,7 @@ inline constexpr const char* kTatApiVersion = "2020-10-28";
 
 struct TatOptions {
   std::vector<ApiCredential> credentials;
-  std::vector<Region> regions;  // X-TC-Region must name one of these
+  std::vector<Region> regions;  // X-TC-Region must name one of these; empty: any
   double rate_limit = 20;       // requests per second per SecretId and action; 0: off
   double rate_burst = 30;
 };
