@@ -231,6 +231,7 @@ int run(const ServerConfig& config, const ferry::platform::ServiceManagerSetting
   gateway_opts.on_agent_seen = [hub](const std::string& id, int64_t now_ms) {
     hub->note_seen(id, now_ms);
   };
+  gateway_opts.on_agent_stopped = [hub](const std::string& id) { hub->agent_stopped(id); };
   gateway_opts.output_store = outputs->get();
   AgentGateway gateway(ctx, auth, std::move(gateway_opts));
   Sweeper sweeper(**store, clock, *hub, *hub, sweeper_options(effective));

@@ -117,6 +117,7 @@ AgentGateway::Reply AgentGateway::dispatch(const std::string& action, const Http
       {"UploadTaskLog", &AgentGateway::upload_task_log},
       {"ReportTaskFinish", &AgentGateway::report_task_finish},
       {"Heartbeat", &AgentGateway::heartbeat},
+      {"ReportAgentStop", &AgentGateway::report_agent_stop},
       {"PresignOutputUpload", &AgentGateway::presign_output_upload},
       {"UploadTaskOutput", &AgentGateway::upload_task_output},
   };

@@ -1,5 +1,6 @@
 // Heartbeat: the agent's version, environment and features, its machine's boot id (a new one
-// starts the runs of reboot-mode invocations), and the interval it keeps to.
+// starts the runs of reboot-mode invocations), and the interval it keeps to. ReportAgentStop:
+// the agent is going away on purpose, and is Offline from now on until it is heard from again.
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -51,6 +52,16 @@ AgentGateway::Reply AgentGateway::heartbeat(const RegisterInstance& agent, Param
     return runs.error();
   }
   return nlohmann::json{{"HeartbeatInterval", options_.heartbeat_interval_s}};
+}
+
+AgentGateway::Reply AgentGateway::report_agent_stop(const RegisterInstance& agent, Params& p) {
+  if (auto s = p.finish(); !s) {
+    return s.error();
+  }
+  if (options_.on_agent_stopped) {
+    options_.on_agent_stopped(agent.instance_id);
+  }
+  return nlohmann::json::object();
 }
 
 }  // namespace ferry::server

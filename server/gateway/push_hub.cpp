@@ -275,8 +275,10 @@ AgentWhereabouts PushHub::whereabouts(const std::string& instance_id,
                                       const AgentPresenceRecord* record, int64_t now) const {
   using Socket = AgentWhereabouts::Socket;
   AgentWhereabouts w;
-  int64_t seen = record != nullptr ? record->last_seen_ms : 0;
-  if (auto it = seen_ms_.find(instance_id); it != seen_ms_.end()) {
+  // A negative time in the store is a stop (agent_stopped): contact before it does not count.
+  int64_t seen = record != nullptr ? std::max<int64_t>(record->last_seen_ms, 0) : 0;
+  const int64_t stopped = record != nullptr ? std::max<int64_t>(-record->last_seen_ms, 0) : 0;
+  if (auto it = seen_ms_.find(instance_id); it != seen_ms_.end() && it->second > stopped) {
     seen = std::max(seen, it->second);
   }
   if (connections_.contains(instance_id)) {
@@ -368,6 +370,21 @@ void PushHub::disconnect(const std::string& instance_id) {
   }
 }
 
+void PushHub::agent_stopped(const std::string& instance_id) {
+  disconnect(instance_id);  // the socket, and what this server remembers of the agent
+  std::lock_guard seen_writes(seen_writes_);
+  {
+    std::lock_guard lock(mutex_);
+    seen_ms_.erase(instance_id);
+    unwritten_.erase(instance_id);
+    cache_.erase(instance_id);
+  }
+  if (auto s = store_.agent_stopped(instance_id, clock_.now_ms()); !s) {
+    spdlog::warn("push: recording {}'s stop failed: {}", instance_id, s.error().message);
+  }
+  spdlog::info("push: {} is stopping", instance_id);
+}
+
 void PushHub::note_seen(const std::string& instance_id, int64_t now_ms) {
   std::lock_guard lock(mutex_);
   keep_latest(seen_ms_, instance_id, now_ms);
@@ -387,6 +404,7 @@ std::size_t PushHub::unwritten_contacts() const {
 Status PushHub::refresh() {
   const int64_t now = clock_.now_ms();
   std::vector<AgentSeen> seen;
+  std::lock_guard seen_writes(seen_writes_);
   {
     std::lock_guard lock(mutex_);
     seen.reserve(unwritten_.size());

@@ -46,6 +46,16 @@ Expected<bool> SqlStore::agent_disconnected(const std::string& instance_id,
   });
 }
 
+Status SqlStore::agent_stopped(const std::string& instance_id, int64_t now_ms) {
+  return write("noting an agent's stop", [&](Connection& conn) {
+    return conn.run(
+        "INSERT INTO agent_presence (instance_id, server_id, last_seen_ms) VALUES (?, '', ?) "
+        "ON CONFLICT (instance_id) DO UPDATE SET server_id = '', "
+        "last_seen_ms = excluded.last_seen_ms",
+        instance_id, -now_ms);
+  });
+}
+
 Status SqlStore::agents_seen(const std::vector<AgentSeen>& seen) {
   if (seen.empty()) {
     return {};
@@ -55,7 +65,7 @@ Status SqlStore::agents_seen(const std::vector<AgentSeen>& seen) {
       if (auto r = conn.run(
               "INSERT INTO agent_presence (instance_id, server_id, last_seen_ms) VALUES (?, '', ?) "
               "ON CONFLICT (instance_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms "
-              "WHERE agent_presence.last_seen_ms < excluded.last_seen_ms",
+              "WHERE ABS(agent_presence.last_seen_ms) < excluded.last_seen_ms",
               s.instance_id, s.seen_ms);
           !r) {
         return r;

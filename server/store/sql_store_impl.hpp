@@ -115,6 +115,7 @@ class SqlStore final : public Store {
                          int64_t now_ms) override;
   Expected<bool> agent_disconnected(const std::string& instance_id,
                                     const std::string& server_id) override;
+  Status agent_stopped(const std::string& instance_id, int64_t now_ms) override;
   Status agents_seen(const std::vector<AgentSeen>& seen) override;
   Status refresh_server(const std::string& server_id, int64_t now_ms) override;
   Expected<std::vector<AgentPresenceRecord>> presence_of(

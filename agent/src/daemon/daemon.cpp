@@ -103,6 +103,7 @@ struct Daemon::Impl {
   std::unique_ptr<Timer> flush_timer;
   std::unique_ptr<Timer> stopped_timer;
   int exit_code = 0;
+  bool stop_report_pending = false;  // ReportAgentStop sent and not answered yet
   std::function<void()> on_stopped;
   std::function<void()> on_stopping;
 
@@ -182,6 +183,19 @@ struct Daemon::Impl {
                  tasks.in_progress());
     heartbeat.stop();
     link.stop();
+    // The server shows the instance Offline at once instead of after its online window. A
+    // fatal stop (refused credentials) has nothing to tell. Bounded by shutdown_flush.
+    if (exit_code == 0) {
+      stop_report_pending = true;
+      server->call("ReportAgentStop", nlohmann::json::object(),
+                   ctx.guard([this](const CallResult& r) {
+                     if (!r.ok()) {
+                       spdlog::info("ReportAgentStop: {}", r.describe());
+                     }
+                     stop_report_pending = false;
+                     maybe_finish_stop();
+                   }));
+    }
     // A last read of the live output, so that what the tasks printed so far is not held back.
     live.collect();
     flush_timer->start(ctx.options.shutdown_flush, [this] { finish_stop(); });
@@ -189,7 +203,7 @@ struct Daemon::Impl {
   }
 
   void maybe_finish_stop() {
-    if (ctx.phase == DaemonPhase::kStopping && reports.idle()) {
+    if (ctx.phase == DaemonPhase::kStopping && reports.idle() && !stop_report_pending) {
       finish_stop();
     }
   }

@@ -370,6 +370,28 @@ TEST_CASE("daemon: with nothing pending, stop is immediate") {
   h.settle();
   CHECK(h.stopped);
   CHECK(h.daemon->exit_code() == 0);
+  // It told the server, which shows the instance Offline at once.
+  CHECK(h.server->of("ReportAgentStop").size() == 1);
+}
+
+TEST_CASE("daemon: a stop report that fails is not sent again") {
+  StateDir state;
+  Harness h(Harness::options(state.path()));
+  h.server->fail_next["ReportAgentStop"] = 1000;  // the server is unreachable
+  h.daemon->stop();
+  h.settle();
+  CHECK(h.stopped);
+  h.advance(seconds(60));
+  CHECK(h.server->of("ReportAgentStop").size() == 1);
+}
+
+TEST_CASE("daemon: a daemon stopped by a fatal answer sends no stop report") {
+  StateDir state;
+  Harness h(Harness::options(state.path()));
+  h.server->errors_next["DescribeTasks"] = {"AuthFailure.InstanceNotFound"};
+  h.push(R"({"Type":"kick","Seq":7})");
+  CHECK(h.stopped);
+  CHECK(h.server->of("ReportAgentStop").empty());
 }
 
 TEST_CASE("daemon: a deleted instance stops the daemon with an error") {

@@ -63,7 +63,7 @@ struct ServerConfig {
 
   // Agents and tasks.
   int64_t heartbeat_interval_s = 60;
-  int64_t online_window_s = 180;  // seen this recently without a socket: still online
+  int64_t online_window_s = 90;  // seen this recently without a socket: still online
   int64_t max_clock_skew_s = 300;
   int64_t deliver_timeout_s = 3600;
   int64_t task_timeout_grace_s = 60;

@@ -120,6 +120,45 @@ TEST_CASE("PushHub counts recently seen agents as online", "[push]") {
   CHECK_FALSE(hub.is_online("rins-polling1"));
 }
 
+TEST_CASE("PushHub: an agent that says it stops is offline at once, on every server",
+          "[push][presence]") {
+  Fixture f;
+  const auto code = f.add_register_code(kRegisterCodeValue);
+  auto agent = f.register_agent(code, kRegisterCodeValue);
+  const std::string& id = agent.instance_id;
+  PushHub hub(f.auth, *f.store, f.clock, window_of(90'000));
+  PushHub other(f.auth, *f.store, f.clock, window_of(90'000));  // a second server
+  auto conn = std::make_shared<FakeConnection>();
+  REQUIRE_FALSE(hub.on_open(upgrade(f, agent), conn).has_value());
+  hub.note_seen(id, f.clock.now_ms());
+  REQUIRE(hub.refresh().has_value());
+  f.clock.advance_ms(1000);
+  hub.note_seen(id, f.clock.now_ms());  // its ReportAgentStop, noted first as any request
+  CHECK(hub.is_online(id));
+  CHECK(other.is_online(id));
+
+  hub.agent_stopped(id);
+  CHECK(conn->closed());
+  CHECK(hub.connection_count() == 0);
+  CHECK_FALSE(hub.is_online(id));
+  f.clock.advance_ms(5000);  // past the other server's cached read
+  CHECK_FALSE(other.is_online(id));
+  // A late refresh has nothing of it left to write.
+  REQUIRE(hub.refresh().has_value());
+  CHECK_FALSE(other.is_online(id));
+  // The socket's close, arriving after the stop, changes nothing.
+  hub.on_close(conn);
+  CHECK_FALSE(hub.is_online(id));
+
+  // Contact after the stop counts again.
+  f.clock.advance_ms(1);
+  other.note_seen(id, f.clock.now_ms());
+  CHECK(other.is_online(id));
+  REQUIRE(other.refresh().has_value());
+  f.clock.advance_ms(5000);
+  CHECK(hub.is_online(id));
+}
+
 TEST_CASE("PushHub writes what it saw in one batch per refresh", "[push][presence]") {
   Fixture f;
   PushHub hub(f.auth, *f.store, f.clock, window_of(180'000));

@@ -75,6 +75,32 @@ TEST_CASE("presence: agents seen, in one batch, only ever later", "[contract][pr
   CHECK(p.last_seen_ms == 4000);
 }
 
+TEST_CASE("presence: a stop lets go of the socket and of the contact before it",
+          "[contract][presence]") {
+  ContractFixture f;
+  auto other = f.another();
+  require_ok(f.store->agent_connected("rins-1", "srv-a", 1000));
+  require_ok(f.store->agents_seen({{"rins-1", 2000}}));
+  require_ok(other->agent_stopped("rins-1", 3000));
+  auto p = presence(*f.store, "rins-1");
+  CHECK(p.server_id.empty());
+  CHECK(p.last_seen_ms == -3000);
+  // Contact from before the stop, written late by another server's batch, does not undo it.
+  require_ok(f.store->agents_seen({{"rins-1", 2500}, {"rins-1", 3000}}));
+  CHECK(presence(*other, "rins-1").last_seen_ms == -3000);
+  // Contact after it does.
+  require_ok(f.store->agents_seen({{"rins-1", 3001}}));
+  CHECK(presence(*other, "rins-1").last_seen_ms == 3001);
+  require_ok(f.store->agent_stopped("rins-1", 4000));
+  require_ok(other->agent_connected("rins-1", "srv-b", 5000));
+  p = presence(*f.store, "rins-1");
+  CHECK(p.server_id == "srv-b");
+  CHECK(p.last_seen_ms == 5000);
+  // An agent never seen can stop too (its row is made).
+  require_ok(f.store->agent_stopped("rins-2", 6000));
+  CHECK(presence(*f.store, "rins-2").last_seen_ms == -6000);
+}
+
 TEST_CASE("presence: servers refresh their own row", "[contract][presence]") {
   ContractFixture f;
   auto other = f.another();

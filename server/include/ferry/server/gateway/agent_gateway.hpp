@@ -39,6 +39,8 @@ struct GatewayOptions {
   std::size_t max_tasks_per_reply = 100;
   // Told about every authenticated agent request (the push hub's presence), with the time.
   std::function<void(const std::string& instance_id, int64_t now_ms)> on_agent_seen;
+  // Told when an agent says it is stopping (ReportAgentStop), after on_agent_seen.
+  std::function<void(const std::string& instance_id)> on_agent_stopped;
   // Where UploadTaskOutput keeps complete outputs; nullptr: no store (every piece refused).
   OutputStore* output_store = nullptr;
   // Failed authentications (AuthFailure.*) per source address: `auth_failure_burst` at once,
@@ -75,6 +77,7 @@ class AgentGateway {
   Reply upload_task_log(const RegisterInstance& agent, Params& p);
   Reply report_task_finish(const RegisterInstance& agent, Params& p);
   Reply heartbeat(const RegisterInstance& agent, Params& p);
+  Reply report_agent_stop(const RegisterInstance& agent, Params& p);
   Reply presign_output_upload(const RegisterInstance& agent, Params& p);
   Reply upload_task_output(const RegisterInstance& agent, Params& p);
 

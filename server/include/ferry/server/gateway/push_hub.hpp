@@ -42,7 +42,7 @@ namespace ferry::server {
 struct PushHubOptions {
   // An agent without a socket still counts as online this long after its last signed request
   // (three heartbeats by default, so one lost heartbeat does not flap it offline).
-  int64_t online_window_ms = 180'000;
+  int64_t online_window_ms = 90'000;
   // This server's name in the store's presence; empty draws a random "srv-xxxxxxxx".
   std::string server_id;
   // How often the liveness row and the collected contact times are written.
@@ -100,6 +100,10 @@ class PushHub final : public WebSocketHandler,
 
   // An authenticated request from the agent at `now_ms` (AgentGateway's on_agent_seen).
   void note_seen(const std::string& instance_id, int64_t now_ms);
+  // The agent said it is stopping (ReportAgentStop, after its own request was noted): its
+  // socket here is closed and its contact so far no longer counts, here and in the store, so
+  // that it is Offline at once until it makes contact again (AgentGateway's on_agent_stopped).
+  void agent_stopped(const std::string& instance_id);
   [[nodiscard]] std::size_t connection_count() const;
   // Agents whose latest contact waits for the next refresh to reach the store.
   [[nodiscard]] std::size_t unwritten_contacts() const;
@@ -139,6 +143,9 @@ class PushHub final : public WebSocketHandler,
   // Held across a change of the sockets and its store write, so that the store sees this
   // server's connects and closes in the order they happened.
   std::mutex socket_writes_;
+  // Held across the copy of unwritten_ and its store write (refresh), and across a stop's, so
+  // that contact written late cannot land after the stop that ended it.
+  std::mutex seen_writes_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<WebSocketConnection>> connections_;
   std::unordered_map<std::string, int64_t> seen_ms_;    // this server's latest contact

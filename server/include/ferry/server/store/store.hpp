@@ -144,7 +144,9 @@ struct AgentPresenceRecord {
   std::string instance_id;
   std::string server_id;            // the server holding the agent's socket; "" when none does
   int64_t server_refreshed_ms = 0;  // that server's last refresh_server; 0 when it has none
-  int64_t last_seen_ms = 0;         // the agent's last connect or noted signed request
+  // The agent's last connect or noted signed request; -T when it said at T that it was stopping
+  // (agent_stopped), until a later contact.
+  int64_t last_seen_ms = 0;
 };
 
 // An agent and when it made contact (agents_seen).
@@ -354,8 +356,11 @@ class Store {
   // server holds the agent now: a late close of an old socket must not undo a newer connection.
   virtual Expected<bool> agent_disconnected(const std::string& instance_id,
                                             const std::string& server_id) = 0;
+  // The agent said at now_ms that it is stopping: no server holds its socket, and its contact
+  // up to now_ms no longer counts (last_seen_ms becomes -now_ms). A later contact does.
+  virtual Status agent_stopped(const std::string& instance_id, int64_t now_ms) = 0;
   // The agents were seen at these times, all in one transaction. A time earlier than the one
-  // stored changes nothing.
+  // stored (or than a stop, agent_stopped) changes nothing.
   virtual Status agents_seen(const std::vector<AgentSeen>& seen) = 0;
   // `server_id` is alive at now_ms. Rows of servers silent for a day are dropped meanwhile.
   virtual Status refresh_server(const std::string& server_id, int64_t now_ms) = 0;
