@@ -639,6 +639,18 @@ TEST_CASE("Heartbeat records the agent and tells the interval", "[gateway][heart
   CHECK((*inst)->environment == "Linux");
   CHECK((*inst)->last_heartbeat_ms == f.clock.now_ms());
   CHECK((*inst)->support_features == std::vector<std::string>{"LAUNCHER", "TERMINATION_MODE"});
+  // Each heartbeat moves LastHeartbeatTime, also when nothing else changed.
+  const int64_t first = f.clock.now_ms();
+  f.clock.advance_ms(60'000);
+  REQUIRE(error_code(f.agent_call(agent, "Heartbeat",
+                                  {{"Version", "0.1.0"},
+                                   {"Environment", "Linux"},
+                                   {"SupportFeatures", {"LAUNCHER", "TERMINATION_MODE"}}}))
+              .empty());
+  inst = f.store->get_instance(agent.instance_id);
+  REQUIRE(inst.has_value());
+  REQUIRE(inst->has_value());
+  CHECK((*inst)->last_heartbeat_ms == first + 60'000);
   CHECK(error_code(f.agent_call(agent, "Heartbeat", {{"Environment", "BeOS"}})) ==
         "InvalidParameterValue");
 }
