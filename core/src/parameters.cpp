@@ -54,8 +54,11 @@ struct Placeholder {
   std::size_t begin = 0;
   std::size_t end = 0;
   std::string_view custom_name;      // set for a custom parameter
+  bool hidden = false;               // {{tat-hidden:name}}
   const Builtin* builtin = nullptr;  // set for a built-in
 };
+
+constexpr std::string_view kHiddenPrefix = "tat-hidden:";
 
 // Classifies the text between a pair of braces. nullopt: not a parameter, left as it is.
 Expected<std::optional<Placeholder>> classify(std::string_view inner) {
@@ -77,14 +80,22 @@ Expected<std::optional<Placeholder>> classify(std::string_view inner) {
     return Error{codes::kInvalidParameterValue,
                  "unknown built-in parameter " + quote_for_message(text)};
   }
-  if (!is_name_text(text)) {
+  // TAT's hidden parameters: "{{tat-hidden:name}}" takes the value of "name" (the prefix
+  // case-insensitive, as the built-ins' are).
+  Placeholder p;
+  std::string_view name = text;
+  if (name.size() > kHiddenPrefix.size() &&
+      iequals(name.substr(0, kHiddenPrefix.size()), kHiddenPrefix)) {
+    name = trim_if(name.substr(kHiddenPrefix.size()), is_blank);
+    p.hidden = true;
+  }
+  if (!is_name_text(name)) {
     return std::optional<Placeholder>{};
   }
-  if (text.size() > kMaxParameterNameLength) {
-    return name_too_long(text);
+  if (name.size() > kMaxParameterNameLength) {
+    return name_too_long(name);
   }
-  Placeholder p;
-  p.custom_name = text;
+  p.custom_name = name;
   return std::optional<Placeholder>{p};
 }
 
@@ -184,9 +195,25 @@ Expected<std::vector<std::string>> referenced_parameters(std::string_view script
   return names;
 }
 
+Expected<std::vector<std::string>> hidden_parameters(std::string_view script) {
+  std::vector<std::string> names;
+  Status s = scan(
+      script, [](std::string_view) { return Status{}; },
+      [&names](const Placeholder& p) -> Status {
+        if (p.hidden && std::find(names.begin(), names.end(), p.custom_name) == names.end()) {
+          names.emplace_back(p.custom_name);
+        }
+        return {};
+      });
+  if (!s) {
+    return s.error();
+  }
+  return names;
+}
+
 Expected<std::string> substitute_parameters(std::string_view script,
                                             const std::map<std::string, std::string>& params,
-                                            const BuiltinValues& builtins) {
+                                            const BuiltinValues& builtins, HiddenValues hidden) {
   if (Status s = validate_parameters(params); !s) {
     return s.error();
   }
@@ -207,7 +234,8 @@ Expected<std::string> substitute_parameters(std::string_view script,
         // std::map<std::string, ...>::find needs a std::string without a transparent comparator.
         const auto it = params.find(std::string(p.custom_name));
         if (it != params.end()) {
-          out.append(it->second);
+          out.append(p.hidden && hidden == HiddenValues::kMasked ? std::string_view(kHiddenMask)
+                                                                 : std::string_view(it->second));
         } else if (std::find(missing.begin(), missing.end(), p.custom_name) == missing.end()) {
           missing.push_back(p.custom_name);
         }

@@ -9,6 +9,7 @@
 #include "ferry/server/acs/acs_codes.hpp"
 #include "ferry/server/domain/repeats.hpp"
 #include "ferry/server/domain/value_rules.hpp"
+#include "ferry/server/hidden_parameters.hpp"
 
 namespace ferry::server::acs {
 namespace {
@@ -146,7 +147,9 @@ nlohmann::json invocation_json(const domain::InvocationSummary& s, bool plain_te
       {"Frequency", inv.frequency},
       {"Timed", inv.repeat_mode != "Once"},
       {"Timeout", inv.timeout},
-      {"Parameters", inv.parameters.empty() ? std::string("{}") : inv.parameters},
+      {"Parameters", inv.parameters.empty()
+                         ? std::string("{}")
+                         : shown_parameters(inv.parameters, inv.command_content)},
       {"Username", inv.username},
       {"WorkingDir", inv.working_directory},
       {"ContainerId", inv.execution.container_id},

@@ -389,7 +389,8 @@ Expected<std::string> preview_command_content(ServerContext& ctx, const PreviewR
   // Built-ins belong to each instance: the preview shows them as written (in one spelling).
   BuiltinValues shown{"{{ACS::RegionId}}",     "{{ACS::AccountId}}", "{{ACS::InstanceId}}",
                       "{{ACS::InstanceName}}", "{{ACS::InvokeId}}",  "{{ACS::CommandId}}"};
-  auto replaced = substitute_parameters(*script, values, shown);
+  // Hidden parameters' values are secrets: the preview shows the mask in their place.
+  auto replaced = substitute_parameters(*script, values, shown, HiddenValues::kMasked);
   if (!replaced) {
     return replaced.error();
   }

@@ -25,6 +25,7 @@
 #include "ferry/server/domain/invocation_listings.hpp"
 #include "ferry/server/domain/parameter_rules.hpp"
 #include "ferry/server/domain/value_rules.hpp"
+#include "ferry/server/hidden_parameters.hpp"
 #include "ferry/server/task_state.hpp"
 
 namespace ferry::server::domain {
@@ -247,6 +248,9 @@ Expected<PreparedInvocation> prepare_invocation(ServerContext& ctx, const Comman
     return out;
   }
   const std::string parameters = c.enable_parameter ? parameter_map_to_json(params->merged) : "";
+  // The tasks carry the values to their agents; the invocation of one run only shows them, so
+  // it keeps hidden ones masked (a repeat invocation keeps them for its later runs).
+  inv.parameters = shown_parameters(inv.parameters, inv.command_content);
   out.tasks.reserve(spec.instance_ids.size());
   for (const auto& instance : spec.instance_ids) {
     auto t = new_task(ctx, inv, instance, parameters, now);

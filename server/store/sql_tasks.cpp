@@ -1,4 +1,5 @@
 // The SQL store's invocations, their tasks and the tasks' live output pieces.
+#include "ferry/server/hidden_parameters.hpp"
 #include "sql_query.hpp"
 #include "sql_rows.hpp"
 #include "sql_store_impl.hpp"
@@ -277,6 +278,9 @@ Expected<std::optional<InvocationTask>> SqlStore::modify_task(
                    return found;
                  }
                  t.invocation_task_id = id;
+                 // Whatever moved the task, a hidden parameter's value goes once it is of no
+                 // more use (hidden_parameters.hpp).
+                 forget_hidden_values(t);
                  auto q = conn.query(kUpdateTask);
                  if (!q) {
                    return q.error();

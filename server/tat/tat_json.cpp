@@ -7,6 +7,7 @@
 #include "ferry/core/output_excerpt.hpp"
 #include "ferry/core/time.hpp"
 #include "ferry/server/api/json_writer.hpp"
+#include "ferry/server/hidden_parameters.hpp"
 
 namespace ferry::server {
 namespace {
@@ -133,27 +134,29 @@ nlohmann::json invocation_to_json(const domain::InvocationSummary& s) {
                       {"TaskStatus", std::string(to_string(t.status))},
                       {"InstanceId", t.instance_id}});
   }
-  return nlohmann::json{{"InvocationId", inv.invocation_id},
-                        {"CommandId", inv.command_id},
-                        {"CommandName", inv.command_name},
-                        {"InvocationStatus", std::string(s.status)},
-                        {"InvocationTaskBasicInfoSet", std::move(basics)},
-                        {"Description", inv.description},
-                        {"StartTime", format_time(s.start_ms)},
-                        {"EndTime", nullable_time(s.end_ms)},
-                        {"CreatedTime", format_time(inv.created_ms)},
-                        {"UpdatedTime", format_time(s.updated_ms)},
-                        {"Parameters", inv.parameters},
-                        {"DefaultParameters", inv.default_parameters},
-                        {"InstanceKind", inv.instance_kind},
-                        {"Username", inv.username},
-                        {"InvocationSource", inv.invocation_source},
-                        {"CommandContent", inv.command_content},
-                        {"CommandType", inv.command_type},
-                        {"Timeout", inv.timeout},
-                        {"WorkingDirectory", inv.working_directory},
-                        {"OutputCOSBucketUrl", inv.output_cos_bucket_url},
-                        {"OutputCOSKeyPrefix", inv.output_cos_key_prefix}};
+  return nlohmann::json{
+      {"InvocationId", inv.invocation_id},
+      {"CommandId", inv.command_id},
+      {"CommandName", inv.command_name},
+      {"InvocationStatus", std::string(s.status)},
+      {"InvocationTaskBasicInfoSet", std::move(basics)},
+      {"Description", inv.description},
+      {"StartTime", format_time(s.start_ms)},
+      {"EndTime", nullable_time(s.end_ms)},
+      {"CreatedTime", format_time(inv.created_ms)},
+      {"UpdatedTime", format_time(s.updated_ms)},
+      // Hidden parameters' values are masked (hidden_parameters.hpp).
+      {"Parameters", shown_parameters(inv.parameters, inv.command_content)},
+      {"DefaultParameters", shown_parameters(inv.default_parameters, inv.command_content)},
+      {"InstanceKind", inv.instance_kind},
+      {"Username", inv.username},
+      {"InvocationSource", inv.invocation_source},
+      {"CommandContent", inv.command_content},
+      {"CommandType", inv.command_type},
+      {"Timeout", inv.timeout},
+      {"WorkingDirectory", inv.working_directory},
+      {"OutputCOSBucketUrl", inv.output_cos_bucket_url},
+      {"OutputCOSKeyPrefix", inv.output_cos_key_prefix}};
 }
 
 void write_invocation_task(JsonWriter& w, const InvocationTask& t,

@@ -176,6 +176,18 @@ TEST_CASE_METHOD(E2e, "run: output, exit code and parameters with built-ins come
     const std::string command_id = invocation_of(api, inv)["CommandId"];
     CHECK(output_of(t) == "hello " + id + " " + inv + " " + command_id + " " + kTestRegion + "\n");
   }
+  SECTION("a hidden parameter: the task gets its value, the API shows the mask") {
+    auto inv = run_command(
+        api, {id}, "echo login {{user}} {{tat-hidden:pw}}",
+        {{"EnableParameter", true}, {"Parameters", R"({"user":"ann","pw":"s3cret-e2e"})"}});
+    auto t = finished(inv, id);
+    CHECK(t["TaskStatus"] == "SUCCESS");
+    CHECK(output_of(t) == "login ann s3cret-e2e\n");
+    CHECK(nlohmann::json::parse(invocation_of(api, inv)["Parameters"].get<std::string>()) ==
+          nlohmann::json{{"user", "ann"}, {"pw", "******"}});
+    CHECK(agent->log().find("s3cret-e2e") == std::string::npos);
+    CHECK(server.stderr_text().find("s3cret-e2e") == std::string::npos);
+  }
   SECTION("a user and a working directory") {
     auto inv =
         run_command(api, {id}, "id -un; pwd", {{"Username", "root"}, {"WorkingDirectory", "/tmp"}});

@@ -224,3 +224,34 @@ TEST_CASE("referenced_parameters", "[parameters]") {
   CHECK(lack.code == codes::kLackOfParameterInfo);
   CHECK(lack.message == "no value for parameter \"p20\"");
 }
+
+TEST_CASE("hidden parameters: {{tat-hidden:name}} takes the value of name", "[parameters]") {
+  const Params pw{{"pw", "s3cret"}, {"user", "ann"}};
+  CHECK(substitute("login {{user}} {{tat-hidden:pw}}", pw) == "login ann s3cret");
+  // The prefix is case-insensitive and blanks around the name are ignored, as for any name.
+  CHECK(substitute("{{ TAT-Hidden: pw }}", pw) == "s3cret");
+  // The same name shown and hidden is one parameter.
+  CHECK(substitute("{{pw}}={{tat-hidden:pw}}", pw) == "s3cret=s3cret");
+  // Not a name after the prefix: text, as any other.
+  CHECK(substitute("{{tat-hidden:}} {{tat-hidden:a b}}", pw) ==
+        "{{tat-hidden:}} {{tat-hidden:a b}}");
+  // No value: LackOfParameterInfo names it without the prefix.
+  const auto lack = substitute_error("{{tat-hidden:token}}", pw);
+  CHECK(lack.code == codes::kLackOfParameterInfo);
+  CHECK(lack.message == "no value for parameter \"token\"");
+  // A preview masks it, and only it.
+  auto masked = substitute_parameters("{{user}}:{{tat-hidden:pw}}", pw, kBuiltins,
+                                      ferry::HiddenValues::kMasked);
+  REQUIRE(masked.has_value());
+  CHECK(*masked == "ann:******");
+
+  const auto refs = referenced_parameters("{{tat-hidden:pw}} {{user}} {{pw}}");
+  REQUIRE(refs.has_value());
+  CHECK(*refs == std::vector<std::string>{"pw", "user"});
+  const auto hidden = ferry::hidden_parameters("{{user}} {{tat-hidden:pw}} {{TAT-HIDDEN:pw}}");
+  REQUIRE(hidden.has_value());
+  CHECK(*hidden == std::vector<std::string>{"pw"});
+  const auto long_name = ferry::hidden_parameters("{{tat-hidden:" + std::string(65, 'x') + "}}");
+  REQUIRE_FALSE(long_name.has_value());
+  CHECK(long_name.error().code == codes::kParameterKeyLenExceeded);
+}

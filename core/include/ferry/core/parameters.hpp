@@ -37,8 +37,21 @@ Status validate_parameters(const std::map<std::string, std::string>& params);
 // (built-ins excluded). Errors: a name too long, more than 20 names, an unknown built-in.
 Expected<std::vector<std::string>> referenced_parameters(std::string_view script);
 
+// The distinct names the script uses hidden, as "{{tat-hidden:name}}" (TAT's parameters for
+// secrets: substituted like any other, masked wherever the invocation is shown), in order of
+// first appearance. The same errors as referenced_parameters.
+Expected<std::vector<std::string>> hidden_parameters(std::string_view script);
+
+// What a hidden parameter's value looks like wherever it is shown.
+inline constexpr std::string_view kHiddenMask = "******";
+
+// Whether substitute_parameters puts a hidden parameter's value in (the agent, running the
+// script) or kHiddenMask (a preview).
+enum class HiddenValues { kSubstituted, kMasked };
+
 // One pass over the script: each "{{ name }}" (spaces, tabs and newlines around the name
-// ignored; the name matched case-sensitively) is replaced by its value; "{{ACS::X}}" /
+// ignored; the name matched case-sensitively) is replaced by its value, and so is
+// "{{tat-hidden:name}}" (the prefix case-insensitive; `hidden` says with what); "{{ACS::X}}" /
 // "{{TAT::X}}" (prefix and X case-insensitive) by the built-in. Values are never scanned again.
 // Names with no value: InvalidParameterValue.LackOfParameterInfo naming them all. Any other
 // ACS::/TAT:: name (ScriptFileName included): InvalidParameterValue. A name of more than 64
@@ -47,6 +60,7 @@ Expected<std::vector<std::string>> referenced_parameters(std::string_view script
 // count: the result is "{" + value + "}". `params` is checked with validate_parameters().
 Expected<std::string> substitute_parameters(std::string_view script,
                                             const std::map<std::string, std::string>& params,
-                                            const BuiltinValues& builtins);
+                                            const BuiltinValues& builtins,
+                                            HiddenValues hidden = HiddenValues::kSubstituted);
 
 }  // namespace ferry

@@ -114,3 +114,47 @@ TEST_CASE_METHOD(ModelFixture, "ExitCode is a number and unknown times are null"
   CHECK(t["StartTime"].is_string());
   CHECK(t["EndTime"].is_null());
 }
+
+TEST_CASE_METHOD(ModelFixture, "hidden parameters: masked wherever shown, kept only while needed",
+                 "[actions][sdk-model][hidden]") {
+  const std::string script = "login {{user}} {{tat-hidden:pw}}";
+  const std::string inv =
+      ok("RunCommand", {{"Content", b64(script)},
+                        {"InstanceIds", {"rins-model001"}},
+                        {"EnableParameter", true},
+                        {"DefaultParameters", R"({"pw":"default-secret"})"},
+                        {"Parameters", R"({"user":"ann","pw":"s3cret"})"}})["InvocationId"];
+  const auto shown = ok("DescribeInvocations", {{"InvocationIds", {inv}}})["InvocationSet"][0];
+  CHECK(json::parse(shown["Parameters"].get<std::string>()) ==
+        json{{"user", "ann"}, {"pw", "******"}});
+  CHECK(json::parse(shown["DefaultParameters"].get<std::string>()) == json{{"pw", "******"}});
+  // The invocation of one run does not keep the secret at all.
+  auto stored = store->get_invocation(inv);
+  REQUIRE(stored.has_value());
+  REQUIRE(stored->has_value());
+  CHECK((*stored)->parameters.find("s3cret") == std::string::npos);
+
+  // Its task keeps the value for its agent until the agent holds the task.
+  auto tasks = tasks_of(inv);
+  REQUIRE(tasks.size() == 1);
+  const std::string task_id = tasks[0].invocation_task_id;
+  CHECK(json::parse(tasks[0].parameters)["pw"] == "s3cret");
+  REQUIRE(store->modify_task(task_id, [](InvocationTask& t) {
+    t.status = TaskStatus::kDelivering;
+    return true;
+  }));
+  CHECK(json::parse(task(task_id).parameters)["pw"] == "s3cret");
+  REQUIRE(store->modify_task(task_id, [](InvocationTask& t) {
+    t.status = TaskStatus::kRunning;
+    return true;
+  }));
+  CHECK(json::parse(task(task_id).parameters) == json{{"user", "ann"}, {"pw", "******"}});
+
+  // The preview shows the mask in its place.
+  const std::string cmd =
+      ok("CreateCommand",
+         {{"CommandName", "h"}, {"Content", b64(script)}, {"EnableParameter", true}})["CommandId"];
+  auto preview = ok("PreviewReplacedCommandContent",
+                    {{"CommandId", cmd}, {"Parameters", R"({"user":"bob","pw":"p"})"}});
+  CHECK(preview["ReplacedContent"] == b64("login bob ******"));
+}
