@@ -141,8 +141,9 @@ Expected<std::unique_ptr<DetachedProcess>> DetachedProcess::start(
   };
   // A job that does not allow breaking away refuses it with ERROR_ACCESS_DENIED: then the
   // program stays in the job (and ends with it).
-  bool created = in_job() && create(CREATE_BREAKAWAY_FROM_JOB);
-  if (!created && (!in_job() || ::GetLastError() == ERROR_ACCESS_DENIED)) {
+  const bool breakaway = in_job();
+  bool created = breakaway && create(CREATE_BREAKAWAY_FROM_JOB);
+  if (!created && (!breakaway || ::GetLastError() == ERROR_ACCESS_DENIED)) {
     created = create(0);
   }
   if (!created) {
