@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -193,6 +194,13 @@ TEST_CASE("windows service: installed, RUNNING when ready, reloaded, stopped wit
   }
 
   REQUIRE(::StartServiceW(service.handle, 0, nullptr));
+  // START_PENDING until it says it is ready (the test service waits for DIR\go to say so).
+  const auto starting = wait_for_state(service.handle, SERVICE_START_PENDING);
+  CHECK(starting.dwCurrentState == SERVICE_START_PENDING);
+  CHECK(starting.dwWaitHint == 30000);
+  CHECK(starting.dwCheckPoint >= 1);
+  CHECK(events_until(dir.path(), "service\n") == "service\n");
+  { std::ofstream go(dir / "go"); }
   const auto running = wait_for_state(service.handle, SERVICE_RUNNING);
   REQUIRE(running.dwCurrentState == SERVICE_RUNNING);
   CHECK(running.dwControlsAccepted ==
@@ -204,6 +212,10 @@ TEST_CASE("windows service: installed, RUNNING when ready, reloaded, stopped wit
   CHECK(events_until(dir.path(), "reload\n") == "service\nready\nreload\n");
 
   REQUIRE(::ControlService(service.handle, SERVICE_CONTROL_STOP, &status));
+  // What the control handler reported before it returned.
+  CHECK(status.dwCurrentState == SERVICE_STOP_PENDING);
+  CHECK(status.dwWaitHint == 30000);
+  CHECK(status.dwControlsAccepted == 0);
   const auto stopped = wait_for_state(service.handle, SERVICE_STOPPED);
   REQUIRE(stopped.dwCurrentState == SERVICE_STOPPED);
   CHECK(stopped.dwWin32ExitCode == ERROR_SERVICE_SPECIFIC_ERROR);
@@ -227,6 +239,7 @@ TEST_CASE("windows service: installed, RUNNING when ready, reloaded, stopped wit
 TEST_CASE("windows service: started from a console, the same program runs as a console program",
           "[service]") {
   ferry::test::WindowsTempDir dir("ferry-service");
+  { std::ofstream go(dir / "go"); }
   std::wstring command = win32::command_line(
       {win32::display(test_service()), win32::display(dir.path()), "5", "exit-on-reload"});
   STARTUPINFOW startup{};

@@ -3,7 +3,8 @@
 // is to be:
 //   ferry-test-service.exe DIR CODE [exit-on-reload]
 // appends to DIR\events.txt one line per event: "service" or "console" (how it runs), "ready"
-// (after ServiceNotifier::ready()), "reload", "stop: <what>", "exit"; it stops at a stop request
+// (after ServiceNotifier::ready(), which it calls once DIR\go exists, so that the test sees it
+// START_PENDING until then), "reload", "stop: <what>", "exit"; it stops at a stop request
 // (or, with exit-on-reload, at the first reload: a console program under wine gets no Ctrl+C)
 // and exits with CODE. It gives up after 60 s.
 #include <boost/asio/executor_work_guard.hpp>
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "ferry/platform/reload_requests.hpp"
 #include "ferry/platform/service.hpp"
@@ -45,6 +47,10 @@ int serve(const std::filesystem::path& dir, int code, bool exit_on_reload) {
       io.stop();
     }
   });
+  std::error_code ec;
+  for (int i = 0; i < 500 && !std::filesystem::exists(dir / "go", ec); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   service.ready();
   note(dir, "ready");
   io.run_for(std::chrono::seconds(60));
