@@ -82,7 +82,10 @@ class ServiceNotifier {
 //   STOP_PENDING and go to StopRequests' handler (one made after the control came gets it),
 //   PARAMCHANGE to ReloadRequests'; at the end STOPPED with `main`'s code
 //   (ERROR_SERVICE_SPECIFIC_ERROR and the code when it is not 0, which lets the recovery
-//   actions of install_service restart it). `main` runs on the SCM's thread, not this one.
+//   actions of install_service restart it). `main` runs on a thread the SCM starts, not this
+//   one; an exception out of it ends the process (a crash, which the recovery actions restart
+//   too). `name` is what the dispatcher is told: for a service of its own process the SCM does
+//   not hold it against the name the service was installed under.
 // - Linux: systemd starts an ordinary process: `main` runs directly.
 int run_service_or_console(std::string_view name, const std::function<int()>& main);
 
