@@ -233,4 +233,23 @@ void prepare_service_process() {
   ::signal(SIGPIPE, SIG_IGN);
 }
 
+int run_service_or_console(std::string_view /*name*/, const std::function<int()>& main) {
+  return main();
+}
+
+bool in_service_mode() {
+  return false;
+}
+
+Status install_service(const ServiceDefinition& service) {
+  return Error{codes::kInternalError, "installing service '" + service.name +
+                                          "': on Linux the package installs its systemd unit "
+                                          "(systemd/ferry-agent.service)"};
+}
+
+Status uninstall_service(std::string_view name, std::chrono::milliseconds /*stop_timeout*/) {
+  return Error{codes::kInternalError, "removing service '" + std::string(name) +
+                                          "': on Linux the package removes its systemd unit"};
+}
+
 }  // namespace ferry::platform

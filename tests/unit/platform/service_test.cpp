@@ -171,3 +171,19 @@ TEST_CASE("notifier: without NOTIFY_SOCKET nothing is sent and nothing is schedu
   // No timer of ours is pending: the loop has nothing to run.
   CHECK(loop.run_for(1s) == 0);
 }
+
+TEST_CASE("service: on Linux the body runs as it is, and installing is the package's job",
+          "[platform][service]") {
+  int runs = 0;
+  CHECK(ferry::platform::run_service_or_console("ferry-agent", [&] {
+          ++runs;
+          return 7;
+        }) == 7);
+  CHECK(runs == 1);
+  CHECK_FALSE(ferry::platform::in_service_mode());
+  const auto installed = ferry::platform::install_service(
+      ferry::platform::ServiceDefinition{"ferry-agent", "", "", "/usr/bin/ferry-agent", {}});
+  REQUIRE_FALSE(installed);
+  CHECK(installed.error().message.find("systemd") != std::string::npos);
+  CHECK_FALSE(ferry::platform::uninstall_service("ferry-agent", 1s));
+}

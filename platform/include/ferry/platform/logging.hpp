@@ -4,6 +4,10 @@
 // starts with its syslog priority, "<6>" for info, and carries no timestamp: journald keeps the
 // level and adds its own time. Control characters in messages are escaped ("\n" as \n), so one
 // message is always one line and one journal entry.
+//
+// On Windows (ferry-agent.exe) a file is the way to log for a service, which has no stderr
+// (in_service_mode(), service.hpp); the file takes the ACL of its directory rather than a mode,
+// and there is no journal.
 #pragma once
 
 #include <unistd.h>

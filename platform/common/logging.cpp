@@ -1,5 +1,10 @@
 // Built twice from this one source (platform/CMakeLists.txt): against the shared spdlog and fmt
 // for ferry-server, and header-only for ferry-agent, so that each program has one spdlog.
+//
+// The same on Windows (ferry-agent.exe; the C runtime's descriptors), but for three things: a log
+// file is opened so that it can be renamed while open (the rotation) and gets the ACL of its
+// directory instead of a mode; there is no journal (is_journal_stream is false); stderr is in
+// the runtime's text mode (CRLF line ends in a console), files are binary.
 #include "ferry/platform/logging.hpp"
 
 #include <fcntl.h>
@@ -9,6 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -18,6 +24,14 @@
 #include <system_error>
 
 #include "ferry/core/error_codes.hpp"
+
+#ifdef _WIN32
+#include <io.h>
+
+#include <climits>
+
+#include "../windows/win32.hpp"
+#endif
 
 namespace ferry::platform {
 namespace {
@@ -55,7 +69,13 @@ std::string escaped_payload(spdlog::string_view_t payload) {
 // to report its own failures).
 bool write_all(int fd, std::string_view text) {
   while (!text.empty()) {
+#ifdef _WIN32
+    const int n = ::_write(fd, text.data(),
+                           static_cast<unsigned>(std::min<std::size_t>(
+                               text.size(), static_cast<std::size_t>(INT_MAX))));
+#else
     const ssize_t n = ::write(fd, text.data(), text.size());
+#endif
     if (n < 0 && errno == EINTR) {
       continue;
     }
@@ -103,6 +123,38 @@ class StreamLineSink final : public spdlog::sinks::base_sink<std::mutex> {
   bool journal_;
 };
 
+// A path in messages, as UTF-8 on every OS.
+std::string shown(const fs::path& p) {
+  const auto text = p.u8string();
+  return {reinterpret_cast<const char*>(text.data()), text.size()};
+}
+
+#ifdef _WIN32
+// Opens (creating) `file` for appending, as a descriptor of the C runtime. FILE_SHARE_DELETE
+// lets the rotation rename it while it is open (the runtime's own _wopen would not), and
+// FILE_FLAG_OPEN_REPARSE_POINT opens a link itself rather than what it points to (O_NOFOLLOW).
+// Its ACL is inherited from the directory: the state directory's.
+Expected<int> open_log_file(const fs::path& file) {
+  const HANDLE handle =
+      ::CreateFileW(file.c_str(), FILE_APPEND_DATA | SYNCHRONIZE,
+                    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, OPEN_ALWAYS,
+                    FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
+  if (handle == INVALID_HANDLE_VALUE) {
+    const DWORD err = ::GetLastError();
+    return Error{codes::kInvalidParameterValue,
+                 "log file " + shown(file) + ": " +
+                     std::error_code(static_cast<int>(err), std::system_category()).message() +
+                     " (error " + std::to_string(err) + ")"};
+  }
+  const int fd =
+      ::_open_osfhandle(reinterpret_cast<std::intptr_t>(handle), _O_WRONLY | _O_APPEND | _O_BINARY);
+  if (fd < 0) {
+    ::CloseHandle(handle);
+    return Error{codes::kInvalidParameterValue, "log file " + shown(file) + ": no descriptor left"};
+  }
+  return fd;
+}
+#else
 // Opens (creating) `file` for appending, mode 0600 whatever the umask or its earlier mode.
 Expected<int> open_log_file(const fs::path& file) {
   const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -116,6 +168,7 @@ Expected<int> open_log_file(const fs::path& file) {
   }
   return fd;
 }
+#endif
 
 // Lines to a file that is rotated by size: FILE -> FILE.1 -> ... -> FILE.<max_files>, the
 // oldest dropped. Every file keeps mode 0600 (renamed, never copied).
@@ -148,7 +201,9 @@ class RotatingLogFile final : public spdlog::sinks::base_sink<std::mutex> {
 
  private:
   [[nodiscard]] fs::path numbered(std::size_t n) const {
-    return fs::path(file_.string() + "." + std::to_string(n));
+    fs::path p = file_;
+    p += "." + std::to_string(n);
+    return p;
   }
 
   void rotate() {
@@ -183,6 +238,11 @@ Error logging_error(std::string message) {
 
 }  // namespace
 
+#ifdef _WIN32
+bool is_journal_stream(int /*fd*/, std::string_view /*journal_stream*/) {
+  return false;  // no journal on Windows
+}
+#else
 bool is_journal_stream(int fd, std::string_view journal_stream) {
   const auto colon = journal_stream.find(':');
   if (colon == std::string_view::npos) {
@@ -205,6 +265,7 @@ bool is_journal_stream(int fd, std::string_view journal_stream) {
   return ::fstat(fd, &st) == 0 && static_cast<unsigned long long>(st.st_dev) == device &&
          static_cast<unsigned long long>(st.st_ino) == inode;
 }
+#endif
 
 Status setup_logging(const LogOptions& options) {
   if (!is_log_level(options.level)) {
@@ -220,15 +281,15 @@ Status setup_logging(const LogOptions& options) {
     timestamps = !journal;
   } else {
     if (options.max_files < 1 || options.max_file_bytes < 1) {
-      return logging_error("log file " + options.file.string() +
+      return logging_error("log file " + shown(options.file) +
                            ": the size and the number of files kept must be at least 1");
     }
     const fs::path parent =
         options.file.parent_path().empty() ? fs::path(".") : options.file.parent_path();
     std::error_code ec;
     if (!fs::is_directory(parent, ec)) {
-      return logging_error("log file " + options.file.string() + ": the directory " +
-                           parent.string() + " does not exist (it is not created)");
+      return logging_error("log file " + shown(options.file) + ": the directory " + shown(parent) +
+                           " does not exist (it is not created)");
     }
     auto fd = open_log_file(options.file);
     if (!fd) {
