@@ -53,7 +53,8 @@ struct Seen {
 
 class TestServer {
  public:
-  TestServer() : acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
+  explicit TestServer(const char* address = "127.0.0.1")
+      : acceptor_(io_, tcp::endpoint(net::ip::make_address(address), 0)) {
     port_ = acceptor_.local_endpoint().port();
     net::co_spawn(io_, accept_loop(), net::detached);
     thread_ = std::thread([this] { io_.run(); });
@@ -229,10 +230,10 @@ struct Agent {
     key = std::make_shared<const ferry::Ed25519PrivateKey>(std::move(*k));
   }
 
-  ControlPlaneOptions options(unsigned short port) {
+  ControlPlaneOptions options(unsigned short port, const std::string& host = "127.0.0.1") {
     ControlPlaneOptions o;
-    auto url =
-        ferry::agent::parse_server_url("http://127.0.0.1:" + std::to_string(port) + "/base", true);
+    auto url = ferry::agent::parse_server_url(
+        "http://" + host + ":" + std::to_string(port) + "/base", true);
     REQUIRE(url);
     o.url = *url;
     o.user_agent = "ferry-agent/test";
@@ -347,6 +348,35 @@ TEST_CASE("WinHTTP control plane: a call is signed and its reply mapped", "[winh
     REQUIRE(later.size() == 2);
     CHECK(std::stoll(later[1].headers.at("x-ferry-timestamp")) < ts - 90'000);
   }
+}
+
+TEST_CASE("WinHTTP control plane: an IPv6 address", "[winhttp]") {
+  TestServer server("::1");
+  Agent agent;
+  auto cp = agent.plane(agent.options(server.port(), "[::1]"));
+  auto r = agent.call(*cp, "Ping");
+  INFO(r.describe());
+  CHECK(r.ok());
+  const auto seen = server.seen();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].headers.at("host") == "[::1]:" + std::to_string(server.port()));
+}
+
+TEST_CASE("WinHTTP control plane: ca_file is refused, not ignored", "[winhttp]") {
+  Agent agent;
+  ControlPlaneOptions o;
+  auto url = ferry::agent::parse_server_url("https://localhost:1", false);
+  REQUIRE(url);
+  o.url = *url;
+  o.ca_file = "C:\\ferry\\ca.pem";
+  auto cp = agent.plane(o);
+  auto r = agent.call(*cp, "Ping");
+  CHECK(r.transport_error.rfind("ca_file (C:\\ferry\\ca.pem) is not supported on Windows", 0) == 0);
+  PushLog log;
+  cp->connect_push(log.handlers());
+  REQUIRE(agent.run_until([&] { return log.closed == 1; }));
+  CHECK_FALSE(log.opened);
+  CHECK(log.reason == r.transport_error);
 }
 
 TEST_CASE("WinHTTP control plane: replies map as on Linux", "[winhttp]") {

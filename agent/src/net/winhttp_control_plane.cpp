@@ -157,7 +157,10 @@ struct State : std::enable_shared_from_this<State> {
                     "certificate store and leave ca_file empty";
       return;
     }
-    host = widen(options.url.host);
+    // An IPv6 address in brackets, as in a URL: so it goes into the Host header (wine writes
+    // the name as given, and "::1:8443" is no Host).
+    const bool ipv6 = options.url.host.find(':') != std::string::npos;
+    host = widen(ipv6 ? "[" + options.url.host + "]" : options.url.host);
     const unsigned long p = std::strtoul(options.url.port.c_str(), nullptr, 10);
     if (p == 0 || p > 65535) {
       setup_error = "server URL: bad port " + options.url.port;
