@@ -57,8 +57,51 @@ std::int64_t unix_seconds() {
       .count();
 }
 
-// WinHTTP's own codes (12001-12199) have their texts in winhttp.dll, not in the system's table.
+// The text of an error from WinHTTP, ending in its code. Its own codes (12001-12188) have their
+// texts in winhttp.dll, which wine's lacks: the usual ones are named here, the same everywhere.
 std::string winhttp_error_text(DWORD code) {
+  const char* known = nullptr;
+  switch (code) {
+    case ERROR_WINHTTP_TIMEOUT:
+    case WSAETIMEDOUT:  // what wine gives for a receive that timed out
+      known = "timed out";
+      break;
+    case ERROR_WINHTTP_NAME_NOT_RESOLVED:
+      known = "the server name could not be resolved";
+      break;
+    case ERROR_WINHTTP_CANNOT_CONNECT:
+      known = "could not connect";
+      break;
+    case ERROR_WINHTTP_CONNECTION_ERROR:
+      known = "the connection was reset or closed";
+      break;
+    case ERROR_WINHTTP_INVALID_SERVER_RESPONSE:
+      known = "the server's response could not be read";
+      break;
+    case ERROR_WINHTTP_OPERATION_CANCELLED:
+      known = "cancelled";
+      break;
+    case ERROR_WINHTTP_SECURE_FAILURE:
+      known = "the server's certificate is not valid";
+      break;
+    case ERROR_WINHTTP_SECURE_CHANNEL_ERROR:
+      known = "TLS handshake failed";
+      break;
+    case ERROR_WINHTTP_SECURE_INVALID_CA:
+      known = "the server's certificate is not from a trusted CA";
+      break;
+    case ERROR_WINHTTP_SECURE_CERT_CN_INVALID:
+      known = "the server's certificate is for another name";
+      break;
+    case ERROR_WINHTTP_SECURE_CERT_DATE_INVALID:
+      known = "the server's certificate has expired or is not yet valid";
+      break;
+    default:
+      break;
+  }
+  if (known != nullptr) {
+    return std::string(known) + " (error " + std::to_string(code) + ")";
+  }
   if (code < WINHTTP_ERROR_BASE || code > WINHTTP_ERROR_LAST) {
     return platform::win32::error_text(code);
   }
@@ -75,10 +118,8 @@ std::string winhttp_error_text(DWORD code) {
     }
   }
   ::LocalFree(text);
-  if (out.empty()) {
-    out = "WinHTTP error";
-  }
-  return out + " (error " + std::to_string(code) + ")";
+  return (out.empty() ? std::string("WinHTTP error") : out) + " (error " + std::to_string(code) +
+         ")";
 }
 
 // A WinHTTP handle, closed by the thread that owns it.
@@ -351,12 +392,13 @@ struct State : std::enable_shared_from_this<State> {
         result.transport_error = std::move(error);
         return result;
       }
-      if (!::WinHttpSendRequest(
-              request.get(), WINHTTP_NO_ADDITIONAL_HEADERS, 0, const_cast<char*>(call.body.data()),
-              static_cast<DWORD>(call.body.size()), static_cast<DWORD>(call.body.size()), 0) ||
-          !::WinHttpReceiveResponse(request.get(), nullptr)) {
+      const bool sent = ::WinHttpSendRequest(
+          request.get(), WINHTTP_NO_ADDITIONAL_HEADERS, 0, const_cast<char*>(call.body.data()),
+          static_cast<DWORD>(call.body.size()), static_cast<DWORD>(call.body.size()), 0);
+      if (!sent || !::WinHttpReceiveResponse(request.get(), nullptr)) {
         const DWORD err = ::GetLastError();
-        result.transport_error = describe_failure(err, "sending " + call.action);
+        result.transport_error =
+            describe_failure(err, (sent ? "reading the reply to " : "sending ") + call.action);
         if (err == ERROR_WINHTTP_CONNECTION_ERROR && attempt == 0) {
           continue;
         }
