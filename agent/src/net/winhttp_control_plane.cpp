@@ -6,13 +6,15 @@
 // exchange is a handful of calls that read top to bottom on a worker thread (at most
 // kMaxConcurrentCalls of them, started while calls are queued and ending when the queue is
 // empty), and the push socket has one thread that waits in WinHttpWebSocketReceive. Everything
-// the daemon sees is posted to the loop. The asynchronous mode would not make shutdown better:
-// the only way to cancel an exchange in flight, in either mode, is to close its handle, and under
-// wine that does not interrupt a receive already waiting. So shutdown() reports the exchanges in
-// flight at once, as it does the queued ones, and leaves them to end by their own timeouts with
-// their results dropped. A handle is only ever used and closed by the thread that opened it
-// (the push socket's also by the loop, under the lock, while its thread still holds it), so no
-// thread can use a handle another has closed.
+// the daemon sees is posted to the loop. The asynchronous mode's state machine would buy
+// cancelling an exchange in flight by closing its handle, which shutdown() does not need: it
+// reports the exchanges in flight at once, as it does the queued ones, and leaves them to end by
+// their own timeouts with their results dropped. A request or socket handle is only ever used
+// and closed by the thread that opened it (the push socket's also by the loop, under the lock,
+// while its thread still holds it), so no thread can use a handle another has closed, whose
+// value WinHTTP may already have given to a new one; the session and connection handles live as
+// long as the shared state, which every thread holds.
+
 // win32.hpp brings <windows.h> (lean), which winhttp.h needs first.
 // clang-format off
 #include "windows/win32.hpp"
@@ -123,20 +125,20 @@ std::string winhttp_error_text(DWORD code) {
 }
 
 // A WinHTTP handle, closed by the thread that owns it.
-class Handle {
+class InternetHandle {
  public:
-  Handle() = default;
-  explicit Handle(HINTERNET h) : h_(h) {}
-  Handle(Handle&& other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
-  Handle& operator=(Handle&& other) noexcept {
+  InternetHandle() = default;
+  explicit InternetHandle(HINTERNET h) : h_(h) {}
+  InternetHandle(InternetHandle&& other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+  InternetHandle& operator=(InternetHandle&& other) noexcept {
     if (this != &other) {
       reset(std::exchange(other.h_, nullptr));
     }
     return *this;
   }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  ~Handle() { reset(); }
+  InternetHandle(const InternetHandle&) = delete;
+  InternetHandle& operator=(const InternetHandle&) = delete;
+  ~InternetHandle() { reset(); }
 
   [[nodiscard]] HINTERNET get() const { return h_; }
   explicit operator bool() const { return h_ != nullptr; }
@@ -155,43 +157,45 @@ DWORD clamp_ms(std::chrono::milliseconds ms) {
   return static_cast<DWORD>(std::clamp<std::int64_t>(ms.count(), 1, 0x7fffffff));
 }
 
-struct PendingCall {
+struct QueuedCall {
   std::string action;
   std::string body;
   ControlPlane::Done done;
 };
 
-// One connect_push(): what its thread and the loop share, under State::mutex.
+// One connect_push(): what its thread and the loop share, under PlaneState::mutex.
 struct PushSession {
   PushHandlers handlers;       // used on the loop only
   bool ended = false;          // on_closed has been posted; nothing more is
   HINTERNET socket = nullptr;  // the open WebSocket while its thread holds it
 };
 
-struct State : std::enable_shared_from_this<State> {
+struct PlaneState : std::enable_shared_from_this<PlaneState> {
   asio::any_io_executor ex;
   ControlPlaneOptions options;
   AgentCredentials credentials;
   std::wstring host;
   INTERNET_PORT port = 0;
   std::string setup_error;  // set: every call and push fails with it
-  Handle session;
-  Handle connection;  // WinHttpConnect's: a host and port, opened once, shared by the threads
+  InternetHandle session;
+  // WinHttpConnect's (a host and port, no connection yet): opened once, shared by the threads.
+  InternetHandle connection;
 
   std::mutex mutex;  // guards the rest
   std::int64_t clock_offset = 0;
-  std::deque<PendingCall> queue;
+  std::deque<QueuedCall> queue;
   // The exchanges on the worker threads, so that shutdown() can report them at once.
-  std::vector<std::shared_ptr<PendingCall>> in_flight;
+  std::vector<std::shared_ptr<QueuedCall>> in_flight;
   std::size_t workers = 0;
   bool stopped = false;
   std::shared_ptr<PushSession> push;  // the current one, until it ends
 
-  State(asio::any_io_executor e, ControlPlaneOptions o, AgentCredentials c)
+  PlaneState(asio::any_io_executor e, ControlPlaneOptions o, AgentCredentials c)
       : ex(std::move(e)), options(std::move(o)), credentials(std::move(c)) {
-    // A private CA: WinHTTP verifies against the system's store only, and wine cannot make a
-    // chain engine trust one root alone; rather than verify by hand half-done, such a
-    // configuration is refused (docs/architecture.md).
+    // A private CA: WinHTTP verifies against the system's store only, wine cannot make a chain
+    // engine trust one root alone, and a check by hand would need a way to keep the signed
+    // request from going out when it fails. Refused until then, never ignored
+    // (docs/architecture.md).
     if (options.url.tls && !options.ca_file.empty()) {
       setup_error = "ca_file (" + options.ca_file +
                     ") is not supported on Windows yet: put the server's CA in the Windows "
@@ -262,7 +266,7 @@ struct State : std::enable_shared_from_this<State> {
   void work() {
     std::unique_lock lock(mutex);
     while (!stopped && !queue.empty()) {
-      auto call = std::make_shared<PendingCall>(std::move(queue.front()));
+      auto call = std::make_shared<QueuedCall>(std::move(queue.front()));
       queue.pop_front();
       in_flight.push_back(call);
       lock.unlock();
@@ -282,7 +286,7 @@ struct State : std::enable_shared_from_this<State> {
   // A request on `connection` with the protocol's headers; why not, or "".
   // `response_timeout` bounds the wait for the reply's headers, `io_timeout` every other send and
   // receive.
-  std::string open_request(Handle& request, const wchar_t* verb, const std::string& path,
+  std::string open_request(InternetHandle& request, const wchar_t* verb, const std::string& path,
                            const std::string& action, const std::string& body,
                            std::chrono::milliseconds response_timeout,
                            std::chrono::milliseconds io_timeout) {
@@ -378,13 +382,13 @@ struct State : std::enable_shared_from_this<State> {
     }
   }
 
-  CallResult exchange(const PendingCall& call) {
+  CallResult exchange(const QueuedCall& call) {
     CallResult result;
     // WinHTTP keeps connections alive itself. One the server has closed in the meantime fails
     // with a connection error; that one attempt is repeated (signed anew), as on Linux.
     for (int attempt = 0; attempt < 2; ++attempt) {
       result = CallResult{};
-      Handle request;
+      InternetHandle request;
       std::string error =
           open_request(request, L"POST", options.url.base_path + "/agent", call.action, call.body,
                        options.request_timeout, options.request_timeout);
@@ -455,7 +459,7 @@ struct State : std::enable_shared_from_this<State> {
 
   // The push thread: upgrade, then text frames until the socket ends.
   void run_push(const std::shared_ptr<PushSession>& p) {
-    Handle request;
+    InternetHandle request;
     // The connect timeout bounds the wait for the upgrade's answer.
     std::string error = open_request(request, L"GET", options.url.base_path + "/ws", "Connect", "",
                                      options.connect_timeout, options.push_idle_timeout);
@@ -494,7 +498,7 @@ struct State : std::enable_shared_from_this<State> {
                code);
       return;
     }
-    Handle socket(::WinHttpWebSocketCompleteUpgrade(request.get(), 0));
+    InternetHandle socket(::WinHttpWebSocketCompleteUpgrade(request.get(), 0));
     if (!socket) {
       end_push(p, "push upgrade: " + winhttp_error_text(::GetLastError()));
       return;
@@ -579,8 +583,8 @@ class WinHttpControlPlane final : public ControlPlane {
  public:
   WinHttpControlPlane(asio::any_io_executor ex, ControlPlaneOptions options,
                       AgentCredentials credentials)
-      : state_(std::make_shared<State>(std::move(ex), std::move(options), std::move(credentials))) {
-  }
+      : state_(std::make_shared<PlaneState>(std::move(ex), std::move(options),
+                                            std::move(credentials))) {}
 
   ~WinHttpControlPlane() override { shutdown(); }
 
@@ -596,7 +600,7 @@ class WinHttpControlPlane final : public ControlPlane {
       return;
     }
     fields["Action"] = action;
-    s.queue.push_back(PendingCall{action, fields.dump(), std::move(done)});
+    s.queue.push_back(QueuedCall{action, fields.dump(), std::move(done)});
     s.pump_locked();
   }
 
@@ -650,7 +654,7 @@ class WinHttpControlPlane final : public ControlPlane {
   }
 
  private:
-  std::shared_ptr<State> state_;
+  std::shared_ptr<PlaneState> state_;
 };
 
 }  // namespace
