@@ -160,6 +160,16 @@ class TestServer {
   //   i-hold      one message, then waits for the client's close
   //   i-drop      one message, then the TCP connection closes without a close frame
   //   i-pinging   pings every 200 ms (Beast's keep-alive pings), no message
+  //   i-large     a 40,000-byte message in 4 KiB frames, then one over the 64 KiB cap
+  // "0123456789012..." of `n` bytes: a message whose pieces show where they came from.
+  static std::string large_message(std::size_t n) {
+    std::string m(n, '0');
+    for (std::size_t i = 0; i < n; ++i) {
+      m[i] = static_cast<char>('0' + i % 10);
+    }
+    return m;
+  }
+
   net::awaitable<void> push(beast::tcp_stream stream, http::request<http::string_body> req) {
     const std::string instance(req["X-Ferry-Instance"]);
     if (instance == "i-refused") {
@@ -188,6 +198,11 @@ class TestServer {
         co_await ws.async_write(net::buffer(std::string(m)), tok);
       }
       co_await ws.async_close(websocket::close_reason(websocket::close_code::going_away), tok);
+    } else if (instance == "i-large") {
+      ws.auto_fragment(true);
+      ws.write_buffer_bytes(4096);
+      co_await ws.async_write(net::buffer(large_message(40'000)), tok);
+      co_await ws.async_write(net::buffer(large_message(70'000)), tok);
     } else if (instance == "i-hold" || instance == "i-drop") {
       co_await ws.async_write(net::buffer(std::string("kick")), tok);
     }
@@ -514,6 +529,28 @@ TEST_CASE("WinHTTP control plane: the push socket", "[winhttp]") {
     REQUIRE(agent.run_until([&] { return server.client_closed(); }, 3s));
     agent.loop.run_for(100ms);
     CHECK(log.closed == 1);
+  }
+
+  SECTION("a message in frames is joined; one over 64 KiB ends the socket") {
+    auto cp = agent.plane(agent.options(server.port()), "i-large");
+    cp->connect_push(log.handlers());
+    REQUIRE(agent.run_until([&] { return log.closed > 0; }));
+    REQUIRE(log.messages.size() == 1);
+    CHECK(log.messages[0].size() == 40'000);
+    CHECK(log.messages[0].substr(39'990) == "0123456789");
+    CHECK(log.reason == "push socket: a message over 64 KiB");
+  }
+
+  SECTION("close_push before the upgrade is answered") {
+    auto cp = agent.plane(agent.options(server.port()), "i-hold");
+    cp->connect_push(log.handlers());
+    cp->close_push();
+    REQUIRE(agent.run_until([&] { return log.closed == 1; }));
+    CHECK(log.reason == "closed by the agent");
+    agent.loop.run_for(300ms);  // the upgrade may still be answered: nothing more comes
+    CHECK(log.closed == 1);
+    CHECK_FALSE(log.opened);
+    CHECK(log.messages.empty());
   }
 
   SECTION("a connection dropped without a close frame") {
