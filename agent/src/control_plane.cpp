@@ -4,6 +4,7 @@
 
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
+#include "net/control_plane_shared.hpp"
 
 namespace ferry::agent {
 namespace {
@@ -61,6 +62,18 @@ std::string CallResult::describe() const {
     out += " (RequestId " + rid->get<std::string>() + ")";
   }
   return out;
+}
+
+CallResult net_shared::to_call_result(unsigned status, const std::string& body) {
+  CallResult r;
+  r.http_status = static_cast<long>(status);
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("Response") || !j["Response"].is_object()) {
+    r.transport_error = "HTTP " + std::to_string(status) + " without a protocol reply";
+    return r;
+  }
+  r.set_response(std::move(j["Response"]));
+  return r;
 }
 
 Expected<std::vector<std::pair<std::string, std::string>>> agent_auth_headers(

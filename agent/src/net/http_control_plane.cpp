@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "control_plane_shared.hpp"
 #include "ferry/agent/control_plane.hpp"
 #include "ferry/core/error_codes.hpp"
 
@@ -41,12 +42,10 @@ namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
 constexpr auto tok = net::as_tuple(net::use_awaitable);
-// Two connections let a slow report not hold up DescribeTasks; a task's own reports are sent
-// one after another by the daemon, so their order never depends on this.
-constexpr std::size_t kMaxConnections = 2;
+constexpr std::size_t kMaxConnections = net_shared::kMaxConcurrentCalls;
 // The server closes idle keep-alive connections; one unused for longer is not worth a try.
 constexpr std::chrono::seconds kMaxIdle{20};
-constexpr std::size_t kMaxPushMessage = 64 * 1024;
+using net_shared::kMaxPushMessage;
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -60,18 +59,7 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
-// The "Response" object of a reply body, or why there is none.
-CallResult to_call_result(unsigned status, const std::string& body) {
-  CallResult r;
-  r.http_status = static_cast<long>(status);
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("Response") || !j["Response"].is_object()) {
-    r.transport_error = "HTTP " + std::to_string(status) + " without a protocol reply";
-    return r;
-  }
-  r.set_response(std::move(j["Response"]));
-  return r;
-}
+using net_shared::to_call_result;
 
 struct Connection {
   std::unique_ptr<beast::tcp_stream> plain;

@@ -1,7 +1,7 @@
 // The agent's side of the agent protocol (docs/protocol.md) as a small interface: signed
 // actions over HTTP(S) and the push WebSocket. The daemon's logic talks to this seam only, so
-// it is tested with a fake; the Boost.Beast implementation lives in src/net/ and nothing else
-// in the agent includes Beast.
+// it is tested with a fake; the implementations live in src/net/ (Boost.Beast on Linux, the
+// only agent file that includes Beast; WinHTTP on Windows).
 #pragma once
 
 #include <chrono>
@@ -88,7 +88,8 @@ struct ControlPlaneOptions {
   std::string user_agent;
 };
 
-// The Boost.Beast implementation. Must be used from one thread (the loop's).
+// The implementation: Boost.Beast (http_control_plane.cpp) or, on Windows, WinHTTP
+// (winhttp_control_plane.cpp). Must be used from one thread (the loop's).
 std::unique_ptr<ControlPlane> make_http_control_plane(platform::EventLoop& loop,
                                                       ControlPlaneOptions options,
                                                       AgentCredentials credentials);
