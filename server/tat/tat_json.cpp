@@ -7,6 +7,7 @@
 #include "ferry/core/output_excerpt.hpp"
 #include "ferry/core/time.hpp"
 #include "ferry/server/api/json_writer.hpp"
+#include "ferry/server/domain/invocations.hpp"
 #include "ferry/server/hidden_parameters.hpp"
 
 namespace ferry::server {
@@ -148,7 +149,7 @@ nlohmann::json invocation_to_json(const domain::InvocationSummary& s) {
       // Hidden parameters' values are masked (hidden_parameters.hpp).
       {"Parameters", shown_parameters(inv.parameters, inv.command_content)},
       {"DefaultParameters", shown_parameters(inv.default_parameters, inv.command_content)},
-      {"InstanceKind", inv.instance_kind},
+      {"InstanceKind", domain::kInstanceKind},  // every invocation's (older ones stored CVM)
       {"Username", inv.username},
       {"InvocationSource", inv.invocation_source},
       {"CommandContent", inv.command_content},

@@ -874,7 +874,7 @@ async function runCommand(S) {
       assert.equal(i.Timeout, 120);
       assert.equal(i.WorkingDirectory, '/tmp');
       assert.equal(i.Username, 'root');
-      assert.equal(i.InstanceKind, 'CVM');
+      assert.equal(i.InstanceKind, 'MANAGED');
       assert.equal(i.InvocationSource, 'USER');
       assert.match(i.StartTime, RFC3339);
       assert.match(i.EndTime, RFC3339);
@@ -936,7 +936,8 @@ async function runCommand(S) {
     ['command-id', [{ Name: 'command-id', Values: [run.CommandId] }], 1],
     ['command-created-by USER', [{ Name: 'command-created-by', Values: ['USER'] }], 1],
     ['command-created-by TAT', [{ Name: 'command-created-by', Values: ['TAT'] }], 0],
-    ['instance-kind CVM', [{ Name: 'instance-kind', Values: ['CVM'] }], 1],
+    ['instance-kind MANAGED', [{ Name: 'instance-kind', Values: ['MANAGED'] }], 1],
+    ['instance-kind CVM', [{ Name: 'instance-kind', Values: ['CVM'] }], 0],
   ]) {
     await check(`DescribeInvocations filter ${label}`, async () => {
       const r = await tat.DescribeInvocations({ Filters: filters });

@@ -135,7 +135,7 @@ struct Invocation {
   std::string description;
   std::string parameters;  // as the caller gave them
   std::string default_parameters;
-  std::string instance_kind = "CVM";
+  std::string instance_kind = "MANAGED";  // domain::kInstanceKind
   std::string username;
   std::string invocation_source = "USER";
   std::string command_content;  // base64

@@ -492,7 +492,7 @@ TEST_CASE_METHOD(RunFixture, "DescribeInvocations: fields, aggregate status, fil
       CHECK(inv.contains(field));
     }
     CHECK(inv["InvocationSource"] == "USER");
-    CHECK(inv["InstanceKind"] == "CVM");
+    CHECK(inv["InstanceKind"] == "MANAGED");
     CHECK(inv["StartTime"] == "");
     CHECK(inv["EndTime"].is_null());
     for (const auto& basic : inv["InvocationTaskBasicInfoSet"]) {
@@ -546,10 +546,11 @@ TEST_CASE_METHOD(RunFixture, "DescribeInvocations: fields, aggregate status, fil
       const char* value;
       int total;
     };
-    for (const auto& [name, value, total] : {SharedFilter{"command-created-by", "USER", 3},
-                                             SharedFilter{"command-created-by", "TAT", 0},
-                                             SharedFilter{"instance-kind", "LIGHTHOUSE", 0},
-                                             SharedFilter{"instance-kind", "CVM", 3}}) {
+    for (const auto& [name, value, total] :
+         {SharedFilter{"command-created-by", "USER", 3},
+          SharedFilter{"command-created-by", "TAT", 0},
+          SharedFilter{"instance-kind", "LIGHTHOUSE", 0}, SharedFilter{"instance-kind", "CVM", 0},
+          SharedFilter{"instance-kind", "MANAGED", 3}}) {
       INFO(name << " = " << value);
       auto listed =
           ok("DescribeInvocations", {{"Filters", {{{"Name", name}, {"Values", {value}}}}}});

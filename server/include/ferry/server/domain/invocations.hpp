@@ -16,9 +16,10 @@
 
 namespace ferry::server::domain {
 
-// The model knows CVM and LIGHTHOUSE only; Ferry's targets are all registered instances, shown
-// as CVM so that SDK code switching on the kind keeps working.
-inline constexpr const char* kInstanceKind = "CVM";
+// The model knows CVM and LIGHTHOUSE; every target of Ferry's is a registered (managed)
+// instance, neither of those: its kind of its own, so that the instance-kind filter tells them
+// apart from cloud machines (docs/architecture.md, "The TAT model, field by field").
+inline constexpr const char* kInstanceKind = "MANAGED";
 // Ferry has no public (TAT-made) commands: everything it runs was created by the user.
 inline constexpr const char* kCreatedBy = "USER";
 
