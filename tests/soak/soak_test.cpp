@@ -129,9 +129,13 @@ TEST_CASE("soak: a steady mix on one server and four agents, bounded growth, no 
 
   // Production's grace for a final report (60 s, not the black-box tests' 1 s): a report a
   // second late is not a lost result.
+  // FERRY_SOAK_LOG_LEVEL (default info) for the server and the agents: debug when a failure
+  // needs every report's story.
+  const std::string log_level =
+      std::getenv("FERRY_SOAK_LOG_LEVEL") != nullptr ? std::getenv("FERRY_SOAK_LOG_LEVEL") : "info";
   ServerProcess server(
       FERRY_SERVER_BIN,
-      json{{"log_level", "info"}, {"online_window_s", 60}, {"task_timeout_grace_s", 60}});
+      json{{"log_level", log_level}, {"online_window_s", 60}, {"task_timeout_grace_s", 60}});
   ApiClient api = server.api();
   const TempDir scratch{"ferry-soak", 0755};
   std::vector<std::unique_ptr<AgentProcess>> agents;
@@ -139,7 +143,7 @@ TEST_CASE("soak: a steady mix on one server and four agents, bounded growth, no 
   for (int i = 0; i < kAgents; ++i) {
     auto [code_id, code] = create_register_code(api);
     agents.push_back(std::make_unique<AgentProcess>(
-        FERRY_AGENT_BINARY, scratch / ("a" + std::to_string(i)), json{{"log_level", "info"}}));
+        FERRY_AGENT_BINARY, scratch / ("a" + std::to_string(i)), json{{"log_level", log_level}}));
     register_and_start(*agents.back(), server.endpoint(), code_id, code);
     ids.push_back(agents.back()->instance_id());
   }
