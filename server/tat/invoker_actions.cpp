@@ -1,10 +1,12 @@
 // CreateInvoker, DescribeInvokers, ModifyInvoker, EnableInvoker, DisableInvoker, DeleteInvoker,
 // DescribeInvokerRecords.
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "action_handlers.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "ferry/server/domain/invokers.hpp"
+#include "ferry/server/hidden_parameters.hpp"
 #include "ferry/server/tat/tat_json.hpp"
 #include "ferry/server/tat/tat_listing.hpp"
 
@@ -92,7 +94,26 @@ Reply describe_invokers(ServerContext& ctx, Params& p) {
   if (!listing) {
     return listing.error();
   }
-  return page_reply(domain::describe_invokers(ctx, q), "InvokerSet", &invoker_to_json);
+  auto page = domain::describe_invokers(ctx, q);
+  if (page) {
+    // Hidden parameters' values are masked as in an invocation (hidden_parameters.hpp): the
+    // names come from each invoker's command, read once per command on the page.
+    std::map<std::string, std::vector<std::string>> hidden_by_command;
+    for (auto& invoker : page->items) {
+      if (invoker.parameters.empty()) {
+        continue;
+      }
+      auto [it, added] = hidden_by_command.try_emplace(invoker.command_id);
+      if (added) {
+        auto command = ctx.store.get_command(invoker.command_id);
+        if (command && *command) {
+          it->second = hidden_parameter_names((*command)->content);
+        }
+      }
+      invoker.parameters = mask_hidden_values(invoker.parameters, it->second);
+    }
+  }
+  return page_reply(page, "InvokerSet", &invoker_to_json);
 }
 
 Reply modify_invoker(ServerContext& ctx, Params& p) {

@@ -158,3 +158,23 @@ TEST_CASE_METHOD(ModelFixture, "hidden parameters: masked wherever shown, kept o
                     {{"CommandId", cmd}, {"Parameters", R"({"user":"bob","pw":"p"})"}});
   CHECK(preview["ReplacedContent"] == b64("login bob ******"));
 }
+
+TEST_CASE_METHOD(ModelFixture, "hidden parameters: masked in an invoker's Parameters too",
+                 "[actions][sdk-model][hidden]") {
+  REQUIRE(store->record_heartbeat("rins-model001", "1.0", "Linux", {}, clock.now_ms()));
+  const std::string cmd = ok("CreateCommand", {{"CommandName", "h"},
+                                               {"Content", b64("login {{user}} {{tat-hidden:pw}}")},
+                                               {"EnableParameter", true}})["CommandId"];
+  const std::string invoker =
+      ok("CreateInvoker",
+         {{"Name", "nightly"},
+          {"Type", "SCHEDULE"},
+          {"CommandId", cmd},
+          {"InstanceIds", {"rins-model001"}},
+          {"Parameters", R"({"user":"ann","pw":"s3cret"})"},
+          {"ScheduleSettings",
+           {{"Policy", "ONCE"}, {"InvokeTime", "2031-09-01T00:00:00+08:00"}}}})["InvokerId"];
+  const auto shown = ok("DescribeInvokers", {{"InvokerIds", {invoker}}})["InvokerSet"][0];
+  CHECK(json::parse(shown["Parameters"].get<std::string>()) ==
+        json{{"user", "ann"}, {"pw", "******"}});
+}
