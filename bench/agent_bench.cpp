@@ -34,6 +34,7 @@
 
 #include "agent_process.hpp"
 #include "api_client.hpp"
+#include "bench_options.hpp"
 #include "ferry/core/base64.hpp"
 #include "proc_stats.hpp"
 #include "server_process.hpp"
@@ -106,19 +107,13 @@ Clock::duration bare_run(const std::string& script) {
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--runs") {
-      o.runs = std::max(1, std::atoi(argv[i + 1]));
-    } else if (a == "--idle-seconds") {
-      o.idle_seconds = std::max(1, std::atoi(argv[i + 1]));
-    } else if (a == "--poll-us") {
-      o.poll_us = std::max(100, std::atoi(argv[i + 1]));
-    } else {
-      std::cerr << "usage: ferry-bench-agent [--runs N] [--idle-seconds S] [--poll-us U]\n";
-      return 2;
-    }
-  }
+  ferry::bench::parse_bench_options(
+      argc, argv, "ferry-bench-agent [--runs N] [--idle-seconds S] [--poll-us U]",
+      {{"--runs", true, [&](const std::string& v) { o.runs = std::max(1, std::stoi(v)); }},
+       {"--idle-seconds", true,
+        [&](const std::string& v) { o.idle_seconds = std::max(1, std::stoi(v)); }},
+       {"--poll-us", true,
+        [&](const std::string& v) { o.poll_us = std::max(100, std::stoi(v)); }}});
   try {
     ferry::test::ServerProcess server(FERRY_SERVER_BIN, json{{"heartbeat_interval_s", 60},
                                                              {"online_window_s", 180},

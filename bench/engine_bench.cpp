@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_options.hpp"
 #include "ferry/agent/agent_paths.hpp"
 #include "ferry/agent/supervisor.hpp"
 #include "ferry/agent/task_runner.hpp"
@@ -271,17 +272,13 @@ int main(int argc, char** argv) {
   int output_runs = 5;
   uint64_t bytes = 1ULL << 30;
   fs::path base = fs::temp_directory_path();
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--runs") == 0) {
-      runs = std::stoi(argv[i + 1]);
-    } else if (std::strcmp(argv[i], "--output-runs") == 0) {
-      output_runs = std::max(1, std::stoi(argv[i + 1]));
-    } else if (std::strcmp(argv[i], "--bytes") == 0) {
-      bytes = std::stoull(argv[i + 1]);
-    } else if (std::strcmp(argv[i], "--dir") == 0) {
-      base = argv[i + 1];
-    }
-  }
+  ferry::bench::parse_bench_options(
+      argc, argv, "ferry-bench-engine [--runs N] [--output-runs K] [--bytes B] [--dir DIR]",
+      {{"--runs", true, [&](const std::string& v) { runs = std::max(1, std::stoi(v)); }},
+       {"--output-runs", true,
+        [&](const std::string& v) { output_runs = std::max(1, std::stoi(v)); }},
+       {"--bytes", true, [&](const std::string& v) { bytes = std::stoull(v); }},
+       {"--dir", true, [&](const std::string& v) { base = v; }}});
   const fs::path dir = base / ("ferry-bench." + std::to_string(::getpid()));
   fs::create_directories(dir);
   json out;

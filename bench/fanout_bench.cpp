@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "api_client.hpp"
+#include "bench_options.hpp"
 #include "ferry/core/base64.hpp"
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/ed25519.hpp"
@@ -293,28 +294,13 @@ class Fleet {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        throw std::runtime_error(a + " needs a value");
-      }
-      return argv[++i];
-    };
-    if (a == "--agents") {
-      o.agents = std::stoi(next());
-    } else if (a == "--idle-seconds") {
-      o.idle_seconds = std::stoi(next());
-    } else if (a == "--http-pool") {
-      o.http_pool = std::stoi(next());
-    } else if (a == "--server") {
-      o.server = next();
-    } else {
-      throw std::runtime_error(
-          "usage: ferry-bench-fanout [--agents N] [--idle-seconds S] [--http-pool P] "
-          "[--server PATH]");
-    }
-  }
+  ferry::bench::parse_bench_options(
+      argc, argv,
+      "ferry-bench-fanout [--agents N] [--idle-seconds S] [--http-pool P] [--server PATH]",
+      {{"--agents", true, [&](const std::string& v) { o.agents = std::stoi(v); }},
+       {"--idle-seconds", true, [&](const std::string& v) { o.idle_seconds = std::stoi(v); }},
+       {"--http-pool", true, [&](const std::string& v) { o.http_pool = std::stoi(v); }},
+       {"--server", true, [&](const std::string& v) { o.server = v; }}});
   if (o.agents < 1 || o.idle_seconds < 1 || o.http_pool < 1) {
     throw std::runtime_error("--agents, --idle-seconds and --http-pool must be positive");
   }

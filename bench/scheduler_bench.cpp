@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "api_client.hpp"
+#include "bench_options.hpp"
 #include "ferry/core/base64.hpp"
 #include "ferry/core/ed25519.hpp"
 #include "proc_stats.hpp"
@@ -111,32 +112,16 @@ std::vector<std::vector<int64_t>> query(const std::filesystem::path& db, const s
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        throw std::runtime_error(a + " needs a value");
-      }
-      return argv[++i];
-    };
-    if (a == "--invokers") {
-      o.invokers = std::stoi(next());
-    } else if (a == "--minutes") {
-      o.minutes = std::stod(next());
-    } else if (a == "--idle-seconds") {
-      o.idle_seconds = std::stod(next());
-    } else if (a == "--threads") {
-      o.threads = std::stoi(next());
-    } else if (a == "--every-minute") {
-      o.every_minute = true;
-    } else if (a == "--server") {
-      o.server = next();
-    } else {
-      throw std::runtime_error(
-          "usage: ferry-bench-scheduler [--invokers N] [--minutes M] [--idle-seconds S] "
-          "[--threads T] [--every-minute] [--server PATH]");
-    }
-  }
+  ferry::bench::parse_bench_options(
+      argc, argv,
+      "ferry-bench-scheduler [--invokers N] [--minutes M] [--idle-seconds S] [--threads T] "
+      "[--every-minute] [--server PATH]",
+      {{"--invokers", true, [&](const std::string& v) { o.invokers = std::stoi(v); }},
+       {"--minutes", true, [&](const std::string& v) { o.minutes = std::stod(v); }},
+       {"--idle-seconds", true, [&](const std::string& v) { o.idle_seconds = std::stod(v); }},
+       {"--threads", true, [&](const std::string& v) { o.threads = std::stoi(v); }},
+       {"--every-minute", false, [&](const std::string&) { o.every_minute = true; }},
+       {"--server", true, [&](const std::string& v) { o.server = v; }}});
   if (o.invokers < 1 || o.minutes <= 0 || o.idle_seconds <= 0 || o.threads < 1) {
     throw std::runtime_error("every option must be positive");
   }

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "api_client.hpp"
+#include "bench_options.hpp"
 #include "ferry/core/base64.hpp"
 #include "ferry/core/ed25519.hpp"
 #include "server_process.hpp"
@@ -160,30 +161,15 @@ json measure(const std::string& endpoint, const Options& o, const Request& reque
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        throw std::runtime_error(a + " needs a value");
-      }
-      return argv[++i];
-    };
-    if (a == "--duration") {
-      o.duration_s = std::stod(next());
-    } else if (a == "--threads") {
-      o.threads = std::stoi(next());
-    } else if (a == "--max-requests") {
-      o.max_requests = std::stol(next());
-    } else if (a == "--server") {
-      o.server = next();
-    } else if (a == "--only") {
-      o.only = next();
-    } else {
-      throw std::runtime_error(
-          "usage: ferry-bench-server [--duration S] [--threads N] "
-          "[--max-requests N] [--server PATH] [--only KIND]");
-    }
-  }
+  ferry::bench::parse_bench_options(
+      argc, argv,
+      "ferry-bench-server [--duration S] [--threads N] [--max-requests N] [--server PATH] [--only "
+      "KIND]",
+      {{"--duration", true, [&](const std::string& v) { o.duration_s = std::stod(v); }},
+       {"--threads", true, [&](const std::string& v) { o.threads = std::stoi(v); }},
+       {"--max-requests", true, [&](const std::string& v) { o.max_requests = std::stol(v); }},
+       {"--server", true, [&](const std::string& v) { o.server = v; }},
+       {"--only", true, [&](const std::string& v) { o.only = v; }}});
   if (o.duration_s <= 0 || o.threads < 1 || o.max_requests < 1) {
     throw std::runtime_error("--duration, --threads and --max-requests must be positive");
   }

@@ -31,6 +31,7 @@
 
 #include "agent_process.hpp"
 #include "api_client.hpp"
+#include "bench_options.hpp"
 #include "ferry/core/base64.hpp"
 #include "ferry/server/cos/bucket_url.hpp"
 #include "ferry/server/cos/presigner.hpp"
@@ -104,20 +105,15 @@ double curl_put_seconds(const fs::path& file, const std::string& url) {
 int main(int argc, char** argv) {
   std::uint64_t mib = 1024;
   json agent_config{{"log_level", "info"}, {"journal_max_bytes", std::int64_t{16} << 30}};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    const std::int64_t v = std::max(1, std::atoi(argv[i + 1]));
-    if (a == "--mib") {
-      mib = static_cast<std::uint64_t>(v);
-    } else if (a == "--part-mib") {
-      agent_config["multipart_part_bytes"] = v << 20;
-    } else if (a == "--threshold-mib") {
-      agent_config["multipart_threshold_bytes"] = v << 20;
-    } else {
-      std::cerr << "usage: ferry-bench-upload [--mib N] [--part-mib N] [--threshold-mib N]\n";
-      return 2;
-    }
-  }
+  const auto mib_of = [](const std::string& v) { return std::int64_t{std::max(1, std::stoi(v))}; };
+  ferry::bench::parse_bench_options(
+      argc, argv, "ferry-bench-upload [--mib N] [--part-mib N] [--threshold-mib N]",
+      {{"--mib", true, [&](const std::string& v) { mib = static_cast<std::uint64_t>(mib_of(v)); }},
+       {"--part-mib", true,
+        [&](const std::string& v) { agent_config["multipart_part_bytes"] = mib_of(v) << 20; }},
+       {"--threshold-mib", true, [&](const std::string& v) {
+          agent_config["multipart_threshold_bytes"] = mib_of(v) << 20;
+        }}});
   const std::uint64_t bytes = mib << 20;
   try {
     ferry::test::TempDir dir("ferry-bench-upload", 0755);
