@@ -123,8 +123,8 @@ nlohmann::json command_to_json(const Command& c) {
                         {"OutputCOSBucketUrl", c.output_cos_bucket_url},
                         {"OutputCOSKeyPrefix", c.output_cos_key_prefix},
                         {"Tags", tags_to_json(c.tags)},
-                        {"CreatedTime", nullable_time(c.created_ms)},
-                        {"UpdatedTime", nullable_time(c.updated_ms)}};
+                        {"CreatedTime", format_time(c.created_ms)},
+                        {"UpdatedTime", format_time(c.updated_ms)}};
 }
 
 nlohmann::json invocation_to_json(const domain::InvocationSummary& s) {
