@@ -102,6 +102,7 @@ struct Daemon::Impl {
   Heartbeat heartbeat;
   std::unique_ptr<Timer> flush_timer;
   std::unique_ptr<Timer> stopped_timer;
+  std::unique_ptr<Timer> report_check_timer;
   int exit_code = 0;
   bool stop_report_pending = false;  // ReportAgentStop sent and not answered yet
   std::function<void()> on_stopped;
@@ -137,7 +138,8 @@ struct Daemon::Impl {
         link(ctx, [this] { admission.describe(); }),
         heartbeat(ctx),
         flush_timer(clock->make_timer()),
-        stopped_timer(clock->make_timer()) {
+        stopped_timer(clock->make_timer()),
+        report_check_timer(clock->make_timer()) {
     ctx.fatal = [this](const std::string& why) {
       spdlog::error("{}", why);
       exit_code = 2;
@@ -169,6 +171,16 @@ struct Daemon::Impl {
     heartbeat.start();
     link.start();
     admission.describe();
+    check_reports_later();
+  }
+
+  void check_reports_later() {
+    report_check_timer->start(ctx.options.report_check_interval, [this] {
+      if (ctx.phase == DaemonPhase::kRunning) {
+        tasks.requeue_stranded_finishes();
+        check_reports_later();
+      }
+    });
   }
 
   void stop() {
@@ -218,6 +230,7 @@ struct Daemon::Impl {
     }
     reports.stop();
     flush_timer->cancel();
+    report_check_timer->cancel();
     live.stop();
     // Uploads stop where they stand; the journal has them for the next agent.
     uploads.stop();

@@ -309,6 +309,20 @@ void HeldTasks::audit_finish(const HeldTask& task, const TaskResult& result,
   ctx_.audit(std::move(line));
 }
 
+std::size_t HeldTasks::requeue_stranded_finishes() {
+  std::size_t n = 0;
+  for (auto& [id, t] : tasks_) {
+    if (!t.finished() || t.uploading() || reports_.holds(id, "ReportTaskFinish")) {
+      continue;
+    }
+    spdlog::warn("task {}: its result was held with no report on its way; sending it", id);
+    reports_.push(
+        id, Report::task_finish(*t.journal.result, t.journal.final_log_index, ctx_.now_text()));
+    ++n;
+  }
+  return n;
+}
+
 // The journal entry goes once the server has the result.
 void HeldTasks::forget(const std::string& id) {
   auto it = tasks_.find(id);

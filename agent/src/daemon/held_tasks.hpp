@@ -98,6 +98,10 @@ class HeldTasks {
   // finished (one starting has an empty container for a moment). A task's background processes
   // keep its container until they end; this runs at start-up and as tasks finish.
   void remove_empty_containers();
+  // A finished task's result is always on its way: its finish queued or in flight, or its
+  // output uploading first. One that is neither (a bug, which this logs) gets its finish
+  // queued again. The daemon runs it every report_check_interval. Returns how many.
+  std::size_t requeue_stranded_finishes();
   // Running tasks stay with their supervisors; the runner no longer reports on them.
   void detach_runner();
   // Reloaded limits for the runner (Runner::set_limits); none once it is detached.

@@ -89,6 +89,9 @@ void ReportQueue::stop() {
     if (t.retry) {
       t.retry->cancel();
     }
+    if (t.deadline) {
+      t.deadline->cancel();
+    }
   }
 }
 
@@ -102,18 +105,39 @@ void ReportQueue::send_next(const std::string& task_id) {
     return;
   }
   t.in_flight = true;
+  const std::uint64_t call = ++t.sent;
+  if (!t.deadline) {
+    t.deadline = ctx_.clock.make_timer();
+  }
+  t.deadline->start(ctx_.options.report_answer_deadline, [this, task_id, call] {
+    auto found = tasks_.find(task_id);
+    if (found == tasks_.end() || !found->second.in_flight || found->second.sent != call) {
+      return;
+    }
+    const std::string action = found->second.reports.front().action;
+    spdlog::warn("task {}: {} got no answer in {} s; taken as failed", task_id, action,
+                 ctx_.options.report_answer_deadline.count() / 1000);
+    CallResult lost;
+    lost.transport_error = "no answer within the report deadline";
+    answered(task_id, call, lost);
+  });
   const Report& r = t.reports.front();
-  ctx_.server.call(r.action, r.fields,
-                   ctx_.guard([this, task_id](CallResult result) { answered(task_id, result); }));
+  ctx_.server.call(r.action, r.fields, ctx_.guard([this, task_id, call](CallResult result) {
+    answered(task_id, call, result);
+  }));
 }
 
-void ReportQueue::answered(const std::string& task_id, const CallResult& r) {
+void ReportQueue::answered(const std::string& task_id, std::uint64_t call, const CallResult& r) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) {
     return;
   }
   TaskReports& t = it->second;
+  if (!t.in_flight || call != t.sent) {
+    return;  // the answer to a call already taken as lost (its report was sent again)
+  }
   t.in_flight = false;
+  t.deadline->cancel();
   if (ctx_.stopped()) {
     return;
   }

@@ -1,7 +1,11 @@
 // The reports the daemon owes the server, per task: in order, one at a time, each retried with
-// capped backoff until the server takes it or refuses it for good.
+// capped backoff until the server takes it or refuses it for good. A report whose answer does
+// not come within DaemonOptions::report_answer_deadline counts as failed and is sent again:
+// the control plane answers every call within its own timeouts, and a lost answer must not
+// hold a result back.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -56,10 +60,12 @@ class ReportQueue {
     bool in_flight = false;
     int attempts = 0;  // failures of the front report
     std::unique_ptr<Timer> retry;
+    std::unique_ptr<Timer> deadline;  // armed while a report is in flight
+    std::uint64_t sent = 0;           // the call in flight; an answer to an older one is dropped
   };
 
   void send_next(const std::string& task_id);
-  void answered(const std::string& task_id, const CallResult& result);
+  void answered(const std::string& task_id, std::uint64_t call, const CallResult& result);
 
   DaemonContext& ctx_;
   Answered answered_;

@@ -308,52 +308,66 @@ class HttpControlPlane final : public ControlPlane {
       CallResult result;
       // A kept-alive connection the server has closed in the meantime fails before any byte of
       // an answer; that one attempt is repeated on a new connection (signed anew).
-      for (int attempt = 0; attempt < 2; ++attempt) {
-        bool reused = false;
-        if (!conn) {
-          while (!s.idle.empty()) {
-            auto c = std::move(s.idle.back());
-            s.idle.pop_back();
-            if (std::chrono::steady_clock::now() - c->last_used < kMaxIdle) {
-              conn = std::move(c);
-              reused = true;
+      // Whatever goes wrong in here (an exception Asio or Beast throws), the call is answered
+      // and this worker goes on: a detached coroutine's exception would be dropped unseen,
+      // with the call's answer and the worker's place in the pool.
+      try {
+        for (int attempt = 0; attempt < 2; ++attempt) {
+          bool reused = false;
+          if (!conn) {
+            while (!s.idle.empty()) {
+              auto c = std::move(s.idle.back());
+              s.idle.pop_back();
+              if (std::chrono::steady_clock::now() - c->last_used < kMaxIdle) {
+                conn = std::move(c);
+                reused = true;
+                break;
+              }
+              c->close();
+            }
+          } else {
+            reused = true;
+          }
+          if (!conn) {
+            conn = std::make_unique<Connection>();
+            s.busy.insert(conn.get());
+            std::string error = co_await connect(s, *conn);
+            s.busy.erase(conn.get());
+            if (!error.empty()) {
+              conn.reset();
+              result = CallResult{};
+              result.transport_error = std::move(error);
               break;
             }
-            c->close();
           }
-        } else {
-          reused = true;
-        }
-        if (!conn) {
-          conn = std::make_unique<Connection>();
+          bool reusable = false;
+          bool nothing_received = true;
           s.busy.insert(conn.get());
-          std::string error = co_await connect(s, *conn);
+          if (conn->tls) {
+            result = co_await exchange_on(s, *conn->tls, *conn, call, reusable, nothing_received);
+          } else {
+            result = co_await exchange_on(s, *conn->plain, *conn, call, reusable, nothing_received);
+          }
           s.busy.erase(conn.get());
-          if (!error.empty()) {
+          if (!reusable || s.stopped) {
+            conn->close();
             conn.reset();
-            result = CallResult{};
-            result.transport_error = std::move(error);
+          } else {
+            conn->last_used = std::chrono::steady_clock::now();
+          }
+          if (result.transport_error.empty() || !reused || !nothing_received || s.stopped) {
             break;
           }
         }
-        bool reusable = false;
-        bool nothing_received = true;
-        s.busy.insert(conn.get());
-        if (conn->tls) {
-          result = co_await exchange_on(s, *conn->tls, *conn, call, reusable, nothing_received);
-        } else {
-          result = co_await exchange_on(s, *conn->plain, *conn, call, reusable, nothing_received);
-        }
-        s.busy.erase(conn.get());
-        if (!reusable || s.stopped) {
+      } catch (const std::exception& e) {
+        spdlog::warn("{}: {}", call.action, e.what());
+        if (conn) {
+          s.busy.erase(conn.get());
           conn->close();
           conn.reset();
-        } else {
-          conn->last_used = std::chrono::steady_clock::now();
         }
-        if (result.transport_error.empty() || !reused || !nothing_received || s.stopped) {
-          break;
-        }
+        result = CallResult{};
+        result.transport_error = std::string("internal error: ") + e.what();
       }
       net::post(s.ex, [done = std::move(call.done), result = std::move(result)]() mutable {
         done(std::move(result));

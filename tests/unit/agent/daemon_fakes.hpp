@@ -125,6 +125,7 @@ struct FakeServer {
   FakeClock* clock = nullptr;
   std::vector<Call> calls;
   std::map<std::string, int> fail_next;  // action -> transport errors before an answer
+  std::map<std::string, int> drop_next;  // action -> calls never answered (a lost answer)
   std::map<std::string, std::deque<std::string>> errors_next;  // action -> API error codes
   std::map<std::string, json> answers;  // action -> the Response object it gets
   // When set, answers every action not in `answers` (after fail_next and errors_next).
@@ -165,6 +166,10 @@ class FakeControlPlane : public agent::ControlPlane {
 
   void call(const std::string& action, json fields, Done done) override {
     server_->calls.push_back({action, fields, server_->clock->now()});
+    if (server_->drop_next[action] > 0) {
+      --server_->drop_next[action];
+      return;  // `done` never runs
+    }
     agent::CallResult r;
     if (server_->fail_next[action] > 0) {
       --server_->fail_next[action];

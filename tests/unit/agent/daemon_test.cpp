@@ -126,6 +126,43 @@ TEST_CASE("daemon: a failed report is retried with capped exponential backoff, i
   CHECK(calls[5].at == calls[4].at);  // the next report goes at once
 }
 
+TEST_CASE("daemon: a report whose answer never comes is sent again after the deadline") {
+  StateDir state;
+  auto o = Harness::options(state.path());
+  o.report_answer_deadline = milliseconds(5000);
+  Harness h(o);
+  dispatch(h, {"invt-lost"});
+  const auto p = state.task("invt-lost");
+  h.start_task("invt-lost");
+  // The soak's lost results: a finish sent, its answer never seen, the task held for good.
+  h.server->drop_next["ReportTaskFinish"] = 1;
+  h.finish_task("invt-lost", result_of("invt-lost", TaskStatus::kTimeout, -1, ""));
+  REQUIRE(h.run_until([&] { return h.server->of("ReportTaskFinish").size() == 1; }));
+  const auto first = h.server->of("ReportTaskFinish")[0].at;
+  h.advance(o.report_answer_deadline - milliseconds(1));
+  CHECK(h.server->of("ReportTaskFinish").size() == 1);
+  REQUIRE(h.run_until([&] { return h.server->of("ReportTaskFinish").size() == 2; }));
+  CHECK(h.server->of("ReportTaskFinish")[1].at - first >= o.report_answer_deadline);
+  // Answered this time: the journal lets go of the task.
+  REQUIRE(h.run_until([&] { return !fs::exists(p.dir); }));
+}
+
+TEST_CASE("daemon: the check for stranded results leaves a finish in flight alone") {
+  StateDir state;
+  auto o = Harness::options(state.path());
+  o.report_answer_deadline = milliseconds(3'600'000);
+  o.report_check_interval = milliseconds(1000);
+  Harness h(o);
+  dispatch(h, {"invt-slow"});
+  (void)state.task("invt-slow");
+  h.start_task("invt-slow");
+  h.server->drop_next["ReportTaskFinish"] = 1;  // in flight for the whole test
+  h.finish_task("invt-slow", result_of("invt-slow", TaskStatus::kSuccess, 0, ""));
+  REQUIRE(h.run_until([&] { return h.server->of("ReportTaskFinish").size() == 1; }));
+  h.advance(seconds(120));  // 120 checks
+  CHECK(h.server->of("ReportTaskFinish").size() == 1);
+}
+
 TEST_CASE("daemon: a report refused for good is not sent again; the next one goes") {
   StateDir state;
   Harness h(Harness::options(state.path()));

@@ -44,6 +44,12 @@ struct DaemonOptions {
   std::chrono::milliseconds reconnect_max{60'000};
   std::chrono::milliseconds retry_min{500};
   std::chrono::milliseconds retry_max{30'000};
+  // A report with no answer this long counts as failed and is sent again (report_queue.hpp):
+  // the control plane's request and connect timeouts (30 s, 10 s) and a margin.
+  std::chrono::milliseconds report_answer_deadline{45'000};
+  // How often the daemon checks that every finished task's result is on its way
+  // (HeldTasks::requeue_stranded_finishes).
+  std::chrono::milliseconds report_check_interval{30'000};
   // How long SIGTERM waits for pending reports before the agent exits anyway.
   std::chrono::milliseconds shutdown_flush{5000};
   std::chrono::seconds default_heartbeat{60};
