@@ -45,7 +45,8 @@ TaskResult run_file_task(const Task& task);
 std::optional<SupervisorOptions> parse_supervisor_arguments(int argc, const char* const* argv,
                                                             int first);
 
-// The program the agent starts for each task: `ferry-supervise` beside the agent's binary when
+// The program the agent starts for each task: `ferry-supervise` (with the agent binary's extension:
+// ferry-supervise.exe on Windows) beside the agent's binary when
 // that is an executable file with the agent binary's owner and not writable by group or others,
 // else the agent's binary itself (its `supervise` mode runs the same code; it only starts
 // slower). Either is started with the same arguments, `supervise --task-dir DIR ...`. When a
