@@ -295,6 +295,45 @@ TEST_CASE("ferry-agent.exe: --version, --help and the service commands", "[agent
   CHECK(relative.output.find("must be an absolute path") != std::string::npos);
 }
 
+// `service install` registers this binary as the daemon with its options, `service uninstall`
+// removes it, with wine's service manager (scripts/windows-test has started it).
+TEST_CASE("ferry-agent.exe: service install and uninstall", "[agent_main]") {
+  ferry::test::WindowsTempDir dir("ferry-agent-service");
+  const Run install = run_agent(
+      {"service", "install", "--state-dir", win32::display(dir / "state"), "--log-level", "debug"},
+      dir / "install.log");
+  INFO(install.output);
+  REQUIRE(install.exit_code == 0);
+  const auto query = [] {
+    const SC_HANDLE manager = ::OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT);
+    REQUIRE(manager != nullptr);
+    const SC_HANDLE service = ::OpenServiceW(manager, L"ferry-agent", SERVICE_QUERY_CONFIG);
+    std::optional<std::wstring> command;
+    if (service != nullptr) {
+      DWORD needed = 0;
+      ::QueryServiceConfigW(service, nullptr, 0, &needed);
+      std::vector<BYTE> buffer(needed);
+      auto* config = reinterpret_cast<QUERY_SERVICE_CONFIGW*>(buffer.data());
+      if (::QueryServiceConfigW(service, config, needed, &needed) != 0) {
+        command = config->lpBinaryPathName;
+      }
+      ::CloseServiceHandle(service);
+    }
+    ::CloseServiceHandle(manager);
+    return command;
+  };
+  const auto command = query();
+  const Run uninstall = run_agent({"service", "uninstall"}, dir / "uninstall.log");
+  REQUIRE(command.has_value());
+  CHECK(*command == win32::command_line({win32::display(agent_exe()), "--state-dir",
+                                         win32::display(dir / "state"), "--log-level", "debug"}));
+  INFO(uninstall.output);
+  CHECK(uninstall.exit_code == 0);
+  CHECK_FALSE(query().has_value());
+  const Run again = run_agent({"service", "uninstall"}, dir / "again.log");
+  CHECK(again.exit_code == 1);
+}
+
 // What the port has reached: the registration's exchange works, and saving the key stops at the
 // check that it is private to the agent, which needs the owners and ACLs of inspect_file
 // (docs/architecture.md, "The Windows build"). When that is ported this case fails: the next case
