@@ -1,7 +1,7 @@
 // service.hpp on Windows: a service of its own process under the service control manager (SCM).
 //
-// run_service_or_console() hands the SCM a one-entry dispatch table when the process was started
-// by the SCM (its parent is services.exe); otherwise `main` runs as a console program at once.
+// run_service_or_console() hands the SCM a one-entry dispatch table unless the process's parent is
+// known not to be the SCM (services.exe); then `main` runs as a console program at once.
 // StartServiceCtrlDispatcherW would say so too, failing with
 // ERROR_FAILED_SERVICE_CONTROLLER_CONNECT, at once on Windows but only after about 10 s under
 // wine; when it fails so anyway, `main` runs as a console program as well. As a service,
@@ -199,17 +199,14 @@ Status configure_service(SC_HANDLE service, const ServiceDefinition& definition)
   return {};
 }
 
-}  // namespace
-
-namespace {
-
-// Whether this process's parent is the service control manager, services.exe in the system
-// directory: every service is started by it. A parent that has ended (its pid perhaps reused)
-// is not asked about: the SCM runs from boot to shutdown.
+// Whether this process may have been started by the service control manager: false only when
+// its parent is known and is not services.exe in the system directory (every service's parent
+// is; the SCM runs from boot to shutdown). When it cannot tell (the parent has ended or cannot
+// be opened), the dispatcher decides.
 bool started_by_service_manager() {
   const win32::UniqueHandle snapshot(::CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0));
   if (snapshot.get() == INVALID_HANDLE_VALUE) {
-    return true;  // cannot tell: the dispatcher decides
+    return true;
   }
   const DWORD self = ::GetCurrentProcessId();
   DWORD parent = 0;
@@ -225,18 +222,18 @@ bool started_by_service_manager() {
   const win32::UniqueHandle process(
       parent == 0 ? nullptr : ::OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, parent));
   if (process.get() == nullptr) {
-    return false;
+    return true;
   }
   std::wstring image(MAX_PATH * 4, L'\0');
   auto size = static_cast<DWORD>(image.size());
   if (::QueryFullProcessImageNameW(process.get(), 0, image.data(), &size) == 0) {
-    return false;
+    return true;
   }
   image.resize(size);
   std::array<wchar_t, MAX_PATH + 1> system{};
   const UINT n = ::GetSystemDirectoryW(system.data(), static_cast<UINT>(system.size()));
   const std::wstring expected = std::wstring(system.data(), n) + L"\\services.exe";
-  return n > 0 &&
+  return n == 0 ||
          ::CompareStringOrdinal(image.data(), static_cast<int>(image.size()), expected.data(),
                                 static_cast<int>(expected.size()), TRUE) == CSTR_EQUAL;
 }
