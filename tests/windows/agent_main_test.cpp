@@ -2,9 +2,7 @@
 // commands), then `register` and the daemon in console mode against a scripted agent gateway in
 // the test process (plain HTTP and WebSocket on 127.0.0.1 with Boost.Beast, as
 // winhttp_control_plane_test.cpp), which hands out one BAT task and records the reports: the
-// task's output and exit code come back in ReportTaskFinish. That last case waits for
-// inspect_file on Windows (the agent's key must be private); until then ctest runs the others,
-// and the registration's case shows where the path stops.
+// task's output and exit code come back in ReportTaskFinish.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -334,27 +332,10 @@ TEST_CASE("ferry-agent.exe: service install and uninstall", "[agent_main]") {
   CHECK(again.exit_code == 1);
 }
 
-// What the port has reached: the registration's exchange works, and saving the key stops at the
-// check that it is private to the agent, which needs the owners and ACLs of inspect_file
-// (docs/architecture.md, "The Windows build"). When that is ported this case fails: the next case
-// then runs (remove it from the ctest exclusion in CMakeLists.txt) and replaces this one.
-TEST_CASE("ferry-agent.exe: register gets its instance id, then stops at the private key check",
-          "[agent_main]") {
-  ferry::test::WindowsTempDir dir("ferry-agent-register");
-  Gateway gateway(bat_task(dir.path()));
-  const Run reg = register_agent(gateway, dir, dir / "state");
-  INFO(reg.output);
-  CHECK(reg.exit_code == 1);
-  CHECK(reg.output.find(std::string("registered as ") + kInstanceId) != std::string::npos);
-  CHECK(reg.output.find("inspecting owners and ACLs is not supported on Windows yet") !=
-        std::string::npos);
-}
-
-// The whole path, once the agent's key can be checked (above): the daemon in console mode takes
-// the task from DescribeTasks, runs it under ferry-supervise.exe and reports its start and its
-// result. About 1.5 s under wine (measured with a stand-in for inspect_file).
+// The whole path: the daemon in console mode takes the task from DescribeTasks, runs it under
+// ferry-supervise.exe and reports its start and its result.
 TEST_CASE("ferry-agent.exe: register, then the daemon runs a BAT task and reports its result",
-          "[agent_main_daemon]") {
+          "[agent_main]") {
   ferry::test::WindowsTempDir dir("ferry-agent-daemon");
   const auto state = dir / "state";
   const auto work = dir / "work";
