@@ -1,5 +1,7 @@
 // ferry-agent: the daemon (no subcommand), `register` once per machine, `run-task` for one
-// task, and the per-task `supervise` mode that the agent starts itself.
+// task, and the per-task `supervise` mode that the agent starts itself. The daemon runs as a
+// service when the service manager started it (a Windows service: platform/service.hpp), and
+// `service install|uninstall` registers it with Windows' service manager.
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -18,8 +20,108 @@
 #include "ferry/core/config_layers.hpp"
 #include "ferry/core/task.hpp"
 #include "ferry/core/time.hpp"
+#include "ferry/platform/fs.hpp"
 #include "ferry/platform/logging.hpp"
+#include "ferry/platform/service.hpp"
 #include "ferry/platform/supervise.hpp"
+
+namespace {
+
+// The service's key name (sc query ferry-agent); the dispatcher is told the same.
+constexpr std::string_view kServiceName = "ferry-agent";
+
+// What the daemon is started with on its command line (flags over the configuration).
+struct DaemonFlags {
+  std::string config_file;
+  std::string state_dir;
+  std::string log_level;
+};
+
+// The daemon, as a console program or as a service's body (run_service_or_console).
+int daemon_main(const DaemonFlags& flags, ferry::platform::LogOptions log) {
+  // Defaults < the file < FERRY_* variables < flags; read the same way again on SIGHUP.
+  ferry::agent::AgentConfigSources sources;
+  if (!flags.config_file.empty()) {
+    sources.file = flags.config_file;
+  }
+  sources.environment = ferry::config::process_environment();
+  if (!flags.state_dir.empty()) {
+    sources.flags.emplace_back("state_dir", flags.state_dir);
+  }
+  if (!flags.log_level.empty()) {
+    sources.flags.emplace_back("log_level", flags.log_level);
+  }
+  auto config = ferry::agent::resolve_agent_config(sources);
+  if (!config) {
+    spdlog::error("{}", config.error().message);
+    return 1;
+  }
+  log.level = config->log_level;
+  log.file = config->log_file;
+  log.max_file_bytes = config->log_max_size_mib << 20;
+  log.max_files = config->log_max_files;
+  if (log.file.empty() && ferry::platform::in_service_mode()) {
+    // A Windows service has no stderr: its log is a file in the state dir unless log_file
+    // names one.
+    if (auto s = ferry::agent::prepare_state_dir(config->state_dir); !s) {
+      spdlog::error("{}", s.error().message);
+      return 1;
+    }
+    log.file = config->state_dir / "ferry-agent.log";
+  }
+  if (auto s = ferry::platform::setup_logging(log); !s) {
+    spdlog::error("{}", s.error().message);
+    return 1;
+  }
+  ferry::agent::DaemonCommandOptions daemon;
+  daemon.config_file =
+      ferry::config::choose_config_file(sources.file, sources.default_file).value_or("");
+  daemon.load_config = [sources] { return ferry::agent::resolve_agent_config(sources); };
+  return ferry::agent::daemon_command(*config, daemon);
+}
+
+// `ferry-agent service install`: this binary, started as the daemon with the given --config and
+// --state-dir (made absolute: a service starts in the system directory).
+int install_service_command(const DaemonFlags& flags) {
+  auto self = ferry::platform::current_executable();
+  if (!self) {
+    std::fprintf(stderr, "ferry-agent service install: %s\n", self.error().message.c_str());
+    return 1;
+  }
+  ferry::platform::ServiceDefinition service;
+  service.name = std::string(kServiceName);
+  service.display_name = "Ferry agent";
+  service.description = "Runs the commands that ferry-server dispatches to this machine";
+  service.program = *self;
+  for (const auto& [flag, value] :
+       {std::pair("--config", &flags.config_file), std::pair("--state-dir", &flags.state_dir)}) {
+    if (!value->empty()) {
+      service.args.emplace_back(flag);
+      service.args.push_back(std::filesystem::absolute(*value).string());
+    }
+  }
+  if (!flags.log_level.empty()) {
+    service.args.emplace_back("--log-level");
+    service.args.push_back(flags.log_level);
+  }
+  if (auto s = ferry::platform::install_service(service); !s) {
+    std::fprintf(stderr, "ferry-agent service install: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  std::printf("installed the service %s\n", service.name.c_str());
+  return 0;
+}
+
+int uninstall_service_command() {
+  if (auto s = ferry::platform::uninstall_service(kServiceName, std::chrono::seconds(60)); !s) {
+    std::fprintf(stderr, "ferry-agent service uninstall: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  std::printf("removed the service %s\n", std::string(kServiceName).c_str());
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // The supervisor takes its signals through a signalfd. Blocking them before anything else
@@ -37,15 +139,16 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
 
   // The daemon: no subcommand.
-  std::string config_file;
-  std::string state_dir;
-  std::string log_level;
-  app.add_option("--config", config_file, "Agent configuration file (JSON)");
-  app.add_option("--state-dir", state_dir, "State directory (default /var/lib/ferry)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
+  const std::string default_state_dir = ferry::agent::default_state_dir().string();
+  DaemonFlags daemon_flags;
+  app.add_option("--config", daemon_flags.config_file, "Agent configuration file (JSON)");
+  app.add_option("--state-dir", daemon_flags.state_dir,
+                 "State directory (default " + default_state_dir + ")");
+  app.add_option("--log-level", daemon_flags.log_level,
+                 "trace, debug, info, warn, error, critical or off");
 
   ferry::agent::RegisterOptions reg_options;
-  reg_options.state_dir = std::string(ferry::agent::kDefaultStateDir);
+  reg_options.state_dir = default_state_dir;
   auto* reg = app.add_subcommand("register",
                                  "Register this machine with ferry-server; prints the instance id");
   reg->add_option("--server", reg_options.server_url, "Server URL (https://HOST[:PORT])")
@@ -68,7 +171,7 @@ int main(int argc, char** argv) {
   reg->add_flag("--force", reg_options.force, "Register again with a new key");
 
   ferry::agent::RunTaskOptions run_options;
-  run_options.state_dir = std::string(ferry::agent::kDefaultStateDir);
+  run_options.state_dir = default_state_dir;
   double grace_seconds = 3.0;
   bool no_cgroup = false;
   auto* run = app.add_subcommand(
@@ -100,7 +203,7 @@ int main(int argc, char** argv) {
                     "State directory (default: the configuration's state_dir)");
   audit->add_option("--config", audit_config,
                     "Agent configuration file to read state_dir from (default " +
-                        std::string(ferry::agent::kDefaultAgentConfigFile) + " if it exists)");
+                        ferry::agent::default_agent_config_file().string() + " if it exists)");
   audit->add_option("--since", audit_since, "Only lines at or after this time (RFC 3339)");
   audit->add_option("--until", audit_until, "Only lines before this time (RFC 3339)");
   audit->add_option("--result", audit_result,
@@ -108,6 +211,22 @@ int main(int argc, char** argv) {
   audit->add_option("--event", audit_event, "Only lines of this event")
       ->check(CLI::IsMember({"accepted", "finished", "refused"}));
   audit->add_flag("--json", audit_json, "Print the JSON lines as they are in the log");
+
+  // The daemon as a Windows service; the options are the daemon's, given to it at each start.
+  auto* service = app.add_subcommand(
+      "service", "Install or remove the daemon as the Windows service ferry-agent (Windows only)");
+  service->require_subcommand(1);
+  auto* service_install = service->add_subcommand(
+      "install",
+      "Install the service: started at boot as LocalSystem, restarted when it fails, running "
+      "this binary as the daemon with the options given here");
+  service_install->add_option("--config", daemon_flags.config_file,
+                              "Agent configuration file (JSON)");
+  service_install->add_option("--state-dir", daemon_flags.state_dir, "State directory");
+  service_install->add_option("--log-level", daemon_flags.log_level,
+                              "trace, debug, info, warn, error, critical or off");
+  auto* service_uninstall =
+      service->add_subcommand("uninstall", "Stop the service (if it runs) and remove it");
 
   ferry::agent::SupervisorOptions sup_options;
   long long grace_ms = 3000;
@@ -148,6 +267,12 @@ int main(int argc, char** argv) {
   if (auto s = ferry::platform::setup_logging(log); !s) {
     std::fprintf(stderr, "ferry-agent: %s\n", s.error().message.c_str());
     return 2;
+  }
+  if (*service_install) {
+    return install_service_command(daemon_flags);
+  }
+  if (*service_uninstall) {
+    return uninstall_service_command();
   }
   if (*reg) {
     if (!reg_options.register_code.empty()) {
@@ -217,34 +342,6 @@ int main(int argc, char** argv) {
     return ferry::agent::run_task_command(run_options);
   }
 
-  // Defaults < the file < FERRY_* variables < flags; read the same way again on SIGHUP.
-  ferry::agent::AgentConfigSources sources;
-  if (!config_file.empty()) {
-    sources.file = config_file;
-  }
-  sources.environment = ferry::config::process_environment();
-  if (!state_dir.empty()) {
-    sources.flags.emplace_back("state_dir", state_dir);
-  }
-  if (!log_level.empty()) {
-    sources.flags.emplace_back("log_level", log_level);
-  }
-  auto config = ferry::agent::resolve_agent_config(sources);
-  if (!config) {
-    spdlog::error("{}", config.error().message);
-    return 1;
-  }
-  log.level = config->log_level;
-  log.file = config->log_file;
-  log.max_file_bytes = config->log_max_size_mib << 20;
-  log.max_files = config->log_max_files;
-  if (auto s = ferry::platform::setup_logging(log); !s) {
-    spdlog::error("{}", s.error().message);
-    return 1;
-  }
-  ferry::agent::DaemonCommandOptions daemon;
-  daemon.config_file =
-      ferry::config::choose_config_file(sources.file, sources.default_file).value_or("");
-  daemon.load_config = [sources] { return ferry::agent::resolve_agent_config(sources); };
-  return ferry::agent::daemon_command(*config, daemon);
+  return ferry::platform::run_service_or_console(kServiceName,
+                                                 [&] { return daemon_main(daemon_flags, log); });
 }

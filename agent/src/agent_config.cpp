@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <exception>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -11,6 +13,7 @@
 #include "ferry/agent/server_url.hpp"
 #include "ferry/core/config_layers.hpp"
 #include "ferry/core/error_codes.hpp"
+#include "ferry/platform/environment.hpp"
 #include "ferry/platform/fs.hpp"
 #include "ferry/platform/logging.hpp"
 
@@ -92,13 +95,23 @@ AgentKey registration_override(AgentKey key, std::function<void(AgentConfig&)> r
           }};
 }
 
+// Whether `v` (UTF-8) is an absolute path on this OS: "/..." on POSIX; "C:\..." or
+// "\\server\share\..." on Windows, where "\..." (relative to the current drive) is not.
+bool is_absolute_path(const std::string& v) {
+  try {
+    return std::filesystem::path(std::u8string(v.begin(), v.end())).is_absolute();
+  } catch (const std::exception&) {
+    return false;  // not UTF-8, on Windows
+  }
+}
+
 // An absolute path of at most 4096 bytes without NUL; "" too when `empty_allowed`.
 std::function<std::optional<std::string>(const std::string&)> absolute_path(bool empty_allowed) {
   return [empty_allowed](const std::string& v) -> std::optional<std::string> {
     if (v.empty() && empty_allowed) {
       return std::nullopt;
     }
-    if (v.empty() || v[0] != '/' || v.size() > 4096 || v.find('\0') != std::string::npos) {
+    if (v.empty() || v.size() > 4096 || v.find('\0') != std::string::npos || !is_absolute_path(v)) {
       return empty_allowed ? "must be \"\" or an absolute path" : "must be an absolute path";
     }
     return std::nullopt;
@@ -305,9 +318,17 @@ Expected<json> read_config_object(const std::filesystem::path& file) {
 
 }  // namespace
 
+std::filesystem::path default_agent_config_file() {
+  return platform::default_agent_config_dir() / "ferry-agent.json";
+}
+
+std::filesystem::path default_register_file() {
+  return platform::default_agent_config_dir() / "register.json";
+}
+
 AgentConfig default_agent_config() {
   AgentConfig c;
-  c.state_dir = std::string(kDefaultStateDir);
+  c.state_dir = default_state_dir();
   c.daemon.state_dir = c.state_dir;
   return c;
 }

@@ -1,8 +1,13 @@
 #include "ferry/agent/agent_paths.hpp"
 
+#include "ferry/platform/environment.hpp"
 #include "ferry/platform/fs.hpp"
 
 namespace ferry::agent {
+
+std::filesystem::path default_state_dir() {
+  return platform::default_agent_state_dir();
+}
 
 TaskPaths task_paths(const std::filesystem::path& state_dir, std::string_view task_id) {
   TaskPaths p;

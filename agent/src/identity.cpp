@@ -48,8 +48,8 @@ Expected<Identity> load_identity(const std::filesystem::path& state_dir) {
     return Error{codes::kInvalidParameterValue,
                  "not registered: " + path.string() +
                      " does not exist (run `ferry-agent register --server URL --register-code-id "
-                     "ID --register-code VALUE` first, or provide /etc/ferry/register.json: "
-                     "operations.md, \"Images and first boot\")"};
+                     "ID --register-code VALUE` first, or provide a register file, the "
+                     "configuration's register_file: operations.md, \"Images and first boot\")"};
   }
   return read_identity_file(path);
 }

@@ -441,7 +441,9 @@ std::optional<SupervisorOptions> parse_supervisor_arguments(int argc, const char
 std::filesystem::path default_supervisor_executable(const std::filesystem::path& agent_binary,
                                                     std::string* why_not) {
   using platform::FollowLinks;
-  const auto sibling = agent_binary.parent_path() / "ferry-supervise";
+  // With the agent's own extension: ferry-supervise.exe beside ferry-agent.exe on Windows.
+  auto sibling = agent_binary.parent_path() / "ferry-supervise";
+  sibling += agent_binary.extension();
   const auto facts = platform::inspect_file(sibling, FollowLinks::kYes);
   if (!facts) {
     return agent_binary;  // not installed: the agent's own supervise mode

@@ -124,4 +124,12 @@ Expected<std::string> default_working_directory(const UserInfo& user,
   return user.home;
 }
 
+std::filesystem::path default_agent_state_dir() {
+  return "/var/lib/ferry";
+}
+
+std::filesystem::path default_agent_config_dir() {
+  return "/etc/ferry";
+}
+
 }  // namespace ferry::platform

@@ -10,7 +10,9 @@
 #include "ferry/core/error_codes.hpp"
 #include "ferry/platform/fs.hpp"
 #include "win32.hpp"
-// After windows.h (win32.hpp), which it needs.
+// After windows.h (win32.hpp), which they need.
+#include <knownfolders.h>
+#include <shlobj.h>
 #include <userenv.h>
 
 namespace ferry::platform {
@@ -164,6 +166,20 @@ Expected<std::string> default_working_directory(const UserInfo& /*user*/,
     return s.error();
   }
   return win32::display(dir);
+}
+
+std::filesystem::path default_agent_config_dir() {
+  PWSTR folder = nullptr;
+  std::filesystem::path program_data = L"C:\\ProgramData";
+  if (::SHGetKnownFolderPath(FOLDERID_ProgramData, KF_FLAG_DEFAULT, nullptr, &folder) == S_OK) {
+    program_data = folder;
+  }
+  ::CoTaskMemFree(folder);  // also when the call failed
+  return program_data / L"Ferry";
+}
+
+std::filesystem::path default_agent_state_dir() {
+  return default_agent_config_dir() / L"agent";
 }
 
 }  // namespace ferry::platform

@@ -1,21 +1,28 @@
 // fs.hpp on Windows, in part: directories, new and atomically replaced files, reading, removing
-// trees, finding programs (PATHEXT), the running executable and OpenFile. Not yet (reserve_space
-// succeeds doing nothing, the other two are errors): reserve_space and overwrite_in_place (NTFS
-// may give back space reserved past the end of a file when it is closed, so the state file's
-// disk-full fallback needs its own design) and inspect_file (owners and ACLs, with the accounts).
+// trees, finding programs (PATHEXT), the running executable, OpenFile, and inspect_file (the
+// owner SID and the DACL). Not yet (reserve_space succeeds doing nothing, the other is an error):
+// reserve_space and overwrite_in_place (NTFS may give back space reserved past the end of a file
+// when it is closed, so the state file's disk-full fallback needs its own design).
 //
-// DirectoryAccess and FileAccess are not applied yet: what is created here gets the ACL it
-// inherits from its directory (docs/architecture.md).
+// Files are created private to this account (private_file_security: FileAccess's values both
+// mean the owner's alone); DirectoryAccess is not applied yet: a directory gets the ACL it
+// inherits from its parent (docs/architecture.md).
 #include "ferry/platform/fs.hpp"
 
 #include <algorithm>
+#include <cwctype>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <vector>
 
+#include "account.hpp"
 #include "ferry/core/crypto.hpp"
 #include "ferry/core/error_codes.hpp"
 #include "win32.hpp"
+// After windows.h (win32.hpp), which they need.
+#include <aclapi.h>
+#include <sddl.h>
 
 namespace ferry::platform {
 namespace {
@@ -66,11 +73,36 @@ Status write_all(HANDLE file, std::string_view data, const stdfs::path& path) {
   return {};
 }
 
+// The security descriptor of every file created here. Both FileAccess values mean its owner's
+// alone (0600, 0400), so: a protected DACL (nothing inherited from the directory, whose ACL
+// under ProgramData lets every user read) with full access for this process's account, SYSTEM
+// and the Administrators (who may take any file anyway, as root on POSIX). What inspect_file
+// calls private. Made once; nullptr if it cannot be (the file then takes its directory's ACL,
+// and inspect_file does not vouch for it).
+PSECURITY_DESCRIPTOR private_file_security() {
+  static const PSECURITY_DESCRIPTOR descriptor = [] {
+    const Account self = current_account();
+    PSECURITY_DESCRIPTOR sd = nullptr;
+    if (self.native() == nullptr) {
+      return sd;
+    }
+    const std::wstring sddl = L"D:P(A;;FA;;;" + self.native()->sid + L")(A;;FA;;;SY)(A;;FA;;;BA)";
+    if (::ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl.c_str(), SDDL_REVISION_1, &sd,
+                                                               nullptr) == 0) {
+      sd = nullptr;
+    }
+    return sd;  // kept for the process's lifetime
+  }();
+  return descriptor;
+}
+
 // Creates `path`, which must not exist (CREATE_NEW: a link in its place is not followed), for
-// writing; other processes may read it and rename or delete it, not write it.
+// writing, private to this account (private_file_security); other processes may read it and
+// rename or delete it, not write it.
 UniqueHandle create_new(const stdfs::path& path) {
+  SECURITY_ATTRIBUTES security{sizeof(SECURITY_ATTRIBUTES), private_file_security(), FALSE};
   return UniqueHandle(::CreateFileW(path.c_str(), GENERIC_WRITE,
-                                    FILE_SHARE_READ | FILE_SHARE_DELETE, nullptr, CREATE_NEW,
+                                    FILE_SHARE_READ | FILE_SHARE_DELETE, &security, CREATE_NEW,
                                     FILE_ATTRIBUTE_NORMAL, nullptr));
 }
 
@@ -443,11 +475,82 @@ Expected<std::string> find_program(std::string_view program, std::string_view se
   return not_found();
 }
 
-// Owners and ACLs come with the accounts' port; until then no file is vouched for.
-Expected<FileFacts> inspect_file(const stdfs::path& path, FollowLinks /*follow*/) {
-  return Error{
-      codes::kInternalError,
-      win32::display(path) + ": inspecting owners and ACLs is not supported on Windows yet"};
+// The owner is the file's owner SID. Only the owner, SYSTEM (S-1-5-18) and the Administrators
+// (S-1-5-32-544) count as the owner's side: an allowed ACE that lets anyone else read or write
+// the data makes the file not private, one that lets anyone else write (or change its ACL or
+// owner) makes it writable by others. Deny ACEs are not weighed (they only take away), nor ACEs
+// that apply to children alone. No DACL at all is full access for everyone.
+Expected<FileFacts> inspect_file(const stdfs::path& path, FollowLinks follow) {
+  const DWORD flags =
+      FILE_FLAG_BACKUP_SEMANTICS | (follow == FollowLinks::kNo ? FILE_FLAG_OPEN_REPARSE_POINT : 0);
+  const UniqueHandle file(::CreateFileW(path.c_str(), READ_CONTROL | FILE_READ_ATTRIBUTES,
+                                        kShareAll, nullptr, OPEN_EXISTING, flags, nullptr));
+  if (!file.valid()) {
+    return io_error("inspecting", path, ::GetLastError());
+  }
+  BY_HANDLE_FILE_INFORMATION info{};
+  if (::GetFileInformationByHandle(file.get(), &info) == 0) {
+    return io_error("inspecting", path, ::GetLastError());
+  }
+  PSID owner = nullptr;
+  PACL dacl = nullptr;
+  PSECURITY_DESCRIPTOR sd = nullptr;
+  const DWORD err = ::GetSecurityInfo(file.get(), SE_FILE_OBJECT,
+                                      OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                                      &owner, nullptr, &dacl, nullptr, &sd);
+  if (err != ERROR_SUCCESS) {
+    return io_error("reading the owner and ACL of", path, err);
+  }
+  const std::unique_ptr<void, decltype(&::LocalFree)> sd_owner(sd, &::LocalFree);
+  const auto sid_text = [](PSID sid) {
+    LPWSTR text = nullptr;
+    std::wstring out;
+    if (::ConvertSidToStringSidW(sid, &text) != 0) {
+      out = text;
+      ::LocalFree(text);
+    }
+    return out;
+  };
+  const std::wstring owner_sid = sid_text(owner);
+  if (owner_sid.empty()) {
+    return io_error("reading the owner of", path, ::GetLastError());
+  }
+
+  FileFacts facts;
+  facts.regular_file =
+      (info.dwFileAttributes & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT)) == 0;
+  std::wstring extension = path.extension().native();
+  std::transform(extension.begin(), extension.end(), extension.begin(), ::towlower);
+  facts.executable = facts.regular_file && (extension == L".exe" || extension == L".com");
+  facts.owner = Account(std::make_shared<const Account::Native>(
+      Account::Native{owner_sid, win32::narrow(owner_sid)}));
+  facts.private_to_owner = dacl != nullptr;
+  facts.writable_by_others = dacl == nullptr;
+  constexpr ACCESS_MASK kRead = FILE_READ_DATA | GENERIC_READ | GENERIC_ALL;
+  constexpr ACCESS_MASK kWrite =
+      FILE_WRITE_DATA | FILE_APPEND_DATA | WRITE_DAC | WRITE_OWNER | GENERIC_WRITE | GENERIC_ALL;
+  for (DWORD i = 0; dacl != nullptr && i < dacl->AceCount; ++i) {
+    void* ace = nullptr;
+    if (::GetAce(dacl, i, &ace) == 0) {
+      return io_error("reading the ACL of", path, ::GetLastError());
+    }
+    const auto* header = static_cast<const ACE_HEADER*>(ace);
+    if (header->AceType != ACCESS_ALLOWED_ACE_TYPE || (header->AceFlags & INHERIT_ONLY_ACE) != 0) {
+      continue;
+    }
+    const auto* allowed = static_cast<const ACCESS_ALLOWED_ACE*>(ace);
+    const std::wstring who = sid_text(const_cast<DWORD*>(&allowed->SidStart));
+    if (who == owner_sid || who == L"S-1-5-18" || who == L"S-1-5-32-544") {
+      continue;
+    }
+    if ((allowed->Mask & (kRead | kWrite)) != 0) {
+      facts.private_to_owner = false;
+    }
+    if ((allowed->Mask & kWrite) != 0) {
+      facts.writable_by_others = true;
+    }
+  }
+  return facts;
 }
 
 Expected<stdfs::path> current_executable() {

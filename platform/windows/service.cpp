@@ -1,8 +1,10 @@
 // service.hpp on Windows: a service of its own process under the service control manager (SCM).
 //
-// run_service_or_console() hands the SCM a one-entry dispatch table; when the process was not
-// started by the SCM, StartServiceCtrlDispatcherW fails at once with
-// ERROR_FAILED_SERVICE_CONTROLLER_CONNECT and `main` runs as a console program. As a service,
+// run_service_or_console() hands the SCM a one-entry dispatch table unless the process's parent is
+// known not to be the SCM (services.exe); then `main` runs as a console program at once.
+// StartServiceCtrlDispatcherW would say so too, failing with
+// ERROR_FAILED_SERVICE_CONTROLLER_CONNECT, at once on Windows but only after about 10 s under
+// wine; when it fails so anyway, `main` runs as a console program as well. As a service,
 // the dispatcher (on the calling thread) starts service_main on a thread of its own, which
 // registers the control handler, reports START_PENDING and runs `main`; the control handler runs
 // on the dispatcher's thread. The state reported to the SCM is process-wide, as the SCM's
@@ -23,6 +25,8 @@
 #include "ferry/core/error_codes.hpp"
 #include "process.hpp"
 #include "win32.hpp"
+// After windows.h (win32.hpp), which it needs.
+#include <tlhelp32.h>
 
 namespace ferry::platform {
 namespace {
@@ -195,9 +199,51 @@ Status configure_service(SC_HANDLE service, const ServiceDefinition& definition)
   return {};
 }
 
+// Whether this process may have been started by the service control manager: false only when
+// its parent is known and is not services.exe in the system directory (every service's parent
+// is; the SCM runs from boot to shutdown). When it cannot tell (the parent has ended or cannot
+// be opened), the dispatcher decides.
+bool started_by_service_manager() {
+  const win32::UniqueHandle snapshot(::CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0));
+  if (snapshot.get() == INVALID_HANDLE_VALUE) {
+    return true;
+  }
+  const DWORD self = ::GetCurrentProcessId();
+  DWORD parent = 0;
+  PROCESSENTRY32W entry{};
+  entry.dwSize = sizeof entry;
+  for (BOOL more = ::Process32FirstW(snapshot.get(), &entry); more != 0;
+       more = ::Process32NextW(snapshot.get(), &entry)) {
+    if (entry.th32ProcessID == self) {
+      parent = entry.th32ParentProcessID;
+      break;
+    }
+  }
+  const win32::UniqueHandle process(
+      parent == 0 ? nullptr : ::OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, parent));
+  if (process.get() == nullptr) {
+    return true;
+  }
+  std::wstring image(MAX_PATH * 4, L'\0');
+  auto size = static_cast<DWORD>(image.size());
+  if (::QueryFullProcessImageNameW(process.get(), 0, image.data(), &size) == 0) {
+    return true;
+  }
+  image.resize(size);
+  std::array<wchar_t, MAX_PATH + 1> system{};
+  const UINT n = ::GetSystemDirectoryW(system.data(), static_cast<UINT>(system.size()));
+  const std::wstring expected = std::wstring(system.data(), n) + L"\\services.exe";
+  return n == 0 ||
+         ::CompareStringOrdinal(image.data(), static_cast<int>(image.size()), expected.data(),
+                                static_cast<int>(expected.size()), TRUE) == CSTR_EQUAL;
+}
+
 }  // namespace
 
 int run_service_or_console(std::string_view name, const std::function<int()>& main) {
+  if (!started_by_service_manager()) {
+    return main();
+  }
   auto& run = service_run();
   run.name = widen(name);
   run.main = &main;

@@ -40,7 +40,7 @@ DaemonServices make_daemon_services(platform::EventLoop& loop, const DaemonOptio
   runner.keep_task_dirs = true;
   const auto log = options.state_dir / "power-command.log";
   return DaemonServices{std::move(control_plane), std::make_unique<TaskRunner>(loop, runner),
-                        make_system_clock(loop), make_curl_object_client(loop, options.objects),
+                        make_system_clock(loop), make_object_client(loop, options.objects),
                         [&loop, log](const std::vector<std::string>& argv) {
                           start_detached_command(loop, argv, log);
                         }};

@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
@@ -161,6 +162,10 @@ struct QueuedCall {
   std::string action;
   std::string body;
   ControlPlane::Done done;
+  // Outstanding work on the loop until the result is posted (or shutdown() reported the call), as
+  // an Asio operation in flight would be: a caller that runs the loop until the call's result
+  // (registration.cpp, call_and_wait) would otherwise find it out of work and return at once.
+  asio::executor_work_guard<asio::any_io_executor> work;
 };
 
 // One connect_push(): what its thread and the loop share, under PlaneState::mutex.
@@ -600,7 +605,8 @@ class WinHttpControlPlane final : public ControlPlane {
       return;
     }
     fields["Action"] = action;
-    s.queue.push_back(QueuedCall{action, fields.dump(), std::move(done)});
+    s.queue.push_back(
+        QueuedCall{action, fields.dump(), std::move(done), asio::make_work_guard(s.ex)});
     s.pump_locked();
   }
 
@@ -641,6 +647,7 @@ class WinHttpControlPlane final : public ControlPlane {
     s.close_push_locked();
     for (auto& call : s.in_flight) {
       s.post_failure(std::move(call->done), kShuttingDown);
+      call->work.reset();  // its exchange may go on until its timeout; the loop need not wait
     }
     while (!s.queue.empty()) {
       s.post_failure(std::move(s.queue.front().done), kShuttingDown);

@@ -141,4 +141,9 @@ std::unique_ptr<ObjectClient> make_curl_object_client(platform::EventLoop& loop,
   return std::make_unique<CurlObjectClient>(loop, std::move(options));
 }
 
+std::unique_ptr<ObjectClient> make_object_client(platform::EventLoop& loop,
+                                                 ObjectClientOptions options) {
+  return make_curl_object_client(loop, std::move(options));
+}
+
 }  // namespace ferry::agent

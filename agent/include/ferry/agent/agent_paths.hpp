@@ -20,7 +20,9 @@
 
 namespace ferry::agent {
 
-inline constexpr std::string_view kDefaultStateDir = "/var/lib/ferry";
+// The state dir when none is configured: /var/lib/ferry; on Windows %ProgramData%\Ferry\agent
+// (platform::default_agent_state_dir).
+std::filesystem::path default_state_dir();
 
 struct TaskPaths {
   std::filesystem::path dir;

@@ -32,6 +32,12 @@ struct RegisterOptions {
 // prints the instance id on stdout. Returns the process exit code.
 int register_command(const RegisterOptions& options);
 
+// Read when --config is not given and it exists: /etc/ferry/ferry-agent.json; on Windows
+// %ProgramData%\Ferry\ferry-agent.json (platform::default_agent_config_dir).
+std::filesystem::path default_agent_config_file();
+// register.json in the same directory (first_boot.hpp).
+std::filesystem::path default_register_file();
+
 // The agent's configuration file (JSON, docs/configuration.md). Every key is optional; an
 // unknown key or a value out of range is an error naming it.
 struct AgentConfig {
@@ -44,12 +50,9 @@ struct AgentConfig {
   std::optional<std::string> ca_file;
   std::optional<bool> allow_plain_http;
   // Read at start when not registered, and when the machine id changed (first_boot.hpp).
-  std::filesystem::path register_file = "/etc/ferry/register.json";
+  std::filesystem::path register_file = default_register_file();
   DaemonOptions daemon;
 };
-
-// Read when --config is not given and it exists.
-inline constexpr std::string_view kDefaultAgentConfigFile = "/etc/ferry/ferry-agent.json";
 
 // Defaults for everything, with `state_dir` set.
 AgentConfig default_agent_config();
@@ -66,9 +69,9 @@ Expected<AgentConfig> apply_agent_flag(AgentConfig base, std::string_view key,
 
 // Where the daemon's configuration comes from, in increasing precedence after the defaults.
 struct AgentConfigSources {
-  std::optional<std::filesystem::path> file;                                 // --config: must exist
-  std::filesystem::path default_file{std::string(kDefaultAgentConfigFile)};  // read if it exists
-  config::EnvironmentLookup environment;                   // none: no variables are read
+  std::optional<std::filesystem::path> file;                         // --config: must exist
+  std::filesystem::path default_file = default_agent_config_file();  // read if it exists
+  config::EnvironmentLookup environment;                             // none: no variables are read
   std::vector<std::pair<std::string, std::string>> flags;  // {key, value} from the command line
 };
 // Defaults < file < FERRY_* variables < flags, and the local policy of the file tightened by the

@@ -63,4 +63,11 @@ struct ObjectClientOptions {
 std::unique_ptr<ObjectClient> make_curl_object_client(platform::EventLoop& loop,
                                                       ObjectClientOptions options);
 
+// The daemon's object client on this OS (chosen by the build): make_curl_object_client on
+// Linux; on Windows, which has no libcurl yet, one that answers every request with a failure
+// that is not retryable ("uploads to object stores are not supported on Windows yet"), so that
+// the task's OutputUploadCOSErrorInfo says why its bucket got nothing.
+std::unique_ptr<ObjectClient> make_object_client(platform::EventLoop& loop,
+                                                 ObjectClientOptions options);
+
 }  // namespace ferry::agent

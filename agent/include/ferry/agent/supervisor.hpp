@@ -45,11 +45,12 @@ TaskResult run_file_task(const Task& task);
 std::optional<SupervisorOptions> parse_supervisor_arguments(int argc, const char* const* argv,
                                                             int first);
 
-// The program the agent starts for each task: `ferry-supervise` beside the agent's binary when
-// that is an executable file with the agent binary's owner and not writable by group or others,
-// else the agent's binary itself (its `supervise` mode runs the same code; it only starts
-// slower). Either is started with the same arguments, `supervise --task-dir DIR ...`. When a
-// ferry-supervise is there but refused, why_not (if given) says why.
+// The program the agent starts for each task: `ferry-supervise` beside the agent's binary, with
+// its extension (ferry-supervise.exe on Windows), when that is an executable file with the agent
+// binary's owner and not writable by group or others, else the agent's binary itself (its
+// `supervise` mode runs the same code; it only starts slower). Either is started with the same
+// arguments, `supervise --task-dir DIR ...`. When a ferry-supervise is there but refused, why_not
+// (if given) says why.
 std::filesystem::path default_supervisor_executable(const std::filesystem::path& agent_binary,
                                                     std::string* why_not = nullptr);
 

@@ -67,4 +67,12 @@ Expected<BatchInvocation> batch_invocation(const std::string& script_path);
 Expected<std::string> default_working_directory(const UserInfo& user,
                                                 const std::filesystem::path& state_dir);
 
+// Where the agent keeps its files when its configuration does not say: its state directory, and
+// the directory of its configuration files (ferry-agent.json, register.json). POSIX: /var/lib/ferry
+// and /etc/ferry. Windows: %ProgramData%\Ferry\agent and %ProgramData%\Ferry (the ProgramData
+// known folder, C:\ProgramData unless the machine moved it), the machine's data rather than
+// beside the binaries under Program Files.
+std::filesystem::path default_agent_state_dir();
+std::filesystem::path default_agent_config_dir();
+
 }  // namespace ferry::platform

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "ferry/core/error_codes.hpp"
+#include "ferry/platform/users.hpp"
 #include "windows/win32.hpp"
 #include "windows_test_support.hpp"
 
@@ -301,4 +302,42 @@ TEST_CASE("windows fs: open_append_file appends from every handle at the end", "
   auto size = file_size(*a, "audit log");
   REQUIRE(size);
   CHECK(*size == 14);
+}
+
+TEST_CASE("windows fs: files made here are private to this account, and inspect_file says so",
+          "[platform][fs]") {
+  ferry::test::WindowsTempDir dir;
+  const auto made = dir / "made.json";
+  REQUIRE(write_file_atomic(made, "{}", FileAccess::kPrivate, Durability::kSynced));
+  const auto facts = inspect_file(made, FollowLinks::kNo);
+  INFO((facts ? std::string() : facts.error().message));
+  REQUIRE(facts);
+  CHECK(facts->regular_file);
+  CHECK_FALSE(facts->executable);
+  CHECK(facts->private_to_owner);
+  CHECK_FALSE(facts->writable_by_others);
+  CHECK(facts->owner.same_user(current_account()));
+
+  // A file made without a DACL of its own takes its directory's: under wine (from the Unix
+  // mode) and under ProgramData, every user may read it.
+  const auto inherited = dir / "inherited.txt";
+  put(inherited, "x");
+  const auto other = inspect_file(inherited, FollowLinks::kNo);
+  REQUIRE(other);
+  CHECK(other->regular_file);
+  CHECK_FALSE(other->private_to_owner);
+
+  const auto directory = inspect_file(dir.path(), FollowLinks::kNo);
+  REQUIRE(directory);
+  CHECK_FALSE(directory->regular_file);
+
+  auto exe = current_executable();
+  REQUIRE(exe);
+  const auto program = inspect_file(*exe, FollowLinks::kYes);
+  REQUIRE(program);
+  CHECK(program->executable);
+
+  const auto missing = inspect_file(dir / "missing", FollowLinks::kNo);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message.find("missing") != std::string::npos);
 }
