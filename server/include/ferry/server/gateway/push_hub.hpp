@@ -103,6 +103,8 @@ class PushHub final : public WebSocketHandler,
   // The agent said it is stopping (ReportAgentStop, after its own request was noted): its
   // socket here is closed and its contact so far no longer counts, here and in the store, so
   // that it is Offline at once until it makes contact again (AgentGateway's on_agent_stopped).
+  // Another server that itself saw a request of the agent's within the window keeps counting
+  // that contact (its memory is not told).
   void agent_stopped(const std::string& instance_id);
   [[nodiscard]] std::size_t connection_count() const;
   // Agents whose latest contact waits for the next refresh to reach the store.
