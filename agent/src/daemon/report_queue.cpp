@@ -134,7 +134,12 @@ void ReportQueue::answered(const std::string& task_id, std::uint64_t call, const
   }
   TaskReports& t = it->second;
   if (!t.in_flight || call != t.sent) {
-    return;  // the answer to a call already taken as lost (its report was sent again)
+    // The answer to a call already taken as lost (its report was sent again): said, since a
+    // call that outlives its deadline is a bug to find (the HTTP client's own timeouts are
+    // shorter).
+    spdlog::info("task {}: a late answer to an earlier send ({}) dropped", task_id,
+                 r.ok() ? "success" : r.describe());
+    return;
   }
   t.in_flight = false;
   t.deadline->cancel();
