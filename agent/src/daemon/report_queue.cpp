@@ -158,8 +158,8 @@ void ReportQueue::answered(const std::string& task_id, std::uint64_t call, const
     ++t.attempts;
     // Every failure is worth a line: a report that does not get through holds its task's
     // journal record, and the backoff (at most retry_max_ms) bounds how often this is logged.
-    spdlog::info("task {}: {} failed ({}); retry {} in {} ms", task_id, action, r.describe(),
-                 t.attempts, delay.count());
+    spdlog::info("task {}: {} failed ({}); retry in {} ms (attempt {})", task_id, action,
+                 r.describe(), delay.count(), t.attempts + 1);
     if (!t.retry) {
       t.retry = ctx_.clock.make_timer();
     }
