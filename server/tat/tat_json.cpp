@@ -8,6 +8,7 @@
 #include "ferry/core/time.hpp"
 #include "ferry/server/api/json_writer.hpp"
 #include "ferry/server/domain/invocations.hpp"
+#include "ferry/server/domain/parameter_rules.hpp"
 #include "ferry/server/hidden_parameters.hpp"
 
 namespace ferry::server {
@@ -97,12 +98,10 @@ nlohmann::json command_to_json(const Command& c) {
   // DefaultParameters (a JSON object of strings, checked when stored) are also confs without
   // descriptions, in the names' order.
   if (confs.empty() && !c.default_parameters.empty()) {
-    const auto given = nlohmann::json::parse(c.default_parameters, nullptr, false);
-    if (given.is_object()) {
-      for (const auto& [name, value] : given.items()) {
-        confs.push_back({{"ParameterName", name},
-                         {"ParameterValue", value.is_string() ? value : nlohmann::json("")},
-                         {"ParameterDescription", ""}});
+    if (auto given = domain::parse_parameter_object("DefaultParameters", c.default_parameters)) {
+      for (const auto& [name, value] : *given) {
+        confs.push_back(
+            {{"ParameterName", name}, {"ParameterValue", value}, {"ParameterDescription", ""}});
       }
     }
   }
